@@ -1,0 +1,55 @@
+"""Domain exceptions. Library code raises these; only the CLI turns them into messages and exit codes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input file: where (file, field path), what, and how to fix it."""
+
+    path: str
+    message: str
+    fix: str = ""
+    source: str = ""
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = self.source or "<instance>"
+        if self.line is not None:
+            where += f":{self.line}"
+        text = f"{where}: {self.path or '(top level)'}: {self.message}"
+        if self.fix:
+            text += f" ({self.fix})"
+        return text
+
+
+class AllocoptError(Exception):
+    """Base class of every error allocopt raises on purpose."""
+
+
+class InputError(AllocoptError):
+    """An instance or model file cannot be used; carries every problem found, not just the first."""
+
+    def __init__(self, problems: list[Problem], source: str = "") -> None:
+        self.problems = problems
+        self.source = source
+        head = f"{source or 'input'}: {len(problems)} problem{'s' if len(problems) != 1 else ''} found"
+        super().__init__(head + "\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+class InstanceError(InputError):
+    """The instance file is invalid."""
+
+
+class ModelFileError(InputError):
+    """The model file (objective, rules, solver options) is invalid."""
+
+
+class SolverError(AllocoptError):
+    """HiGHS could not be run, or stopped for a reason that leaves nothing to report."""
+
+
+class ResultFileError(AllocoptError):
+    """A result file given to the checker cannot be read."""

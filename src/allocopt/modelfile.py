@@ -1,0 +1,109 @@
+"""Model files: which objective, which rules and which solver options to use, kept apart from the data.
+
+As AMPL keeps ``.mod`` apart from ``.dat``, a model file (``models/*.yaml``) says *how* to plan, an instance file says
+*what* is being planned. Command-line flags override a model file's solver options.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from allocopt.errors import ModelFileError, Problem
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NoSubsidyRule(_Strict):
+    """Where allocopt decides the split of an initiative's value, each partner's share of the value equals its
+    share of the money put in, within ``tolerance`` (a fraction of the value, e.g. 0.05 = five points)."""
+
+    enabled: bool = True
+    tolerance: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] = 0.0
+
+
+class ParticipationRule(_Strict):
+    """Every partner's net gain is at least its stand-alone value (its outside option)."""
+
+    enabled: bool = False
+
+
+class Rules(_Strict):
+    no_subsidy: NoSubsidyRule = Field(default_factory=NoSubsidyRule)
+    participation: ParticipationRule = Field(default_factory=ParticipationRule)
+
+
+class SolverOptions(_Strict):
+    """Options handed to HiGHS. The seed and thread count are fixed by default so a plan is reproducible."""
+
+    time_limit: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = Field(
+        60.0, description="Seconds; the best plan found so far is returned with its gap"
+    )
+    rel_gap: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] = Field(
+        1e-6, description="Stop when the plan is proven within this fraction of the best possible"
+    )
+    threads: Annotated[int, Field(ge=1, le=256)] = 1
+    random_seed: Annotated[int, Field(ge=0, le=2**31 - 1)] = 0
+    highs_options: dict[str, bool | int | float | str] = Field(
+        default_factory=dict, description="Any further HiGHS option, by its HiGHS name"
+    )
+
+
+class ModelSpec(_Strict):
+    """A whole model file."""
+
+    name: str = "default"
+    description: str = ""
+    objective: str = Field("total_net_gain", description="Name of a registered objective")
+    rules: Rules = Field(default_factory=Rules)
+    solver: SolverOptions = Field(default_factory=SolverOptions)
+
+    def with_solver(self, **overrides: Any) -> ModelSpec:
+        """A copy with some solver options replaced (``None`` values are ignored)."""
+        given = {k: v for k, v in overrides.items() if v is not None}
+        if not given:
+            return self
+        solver = SolverOptions.model_validate({**self.solver.model_dump(), **given})
+        return self.model_copy(update={"solver": solver})
+
+
+def model_spec_from_dict(data: Any, source: str = "<model>") -> ModelSpec:
+    """Validate a model file's data."""
+    from allocopt.instance import _pydantic_problems
+    from allocopt.model.objectives import OBJECTIVES
+
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ModelFileError([Problem("", "expected a mapping of fields", "see models/default.yaml",
+                                      source=source)], source)
+    try:
+        spec = ModelSpec.model_validate(data)
+    except ValidationError as err:
+        raise ModelFileError(_pydantic_problems(err, source), source) from None
+    if spec.objective not in OBJECTIVES:
+        raise ModelFileError(
+            [Problem("objective", f"unknown objective '{spec.objective}'",
+                     f"choose one of: {', '.join(sorted(OBJECTIVES))}", source=source)], source)
+    return spec
+
+
+def load_model_spec(path: str | Path | None) -> ModelSpec:
+    """Load a model file; ``None`` gives the defaults (the same as ``models/default.yaml``)."""
+    from allocopt.instance import read_data_file
+
+    if path is None:
+        return ModelSpec()
+    try:
+        data = read_data_file(path, kind="model")
+    except Exception as err:  # re-label instance-file errors as model-file errors
+        from allocopt.errors import InstanceError
+
+        if isinstance(err, InstanceError):
+            raise ModelFileError(err.problems, str(path)) from None
+        raise
+    return model_spec_from_dict(data, str(path))
