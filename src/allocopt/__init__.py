@@ -1,5 +1,40 @@
-"""allocopt: fair allocation of capital and talent in strategic B2B partnerships."""
+"""allocopt: fair allocation of capital and talent in strategic B2B partnerships.
+
+The API in a few lines::
+
+    import allocopt
+    inst = allocopt.load_instance("instances/joint-venture.yaml")
+    result = allocopt.solve(inst)
+    print(result.partners)
+    print(allocopt.check_result(inst, result.to_dict()).summary())
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
+from allocopt.errors import AllocoptError, InputError, InstanceError, ModelFileError, SolverError
+from allocopt.instance import Instance, instance_from_dict, load_instance
+from allocopt.modelfile import ModelSpec, load_model_spec, model_spec_from_dict
+from allocopt.result import Result, Status
+
 __version__ = "0.1.0"
+
+__all__ = [
+    "AllocoptError", "InputError", "Instance", "InstanceError", "ModelFileError", "ModelSpec", "Result",
+    "SolverError", "Status", "build", "check_result", "instance_from_dict", "load_instance", "load_model_spec",
+    "model_spec_from_dict", "solve", "with_value",
+]
+
+
+def __getattr__(name: str) -> Any:
+    """Solving pulls in Pyomo; import it only when used, so loading and checking stay light."""
+    if name in ("solve", "build", "with_value"):
+        from allocopt import api
+
+        return getattr(api, name)
+    if name == "check_result":
+        from allocopt.checker import check_result
+
+        return check_result
+    raise AttributeError(f"module 'allocopt' has no attribute {name!r}")

@@ -215,6 +215,11 @@ class Instance(_Strict):
         own = self.initiatives[initiative].phases
         return [t for t in self.phases if t in own]
 
+    def commitment_label(self, k: int) -> str:
+        """A unique label for commitment k: its name, or its position and selector."""
+        c = self.commitments[k]
+        return c.name if c.name else f"#{k + 1} {c.label}"
+
     def fingerprint(self) -> str:
         """SHA-256 of the canonical JSON of the validated instance: names a result's input."""
         canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
@@ -297,8 +302,14 @@ def reference_problems(inst: Instance) -> list[Problem]:
                         "set gate: adjustable, or remove min_scale")
             )
 
+    names: dict[str, int] = {}
     for k, c in enumerate(inst.commitments):
         base = f"commitments[{k}]"
+        if c.name is not None:
+            if c.name in names:
+                problems.append(Problem(f"{base}.name", f"commitment name '{c.name}' is already used by "
+                                        f"commitments[{names[c.name]}]", "give each commitment its own name"))
+            names.setdefault(c.name, k)
         if c.partner is not None and c.partner not in partners:
             problems.append(_unknown("partner", c.partner, partners, f"{base}.partner", "partners"))
         if c.resource is not None and c.resource not in resources:

@@ -1,0 +1,147 @@
+"""The Python API: load, change, solve, read.
+
+    >>> import allocopt
+    >>> inst = allocopt.load_instance("instances/joint-venture.yaml")
+    >>> inst = allocopt.with_value(inst, "partners.northwind.capacity.capital.pilot", 3.0e6)
+    >>> result = allocopt.solve(inst)
+    >>> result.partners[["contribution", "benefit", "net_gain"]]
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from allocopt.errors import InstanceError, Problem
+from allocopt.instance import Instance, instance_from_dict, load_instance
+from allocopt.modelfile import ModelSpec, load_model_spec
+from allocopt.result import Result, Status
+from allocopt.tables import empty_tables, solution_tables
+
+
+def build(instance: Instance, spec: ModelSpec | None = None) -> Any:
+    """The Pyomo model of an instance (for inspection or export)."""
+    from allocopt.model import build_data, create_model
+
+    return create_model(build_data(instance, spec or ModelSpec()))
+
+
+def solve(
+    instance: Instance | str | Path,
+    spec: ModelSpec | str | Path | None = None,
+    *,
+    time_limit: float | None = None,
+    rel_gap: float | None = None,
+    threads: int | None = None,
+    random_seed: int | None = None,
+    tee: bool = False,
+) -> Result:
+    """Solve a partnership and return a :class:`~allocopt.result.Result`.
+
+    ``instance`` and ``spec`` may be objects or file paths; keyword options override the model file's solver
+    options. The result holds no plan when the instance is infeasible or no plan was found in time: look at
+    ``result.status``.
+    """
+    from allocopt.model import build_data, create_model
+    from allocopt.solver import solve_model
+
+    start = time.perf_counter()
+    inst = instance if isinstance(instance, Instance) else load_instance(instance)
+    model_spec = spec if isinstance(spec, ModelSpec) else load_model_spec(spec)
+    model_spec = model_spec.with_solver(time_limit=time_limit, rel_gap=rel_gap, threads=threads,
+                                        random_seed=random_seed)
+
+    tick = time.perf_counter()
+    data = build_data(inst, model_spec)
+    model = create_model(data)
+    build_s = time.perf_counter() - tick
+
+    outcome = solve_model(model, model_spec.solver, tee=tee)
+
+    tick = time.perf_counter()
+    tables = solution_tables(data, outcome.values) if outcome.has_plan else empty_tables()
+    extract_s = time.perf_counter() - tick
+
+    notes = []
+    proven = outcome.termination == "optimal"
+    if outcome.has_plan and not proven:
+        gap = f"{outcome.gap:.2%}" if outcome.gap is not None else "unknown"
+        notes.append(f"Best plan found before the solver stopped ({outcome.termination}); not proven optimal: "
+                     f"it is within {gap} of the best possible.")
+    if not outcome.has_plan:
+        notes.append(_no_plan_note(outcome.termination))
+
+    return Result(
+        instance_name=inst.name,
+        instance_sha256=inst.fingerprint(),
+        currency=inst.currency,
+        model=model_spec.model_dump(mode="json"),
+        status=Status(outcome.termination, outcome.solution_status, outcome.has_plan, proven and outcome.has_plan),
+        objective_name=model_spec.objective,
+        objective=outcome.objective,
+        bound=outcome.bound,
+        gap=outcome.gap,
+        solver_name="highs",
+        solver_version=outcome.version,
+        timing={
+            "build_s": build_s,
+            "handoff_s": outcome.handoff_s,
+            "solve_s": outcome.solve_s,
+            "highs_s": outcome.highs_s,
+            "extract_s": extract_s,
+            "total_s": time.perf_counter() - start,
+        },
+        tables=tables,
+        notes=notes,
+    )
+
+
+def _no_plan_note(termination: str) -> str:
+    if termination == "infeasible":
+        return "The commitments and limits cannot all hold at once: no plan satisfies them."
+    if termination in ("time_limit", "interrupted", "node_limit", "iteration_limit"):
+        return "No plan was found before the solver stopped: raise the time limit (--time-limit)."
+    return f"The solver stopped without a plan ({termination})."
+
+
+def with_value(instance: Instance, path: str, value: Any) -> Instance:
+    """A copy of the instance with one field changed, validated again.
+
+    ``path`` is dotted, as in error messages: ``partners.northwind.capacity.capital.pilot``,
+    ``initiatives.crm.phases.scale.value``, ``commitments[0].min``.
+    """
+    data = instance.model_dump(mode="json", exclude_unset=False)
+    keys = _split_path(path)
+    node: Any = data
+    for n, key in enumerate(keys[:-1]):
+        try:
+            node = node[key]
+        except (KeyError, IndexError, TypeError):
+            raise InstanceError([Problem(".".join(map(str, keys[: n + 1])), "no such field",
+                                         "check the path against the instance")]) from None
+        if node is None:
+            raise InstanceError([Problem(".".join(map(str, keys[: n + 1])), "is not set",
+                                         "set the enclosing field first")])
+    last = keys[-1]
+    if isinstance(node, dict) and isinstance(last, str):
+        _inline_phase(node)
+        node[last] = value
+    elif isinstance(node, list) and isinstance(last, int) and 0 <= last < len(node):
+        node[last] = value
+    else:
+        raise InstanceError([Problem(path, "no such field", "check the path against the instance")])
+    return instance_from_dict(data, source="<changed instance>")
+
+
+def _inline_phase(node: dict[str, Any]) -> None:
+    """Phase plans dump as {needs: {...}, value}; let ``...phases.scale.capital`` address a need directly."""
+    if set(node) == {"needs", "value"} and isinstance(node["needs"], dict):
+        needs = node.pop("needs")
+        node.update(needs)
+
+
+def _split_path(path: str) -> list[str | int]:
+    """``commitments[0].min`` -> ["commitments", 0, "min"]."""
+    return [int(tok[1:-1]) if tok.startswith("[") else tok for tok in re.findall(r"\[\d+\]|[^.\[\]]+", path)]

@@ -1,0 +1,494 @@
+"""Constraint families: one function per rule of the partnership, each with its math and the meaning of its dual.
+
+Every family has the same signature ``add_<family>(m, d)`` and adds one Pyomo ``Constraint`` component named after
+the family, indexed by tuples of the named sets in :attr:`Family.index`. The :data:`FAMILIES` registry drives model
+building, and later the shadow-price tables and the infeasibility explanations, so a family can never lose its duals
+by being renamed. The math uses the notation of ``docs/formulation.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pyomo.environ as pyo
+
+from allocopt.model.data import ModelData
+
+Builder = Callable[[Any, ModelData], None]
+
+
+@dataclass(frozen=True)
+class Family:
+    """A registered constraint family."""
+
+    name: str
+    build: Builder
+    index: tuple[str, ...]
+    """Names of the index positions (partner, initiative, phase, resource, commitment, ...)."""
+    dual_meaning: str
+    """What the shadow price of one of its rows means to a planner (``{...}`` fields name the index)."""
+    unit: str
+    """Unit of the right-hand side: ``units`` (of the row's resource), ``money``, ``fraction`` or ``gate``."""
+    soft: bool
+    """Whether an elastic relaxation may move it (a renegotiable term rather than a law of the model)."""
+
+
+# -- helpers ---------------------------------------------------------------------------------------------------
+
+
+def stage_scale(m: Any, d: ModelData, i: str, t: str) -> Any:
+    """Scale of stage (i,t): ``scale[i,t]`` for adjustable initiatives, ``proceed[i,t]`` for go/no-go."""
+    return m.scale[i, t] if i in m.ADJUSTABLE else m.proceed[i, t]
+
+
+def initiative_value(m: Any, d: ModelData, i: str) -> Any:
+    """``V_i = sum_t value[i,t] scale[i,t]``: the money value initiative i creates."""
+    return sum(d.value[i, t] * stage_scale(m, d, i, t) for t in d.stage_phases[i] if d.value[i, t])
+
+
+def money_to(m: Any, d: ModelData, p: str, i: str) -> Any:
+    """``money[p,i] = sum_{t,r} unit_value[r] contribution[p,i,t,r]``."""
+    return sum(d.unit_value[a[3]] * m.contribution[a] for a in d.arcs_by_partner_initiative.get((p, i), ())
+               if d.unit_value[a[3]])
+
+
+def benefit_of(m: Any, d: ModelData, p: str, i: str) -> Any:
+    """p's part of i's value: the decided ``benefit[p,i]``, or ``share[p,i] V_i`` when fixed by contract."""
+    shares = d.instance.initiatives[i].benefit_share
+    if shares is None:
+        return m.benefit[p, i]
+    return shares.get(p, 0.0) * initiative_value(m, d, i)
+
+
+def net_gain(m: Any, d: ModelData, p: str) -> Any:
+    """``gain[p] = sum_i benefit[p,i] - outlay[p]``."""
+    return sum(benefit_of(m, d, p, i) for i in d.INITIATIVES if p in d.sharing[i]) - m.outlay[p]
+
+
+# -- families --------------------------------------------------------------------------------------------------
+
+
+def add_meet_need(m: Any, d: ModelData) -> None:
+    """Every stage that proceeds gets exactly its need, from eligible partners only.
+
+    ``sum_p contribution[p,i,t,r] = need[i,t,r] * scale[i,t]``  for (i,t,r) in NEEDS.
+
+    Dual: the value of needing one unit less of r in stage (i,t).
+    """
+
+    def rule(m: Any, i: str, t: str, r: str) -> Any:
+        arcs = d.arcs_by_need.get((i, t, r), ())
+        return sum(m.contribution[a] for a in arcs) == d.need[i, t, r] * stage_scale(m, d, i, t)
+
+    m.meet_need = pyo.Constraint(d.NEEDS, rule=rule)
+
+
+def add_outlay_definition(m: Any, d: ModelData) -> None:
+    """Names each partner's total money contribution.
+
+    ``outlay[p] = sum_{i,t,r} unit_value[r] contribution[p,i,t,r]``.
+
+    Dual: internal bookkeeping; it carries no planning meaning of its own.
+    """
+
+    def rule(m: Any, p: str) -> Any:
+        arcs = d.arcs_by_partner.get(p, ())
+        return m.outlay[p] == sum(d.unit_value[a[3]] * m.contribution[a] for a in arcs if d.unit_value[a[3]])
+
+    m.outlay_definition = pyo.Constraint(d.PARTNERS, rule=rule)
+
+
+def add_funder_link(m: Any, d: ModelData) -> None:
+    """A partner contributes to an initiative with ``max_funders`` only if counted as one of its funders.
+
+    ``contribution[p,i,t,r] <= need[i,t,r] * funds[p,i]``.
+    """
+    limited = {i for i in d.INITIATIVES if d.instance.initiatives[i].max_funders is not None}
+    index = [a for a in d.SUPPLY if a[1] in limited]
+
+    def rule(m: Any, p: str, i: str, t: str, r: str) -> Any:
+        return m.contribution[p, i, t, r] <= d.need[i, t, r] * m.funds[p, i]
+
+    m.funder_link = pyo.Constraint(index, rule=rule)
+
+
+def add_max_funders(m: Any, d: ModelData) -> None:
+    """At most ``max_funders`` partners contribute to an initiative.
+
+    ``sum_p funds[p,i] <= F_i``.
+
+    Dual: the value of allowing one more funder (meaningful only with funder decisions held fixed).
+    """
+    index = [i for i in d.INITIATIVES if d.instance.initiatives[i].max_funders is not None]
+    funders: dict[str, list[str]] = {i: [] for i in index}
+    for p, i in m.FUNDER_PAIRS:
+        funders[i].append(p)
+
+    def rule(m: Any, i: str) -> Any:
+        if not funders[i]:
+            return pyo.Constraint.Skip
+        return sum(m.funds[p, i] for p in funders[i]) <= d.instance.initiatives[i].max_funders
+
+    m.max_funders = pyo.Constraint(index, rule=rule)
+
+
+def add_partner_capacity(m: Any, d: ModelData) -> None:
+    """A partner never gives more than its capacity of a resource in a phase.
+
+    ``sum_i contribution[p,i,t,r] <= capacity[p,r,t]``.
+
+    Dual: the value of one more unit of {partner}'s {resource} in {phase}.
+    """
+
+    def rule(m: Any, p: str, t: str, r: str) -> Any:
+        return sum(m.contribution[a] for a in d.arcs_by_use[p, t, r]) <= d.capacity[p, t, r]
+
+    m.partner_capacity = pyo.Constraint(list(d.arcs_by_use), rule=rule)
+
+
+def add_reserve_margin(m: Any, d: ModelData) -> None:
+    """A partner keeps ``reserve_margin`` of each phase's capacity unallocated as a contingency buffer.
+
+    ``sum_i contribution[p,i,t,r] <= (1 - m_p) capacity[p,r,t]``  where m_p > 0.
+
+    Dual: the value of one more unit of usable capacity; one point less of margin frees capacity/100 units.
+    """
+    index = [k for k in d.arcs_by_use if d.instance.partners[k[0]].risk.reserve_margin > 0]
+
+    def rule(m: Any, p: str, t: str, r: str) -> Any:
+        keep = 1.0 - d.instance.partners[p].risk.reserve_margin
+        return sum(m.contribution[a] for a in d.arcs_by_use[p, t, r]) <= keep * d.capacity[p, t, r]
+
+    m.reserve_margin = pyo.Constraint(index, rule=rule)
+
+
+def add_partner_total(m: Any, d: ModelData) -> None:
+    """A partner never gives more than its total of a resource across all phases.
+
+    ``sum_{i,t} contribution[p,i,t,r] <= total[p,r]``.
+
+    Dual: the value of raising {partner}'s total {resource} by one unit.
+    """
+    index = [(p, r) for p in d.PARTNERS for r in d.instance.partners[p].total if (p, r) in d.arcs_by_partner_resource]
+
+    def rule(m: Any, p: str, r: str) -> Any:
+        arcs = d.arcs_by_partner_resource[p, r]
+        return sum(m.contribution[a] for a in arcs) <= d.instance.partners[p].total[r]
+
+    m.partner_total = pyo.Constraint(index, rule=rule)
+
+
+def add_max_exposure(m: Any, d: ModelData) -> None:
+    """A partner's total money contribution stays within its exposure cap.
+
+    ``outlay[p] <= E_p``.
+
+    Dual: the value of letting {partner} put one more unit of money at risk.
+    """
+    index = [p for p in d.PARTNERS if d.instance.partners[p].risk.max_exposure is not None]
+
+    def rule(m: Any, p: str) -> Any:
+        return m.outlay[p] <= d.instance.partners[p].risk.max_exposure
+
+    m.max_exposure = pyo.Constraint(index, rule=rule)
+
+
+def add_initiative_concentration(m: Any, d: ModelData) -> None:
+    """No more than ``max_initiative_share`` of a partner's money goes to any one initiative.
+
+    ``money[p,i] <= s_p * outlay[p]``.
+
+    Dual: the value of loosening {partner}'s concentration limit on {initiative}, per unit of money.
+    """
+    index = [
+        (p, i)
+        for (p, i) in d.arcs_by_partner_initiative
+        if d.instance.partners[p].risk.max_initiative_share is not None
+    ]
+
+    def rule(m: Any, p: str, i: str) -> Any:
+        share = d.instance.partners[p].risk.max_initiative_share
+        money = money_to(m, d, p, i)
+        if isinstance(money, (int, float)):
+            return pyo.Constraint.Skip
+        return money - share * m.outlay[p] <= 0
+
+    m.initiative_concentration = pyo.Constraint(index, rule=rule)
+
+
+def add_gate_sequence(m: Any, d: ModelData) -> None:
+    """A phase of an initiative opens only if its previous phase did.
+
+    ``proceed[i,t] <= proceed[i,prev_i(t)]``  for t not the initiative's first phase.
+    """
+    index = [(i, t) for i in d.INITIATIVES for t in d.stage_phases[i][1:]]
+    prev = {(i, t): d.stage_phases[i][n] for i in d.INITIATIVES for n, t in enumerate(d.stage_phases[i][1:])}
+
+    def rule(m: Any, i: str, t: str) -> Any:
+        return m.proceed[i, t] <= m.proceed[i, prev[i, t]]
+
+    m.gate_sequence = pyo.Constraint(index, rule=rule)
+
+
+def add_requires(m: Any, d: ModelData) -> None:
+    """An initiative runs in a phase only if each initiative it requires has started by then.
+
+    ``proceed[i,t] <= sum_{t' in T_j, t' <= t} proceed[j,t']``  for j in requires(i).
+    """
+    index = [
+        (i, j, t)
+        for i in d.INITIATIVES
+        for j in d.instance.initiatives[i].requires
+        for t in d.stage_phases[i]
+    ]
+
+    def rule(m: Any, i: str, j: str, t: str) -> Any:
+        return m.proceed[i, t] <= sum(m.proceed[j, s] for s in d.started_by(j, t))
+
+    m.requires = pyo.Constraint(index, rule=rule)
+
+
+def add_requires_any(m: Any, d: ModelData) -> None:
+    """An initiative runs in a phase only if at least one of its ``requires_any`` initiatives has started by then.
+
+    ``proceed[i,t] <= sum_{j in requires_any(i)} sum_{t' in T_j, t' <= t} proceed[j,t']``.
+    """
+    index = [(i, t) for i in d.INITIATIVES if d.instance.initiatives[i].requires_any for t in d.stage_phases[i]]
+
+    def rule(m: Any, i: str, t: str) -> Any:
+        options = d.instance.initiatives[i].requires_any
+        return m.proceed[i, t] <= sum(m.proceed[j, s] for j in options for s in d.started_by(j, t))
+
+    m.requires_any = pyo.Constraint(index, rule=rule)
+
+
+def add_excludes(m: Any, d: ModelData) -> None:
+    """Two initiatives that exclude each other do not both start.
+
+    ``proceed[i,first_i] + proceed[j,first_j] <= 1``.
+    """
+    rank = {i: n for n, i in enumerate(d.INITIATIVES)}
+    pairs = sorted(
+        {(i, j) if rank[i] < rank[j] else (j, i) for i in d.INITIATIVES for j in d.instance.initiatives[i].excludes},
+        key=lambda pair: (rank[pair[0]], rank[pair[1]]),
+    )
+
+    def rule(m: Any, i: str, j: str) -> Any:
+        return m.proceed[i, d.stage_phases[i][0]] + m.proceed[j, d.stage_phases[j][0]] <= 1
+
+    m.excludes = pyo.Constraint(pairs, rule=rule)
+
+
+def add_mandatory(m: Any, d: ModelData) -> None:
+    """A mandatory initiative proceeds in every one of its phases.
+
+    ``proceed[i,t] >= 1``.
+
+    Dual: what the obligation to run {initiative} in {phase} costs the partnership.
+    """
+    index = [(i, t) for i in d.INITIATIVES if d.instance.initiatives[i].mandatory for t in d.stage_phases[i]]
+
+    def rule(m: Any, i: str, t: str) -> Any:
+        return m.proceed[i, t] >= 1
+
+    m.mandatory = pyo.Constraint(index, rule=rule)
+
+
+def add_adjustable_scale(m: Any, d: ModelData) -> None:
+    """An adjustable initiative runs every phase that proceeds at one common level, at least its ``min_scale``.
+
+    With ``proceed`` binary these four rows make ``scale[i,t] = level[i] * proceed[i,t]`` exact::
+
+        scale[i,t] <= proceed[i,t]                        (row "proceed")
+        scale[i,t] <= level[i]                            (row "level")
+        scale[i,t] >= level[i] - (1 - proceed[i,t])       (row "link")
+        scale[i,t] >= min_scale[i] * proceed[i,t]         (row "min_scale")
+    """
+    rows = ("proceed", "level", "link", "min_scale")
+    index = [(i, t, row) for (i, t) in d.adjustable_stages for row in rows]
+
+    def rule(m: Any, i: str, t: str, row: str) -> Any:
+        scale, proceed, level = m.scale[i, t], m.proceed[i, t], m.level[i]
+        if row == "proceed":
+            return scale <= proceed
+        if row == "level":
+            return scale <= level
+        if row == "link":
+            return scale >= level - (1 - proceed)
+        return scale >= d.instance.initiatives[i].min_scale * proceed
+
+    m.adjustable_scale = pyo.Constraint(index, rule=rule)
+
+
+def _commitment_sum(m: Any, d: ModelData, k: int) -> Any:
+    weights = d.commitment_unit_value(k)
+    return sum(weights[a[3]] * m.contribution[a] for a in d.commitment_arcs[k] if weights[a[3]])
+
+
+def add_commitment_min(m: Any, d: ModelData) -> None:
+    """Minimum contributions agreed in advance.
+
+    ``sum_{(p,i,t,r) in S_k} q[p,i,t,r] >= min_k``  (q in units of the named resource, else money).
+
+    Dual: what lowering commitment {commitment} by one unit would be worth.
+    """
+    index = [k for k, c in enumerate(d.instance.commitments) if c.min is not None and c.min > 0]
+
+    def rule(m: Any, k: int) -> Any:
+        total = _commitment_sum(m, d, k)
+        bound = d.instance.commitments[k].min
+        if isinstance(total, (int, float)):  # nothing can count towards it: keep an explicit, infeasible row
+            return pyo.Constraint.Infeasible if total < bound else pyo.Constraint.Feasible
+        return total >= bound
+
+    m.commitment_min = pyo.Constraint(index, rule=rule)
+
+
+def add_commitment_max(m: Any, d: ModelData) -> None:
+    """Maximum contributions agreed in advance.
+
+    ``sum_{(p,i,t,r) in S_k} q[p,i,t,r] <= max_k``.
+
+    Dual: what raising commitment {commitment} by one unit would be worth.
+    """
+    index = [k for k, c in enumerate(d.instance.commitments) if c.max is not None and d.commitment_arcs[k]]
+
+    def rule(m: Any, k: int) -> Any:
+        total = _commitment_sum(m, d, k)
+        if isinstance(total, (int, float)):
+            return pyo.Constraint.Skip
+        return total <= d.instance.commitments[k].max
+
+    m.commitment_max = pyo.Constraint(index, rule=rule)
+
+
+def add_value_split(m: Any, d: ModelData) -> None:
+    """Where allocopt decides the split, the partners' benefits add up to the initiative's value.
+
+    ``sum_p benefit[p,i] = V_i``  for i in DECIDED.
+    """
+
+    def rule(m: Any, i: str) -> Any:
+        return sum(m.benefit[p, i] for p in d.sharing[i]) == initiative_value(m, d, i)
+
+    m.value_split = pyo.Constraint(d.DECIDED, rule=rule)
+
+
+def no_subsidy_ratios(d: ModelData, i: str) -> list[tuple[str, float, float, float]]:
+    """For each phase k of i whose prefix costs money: (k, rho_ik, V_ik, BigM_ik) as in docs/formulation.md."""
+    out = []
+    v_cum = m_cum = 0.0
+    v_all = sum(d.value[i, t] for t in d.stage_phases[i])
+    m_all = sum(d.cost[i, t] for t in d.stage_phases[i])
+    for k in d.stage_phases[i]:
+        v_cum += d.value[i, k]
+        m_cum += d.cost[i, k]
+        if m_cum > 0:
+            rho = v_cum / m_cum
+            out.append((k, rho, v_cum, max(v_all, rho * m_all)))
+    return out
+
+
+def add_no_subsidy(m: Any, d: ModelData) -> None:
+    """Nobody quietly subsidises another: a partner's share of an initiative's value is its share of the money.
+
+    For i in DECIDED, p in SHARING(i), k a phase of i whose prefix costs money, with ``last[i,k]`` = 1 exactly when k
+    is the last phase of i that proceeds::
+
+        benefit[p,i] - rho_ik money[p,i] <=  tau V_i + BigM_ik (1 - last[i,k])      (row "upper")
+        benefit[p,i] - rho_ik money[p,i] >= -tau V_i - BigM_ik (1 - last[i,k])      (row "lower")
+
+    Switched by ``rules.no_subsidy`` (tolerance tau) in the model file.
+    """
+    rule_spec = d.spec.rules.no_subsidy
+    tau = rule_spec.tolerance
+    params: dict[tuple[str, str], tuple[float, float]] = {}
+    index: list[tuple[str, str, str, str]] = []
+    for i in d.DECIDED if rule_spec.enabled else []:
+        for k, rho, _v, big in no_subsidy_ratios(d, i):
+            params[i, k] = (rho, big)
+            for p in d.sharing[i]:
+                index.append((p, i, k, "upper"))
+                index.append((p, i, k, "lower"))
+    next_phase = {(i, t): (ts[n + 1] if n + 1 < len(ts) else None)
+                  for i, ts in d.stage_phases.items() for n, t in enumerate(ts)}
+
+    def rule(m: Any, p: str, i: str, k: str, side: str) -> Any:
+        rho, big = params[i, k]
+        nxt = next_phase[i, k]
+        last = m.proceed[i, k] - (m.proceed[i, nxt] if nxt is not None else 0)
+        gap = m.benefit[p, i] - rho * money_to(m, d, p, i)
+        slack = big * (1 - last)
+        if tau > 0:
+            slack = slack + tau * initiative_value(m, d, i)
+        if side == "upper":
+            return gap <= slack
+        return gap >= -slack
+
+    m.no_subsidy = pyo.Constraint(index, rule=rule)
+
+
+def add_participation(m: Any, d: ModelData) -> None:
+    """Every partner gains at least its stand-alone value (its outside option).
+
+    ``gain[p] >= stand_alone[p]``  when ``rules.participation.enabled``.
+
+    Dual: what {partner}'s outside option costs the rest of the partnership, per unit of money.
+    """
+    index = list(d.PARTNERS) if d.spec.rules.participation.enabled else []
+
+    def rule(m: Any, p: str) -> Any:
+        return net_gain(m, d, p) >= d.instance.partners[p].stand_alone
+
+    m.participation = pyo.Constraint(index, rule=rule)
+
+
+FAMILIES: dict[str, Family] = {
+    f.name: f
+    for f in (
+        Family("meet_need", add_meet_need, ("initiative", "phase", "resource"),
+               "value of needing one unit less of {resource} in {initiative} / {phase}", "units", False),
+        Family("outlay_definition", add_outlay_definition, ("partner",), "internal bookkeeping", "money", False),
+        Family("funder_link", add_funder_link, ("partner", "initiative", "phase", "resource"),
+               "internal link between contributions and funder decisions", "units", False),
+        Family("max_funders", add_max_funders, ("initiative",),
+               "value of allowing one more funder of {initiative}", "partners", True),
+        Family("partner_capacity", add_partner_capacity, ("partner", "phase", "resource"),
+               "value of one more unit of {partner}'s {resource} capacity in {phase}", "units", True),
+        Family("reserve_margin", add_reserve_margin, ("partner", "phase", "resource"),
+               "value of one more unit of {partner}'s usable {resource} in {phase} (after its reserve)",
+               "units", True),
+        Family("partner_total", add_partner_total, ("partner", "resource"),
+               "value of one more unit of {partner}'s total {resource}", "units", True),
+        Family("max_exposure", add_max_exposure, ("partner",),
+               "value of letting {partner} put one more unit of money at risk", "money", True),
+        Family("initiative_concentration", add_initiative_concentration, ("partner", "initiative"),
+               "value of letting {partner} concentrate one more unit of money in {initiative}", "money", True),
+        Family("gate_sequence", add_gate_sequence, ("initiative", "phase"),
+               "value of opening {initiative} / {phase} without its previous phase", "gate", False),
+        Family("requires", add_requires, ("initiative", "required", "phase"),
+               "value of dropping the requirement of {required} by {initiative}", "gate", True),
+        Family("requires_any", add_requires_any, ("initiative", "phase"),
+               "value of dropping {initiative}'s requires_any condition", "gate", True),
+        Family("excludes", add_excludes, ("initiative", "excluded"),
+               "value of letting {initiative} and {excluded} both go ahead", "gate", True),
+        Family("mandatory", add_mandatory, ("initiative", "phase"),
+               "what the obligation to run {initiative} in {phase} costs", "gate", True),
+        Family("adjustable_scale", add_adjustable_scale, ("initiative", "phase", "row"),
+               "internal link between an adjustable initiative's level and its gates", "fraction", False),
+        Family("commitment_min", add_commitment_min, ("commitment",),
+               "value of lowering minimum commitment {commitment} by one unit", "commitment", True),
+        Family("commitment_max", add_commitment_max, ("commitment",),
+               "value of raising maximum commitment {commitment} by one unit", "commitment", True),
+        Family("value_split", add_value_split, ("initiative",),
+               "internal: the decided benefits add up to the value created", "money", False),
+        Family("no_subsidy", add_no_subsidy, ("partner", "initiative", "last_phase", "side"),
+               "value of letting {partner}'s share of {initiative}'s value differ from its share of the money",
+               "money", True),
+        Family("participation", add_participation, ("partner",),
+               "what {partner}'s outside option costs the partnership, per unit of money", "money", True),
+    )
+}
+"""Every constraint family, in build order."""

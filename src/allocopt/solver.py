@@ -1,0 +1,170 @@
+"""Every call to HiGHS lives here.
+
+The solve goes through Pyomo's ``pyomo.contrib.solver`` HiGHS interface (a development preview, hence the pinned
+Pyomo minor series and everything in this one module). A few of its private attributes are used and wrapped here:
+``_solver_model`` (the live ``highspy.Highs``) and ``_pyomo_var_to_solver_var_map`` (Pyomo variable -> HiGHS
+column), to read the whole solution vector at once and, in later issues, for ranging and IIS.
+
+Why the solver stopped (``termination``) is kept apart from what we hold (``solution_status``).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyomo.environ as pyo  # noqa: F401  (the contrib factory returns None unless pyomo.environ is imported)
+from pyomo.contrib.solver.common.factory import SolverFactory
+
+from allocopt.errors import SolverError
+from allocopt.modelfile import SolverOptions
+
+_threads_in_process: int | None = None
+
+
+@dataclass
+class SolveOutcome:
+    """What HiGHS said and what it left us."""
+
+    termination: str
+    """optimal, time_limit, infeasible, unbounded, interrupted or other."""
+    solution_status: str
+    """optimal, feasible or none."""
+    objective: float | None
+    bound: float | None
+    gap: float | None
+    handoff_s: float
+    solve_s: float
+    highs_s: float
+    version: str
+    detail: str = ""
+    values: dict[str, dict[Any, float]] = field(default_factory=dict)
+    log: str = ""
+
+    @property
+    def has_plan(self) -> bool:
+        return self.solution_status in ("optimal", "feasible")
+
+
+def solver_version() -> str:
+    import highspy
+
+    h = highspy.Highs()
+    return f"{h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}"
+
+
+def _set_threads(threads: int) -> None:
+    """HiGHS keeps one thread scheduler per process, sized by the first run: reset it when the count changes."""
+    global _threads_in_process
+    import highspy
+
+    if _threads_in_process is not None and _threads_in_process != threads:
+        highspy.Highs.resetGlobalScheduler(True)
+    _threads_in_process = threads
+
+
+def _termination(status: Any, has_solution: bool) -> tuple[str, str]:
+    import highspy
+
+    s = highspy.HighsModelStatus
+    if status == s.kOptimal:
+        return "optimal", "optimal"
+    solution = "feasible" if has_solution else "none"
+    mapping = {
+        s.kInfeasible: "infeasible",
+        s.kUnboundedOrInfeasible: "infeasible_or_unbounded",
+        s.kUnbounded: "unbounded",
+        s.kTimeLimit: "time_limit",
+        s.kIterationLimit: "iteration_limit",
+    }
+    interrupt = getattr(s, "kInterrupt", None)
+    if interrupt is not None and status == interrupt:
+        return "interrupted", solution
+    for name in ("kSolutionLimit",):
+        if getattr(s, name, None) is not None and status == getattr(s, name):
+            return "node_limit", solution
+    return mapping.get(status, "other"), solution
+
+
+def solve_model(model: Any, options: SolverOptions, *, tee: bool = False) -> SolveOutcome:
+    """Hand the model to HiGHS, solve it and read back every variable's value."""
+    opt = SolverFactory("highs")
+    if opt is None or not opt.available():
+        raise SolverError("HiGHS is not available: install the 'highspy' package (pip install highspy)")
+    _set_threads(options.threads)
+    cfg = opt.config
+    cfg.load_solutions = False
+    cfg.raise_exception_on_nonoptimal_result = False
+    cfg.tee = tee
+    cfg.threads = options.threads
+    cfg.time_limit = options.time_limit
+    cfg.rel_gap = options.rel_gap
+    cfg.solver_options = {"random_seed": options.random_seed, **options.highs_options}
+    upd = cfg.auto_updates
+    for flag in ("check_for_new_or_removed_constraints", "check_for_new_or_removed_vars",
+                 "check_for_new_or_removed_params", "check_for_new_objective", "update_constraints",
+                 "update_vars", "update_parameters", "update_named_expressions", "update_objective"):
+        setattr(upd, flag, False)
+
+    tick = time.perf_counter()
+    opt.set_instance(model)
+    handoff = time.perf_counter() - tick
+    try:
+        results = opt.solve(model)
+    except Exception as err:  # an option HiGHS rejects, or a failure inside the interface
+        raise SolverError(f"HiGHS could not solve the model: {err}") from err
+    solve_s = time.perf_counter() - tick - handoff
+
+    highs = opt._solver_model
+    info = highs.getInfo()
+    has_solution = info.primal_solution_status == 2
+    termination, solution_status = _termination(highs.getModelStatus(), has_solution)
+    objective = results.incumbent_objective if has_solution else None
+    bound = results.objective_bound
+    gap = None
+    if objective is not None:
+        if termination == "optimal" and info.mip_node_count in (-1, None):
+            gap = 0.0
+        elif info.mip_gap is not None and math.isfinite(info.mip_gap):
+            gap = float(info.mip_gap)
+        if bound is not None and not math.isfinite(bound):
+            bound = None
+    outcome = SolveOutcome(
+        termination=termination,
+        solution_status=solution_status,
+        objective=objective,
+        bound=bound,
+        gap=gap,
+        handoff_s=handoff,
+        solve_s=solve_s,
+        highs_s=float(results.timing_info.highs_time or 0.0),
+        version=".".join(str(v) for v in opt.version()),
+        log=results.solver_log or "",
+    )
+    if has_solution:
+        outcome.values = _column_values(opt, model)
+    return outcome
+
+
+def _column_values(opt: Any, model: Any) -> dict[str, dict[Any, float]]:
+    """Every variable's value, per Var component, read from HiGHS's solution vector in one go."""
+    col_value = np.asarray(opt._solver_model.getSolution().col_value)
+    col_of = opt._pyomo_var_to_solver_var_map
+    values: dict[str, dict[Any, float]] = {}
+    for comp in model.component_objects(pyo.Var, descend_into=True):
+        out: dict[Any, float] = {}
+        for key, var in comp.items():
+            col = col_of.get(id(var))
+            out[key] = float(col_value[col]) if col is not None else 0.0
+        values[comp.local_name] = out
+    return values
+
+
+def write_model(model: Any, path: str, fmt: str) -> None:
+    """Write the model as an LP or MPS file for any other solver, with readable names."""
+    if fmt not in ("lp", "mps"):
+        raise SolverError(f"unknown model format '{fmt}': use lp or mps")
+    model.write(path, format=fmt, io_options={"symbolic_solver_labels": True})
