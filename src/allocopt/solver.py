@@ -11,6 +11,7 @@ Why the solver stopped (``termination``) is kept apart from what we hold (``solu
 from __future__ import annotations
 
 import math
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -90,7 +91,7 @@ def _termination(status: Any, has_solution: bool) -> tuple[str, str]:
 
 
 def solve_model(model: Any, options: SolverOptions, *, tee: bool = False) -> SolveOutcome:
-    """Hand the model to HiGHS, solve it and read back every variable's value."""
+    """Hand the model to HiGHS, solve it and read back every variable's value (``tee``: HiGHS's log to stderr)."""
     opt = SolverFactory("highs")
     if opt is None or not opt.available():
         raise SolverError("HiGHS is not available: install the 'highspy' package (pip install highspy)")
@@ -98,7 +99,7 @@ def solve_model(model: Any, options: SolverOptions, *, tee: bool = False) -> Sol
     cfg = opt.config
     cfg.load_solutions = False
     cfg.raise_exception_on_nonoptimal_result = False
-    cfg.tee = tee
+    cfg.tee = [sys.stderr] if tee else []
     cfg.threads = options.threads
     cfg.time_limit = options.time_limit
     cfg.rel_gap = options.rel_gap

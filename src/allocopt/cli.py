@@ -1,0 +1,229 @@
+"""The ``allocopt`` command: a thin click layer over the Python API.
+
+Library errors are caught only here and turned into messages (on stderr) and exit codes:
+
+==== ==========================================================
+code meaning
+==== ==========================================================
+0    success
+1    internal error (a bug: please report it)
+2    usage error (wrong command-line options)
+3    invalid input (instance, model or result file)
+4    infeasible: the commitments and limits cannot all hold
+5    no plan found within the time limit (or interrupted)
+6    the checker found violations
+==== ==========================================================
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from allocopt.errors import AllocoptError, InputError, ResultFileError, SolverError
+
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_USAGE = 2
+EXIT_INPUT = 3
+EXIT_INFEASIBLE = 4
+EXIT_NO_SOLUTION = 5
+EXIT_CHECK_FAILED = 6
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(message, err=True)
+    sys.exit(code)
+
+
+def handle_errors(func: F) -> F:
+    """Turn library errors into messages and exit codes; never show a traceback for a user's mistake."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except InputError as err:
+            _fail(f"error: {err}", EXIT_INPUT)
+        except ResultFileError as err:
+            _fail(f"error: {err}", EXIT_INPUT)
+        except SolverError as err:
+            _fail(f"error: {err}", EXIT_INTERNAL)
+        except AllocoptError as err:
+            _fail(f"error: {err}", EXIT_INPUT)
+        except KeyboardInterrupt:
+            _fail("interrupted", EXIT_NO_SOLUTION)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except Exception:
+            click.echo(traceback.format_exc(), err=True)
+            _fail("internal error: this is a bug in allocopt; please report it with the traceback above",
+                  EXIT_INTERNAL)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="allocopt")
+def main() -> None:
+    """Plan strategic B2B partnerships: who puts in what, in which phase, for which initiative, and who gets
+    which share of the upside."""
+
+
+instance_arg = click.argument("instance", type=click.Path(dir_okay=True, path_type=Path))
+
+
+@main.command()
+@instance_arg
+@click.option("--model", "model_file", type=click.Path(path_type=Path),
+              help="Model file (objective, rules, solver options); default: models/default.yaml settings")
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), help="Seconds HiGHS may run")
+@click.option("--gap", type=click.FloatRange(0, 1), help="Relative optimality gap at which to stop")
+@click.option("--threads", type=click.IntRange(1, 256), help="HiGHS threads (fixed by default, for reproducibility)")
+@click.option("--seed", type=click.IntRange(0, 2**31 - 1), help="HiGHS random seed (fixed by default)")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Write result.json and one CSV per table in this directory")
+@click.option("--format", "fmt", type=click.Choice(["table", "markdown", "json", "csv"]), default="table",
+              show_default=True, help="What to print on stdout")
+@click.option("--log", is_flag=True, help="Show HiGHS's log on stderr")
+@handle_errors
+def solve(instance: Path, model_file: Path | None, time_limit: float | None, gap: float | None,
+          threads: int | None, seed: int | None, out_dir: Path | None, fmt: str, log: bool) -> None:
+    """Solve a partnership INSTANCE (YAML or JSON) and print the plan."""
+    from allocopt.api import solve as solve_instance
+    from allocopt.checker import check_result
+    from allocopt.instance import load_instance
+    from allocopt.modelfile import load_model_spec
+    from allocopt.report import render
+
+    inst = load_instance(instance)
+    spec = load_model_spec(model_file)
+    result = solve_instance(inst, spec, time_limit=time_limit, rel_gap=gap, threads=threads, random_seed=seed,
+                            tee=log)
+    report = check_result(inst, result.to_dict()) if result.status.has_plan else None
+
+    if out_dir is not None:
+        _write_outputs(result, out_dir, protect=[instance] + ([model_file] if model_file else []))
+        click.echo(f"wrote {out_dir / 'result.json'} and the tables as CSV in {out_dir}", err=True)
+
+    if fmt == "json":
+        click.echo(result.to_json(), nl=False)
+    elif fmt == "csv":
+        for name, df in result.tables.items():
+            click.echo(f"# {name}")
+            click.echo(df.reset_index().to_csv(index=False), nl=False)
+    else:
+        click.echo(render(result, list(inst.phases), fmt), nl=False)
+        if report is not None:
+            click.echo(f"\nIndependent check: {report.summary().splitlines()[0]}")
+
+    if report is not None and not report.ok:
+        _fail("error: the independent checker found violations in this plan (a bug in allocopt):\n"
+              + report.summary(), EXIT_CHECK_FAILED)
+    if not result.status.has_plan:
+        code = EXIT_INFEASIBLE if result.status.termination == "infeasible" else EXIT_NO_SOLUTION
+        _fail(f"no plan: {' '.join(result.notes)}", code)
+
+
+def _write_outputs(result: Any, out_dir: Path, protect: list[Path]) -> None:
+    from allocopt.files import write_atomic
+
+    write_atomic(out_dir / "result.json", result.to_json(), protect=protect)
+    for name, df in result.tables.items():
+        write_atomic(out_dir / f"{name}.csv", df.reset_index().to_csv(index=False), protect=protect)
+
+
+@main.command()
+@instance_arg
+@handle_errors
+def validate(instance: Path) -> None:
+    """Validate an INSTANCE file and report every problem at once."""
+    from allocopt.instance import load_instance
+
+    inst = load_instance(instance)
+    n_stages = sum(len(i.phases) for i in inst.initiatives.values())
+    click.echo(f"{instance}: valid: {len(inst.partners)} partners, {len(inst.resources)} resources, "
+               f"{len(inst.phases)} phases, {len(inst.initiatives)} initiatives ({n_stages} stages), "
+               f"{len(inst.commitments)} commitments")
+
+
+@main.command()
+@handle_errors
+def schema() -> None:
+    """Print the JSON Schema of the instance format (for editors)."""
+    from allocopt.instance import Instance
+
+    click.echo(json.dumps(Instance.model_json_schema(), indent=2))
+
+
+@main.command()
+@instance_arg
+@click.argument("result_file", type=click.Path(path_type=Path))
+@handle_errors
+def check(instance: Path, result_file: Path) -> None:
+    """Verify RESULT_FILE (result.json) against INSTANCE, independently of the model code."""
+    from allocopt.checker import check_files
+
+    report = check_files(instance, result_file)
+    click.echo(report.summary())
+    if not report.ok:
+        sys.exit(EXIT_CHECK_FAILED)
+
+
+@main.command()
+@instance_arg
+@click.option("--model", "model_file", type=click.Path(path_type=Path), help="Model file")
+@click.option("--lp", "lp_file", type=click.Path(dir_okay=False, path_type=Path), help="Write an LP file")
+@click.option("--mps", "mps_file", type=click.Path(dir_okay=False, path_type=Path), help="Write an MPS file")
+@handle_errors
+def export(instance: Path, model_file: Path | None, lp_file: Path | None, mps_file: Path | None) -> None:
+    """Write the model of INSTANCE as an LP or MPS file, for any other solver."""
+    from allocopt.api import build
+    from allocopt.files import OutputError
+    from allocopt.instance import load_instance
+    from allocopt.modelfile import load_model_spec
+    from allocopt.solver import write_model
+
+    if (lp_file is None) == (mps_file is None):
+        raise click.UsageError("give exactly one of --lp FILE or --mps FILE")
+    target, fmt = (lp_file, "lp") if lp_file is not None else (mps_file, "mps")
+    assert target is not None
+    for p in [instance] + ([model_file] if model_file else []):
+        if target.exists() and target.resolve() == p.resolve():
+            raise OutputError(f"refusing to write over the input file {p}: choose another output path")
+    model = build(load_instance(instance), load_model_spec(model_file))
+    write_model(model, str(target), fmt)
+    click.echo(f"wrote {target}", err=True)
+
+
+@main.command()
+@click.option("--partners", type=click.IntRange(1, 1000), default=3, show_default=True)
+@click.option("--initiatives", type=click.IntRange(1, 100000), default=10, show_default=True)
+@click.option("--phases", type=click.IntRange(1, 50), default=3, show_default=True)
+@click.option("--resources", type=click.IntRange(1, 20), default=2, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write here (.yaml or .json); default: YAML on stdout")
+@handle_errors
+def generate(partners: int, initiatives: int, phases: int, resources: int, seed: int,
+             out_file: Path | None) -> None:
+    """Generate a synthetic, feasible instance (for benchmarks and tests)."""
+    import yaml
+
+    from allocopt.generate import generate_instance, write_instance
+
+    data = generate_instance(partners, initiatives, phases, resources, seed)
+    if out_file is None:
+        click.echo(yaml.safe_dump(data, sort_keys=False), nl=False)
+    else:
+        write_instance(data, out_file)
+        click.echo(f"wrote {out_file}", err=True)
