@@ -23,9 +23,6 @@ from pyomo.contrib.solver.common.factory import SolverFactory
 from allocopt.errors import SolverError
 from allocopt.modelfile import SolverOptions
 
-_threads_in_process: int | None = None
-
-
 @dataclass
 class SolveOutcome:
     """What HiGHS said and what it left us."""
@@ -57,14 +54,13 @@ def solver_version() -> str:
     return f"{h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}"
 
 
-def _set_threads(threads: int) -> None:
-    """HiGHS keeps one thread scheduler per process, sized by the first run: reset it when the count changes."""
-    global _threads_in_process
+def _reset_scheduler() -> None:
+    """HiGHS keeps one thread scheduler per process, sized by the first run; a run with another thread count then
+    fails silently. Any HiGHS run in this process (ours, or a caller's with default threads) may have sized it, so
+    reset it before each solve: it costs microseconds."""
     import highspy
 
-    if _threads_in_process is not None and _threads_in_process != threads:
-        highspy.Highs.resetGlobalScheduler(True)
-    _threads_in_process = threads
+    highspy.Highs.resetGlobalScheduler(True)
 
 
 def _termination(status: Any, has_solution: bool) -> tuple[str, str]:
@@ -95,7 +91,7 @@ def solve_model(model: Any, options: SolverOptions, *, tee: bool = False) -> Sol
     opt = SolverFactory("highs")
     if opt is None or not opt.available():
         raise SolverError("HiGHS is not available: install the 'highspy' package (pip install highspy)")
-    _set_threads(options.threads)
+    _reset_scheduler()
     cfg = opt.config
     cfg.load_solutions = False
     cfg.raise_exception_on_nonoptimal_result = False

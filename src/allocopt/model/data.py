@@ -165,8 +165,8 @@ def build_data(inst: Instance, spec: ModelSpec) -> ModelData:
         shares = inst.initiatives[i].benefit_share
         if shares is not None:
             data.sharing[i] = [p for p in partners if shares.get(p, 0.0) > 0]
-        else:
-            data.sharing[i] = [p for p in partners if (p, i) in by_pi]
+        else:  # those who can contribute; if nobody needs to (nothing is needed), any partner
+            data.sharing[i] = [p for p in partners if (p, i) in by_pi] or list(partners)
 
     data.commitment_arcs = [[a for a in supply if _selects(c, a)] for c in inst.commitments]
     return data
