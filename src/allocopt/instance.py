@@ -27,6 +27,8 @@ Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 
 SHARE_TOLERANCE = 1e-6
+EVERY_PHASE = "*"
+"""Key of a capacity that holds in every phase (written as a plain number in the file)."""
 MAX_FILE_BYTES = 20 * 1024 * 1024
 
 
@@ -56,7 +58,7 @@ class Risk(_Strict):
 class Partner(_Strict):
     """A company in the partnership."""
 
-    capacity: dict[Name, Amount | dict[Name, Amount]] = Field(
+    capacity: dict[Name, dict[Name, Amount]] = Field(
         default_factory=dict,
         description="Per resource: units it can give in each phase ({phase: units}), or one number for every phase",
     )
@@ -70,6 +72,17 @@ class Partner(_Strict):
         1.0, description="Weight of its net gain in weighted objectives"
     )
     risk: Risk = Field(default_factory=Risk)
+
+    @field_validator("capacity", mode="before")
+    @classmethod
+    def _every_phase(cls, capacity: Any) -> Any:
+        """``talent: 40`` means 40 in every phase: stored as ``{"*": 40}``; a phase named explicitly overrides it."""
+        if isinstance(capacity, Mapping):
+            return {
+                r: {EVERY_PHASE: x} if isinstance(x, (int, float, str)) and not isinstance(x, bool) else x
+                for r, x in capacity.items()
+            }
+        return capacity
 
 
 class PhasePlan(_Strict):
@@ -201,9 +214,7 @@ class Instance(_Strict):
         cap = self.partners[partner].capacity.get(resource)
         if cap is None:
             return 0.0
-        if isinstance(cap, dict):
-            return float(cap.get(phase, 0.0))
-        return float(cap)
+        return float(cap.get(phase, cap.get(EVERY_PHASE, 0.0)))
 
     def may_supply(self, partner: str, initiative: str, resource: str) -> bool:
         """Whether the partner is eligible to supply the resource to the initiative."""
@@ -251,12 +262,11 @@ def reference_problems(inst: Instance) -> list[Problem]:
         for rid, cap in partner.capacity.items():
             if rid not in resources:
                 problems.append(_unknown("resource", rid, resources, f"partners.{pid}.capacity.{rid}", "resources"))
-            if isinstance(cap, dict):
-                for tid in cap:
-                    if tid not in phases:
-                        problems.append(
-                            _unknown("phase", tid, inst.phases, f"partners.{pid}.capacity.{rid}.{tid}", "phases")
-                        )
+            for tid in cap:
+                if tid not in phases and tid != EVERY_PHASE:
+                    problems.append(
+                        _unknown("phase", tid, inst.phases, f"partners.{pid}.capacity.{rid}.{tid}", "phases")
+                    )
         for rid in partner.total:
             if rid not in resources:
                 problems.append(_unknown("resource", rid, resources, f"partners.{pid}.total.{rid}", "resources"))
@@ -363,7 +373,8 @@ def _dependency_cycles(inst: Instance) -> list[Problem]:
 def _pydantic_problems(err: ValidationError, source: str) -> list[Problem]:
     problems = []
     for e in err.errors():
-        path = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in e["loc"]).replace(".[", "[")
+        loc = [p for p in e["loc"] if p != EVERY_PHASE]
+        path = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in loc).replace(".[", "[")
         msg = e["msg"]
         fix = ""
         if e["type"] == "extra_forbidden":
@@ -425,19 +436,63 @@ def read_data_file(path: str | Path, kind: str = "instance") -> Any:
     return parse_text(text, src, json_only=p.suffix.lower() == ".json")
 
 
-def parse_text(text: str, source: str, json_only: bool = False) -> Any:
-    """Parse YAML (a superset of JSON) or strict JSON text."""
+class _DuplicateKey(Exception):
+    def __init__(self, key: Any, line: int | None, first: int | None) -> None:
+        super().__init__(key)
+        self.key, self.line, self.first = key, line, first
+
+
+def _yaml_loader() -> Any:
+    """A safe YAML loader (plain data only, never objects) that refuses duplicate keys, which plain YAML would
+    silently resolve by keeping the last one, losing a partner or an initiative without a word."""
     import yaml
 
-    if json_only:
-        try:
-            return json.loads(text, parse_constant=_reject_constant)
-        except (json.JSONDecodeError, ValueError) as err:
-            line = getattr(err, "lineno", None)
-            raise InstanceError([Problem("", f"is not valid JSON: {err}", "fix the syntax", source=source,
-                                         line=line)], source) from None
+    class UniqueKeyLoader(yaml.SafeLoader):
+        pass
+
+    def construct_mapping(loader: Any, node: Any, deep: bool = False) -> Any:
+        seen: dict[Any, int] = {}
+        for key_node, _value in node.value:
+            key = loader.construct_object(key_node, deep=deep)
+            line = key_node.start_mark.line + 1
+            try:
+                if key in seen:
+                    raise _DuplicateKey(key, line, seen[key])
+                seen[key] = line
+            except TypeError:  # an unhashable key: let the base constructor report it
+                break
+        return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+
+    UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
+    return UniqueKeyLoader
+
+
+def _json_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key, None, None)
+        out[key] = value
+    return out
+
+
+def parse_text(text: str, source: str, json_only: bool = False) -> Any:
+    """Parse YAML (a superset of JSON) or strict JSON text, refusing duplicate keys."""
+    import yaml
+
     try:
-        return yaml.safe_load(text)
+        if json_only:
+            return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_json_pairs)
+        return yaml.load(text, Loader=_yaml_loader())  # noqa: S506 (a SafeLoader subclass)
+    except _DuplicateKey as dup:
+        first = f" (first at line {dup.first})" if dup.first else ""
+        raise InstanceError([Problem("", f"duplicate key '{dup.key}'{first}",
+                                     "give each entry its own name: only one of the two would be kept",
+                                     source=source, line=dup.line)], source) from None
+    except (json.JSONDecodeError, ValueError) as err:
+        line = getattr(err, "lineno", None)
+        raise InstanceError([Problem("", f"is not valid JSON: {err}", "fix the syntax", source=source,
+                                     line=line)], source) from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
