@@ -1,0 +1,125 @@
+"""The command line, through click's CliRunner: output, files written, exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import INSTANCES, MODELS
+
+from allocopt.cli import EXIT_CHECK_FAILED, EXIT_INFEASIBLE, EXIT_INPUT, EXIT_USAGE, main
+
+JV = str(INSTANCES / "joint-venture.yaml")
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def test_solve_prints_a_checked_plan(runner: CliRunner) -> None:
+    res = runner.invoke(main, ["solve", JV])
+    assert res.exit_code == 0, res.output
+    assert "Optimal plan (proven)." in res.stdout
+    assert "Gate decisions" in res.stdout and "Partners" in res.stdout and "USD" in res.stdout
+    assert "Independent check: OK" in res.stdout
+
+
+def test_solve_writes_json_and_csv_and_check_accepts_it(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    res = runner.invoke(main, ["solve", JV, "--out", str(out), "--format", "json"])
+    assert res.exit_code == 0, res.output
+    printed = json.loads(res.stdout)
+    written = json.loads((out / "result.json").read_text())
+    assert printed["objective"] == written["objective"]
+    assert written["status"]["proven_optimal"] is True
+    for table in ("gates", "contributions", "benefits", "partners", "capacity", "commitments"):
+        assert (out / f"{table}.csv").exists()
+    res = runner.invoke(main, ["check", JV, str(out / "result.json")])
+    assert res.exit_code == 0, res.output
+    assert res.stdout.startswith("OK")
+
+
+def test_check_catches_a_tampered_result(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert runner.invoke(main, ["solve", JV, "--out", str(out)]).exit_code == 0
+    data = json.loads((out / "result.json").read_text())
+    data["tables"]["contributions"][0]["units"] *= 3
+    bad = tmp_path / "tampered.json"
+    bad.write_text(json.dumps(data))
+    res = runner.invoke(main, ["check", JV, str(bad)])
+    assert res.exit_code == EXIT_CHECK_FAILED
+    assert "meet_need" in res.stdout
+
+
+def test_solve_with_a_model_file_and_markdown(runner: CliRunner) -> None:
+    res = runner.invoke(main, ["solve", JV, "--model", str(MODELS / "free-split.yaml"), "--format", "markdown"])
+    assert res.exit_code == 0, res.output
+    assert "## " in res.stdout and "|" in res.stdout
+
+
+def test_solve_csv_on_stdout(runner: CliRunner) -> None:
+    res = runner.invoke(main, ["solve", JV, "--format", "csv"])
+    assert res.exit_code == 0
+    assert "# partners" in res.stdout and "partner,contribution,benefit,net_gain" in res.stdout
+
+
+def test_invalid_instance_exit_code(runner: CliRunner, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nresources: {capital: {unit: USD}}\nphases: [a]\npartners: {p: {}}\n"
+                   "initiatives: {i: {phases: {a: {capital: 1}}}}\n")
+    res = runner.invoke(main, ["solve", str(bad)])
+    assert res.exit_code == EXIT_INPUT
+    assert "resources.capital.unit_value" in res.stderr and "Traceback" not in res.output
+
+
+def test_missing_file_is_an_input_error(runner: CliRunner, tmp_path: Path) -> None:
+    res = runner.invoke(main, ["validate", str(tmp_path / "nope.yaml")])
+    assert res.exit_code == EXIT_INPUT and "file not found" in res.stderr
+
+
+def test_infeasible_exit_code(runner: CliRunner, tmp_path: Path) -> None:
+    f = tmp_path / "tight.yaml"
+    f.write_text("resources: {capital: {unit: USD, unit_value: 1}}\nphases: [pilot]\n"
+                 "partners: {a: {capacity: {capital: 10}}}\n"
+                 "initiatives: {x: {phases: {pilot: {capital: 50}}, mandatory: true}}\n")
+    res = runner.invoke(main, ["solve", str(f)])
+    assert res.exit_code == EXIT_INFEASIBLE
+    assert "cannot all hold" in res.output
+
+
+def test_validate_schema_generate(runner: CliRunner, tmp_path: Path) -> None:
+    res = runner.invoke(main, ["validate", JV])
+    assert res.exit_code == 0 and "valid:" in res.stdout
+    res = runner.invoke(main, ["schema"])
+    assert res.exit_code == 0 and "partners" in json.loads(res.stdout)["properties"]
+    out = tmp_path / "gen.yaml"
+    res = runner.invoke(main, ["generate", "--partners", "3", "--initiatives", "6", "--phases", "2",
+                               "--resources", "2", "--seed", "3", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(main, ["solve", str(out)])
+    assert res.exit_code == 0, res.output
+
+
+@pytest.mark.parametrize("fmt", ["lp", "mps"])
+def test_export(runner: CliRunner, tmp_path: Path, fmt: str) -> None:
+    target = tmp_path / f"model.{fmt}"
+    res = runner.invoke(main, ["export", JV, f"--{fmt}", str(target)])
+    assert res.exit_code == 0, res.output
+    text = target.read_text()
+    assert "meet_need" in text
+
+
+def test_export_needs_one_target(runner: CliRunner) -> None:
+    res = runner.invoke(main, ["export", JV])
+    assert res.exit_code == EXIT_USAGE
+
+
+def test_never_writes_over_the_input(runner: CliRunner, tmp_path: Path) -> None:
+    copy = tmp_path / "jv.yaml"
+    copy.write_text(Path(JV).read_text())
+    res = runner.invoke(main, ["export", str(copy), "--lp", str(copy)])
+    assert res.exit_code == EXIT_INPUT and "refusing to write over the input" in res.stderr
+    assert copy.read_text() == Path(JV).read_text()
