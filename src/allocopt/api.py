@@ -112,7 +112,7 @@ def with_value(instance: Instance, path: str, value: Any) -> Instance:
     ``path`` is dotted, as in error messages: ``partners.northwind.capacity.capital.pilot``,
     ``initiatives.crm.phases.scale.value``, ``commitments[0].min``.
     """
-    data = instance.model_dump(mode="json", exclude_unset=False)
+    data = instance.model_dump(mode="json", exclude_unset=True)
     keys = _split_path(path)
     node: Any = data
     for n, key in enumerate(keys[:-1]):

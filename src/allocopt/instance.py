@@ -258,6 +258,10 @@ def reference_problems(inst: Instance) -> list[Problem]:
     problems: list[Problem] = []
     resources, phases, partners, initiatives = inst.resources, set(inst.phases), inst.partners, inst.initiatives
 
+    for rid in resources:
+        if rid in ("value", "needs"):
+            problems.append(Problem(f"resources.{rid}", f"'{rid}' is a reserved word in phase plans",
+                                    "rename the resource (e.g. 'data-value')"))
     for pid, partner in partners.items():
         for rid, cap in partner.capacity.items():
             if rid not in resources:

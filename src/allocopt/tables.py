@@ -12,6 +12,8 @@ from allocopt.model.data import ModelData
 from allocopt.result import TABLE_INDEX
 
 ZERO = 1e-9
+LEVEL_SNAP = 1e-6
+"""A level within this of 1 is full scale: HiGHS's feasibility tolerances leave such noise on adjusted levels."""
 
 
 def _clean(x: float, scale: float = 1.0) -> float:
@@ -42,7 +44,7 @@ def stage_levels(d: ModelData, values: dict[str, dict[Any, float]]) -> dict[tupl
             levels[i, t] = 0.0
         elif i in adjustable:
             lv = min(1.0, max(0.0, scale.get((i, t), 0.0)))
-            levels[i, t] = 1.0 if lv > 1 - 1e-9 else lv
+            levels[i, t] = 1.0 if lv > 1 - LEVEL_SNAP else lv
         else:
             levels[i, t] = 1.0
     return levels

@@ -4,19 +4,28 @@ Every family has the same signature ``add_<family>(m, d)`` and adds one Pyomo ``
 the family, indexed by tuples of the named sets in :attr:`Family.index`. The :data:`FAMILIES` registry drives model
 building, and later the shadow-price tables and the infeasibility explanations, so a family can never lose its duals
 by being renamed. The math uses the notation of ``docs/formulation.md``.
+
+Rows are written as lists of ``(coefficient, variable)`` terms and turned into one flat Pyomo
+``LinearExpression`` per row by :func:`_relation`, which stores the row as Pyomo would store the relation
+written out (same body, same bounds, so the same sign of the dual). Flat rows are cheaper to build, and cheaper
+for the HiGHS hand-off to read than nested sums, where Pyomo recomputes ``lhs - rhs`` whenever the interface asks
+for the body or a bound.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import pyomo.environ as pyo
+from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
 
 from allocopt.model.data import ModelData
 
 Builder = Callable[[Any, ModelData], None]
+Terms = Sequence[tuple[float, Any]]
+"""A linear form as (coefficient, variable) pairs; coefficients are never 0."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +47,59 @@ class Family:
 # -- helpers ---------------------------------------------------------------------------------------------------
 
 
+def _linear(terms: Terms, constant: float = 0) -> Any:
+    """``sum coefficient * variable (+ constant)`` as one flat ``LinearExpression``."""
+    args: list[Any] = [var if coef == 1 else MonomialTermExpression((coef, var)) for coef, var in terms]
+    if constant:
+        args.append(constant)
+    return LinearExpression(args)
+
+
+def _negated(terms: Terms) -> list[tuple[float, Any]]:
+    return [(-coef, var) for coef, var in terms]
+
+
+def _scaled(factor: float, terms: Terms) -> list[tuple[float, Any]]:
+    return [(factor * coef, var) for coef, var in terms] if factor else []
+
+
+def _relation(lhs: Terms, sense: str, rhs: Terms, lhs_constant: float = 0, rhs_constant: float = 0) -> Any:
+    """The row ``lhs sense rhs`` (sense ``<=``, ``>=`` or ``==``), standardised as Pyomo standardises it.
+
+    Pyomo stores ``a <= b`` (and ``b >= a``) with body ``a`` when b is constant, body ``b`` when a is
+    constant, else body ``a - b`` against 0. Building that body here, flat, keeps the row, its orientation and
+    its dual exactly as if the relation had been written out. With no variable on either side the result is
+    the plain truth value, as written out, which Pyomo rejects (the rules guard against it where it can happen).
+    """
+    if sense == ">=":
+        lhs, rhs, lhs_constant, rhs_constant = rhs, lhs, rhs_constant, lhs_constant
+    if not lhs and not rhs:
+        return lhs_constant == rhs_constant if sense == "==" else lhs_constant <= rhs_constant
+    if not rhs:
+        body = _linear(lhs, lhs_constant)
+        return body == rhs_constant if sense == "==" else body <= rhs_constant
+    if not lhs:
+        body = _linear(rhs, rhs_constant)
+        return body == lhs_constant if sense == "==" else body >= lhs_constant
+    body = _linear([*lhs, *_negated(rhs)], lhs_constant - rhs_constant)
+    return body == 0 if sense == "==" else body <= 0
+
+
+def _value_terms(m: Any, d: ModelData, i: str) -> Terms:
+    return [(d.value[i, t], stage_scale(m, d, i, t)) for t in d.stage_phases[i] if d.value[i, t]]
+
+
+def _money_terms(m: Any, d: ModelData, p: str, i: str) -> Terms:
+    unit_value = d.unit_value
+    return [(unit_value[a[3]], m.contribution[a]) for a in d.arcs_by_partner_initiative.get((p, i), ())
+            if unit_value[a[3]]]
+
+
+def _units(m: Any, arcs: Any) -> Terms:
+    contribution = m.contribution
+    return [(1, contribution[a]) for a in arcs]
+
+
 def stage_scale(m: Any, d: ModelData, i: str, t: str) -> Any:
     """Scale of stage (i,t): ``scale[i,t]`` for adjustable initiatives, ``proceed[i,t]`` for go/no-go."""
     return m.scale[i, t] if i in m.ADJUSTABLE else m.proceed[i, t]
@@ -45,13 +107,14 @@ def stage_scale(m: Any, d: ModelData, i: str, t: str) -> Any:
 
 def initiative_value(m: Any, d: ModelData, i: str) -> Any:
     """``V_i = sum_t value[i,t] scale[i,t]``: the money value initiative i creates."""
-    return sum(d.value[i, t] * stage_scale(m, d, i, t) for t in d.stage_phases[i] if d.value[i, t])
+    terms = _value_terms(m, d, i)
+    return _linear(terms) if terms else 0
 
 
 def money_to(m: Any, d: ModelData, p: str, i: str) -> Any:
     """``money[p,i] = sum_{t,r} unit_value[r] contribution[p,i,t,r]``."""
-    return sum(d.unit_value[a[3]] * m.contribution[a] for a in d.arcs_by_partner_initiative.get((p, i), ())
-               if d.unit_value[a[3]])
+    terms = _money_terms(m, d, p, i)
+    return _linear(terms) if terms else 0
 
 
 def benefit_of(m: Any, d: ModelData, p: str, i: str) -> Any:
@@ -80,7 +143,7 @@ def add_meet_need(m: Any, d: ModelData) -> None:
 
     def rule(m: Any, i: str, t: str, r: str) -> Any:
         arcs = d.arcs_by_need.get((i, t, r), ())
-        return sum(m.contribution[a] for a in arcs) == d.need[i, t, r] * stage_scale(m, d, i, t)
+        return _relation(_units(m, arcs), "==", [(d.need[i, t, r], stage_scale(m, d, i, t))])
 
     m.meet_need = pyo.Constraint(d.NEEDS, rule=rule)
 
@@ -93,9 +156,12 @@ def add_outlay_definition(m: Any, d: ModelData) -> None:
     Dual: internal bookkeeping; it carries no planning meaning of its own.
     """
 
+    unit_value = d.unit_value
+
     def rule(m: Any, p: str) -> Any:
         arcs = d.arcs_by_partner.get(p, ())
-        return m.outlay[p] == sum(d.unit_value[a[3]] * m.contribution[a] for a in arcs if d.unit_value[a[3]])
+        money = [(unit_value[a[3]], m.contribution[a]) for a in arcs if unit_value[a[3]]]
+        return _relation([(1, m.outlay[p])], "==", money)
 
     m.outlay_definition = pyo.Constraint(d.PARTNERS, rule=rule)
 
@@ -109,7 +175,7 @@ def add_funder_link(m: Any, d: ModelData) -> None:
     index = [a for a in d.SUPPLY if a[1] in limited]
 
     def rule(m: Any, p: str, i: str, t: str, r: str) -> Any:
-        return m.contribution[p, i, t, r] <= d.need[i, t, r] * m.funds[p, i]
+        return _relation([(1, m.contribution[p, i, t, r])], "<=", [(d.need[i, t, r], m.funds[p, i])])
 
     m.funder_link = pyo.Constraint(index, rule=rule)
 
@@ -129,7 +195,8 @@ def add_max_funders(m: Any, d: ModelData) -> None:
     def rule(m: Any, i: str) -> Any:
         if not funders[i]:
             return pyo.Constraint.Skip
-        return sum(m.funds[p, i] for p in funders[i]) <= d.instance.initiatives[i].max_funders
+        return _relation([(1, m.funds[p, i]) for p in funders[i]], "<=", [],
+                         rhs_constant=cast(int, d.instance.initiatives[i].max_funders))
 
     m.max_funders = pyo.Constraint(index, rule=rule)
 
@@ -143,7 +210,7 @@ def add_partner_capacity(m: Any, d: ModelData) -> None:
     """
 
     def rule(m: Any, p: str, t: str, r: str) -> Any:
-        return sum(m.contribution[a] for a in d.arcs_by_use[p, t, r]) <= d.capacity[p, t, r]
+        return _relation(_units(m, d.arcs_by_use[p, t, r]), "<=", [], rhs_constant=d.capacity[p, t, r])
 
     m.partner_capacity = pyo.Constraint(list(d.arcs_by_use), rule=rule)
 
@@ -159,7 +226,7 @@ def add_reserve_margin(m: Any, d: ModelData) -> None:
 
     def rule(m: Any, p: str, t: str, r: str) -> Any:
         keep = 1.0 - d.instance.partners[p].risk.reserve_margin
-        return sum(m.contribution[a] for a in d.arcs_by_use[p, t, r]) <= keep * d.capacity[p, t, r]
+        return _relation(_units(m, d.arcs_by_use[p, t, r]), "<=", [], rhs_constant=keep * d.capacity[p, t, r])
 
     m.reserve_margin = pyo.Constraint(index, rule=rule)
 
@@ -175,7 +242,7 @@ def add_partner_total(m: Any, d: ModelData) -> None:
 
     def rule(m: Any, p: str, r: str) -> Any:
         arcs = d.arcs_by_partner_resource[p, r]
-        return sum(m.contribution[a] for a in arcs) <= d.instance.partners[p].total[r]
+        return _relation(_units(m, arcs), "<=", [], rhs_constant=d.instance.partners[p].total[r])
 
     m.partner_total = pyo.Constraint(index, rule=rule)
 
@@ -209,11 +276,11 @@ def add_initiative_concentration(m: Any, d: ModelData) -> None:
     ]
 
     def rule(m: Any, p: str, i: str) -> Any:
-        share = d.instance.partners[p].risk.max_initiative_share
-        money = money_to(m, d, p, i)
-        if isinstance(money, (int, float)):
+        share = cast(float, d.instance.partners[p].risk.max_initiative_share)
+        money = _money_terms(m, d, p, i)
+        if not money:
             return pyo.Constraint.Skip
-        return money - share * m.outlay[p] <= 0
+        return _relation([*money, (-share, m.outlay[p])], "<=", [])
 
     m.initiative_concentration = pyo.Constraint(index, rule=rule)
 
@@ -227,7 +294,7 @@ def add_gate_sequence(m: Any, d: ModelData) -> None:
     prev = {(i, t): d.stage_phases[i][n] for i in d.INITIATIVES for n, t in enumerate(d.stage_phases[i][1:])}
 
     def rule(m: Any, i: str, t: str) -> Any:
-        return m.proceed[i, t] <= m.proceed[i, prev[i, t]]
+        return _relation([(1, m.proceed[i, t])], "<=", [(1, m.proceed[i, prev[i, t]])])
 
     m.gate_sequence = pyo.Constraint(index, rule=rule)
 
@@ -245,7 +312,7 @@ def add_requires(m: Any, d: ModelData) -> None:
     ]
 
     def rule(m: Any, i: str, j: str, t: str) -> Any:
-        return m.proceed[i, t] <= sum(m.proceed[j, s] for s in d.started_by(j, t))
+        return _relation([(1, m.proceed[i, t])], "<=", [(1, m.proceed[j, s]) for s in d.started_by(j, t)])
 
     m.requires = pyo.Constraint(index, rule=rule)
 
@@ -259,7 +326,8 @@ def add_requires_any(m: Any, d: ModelData) -> None:
 
     def rule(m: Any, i: str, t: str) -> Any:
         options = d.instance.initiatives[i].requires_any
-        return m.proceed[i, t] <= sum(m.proceed[j, s] for j in options for s in d.started_by(j, t))
+        started = [(1, m.proceed[j, s]) for j in options for s in d.started_by(j, t)]
+        return _relation([(1, m.proceed[i, t])], "<=", started)
 
     m.requires_any = pyo.Constraint(index, rule=rule)
 
@@ -276,7 +344,8 @@ def add_excludes(m: Any, d: ModelData) -> None:
     )
 
     def rule(m: Any, i: str, j: str) -> Any:
-        return m.proceed[i, d.stage_phases[i][0]] + m.proceed[j, d.stage_phases[j][0]] <= 1
+        first = [(1, m.proceed[i, d.stage_phases[i][0]]), (1, m.proceed[j, d.stage_phases[j][0]])]
+        return _relation(first, "<=", [], rhs_constant=1)
 
     m.excludes = pyo.Constraint(pairs, rule=rule)
 
@@ -312,19 +381,19 @@ def add_adjustable_scale(m: Any, d: ModelData) -> None:
     def rule(m: Any, i: str, t: str, row: str) -> Any:
         scale, proceed, level = m.scale[i, t], m.proceed[i, t], m.level[i]
         if row == "proceed":
-            return scale <= proceed
+            return _relation([(1, scale)], "<=", [(1, proceed)])
         if row == "level":
-            return scale <= level
-        if row == "link":
-            return scale >= level - (1 - proceed)
-        return scale >= d.instance.initiatives[i].min_scale * proceed
+            return _relation([(1, scale)], "<=", [(1, level)])
+        if row == "link":  # scale >= level - (1 - proceed)
+            return _relation([(1, scale)], ">=", [(1, level), (1, proceed)], rhs_constant=-1)
+        return _relation([(1, scale)], ">=", [(d.instance.initiatives[i].min_scale, proceed)])
 
     m.adjustable_scale = pyo.Constraint(index, rule=rule)
 
 
-def _commitment_sum(m: Any, d: ModelData, k: int) -> Any:
+def _commitment_terms(m: Any, d: ModelData, k: int) -> Terms:
     weights = d.commitment_unit_value(k)
-    return sum(weights[a[3]] * m.contribution[a] for a in d.commitment_arcs[k] if weights[a[3]])
+    return [(weights[a[3]], m.contribution[a]) for a in d.commitment_arcs[k] if weights[a[3]]]
 
 
 def add_commitment_min(m: Any, d: ModelData) -> None:
@@ -337,11 +406,11 @@ def add_commitment_min(m: Any, d: ModelData) -> None:
     index = [k for k, c in enumerate(d.instance.commitments) if c.min is not None and c.min > 0]
 
     def rule(m: Any, k: int) -> Any:
-        total = _commitment_sum(m, d, k)
-        bound = d.instance.commitments[k].min
-        if isinstance(total, (int, float)):  # nothing can count towards it: keep an explicit, infeasible row
-            return pyo.Constraint.Infeasible if total < bound else pyo.Constraint.Feasible
-        return total >= bound
+        total = _commitment_terms(m, d, k)
+        bound = cast(float, d.instance.commitments[k].min)
+        if not total:  # nothing can count towards it: keep an explicit, infeasible row
+            return pyo.Constraint.Infeasible if bound > 0 else pyo.Constraint.Feasible
+        return _relation(total, ">=", [], rhs_constant=bound)
 
     m.commitment_min = pyo.Constraint(index, rule=rule)
 
@@ -356,10 +425,10 @@ def add_commitment_max(m: Any, d: ModelData) -> None:
     index = [k for k, c in enumerate(d.instance.commitments) if c.max is not None and d.commitment_arcs[k]]
 
     def rule(m: Any, k: int) -> Any:
-        total = _commitment_sum(m, d, k)
-        if isinstance(total, (int, float)):
+        total = _commitment_terms(m, d, k)
+        if not total:
             return pyo.Constraint.Skip
-        return total <= d.instance.commitments[k].max
+        return _relation(total, "<=", [], rhs_constant=cast(float, d.instance.commitments[k].max))
 
     m.commitment_max = pyo.Constraint(index, rule=rule)
 
@@ -371,7 +440,7 @@ def add_value_split(m: Any, d: ModelData) -> None:
     """
 
     def rule(m: Any, i: str) -> Any:
-        return sum(m.benefit[p, i] for p in d.sharing[i]) == initiative_value(m, d, i)
+        return _relation([(1, m.benefit[p, i]) for p in d.sharing[i]], "==", _value_terms(m, d, i))
 
     m.value_split = pyo.Constraint(d.DECIDED, rule=rule)
 
@@ -414,18 +483,31 @@ def add_no_subsidy(m: Any, d: ModelData) -> None:
                 index.append((p, i, k, "lower"))
     next_phase = {(i, t): (ts[n + 1] if n + 1 < len(ts) else None)
                   for i, ts in d.stage_phases.items() for n, t in enumerate(ts)}
+    money: dict[tuple[str, str], Terms] = {}  # each (p, i) has several rows: build its money terms once
+    value: dict[str, Terms] = {}
 
     def rule(m: Any, p: str, i: str, k: str, side: str) -> Any:
         rho, big = params[i, k]
         nxt = next_phase[i, k]
-        last = m.proceed[i, k] - (m.proceed[i, nxt] if nxt is not None else 0)
-        gap = m.benefit[p, i] - rho * money_to(m, d, p, i)
-        slack = big * (1 - last)
+        if (p, i) not in money:
+            money[p, i] = _money_terms(m, d, p, i)
+        # gap = benefit[p,i] - rho money[p,i];  slack = big (1 - last[i,k]) + tau V_i,
+        # last[i,k] = proceed[i,k] - proceed[i,next(k)]
+        gap = [(1.0, m.benefit[p, i]), *_scaled(-rho, money[p, i])]
+        slack: list[tuple[float, Any]] = []
+        slack_constant = 0.0
+        if big:
+            slack_constant = big
+            slack = [(-big, m.proceed[i, k])]
+            if nxt is not None:
+                slack.append((big, m.proceed[i, nxt]))
         if tau > 0:
-            slack = slack + tau * initiative_value(m, d, i)
+            if i not in value:
+                value[i] = _value_terms(m, d, i)
+            slack = slack + _scaled(tau, value[i])
         if side == "upper":
-            return gap <= slack
-        return gap >= -slack
+            return _relation(gap, "<=", slack, rhs_constant=slack_constant)
+        return _relation(gap, ">=", _negated(slack), rhs_constant=-slack_constant if slack_constant else 0)
 
     m.no_subsidy = pyo.Constraint(index, rule=rule)
 

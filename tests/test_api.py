@@ -1,0 +1,94 @@
+"""The Python API: load, change a number, solve, read; determinism; time limits; the result file round trip."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import INSTANCES, solve_checked
+
+import allocopt
+from allocopt.errors import InstanceError
+from allocopt.generate import generate_instance
+from allocopt.instance import instance_from_dict
+from allocopt.result import TIMING_FIELDS, Result
+
+JV = INSTANCES / "joint-venture.yaml"
+
+
+def without_timing(text: str) -> dict[str, object]:
+    data = json.loads(text)
+    assert set(data.pop("timing")) == set(TIMING_FIELDS)
+    return data
+
+
+def test_change_a_number_and_solve_again() -> None:
+    inst = allocopt.load_instance(JV)
+    base = solve_checked(inst)
+    # Take all of the software firm's pilot capital away: the plan must change and cannot gain.
+    poorer = allocopt.with_value(inst, "partners.cobalt-software.capacity.capital.pilot", 0)
+    assert poorer.capacity_of("cobalt-software", "capital", "pilot") == 0
+    assert poorer.capacity_of("cobalt-software", "capital", "scale") == inst.capacity_of(
+        "cobalt-software", "capital", "scale")
+    after = solve_checked(poorer)
+    assert after.objective is not None and base.objective is not None
+    assert after.objective <= base.objective + 1e-6
+    assert "cobalt-software" not in set(
+        after.contributions.xs("pilot", level="phase").xs("capital", level="resource").index.get_level_values(0))
+
+
+def test_with_value_rejects_a_bad_path_and_a_bad_value() -> None:
+    inst = allocopt.load_instance(JV)
+    with pytest.raises(InstanceError, match="no such field"):
+        allocopt.with_value(inst, "partners.nobody.capacity", 1)
+    with pytest.raises(InstanceError, match="greater than or equal to 0"):
+        allocopt.with_value(inst, "partners.cobalt-software.capacity.capital.pilot", -1)
+
+
+def test_same_input_same_json_in_one_process() -> None:
+    inst = allocopt.load_instance(JV)
+    first, second = allocopt.solve(inst).to_json(), allocopt.solve(inst).to_json()
+    assert without_timing(first) == without_timing(second)
+
+
+def test_same_input_same_json_across_processes() -> None:
+    code = ("import allocopt,sys; sys.stdout.write(allocopt.solve(allocopt.load_instance(sys.argv[1])).to_json())")
+    runs = [subprocess.run([sys.executable, "-c", code, str(INSTANCES / "channel-ecosystem.yaml")],
+                           capture_output=True, text=True, check=True).stdout for _ in range(2)]
+    assert without_timing(runs[0]) == without_timing(runs[1])
+
+
+def test_result_file_round_trip() -> None:
+    r = solve_checked(allocopt.load_instance(INSTANCES / "channel-ecosystem.yaml"))
+    back = Result.from_dict(json.loads(r.to_json()))
+    assert back.objective == r.objective and back.status == r.status
+    assert back.partners["net_gain"].to_dict() == pytest.approx(r.partners["net_gain"].to_dict())
+    assert list(back.contributions.index.names) == ["partner", "initiative", "phase", "resource"]
+
+
+def test_time_limit_returns_a_checked_incumbent_with_its_gap() -> None:
+    inst = instance_from_dict(generate_instance(5, 80, 4, 2, seed=1))
+    r = solve_checked(inst, time_limit=1.0)
+    assert r.status.termination == "time_limit"
+    assert r.status.has_plan and not r.status.proven_optimal
+    assert r.gap is not None and r.gap > 0 and r.bound is not None and r.objective is not None
+    assert r.bound >= r.objective
+    assert any("not proven optimal" in n for n in r.notes)
+
+
+def test_nearly_full_levels_count_as_proceed() -> None:
+    """Regression: a level of 0.99999998 (solver noise) was reported as 'adjust', which the checker rejected."""
+    r = solve_checked(instance_from_dict(generate_instance(1, 10, 5, 5, seed=24)))
+    assert set(r.gates["decision"]) <= {"proceed", "adjust", "pause"}
+    adjusted = r.gates[r.gates["decision"] == "adjust"]["level"]
+    assert ((adjusted > 0) & (adjusted < 1 - 1e-6)).all()
+
+
+@pytest.mark.parametrize("name", ["joint-venture", "channel-ecosystem", "tight-commitments"])
+def test_bundled_instances_solve_to_optimality(name: str) -> None:
+    r = solve_checked(allocopt.load_instance(INSTANCES / f"{name}.yaml"))
+    assert r.status.proven_optimal
+    assert (r.gates["decision"] == "proceed").any()
+    assert (r.gates["decision"] != "proceed").any() or name == "tight-commitments"
