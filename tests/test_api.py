@@ -7,13 +7,13 @@ import subprocess
 import sys
 
 import pytest
-from conftest import INSTANCES, solve_checked
 
 import allocopt
 from allocopt.errors import InstanceError
 from allocopt.generate import generate_instance
 from allocopt.instance import instance_from_dict
 from allocopt.result import TIMING_FIELDS, Result
+from conftest import INSTANCES, solve_checked
 
 JV = INSTANCES / "joint-venture.yaml"
 

@@ -14,9 +14,10 @@ from typing import Any
 
 import highspy
 import pytest
-from conftest import solve_checked
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from conftest import solve_checked
 
 RESOURCES = {"capital": {"unit": "USD", "unit_value": 1.0}, "talent": {"unit": "FTE-month", "unit_value": 10.0}}
 

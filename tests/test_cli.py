@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import INSTANCES, MODELS
 
 from allocopt.cli import EXIT_CHECK_FAILED, EXIT_INFEASIBLE, EXIT_INPUT, EXIT_USAGE, main
+from conftest import INSTANCES, MODELS
 
 JV = str(INSTANCES / "joint-venture.yaml")
 

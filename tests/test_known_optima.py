@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from conftest import capital, decision, gain, solve_checked
 
 FREE = {"rules": {"no_subsidy": {"enabled": False}}}

@@ -805,8 +805,8 @@ class _Checker:
         for k, c in enumerate(self.inst.commitments):
             actual, unit = actuals[k], self.commitment_unit(k)
             what = c.resource if c.resource is not None else "money"
-            label = self.inst.commitment_label(k)
-            where = {"commitment": label}
+            name = self.inst.commitment_label(k)
+            where = {"commitment": name}
             for field in ("partner", "resource", "phase", "initiative"):
                 if getattr(c, field) is not None:
                     where[field] = getattr(c, field)
@@ -815,14 +815,14 @@ class _Checker:
                 excess = self.over(c.min, actual, c.min)
                 if excess:
                     self.flag("commitment_min", where, excess, unit,
-                              f"commitment '{label}' asks for at least {_fmt(c.min)} {unit} of {what}; "
+                              f"commitment '{name}' asks for at least {_fmt(c.min)} {unit} of {what}; "
                               f"the plan gives {_fmt(actual)} {unit}")
             if c.max is not None:
                 self.count("commitment_max")
                 excess = self.over(actual, c.max, actual)
                 if excess:
                     self.flag("commitment_max", where, excess, unit,
-                              f"commitment '{label}' allows at most {_fmt(c.max)} {unit} of {what}; "
+                              f"commitment '{name}' allows at most {_fmt(c.max)} {unit} of {what}; "
                               f"the plan gives {_fmt(actual)} {unit}")
         if rows is None:
             return

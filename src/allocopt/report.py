@@ -47,11 +47,9 @@ def status_line(result: Result) -> str:
 def gate_view(result: Result, phases: list[str]) -> pd.DataFrame:
     """Initiatives as rows, phases as columns, each cell the gate decision (pause / proceed / adjust to x%)."""
     rows: dict[str, dict[str, str]] = {}
-    for (i, t), row in result.gates.iterrows():
-        label = row["decision"]
-        if label == "adjust":
-            label = f"adjust to {row['level']:.0%}"
-        rows.setdefault(str(i), {})[str(t)] = label
+    gates = result.gates.reset_index()
+    for i, t, label, level in zip(gates["initiative"], gates["phase"], gates["decision"], gates["level"], strict=True):
+        rows.setdefault(str(i), {})[str(t)] = f"adjust to {level:.0%}" if label == "adjust" else str(label)
     frame = pd.DataFrame.from_dict(rows, orient="index")
     frame = frame.reindex(columns=[t for t in phases if t in frame.columns]).fillna("")
     frame.index.name = "initiative"
@@ -60,7 +58,8 @@ def gate_view(result: Result, phases: list[str]) -> pd.DataFrame:
 
 def _table(df: pd.DataFrame, fmt: str) -> str:
     tablefmt = "github" if fmt == "markdown" else "simple"
-    return tabulate(df.reset_index(), headers="keys", tablefmt=tablefmt, showindex=False, disable_numparse=True)
+    flat: Any = df.reset_index()
+    return tabulate(flat, headers="keys", tablefmt=tablefmt, showindex=False, disable_numparse=True)
 
 
 def render(result: Result, phases: list[str], fmt: str = "table") -> str:

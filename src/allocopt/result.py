@@ -152,7 +152,7 @@ def _clean(v: Any) -> Any:
 
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
     flat = df.reset_index()
-    return [{k: _clean(v) for k, v in row.items()} for row in flat.to_dict(orient="records")]
+    return [{str(k): _clean(v) for k, v in row.items()} for row in flat.to_dict(orient="records")]
 
 
 def _frame(name: str, rows: list[dict[str, Any]]) -> pd.DataFrame:

@@ -23,6 +23,7 @@ from pyomo.contrib.solver.common.factory import SolverFactory
 from allocopt.errors import SolverError
 from allocopt.modelfile import SolverOptions
 
+
 @dataclass
 class SolveOutcome:
     """What HiGHS said and what it left us."""

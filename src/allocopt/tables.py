@@ -62,7 +62,7 @@ def solution_tables(d: ModelData, values: dict[str, dict[Any, float]]) -> dict[s
         gates.append({"initiative": i, "phase": t, "decision": decision, "level": lv, "value": d.value[i, t] * lv})
 
     contrib = values.get("contribution", {})
-    contributions = []
+    contributions: list[dict[str, Any]] = []
     money: dict[tuple[str, str], float] = {}
     used: dict[tuple[str, str, str], float] = {}
     for arc in d.SUPPLY:
@@ -109,22 +109,23 @@ def solution_tables(d: ModelData, values: dict[str, dict[Any, float]]) -> dict[s
                          "return_on_contribution": gain / spent if spent > 0 else None,
                          "stand_alone": inst.partners[p].stand_alone, "weight": inst.partners[p].weight})
 
-    capacity = []
-    for (p, t, r), cap in d.capacity.items():
+    partner_rank = {p: n for n, p in enumerate(d.PARTNERS)}
+    resource_rank = {r: n for n, r in enumerate(d.RESOURCES)}
+    capacity: list[dict[str, Any]] = []
+    for p, t, r in sorted(d.capacity, key=lambda k: (partner_rank[k[0]], d.phase_rank[k[1]], resource_rank[k[2]])):
+        cap = d.capacity[p, t, r]
         reserve = cap * inst.partners[p].risk.reserve_margin
         u = used.get((p, t, r), 0.0)
         capacity.append({"partner": p, "phase": t, "resource": r, "unit": inst.resources[r].unit, "capacity": cap,
                          "reserve": reserve, "available": cap - reserve, "used": u, "unused": cap - reserve - u})
-    capacity.sort(key=lambda row: (d.PARTNERS.index(row["partner"]), d.phase_rank[row["phase"]],
-                                   d.RESOURCES.index(row["resource"])))
 
-    commitments = []
+    commitments: list[dict[str, Any]] = []
     by_arc = {(c["partner"], c["initiative"], c["phase"], c["resource"]): c["units"] for c in contributions}
     for k, c in enumerate(inst.commitments):
         weights = d.commitment_unit_value(k)
         actual = sum(weights[a[3]] * by_arc.get(a, 0.0) for a in d.commitment_arcs[k])
-        commitments.append({"commitment": inst.commitment_label(k), "partner": c.partner, "resource": c.resource, "phase": c.phase,
-                            "initiative": c.initiative,
+        commitments.append({"commitment": inst.commitment_label(k), "partner": c.partner, "resource": c.resource,
+                            "phase": c.phase, "initiative": c.initiative,
                             "unit": inst.resources[c.resource].unit if c.resource else inst.currency,
                             "min": c.min, "max": c.max, "actual": actual})
 
