@@ -112,18 +112,34 @@ def with_value(instance: Instance, path: str, value: Any) -> Instance:
     ``path`` is dotted, as in error messages: ``partners.northwind.capacity.capital.pilot``,
     ``initiatives.crm.phases.scale.value``, ``commitments[0].min``.
     """
+    return with_values(instance, {path: value})
+
+
+def with_values(instance: Instance, changes: dict[str, Any]) -> Instance:
+    """A copy of the instance with several fields changed (``{path: value}``), validated once at the end."""
     data = instance.model_dump(mode="json", exclude_unset=True)
+    for path, value in changes.items():
+        _set_path(data, path, value)
+    return instance_from_dict(data, source="<changed instance>")
+
+
+_OPTIONAL_SECTIONS = {"risk", "total", "capacity", "eligible", "benefit_share"}
+
+
+def _set_path(data: dict[str, Any], path: str, value: Any) -> None:
     keys = _split_path(path)
+    if not keys:
+        raise InstanceError([Problem(path, "empty field path", "name a field, e.g. partners.northwind.weight")])
     node: Any = data
     for n, key in enumerate(keys[:-1]):
+        where = ".".join(map(str, keys[: n + 1]))
+        optional = key in _OPTIONAL_SECTIONS or (n > 0 and keys[n - 1] == "capacity")
+        if isinstance(node, dict) and isinstance(key, str) and node.get(key) is None and optional:
+            node[key] = {}  # an optional section not written in the file (e.g. a partner's risk)
         try:
             node = node[key]
         except (KeyError, IndexError, TypeError):
-            raise InstanceError([Problem(".".join(map(str, keys[: n + 1])), "no such field",
-                                         "check the path against the instance")]) from None
-        if node is None:
-            raise InstanceError([Problem(".".join(map(str, keys[: n + 1])), "is not set",
-                                         "set the enclosing field first")])
+            raise InstanceError([Problem(where, "no such field", "check the path against the instance")]) from None
     last = keys[-1]
     if isinstance(node, dict) and isinstance(last, str):
         _inline_phase(node)
@@ -132,7 +148,6 @@ def with_value(instance: Instance, path: str, value: Any) -> Instance:
         node[last] = value
     else:
         raise InstanceError([Problem(path, "no such field", "check the path against the instance")])
-    return instance_from_dict(data, source="<changed instance>")
 
 
 def _inline_phase(node: dict[str, Any]) -> None:

@@ -130,8 +130,33 @@ def solve(instance: Path, model_file: Path | None, time_limit: float | None, gap
         _fail("error: the independent checker found violations in this plan (a bug in allocopt):\n"
               + report.summary(), EXIT_CHECK_FAILED)
     if not result.status.has_plan:
-        code = EXIT_INFEASIBLE if result.status.termination == "infeasible" else EXIT_NO_SOLUTION
-        _fail(f"no plan: {' '.join(result.notes)}", code)
+        if result.status.termination == "infeasible":
+            from allocopt.diagnose import diagnose as explain
+
+            click.echo(explain(inst, spec, feasible_check=False, conflict=False).summary(short=True), err=True)
+            sys.exit(EXIT_INFEASIBLE)
+        _fail(f"no plan: {' '.join(result.notes)}", EXIT_NO_SOLUTION)
+
+
+@main.command()
+@instance_arg
+@click.option("--model", "model_file", type=click.Path(path_type=Path), help="Model file (its elastic section "
+              "sets which rules may be renegotiated, and their weights)")
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), help="Seconds HiGHS may run per solve")
+@handle_errors
+def diagnose(instance: Path, model_file: Path | None, time_limit: float | None) -> None:
+    """Explain why INSTANCE has no plan: findings before solving, the conflicting terms, and the cheapest
+    renegotiation that restores a plan (confirmed by solving again)."""
+    from allocopt.diagnose import diagnose as explain
+    from allocopt.instance import load_instance
+    from allocopt.modelfile import load_model_spec
+
+    inst = load_instance(instance)
+    spec = load_model_spec(model_file).with_solver(time_limit=time_limit)
+    result = explain(inst, spec)
+    click.echo(result.summary(currency=inst.currency), nl=False)
+    if result.infeasible:
+        sys.exit(EXIT_INFEASIBLE)
 
 
 def _write_outputs(result: Any, out_dir: Path, protect: list[Path]) -> None:

@@ -32,6 +32,18 @@ class ParticipationRule(_Strict):
     enabled: bool = False
 
 
+class ElasticSettings(_Strict):
+    """Which rules an infeasibility diagnosis may suggest renegotiating, and how reluctantly (weights multiply
+    the money-equivalent price of breaking a rule by one unit)."""
+
+    soft: list[str] | None = Field(
+        None, description="Families that may be relaxed (default: every renegotiable family)"
+    )
+    weights: dict[str, Annotated[float, Field(gt=0, allow_inf_nan=False)]] = Field(
+        default_factory=dict, description="Per family: weight of its price (default 1)"
+    )
+
+
 class Rules(_Strict):
     no_subsidy: NoSubsidyRule = Field(default_factory=NoSubsidyRule)
     participation: ParticipationRule = Field(default_factory=ParticipationRule)
@@ -61,6 +73,7 @@ class ModelSpec(_Strict):
     objective: str = Field("total_net_gain", description="Name of a registered objective")
     rules: Rules = Field(default_factory=Rules)
     solver: SolverOptions = Field(default_factory=SolverOptions)
+    elastic: ElasticSettings = Field(default_factory=ElasticSettings)
 
     def with_solver(self, **overrides: Any) -> ModelSpec:
         """A copy with some solver options replaced (``None`` values are ignored)."""
@@ -74,6 +87,7 @@ class ModelSpec(_Strict):
 def model_spec_from_dict(data: Any, source: str = "<model>") -> ModelSpec:
     """Validate a model file's data."""
     from allocopt.instance import _pydantic_problems
+    from allocopt.model.families import FAMILIES
     from allocopt.model.objectives import OBJECTIVES
 
     if data is None:
@@ -89,6 +103,15 @@ def model_spec_from_dict(data: Any, source: str = "<model>") -> ModelSpec:
         raise ModelFileError(
             [Problem("objective", f"unknown objective '{spec.objective}'",
                      f"choose one of: {', '.join(sorted(OBJECTIVES))}", source=source)], source)
+    soft = {name for name, f in FAMILIES.items() if f.soft}
+    problems = []
+    for field, names in (("elastic.soft", spec.elastic.soft or []), ("elastic.weights", list(spec.elastic.weights))):
+        for name in names:
+            if name not in soft:
+                problems.append(Problem(field, f"'{name}' is not a renegotiable rule",
+                                        f"choose among: {', '.join(sorted(soft))}", source=source))
+    if problems:
+        raise ModelFileError(problems, source)
     return spec
 
 
