@@ -2,18 +2,22 @@
 
 Run from the repository root::
 
-    python benchmarks/bench.py                      # every size (about 6-8 minutes on 2 cores)
-    python benchmarks/bench.py --sizes small        # the two smallest sizes
-    python benchmarks/bench.py --sizes 10x200x6x2   # chosen sizes, partners x initiatives x phases x resources
+    python benchmarks/bench.py                      # every size (about 3-5 minutes on 2 cores)
+    python benchmarks/bench.py --sizes small        # the two smallest sizes (seconds)
+    python benchmarks/bench.py --sizes 10x200x6x2   # chosen sizes: partners x initiatives x phases x resources
     python benchmarks/bench.py --time-limit 30 --json bench.json
 
-Each size runs in a fresh process (``multiprocessing`` with spawn), so imports, caches, HiGHS's thread scheduler and
-the peak memory of one size do not leak into the next. In the child: generate the instance (fixed seed), validate it
-(``instance_from_dict``, the "load" time), then ``allocopt.solve`` with one thread and a fixed seed, whose
-``Result.timing`` gives build, hand-off, solve, HiGHS and extraction times. The model's size (columns, rows,
-nonzeros) is read from the HiGHS model after the solve. Overhead is allocopt's own work around the solve,
-``(build + hand-off + extraction) / HiGHS time``; "other" is what ``solve`` spends outside those steps (reading the
-solution vector, the instance fingerprint, Pyomo's bookkeeping around the HiGHS run) and is reported apart.
+Each size runs in a fresh process (``multiprocessing`` with spawn), so imports, caches, HiGHS's thread scheduler
+and the peak memory of one size do not leak into the next. In the child: generate the instance (fixed seed),
+validate it (``instance_from_dict``: the "load" time), then ``allocopt.solve`` with one thread and a fixed HiGHS
+seed; its ``Result.timing`` gives the build, hand-off, HiGHS and extraction times. The model's size (columns, rows,
+nonzeros) is read from the HiGHS model after the solve. Peak memory is the child's ``ru_maxrss``.
+
+overhead  = (build + hand-off + extraction) / HiGHS time: allocopt's own work around the solve.
+other     = the rest of ``solve`` outside HiGHS and those three steps: Pyomo's bookkeeping around the HiGHS
+            run, reading the solution vector, the instance fingerprint.
+all-in    = (everything ``solve`` spends outside HiGHS) / HiGHS time = (build + hand-off + extraction + other) /
+            HiGHS time. Loading the instance is reported apart: it happens once per file, not once per solve.
 
 See ``docs/performance.md`` for the figures and what dominates at each size.
 """
@@ -45,12 +49,15 @@ def run_size(size: Size, time_limit: float, seed: int) -> dict[str, Any]:
     """One size, in a fresh process: generate, validate, solve; timings, model size and peak memory."""
     import resource
 
+    import pyomo.version
+
     import allocopt
     import allocopt.solver as solver_module
     from allocopt.generate import generate_instance
     from allocopt.instance import instance_from_dict
 
-    # Keep the solver object the solve creates, to read the model's size from HiGHS afterwards.
+    # Keep the solver object that solve() creates, to read the model's size from HiGHS afterwards (benchmark only:
+    # the library itself never exposes it).
     made: list[Any] = []
     factory = solver_module.SolverFactory
 
@@ -59,7 +66,7 @@ def run_size(size: Size, time_limit: float, seed: int) -> dict[str, Any]:
         made.append(opt)
         return opt
 
-    solver_module.SolverFactory = keeping_factory  # type: ignore[assignment]
+    solver_module.SolverFactory = keeping_factory
 
     partners, initiatives, phases, resources = size
     rss_start = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -77,7 +84,7 @@ def run_size(size: Size, time_limit: float, seed: int) -> dict[str, Any]:
 
     highs = made[-1]._solver_model if made else None
     t = result.timing
-    other_s = t["total_s"] - t["build_s"] - t["handoff_s"] - t["solve_s"] - t["extract_s"]
+    other_s = t["total_s"] - t["build_s"] - t["handoff_s"] - t["highs_s"] - t["extract_s"]
     return {
         "size": size_label(size),
         "partners": partners,
@@ -98,6 +105,8 @@ def run_size(size: Size, time_limit: float, seed: int) -> dict[str, Any]:
         "objective": result.objective,
         "bound": result.bound,
         "gap": result.gap,
+        "highs_version": result.solver_version,
+        "pyomo_version": pyomo.version.version,
     }
 
 
@@ -113,20 +122,30 @@ def overhead(row: dict[str, Any]) -> float | None:
     return (row["build_s"] + row["handoff_s"] + row["extract_s"]) / highs
 
 
+def all_in(row: dict[str, Any]) -> float | None:
+    """Everything ``solve`` spends outside HiGHS, over HiGHS time."""
+    highs = row["highs_s"]
+    if not highs:
+        return None
+    return (row["total_s"] - highs) / highs
+
+
 def table(rows: list[dict[str, Any]]) -> str:
     headers = ["size PxIxTxR", "cols", "rows", "nonzeros", "load s", "build s", "hand-off s", "HiGHS s",
-               "extract s", "other s", "peak MB", "termination", "gap", "overhead", "overhead %"]
+               "extract s", "other s", "peak MB", "termination", "gap", "overhead", "overhead %", "all-in %"]
     body = []
     for r in rows:
-        ratio = overhead(r)
+        ratio, total = overhead(r), all_in(r)
         body.append([
             r["size"], r["columns"], r["rows"], r["nonzeros"],
             f"{r['load_s']:.3f}", f"{r['build_s']:.3f}", f"{r['handoff_s']:.3f}", f"{r['highs_s']:.2f}",
             f"{r['extract_s']:.3f}", f"{r['other_s']:.3f}", f"{r['peak_mb']:.0f}",
             r["termination"], "-" if r["gap"] is None else f"{r['gap']:.3%}",
             "-" if ratio is None else f"{ratio:.4f}", "-" if ratio is None else f"{ratio:.2%}",
+            "-" if total is None else f"{total:.2%}",
         ])
-    return tabulate(body, headers=headers, tablefmt="github", disable_numparse=True)
+    align = ["left"] + ["right"] * 10 + ["left"] + ["right"] * 4
+    return tabulate(body, headers=headers, tablefmt="github", disable_numparse=True, colalign=align)
 
 
 def parse_sizes(text: str) -> list[Size]:
@@ -165,11 +184,13 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(row)
     wall = time.perf_counter() - started
 
-    print(f"allocopt benchmark: {platform.python_implementation()} {platform.python_version()}, "
-          f"{mp.cpu_count()} cores, threads={THREADS}, seed={args.seed}, time limit {args.time_limit:g} s per size, "
-          f"wall time {wall:.0f} s")
+    versions = f"HiGHS {rows[0]['highs_version']}, Pyomo {rows[0]['pyomo_version']}" if rows else ""
+    print(f"allocopt benchmark: {platform.python_implementation()} {platform.python_version()}, {versions}, "
+          f"{mp.cpu_count()} cores, threads={THREADS}, seed={args.seed}, "
+          f"time limit {args.time_limit:g} s per size, wall time {wall:.0f} s")
     print(table(rows))
-    print("overhead = (build + hand-off + extract) / HiGHS; other = solve's remaining time outside those steps")
+    print("overhead = (build + hand-off + extract) / HiGHS;  other = the rest of solve() outside HiGHS;  "
+          "all-in = (build + hand-off + extract + other) / HiGHS")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump({"cores": mp.cpu_count(), "threads": THREADS, "seed": args.seed,

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import pyomo.environ as pyo  # noqa: F401  (the contrib factory returns None unless pyomo.environ is imported)
+from pyomo.common.gc_manager import PauseGC
 from pyomo.contrib.solver.common.factory import SolverFactory
 
 from allocopt.errors import SolverError
@@ -108,7 +109,8 @@ def solve_model(model: Any, options: SolverOptions, *, tee: bool = False) -> Sol
         setattr(upd, flag, False)
 
     tick = time.perf_counter()
-    opt.set_instance(model)
+    with PauseGC():  # the hand-off builds maps over every row and column: no point in garbage-collecting meanwhile
+        opt.set_instance(model)
     handoff = time.perf_counter() - tick
     try:
         results = opt.solve(model)
@@ -166,3 +168,59 @@ def write_model(model: Any, path: str, fmt: str) -> None:
     if fmt not in ("lp", "mps"):
         raise SolverError(f"unknown model format '{fmt}': use lp or mps")
     model.write(path, format=fmt, io_options={"symbolic_solver_labels": True})
+
+
+@dataclass
+class ConflictSet:
+    """An irreducible infeasible subset of the LP relaxation, as (family, index) pairs of the model's rows."""
+
+    lp_feasible: bool
+    """The LP relaxation is feasible: the conflict comes from integrality (whole gates, whole funders) alone."""
+    rows: list[tuple[str, Any]] = field(default_factory=list)
+    complete: bool = True
+
+
+def conflict_set(model: Any, options: SolverOptions, ignore: tuple[str, ...] = ()) -> ConflictSet:
+    """Ask HiGHS for an irreducible infeasible subset (IIS) of the model's LP relaxation.
+
+    The default ``iis_strategy`` returns nothing for an ordinary LP; strategy 4 (a deletion filter) gives an
+    irreducible set. The rows are mapped back to Pyomo constraint components and their indices. Components named in
+    ``ignore`` are left out (rows that always hold once gates are whole but make odd chains in the relaxation).
+    """
+    import highspy
+
+    for name in ignore:
+        comp = getattr(model, name, None)
+        if comp is not None:
+            comp.deactivate()
+
+    _reset_scheduler()
+    opt = SolverFactory("highs")
+    opt.config.load_solutions = False
+    opt.config.raise_exception_on_nonoptimal_result = False
+    opt.set_instance(model)
+    h = opt._solver_model
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("threads", options.threads)
+    h.setOptionValue("random_seed", options.random_seed)
+    if options.time_limit is not None:
+        h.setOptionValue("time_limit", options.time_limit)
+    n = h.getNumCol()
+    if n:  # the LP relaxation, as a pure feasibility problem
+        h.changeColsIntegrality(n, np.arange(n, dtype=np.int32), np.zeros(n, dtype=np.uint8))
+        h.changeColsCost(n, np.arange(n, dtype=np.int32), np.zeros(n))
+    h.run()
+    status = h.getModelStatus()
+    if status != highspy.HighsModelStatus.kInfeasible:
+        return ConflictSet(lp_feasible=status == highspy.HighsModelStatus.kOptimal)
+    h.setOptionValue("iis_strategy", 4)
+    ok, iis = h.getIis()
+    if ok == highspy.HighsStatus.kError or not iis.valid_:
+        return ConflictSet(lp_feasible=False, complete=False)
+    rows: list[tuple[str, Any]] = []
+    con_of = opt._solver_con_to_pyomo_con_map
+    for row in iis.row_index_:
+        con = con_of.get(int(row))
+        if con is not None:
+            rows.append((con.parent_component().local_name, con.index()))
+    return ConflictSet(lp_feasible=False, rows=rows)

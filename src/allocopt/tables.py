@@ -101,9 +101,12 @@ def solution_tables(d: ModelData, values: dict[str, dict[Any, float]]) -> dict[s
                 "money_share": cash / money_of[i] if money_of[i] > 0 else None,
             })
 
+    spent_by: dict[str, float] = {}
+    for (q, _i), cash in money.items():
+        spent_by[q] = spent_by.get(q, 0) + cash
     partners = []
     for p in d.PARTNERS:
-        spent = sum(cash for (q, _i), cash in money.items() if q == p)
+        spent = spent_by.get(p, 0)
         gain = benefit_of[p] - spent
         partners.append({"partner": p, "contribution": spent, "benefit": benefit_of[p], "net_gain": gain,
                          "return_on_contribution": gain / spent if spent > 0 else None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pyomo.environ as pyo
+from pyomo.common.gc_manager import PauseGC
 
 from allocopt.model.data import ModelData
 from allocopt.model.families import FAMILIES
@@ -41,11 +42,14 @@ def add_variables(m: Any, d: ModelData) -> None:
 
 def create_model(d: ModelData) -> Any:
     """Build the Pyomo model of a partnership: sets, variables, every constraint family, then the objective."""
-    m = pyo.ConcreteModel(name=d.instance.name)
-    add_sets(m, d)
-    add_variables(m, d)
-    for family in FAMILIES.values():
-        family.build(m, d)
-    objective = OBJECTIVES[d.spec.objective]
-    m.objective = pyo.Objective(expr=objective.build(m, d), sense=pyo.maximize)
+    # The build allocates many small objects and frees almost none: Python's cyclic garbage collector would rescan
+    # the growing model again and again. Pyomo's own writers pause it the same way.
+    with PauseGC():
+        m = pyo.ConcreteModel(name=d.instance.name)
+        add_sets(m, d)
+        add_variables(m, d)
+        for family in FAMILIES.values():
+            family.build(m, d)
+        objective = OBJECTIVES[d.spec.objective]
+        m.objective = pyo.Objective(expr=objective.build(m, d), sense=pyo.maximize)
     return m

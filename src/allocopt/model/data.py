@@ -117,7 +117,8 @@ def build_data(inst: Instance, spec: ModelSpec) -> ModelData:
                 needs.append((i, t, r))
                 need[i, t, r] = units
                 allowed = ini.eligible.get(r)
-                for p in partners if allowed is None else [q for q in partners if q in allowed]:
+                allowed_set = None if allowed is None else set(allowed)
+                for p in partners if allowed_set is None else [q for q in partners if q in allowed_set]:
                     if (p, t, r) in capacity:
                         supply.append((p, i, t, r))
 
@@ -148,6 +149,9 @@ def build_data(inst: Instance, spec: ModelSpec) -> ModelData:
     by_pr: dict[tuple[str, str], list[Arc]] = defaultdict(list)
     by_p: dict[str, list[Arc]] = defaultdict(list)
     by_pi: dict[tuple[str, str], list[Arc]] = defaultdict(list)
+    by_i: dict[str, list[Arc]] = defaultdict(list)
+    by_t: dict[str, list[Arc]] = defaultdict(list)
+    by_r: dict[str, list[Arc]] = defaultdict(list)
     for arc in supply:
         p, i, t, r = arc
         by_need[i, t, r].append(arc)
@@ -155,6 +159,9 @@ def build_data(inst: Instance, spec: ModelSpec) -> ModelData:
         by_pr[p, r].append(arc)
         by_p[p].append(arc)
         by_pi[p, i].append(arc)
+        by_i[i].append(arc)
+        by_t[t].append(arc)
+        by_r[r].append(arc)
     data.arcs_by_need = dict(by_need)
     data.arcs_by_use = dict(by_use)
     data.arcs_by_partner_resource = dict(by_pr)
@@ -168,5 +175,11 @@ def build_data(inst: Instance, spec: ModelSpec) -> ModelData:
         else:  # those who can contribute; if nobody needs to (nothing is needed), any partner
             data.sharing[i] = [p for p in partners if (p, i) in by_pi] or list(partners)
 
-    data.commitment_arcs = [[a for a in supply if _selects(c, a)] for c in inst.commitments]
+    def candidates(c: Commitment) -> list[Arc]:
+        """The shortest list of arcs (in supply order) that holds every arc the commitment selects."""
+        lists = [group.get(key, []) for group, key in ((by_p, c.partner), (by_i, c.initiative), (by_t, c.phase),
+                                                       (by_r, c.resource)) if key is not None]
+        return min(lists, key=len) if lists else supply
+
+    data.commitment_arcs = [[a for a in candidates(c) if _selects(c, a)] for c in inst.commitments]
     return data
