@@ -101,7 +101,9 @@ def solve(
 def _no_plan_note(termination: str) -> str:
     if termination == "infeasible":
         return "The commitments and limits cannot all hold at once: no plan satisfies them."
-    if termination in ("time_limit", "interrupted", "node_limit", "iteration_limit"):
+    if termination == "interrupted":
+        return "Interrupted (Ctrl-C) before any plan was found: run again and let it go on longer."
+    if termination in ("time_limit", "node_limit", "iteration_limit"):
         return "No plan was found before the solver stopped: raise the time limit (--time-limit)."
     return f"The solver stopped without a plan ({termination})."
 

@@ -10,9 +10,14 @@ Why the solver stopped (``termination``) is kept apart from what we hold (``solu
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
+import signal
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,6 +70,39 @@ def _reset_scheduler() -> None:
     highspy.Highs.resetGlobalScheduler(True)
 
 
+class _LogStream:
+    """HiGHS's log, line by line to stderr as it happens. Pyomo redirects file descriptors 1 and 2 during the
+    solve, so the log goes to a duplicate of stderr's descriptor taken before."""
+
+    def __init__(self) -> None:
+        sys.stderr.flush()
+        self.fd = os.dup(2)
+
+    def __call__(self, event: Any) -> None:
+        os.write(self.fd, str(event.message).encode("utf-8", "replace"))
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+@contextlib.contextmanager
+def _stop_on_ctrl_c(highs: Any) -> Iterator[None]:
+    """Ctrl-C asks HiGHS to stop at its next check and keep its best plan, instead of raising KeyboardInterrupt
+    inside a HiGHS callback (which HiGHS reports as a solve error, losing the incumbent)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: Any) -> None:
+        highs.cancelSolve()
+
+    previous = signal.signal(signal.SIGINT, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _termination(status: Any, has_solution: bool) -> tuple[str, str]:
     import highspy
 
@@ -79,9 +117,9 @@ def _termination(status: Any, has_solution: bool) -> tuple[str, str]:
         s.kTimeLimit: "time_limit",
         s.kIterationLimit: "iteration_limit",
     }
-    interrupt = getattr(s, "kInterrupt", None)
-    if interrupt is not None and status == interrupt:
-        return "interrupted", solution
+    for name in ("kInterrupt", "kHighsInterrupt"):
+        if getattr(s, name, None) is not None and status == getattr(s, name):
+            return "interrupted", solution
     for name in ("kSolutionLimit",):
         if getattr(s, name, None) is not None and status == getattr(s, name):
             return "node_limit", solution
@@ -97,7 +135,7 @@ def solve_model(model: Any, options: SolverOptions, *, tee: bool = False) -> Sol
     cfg = opt.config
     cfg.load_solutions = False
     cfg.raise_exception_on_nonoptimal_result = False
-    cfg.tee = [sys.stderr] if tee else []
+    cfg.tee = []  # Pyomo's tee only shows the log when the solve ends; a logging callback streams it (see below)
     cfg.threads = options.threads
     cfg.time_limit = options.time_limit
     cfg.rel_gap = options.rel_gap
@@ -112,10 +150,18 @@ def solve_model(model: Any, options: SolverOptions, *, tee: bool = False) -> Sol
     with PauseGC():  # the hand-off builds maps over every row and column: no point in garbage-collecting meanwhile
         opt.set_instance(model)
     handoff = time.perf_counter() - tick
+    log = _LogStream() if tee else None
+    if log is not None:
+        opt._solver_model.cbLogging += log
     try:
-        results = opt.solve(model)
+        with _stop_on_ctrl_c(opt._solver_model):
+            results = opt.solve(model)
     except Exception as err:  # an option HiGHS rejects, or a failure inside the interface
         raise SolverError(f"HiGHS could not solve the model: {err}") from err
+    finally:
+        if log is not None:
+            opt._solver_model.cbLogging -= log
+            log.close()
     solve_s = time.perf_counter() - tick - handoff
 
     highs = opt._solver_model
