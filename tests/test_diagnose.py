@@ -180,3 +180,20 @@ def test_solve_prints_the_short_explanation_and_diagnose_the_long_one(tmp_path: 
     res = runner.invoke(main, ["diagnose", str(f)])
     assert res.exit_code == EXIT_INFEASIBLE
     assert "Conflict" in res.stdout and "Confirmed" in res.stdout
+
+
+def test_renegotiation_is_pruned_to_an_irreducible_set() -> None:
+    """The joint venture with the software firm's pilot-team commitment raised to 50 FTE-months: at most 38 can
+    ever count (its 40 less the 5% reserve). The cheapest-price relaxation once lowered the commitment and the
+    reserve margin together; pruning keeps the single change that suffices."""
+    from allocopt.api import with_value
+    from allocopt.instance import load_instance
+    from conftest import INSTANCES
+
+    inst = load_instance(INSTANCES / "joint-venture.yaml")
+    k = next(n for n, c in enumerate(inst.commitments) if c.name == "cobalt-pilot-team")
+    dg = diagnose(with_value(inst, f"commitments[{k}].min", 50))
+    assert "commitment_above_capacity" in kinds(dg)
+    (change,) = dg.changes
+    assert change.path == f"commitments[{k}].min" and change.new_value == pytest.approx(38)
+    assert dg.confirmed

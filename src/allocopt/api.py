@@ -65,11 +65,13 @@ def solve(
     extract_s = time.perf_counter() - tick
 
     notes = []
-    proven = outcome.termination == "optimal"
+    # HiGHS says "optimal" once the plan is within the requested gap; only a (near) zero gap proves optimality.
+    proven = outcome.termination == "optimal" and (outcome.gap or 0.0) <= PROVEN_GAP
     if outcome.has_plan and not proven:
-        gap = f"{outcome.gap:.2%}" if outcome.gap is not None else "unknown"
-        notes.append(f"Best plan found before the solver stopped ({outcome.termination}); not proven optimal: "
-                     f"it is within {gap} of the best possible.")
+        gap = _gap_text(outcome.gap)
+        why = ("the requested gap was reached" if outcome.termination == "optimal"
+               else f"the solver stopped: {outcome.termination.replace('_', ' ')}")
+        notes.append(f"Best plan found, not proven optimal ({why}): it is within {gap} of the best possible.")
     if not outcome.has_plan:
         notes.append(_no_plan_note(outcome.termination))
 
@@ -96,6 +98,18 @@ def solve(
         tables=tables,
         notes=notes,
     )
+
+
+PROVEN_GAP = 1e-6
+"""A plan within this relative gap of the bound is reported as proven optimal."""
+
+
+def _gap_text(gap: float | None) -> str:
+    if gap is None:
+        return "an unknown margin"
+    if gap > 1:
+        return "more than 100% (the search had barely started)"
+    return f"{gap:.2%}"
 
 
 def _no_plan_note(termination: str) -> str:

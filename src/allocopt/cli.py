@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -62,6 +63,10 @@ def handle_errors(func: F) -> F:
             _fail(f"error: {err}", EXIT_INPUT)
         except KeyboardInterrupt:
             _fail("interrupted", EXIT_NO_SOLUTION)
+        except BrokenPipeError:  # e.g. `allocopt solve plan.yaml | head`: the reader left, nothing is wrong
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(EXIT_OK)
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
         except Exception:

@@ -150,24 +150,71 @@ def _unique(entries: list[Entry]) -> list[Entry]:
     return out
 
 
-def _renegotiate(instance: Instance, spec: ModelSpec) -> tuple[list[Change], str]:
-    from allocopt.model import FAMILIES, build_data, create_model
+MAX_PRUNING_SOLVES = 12
+"""How many extra elastic solves may be spent making the set of changes smaller."""
+
+
+def term_of(family: str, index: Any) -> str:
+    """The negotiable term a row belongs to: rows of one term (a partner's reserve margin over all phases, a
+    mandatory initiative over its phases) are changed together."""
+    key = index if isinstance(index, tuple) else (index,)
+    if family in ("reserve_margin", "initiative_concentration", "participation", "max_exposure"):
+        return f"{family} {key[0]}"
+    if family == "mandatory":
+        return f"mandatory {key[0]}"
+    if family == "requires_any":
+        return f"requires_any {key[0]}"
+    if family == "requires":
+        return f"requires {key[0]} {key[1]}"
+    if family == "no_subsidy":
+        return "no_subsidy"
+    return f"{family} {' '.join(map(str, key))}"
+
+
+def _elastic_solve(instance: Instance, spec: ModelSpec, soft: list[str],
+                   terms: set[str] | None) -> tuple[Any, list[tuple[Any, float]], str, dict[str, dict[Any, float]]]:
+    from allocopt.model import build_data, create_model
     from allocopt.model.elastic import make_elastic
     from allocopt.solver import solve_model
 
     data = build_data(instance, spec)
     model = create_model(data)
-    soft = spec.elastic.soft if spec.elastic.soft is not None else [n for n, f in FAMILIES.items() if f.soft]
-    slacks = make_elastic(model, data, soft, spec.elastic.weights)
+    only = None if terms is None else (lambda family, index: term_of(family, index) in terms)
+    slacks = make_elastic(model, data, soft, spec.elastic.weights, only)
     outcome = solve_model(model, spec.solver)
     if not outcome.has_plan:
-        return [], outcome.termination
+        return data, [], outcome.termination, {}
     raw: list[tuple[Any, float]] = []
     for s in slacks:
         amount = outcome.values.get(s.var_name, {}).get(s.index, 0.0)
         if amount > SLACK_TOLERANCE * max(1.0, abs(describe(s.family, s.index, data).value or 1.0)):
             raw.append((s, amount))
-    return _changes(data, raw, outcome.values), outcome.termination
+    return data, raw, outcome.termination, outcome.values
+
+
+def _renegotiate(instance: Instance, spec: ModelSpec) -> tuple[list[Change], str]:
+    """The cheapest changes, then pruned to an irreducible set: each term is dropped in turn (the priciest first)
+    and kept out if the others can still restore a plan on their own."""
+    from allocopt.model import FAMILIES
+
+    soft = spec.elastic.soft if spec.elastic.soft is not None else [n for n, f in FAMILIES.items() if f.soft]
+    data, raw, status, values = _elastic_solve(instance, spec, soft, None)
+    if not raw:
+        return [], status
+    price: dict[str, float] = {}
+    for s, amount in raw:
+        t = term_of(s.family, s.index)
+        price[t] = price.get(t, 0.0) + s.price * amount
+    kept = set(price)
+    if len(kept) > 1:
+        for t in sorted(price, key=lambda t: (-price[t], t))[:MAX_PRUNING_SOLVES]:
+            trial = kept - {t}
+            if not trial:
+                continue
+            tdata, traw, tstatus, tvalues = _elastic_solve(instance, spec, soft, trial)
+            if traw:
+                kept, data, raw, values = trial, tdata, traw, tvalues
+    return _changes(data, raw, values), status
 
 
 def _round_up(x: float) -> float:

@@ -110,6 +110,12 @@ def model_spec_from_dict(data: Any, source: str = "<model>") -> ModelSpec:
             if name not in soft:
                 problems.append(Problem(field, f"'{name}' is not a renegotiable rule",
                                         f"choose among: {', '.join(sorted(soft))}", source=source))
+    if spec.solver.highs_options:
+        from allocopt.solver import highs_option_problems
+
+        for message in highs_option_problems(spec.solver.highs_options):
+            problems.append(Problem("solver.highs_options", message,
+                                    "check the name and value against HiGHS's option list", source=source))
     if problems:
         raise ModelFileError(problems, source)
     return spec

@@ -14,34 +14,49 @@ from tabulate import tabulate
 from allocopt.result import Result
 
 
+def _number(v: float) -> str:
+    """Thousands separators; whole numbers without decimals; no '-0' from solver noise."""
+    if abs(v - round(v)) < 1e-6 * max(1.0, abs(v)):
+        return f"{round(v) + 0:,.0f}"
+    if abs(v) >= 1000:
+        return f"{v:,.0f}"
+    return f"{v:,.2f}"
+
+
+def _missing(x: Any) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x))
+
+
 def money(x: Any, currency: str) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
+    if _missing(x):
         return "-"
-    return f"{float(x):,.0f} {currency}"
+    v = float(x)
+    return f"{_number(round(v) if abs(v) >= 1 else (0.0 if abs(v) < 0.005 else v))} {currency}"
 
 
 def units(x: Any, unit: str) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
+    if _missing(x):
         return "-"
-    v = float(x)
-    text = f"{v:,.0f}" if abs(v) >= 1000 or v == int(v) else f"{v:,.2f}"
-    return f"{text} {unit}"
+    return f"{_number(float(x))} {unit}"
 
 
 def percent(x: Any) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
+    if _missing(x):
         return "-"
-    return f"{float(x):.1%}"
+    v = float(x)
+    return f"{0.0 if abs(v) < 0.0005 else v:.1%}"
 
 
 def status_line(result: Result) -> str:
     st = result.status
     if not st.has_plan:
-        return f"No plan ({st.termination})."
+        return f"No plan ({st.termination.replace('_', ' ')})."
     if st.proven_optimal:
         return "Optimal plan (proven)."
-    gap = percent(result.gap) if result.gap is not None else "unknown"
-    return f"Best plan found, NOT proven optimal ({st.termination}); gap to the best possible: {gap}."
+    gap = percent(result.gap) if result.gap is not None and result.gap <= 1 else "over 100%"
+    if st.termination == "optimal":
+        return f"Plan within the requested gap, NOT proven optimal; gap to the best possible: {gap}."
+    return f"Best plan found, NOT proven optimal ({st.termination.replace('_', ' ')}); gap to the best possible: {gap}."
 
 
 def gate_view(result: Result, phases: list[str]) -> pd.DataFrame:

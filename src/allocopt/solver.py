@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pyomo.environ as pyo  # noqa: F401  (the contrib factory returns None unless pyomo.environ is imported)
 from pyomo.common.gc_manager import PauseGC
+from pyomo.common.tee import capture_output
 from pyomo.contrib.solver.common.factory import SolverFactory
 
 from allocopt.errors import SolverError
@@ -57,7 +58,8 @@ class SolveOutcome:
 def solver_version() -> str:
     import highspy
 
-    h = highspy.Highs()
+    with capture_output(capture_fd=True):  # HiGHS prints a banner when created
+        h = highspy.Highs()
     return f"{h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}"
 
 
@@ -270,3 +272,20 @@ def conflict_set(model: Any, options: SolverOptions, ignore: tuple[str, ...] = (
         if con is not None:
             rows.append((con.parent_component().local_name, con.index()))
     return ConflictSet(lp_feasible=False, rows=rows)
+
+
+def highs_option_problems(options: dict[str, Any]) -> list[str]:
+    """Names of HiGHS options that HiGHS does not know, or values it refuses, as messages."""
+    import highspy
+
+    with capture_output(capture_fd=True):  # HiGHS prints a banner when created
+        h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    problems = []
+    for name, value in options.items():
+        if h.getOptionValue(name)[0] != highspy.HighsStatus.kOk:
+            problems.append(f"HiGHS has no option '{name}'")
+            continue
+        if h.setOptionValue(name, value) != highspy.HighsStatus.kOk:
+            problems.append(f"HiGHS refuses {name} = {value!r}")
+    return problems

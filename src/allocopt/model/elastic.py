@@ -13,6 +13,7 @@ The model file's ``elastic`` section chooses the soft families and their weights
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,8 +51,10 @@ def _price_per_unit(family: str, index: Any, d: ModelData, logical_price: float)
     return 1.0
 
 
-def make_elastic(m: Any, d: ModelData, soft: list[str], weights: dict[str, float]) -> list[Slack]:
-    """Add slack to every row of the soft families and replace the objective by the price of the slack."""
+def make_elastic(m: Any, d: ModelData, soft: list[str], weights: dict[str, float],
+                 only: Callable[[str, Any], bool] | None = None) -> list[Slack]:
+    """Add slack to every row of the soft families (or those rows ``only`` accepts) and replace the objective by the
+    price of the slack."""
     logical_price = sum(d.cost.values()) + sum(d.value.values()) + 1.0
     slacks: list[Slack] = []
     terms = []
@@ -59,7 +62,7 @@ def make_elastic(m: Any, d: ModelData, soft: list[str], weights: dict[str, float
         comp = getattr(m, family, None)
         if comp is None or not isinstance(comp, pyo.Constraint):
             continue
-        rows = list(comp.items())
+        rows = [(idx, con) for idx, con in comp.items() if only is None or only(family, idx)]
         if not rows:
             continue
         below_index = [idx for idx, con in rows if con.has_lb()]
