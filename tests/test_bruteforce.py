@@ -9,6 +9,7 @@ and maximum commitments. With equal weights the objective of a feasible combinat
 from __future__ import annotations
 
 import itertools
+import os
 import random
 from typing import Any
 
@@ -58,6 +59,8 @@ def random_partnership(seed: int) -> dict[str, Any]:
     commitments = []
     if rnd.random() < 0.4:
         commitments.append({"partner": rnd.choice(list(partners)), "max": rnd.choice([20, 60, 120])})
+    if rnd.random() < 0.3:
+        commitments.append({"partner": rnd.choice(list(partners)), "min": rnd.choice([10, 30, 80])})
     return {"name": f"random-{seed}", "resources": {r: RESOURCES[r] for r in resources}, "phases": phases,
             "partners": partners, "initiatives": initiatives, "commitments": commitments}
 
@@ -107,8 +110,11 @@ def contributions_fit(data: dict[str, Any], open_stages: set[tuple[str, str]]) -
             row(-highspy.kHighsInf, exposure, members, [unit_value[arcs[n][3]] for n in members])
     for c in data["commitments"]:
         members = [n for n, a in enumerate(arcs) if a[0] == c["partner"]]
+        lower, upper = c.get("min", -highspy.kHighsInf), c.get("max", highspy.kHighsInf)
+        if not members and lower > 0:
+            return False
         if members:
-            row(-highspy.kHighsInf, c["max"], members, [unit_value[arcs[n][3]] for n in members])
+            row(lower, upper, members, [unit_value[arcs[n][3]] for n in members])
     h.run()
     return h.getModelStatus() in (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kModelEmpty)
 
@@ -145,12 +151,14 @@ def brute_force_optimum(data: dict[str, Any]) -> float | None:
     return best
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=int(os.environ.get("ALLOCOPT_BRUTE_EXAMPLES", "30")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(min_value=0, max_value=10**9))
 def test_optimum_equals_brute_force(seed: int) -> None:
     data = random_partnership(seed)
     expected = brute_force_optimum(data)
     r = solve_checked(data)
+    proofs = [n for n in r.notes if n.startswith("Why: ")]
+    assert not proofs or expected is None, f"a pre-solve proof of infeasibility is wrong: {proofs}"
     if expected is None:
         assert r.status.termination == "infeasible"
     else:

@@ -45,6 +45,7 @@ def solve(
     ``result.status``.
     """
     from allocopt.model import build_data, create_model
+    from allocopt.precheck import check_instance
     from allocopt.solver import solve_model
 
     start = time.perf_counter()
@@ -55,6 +56,7 @@ def solve(
 
     tick = time.perf_counter()
     data = build_data(inst, model_spec)
+    findings = check_instance(data)
     model = create_model(data)
     build_s = time.perf_counter() - tick
 
@@ -74,6 +76,7 @@ def solve(
         notes.append(f"Best plan found, not proven optimal ({why}): it is within {gap} of the best possible.")
     if not outcome.has_plan:
         notes.append(_no_plan_note(outcome.termination))
+    notes += [("Why: " if f.proves_infeasible else "Warning: ") + str(f) for f in findings]
 
     return Result(
         instance_name=inst.name,
