@@ -215,7 +215,9 @@ def write_model(model: Any, path: str, fmt: str) -> None:
     """Write the model as an LP or MPS file for any other solver, with readable names."""
     if fmt not in ("lp", "mps"):
         raise SolverError(f"unknown model format '{fmt}': use lp or mps")
-    model.write(path, format=fmt, io_options={"symbolic_solver_labels": True})
+    # Pyomo guesses the format from the extension and warns when told a name it spells differently ("cpxlp").
+    guessed = path.lower().endswith(f".{fmt}")
+    model.write(path, format=None if guessed else fmt, io_options={"symbolic_solver_labels": True})
 
 
 @dataclass
