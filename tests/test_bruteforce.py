@@ -151,7 +151,11 @@ def brute_force_optimum(data: dict[str, Any]) -> float | None:
     return best
 
 
-@settings(max_examples=int(os.environ.get("ALLOCOPT_BRUTE_EXAMPLES", "30")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+EXAMPLES = int(os.environ.get("ALLOCOPT_BRUTE_EXAMPLES", "30"))
+"""Random partnerships per run; set ALLOCOPT_BRUTE_EXAMPLES=1000 for a long campaign."""
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(min_value=0, max_value=10**9))
 def test_optimum_equals_brute_force(seed: int) -> None:
     data = random_partnership(seed)

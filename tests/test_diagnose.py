@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from allocopt.cli import EXIT_INFEASIBLE, main
-from allocopt.diagnose import Diagnosis, diagnose
+from allocopt.diagnosis import Diagnosis, diagnose
 from allocopt.instance import instance_from_dict
 from allocopt.modelfile import model_spec_from_dict
 from conftest import solve_checked

@@ -23,16 +23,25 @@ __version__ = "0.1.0"
 __all__ = [
     "AllocoptError", "InputError", "Instance", "InstanceError", "ModelFileError", "ModelSpec", "Result",
     "SolverError", "Status", "build", "check_result", "instance_from_dict", "load_instance", "load_model_spec",
-    "model_spec_from_dict", "solve", "with_value",
+    "model_spec_from_dict", "solve", "with_value", "with_values", "instance_frames", "with_frames", "diagnose",
+    "precheck",
 ]
 
 
 def __getattr__(name: str) -> Any:
     """Solving pulls in Pyomo; import it only when used, so loading and checking stay light."""
-    if name in ("solve", "build", "with_value"):
+    if name in ("solve", "build", "with_value", "with_values"):
         from allocopt import api
 
         return getattr(api, name)
+    if name in ("instance_frames", "with_frames"):
+        from allocopt import frames
+
+        return getattr(frames, name)
+    if name in ("diagnose", "precheck"):
+        from allocopt import diagnosis
+
+        return getattr(diagnosis, name)
     if name == "check_result":
         from allocopt.checker import check_result
 

@@ -136,7 +136,7 @@ def solve(instance: Path, model_file: Path | None, time_limit: float | None, gap
               + report.summary(), EXIT_CHECK_FAILED)
     if not result.status.has_plan:
         if result.status.termination == "infeasible":
-            from allocopt.diagnose import diagnose as explain
+            from allocopt.diagnosis import diagnose as explain
 
             click.echo(explain(inst, spec, feasible_check=False, conflict=False).summary(short=True), err=True)
             sys.exit(EXIT_INFEASIBLE)
@@ -152,7 +152,7 @@ def solve(instance: Path, model_file: Path | None, time_limit: float | None, gap
 def diagnose(instance: Path, model_file: Path | None, time_limit: float | None) -> None:
     """Explain why INSTANCE has no plan: findings before solving, the conflicting terms, and the cheapest
     renegotiation that restores a plan (confirmed by solving again)."""
-    from allocopt.diagnose import diagnose as explain
+    from allocopt.diagnosis import diagnose as explain
     from allocopt.instance import load_instance
     from allocopt.modelfile import load_model_spec
 
