@@ -5,6 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+def printable(text: str) -> str:
+    """Text safe to show on a terminal: control characters, lone surrogates and the like written as escapes (a
+    hand-edited file may hold anything, and a message must never fail to print or garble the screen)."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with an input file: where (file, field path), what, and how to fix it."""
@@ -22,7 +30,7 @@ class Problem:
         text = f"{where}: {self.path or '(top level)'}: {self.message}"
         if self.fix:
             text += f" ({self.fix})"
-        return text
+        return printable(text)
 
 
 class AllocoptError(Exception):
@@ -35,7 +43,7 @@ class InputError(AllocoptError):
     def __init__(self, problems: list[Problem], source: str = "") -> None:
         self.problems = problems
         self.source = source
-        head = f"{source or 'input'}: {len(problems)} problem{'s' if len(problems) != 1 else ''} found"
+        head = f"{printable(source or 'input')}: {len(problems)} problem{'s' if len(problems) != 1 else ''} found"
         super().__init__(head + "\n" + "\n".join(f"  - {p}" for p in problems))
 
 

@@ -10,16 +10,24 @@ per-phase needs and value; *commitments* agreed in advance.
 
 from __future__ import annotations
 
+import codecs
+import datetime
 import difflib
+import functools
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+import math
+import re
+import stat
+import types
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from allocopt.errors import InstanceError, Problem
+from allocopt.errors import InstanceError, ModelFileError, Problem
 
 Amount = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 """A non-negative, finite number (units of a resource, or money)."""
@@ -343,23 +351,23 @@ def _dependency_cycles(inst: Instance) -> list[Problem]:
         i: [j for j in ini.requires if j in inst.initiatives and j != i] for i, ini in inst.initiatives.items()
     }
     state: dict[str, int] = {}
-    stack: list[str] = []
     cycles: list[list[str]] = []
-
-    def visit(node: str) -> None:
-        state[node] = 1
-        stack.append(node)
-        for nxt in graph[node]:
-            if state.get(nxt) == 1:
+    for start in graph:  # depth-first, without recursion: a chain of requirements may be thousands long
+        if start in state:
+            continue
+        state[start] = 1
+        stack, pending = [start], [iter(graph[start])]
+        while pending:
+            nxt = next(pending[-1], None)
+            if nxt is None:
+                state[stack.pop()] = 2
+                pending.pop()
+            elif state.get(nxt) == 1:
                 cycles.append(stack[stack.index(nxt):] + [nxt])
             elif nxt not in state:
-                visit(nxt)
-        stack.pop()
-        state[node] = 2
-
-    for node in graph:
-        if node not in state:
-            visit(node)
+                state[nxt] = 1
+                stack.append(nxt)
+                pending.append(iter(graph[nxt]))
     return [
         Problem(
             f"initiatives.{cyc[0]}.requires",
@@ -371,148 +379,818 @@ def _dependency_cycles(inst: Instance) -> list[Problem]:
 
 
 # --------------------------------------------------------------------------------------------------------------
-# Loading
+# Loading: whatever a file holds, it ends as an Instance or as an InstanceError naming the file, the line, the field
+# and the fix; never as a traceback or a hang.
+
+MAX_DEPTH = 64
+"""Deepest nesting of mappings and lists a file may have (an instance needs about 6 levels)."""
+MAX_NODES = 1_000_000
+"""Most entries (keys, values and list items, counted with YAML aliases expanded) a file may hold: about 10 MB of
+YAML. It stops a file whose anchors and aliases expand exponentially (a "billion laughs") from eating all memory."""
+MAX_DIGITS = 309
+"""Most digits of a whole number: a longer one cannot be held as a number (floats end at about 1.8e308)."""
+
+_YAML_TAG = "tag:yaml.org,2002:"
+_PLAIN_TAGS = frozenset(
+    _YAML_TAG + name for name in ("str", "int", "float", "bool", "null", "timestamp", "seq", "map", "merge", "value")
+)
+"""Tags of plain data. Anything else (``!!python/...``, ``!!binary``, ``!!set``, custom tags) is refused."""
 
 
-def _pydantic_problems(err: ValidationError, source: str) -> list[Problem]:
-    problems = []
-    for e in err.errors():
-        loc = [p for p in e["loc"] if p != EVERY_PHASE]
-        path = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in loc).replace(".[", "[")
-        msg = e["msg"]
-        fix = ""
-        if e["type"] == "extra_forbidden":
-            field = str(e["loc"][-1]) if e["loc"] else ""
-            msg = f"unknown field '{field}'"
-            fix = "remove it or correct its spelling"
-        elif e["type"] == "missing":
-            msg = "required field is missing"
-            fix = "add it"
-        elif e["type"] in ("finite_number",):
-            fix = "use a finite number"
-        problems.append(Problem(path, msg, fix, source=source))
+@dataclass(frozen=True)
+class DataFile:
+    """The plain data read from a file, and where each of its fields starts (``None`` when not known)."""
+
+    data: Any
+    source: str
+    lines: LineIndex | None = None
+
+    def locate(self, problems: Iterable[Problem]) -> list[Problem]:
+        """The problems, each with this file as its source and the line of the field it names."""
+        return locate(problems, self.source, self.lines)
+
+
+class LineIndex:
+    """Field path (spelled as :attr:`Problem.path` spells it: ``partners.contoso.capacity.capital``,
+    ``commitments[0].partner``) -> 1-based line of the file where that field starts. Built on first use."""
+
+    def __init__(self, root: Any = None, *, text: str | None = None) -> None:
+        self._root = root
+        self._text = text
+        self._lines: dict[str, int] | None = None
+
+    def line_of(self, path: str) -> int | None:
+        """The line of the field, or of the nearest enclosing field the file has (``None`` for the top level)."""
+        lines = self._build()
+        while path:
+            if path in lines:
+                return lines[path]
+            path = _parent_path(path)
+        return None
+
+    def _build(self) -> dict[str, int]:
+        if self._lines is None:
+            root = self._root
+            if root is None and self._text is not None:
+                root = _compose_quietly(self._text)
+            self._lines = _field_lines(root) if root is not None else {}
+            self._root = self._text = None
+        return self._lines
+
+
+def locate(problems: Iterable[Problem], source: str, lines: LineIndex | None) -> list[Problem]:
+    """The problems with ``source`` set and, where ``lines`` knows it, the line of the field each one names."""
+    located = []
+    for p in problems:
+        line = p.line if p.line is not None or lines is None else lines.line_of(p.path)
+        located.append(replace(p, source=p.source or source, line=line))
+    return located
+
+
+def _join_path(path: str, key: Any, index: bool = False) -> str:
+    if index:
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else str(key)
+
+
+def _parent_path(path: str) -> str:
+    cut = max(path.rfind("."), path.rfind("["))
+    return path[:cut] if cut > 0 else ""
+
+
+class _Refused(Exception):
+    """The text cannot be read as plain data: what is wrong, the fix, and where."""
+
+    def __init__(self, message: str, fix: str, line: int | None = None, path: str = "") -> None:
+        super().__init__(message)
+        self.message, self.fix, self.line, self.path = message, fix, line, path
+
+    def problem(self, source: str = "") -> Problem:
+        return Problem(self.path, self.message, self.fix, source=source, line=self.line)
+
+
+def _too_deep(line: int | None, path: str = "") -> _Refused:
+    return _Refused(f"is nested more than {MAX_DEPTH} levels deep",
+                    "an instance needs about 6 levels: look for runaway brackets or indentation", line, path)
+
+
+def _too_many(line: int | None, expanded: bool, path: str = "") -> _Refused:
+    what = "expands to" if expanded else "holds"
+    how = " (its aliases repeat entries)" if expanded else ""
+    return _Refused(f"{what} more than {MAX_NODES:,} entries{how}",
+                    "use fewer aliases (*name), or split the partnership into smaller files", line, path)
+
+
+def _too_long(digits: int, line: int | None, path: str = "") -> _Refused:
+    return _Refused(f"holds a number with {digits} digits, too large to use",
+                    "use a number below 1e308; a value this large is surely a typo", line, path)
+
+
+_NO_KEY = object()
+
+
+class _KeyReader:
+    """The value of a mapping key as the safe constructor builds it (``1`` is the number 1, ``null`` is None), so
+    that paths from the file and from pydantic's error locations are spelled alike."""
+
+    def __init__(self) -> None:
+        import yaml
+
+        self._constructor = yaml.constructor.SafeConstructor()
+
+    def value(self, node: Any) -> Any:
+        import yaml
+
+        if not isinstance(node, yaml.ScalarNode):
+            return _NO_KEY
+        if node.tag == _YAML_TAG + "str":  # most keys: no need to build anything
+            return node.value
+        try:
+            return self._constructor.construct_object(node, deep=True)
+        except Exception:  # a tag or a number it cannot build: the text as written is a good enough name
+            return node.value
+
+
+def _children(node: Any) -> list[Any]:
+    import yaml
+
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _short_tag(tag: str) -> str:
+    return "!!" + tag[len(_YAML_TAG):] if tag.startswith(_YAML_TAG) else tag
+
+
+def _inspect_tree(root: Any) -> list[Problem]:
+    """Check a composed YAML node tree before anything is built from it.
+
+    Raises :class:`_Refused` when, with aliases expanded, it holds more than :data:`MAX_NODES` nodes or nests deeper
+    than :data:`MAX_DEPTH`, or when an alias refers to a node that contains it. Counting is memoised on node
+    identity, so a billion laughs costs one visit per distinct node. Returns the problems of single nodes: tags
+    that are not plain data, whole numbers too long to hold, and duplicate keys (which plain YAML resolves by
+    silently keeping the last one, losing a partner or an initiative without a word).
+    """
+    import yaml
+
+    keys = _KeyReader()
+    size: dict[int, int] = {}
+    depth: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    problems: list[Problem] = []
+    stack: list[tuple[Any, bool, str]] = [(root, False, "")]
+    while stack:
+        node, leaving, path = stack.pop()
+        ident = id(node)
+        if leaving:
+            open_nodes.discard(ident)
+            kids = _children(node)
+            size[ident] = 1 + sum(size[id(k)] for k in kids)
+            depth[ident] = 1 + max((depth[id(k)] for k in kids), default=0)
+            if size[ident] > MAX_NODES:
+                raise _too_many(node.start_mark.line + 1, expanded=True, path=path)
+            if depth[ident] > MAX_DEPTH:
+                raise _too_deep(node.start_mark.line + 1, path)
+            continue
+        if ident in size:
+            continue
+        if ident in open_nodes:
+            raise _Refused("holds an alias to an entry that contains the alias itself (it would be infinite)",
+                           "replace the alias (*name) by the entries it should stand for",
+                           node.start_mark.line + 1, path)
+        if node.tag not in _PLAIN_TAGS:
+            problems.append(Problem(path, f"is not valid YAML for allocopt: the tag '{_short_tag(node.tag)}' is not "
+                                    "plain data", "remove the tag: a file holds only text, numbers, true/false, "
+                                    "lists and mappings", line=node.start_mark.line + 1))
+        if isinstance(node, yaml.ScalarNode):
+            if node.tag == _YAML_TAG + "int":
+                digits = sum(c.isdigit() for c in node.value)
+                if digits > MAX_DIGITS:
+                    problems.append(_too_long(digits, node.start_mark.line + 1, path).problem())
+            size[ident] = depth[ident] = 1
+            continue
+        open_nodes.add(ident)
+        stack.append((node, True, path))
+        children: list[tuple[Any, str]] = []
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, int] = {}
+            for key_node, value_node in node.value:
+                key = keys.value(key_node)
+                line = key_node.start_mark.line + 1
+                if key is not _NO_KEY and key_node.tag != _YAML_TAG + "merge":
+                    try:
+                        if key in seen:
+                            problems.append(Problem(path, f"duplicate key '{key}' (first at line {seen[key]})",
+                                                    "give each entry its own name: only one of the two would be kept",
+                                                    line=line))
+                        seen.setdefault(key, line)
+                    except TypeError:  # unhashable: the constructor reports it
+                        pass
+                child = path if key is _NO_KEY else _join_path(path, key)
+                children += [(key_node, child), (value_node, child)]
+        else:
+            children = [(item, _join_path(path, i, index=True)) for i, item in enumerate(node.value)]
+        stack.extend((kid, False, p) for kid, p in reversed(children) if id(kid) not in size)
     return problems
 
 
-def instance_from_dict(data: Any, source: str = "<instance>") -> Instance:
-    """Validate raw data (as loaded from YAML or JSON) into an :class:`Instance`, reporting every problem at once."""
-    if not isinstance(data, Mapping):
-        got = "nothing (the file is empty)" if data is None else type(data).__name__
-        raise InstanceError(
-            [Problem("", f"expected a mapping of fields at the top level, got {got}",
-                     "start from an example in instances/", source=source)],
-            source,
-        )
-    try:
-        inst = Instance.model_validate(data)
-    except ValidationError as err:
-        raise InstanceError(_pydantic_problems(err, source), source) from None
-    problems = [
-        Problem(p.path, p.message, p.fix, source=source) for p in reference_problems(inst)
-    ]
-    if problems:
-        raise InstanceError(problems, source)
-    return inst
+def _field_lines(root: Any) -> dict[str, int]:
+    """Field path -> line, for every field of a composed node tree (in document order; an alias's fields are found
+    under its anchor, the alias itself gives the line of the field holding it)."""
+    import yaml
+
+    keys = _KeyReader()
+    lines: dict[str, int] = {}
+    seen: set[int] = set()
+    stack: list[tuple[Any, str]] = [(root, "")]
+    while stack:
+        node, path = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        children: list[tuple[Any, str]] = []
+        if isinstance(node, yaml.MappingNode):
+            needs: list[tuple[Any, Any]] = []
+            for key_node, value_node in node.value:
+                key = keys.value(key_node)
+                if key is _NO_KEY:
+                    continue
+                child = _join_path(path, key)
+                lines.setdefault(child, key_node.start_mark.line + 1)
+                children.append((value_node, child))
+                if key == "needs" and isinstance(value_node, yaml.MappingNode):
+                    needs += value_node.value
+            for key_node, _value in needs:  # a phase plan's resources may be written inline too
+                key = keys.value(key_node)
+                if key is not _NO_KEY:
+                    lines.setdefault(_join_path(path, key), key_node.start_mark.line + 1)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                child = _join_path(path, i, index=True)
+                lines.setdefault(child, item.start_mark.line + 1)
+                children.append((item, child))
+        stack.extend(reversed(children))
+    return lines
 
 
-def read_data_file(path: str | Path, kind: str = "instance") -> Any:
-    """Read a YAML or JSON file safely (no object construction), with clear errors for unreadable files."""
-    p = Path(path)
-    src = str(path)
-    if not p.exists():
-        raise InstanceError([Problem("", f"{kind} file not found", "check the path", source=src)], src)
-    if p.is_dir():
-        raise InstanceError([Problem("", "is a directory, not a file", f"name the {kind} file itself",
-                                     source=src)], src)
+@functools.cache
+def _yaml_loader() -> type[Any]:
+    """A safe YAML loader (plain data only, never objects) that refuses, while composing and before building
+    anything, nesting deeper than :data:`MAX_DEPTH`, more than :data:`MAX_NODES` nodes and whole numbers too long to
+    convert."""
+    import yaml
+
+    class PlainDataLoader(yaml.SafeLoader):
+        def __init__(self, stream: str) -> None:
+            super().__init__(stream)
+            self.nesting = 0
+            self.composed = 0
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            self.nesting += 1
+            self.composed += 1
+            try:
+                if self.nesting > MAX_DEPTH:
+                    raise _too_deep(self.peek_event().start_mark.line + 1)
+                if self.composed > MAX_NODES:
+                    raise _too_many(self.peek_event().start_mark.line + 1, expanded=False)
+                return super().compose_node(parent, index)
+            finally:
+                self.nesting -= 1
+
+    def construct_int(loader: Any, node: Any) -> Any:
+        digits = sum(c.isdigit() for c in str(node.value))
+        if digits > MAX_DIGITS:
+            raise _too_long(digits, node.start_mark.line + 1)
+        return yaml.SafeLoader.construct_yaml_int(loader, node)
+
+    def construct_equals_sign(loader: Any, node: Any) -> Any:
+        return yaml.SafeLoader.construct_yaml_str(loader, node)  # a plain "=" is text, as in YAML 1.2
+
+    PlainDataLoader.add_constructor(_YAML_TAG + "int", construct_int)
+    PlainDataLoader.add_constructor(_YAML_TAG + "value", construct_equals_sign)
+    return PlainDataLoader
+
+
+def _compose_quietly(text: str) -> Any:
+    """The node tree of a text (JSON is YAML too, mostly), or ``None``: only used to find lines."""
+    loader = _yaml_loader()(text)
     try:
-        size = p.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise InstanceError(
-                [Problem("", f"file is {size / 2**20:.1f} MiB, above the {MAX_FILE_BYTES // 2**20} MiB limit",
-                         "split the partnership or remove unused entries", source=src)], src)
-        text = p.read_bytes().decode("utf-8")
-    except UnicodeDecodeError:
-        raise InstanceError([Problem("", "is not UTF-8 text", f"save the {kind} as UTF-8 YAML or JSON",
-                                     source=src)], src) from None
-    except OSError as err:
-        raise InstanceError([Problem("", f"cannot be read: {err.strerror}", "check the file's permissions",
-                                     source=src)], src) from None
-    return parse_text(text, src, json_only=p.suffix.lower() == ".json")
+        return loader.get_single_node()
+    except Exception:  # e.g. JSON indented with tabs, which YAML does not allow: no lines, no harm
+        return None
+    finally:
+        loader.dispose()
 
 
 class _DuplicateKey(Exception):
-    def __init__(self, key: Any, line: int | None, first: int | None) -> None:
+    def __init__(self, key: Any) -> None:
         super().__init__(key)
-        self.key, self.line, self.first = key, line, first
-
-
-def _yaml_loader() -> Any:
-    """A safe YAML loader (plain data only, never objects) that refuses duplicate keys, which plain YAML would
-    silently resolve by keeping the last one, losing a partner or an initiative without a word."""
-    import yaml
-
-    class UniqueKeyLoader(yaml.SafeLoader):
-        pass
-
-    def construct_mapping(loader: Any, node: Any, deep: bool = False) -> Any:
-        seen: dict[Any, int] = {}
-        for key_node, _value in node.value:
-            key = loader.construct_object(key_node, deep=deep)
-            line = key_node.start_mark.line + 1
-            try:
-                if key in seen:
-                    raise _DuplicateKey(key, line, seen[key])
-                seen[key] = line
-            except TypeError:  # an unhashable key: let the base constructor report it
-                break
-        return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
-
-    UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
-    return UniqueKeyLoader
+        self.key = key
 
 
 def _json_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in pairs:
         if key in out:
-            raise _DuplicateKey(key, None, None)
+            raise _DuplicateKey(key)
         out[key] = value
     return out
 
 
-def parse_text(text: str, source: str, json_only: bool = False) -> Any:
-    """Parse YAML (a superset of JSON) or strict JSON text, refusing duplicate keys."""
+def _data_depth(data: Any) -> int:
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        node, level = stack.pop()
+        deepest = max(deepest, level)
+        if deepest > MAX_DEPTH:
+            break
+        if isinstance(node, Mapping):
+            stack.extend((v, level + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, level + 1) for v in node)
+    return deepest
+
+
+def _parse_json(text: str) -> DataFile:
+    def parse_int(digits: str) -> int:
+        if len(digits.lstrip("-")) > MAX_DIGITS:
+            raise _too_long(len(digits.lstrip("-")), text.count("\n", 0, max(text.find(digits), 0)) + 1)
+        return int(digits)
+
+    def reject_constant(name: str) -> float:
+        raise _Refused(f"is not valid JSON: {name} is not a number an instance may hold", "use a finite number",
+                       text.count("\n", 0, max(text.find(name), 0)) + 1)
+
+    if not text.strip():
+        return DataFile(None, "")
+    try:
+        data = json.loads(text, parse_constant=reject_constant, parse_int=parse_int, object_pairs_hook=_json_pairs)
+    except RecursionError:
+        raise _too_deep(None) from None
+    except json.JSONDecodeError as err:
+        raise _Refused(f"is not valid JSON: {err.msg} (column {err.colno})", "fix the syntax", err.lineno) from None
+    if _data_depth(data) > MAX_DEPTH:
+        raise _too_deep(None)
+    return DataFile(data, "", LineIndex(text=text))
+
+
+def _parse_yaml(text: str) -> DataFile:
     import yaml
 
     try:
-        if json_only:
-            return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_json_pairs)
-        return yaml.load(text, Loader=_yaml_loader())  # noqa: S506 (a SafeLoader subclass)
+        loader = _yaml_loader()(text)
+    except yaml.reader.ReaderError as err:  # checked as the text is handed over: a control character, say
+        raise _reader_refusal(err, text) from None
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            return DataFile(None, "")
+        problems = _inspect_tree(root)
+        if problems:
+            raise InstanceError(problems)
+        data = loader.construct_document(root)
+    finally:
+        loader.dispose()
+    return DataFile(data, "", LineIndex(root))
+
+
+def _reader_refusal(err: Any, text: str) -> _Refused:
+    char = err.character if isinstance(err.character, int) else ord(str(err.character)[:1] or "\0")
+    return _Refused(f"is not valid YAML: it holds the character U+{char:04X}, which a YAML file may not hold",
+                    "remove it (was the file saved as text?)", text.count("\n", 0, max(err.position, 0)) + 1)
+
+
+def parse_document(text: str, source: str, json_only: bool = False) -> DataFile:
+    """Parse YAML (a superset of JSON) or strict JSON text safely: plain data only, duplicate keys refused, and
+    the limits :data:`MAX_DEPTH`, :data:`MAX_NODES` and :data:`MAX_DIGITS` enforced before anything is built."""
+    import yaml
+
+    def refuse(message: str, fix: str, line: int | None = None, path: str = "") -> InstanceError:
+        return InstanceError([Problem(path, message, fix, source=source, line=line)], source)
+
+    try:
+        parsed = _parse_json(text) if json_only else _parse_yaml(text)
+    except InstanceError as err:
+        raise InstanceError(locate(err.problems, source, None), source) from None
+    except _Refused as err:
+        raise InstanceError([err.problem(source)], source) from None
     except _DuplicateKey as dup:
-        first = f" (first at line {dup.first})" if dup.first else ""
-        raise InstanceError([Problem("", f"duplicate key '{dup.key}'{first}",
-                                     "give each entry its own name: only one of the two would be kept",
-                                     source=source, line=dup.line)], source) from None
-    except (json.JSONDecodeError, ValueError) as err:
-        line = getattr(err, "lineno", None)
-        raise InstanceError([Problem("", f"is not valid JSON: {err}", "fix the syntax", source=source,
-                                     line=line)], source) from None
+        raise refuse(f"duplicate key '{dup.key}'",
+                     "give each entry its own name: only one of the two would be kept") from None
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        what = ", ".join(part for part in (err.context, err.problem) if part) or "cannot be parsed"
+        fix = "indent with spaces, not tabs" if "\\t" in what or "\t" in what else "fix the syntax"
+        raise refuse(f"is not valid YAML: {what}", fix, mark.line + 1 if mark is not None else None) from None
     except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        what = getattr(err, "problem", None) or str(err)
-        raise InstanceError([Problem("", f"is not valid YAML: {what}", "fix the syntax", source=source,
-                                     line=line)], source) from None
-    except RecursionError:
-        raise InstanceError([Problem("", "is nested too deeply to read", "flatten the file",
-                                     source=source)], source) from None
+        raise refuse(f"is not valid YAML: {str(err).splitlines()[0] if str(err) else 'cannot be parsed'}",
+                     "fix the syntax") from None
+    except (RecursionError, MemoryError):
+        raise refuse("is nested too deeply or holds too much to read", "simplify the file") from None
+    return replace(parsed, source=source)
 
 
-def _reject_constant(name: str) -> float:
-    raise ValueError(f"{name} is not a number allowed in an instance")
+def parse_text(text: str, source: str, json_only: bool = False) -> Any:
+    """The plain data of a YAML or strict JSON text (see :func:`parse_document`)."""
+    return parse_document(text, source, json_only).data
+
+
+def _size_text(n: int) -> str:
+    if n >= 2**20:
+        return f"{n / 2**20:.1f} MiB"
+    return f"{n / 2**10:.1f} KiB" if n >= 2**10 else f"{n} bytes"
+
+
+def _read_bytes(path: Path, source: str, kind: str) -> bytes:
+    """The bytes of a file, at most :data:`MAX_FILE_BYTES` of them (a device or a pipe may never end)."""
+
+    def refuse(message: str, fix: str) -> InstanceError:
+        return InstanceError([Problem("", message, fix, source=source)], source)
+
+    limit = MAX_FILE_BYTES
+    too_large = "split the partnership or remove unused entries"
+    try:
+        st = path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        raise refuse(f"{kind} file not found", "check the path") from None
+    except OSError as err:
+        raise refuse(f"cannot be read: {err.strerror or err}", "check the path and its permissions") from None
+    except ValueError:  # e.g. a NUL character in the name
+        raise refuse("is not a valid file name", "check the path") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise refuse("is a directory, not a file", f"name the {kind} file itself")
+    if stat.S_ISREG(st.st_mode) and st.st_size > limit:
+        raise refuse(f"file is {_size_text(st.st_size)}, above the {_size_text(limit)} limit", too_large)
+    try:
+        with path.open("rb") as stream:
+            raw = stream.read(limit + 1)
+    except OSError as err:
+        raise refuse(f"cannot be read: {err.strerror or err}", "check the file's permissions") from None
+    if len(raw) > limit:
+        raise refuse(f"file is larger than the {_size_text(limit)} limit", too_large)
+    return raw
+
+
+def _decode(raw: bytes, source: str, kind: str) -> str:
+    fix = f"save the {kind} as UTF-8 YAML or JSON"
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise InstanceError([Problem("", "is UTF-16 text, not UTF-8", fix, source=source)], source)
+    try:
+        return raw.decode("utf-8-sig")  # a byte order mark, as some editors write, is dropped
+    except UnicodeDecodeError as err:
+        line = raw.count(b"\n", 0, err.start) + 1
+        raise InstanceError([Problem("", f"is not UTF-8 text (byte 0x{raw[err.start]:02x} cannot be read)", fix,
+                                     source=source, line=line)], source) from None
+
+
+def read_data(path: str | Path, kind: str = "instance") -> DataFile:
+    """Read a YAML or JSON file safely, with where each field starts; :class:`InstanceError` for anything that
+    cannot be read as plain data (missing, unreadable, too large, binary, not UTF-8, bad syntax, too deep, ...)."""
+    p, src = Path(path), str(path)
+    text = _decode(_read_bytes(p, src, kind), src, kind)
+    return parse_document(text, src, json_only=p.suffix.lower() == ".json")
+
+
+def read_data_file(path: str | Path, kind: str = "instance") -> Any:
+    """The plain data of a YAML or JSON file (see :func:`read_data`).
+
+    With ``kind="model"`` the data is also validated as a model file, so that its problems come with lines
+    (:class:`~allocopt.errors.ModelFileError`); the caller validates it again, which costs microseconds.
+    """
+    file = read_data(path, kind)
+    if kind == "model" and file.data is not None:
+        from allocopt.modelfile import model_spec_from_dict
+
+        try:
+            model_spec_from_dict(file.data, file.source)
+        except ModelFileError as err:
+            raise ModelFileError(file.locate(err.problems), file.source) from None
+    return file.data
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Validation problems as a planner reads them
+
+
+def _unwrap(tp: Any) -> Any:
+    """The type inside ``Annotated[...]`` and ``X | None``."""
+    while True:
+        origin = get_origin(tp)
+        if origin is Annotated:
+            tp = get_args(tp)[0]
+        elif origin in (Union, types.UnionType):
+            args = [a for a in get_args(tp) if a is not type(None)]
+            if len(args) != 1:
+                return tp
+            tp = args[0]
+        else:
+            return tp
+
+
+def _descend(tp: Any, seg: Any) -> Any:
+    """The type found at ``seg`` inside a value of type ``tp`` (``None`` when unknown)."""
+    tp = _unwrap(tp)
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        field = tp.model_fields.get(seg) if isinstance(seg, str) else None
+        return field.annotation if field is not None else None
+    origin, args = get_origin(tp), get_args(tp)
+    if origin is dict and len(args) == 2:
+        return args[1]
+    if origin is list and args:
+        return args[0]
+    return None
+
+
+def _model_at(root: type[BaseModel] | None, loc: Iterable[Any]) -> type[BaseModel] | None:
+    tp: Any = root
+    for seg in loc:
+        if tp is None:
+            return None
+        tp = _descend(tp, seg)
+    tp = _unwrap(tp)
+    return tp if isinstance(tp, type) and issubclass(tp, BaseModel) else None
+
+
+def _child(node: Any, seg: Any) -> tuple[bool, Any]:
+    """Whether raw data holds ``seg`` (a key, or a list position), and what it holds there."""
+    if isinstance(node, Mapping):
+        try:
+            if seg in node:
+                return True, node[seg]
+        except TypeError:
+            return False, None
+        if isinstance(seg, str):  # pydantic spells a key that is not text (null, a date) as text
+            for key, value in node.items():
+                if not isinstance(key, (str, int)) and str(key) == seg:
+                    return True, value
+        return False, None
+    if isinstance(node, (list, tuple)) and isinstance(seg, int) and 0 <= seg < len(node):
+        return True, node[seg]
+    return False, None
+
+
+def _error_path(loc: tuple[Any, ...], data: Any, root: type[BaseModel] | None) -> str:
+    """The field path of a pydantic error location, spelled as the file spells it.
+
+    pydantic's location follows the validated structure; the file may be shorter: a capacity written as one number
+    is validated as ``{"*": x}``, and a phase plan's resources may be written inline, without ``needs``.
+    """
+    segs = list(loc[:-1] if loc and loc[-1] == "[key]" else loc)
+    path, node, known, tp = "", data, data is not None, root
+    for i, seg in enumerate(segs):
+        container, tp = tp, _descend(tp, seg) if tp is not None else None
+        if not known:
+            if seg == EVERY_PHASE:
+                continue
+            in_list = get_origin(_unwrap(container)) is list if container is not None else True
+            path = _join_path(path, seg, index=isinstance(seg, int) and in_list)
+            continue
+        found, child = _child(node, seg)
+        if seg == EVERY_PHASE and not found:
+            continue
+        if seg == "needs" and isinstance(node, Mapping) and i + 1 < len(segs):
+            following = segs[i + 1]
+            if not found or (not _child(child, following)[0] and _child(node, following)[0]):
+                continue
+        path = _join_path(path, seg, index=isinstance(seg, int) and not isinstance(node, Mapping))
+        node, known = child, found
+    return path
+
+
+def _quoted(text: str, limit: int = 40) -> str:
+    return "'" + (text if len(text) <= limit else text[: limit - 3] + "...") + "'"
+
+
+def _digits(n: int) -> int:
+    bits = abs(n).bit_length()
+    return len(str(abs(n))) if bits < 13000 else int(bits * math.log10(2)) + 1
+
+
+def _fits_float(n: int) -> bool:
+    try:
+        float(n)
+    except OverflowError:
+        return False
+    return True
+
+
+def _describe(value: Any) -> str:
+    """A value as a planner would recognise it in the file, kept short."""
+    if value is None:
+        return "nothing (an empty value)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value) if value.bit_length() <= 64 else f"a number with {_digits(value)} digits"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "NaN (not a number)"
+        if math.isinf(value):
+            return f"{'minus ' if value < 0 else ''}infinity (.inf, or a number too large to hold)"
+        return repr(value)
+    if isinstance(value, str):
+        return _quoted(value)
+    if isinstance(value, datetime.date):
+        return f"the date {value.isoformat()}"
+    if isinstance(value, (bytes, bytearray)):
+        return "binary data"
+    if isinstance(value, Mapping):
+        return f"a mapping of {len(value)} entr{'y' if len(value) == 1 else 'ies'}" if value else "an empty mapping"
+    if isinstance(value, (list, tuple)):
+        return f"a list of {len(value)} item{'' if len(value) == 1 else 's'}" if value else "an empty list"
+    return f"a value of type {type(value).__name__}"
+
+
+def _as_written(value: Any) -> str:
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _explain(error: Any, loc: tuple[Any, ...], root: type[BaseModel] | None) -> tuple[str, str]:
+    """(message, fix) of one pydantic error, in a planner's words."""
+    kind: str = error["type"]
+    value = error.get("input")
+    ctx = error.get("ctx") or {}
+    got = _describe(value)
+    number_kinds = ("float_type", "float_parsing", "int_type", "int_parsing", "int_parsing_size", "int_from_float")
+    too_large = "use a number below 1e308; a value this large is surely a typo"
+
+    if loc and loc[-1] == "[key]":
+        if kind == "string_unicode":
+            return "this name holds text that is not valid Unicode (a lone \\ud800-style escape)", "remove the escape"
+        if value is None:
+            return "names must be text, got an empty key (null or ~)", "write a name"
+        return f"names must be text, got {got}", f"put it in quotes: '{_as_written(value)}'"
+    if kind == "missing":
+        return "required field is missing", "add it"
+    if kind in ("extra_forbidden", "invalid_key"):
+        model = _model_at(root, loc[:-1])
+        known = list(model.model_fields) if model is not None else []
+        field = loc[-1] if loc else value
+        name = _quoted(str(field)) if isinstance(field, str) else got
+        hint = _suggest(str(field), known)
+        if kind == "invalid_key":
+            got = "an empty key (null or ~)" if value is None else got
+            return f"field names are text, got {got}", hint or f"known fields here: {', '.join(known) or '(none)'}"
+        if hint:
+            return f"unknown field {name}", hint
+        listed = f"known fields here: {', '.join(known)}; " if known else ""
+        return f"unknown field {name}", f"{listed}remove it or correct its spelling"
+    if kind in number_kinds:
+        whole = kind.startswith("int")
+        if isinstance(value, int) and not isinstance(value, bool) and not _fits_float(value):
+            return f"the number is too large ({_digits(value)} digits)", too_large
+        if kind == "int_parsing_size":
+            return f"expected a whole number, got {got}, which is too large", too_large
+        if kind == "int_from_float":
+            return f"expected a whole number, got {got}", "drop the fractional part"
+        want, example = ("a whole number", "3") if whole else ("a number", "1500000 or 1.5e6")
+        fix = f"write a plain number such as {example}"
+        if isinstance(value, str):
+            fix += ", without units, currency signs or thousands separators"
+        return f"expected {want}, got {got}", fix
+    if kind == "finite_number":
+        return f"expected a finite number, got {got}", "use a finite number"
+    if kind in ("bool_type", "bool_parsing"):
+        return f"expected true or false, got {got}", "write true or false"
+    if kind == "string_type":
+        if value is None:
+            return "expected text, got nothing (an empty value)", "write a name, or remove the line"
+        if isinstance(value, (Mapping, list, tuple)):
+            return f"expected text, got {got}", "write a single name"
+        fix = f"put it in quotes: '{_as_written(value)}'"
+        if isinstance(value, bool):
+            fix += " (YAML reads yes, no, on, off, true and false as true/false)"
+        return f"expected text, got {got}", fix
+    if kind == "string_unicode":
+        return "holds text that is not valid Unicode (a lone \\ud800-style escape)", "remove the escape"
+    if kind == "string_too_short":
+        return "must not be empty", "write a name"
+    if kind == "string_too_long":
+        n = len(value) if isinstance(value, str) else "too many"
+        return f"is too long ({n} characters, at most {ctx.get('max_length')})", "shorten it"
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        fix = "write it as a mapping of name: value entries"
+        if len(loc) >= 2 and loc[-2] == "capacity":
+            fix = "write one number for every phase, or {phase: units}"
+        return f"expected a mapping (name: value entries), got {got}", fix
+    if kind == "list_type":
+        fix = f"write [{value}]" if isinstance(value, str) else "write it as [a, b] or as one '- item' per line"
+        return f"expected a list, got {got}", fix
+    if kind == "literal_error":
+        expected = str(ctx.get("expected", ""))
+        hint = _suggest(str(value), re.findall(r"'([^']*)'", expected))
+        return f"expected {expected}, got {got}", hint or f"use one of: {expected}"
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        return f"{error['msg'].replace('Input should be', 'must be')}, got {got}", ""
+    if kind == "value_error":
+        return str(error["msg"]).removeprefix("Value error, "), ""
+    if kind == "recursion_loop":
+        return "refers to itself", "replace the alias (*name) by the entries it should stand for"
+    return str(error["msg"]), ""
+
+
+def _model_named(title: str) -> type[BaseModel] | None:
+    if title == Instance.__name__:
+        return Instance
+    from allocopt import modelfile
+
+    found = getattr(modelfile, title, None)
+    return found if isinstance(found, type) and issubclass(found, BaseModel) else None
+
+
+def _pydantic_problems(err: ValidationError, source: str, data: Any = None, lines: LineIndex | None = None,
+                       model: type[BaseModel] | None = None) -> list[Problem]:
+    """Every error pydantic found, each with the field path as the file spells it (given the raw ``data``), the
+    line (given ``lines``) and a message saying what was given, what is expected and how to fix it."""
+    root = model or _model_named(err.title)
+    problems: list[Problem] = []
+    seen: set[tuple[str, str]] = set()
+    for error in err.errors(include_url=False):
+        loc = tuple(error["loc"])
+        path = _error_path(loc, data, root)
+        message, fix = _explain(error, loc, root)
+        if (path, message) in seen:
+            continue
+        seen.add((path, message))
+        line = lines.line_of(path) if lines is not None else None
+        problems.append(Problem(path, message, fix, source=source, line=line))
+    return problems
+
+
+def _number_problems(data: Any) -> list[Problem]:
+    """Whole numbers too large to convert to a float (possible in Python data), which would break the model."""
+    problems: list[Problem] = []
+    seen: set[int] = set()
+    stack: list[tuple[Any, str]] = [(data, "")]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, (Mapping, list, tuple)):
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            items = node.items() if isinstance(node, Mapping) else enumerate(node)
+            children = [(v, _join_path(path, k, index=not isinstance(node, Mapping))) for k, v in items]
+            stack.extend(reversed(children))
+        elif isinstance(node, int) and not isinstance(node, bool) and not _fits_float(node):
+            problems.append(Problem(path, f"the number is too large ({_digits(node)} digits)",
+                                    "use a number below 1e308; a value this large is surely a typo"))
+    return problems
+
+
+def _validate_instance(data: Any, source: str, lines: LineIndex | None) -> Instance:
+    if not isinstance(data, Mapping):
+        got = "nothing (the file is empty)" if data is None else _describe(data)
+        raise InstanceError(
+            [Problem("", f"expected a mapping of fields at the top level, got {got}",
+                     "start from an example in instances/", source=source)],
+            source,
+        )
+    problems = _number_problems(data)
+    try:
+        inst = Instance.model_validate(data)
+    except ValidationError as err:
+        reported = {p.path for p in problems}
+        problems += [p for p in _pydantic_problems(err, source, data, model=Instance) if p.path not in reported]
+        raise InstanceError(_in_file_order(locate(problems, source, lines)), source) from None
+    problems += reference_problems(inst)
+    if problems:
+        raise InstanceError(_in_file_order(locate(problems, source, lines)), source)
+    return inst
+
+
+def _in_file_order(problems: list[Problem]) -> list[Problem]:
+    """Problems by line (those without a line, such as a missing top-level field, last); stable otherwise."""
+    return sorted(problems, key=lambda p: (p.line is None, p.line or 0))
+
+
+def _guarded(load: Callable[[], Instance], source: str) -> Instance:
+    try:
+        return load()
+    except (RecursionError, MemoryError) as err:
+        what = "is nested too deeply" if isinstance(err, RecursionError) else "holds too much"
+        raise InstanceError([Problem("", f"{what} to validate", "simplify the file", source=source)],
+                            source) from None
+
+
+def instance_from_dict(data: Any, source: str = "<instance>") -> Instance:
+    """Validate raw data (as loaded from YAML or JSON) into an :class:`Instance`, reporting every problem at once."""
+    return _guarded(lambda: _validate_instance(data, source, None), source)
 
 
 def load_instance(path: str | Path) -> Instance:
-    """Load and validate an instance file (YAML or JSON)."""
-    return instance_from_dict(read_data_file(path), str(path))
+    """Load and validate an instance file (YAML or JSON); every problem comes with the line of its field."""
 
+    def load() -> Instance:
+        file = read_data(path)
+        return _validate_instance(file.data, file.source, file.lines)
+
+    return _guarded(load, str(path))
