@@ -127,7 +127,8 @@ def solve(instance: Path, model_file: Path | None, time_limit: float | None, gap
             click.echo(f"# {name}")
             click.echo(df.reset_index().to_csv(index=False), nl=False)
     else:
-        click.echo(render(result, list(inst.phases), fmt), nl=False)
+        infeasible = result.status.termination == "infeasible"  # the explanation below says it all
+        click.echo(render(result, list(inst.phases), fmt, notes=not infeasible), nl=False)
         if report is not None:
             click.echo(f"\nIndependent check: {report.summary().splitlines()[0]}")
 

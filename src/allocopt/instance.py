@@ -677,13 +677,14 @@ def _yaml_loader() -> type[Any]:
 
 def _compose_quietly(text: str) -> Any:
     """The node tree of a text (JSON is YAML too, mostly), or ``None``: only used to find lines."""
-    loader = _yaml_loader()(text)
     try:
-        return loader.get_single_node()
+        loader = _yaml_loader()(text)
+        try:
+            return loader.get_single_node()
+        finally:
+            loader.dispose()
     except Exception:  # e.g. JSON indented with tabs, which YAML does not allow: no lines, no harm
         return None
-    finally:
-        loader.dispose()
 
 
 class _DuplicateKey(Exception):
@@ -716,15 +717,21 @@ def _data_depth(data: Any) -> int:
     return deepest
 
 
+def _json_line(text: str, literal: str) -> int | None:
+    """The line of the first value spelled ``literal`` (json's hooks do not say where they are)."""
+    found = re.search(r"[:\[,]\s*" + re.escape(literal) + r"(?![\w.])", text)
+    return text.count("\n", 0, found.end()) + 1 if found else None
+
+
 def _parse_json(text: str) -> DataFile:
     def parse_int(digits: str) -> int:
         if len(digits.lstrip("-")) > MAX_DIGITS:
-            raise _too_long(len(digits.lstrip("-")), text.count("\n", 0, max(text.find(digits), 0)) + 1)
+            raise _too_long(len(digits.lstrip("-")), _json_line(text, digits))
         return int(digits)
 
     def reject_constant(name: str) -> float:
         raise _Refused(f"is not valid JSON: {name} is not a number an instance may hold", "use a finite number",
-                       text.count("\n", 0, max(text.find(name), 0)) + 1)
+                       _json_line(text, name))
 
     if not text.strip():
         return DataFile(None, "")

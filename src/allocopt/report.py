@@ -77,8 +77,8 @@ def _table(df: pd.DataFrame, fmt: str) -> str:
     return tabulate(flat, headers="keys", tablefmt=tablefmt, showindex=False, disable_numparse=True)
 
 
-def render(result: Result, phases: list[str], fmt: str = "table") -> str:
-    """The whole plan as text (``table`` or ``markdown``)."""
+def render(result: Result, phases: list[str], fmt: str = "table", notes: bool = True) -> str:
+    """The whole plan as text (``table`` or ``markdown``); ``notes=False`` leaves the notes to the caller."""
     cur = result.currency
     out: list[str] = []
     h = "## " if fmt == "markdown" else ""
@@ -86,7 +86,7 @@ def render(result: Result, phases: list[str], fmt: str = "table") -> str:
     out.append(status_line(result))
     if result.objective is not None:
         out.append(f"Objective ({result.objective_name}): {money(result.objective, cur)}")
-    for note in result.notes:
+    for note in result.notes if notes else []:
         out.append(f"Note: {note}")
     if not result.status.has_plan:
         return "\n".join(out) + "\n"
