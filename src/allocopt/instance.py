@@ -498,6 +498,26 @@ class _KeyReader:
 
         self._constructor = yaml.constructor.SafeConstructor()
 
+    def scalar_problem(self, node: Any, path: str) -> Problem | None:
+        """Why a number, a date, true/false or null cannot be built (``2020-13-45``, ``0b_``, ``!!bool x``, a
+        5000-digit number), if it cannot."""
+        kinds = {"int": "a valid whole number", "float": "a valid number", "timestamp": "a valid date",
+                 "bool": "true or false", "null": "null"}
+        what = kinds.get(node.tag[len(_YAML_TAG):])
+        if what is None or not node.tag.startswith(_YAML_TAG):
+            return None
+        line = node.start_mark.line + 1
+        digits = sum(c.isdigit() for c in node.value)
+        if node.tag == _YAML_TAG + "int" and digits > MAX_DIGITS:
+            return _too_long(digits, line, path).problem()
+        try:
+            self._constructor.yaml_constructors[node.tag](self._constructor, node)
+        except Exception as err:  # PyYAML's constructors fail in many ways on explicitly tagged junk (!!bool x)
+            detail = f" ({err})" if isinstance(err, (ValueError, OverflowError)) else ""
+            return Problem(path, f"{_quoted(node.value)} is not {what}{detail}",
+                           "correct it, or put it in quotes if it is meant as text", line=line)
+        return None
+
     def value(self, node: Any) -> Any:
         import yaml
 
@@ -566,10 +586,9 @@ def _inspect_tree(root: Any) -> list[Problem]:
                                     "plain data", "remove the tag: a file holds only text, numbers, true/false, "
                                     "lists and mappings", line=node.start_mark.line + 1))
         if isinstance(node, yaml.ScalarNode):
-            if node.tag == _YAML_TAG + "int":
-                digits = sum(c.isdigit() for c in node.value)
-                if digits > MAX_DIGITS:
-                    problems.append(_too_long(digits, node.start_mark.line + 1, path).problem())
+            problem = keys.scalar_problem(node, path)
+            if problem is not None:
+                problems.append(problem)
             size[ident] = depth[ident] = 1
             continue
         open_nodes.add(ident)
@@ -639,8 +658,7 @@ def _field_lines(root: Any) -> dict[str, int]:
 @functools.cache
 def _yaml_loader() -> type[Any]:
     """A safe YAML loader (plain data only, never objects) that refuses, while composing and before building
-    anything, nesting deeper than :data:`MAX_DEPTH`, more than :data:`MAX_NODES` nodes and whole numbers too long to
-    convert."""
+    anything, nesting deeper than :data:`MAX_DEPTH` and more than :data:`MAX_NODES` nodes."""
     import yaml
 
     class PlainDataLoader(yaml.SafeLoader):
@@ -661,16 +679,9 @@ def _yaml_loader() -> type[Any]:
             finally:
                 self.nesting -= 1
 
-    def construct_int(loader: Any, node: Any) -> Any:
-        digits = sum(c.isdigit() for c in str(node.value))
-        if digits > MAX_DIGITS:
-            raise _too_long(digits, node.start_mark.line + 1)
-        return yaml.SafeLoader.construct_yaml_int(loader, node)
-
     def construct_equals_sign(loader: Any, node: Any) -> Any:
         return yaml.SafeLoader.construct_yaml_str(loader, node)  # a plain "=" is text, as in YAML 1.2
 
-    PlainDataLoader.add_constructor(_YAML_TAG + "int", construct_int)
     PlainDataLoader.add_constructor(_YAML_TAG + "value", construct_equals_sign)
     return PlainDataLoader
 
@@ -760,7 +771,12 @@ def _parse_yaml(text: str) -> DataFile:
         problems = _inspect_tree(root)
         if problems:
             raise InstanceError(problems)
-        data = loader.construct_document(root)
+        try:
+            data = loader.construct_document(root)
+        except yaml.YAMLError:
+            raise
+        except Exception as err:  # every scalar was tried above; this is a backstop against PyYAML's surprises
+            raise _Refused(f"is not valid YAML: {err}", "fix the value", root.start_mark.line + 1) from None
     finally:
         loader.dispose()
     return DataFile(data, "", LineIndex(root))
@@ -799,6 +815,8 @@ def parse_document(text: str, source: str, json_only: bool = False) -> DataFile:
                      "fix the syntax") from None
     except (RecursionError, MemoryError):
         raise refuse("is nested too deeply or holds too much to read", "simplify the file") from None
+    except (ValueError, OverflowError) as err:  # a value the checks above let through: still the file's fault
+        raise refuse(f"cannot be read: {err}", "correct the value") from None
     return replace(parsed, source=source)
 
 

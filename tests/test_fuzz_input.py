@@ -1,0 +1,761 @@
+"""Hostile and mangled input files: ``allocopt`` must never crash, hang or show a traceback, whatever a file holds.
+
+Planners hand-edit instance files every quarter. Whatever a file holds, ``allocopt validate FILE`` ends with exit
+code 0 (the file is valid) or 3 (invalid input, with a message naming the file), never 1 (a bug) and never a
+traceback; ``allocopt solve`` on a valid file ends with 0, 4 or 5.
+
+The property-based campaign below mutates the bundled instances (a key deleted, a value of the wrong type, unknown
+keys, duplicated lines, text cut short, junk characters, numbers replaced by huge ones, NaN or infinities, ids
+renamed to arbitrary Unicode) and throws random bytes, random text and deep nesting at the loader. It runs a bounded
+number of examples per test (150 by default: about 15 s for the whole file); a long campaign, e.g. before a release::
+
+    ALLOCOPT_FUZZ_EXAMPLES=20000 python -m pytest tests/test_fuzz_input.py -q -p no:cacheprovider
+
+Hypothesis prints the failing file's content and a ``@reproduce_failure`` line when it finds a case; add that case
+as an explicit regression test at the end of this file.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import random
+import re
+import stat
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner, Result
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+import allocopt.instance
+from allocopt.cli import EXIT_INFEASIBLE, EXIT_INPUT, EXIT_NO_SOLUTION, EXIT_OK, main
+from allocopt.errors import InstanceError, ModelFileError
+from allocopt.instance import instance_from_dict, load_instance
+from allocopt.modelfile import load_model_spec
+from conftest import INSTANCES
+
+EXAMPLES = int(os.environ.get("ALLOCOPT_FUZZ_EXAMPLES", "150"))
+FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SOLVES = settings(max_examples=max(3, EXAMPLES // 25), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+BUNDLED = sorted(INSTANCES.glob("*.yaml"))
+TEXTS = {p.name: p.read_text(encoding="utf-8") for p in BUNDLED}
+DATA = {name: yaml.safe_load(text) for name, text in TEXTS.items()}
+
+runner = CliRunner()
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Running the command line on a file
+
+
+@pytest.fixture(scope="module")
+def workdir() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="allocopt-fuzz-") as d:
+        yield Path(d)
+
+
+def write(directory: Path, content: str | bytes, suffix: str = ".yaml") -> Path:
+    path = directory / f"plan{suffix}"
+    if isinstance(content, str):
+        content = content.encode("utf-8", "surrogatepass")
+    path.write_bytes(content)
+    return path
+
+
+def assert_handled(path: Path, res: Result, *, allowed: tuple[int, ...] = (EXIT_OK, EXIT_INPUT)) -> None:
+    """Exit 0 or 3 (or ``allowed``), no traceback, and every problem names the file and a line inside it."""
+    shown = f"exit {res.exit_code}\nstdout:\n{res.stdout[-3000:]}\nstderr:\n{res.stderr[-3000:]}\n{res.exc_info!r}"
+    assert "Traceback" not in res.stdout + res.stderr, shown
+    assert res.exit_code in allowed, shown
+    if res.exit_code == EXIT_INPUT:
+        assert res.stderr.startswith(f"error: {path}: "), shown
+        problems = [ln for ln in res.stderr.splitlines() if ln.startswith("  - ")]
+        assert problems, shown
+        text = path.read_bytes().decode("utf-8", "replace")
+        n_lines = len(re.split("\r\n|[\r\n\x85\u2028\u2029]", text))  # YAML's line breaks, as PyYAML counts
+        for problem in problems:
+            assert problem.startswith(f"  - {path}"), shown
+            line = re.match(rf"  - {re.escape(str(path))}:(\d+): ", problem)
+            if line:
+                assert 1 <= int(line.group(1)) <= n_lines, shown
+
+
+def validate(path: Path) -> Result:
+    return runner.invoke(main, ["validate", str(path)])
+
+
+def check_file(directory: Path, content: str | bytes, suffix: str = ".yaml") -> Result:
+    path = write(directory, content, suffix)
+    res = validate(path)
+    assert_handled(path, res)
+    return res
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Strategies
+
+JUNK_VALUES: list[Any] = [
+    None, True, False, 0, -1, -0.5, 1.5, 10**400, 9**999, float("nan"), float("inf"), float("-inf"), 1e308,
+    "", "x", "1,000,000", "12 USD", "1e400", "nan", "∞", "yes", "pilot", "\u0000", "\ud800", "ü" * 300, [], {},
+    [1, 2], ["a", None], {"a": 1}, {"pilot": "x"}, {1: 2}, {None: None},
+]
+junk = st.one_of(
+    st.sampled_from(JUNK_VALUES).map(copy.deepcopy),  # a fresh copy: a later mutation may write inside it
+    st.integers(),
+    st.floats(),
+    st.text(max_size=30),
+    st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.text(max_size=8), st.integers(), max_size=3),
+)
+odd_keys = st.one_of(st.text(max_size=20), st.integers(), st.none(), st.booleans(), st.sampled_from(
+    ["capacitty", "risk", "needs", "value", "*", "phases", "name", "mandatory", "requires", "partners"]))
+ids = st.text(min_size=1, max_size=20).filter(lambda s: s.strip() == s and s != "")
+
+
+def _positions(data: Any) -> list[list[Any]]:
+    """Every path (list of keys / indices) into the data."""
+    found: list[list[Any]] = []
+    stack: list[tuple[Any, list[Any]]] = [(data, [])]
+    while stack:
+        node, path = stack.pop()
+        found.append(path)
+        if isinstance(node, dict):
+            stack.extend((v, [*path, k]) for k, v in node.items())
+        elif isinstance(node, list):
+            stack.extend((v, [*path, i]) for i, v in enumerate(node))
+    return found
+
+
+def _at(data: Any, path: list[Any]) -> Any:
+    for key in path:
+        data = data[key]
+    return data
+
+
+@st.composite
+def mutated_data(draw: st.DrawFn) -> Any:
+    """A bundled instance with one to three structural mutations."""
+    data = json.loads(json.dumps(DATA[draw(st.sampled_from(sorted(DATA)))]))
+    for _ in range(draw(st.integers(1, 3))):
+        paths = _positions(data)
+        path = draw(st.sampled_from(paths))
+        if not path:
+            data = draw(junk) if draw(st.integers(0, 9)) == 0 else data
+            continue
+        parent, key = _at(data, path[:-1]), path[-1]
+        op = draw(st.sampled_from(["delete", "replace", "insert", "rename"]))
+        if op == "delete":
+            del parent[key]
+        elif op == "replace":
+            parent[key] = draw(junk)
+        elif op == "insert" and isinstance(parent, dict):
+            parent[draw(odd_keys)] = draw(junk)
+        elif op == "insert":
+            parent.insert(key, draw(junk))
+        elif op == "rename" and isinstance(parent, dict):
+            parent[draw(odd_keys)] = parent.pop(key)
+    return data
+
+
+def dump(data: Any, as_json: bool) -> str:
+    if as_json:
+        return json.dumps(data, default=str, indent=1)
+    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+
+
+SPECIAL_SCALARS = [
+    "1.0e+400", "-1.0e+400", ".nan", ".inf", "-.inf", "1e400", "9" * 400, "9" * 1000, "9" * 5000, "-" + "9" * 310,
+    "0x1F", "0x_", "0b_", "0b12", "1_000", "0o17", "017", "1:30", "190:20:30", "-0", "1e-400", "1.5_", "._",
+    "2024-01-01", "2020-13-45", "2020-02-30", "2001-12-14t21:59:43.10-05:00", "2001-12-14 25:61:61", "yes", "No",
+    "~", "null", "=", "<<", "!!str 5", "!!int x", "!!float x", "!!timestamp x", "!!bool x", "!!null x", "*a", "&a 1",
+]
+"""Scalars YAML reads as something other than text, some of them broken (a 13th month, an empty binary number)."""
+
+
+@st.composite
+def mangled_text(draw: st.DrawFn) -> str:
+    """A bundled instance's text, edited the way a hurried planner might: lines duplicated (so keys are too),
+    deleted, cut short, junk typed in, numbers replaced by huge ones, NaN or infinities."""
+    text = TEXTS[draw(st.sampled_from(sorted(TEXTS)))]
+    for _ in range(draw(st.integers(1, 3))):
+        lines = text.splitlines(keepends=True)
+        i = draw(st.integers(0, max(len(lines) - 1, 0)))
+        op = draw(st.sampled_from(["duplicate", "delete", "truncate", "insert", "number", "indent"]))
+        if op == "duplicate" and lines:
+            lines.insert(i, lines[i])
+        elif op == "delete" and lines:
+            del lines[i]
+        elif op == "truncate":
+            text = text[: draw(st.integers(0, len(text)))]
+            continue
+        elif op == "insert":
+            at = draw(st.integers(0, len(text)))
+            snippet = draw(st.one_of(st.sampled_from(["\t", ":", "- ", "[", "{", "}", "&a ", "*a", "!!set ", "? ",
+                                                      "'", '"', "#", "\n", "  ", "<<: ", "%YAML 1.1\n", "---\n",
+                                                      "\ufeff", "\x00", "\\ud800"]),
+                                     st.text(max_size=10)))
+            text = text[:at] + snippet + text[at:]
+            continue
+        elif op == "number":
+            numbers = list(re.finditer(r"(?<![\w.-])\d[\d.]*(?![\w-])", text))
+            if numbers:
+                m = draw(st.sampled_from(numbers))
+                big = draw(st.sampled_from(SPECIAL_SCALARS))
+                text = text[: m.start()] + big + text[m.end():]
+            continue
+        elif op == "indent" and lines:
+            lines[i] = draw(st.sampled_from(["", " ", "   ", "\t"])) + lines[i].lstrip(" ")
+        text = "".join(lines)
+    return text
+
+
+def deep_text(depth: int, kind: str) -> str:
+    if kind == "flow-list":
+        return "name: x\nphases: " + "[" * depth + "]" * depth + "\n"
+    if kind == "flow-map":
+        return "name: x\nrisk: " + "{a: " * depth + "1" + "}" * depth + "\n"
+    if kind == "block":
+        return "name: x\n" + "".join("  " * i + f"k{i}:\n" for i in range(depth)) + "  " * depth + "v\n"
+    return '{"a": ' + "[" * depth + "]" * depth + "}"
+
+
+def renamed(data: dict[str, Any], names: list[str]) -> dict[str, Any]:
+    """The instance with its partners and initiatives renamed (every reference too): still valid."""
+    mapping: dict[str, str] = {}
+    for kind in ("partners", "initiatives"):
+        for old in data[kind]:
+            if names:
+                mapping[old] = names.pop()
+    text = json.dumps(data)
+    for old, new in mapping.items():
+        text = text.replace(json.dumps(old), json.dumps(new))
+    result: dict[str, Any] = json.loads(text)
+    return result
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The campaign
+
+
+@FUZZ
+@given(data=mutated_data(), as_json=st.booleans())
+def test_structural_mutations(workdir: Path, data: Any, as_json: bool) -> None:
+    check_file(workdir, dump(data, as_json), ".json" if as_json else ".yaml")
+
+
+@FUZZ
+@given(text=mangled_text(), as_json_name=st.booleans())
+def test_mangled_text(workdir: Path, text: str, as_json_name: bool) -> None:
+    check_file(workdir, text, ".json" if as_json_name else ".yaml")
+
+
+@FUZZ
+@given(content=st.one_of(st.binary(max_size=3000), st.text(max_size=500).map(lambda s: s.encode("utf-8",
+                                                                                                  "surrogatepass"))),
+       suffix=st.sampled_from([".yaml", ".json", ".yml", ""]))
+def test_random_bytes_and_text(workdir: Path, content: bytes, suffix: str) -> None:
+    check_file(workdir, content, suffix)
+
+
+@FUZZ
+@given(depth=st.integers(1, 400), kind=st.sampled_from(["flow-list", "flow-map", "block", "json"]))
+def test_deep_nesting(workdir: Path, depth: int, kind: str) -> None:
+    res = check_file(workdir, deep_text(depth, kind), ".json" if kind == "json" else ".yaml")
+    if depth > allocopt.instance.MAX_DEPTH:
+        assert "levels deep" in res.stderr
+
+
+@FUZZ
+@given(name=st.sampled_from(sorted(DATA)), names=st.lists(ids, min_size=12, max_size=12, unique=True),
+       as_json=st.booleans())
+def test_unicode_ids(workdir: Path, name: str, names: list[str], as_json: bool) -> None:
+    check_file(workdir, dump(renamed(DATA[name], names), as_json), ".json" if as_json else ".yaml")
+
+
+# Ids with '.', '[' or ']' are left out of the solve campaign until the known bug of the no-plan diagnosis is
+# fixed (see test_solve_with_ids_holding_dots_and_brackets below).
+path_safe_ids = ids.filter(lambda s: not set(s) & set(".[]"))
+
+
+@SOLVES
+@given(name=st.sampled_from(sorted(DATA)), names=st.lists(path_safe_ids, min_size=12, max_size=12, unique=True),
+       scale=st.sampled_from([0.0, 1e-3, 0.5, 2.0, 1e6]), drop=st.sampled_from(["", "commitments", "risk"]))
+def test_solve_mutated_but_valid_files(workdir: Path, name: str, names: list[str], scale: float, drop: str) -> None:
+    data = renamed(DATA[name], names)
+    if drop == "commitments":
+        data.pop("commitments", None)
+    for partner in data["partners"].values():
+        if drop == "risk":
+            partner.pop("risk", None)
+        for resource, cap in partner.get("capacity", {}).items():
+            partner["capacity"][resource] = (cap * scale if isinstance(cap, (int, float))
+                                             else {t: x * scale for t, x in cap.items()})
+    path = write(workdir, dump(data, as_json=False))
+    assume(validate(path).exit_code == EXIT_OK)
+    res = runner.invoke(main, ["solve", str(path), "--time-limit", "5"])
+    assert_handled(path, res, allowed=(EXIT_OK, EXIT_INFEASIBLE, EXIT_NO_SOLUTION))
+
+
+@pytest.mark.xfail(strict=True, reason="known bug: when there is no plan, the diagnosis edits the instance "
+                   "through dotted field paths (api.with_values), which cannot name an initiative whose id holds '.' "
+                   "or '['; solve then exits 3 ('<changed instance>: initiatives.mandatory: ...') on a valid file")
+@pytest.mark.parametrize("new_id", ["data.platform", "data[1]", "["])
+def test_solve_with_ids_holding_dots_and_brackets(tmp_path: Path, new_id: str) -> None:
+    data = json.loads(json.dumps(DATA["joint-venture.yaml"]).replace('"data-platform"', json.dumps(new_id)))
+    assert new_id in data["initiatives"]
+    for partner in data["partners"].values():
+        partner["capacity"]["capital"] = 0  # so that there is no plan and the diagnosis runs
+    f = write(tmp_path, dump(data, as_json=False))
+    assert validate(f).exit_code == EXIT_OK
+    res = runner.invoke(main, ["solve", str(f), "--time-limit", "5"])
+    assert res.exit_code == EXIT_INFEASIBLE, res.stderr
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Explicit regressions: one per kind of hostile file
+
+
+def problems(path: Path) -> str:
+    with pytest.raises(InstanceError) as info:
+        load_instance(path)
+    text = str(info.value)
+    assert str(path) in text
+    return text
+
+
+def test_billion_laughs_is_refused_quickly(tmp_path: Path) -> None:
+    levels = ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, 12):
+        prev = chr(ord("a") + i - 1)
+        levels.append(f"{chr(ord('a') + i)}: &{chr(ord('a') + i)} [" + ", ".join([f"*{prev}"] * 10) + "]")
+    f = tmp_path / "laughs.yaml"
+    f.write_text("\n".join(levels) + "\n")
+    start = time.perf_counter()
+    assert "expands to more than 1,000,000 entries" in problems(f)
+    assert time.perf_counter() - start < 10
+    assert_handled(f, validate(f))
+
+
+def test_billion_laughs_through_merge_keys(tmp_path: Path) -> None:
+    lines = ["a0: &a0 {k0: 1, k1: 2, k2: 3, k3: 4}"]
+    lines += [f"a{i}: &a{i} {{<<: [*a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}], x{i}: [*a{i - 1}, *a{i - 1}]}}"
+              for i in range(1, 25)]
+    f = tmp_path / "merges.yaml"
+    f.write_text("\n".join(lines) + "\n")
+    assert "entries" in problems(f)
+
+
+def test_an_alias_inside_its_own_anchor_is_refused(tmp_path: Path) -> None:
+    f = tmp_path / "loop.yaml"
+    f.write_text("name: x\nphases: &p [a, *p]\n")
+    assert "contains the alias itself" in problems(f)
+
+
+def test_aliases_cannot_nest_deeper_than_the_text(tmp_path: Path) -> None:
+    """Each alias adds a level that the text itself does not show: depth is measured with aliases expanded."""
+    lines = ["l0: &l0 [x]"] + [f"l{i}: &l{i} [*l{i - 1}]" for i in range(1, 200)]
+    f = tmp_path / "chain.yaml"
+    f.write_text("\n".join(lines) + "\n")
+    assert "nested more than 64 levels deep" in problems(f)
+
+
+@pytest.mark.parametrize("kind", ["flow-list", "flow-map", "block", "json"])
+@pytest.mark.parametrize("depth", [65, 100_000])
+def test_deep_nesting_is_refused(tmp_path: Path, kind: str, depth: int) -> None:
+    f = tmp_path / ("deep.json" if kind == "json" else "deep.yaml")
+    f.write_text(deep_text(min(depth, 3000) if kind == "block" else depth, kind))
+    assert "nested" in problems(f)
+
+
+@pytest.mark.parametrize("where", ["unit_value: NUM", "capacity: {capital: NUM}", "max_funders: NUM"])
+@pytest.mark.parametrize("digits", [400, 1000, 5000])
+@pytest.mark.parametrize("suffix", [".yaml", ".json"])
+def test_integers_with_many_digits(tmp_path: Path, where: str, digits: int, suffix: str) -> None:
+    """Before: a 1000-digit max_funders passed validation and crashed the model build (OverflowError, exit 1);
+    a 5000-digit JSON integer was reported as Python's int_max_str_digits message."""
+    data: dict[str, Any] = {
+        "resources": {"capital": {"unit": "USD", "unit_value": 1}}, "phases": ["a"],
+        "partners": {"p": {"capacity": {"capital": 5}}},
+        "initiatives": {"i": {"phases": {"a": {"capital": 1}}}},
+    }
+    key, _, _ = where.partition(":")
+    if key == "unit_value":
+        data["resources"]["capital"]["unit_value"] = "NUM"
+    elif key == "capacity":
+        data["partners"]["p"]["capacity"]["capital"] = "NUM"
+    else:
+        data["initiatives"]["i"]["max_funders"] = "NUM"
+    text = re.sub(r"['\"]?NUM['\"]?", "9" * digits, dump(data, suffix == ".json"))
+    f = tmp_path / f"big{suffix}"
+    f.write_text(text)
+    msg = problems(f)
+    assert f"{digits} digits" in msg and "too large" in msg
+    res = runner.invoke(main, ["solve", str(f)])
+    assert_handled(f, res)
+    assert res.exit_code == EXIT_INPUT
+
+
+def test_integers_too_large_in_python_data() -> None:
+    data = yaml.safe_load(TEXTS["joint-venture.yaml"])
+    data["initiatives"]["data-platform"]["max_funders"] = 10**400
+    with pytest.raises(InstanceError, match=r"initiatives\.data-platform\.max_funders: the number is too large"):
+        instance_from_dict(data)
+
+
+@pytest.mark.parametrize(("suffix", "value", "expected"), [
+    (".yaml", ".nan", "got NaN"), (".yaml", ".inf", "got infinity"), (".yaml", "-.inf", "got minus infinity"),
+    (".yaml", "1.0e+400", "got infinity"), (".yaml", "1e400", "got '1e400'"),
+    (".json", "NaN", "NaN is not a number"), (".json", "Infinity", "Infinity is not a number"),
+    (".json", "1e400", "got infinity"),
+])
+def test_nan_and_infinities(tmp_path: Path, suffix: str, value: str, expected: str) -> None:
+    f = tmp_path / f"plan{suffix}"
+    if suffix == ".json":
+        f.write_text('{"resources": {"capital": {"unit": "USD", "unit_value": ' + value + '}}, "phases": ["a"],\n'
+                     '"partners": {"p": {}}, "initiatives": {"i": {"phases": {"a": {}}}}}\n')
+    else:
+        f.write_text(f"resources: {{capital: {{unit: USD, unit_value: {value}}}}}\nphases: [a]\npartners: {{p: {{}}}}\n"
+                     "initiatives: {i: {phases: {a: {}}}}\n")
+    msg = problems(f)
+    assert expected in msg and ":1:" in msg
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".json"])
+def test_a_byte_order_mark_is_fine(tmp_path: Path, suffix: str) -> None:
+    """Before: a JSON file saved with a BOM (as Windows editors do) was refused as invalid JSON."""
+    data = yaml.safe_load(TEXTS["joint-venture.yaml"])
+    f = tmp_path / f"bom{suffix}"
+    f.write_bytes(b"\xef\xbb\xbf" + dump(data, suffix == ".json").encode())
+    assert load_instance(f).name == data["name"]
+
+
+def test_utf16_is_named(tmp_path: Path) -> None:
+    f = tmp_path / "u16.yaml"
+    f.write_bytes(TEXTS["joint-venture.yaml"].encode("utf-16"))
+    assert "is UTF-16 text, not UTF-8" in problems(f)
+
+
+def test_not_utf8_names_the_line(tmp_path: Path) -> None:
+    f = tmp_path / "latin1.yaml"
+    f.write_bytes("name: x\ncurrency: EUR\npartners: {Société: {}}\n".encode("latin-1"))
+    msg = problems(f)
+    assert ":3:" in msg and "is not UTF-8 text" in msg
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("1: x\nnull: y\n", "field names are text, got 1"),
+    ("null: y\n", "field names are text, got an empty key (null or ~)"),
+    ("? [a]\n: x\n", "found unhashable key"),
+    ("? {a: 1}\n: x\n", "found unhashable key"),
+    ("partners: {1: {}, ~: {}, 2024-01-01: {}}\n", "partners.1: names must be text, got 1"),
+    ("partners: {1: {}, true: {}}\n", "duplicate key 'True' (first at line 1)"),  # 1 == True in Python
+    ("phases: [2024, yes, 2024-01-01]\n", "phases[2]: expected text, got the date 2024-01-01"),
+])
+def test_keys_and_names_that_are_not_text(tmp_path: Path, text: str, expected: str) -> None:
+    f = tmp_path / "keys.yaml"
+    f.write_text(text)
+    assert expected in problems(f)
+    assert_handled(f, validate(f))
+
+
+@pytest.mark.parametrize("content", [
+    bytes(range(256)) * 4, b"\x00" * 100, b"\x7fELF\x02\x01\x01" + bytes(200),
+    b"PK\x03\x04" + random.Random(0).randbytes(300),
+    b"name: x\x00\n", b"name: x\x1b[31m\n",
+])
+def test_binary_junk(tmp_path: Path, content: bytes) -> None:
+    f = tmp_path / "junk.yaml"
+    f.write_bytes(content)
+    problems(f)
+    assert_handled(f, validate(f))
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("", "the file is empty"), ("   \n\n", "the file is empty"), ("# only a comment\n", "the file is empty"),
+    ("---\n...\n", "the file is empty"), ("- a\n- b\n", "got a list of 2 items"), ("just text\n", "got 'just text'"),
+    ("a: 1\n---\nb: 2\n", "expected a single document"), ("name:\tx\n", "indent with spaces, not tabs"),
+    ("name: !!python/object/apply:os.system ['echo hacked']\n", "the tag '!!python/object/apply:os.system'"),
+    ("phases: !!set {b, a}\n", "the tag '!!set'"), ("name: !!binary aGVsbG8=\n", "the tag '!!binary'"),
+    ("name: !custom x\n", "the tag '!custom'"), ("a: *undefined\n", "found undefined alias"),
+    ("name: \"\\ud800\"\n", "not valid Unicode"),
+])
+def test_unusable_content(tmp_path: Path, text: str, expected: str) -> None:
+    f = tmp_path / "plan.yaml"
+    f.write_text(text, encoding="utf-8", errors="surrogatepass")
+    assert expected in problems(f)
+    assert_handled(f, validate(f))
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("2020-13-45", "'2020-13-45' is not a valid date (month must be in 1..12)"),
+    ("2001-12-14 25:61:61", "'2001-12-14 25:61:61' is not a valid date (hour must be in 0..23)"),
+    ("0b_", "'0b_' is not a valid whole number"),
+    ("!!bool x", "'x' is not true or false"),
+    ("!!timestamp x", "'x' is not a valid date"),
+    ("!!int", "'' is not a valid whole number"),
+    ("!!float abc", "'abc' is not a valid number"),
+])
+def test_scalars_yaml_cannot_build(tmp_path: Path, value: str, expected: str) -> None:
+    """Before: an impossible date, or an explicit tag on the wrong text, crashed inside PyYAML (ValueError,
+    KeyError, AttributeError, IndexError: exit 1)."""
+    f = tmp_path / "plan.yaml"
+    f.write_text(f"name: x\nphases: [a]\ncurrency: {value}\n")
+    assert f"plan.yaml:3: currency: {expected}" in problems(f)
+    assert_handled(f, validate(f))
+
+
+def test_an_empty_json_file(tmp_path: Path) -> None:
+    f = tmp_path / "plan.json"
+    f.write_text("")
+    assert "the file is empty" in problems(f)
+
+
+def test_merge_keys_work(tmp_path: Path) -> None:
+    """Before: ``<<: *p`` (YAML merge keys, handy for partners alike) was refused as invalid YAML."""
+    f = tmp_path / "merge.yaml"
+    f.write_text("resources: {capital: {unit: USD, unit_value: 1}}\nphases: [a]\n"
+                 "partners:\n  p: &p {capacity: {capital: 5}, weight: 2}\n  q: {<<: *p, weight: 3}\n"
+                 "initiatives: {i: {phases: {a: {capital: 1}}}}\n")
+    inst = load_instance(f)
+    assert inst.partners["q"].weight == 3 and inst.capacity_of("q", "capital", "a") == 5
+    f.write_text(f.read_text().replace("weight: 3}", "wieght: 3}"))
+    assert "merge.yaml:5: partners.q.wieght: unknown field 'wieght' (did you mean 'weight'?)" in problems(f)
+
+
+def test_missing_directory_and_odd_paths(tmp_path: Path) -> None:
+    assert "file not found" in problems(tmp_path / "nope.yaml")
+    assert "file not found" in problems(tmp_path / "nope" / "deeper.yaml")
+    assert "is a directory" in problems(tmp_path)
+    with pytest.raises(InstanceError, match="not a valid file name"):
+        load_instance("plan\x00.yaml")
+    link = tmp_path / "loop.yaml"
+    link.symlink_to(link)
+    assert "cannot be read" in problems(link)
+
+
+def test_unreadable_file(tmp_path: Path) -> None:
+    f = tmp_path / "secret.yaml"
+    f.write_text(TEXTS["joint-venture.yaml"])
+    f.chmod(0)
+    try:
+        if os.access(f, os.R_OK):
+            pytest.skip("running as a user who can read any file (root): chmod cannot make it unreadable")
+        assert "cannot be read: Permission denied" in problems(f)
+        res = validate(f)
+        assert_handled(f, res)
+        assert res.exit_code == EXIT_INPUT
+    finally:
+        f.chmod(stat.S_IRUSR | stat.S_IWUSR)
+
+
+def test_too_large_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(allocopt.instance, "MAX_FILE_BYTES", 1000)
+    f = tmp_path / "big.yaml"
+    f.write_text(TEXTS["joint-venture.yaml"])
+    assert "above the 1000 bytes limit" in problems(f)
+    res = validate(f)
+    assert_handled(f, res)
+    assert res.exit_code == EXIT_INPUT
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero")
+def test_a_file_that_never_ends(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before: reading /dev/zero (or any device or pipe that never ends) hung, filling memory."""
+    monkeypatch.setattr(allocopt.instance, "MAX_FILE_BYTES", 10_000)
+    with pytest.raises(InstanceError, match="larger than the 9.8 KiB limit"):
+        load_instance("/dev/zero")
+
+
+def test_too_many_entries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(allocopt.instance, "MAX_NODES", 100)
+    f = tmp_path / "plan.yaml"
+    f.write_text(TEXTS["joint-venture.yaml"])
+    assert "holds more than 100 entries" in problems(f)
+
+
+def test_a_long_chain_of_requirements(tmp_path: Path) -> None:
+    """Before: the dependency-cycle check recursed once per link, so a chain of 3000 requirements (each initiative
+    requiring the next) crashed with RecursionError (exit 1); a cycle through all of them is reported in full."""
+    n = 3000
+    initiatives = {f"i{k}": {"phases": {"a": {"capital": 1, "value": 2}}, "requires": [f"i{k + 1}"]} for k in range(n)}
+    del initiatives[f"i{n - 1}"]["requires"]
+    data = {"resources": {"capital": {"unit": "USD", "unit_value": 1}}, "phases": ["a"],
+            "partners": {"p": {"capacity": {"capital": 10**6}}}, "initiatives": initiatives}
+    f = tmp_path / "chain.json"
+    f.write_text(json.dumps(data))
+    assert len(load_instance(f).initiatives) == n
+    initiatives[f"i{n - 1}"]["requires"] = ["i0"]
+    f.write_text(json.dumps(data, indent=1))
+    msg = problems(f)
+    assert "dependency cycle: i0 requires i1 requires i2" in msg and f"i{n - 1} requires i0" in msg
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Every problem of a file names its line
+
+
+LINES_YAML = """\
+name: lines
+resources:
+  capital: {unit: USD, unit_value: 1}
+  talent:
+    unit: FTE-month
+    unit_value: 15,000
+phases: [pilot, scale]
+partners:
+  northwind:
+    capacity:
+      capital: {pilot: 100, scale: -200}
+      talent: ten
+    capacitty: {}
+    risk:
+      reserv_margin: 0.1
+  contoso:
+    capacity: {capital: 5}
+initiatives:
+  data-platform:
+    gate: go-no-go
+    phases:
+      pilot: {capital: x, value: -1}
+      scale:
+        needs: {capital: 5, talent: many}
+commitments:
+  - {partner: contoso, min: 1}
+  - {partner: contoso}
+  - partner: contoso
+    mni: 5
+"""
+
+
+def test_structural_problems_name_their_lines(tmp_path: Path) -> None:
+    f = tmp_path / "lines.yaml"
+    f.write_text(LINES_YAML)
+    msg = problems(f)
+    expected = [
+        "lines.yaml:6: resources.talent.unit_value: expected a number, got '15,000' (write a plain number such as "
+        "1500000 or 1.5e6, without units, currency signs or thousands separators)",
+        "lines.yaml:11: partners.northwind.capacity.capital.scale: must be greater than or equal to 0, got -200",
+        "lines.yaml:12: partners.northwind.capacity.talent: expected a number, got 'ten'",
+        "lines.yaml:13: partners.northwind.capacitty: unknown field 'capacitty' (did you mean 'capacity'?)",
+        "lines.yaml:15: partners.northwind.risk.reserv_margin: unknown field 'reserv_margin' "
+        "(did you mean 'reserve_margin'?)",
+        "lines.yaml:20: initiatives.data-platform.gate: expected 'go/no-go' or 'adjustable', got 'go-no-go' "
+        "(did you mean 'go/no-go'?)",
+        "lines.yaml:22: initiatives.data-platform.phases.pilot.capital: expected a number, got 'x'",
+        "lines.yaml:22: initiatives.data-platform.phases.pilot.value: must be greater than or equal to 0, got -1",
+        "lines.yaml:24: initiatives.data-platform.phases.scale.needs.talent: expected a number, got 'many'",
+        "lines.yaml:27: commitments[1]: a commitment needs min, max or both",
+        "lines.yaml:29: commitments[2].mni: unknown field 'mni' (did you mean 'min'?)",
+    ]
+    for line in expected:
+        assert line in msg, f"{line!r} not in\n{msg}"
+    numbers = [int(n) for n in re.findall(r"lines\.yaml:(\d+):", msg)]
+    assert numbers == sorted(numbers)  # in file order
+
+
+def test_cross_reference_problems_name_their_lines(tmp_path: Path) -> None:
+    text = TEXTS["joint-venture.yaml"]
+    text = text.replace("    partner: cobalt-software\n    resource: talent", "    partner: cobalt-sofware\n"
+                        "    resource: talent", 1)
+    text = text.replace("requires: [predictive-maintenance]", "requires: [predictive-maintenace]")
+    text = text.replace("      scale:  {capital: 1200000, talent: 20, value: 800000}",
+                        "      scale:  {capital: 1200000, talnt: 20, value: 800000}")
+    text = text.replace("      talent: 20               # FTE-months", "      talen: 20               # FTE-months")
+    f = tmp_path / "jv.yaml"
+    f.write_text(text)
+    msg = problems(f)
+    lines = text.splitlines()
+
+    def line_of(fragment: str) -> int:
+        return next(i for i, ln in enumerate(lines, 1) if fragment in ln)
+
+    assert f"jv.yaml:{line_of('partner: cobalt-sofware')}: commitments[1].partner: partner 'cobalt-sofware'" in msg
+    assert f"jv.yaml:{line_of('predictive-maintenace]')}: initiatives.digital-twin.requires: initiative" in msg
+    assert f"jv.yaml:{line_of('talnt: 20')}: initiatives.aftermarket-marketplace.phases.scale.talnt:" in msg
+    assert f"jv.yaml:{line_of('talen: 20')}: partners.northfield-manufacturing.capacity.talen: resource" in msg
+
+
+def test_json_problems_name_their_lines(tmp_path: Path) -> None:
+    data = yaml.safe_load(LINES_YAML)
+    f = tmp_path / "lines.json"
+    text = json.dumps(data, indent=2)
+    f.write_text(text)
+    msg = problems(f)
+    line = next(i for i, ln in enumerate(text.splitlines(), 1) if '"capacitty"' in ln)
+    assert f"lines.json:{line}: partners.northwind.capacitty: unknown field 'capacitty' (did you mean" in msg
+
+
+def test_json_with_characters_yaml_refuses(tmp_path: Path) -> None:
+    """JSON may hold characters YAML does not allow (U+FFFE); finding the lines must then give up quietly, not
+    raise from deep inside the error report."""
+    f = tmp_path / "odd.json"
+    f.write_text('{"name": "a\ufffe",\n "phases": 5}', encoding="utf-8")
+    msg = problems(f)
+    assert "phases: expected a list, got 5" in msg
+    assert_handled(f, validate(f))
+
+
+def test_json_indented_with_tabs_still_loads(tmp_path: Path) -> None:
+    """JSON allows tabs where YAML does not: the JSON is read as JSON, lines are found where possible."""
+    data = yaml.safe_load(TEXTS["joint-venture.yaml"])
+    f = tmp_path / "tabs.json"
+    f.write_text(json.dumps(data, indent="\t"))
+    assert load_instance(f).name == data["name"]
+    data["partners"]["cobalt-software"]["capacitty"] = {}
+    f.write_text(json.dumps(data, indent="\t"))
+    assert "unknown field 'capacitty'" in problems(f)
+
+
+def test_duplicate_keys_name_both_lines(tmp_path: Path) -> None:
+    f = tmp_path / "dup.yaml"
+    f.write_text(TEXTS["joint-venture.yaml"].replace("  cobalt-software:\n", "  northfield-manufacturing:\n"))
+    msg = problems(f)
+    first = TEXTS["joint-venture.yaml"].splitlines().index("  northfield-manufacturing:") + 1
+    second = TEXTS["joint-venture.yaml"].splitlines().index("  cobalt-software:") + 1
+    assert f"dup.yaml:{second}: partners: duplicate key 'northfield-manufacturing' (first at line {first})" in msg
+
+
+def test_model_file_problems_name_their_lines(tmp_path: Path) -> None:
+    f = tmp_path / "model.yaml"
+    f.write_text("objective: total_net_gian\nrules:\n  no_subsidy: {tolerance: 2, enabld: true}\n"
+                 "solver:\n  time_limit: 5\n  threads: many\n")
+    with pytest.raises(ModelFileError) as info:
+        load_model_spec(f)
+    msg = str(info.value)
+    assert f"{f}:3: rules.no_subsidy.tolerance: must be less than or equal to 1, got 2" in msg
+    assert f"{f}:3: rules.no_subsidy.enabld: unknown field 'enabld' (did you mean 'enabled'?)" in msg
+    assert f"{f}:6: solver.threads: expected a whole number, got 'many'" in msg
+    f.write_text("# the objective\nobjective: total_net_gian\n")
+    with pytest.raises(ModelFileError, match=r"model\.yaml:2: objective: unknown objective 'total_net_gian'"):
+        load_model_spec(f)
+    f.write_text("solver: {threads: 2}\nsolver: {threads: 3}\n")
+    with pytest.raises(ModelFileError, match=r"model\.yaml:2: \(top level\): duplicate key 'solver'"):
+        load_model_spec(f)
+
+
+def test_python_data_has_no_lines_but_the_same_paths() -> None:
+    data = yaml.safe_load(LINES_YAML)
+    with pytest.raises(InstanceError) as info:
+        instance_from_dict(data, source="plan")
+    assert all(p.line is None for p in info.value.problems)
+    paths = {p.path for p in info.value.problems}
+    assert {"partners.northwind.capacity.talent", "initiatives.data-platform.phases.pilot.capital",
+            "commitments[2].mni"} <= paths
+
+
+def test_messages_are_printable() -> None:
+    data = yaml.safe_load(TEXTS["joint-venture.yaml"])
+    data["partners"]["evil\x1b[2J\x00"] = {"capacitty": 1}
+    with pytest.raises(InstanceError) as info:
+        instance_from_dict(data)
+    text = str(info.value)
+    assert "\x1b" not in text and "\x00" not in text and "evil\\x1b[2J\\x00.capacitty" in text
