@@ -281,13 +281,8 @@ def test_unicode_ids(workdir: Path, name: str, names: list[str], as_json: bool) 
     check_file(workdir, dump(renamed(DATA[name], names), as_json), ".json" if as_json else ".yaml")
 
 
-# Ids with '.', '[' or ']' are left out of the solve campaign until the known bug of the no-plan diagnosis is
-# fixed (see test_solve_with_ids_holding_dots_and_brackets below).
-path_safe_ids = ids.filter(lambda s: not set(s) & set(".[]"))
-
-
 @SOLVES
-@given(name=st.sampled_from(sorted(DATA)), names=st.lists(path_safe_ids, min_size=12, max_size=12, unique=True),
+@given(name=st.sampled_from(sorted(DATA)), names=st.lists(ids, min_size=12, max_size=12, unique=True),
        scale=st.sampled_from([0.0, 1e-3, 0.5, 2.0, 1e6]), drop=st.sampled_from(["", "commitments", "risk"]))
 def test_solve_mutated_but_valid_files(workdir: Path, name: str, names: list[str], scale: float, drop: str) -> None:
     data = renamed(DATA[name], names)
@@ -305,11 +300,9 @@ def test_solve_mutated_but_valid_files(workdir: Path, name: str, names: list[str
     assert_handled(path, res, allowed=(EXIT_OK, EXIT_INFEASIBLE, EXIT_NO_SOLUTION))
 
 
-@pytest.mark.xfail(strict=True, reason="known bug: when there is no plan, the diagnosis edits the instance "
-                   "through dotted field paths (api.with_values), which cannot name an initiative whose id holds '.' "
-                   "or '['; solve then exits 3 ('<changed instance>: initiatives.mandatory: ...') on a valid file")
 @pytest.mark.parametrize("new_id", ["data.platform", "data[1]", "["])
 def test_solve_with_ids_holding_dots_and_brackets(tmp_path: Path, new_id: str) -> None:
+    """Regression: the no-plan diagnosis edited the instance through dotted paths, which such ids broke (exit 3)."""
     data = json.loads(json.dumps(DATA["joint-venture.yaml"]).replace('"data-platform"', json.dumps(new_id)))
     assert new_id in data["initiatives"]
     for partner in data["partners"].values():

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -134,8 +135,12 @@ def with_value(instance: Instance, path: str, value: Any) -> Instance:
     return with_values(instance, {path: value})
 
 
-def with_values(instance: Instance, changes: dict[str, Any]) -> Instance:
-    """A copy of the instance with several fields changed (``{path: value}``), validated once at the end."""
+def with_values(instance: Instance, changes: Mapping[str | tuple[str | int, ...], Any]) -> Instance:
+    """A copy of the instance with several fields changed, validated once at the end.
+
+    Each field is a dotted path (``partners.northwind.weight``) or a tuple of keys
+    (``("partners", "north.wind", "weight")``, for names that hold '.' or '[').
+    """
     data = instance.model_dump(mode="json", exclude_unset=True)
     for path, value in changes.items():
         _set_path(data, path, value)
@@ -145,8 +150,9 @@ def with_values(instance: Instance, changes: dict[str, Any]) -> Instance:
 _OPTIONAL_SECTIONS = {"risk", "total", "capacity", "eligible", "benefit_share"}
 
 
-def _set_path(data: dict[str, Any], path: str, value: Any) -> None:
-    keys = _split_path(path)
+def _set_path(data: dict[str, Any], path: str | tuple[str | int, ...], value: Any) -> None:
+    keys = list(path) if isinstance(path, tuple) else _split_path(path)
+    path = ".".join(map(str, keys))
     if not keys:
         raise InstanceError([Problem(path, "empty field path", "name a field, e.g. partners.northwind.weight")])
     node: Any = data

@@ -36,9 +36,15 @@ class Change:
     unit: str
     price: float
     """Money-equivalent price used to rank the changes."""
-    path: str
-    """Field changed: an instance path (``partners.northwind.risk.reserve_margin``) or ``model.<path>``."""
+    keys: tuple[str | int, ...]
+    """Field changed: keys into the instance (``("partners", "northwind", "risk", "reserve_margin")``), or into the
+    model file under a first key ``"model"``. Keys, not a dotted string, so names holding '.' or '[' are safe."""
     new_value: Any
+
+    @property
+    def path(self) -> str:
+        """The field as written in messages: ``partners.northwind.risk.reserve_margin``, ``commitments[0].min``."""
+        return "".join(f"[{k}]" if isinstance(k, int) else (f".{k}" if n else k) for n, k in enumerate(self.keys))
 
 
 @dataclass(frozen=True)
@@ -244,7 +250,7 @@ def _changes(d: Any, raw: list[tuple[Any, float]], values: dict[str, dict[Any, f
             new = old + _round_up(amount)
             out[f"cap {p} {t} {r}"] = Change(e, f"raise {p}'s {r} capacity in {t} from {fmt(old, u)} to "
                                              f"{fmt(new, u)} (+{fmt(new - old, u)})", new - old, u, price,
-                                             f"partners.{p}.capacity.{r}.{t}", new)
+                                             ("partners", p, "capacity", r, t), new)
         elif s.family == "reserve_margin":
             p, t, r = key
             margin, capacity = e.extra["margin"], e.extra["capacity"]
@@ -259,13 +265,13 @@ def _changes(d: Any, raw: list[tuple[Any, float]], values: dict[str, dict[Any, f
             old = inst.partners[p].total[r]
             new = old + _round_up(amount)
             out[f"total {p} {r}"] = Change(e, f"raise {p}'s total {r} from {fmt(old, e.unit)} to {fmt(new, e.unit)}",
-                                           new - old, e.unit, price, f"partners.{p}.total.{r}", new)
+                                           new - old, e.unit, price, ("partners", p, "total", r), new)
         elif s.family == "max_exposure":
             (p,) = key
             old = inst.partners[p].risk.max_exposure or 0.0
             new = old + _round_up(amount)
             out[f"exposure {p}"] = Change(e, f"raise {p}'s exposure cap from {fmt(old, cur)} to {fmt(new, cur)}",
-                                          new - old, cur, price, f"partners.{p}.risk.max_exposure", new)
+                                          new - old, cur, price, ("partners", p, "risk", "max_exposure"), new)
         elif s.family == "initiative_concentration":
             p, _i = key
             outlay = max(values.get("outlay", {}).get(p, 0.0), 1e-9)
@@ -282,49 +288,49 @@ def _changes(d: Any, raw: list[tuple[Any, float]], values: dict[str, dict[Any, f
                 new = max(0.0, old - _round_up(amount))
                 label = inst.commitment_label(k)
                 text = f"lower commitment {label} from at least {fmt(old, e.unit)} to {fmt(new, e.unit)}"
-                out[f"cmin {k}"] = Change(e, text, old - new, e.unit, price, f"commitments[{k}].min", new)
+                out[f"cmin {k}"] = Change(e, text, old - new, e.unit, price, ("commitments", k, "min"), new)
             else:
                 old = c.max or 0.0
                 new = old + _round_up(amount)
                 label = inst.commitment_label(k)
                 text = f"raise commitment {label} from at most {fmt(old, e.unit)} to {fmt(new, e.unit)}"
-                out[f"cmax {k}"] = Change(e, text, new - old, e.unit, price, f"commitments[{k}].max", new)
+                out[f"cmax {k}"] = Change(e, text, new - old, e.unit, price, ("commitments", k, "max"), new)
         elif s.family == "mandatory":
             i, _t = key
             prev_change = out.get(f"mandatory {i}")
             out[f"mandatory {i}"] = Change(e, f"make {i} optional (it is mandatory now)", 1.0, "rule",
                                            price + (prev_change.price if prev_change else 0.0),
-                                           f"initiatives.{i}.mandatory", False)
+                                           ("initiatives", i, "mandatory"), False)
         elif s.family == "requires":
             i, j, _t = key
             keep = [x for x in inst.initiatives[i].requires if x != j]
             out[f"requires {i} {j}"] = Change(e, f"let {i} go ahead without {j} (drop the requirement)", 1.0, "rule",
-                                              price, f"initiatives.{i}.requires", keep)
+                                              price, ("initiatives", i, "requires"), keep)
         elif s.family == "requires_any":
             i, _t = key
             out[f"requires_any {i}"] = Change(e, f"drop {i}'s condition that one of "
                                               f"{', '.join(inst.initiatives[i].requires_any)} has started", 1.0,
-                                              "rule", price, f"initiatives.{i}.requires_any", [])
+                                              "rule", price, ("initiatives", i, "requires_any"), [])
         elif s.family == "excludes":
             i, j = key
             for a, b in ((i, j), (j, i)):
                 if b in inst.initiatives[a].excludes:
                     keep = [x for x in inst.initiatives[a].excludes if x != b]
                     out[f"excludes {a} {b}"] = Change(e, f"let {i} and {j} both go ahead (drop the exclusion)", 1.0,
-                                                      "rule", price, f"initiatives.{a}.excludes", keep)
+                                                      "rule", price, ("initiatives", a, "excludes"), keep)
         elif s.family == "max_funders":
             (i,) = key
             old = inst.initiatives[i].max_funders or 0
             new = old + math.ceil(amount - 1e-6)
             out[f"funders {i}"] = Change(e, f"allow {new} funders for {i} instead of {old}", new - old, "partners",
-                                         price, f"initiatives.{i}.max_funders", new)
+                                         price, ("initiatives", i, "max_funders"), new)
         elif s.family == "participation":
             (p,) = key
             old = inst.partners[p].stand_alone
             new = old - _round_up(amount)
             out[f"participation {p}"] = Change(e, f"accept a net gain for {p} of {fmt(new, cur)} instead of its "
                                                f"stand-alone value {fmt(old, cur)}", old - new, cur, price,
-                                               f"partners.{p}.stand_alone", new)
+                                               ("partners", p, "stand_alone"), new)
         elif s.family == "no_subsidy":
             _p, i, _k, _side = key
             value = sum(d.value[i, t] * _stage_scale(values, d, i, t) for t in d.stage_phases[i])
@@ -335,18 +341,18 @@ def _changes(d: Any, raw: list[tuple[Any, float]], values: dict[str, dict[Any, f
         old = inst.partners[p].risk.reserve_margin
         new = math.floor(needed * 1000 + 1e-9) / 1000
         out[f"margin {p}"] = Change(e, f"lower {p}'s reserve margin from {old:.1%} to {new:.1%}", old - new,
-                                    "fraction", price, f"partners.{p}.risk.reserve_margin", new)
+                                    "fraction", price, ("partners", p, "risk", "reserve_margin"), new)
     for p, (needed, e, price) in share_need.items():
         old = inst.partners[p].risk.max_initiative_share or 1.0
         new = min(1.0, math.ceil(needed * 1000 - 1e-9) / 1000)
         out[f"share {p}"] = Change(e, f"let {p} put up to {new:.1%} of its money in one initiative (now {old:.1%})",
-                                   new - old, "fraction", price, f"partners.{p}.risk.max_initiative_share", new)
+                                   new - old, "fraction", price, ("partners", p, "risk", "max_initiative_share"), new)
     if tolerance_entry is not None:
         old = d.spec.rules.no_subsidy.tolerance
         new = min(1.0, math.ceil(tolerance_need * 1000 - 1e-9) / 1000)
         out["tolerance"] = Change(tolerance_entry, f"let value shares differ from money shares by up to {new:.1%} "
                                   f"(no-subsidy tolerance, now {old:.1%})", new - old, "fraction",
-                                  0.0, "model.rules.no_subsidy.tolerance", new)
+                                  0.0, ("model", "rules", "no_subsidy", "tolerance"), new)
     return sorted(out.values(), key=lambda c: (-c.price, c.text))
 
 
@@ -360,11 +366,11 @@ def apply_changes(instance: Instance, spec: ModelSpec, changes: list[Change]) ->
     """A copy of the instance (and model settings) with every change applied."""
     from allocopt.api import with_values
 
-    edits = {c.path: c.new_value for c in changes if not c.path.startswith("model.")}
+    edits: dict[str | tuple[str | int, ...], Any] = {c.keys: c.new_value for c in changes if c.keys[0] != "model"}
     repaired = with_values(instance, edits) if edits else instance
     new_spec = spec
     for c in changes:
-        if c.path == "model.rules.no_subsidy.tolerance":
+        if c.keys == ("model", "rules", "no_subsidy", "tolerance"):
             rules = spec.rules.model_copy(update={"no_subsidy": spec.rules.no_subsidy.model_copy(
                 update={"tolerance": c.new_value})})
             new_spec = new_spec.model_copy(update={"rules": rules})
