@@ -32,8 +32,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeGuard
 
-from allocopt.errors import ResultFileError
-from allocopt.instance import MAX_FILE_BYTES, Instance, load_instance
+from allocopt.errors import InstanceError, ResultFileError
+from allocopt.instance import Instance, load_instance
+from allocopt.reading import read_bounded
 from allocopt.result import RESULT_FORMAT
 
 RULES: tuple[str, ...] = (
@@ -175,23 +176,15 @@ def check_result(
 
 def load_result_file(path: str | Path) -> dict[str, Any]:
     """Read a result JSON file; raise :class:`ResultFileError` when it cannot be an allocopt result."""
-    p = Path(path)
     src = str(path)
-    if not p.exists():
-        raise ResultFileError(f"{src}: result file not found; check the path")
-    if p.is_dir():
-        raise ResultFileError(f"{src}: is a directory; name the result.json file itself")
     try:
-        size = p.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise ResultFileError(
-                f"{src}: the file is {size / 2**20:.1f} MiB, above the {MAX_FILE_BYTES // 2**20} MiB limit"
-            )
-        text = p.read_bytes().decode("utf-8")
+        raw = read_bounded(Path(path), src, "result")  # bounded: a device or a pipe may never end
+    except InstanceError as err:
+        raise ResultFileError("; ".join(str(p) for p in err.problems)) from None
+    try:
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise ResultFileError(f"{src}: is not UTF-8 text; give the result.json allocopt wrote") from None
-    except OSError as err:
-        raise ResultFileError(f"{src}: cannot be read ({err.strerror}); check its permissions") from None
     try:
         data = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as err:

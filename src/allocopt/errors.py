@@ -27,7 +27,7 @@ class Problem:
         where = self.source or "<instance>"
         if self.line is not None:
             where += f":{self.line}"
-        text = f"{where}: {self.path or '(top level)'}: {self.message}"
+        text = f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
         if self.fix:
             text += f" ({self.fix})"
         return printable(text)

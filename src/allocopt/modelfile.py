@@ -122,17 +122,18 @@ def model_spec_from_dict(data: Any, source: str = "<model>") -> ModelSpec:
 
 
 def load_model_spec(path: str | Path | None) -> ModelSpec:
-    """Load a model file; ``None`` gives the defaults (the same as ``models/default.yaml``)."""
-    from allocopt.instance import read_data_file
+    """Load a model file; ``None`` gives the defaults (the same as ``models/default.yaml``). Every problem comes
+    with the line of its field."""
+    from allocopt.errors import InstanceError
+    from allocopt.reading import read_data
 
     if path is None:
         return ModelSpec()
     try:
-        data = read_data_file(path, kind="model")
-    except Exception as err:  # re-label instance-file errors as model-file errors
-        from allocopt.errors import InstanceError
-
-        if isinstance(err, InstanceError):
-            raise ModelFileError(err.problems, str(path)) from None
-        raise
-    return model_spec_from_dict(data, str(path))
+        file = read_data(path, kind="model")
+    except InstanceError as err:  # unreadable: the same problems, labelled as the model file's
+        raise ModelFileError(err.problems, str(path)) from None
+    try:
+        return model_spec_from_dict(file.data, file.source)
+    except ModelFileError as err:
+        raise ModelFileError(file.locate(err.problems), file.source) from None
