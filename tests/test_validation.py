@@ -180,3 +180,19 @@ def test_model_file_errors() -> None:
         model_spec_from_dict({"objective": "max_happiness"}, "m.yaml")
     with pytest.raises(ModelFileError, match="rules.no_subsidy.tolerance"):
         model_spec_from_dict({"rules": {"no_subsidy": {"tolerance": 2}}}, "m.yaml")
+
+
+def test_phase_needs_are_never_silently_lost() -> None:
+    """Regression: a malformed `needs` next to inline needs was dropped, and an inline need overrode `needs`."""
+    data = copy.deepcopy(VALID)
+    data["initiatives"]["data-platform"]["phases"]["pilot"] = {"needs": [1], "capital": 5}
+    (msg,) = problems_of(data)
+    assert "initiatives.data-platform.phases.pilot.needs" in msg and "expected a mapping" in msg
+    data["initiatives"]["data-platform"]["phases"]["pilot"] = {"needs": {"capital": 3}, "capital": 5}
+    (msg,) = problems_of(data)
+    assert "capital given both inline and under needs" in msg
+
+
+def test_implausibly_large_amounts_are_refused() -> None:
+    (msg,) = problems_of(mutate(["partners", "contoso", "capacity", "capital"], 1e300))
+    assert "partners.contoso.capacity.capital" in msg and "less than or equal to" in msg

@@ -37,8 +37,10 @@ from allocopt.reading import (
 
 __all__ = ["MAX_FILE_BYTES", "Instance", "instance_from_dict", "load_instance", "reference_problems"]
 
-Amount = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-"""A non-negative, finite number (units of a resource, or money)."""
+MAX_AMOUNT = 1e15
+"""Largest amount accepted: no partnership counts a quadrillion of anything, and HiGHS treats 1e20 as infinite."""
+Amount = Annotated[float, Field(ge=0, le=MAX_AMOUNT, allow_inf_nan=False)]
+"""A non-negative, finite number (units of a resource, or money), at most :data:`MAX_AMOUNT`."""
 Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 
@@ -114,11 +116,17 @@ class PhasePlan(_Strict):
             inline = {k: v for k, v in data.items() if k not in ("needs", "value")}
             if inline:
                 data = dict(data)
-                needs = dict(data.get("needs") or {}) if isinstance(data.get("needs") or {}, Mapping) else {}
                 for key in inline:
                     data.pop(key)
-                needs.update(inline)
-                data["needs"] = needs
+                listed = data.get("needs")
+                if listed is None:
+                    data["needs"] = inline
+                elif isinstance(listed, Mapping):
+                    twice = sorted(str(k) for k in set(listed) & set(inline))
+                    if twice:
+                        raise ValueError(f"{', '.join(twice)} given both inline and under needs; give each need once")
+                    data["needs"] = {**listed, **inline}
+                # else: leave a malformed ``needs`` for pydantic to report; the inline needs are not lost
         return data
 
 
