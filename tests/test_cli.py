@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from allocopt.cli import EXIT_CHECK_FAILED, EXIT_INFEASIBLE, EXIT_INPUT, EXIT_USAGE, main
+from allocopt.cli import EXIT_CHECK_FAILED, EXIT_INPUT, EXIT_USAGE, main
 from conftest import INSTANCES, MODELS
 
 JV = str(INSTANCES / "joint-venture.yaml")
@@ -78,16 +78,6 @@ def test_invalid_instance_exit_code(runner: CliRunner, tmp_path: Path) -> None:
 def test_missing_file_is_an_input_error(runner: CliRunner, tmp_path: Path) -> None:
     res = runner.invoke(main, ["validate", str(tmp_path / "nope.yaml")])
     assert res.exit_code == EXIT_INPUT and "file not found" in res.stderr
-
-
-def test_infeasible_exit_code(runner: CliRunner, tmp_path: Path) -> None:
-    f = tmp_path / "tight.yaml"
-    f.write_text("resources: {capital: {unit: USD, unit_value: 1}}\nphases: [pilot]\n"
-                 "partners: {a: {capacity: {capital: 10}}}\n"
-                 "initiatives: {x: {phases: {pilot: {capital: 50}}, mandatory: true}}\n")
-    res = runner.invoke(main, ["solve", str(f)])
-    assert res.exit_code == EXIT_INFEASIBLE
-    assert "cannot all hold" in res.output
 
 
 def test_validate_schema_generate(runner: CliRunner, tmp_path: Path) -> None:
