@@ -196,3 +196,20 @@ def test_phase_needs_are_never_silently_lost() -> None:
 def test_implausibly_large_amounts_are_refused() -> None:
     (msg,) = problems_of(mutate(["partners", "contoso", "capacity", "capital"], 1e300))
     assert "partners.contoso.capacity.capital" in msg and "less than or equal to" in msg
+
+
+def test_structural_and_reference_problems_come_in_one_round() -> None:
+    """A wrong type and an unknown name in the same file: both are reported at once, and a value allocopt had to
+    stand in for (the refused share) does not cause a spurious 'shares sum to' problem."""
+    data = copy.deepcopy(VALID)
+    data["partners"]["contoso"]["weight"] = 0
+    data["initiatives"]["crm-sync"]["requires"] = ["data-platfrom"]
+    data["initiatives"]["crm-sync"]["benefit_share"] = {"northwind": 0.5, "contoso": "half"}
+    data["commitments"][0]["partner"] = "contosso"
+    msgs = problems_of(data)
+    assert len(msgs) == 4, msgs
+    assert any("partners.contoso.weight" in m and "greater than 0" in m for m in msgs)
+    assert any("initiative 'data-platfrom' is not defined" in m for m in msgs)
+    assert any("initiatives.crm-sync.benefit_share.contoso" in m for m in msgs)
+    assert any("partner 'contosso' is not defined" in m for m in msgs)
+    assert not any("sum to" in m for m in msgs)

@@ -10,6 +10,7 @@ per-phase needs and value; *commitments* agreed in advance.
 
 from __future__ import annotations
 
+import copy
 import difflib
 import hashlib
 import json
@@ -628,11 +629,106 @@ def _validate_instance(data: Any, source: str, lines: LineIndex | None) -> Insta
     except ValidationError as err:
         reported = {p.path for p in problems}
         problems += [p for p in _pydantic_problems(err, source, data, model=Instance) if p.path not in reported]
+        problems += _references_despite(data, err)
         raise InstanceError(_in_file_order(locate(problems, source, lines)), source) from None
     problems += reference_problems(inst)
     if problems:
         raise InstanceError(_in_file_order(locate(problems, source, lines)), source)
     return inst
+
+
+PATCH_ROUNDS = 4
+"""How many times a file with structural errors is patched and validated again to find its reference problems."""
+
+
+def _references_despite(data: Mapping[str, Any], err: ValidationError) -> list[Problem]:
+    """The cross-reference problems of a file that also has structural errors, so that every problem is reported
+    at once rather than in two rounds.
+
+    Each field pydantic refused is replaced by a neutral value of its type (an unknown field is dropped; a value
+    still refused after that is dropped too), and the patched copy is validated again. Reference problems at or
+    around a patched field are left out: they would be about the neutral value, not about the file.
+    """
+    patched_data = copy.deepcopy(dict(data))
+    patched: list[str] = []
+    for round_ in range(PATCH_ROUNDS):
+        for error in err.errors(include_url=False):
+            loc = tuple(error["loc"])
+            where = _raw_location(patched_data, loc, missing=error["type"] == "missing")
+            if where is None:
+                return []
+            container, key, tp = where
+            patched.append(_error_path(loc, data, Instance))
+            if error["type"] == "extra_forbidden" or round_ > 0:
+                if isinstance(container, dict):
+                    container.pop(key, None)
+                elif isinstance(container, list) and isinstance(key, int) and key < len(container):
+                    container[key] = _neutral(tp)
+            else:
+                container[key] = _neutral(tp)
+        try:
+            inst = Instance.model_validate(patched_data)
+        except ValidationError as again:
+            err = again
+            continue
+        except (RecursionError, MemoryError, TypeError, ValueError):
+            return []
+
+        def untouched(problem: Problem) -> bool:
+            return not any(_within(problem.path, p) or (problem.path and _within(p, problem.path)) for p in patched)
+
+        return [p for p in reference_problems(inst) if untouched(p)]
+    return []
+
+
+def _within(path: str, prefix: str) -> bool:
+    return path == prefix or path.startswith(prefix + ".") or path.startswith(prefix + "[")
+
+
+def _raw_location(data: Any, loc: tuple[Any, ...], missing: bool) -> tuple[Any, Any, Any] | None:
+    """The raw container, key and expected type of a pydantic error location (``None`` when it cannot be found):
+    the file may spell a capacity as one number (validated as ``{"*": x}``) and a phase's needs inline."""
+    segs = [s for s in loc if s != "[key]"]
+    node: Any = data
+    tp: Any = Instance
+    for i, seg in enumerate(segs):
+        last = i == len(segs) - 1
+        next_tp = _descend(tp, seg) if tp is not None else None
+        if seg == EVERY_PHASE and not (isinstance(node, Mapping) and EVERY_PHASE in node):
+            return None
+        if seg == "needs" and isinstance(node, Mapping) and "needs" not in node and not last:
+            tp = next_tp
+            continue
+        if last:
+            if isinstance(node, (dict, list)):
+                return node, seg, next_tp
+            return None
+        found, child = _child(node, seg)
+        if not found or not isinstance(child, (dict, list)):
+            if missing and isinstance(node, dict) and not found:
+                return None
+            if i == len(segs) - 2 and segs[-1] == EVERY_PHASE and isinstance(node, dict):
+                return node, seg, next_tp  # a capacity written as one number
+            return None
+        node, tp = child, next_tp
+    return None
+
+
+def _neutral(tp: Any) -> Any:
+    """A value of type ``tp`` that passes validation where possible: 0, "?", an empty mapping or list."""
+    tp = _unwrap(tp)
+    origin = get_origin(tp)
+    if origin is Literal:
+        return get_args(tp)[0]
+    if tp is bool:
+        return False
+    if tp in (int, float):
+        return 0
+    if tp is str:
+        return "?"
+    if origin is list or tp is list:
+        return []
+    return {}
 
 
 def _in_file_order(problems: list[Problem]) -> list[Problem]:
