@@ -59,12 +59,18 @@ def status_line(result: Result) -> str:
     return f"Best plan found, NOT proven optimal ({st.termination.replace('_', ' ')}); gap to the best possible: {gap}."
 
 
+def _level(level: float) -> str:
+    """62.5% stays 62.5%; 70% reads 70%."""
+    pct = 100 * float(level)
+    return f"{pct:.0f}%" if abs(pct - round(pct)) < 0.05 else f"{pct:.1f}%"
+
+
 def gate_view(result: Result, phases: list[str]) -> pd.DataFrame:
     """Initiatives as rows, phases as columns, each cell the gate decision (pause / proceed / adjust to x%)."""
     rows: dict[str, dict[str, str]] = {}
     gates = result.gates.reset_index()
     for i, t, label, level in zip(gates["initiative"], gates["phase"], gates["decision"], gates["level"], strict=True):
-        rows.setdefault(str(i), {})[str(t)] = f"adjust to {level:.0%}" if label == "adjust" else str(label)
+        rows.setdefault(str(i), {})[str(t)] = f"adjust to {_level(level)}" if label == "adjust" else str(label)
     frame = pd.DataFrame.from_dict(rows, orient="index")
     frame = frame.reindex(columns=[t for t in phases if t in frame.columns]).fillna("")
     frame.index.name = "initiative"
