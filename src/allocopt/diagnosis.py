@@ -238,7 +238,7 @@ def _changes(d: Any, raw: list[tuple[Any, float]], values: dict[str, dict[Any, f
     out: dict[str, Change] = {}
     margin_need: dict[str, tuple[float, Entry, float]] = {}
     share_need: dict[str, tuple[float, Entry, float]] = {}
-    tolerance_need = 0.0
+    tolerance_need = tolerance_price = 0.0
     tolerance_entry: Entry | None = None
     for s, amount in raw:
         e = describe(s.family, s.index, d)
@@ -255,11 +255,7 @@ def _changes(d: Any, raw: list[tuple[Any, float]], values: dict[str, dict[Any, f
             p, t, r = key
             margin, capacity = e.extra["margin"], e.extra["capacity"]
             needed = max(0.0, margin - amount / capacity)
-            prev = margin_need.get(p)
-            if prev is None or needed < prev[0]:
-                margin_need[p] = (needed, e, (prev[2] if prev else 0.0) + price)
-            else:
-                margin_need[p] = (prev[0], prev[1], prev[2] + price)
+            _tightest(margin_need, p, needed, e, price, lower=True)
         elif s.family == "partner_total":
             p, r = key
             old = inst.partners[p].total[r]
@@ -277,9 +273,7 @@ def _changes(d: Any, raw: list[tuple[Any, float]], values: dict[str, dict[Any, f
             outlay = max(values.get("outlay", {}).get(p, 0.0), 1e-9)
             share = inst.partners[p].risk.max_initiative_share or 1.0
             needed = min(1.0, share + amount / outlay)
-            prev = share_need.get(p)
-            if prev is None or needed > prev[0]:
-                share_need[p] = (needed, e, (prev[2] if prev else 0.0) + price)
+            _tightest(share_need, p, needed, e, price, lower=False)
         elif s.family in ("commitment_min", "commitment_max"):
             (k,) = key
             c = inst.commitments[k]
@@ -337,6 +331,7 @@ def _changes(d: Any, raw: list[tuple[Any, float]], values: dict[str, dict[Any, f
             if value > 0:
                 tolerance_need = max(tolerance_need, d.spec.rules.no_subsidy.tolerance + amount / value)
                 tolerance_entry = e
+                tolerance_price += price
     for p, (needed, e, price) in margin_need.items():
         old = inst.partners[p].risk.reserve_margin
         new = math.floor(needed * 1000 + 1e-9) / 1000
@@ -352,8 +347,21 @@ def _changes(d: Any, raw: list[tuple[Any, float]], values: dict[str, dict[Any, f
         new = min(1.0, math.ceil(tolerance_need * 1000 - 1e-9) / 1000)
         out["tolerance"] = Change(tolerance_entry, f"let value shares differ from money shares by up to {new:.1%} "
                                   f"(no-subsidy tolerance, now {old:.1%})", new - old, "fraction",
-                                  0.0, ("model", "rules", "no_subsidy", "tolerance"), new)
+                                  tolerance_price, ("model", "rules", "no_subsidy", "tolerance"), new)
     return sorted(out.values(), key=lambda c: (-c.price, c.text))
+
+
+def _tightest(table: dict[str, tuple[float, Entry, float]], partner: str, needed: float, entry: Entry, price: float,
+              lower: bool) -> None:
+    """One partner-wide term (a reserve margin, a concentration limit) must satisfy all its rows: keep the
+    tightest value any row needs (the lowest margin, the highest share) and add up the price of every row."""
+    prev = table.get(partner)
+    if prev is None:
+        table[partner] = (needed, entry, price)
+    elif (needed < prev[0]) if lower else (needed > prev[0]):
+        table[partner] = (needed, entry, prev[2] + price)
+    else:
+        table[partner] = (prev[0], prev[1], prev[2] + price)
 
 
 def _stage_scale(values: dict[str, dict[Any, float]], d: Any, i: str, t: str) -> float:
