@@ -1,11 +1,17 @@
 """Every call to HiGHS lives here.
 
-The solve goes through Pyomo's ``pyomo.contrib.solver`` HiGHS interface (a development preview, hence the pinned
-Pyomo minor series and everything in this one module). A few of its private attributes are used and wrapped here:
-``_solver_model`` (the live ``highspy.Highs``) and ``_pyomo_var_to_solver_var_map`` (Pyomo variable -> HiGHS
-column), to read the whole solution vector at once and, in later issues, for ranging and IIS.
+The model reaches HiGHS through Pyomo's ``pyomo.contrib.solver`` HiGHS interface (a development preview, hence the
+pinned Pyomo minor series and everything in this one module), once: :class:`HighsSession` hands a built Pyomo model
+over and then drives the live ``highspy.Highs`` object directly, so that a session can solve the MIP, hold the gate
+decisions and re-solve the LP for duals and ranging, change right-hand sides in place and re-solve, and ask for an
+irreducible infeasible subset, without rebuilding anything.
 
-Why the solver stopped (``termination``) is kept apart from what we hold (``solution_status``).
+Pyomo's private attributes are used in exactly one place, :func:`_pyomo_handles` (pinned by a test, so a Pyomo
+upgrade that renames them fails loudly there): ``_solver_model`` (the live ``highspy.Highs``),
+``_pyomo_var_to_solver_var_map`` (``id(var)`` -> column) and ``_pyomo_con_to_solver_con_map`` (constraint -> row).
+HiGHS options are set in one place too, :meth:`HighsSession._apply_options`.
+
+Why the solver stopped (:class:`Termination`) is kept apart from what we hold (:class:`SolutionStatus`).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
 import numpy as np
@@ -31,14 +38,46 @@ from allocopt.errors import SolverError
 from allocopt.modelfile import SolverOptions
 
 
+class Termination(str, Enum):
+    """Why HiGHS stopped. A ``str`` enum: it compares equal to its value and is written as it in result files."""
+
+    OPTIMAL = "optimal"
+    INFEASIBLE = "infeasible"
+    INFEASIBLE_OR_UNBOUNDED = "infeasible_or_unbounded"
+    UNBOUNDED = "unbounded"
+    TIME_LIMIT = "time_limit"
+    ITERATION_LIMIT = "iteration_limit"
+    NODE_LIMIT = "node_limit"
+    INTERRUPTED = "interrupted"
+    OTHER = "other"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def is_limit(self) -> bool:
+        """The solver stopped at a limit (time, nodes, iterations) or was interrupted, not at a proof."""
+        return self in (Termination.TIME_LIMIT, Termination.ITERATION_LIMIT, Termination.NODE_LIMIT,
+                        Termination.INTERRUPTED)
+
+
+class SolutionStatus(str, Enum):
+    """What we hold after a solve."""
+
+    OPTIMAL = "optimal"
+    FEASIBLE = "feasible"
+    NONE = "none"
+
+    def __str__(self) -> str:
+        return self.value
+
+
 @dataclass
 class SolveOutcome:
     """What HiGHS said and what it left us."""
 
-    termination: str
-    """optimal, time_limit, infeasible, unbounded, interrupted or other."""
-    solution_status: str
-    """optimal, feasible or none."""
+    termination: Termination
+    solution_status: SolutionStatus
     objective: float | None
     bound: float | None
     gap: float | None
@@ -52,7 +91,7 @@ class SolveOutcome:
 
     @property
     def has_plan(self) -> bool:
-        return self.solution_status in ("optimal", "feasible")
+        return self.solution_status in (SolutionStatus.OPTIMAL, SolutionStatus.FEASIBLE)
 
 
 def solver_version() -> str:
@@ -73,8 +112,8 @@ def _reset_scheduler() -> None:
 
 
 class _LogStream:
-    """HiGHS's log, line by line to stderr as it happens. Pyomo redirects file descriptors 1 and 2 during the
-    solve, so the log goes to a duplicate of stderr's descriptor taken before."""
+    """HiGHS's log, line by line to stderr as it happens, through a duplicate of stderr's descriptor (so that a
+    caller's redirection of descriptors 1 and 2 does not swallow it)."""
 
     def __init__(self) -> None:
         sys.stderr.flush()
@@ -105,119 +144,369 @@ def _stop_on_ctrl_c(highs: Any) -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-def _termination(status: Any, has_solution: bool) -> tuple[str, str]:
+def _termination(status: Any, has_solution: bool) -> tuple[Termination, SolutionStatus]:
     import highspy
 
     s = highspy.HighsModelStatus
     if status == s.kOptimal:
-        return "optimal", "optimal"
-    solution = "feasible" if has_solution else "none"
+        return Termination.OPTIMAL, SolutionStatus.OPTIMAL
+    solution = SolutionStatus.FEASIBLE if has_solution else SolutionStatus.NONE
     mapping = {
-        s.kInfeasible: "infeasible",
-        s.kUnboundedOrInfeasible: "infeasible_or_unbounded",
-        s.kUnbounded: "unbounded",
-        s.kTimeLimit: "time_limit",
-        s.kIterationLimit: "iteration_limit",
+        s.kInfeasible: Termination.INFEASIBLE,
+        s.kUnboundedOrInfeasible: Termination.INFEASIBLE_OR_UNBOUNDED,
+        s.kUnbounded: Termination.UNBOUNDED,
+        s.kTimeLimit: Termination.TIME_LIMIT,
+        s.kIterationLimit: Termination.ITERATION_LIMIT,
     }
     for name in ("kInterrupt", "kHighsInterrupt"):
         if getattr(s, name, None) is not None and status == getattr(s, name):
-            return "interrupted", solution
-    for name in ("kSolutionLimit",):
-        if getattr(s, name, None) is not None and status == getattr(s, name):
-            return "node_limit", solution
-    return mapping.get(status, "other"), solution
+            return Termination.INTERRUPTED, solution
+    if getattr(s, "kSolutionLimit", None) is not None and status == s.kSolutionLimit:
+        return Termination.NODE_LIMIT, solution
+    return mapping.get(status, Termination.OTHER), solution
+
+
+@dataclass(frozen=True)
+class _PyomoHandles:
+    """The private parts of Pyomo's HiGHS interface this module relies on (see :func:`_pyomo_handles`)."""
+
+    highs: Any
+    col_of_var_id: dict[int, int]
+    row_of_con: dict[Any, int]
+
+
+def _pyomo_handles(opt: Any) -> _PyomoHandles:
+    """The live ``highspy.Highs`` and the maps from Pyomo components to HiGHS columns and rows.
+
+    These are private attributes of ``pyomo.contrib.solver.solvers.highs.Highs`` (Pyomo 6.10); a test pins each of
+    them, so an upgrade that renames one fails here and nowhere else."""
+    try:
+        return _PyomoHandles(opt._solver_model, opt._pyomo_var_to_solver_var_map, opt._pyomo_con_to_solver_con_map)
+    except AttributeError as err:  # pragma: no cover - a Pyomo upgrade
+        raise SolverError(f"this Pyomo version's HiGHS interface has changed ({err}); install pyomo 6.10.x") from err
+
+
+@dataclass(frozen=True)
+class RowDuals:
+    """Duals and ranging of an LP solve, by HiGHS row and column.
+
+    ``row_dual[r]`` is the rate of change of the objective per unit increase of row r's active bound (HiGHS's own
+    convention, verified on the Wyndor glass LP: a binding ``<=`` row of a maximisation has a positive dual).
+    ``bound_up`` / ``bound_dn`` give, per row, the interval of the active bound over which that rate holds
+    (``nan`` where HiGHS gives none), and ``basic`` whether the row is basic (not binding)."""
+
+    objective: float
+    col_value: np.ndarray
+    col_dual: np.ndarray
+    row_value: np.ndarray
+    row_dual: np.ndarray
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    basic: np.ndarray
+    bound_up: np.ndarray
+    bound_dn: np.ndarray
+    ranging: bool
+
+
+class HighsSession:
+    """One live HiGHS model of one Pyomo model: solve, hold integer columns, duals, ranging, in-place edits, IIS.
+
+    The model is handed to HiGHS once; everything after that acts on HiGHS's copy directly. Integer columns are
+    found from HiGHS's own integrality, so holding them needs no knowledge of the model.
+    """
+
+    def __init__(self, model: Any, options: SolverOptions) -> None:
+        opt = SolverFactory("highs")
+        if opt is None or not opt.available():
+            raise SolverError("HiGHS is not available: install the 'highspy' package (pip install highspy)")
+        _reset_scheduler()
+        cfg = opt.config
+        cfg.load_solutions = False
+        cfg.raise_exception_on_nonoptimal_result = False
+        tick = time.perf_counter()
+        with PauseGC(), capture_output(capture_fd=True):  # the hand-off maps every row and column; HiGHS's banner
+            opt.set_instance(model)
+        self.handoff_s = time.perf_counter() - tick
+        self.model = model
+        self.options = options
+        self._opt = opt
+        handles = _pyomo_handles(opt)
+        self.highs = handles.highs
+        self.highs.HandleUserInterrupt = True  # lets cancelSolve() (Ctrl-C) stop a run and keep its incumbent
+        self._col_of_var_id = handles.col_of_var_id
+        self._row_of_con = handles.row_of_con
+        self._con_of_row = {row: con for con, row in handles.row_of_con.items()}
+        lp = self.highs.getLp()
+        self.integer_cols = np.flatnonzero(np.asarray(lp.integrality_, dtype=np.int64) > 0).astype(np.int32) \
+            if len(lp.integrality_) else np.zeros(0, dtype=np.int32)
+        self._held: tuple[np.ndarray, np.ndarray] | None = None
+        self.version = ".".join(str(v) for v in opt.version())
+        self.runs = 0
+
+    # -- options and runs --------------------------------------------------------------------------------------
+    def _apply_options(self, *, quiet: bool = True, time_limit: float | None = None) -> None:
+        """Every HiGHS option allocopt sets, in one place: the model file's, then a few of the session's own."""
+        h = self.highs
+        o = self.options
+        h.setOptionValue("output_flag", not quiet)
+        h.setOptionValue("log_to_console", False)
+        h.setOptionValue("threads", o.threads)
+        h.setOptionValue("random_seed", o.random_seed)
+        h.setOptionValue("mip_rel_gap", o.rel_gap)
+        limit = time_limit if time_limit is not None else o.time_limit
+        h.setOptionValue("time_limit", float(limit) if limit is not None else math.inf)
+        for name, value in o.highs_options.items():
+            if h.setOptionValue(name, value) != _ok():
+                raise SolverError(f"HiGHS refuses the option {name} = {value!r}")
+
+    def _run(self, tee: bool = False, time_limit: float | None = None) -> float:
+        """Run HiGHS on its current model; returns HiGHS's own time for this run (seconds)."""
+        _reset_scheduler()
+        self._apply_options(quiet=not tee, time_limit=time_limit)
+        h = self.highs
+        log = _LogStream() if tee else None
+        if log is not None:
+            h.cbLogging += log
+        before = h.getRunTime()
+        try:
+            with _stop_on_ctrl_c(h):  # output_flag is off unless tee: HiGHS prints nothing
+                status = h.run()
+        except Exception as err:  # a failure inside HiGHS
+            raise SolverError(f"HiGHS could not solve the model: {err}") from err
+        finally:
+            if log is not None:
+                h.cbLogging -= log
+                log.close()
+        self.runs += 1
+        if status == _error():
+            raise SolverError("HiGHS reported an error while solving (see its log with --log)")
+        return max(0.0, h.getRunTime() - before)
+
+    def solve(self, *, tee: bool = False, warm_start: np.ndarray | None = None, fresh: bool = True,
+              time_limit: float | None = None) -> SolveOutcome:
+        """Solve the model as it stands (the MIP, or the LP while integer columns are held).
+
+        ``fresh`` forgets what earlier runs left (basis, incumbent), so the answer is exactly that of a cold solve
+        of the same model, whatever ran before; ``warm_start`` hands HiGHS a previous plan's column values as a
+        first incumbent instead (faster on some MILPs, but then a tie between equally good plans may be broken
+        differently than by a cold solve)."""
+        h = self.highs
+        tick = time.perf_counter()
+        if fresh or warm_start is not None:
+            h.clearSolver()
+        if warm_start is not None and len(warm_start) == h.getNumCol():
+            import highspy
+
+            sol = highspy.HighsSolution()
+            sol.col_value = list(map(float, warm_start))
+            sol.value_valid = True
+            with capture_output(capture_fd=True):
+                h.setSolution(sol)
+        highs_s = self._run(tee=tee, time_limit=time_limit)
+        solve_s = time.perf_counter() - tick
+        info = h.getInfo()
+        has_solution = info.primal_solution_status == 2
+        termination, solution_status = _termination(h.getModelStatus(), has_solution)
+        objective = float(info.objective_function_value) if has_solution else None
+        is_mip = len(self.integer_cols) > 0 and self._held is None
+        bound: float | None
+        gap: float | None = None
+        if is_mip:
+            bound = float(info.mip_dual_bound)
+            if objective is not None and info.mip_gap is not None and math.isfinite(info.mip_gap):
+                gap = float(info.mip_gap)
+        else:
+            bound = objective if termination == Termination.OPTIMAL else None
+            gap = 0.0 if termination == Termination.OPTIMAL else None
+        if objective is not None and termination == Termination.OPTIMAL and info.mip_node_count in (-1, None):
+            gap = 0.0
+        if bound is not None and not math.isfinite(bound):
+            bound = None
+        outcome = SolveOutcome(termination=termination, solution_status=solution_status, objective=objective,
+                               bound=bound, gap=gap, handoff_s=self.handoff_s, solve_s=solve_s, highs_s=highs_s,
+                               version=self.version)
+        if has_solution:
+            outcome.values = self.values()
+        return outcome
+
+    # -- reading the solution ----------------------------------------------------------------------------------
+    def col_values(self) -> np.ndarray:
+        return np.asarray(self.highs.getSolution().col_value, dtype=float)
+
+    def values(self, col_value: np.ndarray | None = None) -> dict[str, dict[Any, float]]:
+        """Every variable's value, per Var component, read from HiGHS's solution vector in one go."""
+        col_value = self.col_values() if col_value is None else col_value
+        col_of = self._col_of_var_id
+        values: dict[str, dict[Any, float]] = {}
+        for comp in self.model.component_objects(pyo.Var, descend_into=True):
+            out: dict[Any, float] = {}
+            for key, var in comp.items():
+                col = col_of.get(id(var))
+                out[key] = float(col_value[col]) if col is not None else 0.0
+            values[comp.local_name] = out
+        return values
+
+    def col_of(self, var: Any) -> int | None:
+        """The HiGHS column of a Pyomo variable (None if the hand-off left it out: it appears in no row)."""
+        return self._col_of_var_id.get(id(var))
+
+    def row_of(self, con: Any) -> int | None:
+        """The HiGHS row of a Pyomo constraint data object (None for a trivially true row that was not passed)."""
+        return self._row_of_con.get(con)
+
+    def constraint_of_row(self, row: int) -> Any:
+        return self._con_of_row.get(int(row))
+
+    # -- holding integer decisions -----------------------------------------------------------------------------
+    @property
+    def holding(self) -> bool:
+        return self._held is not None
+
+    def hold_integers(self, col_value: np.ndarray) -> None:
+        """Hold every integer column at its (rounded) value in ``col_value`` and make it continuous, so the model
+        becomes the LP of this plan's decisions: HiGHS then gives duals and ranging. Fixing alone would leave an
+        integer column, and HiGHS would run its MIP solver again (no duals)."""
+        if self._held is not None:
+            self.release_integers()
+        h = self.highs
+        cols = self.integer_cols
+        if not len(cols):
+            self._held = (np.zeros(0), np.zeros(0))
+            return
+        lp = h.getLp()
+        lower = np.asarray(lp.col_lower_, dtype=float)[cols]
+        upper = np.asarray(lp.col_upper_, dtype=float)[cols]
+        self._held = (lower, upper)
+        fixed = np.clip(np.round(np.asarray(col_value, dtype=float)[cols]), lower, upper)
+        h.changeColsIntegrality(len(cols), cols, np.zeros(len(cols), dtype=np.uint8))
+        h.changeColsBounds(len(cols), cols, fixed, fixed)
+
+    def relax_integers(self) -> None:
+        """Make every integer column continuous within its bounds: the LP relaxation."""
+        if self._held is not None:
+            self.release_integers()
+        h = self.highs
+        cols = self.integer_cols
+        lp = h.getLp()
+        self._held = (np.asarray(lp.col_lower_, dtype=float)[cols], np.asarray(lp.col_upper_, dtype=float)[cols])
+        if len(cols):
+            h.changeColsIntegrality(len(cols), cols, np.zeros(len(cols), dtype=np.uint8))
+
+    def release_integers(self) -> None:
+        """Undo :meth:`hold_integers` or :meth:`relax_integers`: the MIP as it was."""
+        if self._held is None:
+            return
+        lower, upper = self._held
+        self._held = None
+        cols = self.integer_cols
+        if not len(cols):
+            return
+        h = self.highs
+        h.changeColsBounds(len(cols), cols, lower, upper)
+        h.changeColsIntegrality(len(cols), cols, np.ones(len(cols), dtype=np.uint8))
+
+    def lp_duals(self, ranging: bool = True) -> RowDuals:
+        """Duals (and, if asked, ranging) of the LP just solved (held or relaxed integer columns)."""
+        import highspy
+
+        h = self.highs
+        sol = h.getSolution()
+        lp = h.getLp()
+        basis = h.getBasis()
+        n_rows = h.getNumRow()
+        basic = np.array([s == highspy.HighsBasisStatus.kBasic for s in basis.row_status], dtype=bool) \
+            if basis.valid and len(basis.row_status) == n_rows else np.zeros(n_rows, dtype=bool)
+        up = np.full(n_rows, np.nan)
+        dn = np.full(n_rows, np.nan)
+        ok = False
+        if ranging and n_rows:
+            with capture_output(capture_fd=True):
+                status, rng = h.getRanging()
+            if status == _ok() and rng.valid:
+                up = np.asarray(rng.row_bound_up.value_, dtype=float)
+                dn = np.asarray(rng.row_bound_dn.value_, dtype=float)
+                ok = True
+        return RowDuals(
+            objective=float(h.getInfo().objective_function_value),
+            col_value=np.asarray(sol.col_value, dtype=float),
+            col_dual=np.asarray(sol.col_dual, dtype=float),
+            row_value=np.asarray(sol.row_value, dtype=float),
+            row_dual=np.asarray(sol.row_dual, dtype=float),
+            row_lower=np.asarray(lp.row_lower_, dtype=float),
+            row_upper=np.asarray(lp.row_upper_, dtype=float),
+            basic=basic, bound_up=up, bound_dn=dn, ranging=ok,
+        )
+
+    # -- editing in place ------------------------------------------------------------------------------------
+    def row_bounds(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        lp = self.highs.getLp()
+        return np.asarray(lp.row_lower_, dtype=float)[rows], np.asarray(lp.row_upper_, dtype=float)[rows]
+
+    def shift_row_bounds(self, rows: list[int], lower_shift: list[float], upper_shift: list[float]) -> None:
+        """Move the bounds of some rows by the given amounts (infinite bounds stay infinite)."""
+        if not rows:
+            return
+        idx = np.asarray(rows, dtype=np.int32)
+        lower, upper = self.row_bounds(idx)
+        lower = np.where(np.isfinite(lower), lower + np.asarray(lower_shift, dtype=float), lower)
+        upper = np.where(np.isfinite(upper), upper + np.asarray(upper_shift, dtype=float), upper)
+        self.highs.changeRowsBounds(len(idx), idx, lower, upper)
+
+    # -- infeasibility ------------------------------------------------------------------------------------------
+    def conflict(self) -> ConflictSet:
+        """An irreducible infeasible subset (IIS) of the LP relaxation, as Pyomo constraint data objects.
+
+        The default ``iis_strategy`` returns nothing for an ordinary LP; strategy 4 (a deletion filter) gives an
+        irreducible set. The relaxation is solved as a pure feasibility problem (costs set to 0, then restored)."""
+        import highspy
+
+        h = self.highs
+        n = h.getNumCol()
+        costs = np.asarray(h.getLp().col_cost_, dtype=float).copy()
+        self.relax_integers()
+        try:
+            if n:
+                h.changeColsCost(n, np.arange(n, dtype=np.int32), np.zeros(n))
+            h.clearSolver()
+            self._run()
+            status = h.getModelStatus()
+            if status != highspy.HighsModelStatus.kInfeasible:
+                return ConflictSet(lp_feasible=status == highspy.HighsModelStatus.kOptimal)
+            h.setOptionValue("iis_strategy", 4)
+            with capture_output(capture_fd=True):
+                ok, iis = h.getIis()
+            h.setOptionValue("iis_strategy", 0)
+            if ok == _error() or not iis.valid_:
+                return ConflictSet(lp_feasible=False, complete=False)
+            rows: list[tuple[str, Any]] = []
+            for row in iis.row_index_:
+                con = self.constraint_of_row(int(row))
+                if con is not None:
+                    rows.append((con.parent_component().local_name, con.index()))
+            return ConflictSet(lp_feasible=False, rows=rows)
+        finally:
+            if n:
+                h.changeColsCost(n, np.arange(n, dtype=np.int32), costs)
+            self.release_integers()
+            h.clearSolver()
+
+
+def _ok() -> Any:
+    import highspy
+
+    return highspy.HighsStatus.kOk
+
+
+def _error() -> Any:
+    import highspy
+
+    return highspy.HighsStatus.kError
 
 
 def solve_model(model: Any, options: SolverOptions, *, tee: bool = False) -> SolveOutcome:
-    """Hand the model to HiGHS, solve it and read back every variable's value (``tee``: HiGHS's log to stderr)."""
-    opt = SolverFactory("highs")
-    if opt is None or not opt.available():
-        raise SolverError("HiGHS is not available: install the 'highspy' package (pip install highspy)")
-    _reset_scheduler()
-    cfg = opt.config
-    cfg.load_solutions = False
-    cfg.raise_exception_on_nonoptimal_result = False
-    cfg.tee = []  # Pyomo's tee only shows the log when the solve ends; a logging callback streams it (see below)
-    cfg.threads = options.threads
-    cfg.time_limit = options.time_limit
-    cfg.rel_gap = options.rel_gap
-    cfg.solver_options = {"random_seed": options.random_seed, **options.highs_options}
-    upd = cfg.auto_updates
-    for flag in ("check_for_new_or_removed_constraints", "check_for_new_or_removed_vars",
-                 "check_for_new_or_removed_params", "check_for_new_objective", "update_constraints",
-                 "update_vars", "update_parameters", "update_named_expressions", "update_objective"):
-        setattr(upd, flag, False)
-
-    tick = time.perf_counter()
-    with PauseGC():  # the hand-off builds maps over every row and column: no point in garbage-collecting meanwhile
-        opt.set_instance(model)
-    handoff = time.perf_counter() - tick
-    log = _LogStream() if tee else None
-    if log is not None:
-        opt._solver_model.cbLogging += log
-    try:
-        with _stop_on_ctrl_c(opt._solver_model):
-            results = opt.solve(model)
-    except Exception as err:  # an option HiGHS rejects, or a failure inside the interface
-        raise SolverError(f"HiGHS could not solve the model: {err}") from err
-    finally:
-        if log is not None:
-            opt._solver_model.cbLogging -= log
-            log.close()
-    solve_s = time.perf_counter() - tick - handoff
-
-    highs = opt._solver_model
-    info = highs.getInfo()
-    has_solution = info.primal_solution_status == 2
-    termination, solution_status = _termination(highs.getModelStatus(), has_solution)
-    objective = results.incumbent_objective if has_solution else None
-    bound = results.objective_bound
-    gap = None
-    if objective is not None:
-        if termination == "optimal" and info.mip_node_count in (-1, None):
-            gap = 0.0
-        elif info.mip_gap is not None and math.isfinite(info.mip_gap):
-            gap = float(info.mip_gap)
-        if bound is not None and not math.isfinite(bound):
-            bound = None
-    outcome = SolveOutcome(
-        termination=termination,
-        solution_status=solution_status,
-        objective=objective,
-        bound=bound,
-        gap=gap,
-        handoff_s=handoff,
-        solve_s=solve_s,
-        highs_s=float(results.timing_info.highs_time or 0.0),
-        version=".".join(str(v) for v in opt.version()),
-        log=results.solver_log or "",
-    )
-    if has_solution:
-        outcome.values = _column_values(opt, model)
-    return outcome
-
-
-def _column_values(opt: Any, model: Any) -> dict[str, dict[Any, float]]:
-    """Every variable's value, per Var component, read from HiGHS's solution vector in one go."""
-    col_value = np.asarray(opt._solver_model.getSolution().col_value)
-    col_of = opt._pyomo_var_to_solver_var_map
-    values: dict[str, dict[Any, float]] = {}
-    for comp in model.component_objects(pyo.Var, descend_into=True):
-        out: dict[Any, float] = {}
-        for key, var in comp.items():
-            col = col_of.get(id(var))
-            out[key] = float(col_value[col]) if col is not None else 0.0
-        values[comp.local_name] = out
-    return values
-
-
-def write_model(model: Any, path: str, fmt: str) -> None:
-    """Write the model as an LP or MPS file for any other solver, with readable names."""
-    if fmt not in ("lp", "mps"):
-        raise SolverError(f"unknown model format '{fmt}': use lp or mps")
-    # Pyomo guesses the format from the extension and warns when told a name it spells differently ("cpxlp").
-    guessed = path.lower().endswith(f".{fmt}")
-    model.write(path, format=None if guessed else fmt, io_options={"symbolic_solver_labels": True})
+    """Hand the model to HiGHS, solve it once and read back every variable's value (``tee``: HiGHS's log to
+    stderr). For repeated solves of one model keep a :class:`HighsSession` instead."""
+    return HighsSession(model, options).solve(tee=tee)
 
 
 @dataclass
@@ -231,49 +520,23 @@ class ConflictSet:
 
 
 def conflict_set(model: Any, options: SolverOptions, ignore: tuple[str, ...] = ()) -> ConflictSet:
-    """Ask HiGHS for an irreducible infeasible subset (IIS) of the model's LP relaxation.
-
-    The default ``iis_strategy`` returns nothing for an ordinary LP; strategy 4 (a deletion filter) gives an
-    irreducible set. The rows are mapped back to Pyomo constraint components and their indices. Components named in
-    ``ignore`` are left out (rows that always hold once gates are whole but make odd chains in the relaxation).
-    """
-    import highspy
-
+    """Ask HiGHS for an irreducible infeasible subset of the model's LP relaxation, leaving out the constraint
+    components named in ``ignore`` (rows that always hold once gates are whole but make odd chains in the
+    relaxation)."""
     for name in ignore:
         comp = getattr(model, name, None)
         if comp is not None:
             comp.deactivate()
+    return HighsSession(model, options).conflict()
 
-    _reset_scheduler()
-    opt = SolverFactory("highs")
-    opt.config.load_solutions = False
-    opt.config.raise_exception_on_nonoptimal_result = False
-    opt.set_instance(model)
-    h = opt._solver_model
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("threads", options.threads)
-    h.setOptionValue("random_seed", options.random_seed)
-    if options.time_limit is not None:
-        h.setOptionValue("time_limit", options.time_limit)
-    n = h.getNumCol()
-    if n:  # the LP relaxation, as a pure feasibility problem
-        h.changeColsIntegrality(n, np.arange(n, dtype=np.int32), np.zeros(n, dtype=np.uint8))
-        h.changeColsCost(n, np.arange(n, dtype=np.int32), np.zeros(n))
-    h.run()
-    status = h.getModelStatus()
-    if status != highspy.HighsModelStatus.kInfeasible:
-        return ConflictSet(lp_feasible=status == highspy.HighsModelStatus.kOptimal)
-    h.setOptionValue("iis_strategy", 4)
-    ok, iis = h.getIis()
-    if ok == highspy.HighsStatus.kError or not iis.valid_:
-        return ConflictSet(lp_feasible=False, complete=False)
-    rows: list[tuple[str, Any]] = []
-    con_of = opt._solver_con_to_pyomo_con_map
-    for row in iis.row_index_:
-        con = con_of.get(int(row))
-        if con is not None:
-            rows.append((con.parent_component().local_name, con.index()))
-    return ConflictSet(lp_feasible=False, rows=rows)
+
+def write_model(model: Any, path: str, fmt: str) -> None:
+    """Write the model as an LP or MPS file for any other solver, with readable names."""
+    if fmt not in ("lp", "mps"):
+        raise SolverError(f"unknown model format '{fmt}': use lp or mps")
+    # Pyomo guesses the format from the extension and warns when told a name it spells differently ("cpxlp").
+    guessed = path.lower().endswith(f".{fmt}")
+    model.write(path, format=None if guessed else fmt, io_options={"symbolic_solver_labels": True})
 
 
 def highs_option_problems(options: dict[str, Any]) -> list[str]:
