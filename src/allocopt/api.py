@@ -17,9 +17,8 @@ from typing import Any
 
 from allocopt.errors import InstanceError, Problem
 from allocopt.instance import Instance, instance_from_dict, load_instance
-from allocopt.modelfile import ModelSpec, load_model_spec
-from allocopt.result import Result, Status
-from allocopt.tables import empty_tables, solution_tables
+from allocopt.modelfile import ModelSpec
+from allocopt.result import Result
 
 
 def build(instance: Instance, spec: ModelSpec | None = None) -> Any:
@@ -43,87 +42,17 @@ def solve(
 
     ``instance`` and ``spec`` may be objects or file paths; keyword options override the model file's solver
     options. The result holds no plan when the instance is infeasible or no plan was found in time: look at
-    ``result.status``.
+    ``result.status``. For many solves of one partnership, keep a :class:`~allocopt.session.Session` instead.
     """
-    from allocopt.model import build_data, create_model
-    from allocopt.precheck import check_instance
-    from allocopt.solver import solve_model
+    from allocopt.session import Session
 
     start = time.perf_counter()
     inst = instance if isinstance(instance, Instance) else load_instance(instance)
-    model_spec = spec if isinstance(spec, ModelSpec) else load_model_spec(spec)
-    model_spec = model_spec.with_solver(time_limit=time_limit, rel_gap=rel_gap, threads=threads,
-                                        random_seed=random_seed)
-
-    tick = time.perf_counter()
-    data = build_data(inst, model_spec)
-    findings = check_instance(data)
-    model = create_model(data)
-    build_s = time.perf_counter() - tick
-
-    outcome = solve_model(model, model_spec.solver, tee=tee)
-
-    tick = time.perf_counter()
-    tables = solution_tables(data, outcome.values) if outcome.has_plan else empty_tables()
-    extract_s = time.perf_counter() - tick
-
-    notes = []
-    # HiGHS says "optimal" once the plan is within the requested gap; only a (near) zero gap proves optimality.
-    proven = outcome.termination == "optimal" and (outcome.gap or 0.0) <= PROVEN_GAP
-    if outcome.has_plan and not proven:
-        gap = _gap_text(outcome.gap)
-        why = ("the requested gap was reached" if outcome.termination == "optimal"
-               else f"the solver stopped: {outcome.termination.replace('_', ' ')}")
-        notes.append(f"Best plan found, not proven optimal ({why}): it is within {gap} of the best possible.")
-    if not outcome.has_plan:
-        notes.append(_no_plan_note(outcome.termination))
-    notes += [("Why: " if f.proves_infeasible else "Warning: ") + str(f) for f in findings]
-
-    return Result(
-        instance_name=inst.name,
-        instance_sha256=inst.fingerprint(),
-        currency=inst.currency,
-        model=model_spec.model_dump(mode="json"),
-        status=Status(outcome.termination, outcome.solution_status, outcome.has_plan, proven and outcome.has_plan),
-        objective_name=model_spec.objective,
-        objective=outcome.objective,
-        bound=outcome.bound,
-        gap=outcome.gap,
-        solver_name="highs",
-        solver_version=outcome.version,
-        timing={
-            "build_s": build_s,
-            "handoff_s": outcome.handoff_s,
-            "solve_s": outcome.solve_s,
-            "highs_s": outcome.highs_s,
-            "extract_s": extract_s,
-            "total_s": time.perf_counter() - start,
-        },
-        tables=tables,
-        notes=notes,
-    )
-
-
-PROVEN_GAP = 1e-6
-"""A plan within this relative gap of the bound is reported as proven optimal."""
-
-
-def _gap_text(gap: float | None) -> str:
-    if gap is None:
-        return "an unknown margin"
-    if gap > 1:
-        return "more than 100% (the search had barely started)"
-    return f"{gap:.2%}"
-
-
-def _no_plan_note(termination: str) -> str:
-    if termination == "infeasible":
-        return "The commitments and limits cannot all hold at once: no plan satisfies them."
-    if termination == "interrupted":
-        return "Interrupted (Ctrl-C) before any plan was found: run again and let it go on longer."
-    if termination in ("time_limit", "node_limit", "iteration_limit"):
-        return "No plan was found before the solver stopped: raise the time limit (--time-limit)."
-    return f"The solver stopped without a plan ({termination})."
+    with Session(inst, spec, time_limit=time_limit, rel_gap=rel_gap, threads=threads,
+                 random_seed=random_seed) as session:
+        result = session.solve(tee=tee)
+    result.timing["total_s"] = time.perf_counter() - start
+    return result
 
 
 def with_value(instance: Instance, path: str, value: Any) -> Instance:
@@ -151,7 +80,7 @@ _OPTIONAL_SECTIONS = {"risk", "total", "capacity", "eligible", "benefit_share"}
 
 
 def _set_path(data: dict[str, Any], path: str | tuple[str | int, ...], value: Any) -> None:
-    keys = list(path) if isinstance(path, tuple) else _split_path(path)
+    keys = list(path) if isinstance(path, tuple) else split_path(path)
     path = ".".join(map(str, keys))
     if not keys:
         raise InstanceError([Problem(path, "empty field path", "name a field, e.g. partners.northwind.weight")])
@@ -182,6 +111,6 @@ def _inline_phase(node: dict[str, Any]) -> None:
         node.update(needs)
 
 
-def _split_path(path: str) -> list[str | int]:
+def split_path(path: str) -> list[str | int]:
     """``commitments[0].min`` -> ["commitments", 0, "min"]."""
     return [int(tok[1:-1]) if tok.startswith("[") else tok for tok in re.findall(r"\[\d+\]|[^.\[\]]+", path)]

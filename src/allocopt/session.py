@@ -1,0 +1,307 @@
+"""A live planning session: one partnership, one model, one HiGHS instance, many solves.
+
+    >>> import allocopt
+    >>> with allocopt.Session("instances/joint-venture.yaml") as s:
+    ...     base = s.solve()
+    ...     s.set("partners.cobalt-software.capacity.capital.scale", 1.2e6)
+    ...     more = s.solve()
+    ...     prices = s.prices()
+
+The model is built and handed to HiGHS once. A change of limits (capacities, totals, caps, reserve margins,
+commitments, stand-alone values, funder counts) moves row bounds in place; any other change rebuilds the model (and
+says so in :attr:`Session.rebuilds`). Re-solves start fresh by default, so each answer equals a cold solve of the
+changed instance, whatever was solved before.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from allocopt.instance import Instance, load_instance
+from allocopt.modelfile import ModelSpec, load_model_spec
+from allocopt.result import Result, Status
+
+PROVEN_GAP = 1e-6
+"""A plan within this relative gap of the bound is reported as proven optimal."""
+
+
+class Session:
+    """One partnership held live in HiGHS: solve, change, re-solve, price."""
+
+    def __init__(self, instance: Instance | str | Path, spec: ModelSpec | str | Path | None = None, *,
+                 time_limit: float | None = None, rel_gap: float | None = None, threads: int | None = None,
+                 random_seed: int | None = None) -> None:
+        inst = instance if isinstance(instance, Instance) else load_instance(instance)
+        model_spec = spec if isinstance(spec, ModelSpec) else load_model_spec(spec)
+        self.spec = model_spec.with_solver(time_limit=time_limit, rel_gap=rel_gap, threads=threads,
+                                           random_seed=random_seed)
+        self.rebuilds = 0
+        """How many changes needed a rebuild of the model (not an in-place edit)."""
+        self.in_place = 0
+        """How many changes were made in place."""
+        self._last: Result | None = None
+        self._last_cols: np.ndarray | None = None
+        self._build(inst)
+
+    # -- life cycle ----------------------------------------------------------------------------------------------
+    def _build(self, inst: Instance) -> None:
+        from allocopt.model import build_data, create_model
+        from allocopt.model.limits import row_bounds, structure_key
+        from allocopt.precheck import check_instance
+        from allocopt.solver import HighsSession
+
+        tick = time.perf_counter()
+        self.instance = inst
+        self.data = build_data(inst, self.spec)
+        self.findings = check_instance(self.data)
+        self.model = create_model(self.data)
+        self.build_s = time.perf_counter() - tick
+        self.highs = HighsSession(self.model, self.spec.solver)
+        self.handoff_s = self.highs.handoff_s
+        self._structure = structure_key(self.data)
+        self._bounds = row_bounds(self.data)
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Let go of the model and HiGHS (the session cannot solve afterwards)."""
+        for name in ("model", "highs"):
+            if hasattr(self, name):
+                delattr(self, name)
+
+    # -- changing the partnership ----------------------------------------------------------------------------
+    def set(self, path: str | tuple[str | int, ...], value: Any) -> str:
+        """Change one field of the instance (dotted path or key tuple, as :func:`allocopt.with_value` takes;
+        a first key ``model`` changes the model file, e.g. ``model.rules.no_subsidy.tolerance``).
+        Returns ``"in place"`` or ``"rebuilt"``."""
+        return self.set_many({path: value})
+
+    def set_many(self, changes: Mapping[str | tuple[str | int, ...], Any]) -> str:
+        """Change several fields at once, validated together."""
+        from allocopt.api import split_path, with_values
+
+        instance_changes: dict[str | tuple[str | int, ...], Any] = {}
+        model_changes: dict[tuple[str | int, ...], Any] = {}
+        for path, value in changes.items():
+            keys = tuple(path) if isinstance(path, tuple) else tuple(split_path(path))
+            if keys and keys[0] == "model":
+                model_changes[keys[1:]] = value
+            else:
+                instance_changes[path] = value
+        inst = with_values(self.instance, instance_changes) if instance_changes else self.instance
+        spec = self.spec
+        if model_changes:
+            spec = _spec_with(spec, model_changes)
+        return self.replace(inst, spec)
+
+    def replace(self, instance: Instance, spec: ModelSpec | None = None) -> str:
+        """Make the session hold another version of the instance (and model file): in place where only limits
+        differ, else rebuilt."""
+        from allocopt.model import build_data
+        from allocopt.model.limits import row_bounds, structure_key
+
+        spec = spec or self.spec
+        data = build_data(instance, spec)
+        if spec.solver == self.spec.solver and structure_key(data) == self._structure:
+            new_bounds = row_bounds(data)
+            self._shift(new_bounds)
+            self.instance, self.data, self.spec, self._bounds = instance, data, spec, new_bounds
+            from allocopt.precheck import check_instance
+
+            self.findings = check_instance(data)
+            self.in_place += 1
+            return "in place"
+        self.spec = spec
+        self._build(instance)
+        self.rebuilds += 1
+        return "rebuilt"
+
+    def _shift(self, new_bounds: dict[Any, tuple[float | None, float | None]]) -> None:
+        rows: list[int] = []
+        lower: list[float] = []
+        upper: list[float] = []
+        for key, (lo, up) in new_bounds.items():
+            old_lo, old_up = self._bounds[key]
+            if lo == old_lo and up == old_up:
+                continue
+            row = self.row(key)
+            if row is None:
+                continue
+            rows.append(row)
+            lower.append((lo - old_lo) if lo is not None and old_lo is not None else 0.0)
+            upper.append((up - old_up) if up is not None and old_up is not None else 0.0)
+        self.highs.shift_row_bounds(rows, lower, upper)
+
+    def row(self, key: tuple[str, Any]) -> int | None:
+        """The HiGHS row of model row (family, index), or None if it was not passed (trivially true)."""
+        family, index = key
+        comp = getattr(self.model, family, None)
+        if comp is None:
+            return None
+        try:
+            con = comp[index]
+        except KeyError:
+            return None
+        return self.highs.row_of(con)
+
+    def column(self, var: tuple[str, Any]) -> int | None:
+        name, index = var
+        comp = getattr(self.model, name, None)
+        if comp is None:
+            return None
+        try:
+            return self.highs.col_of(comp[index])
+        except KeyError:
+            return None
+
+    # -- solving ---------------------------------------------------------------------------------------------
+    def solve(self, *, tee: bool = False, warm_start: bool = False, time_limit: float | None = None) -> Result:
+        """Solve the partnership as it stands now (the mixed-integer plan).
+
+        ``warm_start`` hands HiGHS the previous plan as a first incumbent (see :meth:`HighsSession.solve`)."""
+        start = time.perf_counter()
+        self.highs.release_integers()
+        warm = self._last_cols if warm_start else None
+        outcome = self.highs.solve(tee=tee, warm_start=warm, time_limit=time_limit)
+        self._last_cols = self.highs.col_values() if outcome.has_plan else None
+        result = make_result(self.instance, self.spec, self.data, outcome, self.findings, self.build_s,
+                             self.handoff_s, start)
+        self.build_s = self.handoff_s = 0.0  # paid once, by the first solve after a build
+        self._last = result
+        return result
+
+    @property
+    def last(self) -> Result | None:
+        """The result of the latest :meth:`solve`."""
+        return self._last
+
+    def plan_columns(self) -> np.ndarray | None:
+        """HiGHS's column values of the latest plan."""
+        return self._last_cols
+
+    def held_lp(self, columns: np.ndarray | None = None, *, relax: bool = False, ranging: bool = True) -> Any:
+        """Solve the LP with every gate and funder decision held at the plan's values (or, with ``relax``, the LP
+        relaxation of the whole plan) and return its :class:`~allocopt.solver.RowDuals`; the MIP is restored
+        afterwards. Returns None when that LP has no optimum (the plan is no longer feasible)."""
+        from allocopt.solver import Termination
+
+        if relax:
+            self.highs.relax_integers()
+        else:
+            cols = columns if columns is not None else self._last_cols
+            if cols is None:
+                self.solve()
+                cols = self._last_cols
+            if cols is None:
+                return None
+            self.highs.hold_integers(cols)
+        try:
+            outcome = self.highs.solve()
+            if outcome.termination != Termination.OPTIMAL:
+                return None
+            return self.highs.lp_duals(ranging=ranging)
+        finally:
+            self.highs.release_integers()
+
+    def prices(self, *, relax: bool = False) -> Any:
+        """Shadow prices of every negotiable limit, with valid ranges (see :mod:`allocopt.prices`)."""
+        from allocopt.prices import shadow_prices
+
+        return shadow_prices(self, relax=relax)
+
+
+def _spec_with(spec: ModelSpec, changes: Mapping[tuple[str | int, ...], Any]) -> ModelSpec:
+    from allocopt.errors import ModelFileError, Problem
+    from allocopt.modelfile import model_spec_from_dict
+
+    data = spec.model_dump(mode="json")
+    for keys, value in changes.items():
+        node: Any = data
+        for key in keys[:-1]:
+            if not isinstance(node, dict) or key not in node:
+                raise ModelFileError([Problem(".".join(map(str, keys)), "no such field in the model file",
+                                              "see models/default.yaml")])
+            node = node[key]
+        if not isinstance(node, dict) or not keys or keys[-1] not in node:
+            raise ModelFileError([Problem(".".join(map(str, keys)), "no such field in the model file",
+                                          "see models/default.yaml")])
+        node[keys[-1]] = value
+    return model_spec_from_dict(data, source="<changed model>")
+
+
+def make_result(inst: Instance, spec: ModelSpec, data: Any, outcome: Any, findings: list[Any], build_s: float,
+                handoff_s: float, start: float) -> Result:
+    """A :class:`Result` from a solve outcome: tables, status, notes and timing."""
+    from allocopt.solver import Termination
+    from allocopt.tables import empty_tables, solution_tables
+
+    tick = time.perf_counter()
+    tables = solution_tables(data, outcome.values) if outcome.has_plan else empty_tables()
+    extract_s = time.perf_counter() - tick
+
+    notes = []
+    # HiGHS says "optimal" once the plan is within the requested gap; only a (near) zero gap proves optimality.
+    proven = outcome.termination == Termination.OPTIMAL and (outcome.gap or 0.0) <= PROVEN_GAP
+    if outcome.has_plan and not proven:
+        gap = gap_text(outcome.gap)
+        why = ("the requested gap was reached" if outcome.termination == Termination.OPTIMAL
+               else f"the solver stopped: {outcome.termination.value.replace('_', ' ')}")
+        notes.append(f"Best plan found, not proven optimal ({why}): it is within {gap} of the best possible.")
+    if not outcome.has_plan:
+        notes.append(no_plan_note(outcome.termination))
+    notes += [("Why: " if f.proves_infeasible else "Warning: ") + str(f) for f in findings]
+
+    return Result(
+        instance_name=inst.name,
+        instance_sha256=inst.fingerprint(),
+        currency=inst.currency,
+        model=spec.model_dump(mode="json"),
+        status=Status(outcome.termination.value, outcome.solution_status.value, outcome.has_plan,
+                      proven and outcome.has_plan),
+        objective_name=spec.objective,
+        objective=outcome.objective,
+        bound=outcome.bound,
+        gap=outcome.gap,
+        solver_name="highs",
+        solver_version=outcome.version,
+        timing={
+            "build_s": build_s,
+            "handoff_s": handoff_s,
+            "solve_s": outcome.solve_s,
+            "highs_s": outcome.highs_s,
+            "extract_s": extract_s,
+            "total_s": time.perf_counter() - start + build_s + handoff_s,
+        },
+        tables=tables,
+        notes=notes,
+    )
+
+
+def gap_text(gap: float | None) -> str:
+    if gap is None:
+        return "an unknown margin"
+    if gap > 1:
+        return "more than 100% (the search had barely started)"
+    return f"{gap:.2%}"
+
+
+def no_plan_note(termination: str) -> str:
+    if termination == "infeasible":
+        return "The commitments and limits cannot all hold at once: no plan satisfies them."
+    if termination == "infeasible_or_unbounded":
+        return ("HiGHS could not tell whether the plan is infeasible or unbounded: run 'allocopt diagnose' to "
+                "find out which.")
+    if termination == "interrupted":
+        return "Interrupted (Ctrl-C) before any plan was found: run again and let it go on longer."
+    if termination in ("time_limit", "node_limit", "iteration_limit"):
+        return "No plan was found before the solver stopped: raise the time limit (--time-limit)."
+    return f"The solver stopped without a plan ({termination})."
