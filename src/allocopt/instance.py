@@ -139,7 +139,7 @@ class Initiative(_Strict):
         description="go/no-go: each phase proceeds in full or pauses; adjustable: the initiative may run at a "
         "reduced scale (needs and value scale linearly)",
     )
-    min_scale: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] = Field(
+    min_scale: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] = Field(
         0.5, description="Smallest scale of an adjustable initiative that proceeds"
     )
     phases: dict[Name, PhasePlan] = Field(description="Per phase it runs in: needs and value")

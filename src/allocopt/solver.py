@@ -452,6 +452,22 @@ class HighsSession:
         upper = np.where(np.isfinite(upper), upper + np.asarray(upper_shift, dtype=float), upper)
         self.highs.changeRowsBounds(len(idx), idx, lower, upper)
 
+    def coefficient(self, row: int, col: int) -> float:
+        """The matrix coefficient of column ``col`` in row ``row`` (0 where there is none)."""
+        _status, cols, vals = self.highs.getRowEntries(int(row))
+        hits = np.flatnonzero(np.asarray(cols) == col)
+        return float(np.asarray(vals)[hits[0]]) if len(hits) else 0.0
+
+    def shift_coefficients(self, entries: list[tuple[int, int, float]]) -> None:
+        """Add ``delta`` to the coefficient of column ``col`` in row ``row`` for each ``(row, col, delta)``
+        (several entries for one cell add up; a cell that had no coefficient gets one)."""
+        total: dict[tuple[int, int], float] = {}
+        for row, col, delta in entries:
+            total[row, col] = total.get((row, col), 0.0) + delta
+        for (row, col), delta in total.items():
+            if delta:
+                self.highs.changeCoeff(int(row), int(col), self.coefficient(row, col) + delta)
+
     # -- infeasibility ------------------------------------------------------------------------------------------
     def conflict(self) -> ConflictSet:
         """An irreducible infeasible subset (IIS) of the LP relaxation, as Pyomo constraint data objects.
