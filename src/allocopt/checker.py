@@ -35,7 +35,7 @@ from typing import Any, TypeGuard
 from allocopt.errors import InstanceError, ResultFileError
 from allocopt.instance import Instance, load_instance
 from allocopt.reading import read_bounded
-from allocopt.result import RESULT_FORMAT
+from allocopt.result import READABLE_FORMATS, RESULT_FORMAT
 
 RULES: tuple[str, ...] = (
     "result_format",
@@ -197,7 +197,7 @@ def load_result_file(path: str | Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ResultFileError(f"{src}: expected a JSON object at the top level, got {type(data).__name__}")
     fmt = data.get("format")
-    if fmt != RESULT_FORMAT:
+    if fmt not in READABLE_FORMATS:
         got = "it has no 'format' field" if fmt is None else f"its format is {fmt!r}"
         raise ResultFileError(f"{src}: not an allocopt result ({got}, expected '{RESULT_FORMAT}')")
     return data
@@ -313,7 +313,7 @@ class _Checker:
             self.note("result_format", f"a result is a JSON object, not {type(result).__name__}")
             return
         fmt = result.get("format")
-        if fmt != RESULT_FORMAT:
+        if fmt not in READABLE_FORMATS:
             self.note("result_format", f"the result's format is {fmt!r}, expected '{RESULT_FORMAT}'")
         self.check_fingerprint(result)
         tables = result.get("tables")

@@ -100,20 +100,27 @@ instance_arg = click.argument("instance", type=click.Path(dir_okay=True, path_ty
 @click.option("--format", "fmt", type=click.Choice(["table", "markdown", "json", "csv"]), default="table",
               show_default=True, help="What to print on stdout")
 @click.option("--log", is_flag=True, help="Show HiGHS's log on stderr")
+@click.option("--prices", "with_prices", is_flag=True,
+              help="Also compute the shadow price of every limit (gate decisions held) and its valid range")
 @handle_errors
 def solve(instance: Path, model_file: Path | None, time_limit: float | None, gap: float | None,
-          threads: int | None, seed: int | None, out_dir: Path | None, fmt: str, log: bool) -> None:
+          threads: int | None, seed: int | None, out_dir: Path | None, fmt: str, log: bool,
+          with_prices: bool) -> None:
     """Solve a partnership INSTANCE (YAML or JSON) and print the plan."""
-    from allocopt.api import solve as solve_instance
     from allocopt.checker import check_result
     from allocopt.instance import load_instance
     from allocopt.modelfile import load_model_spec
-    from allocopt.report import render
+    from allocopt.report import render, render_prices
+    from allocopt.session import Session, with_prices_attached
 
     inst = load_instance(instance)
     spec = load_model_spec(model_file)
-    result = solve_instance(inst, spec, time_limit=time_limit, rel_gap=gap, threads=threads, random_seed=seed,
-                            tee=log)
+    prices = None
+    with Session(inst, spec, time_limit=time_limit, rel_gap=gap, threads=threads, random_seed=seed) as session:
+        result = session.solve(tee=log)
+        if with_prices and result.status.has_plan:
+            prices = session.prices()
+            result = with_prices_attached(result, prices)
     report = check_result(inst, result.to_dict()) if result.status.has_plan else None
 
     if out_dir is not None:
@@ -129,6 +136,8 @@ def solve(instance: Path, model_file: Path | None, time_limit: float | None, gap
     else:
         infeasible = result.status.termination == "infeasible"  # the explanation below says it all
         click.echo(render(result, list(inst.phases), fmt, notes=not infeasible), nl=False)
+        if prices is not None:
+            click.echo("\n" + render_prices(prices, fmt), nl=False)
         if report is not None:
             click.echo(f"\nIndependent check: {report.summary().splitlines()[0]}")
 
@@ -258,3 +267,98 @@ def generate(partners: int, initiatives: int, phases: int, resources: int, seed:
     else:
         write_instance(data, out_file)
         click.echo(f"wrote {out_file}", err=True)
+
+
+def _frames_out(frames: dict[str, Any], fmt: str, extra: dict[str, Any]) -> None:
+    """Print DataFrames as JSON (one object, with ``extra`` fields) or CSV (one block per frame)."""
+    if fmt == "json":
+        from allocopt.result import _clean
+
+        payload = dict(extra)
+        for name, df in frames.items():
+            payload[name] = [{str(k): _clean(v) for k, v in row.items()} for row in df.to_dict(orient="records")]
+        click.echo(json.dumps(payload, indent=2, allow_nan=False))
+    else:
+        for name, df in frames.items():
+            click.echo(f"# {name}")
+            click.echo(df.to_csv(index=False), nl=False)
+
+
+@main.command()
+@instance_arg
+@click.option("--model", "model_file", type=click.Path(path_type=Path), help="Model file")
+@click.option("--relax", is_flag=True, help="Prices of the LP relaxation (gates fractional) instead of the plan's")
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), help="Seconds HiGHS may run per solve")
+@click.option("--format", "fmt", type=click.Choice(["table", "markdown", "json", "csv"]), default="table",
+              show_default=True, help="What to print on stdout")
+@handle_errors
+def prices(instance: Path, model_file: Path | None, relax: bool, time_limit: float | None, fmt: str) -> None:
+    """Shadow prices of every limit of INSTANCE (capacities, totals, caps, margins, commitments), each with the
+    range over which it holds: what one more unit of each limit is worth to the partnership."""
+    from allocopt.instance import load_instance
+    from allocopt.modelfile import load_model_spec
+    from allocopt.report import render_prices
+    from allocopt.session import Session
+
+    inst = load_instance(instance)
+    with Session(inst, load_model_spec(model_file), time_limit=time_limit) as session:
+        if not relax:
+            result = session.solve()
+            if not result.status.has_plan:
+                _fail(f"no plan to price: {' '.join(result.notes[:1])} (run 'allocopt diagnose')",
+                      EXIT_INFEASIBLE if result.status.termination == "infeasible" else EXIT_NO_SOLUTION)
+        found = session.prices(relax=relax)
+    if found.objective is None:
+        _fail("no prices: the LP has no optimum (run 'allocopt diagnose')", EXIT_INFEASIBLE)
+    if fmt in ("json", "csv"):
+        _frames_out({"limits": found.limits, "gates": found.gates}, fmt,
+                    {"basis": found.basis, "note": found.note, "objective": found.objective,
+                     "currency": found.currency})
+    else:
+        click.echo(render_prices(found, fmt), nl=False)
+
+
+def _steps(text: str) -> list[float]:
+    try:
+        steps = [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise click.BadParameter(f"'{text}' is not a list of percentages such as 5,10,25") from None
+    if not steps or any(not (0 < s < 1000) for s in steps):
+        raise click.BadParameter("each step is a percentage above 0 and below 1000, e.g. 5,10,25")
+    return steps
+
+
+@main.command()
+@instance_arg
+@click.option("--model", "model_file", type=click.Path(path_type=Path), help="Model file")
+@click.option("--steps", default="5,10,25", show_default=True,
+              help="Steps in percent; each is tried up and down")
+@click.option("--terms", default=None, help="Only these terms (comma-separated names, families or paths)")
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), help="Seconds HiGHS may run per solve")
+@click.option("--format", "fmt", type=click.Choice(["table", "markdown", "json", "csv"]), default="table",
+              show_default=True, help="What to print on stdout")
+@handle_errors
+def renegotiate(instance: Path, model_file: Path | None, steps: str, terms: str | None, time_limit: float | None,
+                fmt: str) -> None:
+    """Which term of INSTANCE is worth renegotiating: each limit's price and range, and the true value of moving it
+    by each step (the plan re-solved at every step)."""
+    from allocopt.instance import load_instance
+    from allocopt.modelfile import load_model_spec
+    from allocopt.renegotiate import renegotiate as report_on
+    from allocopt.report import render_renegotiation
+    from allocopt.session import Session
+
+    step_list = _steps(steps)
+    term_list = [t.strip() for t in terms.split(",") if t.strip()] if terms else None
+    inst = load_instance(instance)
+    with Session(inst, load_model_spec(model_file), time_limit=time_limit) as session:
+        found = report_on(session, steps=step_list, terms=term_list)
+    if found.base_objective is None:
+        _fail("\n".join(found.summary), EXIT_INFEASIBLE)
+    if term_list and found.ranking.empty:
+        _fail(f"no limit matches --terms {terms}: run 'allocopt prices' to see the terms", EXIT_USAGE)
+    if fmt in ("json", "csv"):
+        _frames_out({"ranking": found.ranking, "steps": found.steps}, fmt,
+                    {"summary": found.summary, "objective": found.base_objective, "currency": found.currency})
+    else:
+        click.echo(render_renegotiation(found, fmt), nl=False)

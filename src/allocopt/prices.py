@@ -217,10 +217,9 @@ def move_limit(session: Session, limit: Limit, delta: float) -> None:
     session.highs.shift_row_bounds(idx, lower, upper)
     entries = []
     for effect in limit.coefficients:
-        row = session.row(effect.row)
-        col = session.column(effect.var)
-        if row is not None and col is not None:
-            entries.append((row, col, delta * effect.slope))
+        at, col = session.row(effect.row), session.column(effect.var)
+        if at is not None and col is not None:
+            entries.append((at, col, delta * effect.slope))
     session.highs.shift_coefficients(entries)
 
 

@@ -154,3 +154,99 @@ def render(result: Result, phases: list[str], fmt: str = "table", notes: bool = 
         out.append(f"\n{h}Commitments")
         out.append(_table(view, fmt))
     return "\n".join(out) + "\n"
+
+
+def _bound(x: Any, unit: str) -> str:
+    if _missing(x):
+        return "-"
+    v = float(x)
+    if math.isinf(v):
+        return "no limit" if v > 0 else "no floor"
+    return units(v, unit)
+
+
+def _price(x: Any, price_unit: str) -> str:
+    if _missing(x):
+        return "-"
+    v = float(x)
+    if abs(v) >= 1000 or v == 0:
+        return f"{_number(v)} {price_unit}"
+    return f"{v:,.4g} {price_unit}"
+
+
+def render_prices(prices: Any, fmt: str = "table") -> str:
+    """Shadow prices as a table: the limit, what the plan uses, the price per unit and the range it holds over."""
+    h = "## " if fmt == "markdown" else ""
+    out = [f"{h}Shadow prices ({'gate decisions held as planned' if prices.basis == 'held' else 'LP relaxation'})",
+           prices.note]
+    if prices.objective is None:
+        out.append("No prices: the plan has no optimum to price (see the plan's status).")
+        return "\n".join(out) + "\n"
+    out.append(f"Objective of the priced LP: {money(prices.objective, prices.currency)}")
+    lim = prices.limits
+    if len(lim):
+        order = lim.assign(_abs=lim["price"].abs()).sort_values(["_abs", "slack"], ascending=[False, True],
+                                                                 kind="stable")
+        rows = []
+        for r in order.to_dict(orient="records"):
+            note = ""
+            up, down = r["price_up"], r["price_down"]
+            if r["degenerate"] and not (not _missing(up) and not _missing(down) and abs(up - down) <= 1e-9):
+                note = f"one-sided: up {_price(up, '').strip()}, down {_price(down, '').strip()}"
+            rows.append({"limit": r["term"], "as written": _bound(r["limit"], r["unit"]),
+                         "plan uses": _bound(r["activity"], r["unit"]), "slack": _bound(r["slack"], r["unit"]),
+                         "price": _price(r["price"], r["price_unit"]),
+                         "holds from": _bound(r["range_low"], r["unit"]), "to": _bound(r["range_high"], r["unit"]),
+                         "note": note.replace("  ", " ").strip()})
+        out.append(f"\n{h}Limits (price: change of the objective per unit increase of the limit)")
+        out.append(_table(pd.DataFrame(rows).set_index("limit"), fmt))
+    gates = prices.gates
+    if len(gates) and prices.basis == "held":
+        paused = gates[(gates["decision"] == "pause") & (gates["value_needed"].fillna(0) > 0)]
+        if len(paused):
+            view = pd.DataFrame({"extra value needed to proceed": paused["value_needed"].map(
+                lambda v: money(v, prices.currency))}).set_axis(
+                pd.MultiIndex.from_frame(paused[["initiative", "phase"]]), axis=0)
+            out.append(f"\n{h}Paused stages (reduced cost, the other gates held)")
+            out.append(_table(view, fmt))
+    return "\n".join(out) + "\n"
+
+
+def render_renegotiation(reneg: Any, fmt: str = "table", top: int = 15) -> str:
+    """The renegotiation report: a summary in sentences, the ranking, and each step of the top terms."""
+    h = "## " if fmt == "markdown" else ""
+    cur = reneg.currency
+    out = [f"{h}Renegotiation: which term is worth moving"]
+    out += [f"- {line}" for line in reneg.summary]
+    if reneg.base_objective is None:
+        return "\n".join(out) + "\n"
+    out.append(f"Plan's objective now: {money(reneg.base_objective, cur)}. {HELD_PRICES_NOTE}")
+    rank = reneg.ranking.head(top)
+    if len(rank):
+        view = pd.DataFrame({
+            "as written": [_bound(v, u) for v, u in zip(rank["limit"], rank["unit"], strict=True)],
+            "price": [_price(p, pu) for p, pu in zip(rank["price"], rank["price_unit"], strict=True)],
+            "holds from": [_bound(v, u) for v, u in zip(rank["range_low"], rank["unit"], strict=True)],
+            "to": [_bound(v, u) for v, u in zip(rank["range_high"], rank["unit"], strict=True)],
+            "best step": [("-" if _missing(s) or not g > 0 else f"{s:+g}%")
+                          for s, g in zip(rank["best_step_pct"], rank["best_gain"], strict=True)],
+            "worth": [money(max(0.0, w), cur) for w in rank["best_gain"]],
+        }, index=pd.Index(rank["term"], name="term"))
+        out.append(f"\n{h}Terms ranked by the best true gain of a step")
+        out.append(_table(view, fmt))
+    steps = reneg.steps[reneg.steps["term"].isin(set(rank["term"]))]
+    interesting = steps[steps["status"] != "as priced"]
+    if len(interesting):
+        view = pd.DataFrame({
+            "step": [f"{s:+g}%" for s in interesting["step_pct"]],
+            "to": [_bound(v, u) for v, u in zip(interesting["to"], interesting["unit"], strict=True)],
+            "price x step": [money(v, cur) for v in interesting["predicted"]],
+            "true change": [money(v, cur) for v in interesting["actual"]],
+            "why they differ": interesting["why"],
+        }, index=pd.Index(interesting["term"], name="term"))
+        out.append(f"\n{h}Steps where the price does not tell the whole story")
+        out.append(_table(view, fmt))
+    return "\n".join(out) + "\n"
+
+
+HELD_PRICES_NOTE = "Prices hold while the gate decisions stay as planned; every step was re-solved in full."

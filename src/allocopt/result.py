@@ -13,7 +13,9 @@ from typing import Any
 
 import pandas as pd
 
-RESULT_FORMAT = "allocopt-result/1"
+RESULT_FORMAT = "allocopt-result/2"
+READABLE_FORMATS = ("allocopt-result/1", "allocopt-result/2")
+"""Formats the checker reads: /2 adds the optional ``prices`` and ``gate_prices`` tables."""
 
 TABLE_INDEX: dict[str, list[str]] = {
     "gates": ["initiative", "phase"],
@@ -22,6 +24,8 @@ TABLE_INDEX: dict[str, list[str]] = {
     "partners": ["partner"],
     "capacity": ["partner", "phase", "resource"],
     "commitments": ["commitment"],
+    "prices": ["term"],
+    "gate_prices": ["initiative", "phase"],
 }
 """Each table's index levels, in order."""
 

@@ -305,3 +305,14 @@ def no_plan_note(termination: str) -> str:
     if termination in ("time_limit", "node_limit", "iteration_limit"):
         return "No plan was found before the solver stopped: raise the time limit (--time-limit)."
     return f"The solver stopped without a plan ({termination})."
+
+
+def with_prices_attached(result: Result, prices: Any) -> Result:
+    """The result with its shadow prices as the ``prices`` and ``gate_prices`` tables, and the note that says
+    what they mean."""
+    import dataclasses
+
+    tables = dict(result.tables)
+    tables["prices"] = prices.limits.set_index("term")
+    tables["gate_prices"] = prices.gates.set_index(["initiative", "phase"])
+    return dataclasses.replace(result, tables=tables, notes=[*result.notes, prices.note])

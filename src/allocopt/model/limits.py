@@ -117,7 +117,7 @@ def _reserve_margin(d: ModelData) -> list[Limit]:
                         for key in d.arcs_by_use if key[0] == p)
         if effects:
             out.append(Limit("reserve_margin", f"{p} reserve margin", {"partner": p},
-                             f"{p}'s reserve margin (kept back in every phase)", margin * 100.0, "points",
+                             f"{p}'s reserve margin (kept back in every phase)", margin * 100.0, "point",
                              ("partners", p, "risk", "reserve_margin"), "lower", effects, written_scale=0.01))
     return out
 
@@ -167,7 +167,7 @@ def _concentration(d: ModelData) -> list[Limit]:
                                    for a in d.arcs_by_partner_initiative[key]) for key in rows) / outlay
 
         out.append(Limit("initiative_concentration", f"{p} concentration limit", {"partner": p},
-                         f"{p}'s limit on the share of its money in any one initiative", share * 100.0, "points",
+                         f"{p}'s limit on the share of its money in any one initiative", share * 100.0, "point",
                          ("partners", p, "risk", "max_initiative_share"), "upper", coefficients=effects,
                          written_scale=0.01, activity_of=activity))
     return out
@@ -239,7 +239,7 @@ def _no_subsidy_tolerance(d: ModelData) -> list[Limit]:
     if not effects:
         return []
     return [Limit("no_subsidy", "no-subsidy tolerance", {}, "the no-subsidy tolerance (value share against money "
-                  "share, model file)", rule.tolerance * 100.0, "points", ("model", "rules", "no_subsidy",
+                  "share, model file)", rule.tolerance * 100.0, "point", ("model", "rules", "no_subsidy",
                                                                                "tolerance"),
                   "upper", coefficients=tuple(effects), written_scale=0.01)]
 

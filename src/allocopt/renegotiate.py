@@ -1,0 +1,215 @@
+"""Which term is worth renegotiating, and by how much: prices checked against the true value of each step.
+
+For every negotiable limit the report gives its shadow price and valid range (:mod:`allocopt.prices`), then moves the
+limit by each step (default plus and minus 5%, 10% and 25%) on the live session, re-solves the mixed-integer plan,
+and compares the true change of the objective with price x step. Where they differ it says why: a gate decision
+flips (named), or the step leaves the range over which the price holds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from allocopt.model.limits import Limit, limits
+
+if TYPE_CHECKING:
+    from allocopt.session import Session
+
+DEFAULT_STEPS = (5.0, 10.0, 25.0)
+AGREEMENT = 1e-6
+"""Relative agreement between the true change and price x step below which the price is said to hold."""
+
+STEP_COLUMNS = ["term", "family", "step_pct", "from", "to", "unit", "price", "predicted", "actual", "difference",
+                "status", "why", "gates_changed", "funding_changed", "path"]
+
+
+@dataclass(frozen=True)
+class Renegotiation:
+    """The renegotiation report: limits ranked by what moving them is worth, and each step's outcome."""
+
+    ranking: pd.DataFrame
+    """One row per limit: term, limit, unit, price, valid range, best step and its true value."""
+    steps: pd.DataFrame
+    """One row per limit and step (see :data:`STEP_COLUMNS`)."""
+    base_objective: float | None
+    currency: str
+    summary: list[str] = field(default_factory=list)
+    """Planner-readable sentences, most valuable term first."""
+
+
+def _fmt(x: float) -> str:
+    if not math.isfinite(x):
+        return "unbounded" if x > 0 else "-unbounded"
+    if abs(x - round(x)) < 1e-6 * max(1.0, abs(x)):
+        return f"{round(x) + 0:,.0f}"
+    return f"{x:,.2f}" if abs(x) < 1000 else f"{x:,.0f}"
+
+
+def _gate_changes(before: pd.DataFrame, after: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """(gate decisions that flip, adjusted levels that move), in words."""
+    flips, levels = [], []
+    for key, row in after.iterrows():
+        if key not in before.index:
+            continue
+        old = before.loc[key]
+        was, now = str(old["decision"]), str(row["decision"])
+        if was != now:
+            flips.append(f"{key[0]}/{key[1]}: {was} -> {now}")
+        elif abs(float(old["level"]) - float(row["level"])) > 1e-6:
+            levels.append(f"{key[0]}/{key[1]} scale {float(old['level']):.1%} -> {float(row['level']):.1%}")
+    return flips, levels
+
+
+def _funding_changes(before: pd.DataFrame, after: pd.DataFrame, currency: str, top: int = 3) -> list[str]:
+    def money(df: pd.DataFrame) -> pd.Series:
+        if df.empty:
+            return pd.Series(dtype=float)
+        return df.groupby(level=["partner", "initiative"])["money"].sum()
+
+    delta = money(after).sub(money(before), fill_value=0.0)
+    delta = delta[delta.abs() > 0.5]
+    ranked = delta.reindex(delta.abs().sort_values(ascending=False).index)[:top]
+    return [f"{p} {'+' if v > 0 else '-'}{_fmt(abs(v))} {currency} to {i}" for (p, i), v in ranked.items()]
+
+
+def _matches(limit: Limit, terms: Sequence[str] | None) -> bool:
+    if not terms:
+        return True
+    hay = (limit.name, limit.family, limit.path, *limit.labels.values())
+    return any(t == h or t in limit.name for t in terms for h in hay)
+
+
+def _targets(limit: Limit, steps: Sequence[float]) -> list[tuple[float, float]]:
+    """(step in percent, new value) pairs, within the limit's domain: not negative, margins under 100 points,
+    whole numbers of funders; a limit at 0 moves by the step in its own unit."""
+    out: list[tuple[float, float]] = []
+    seen = {limit.value}
+    for pct in sorted({s for step in steps for s in (step, -step)}):
+        new = limit.value * (1 + pct / 100.0) if limit.value else pct / 100.0 * (100.0 if limit.unit == "point"
+                                                                                 else 1.0)
+        if limit.family == "max_funders":
+            new = float(max(1, round(new)))
+        if new < 0 or (limit.unit == "point" and new >= 100.0):
+            continue
+        if new in seen:
+            continue
+        seen.add(new)
+        out.append((pct, new))
+    return out
+
+
+def renegotiate(session: Session, *, steps: Sequence[float] = DEFAULT_STEPS,
+                terms: Sequence[str] | None = None) -> Renegotiation:
+    """The renegotiation report of the session's partnership (see the module docstring)."""
+    from allocopt.prices import shadow_prices
+
+    base = session.solve()
+    cur = session.data.instance.currency
+    if not base.status.has_plan:
+        return Renegotiation(pd.DataFrame(), pd.DataFrame(columns=STEP_COLUMNS), None, cur,
+                             ["No plan to renegotiate from: run 'allocopt diagnose' first."])
+    prices = shadow_prices(session)
+    by_term = {row["term"]: row for row in prices.limits.to_dict(orient="records")}
+    base_obj = float(base.objective or 0.0)
+    original = (session.instance, session.spec)
+    records: list[dict[str, Any]] = []
+    chosen = [lim for lim in limits(session.data) if _matches(lim, terms) and lim.name in by_term]
+    try:
+        for lim in chosen:
+            price = by_term[lim.name]
+            for pct, new in _targets(lim, steps):
+                delta = new - lim.value
+                p = float(price["price_up"] if delta > 0 else price["price_down"])
+                predicted = p * delta if math.isfinite(p) else math.nan
+                session.set(lim.keys, lim.written(new))
+                result = session.solve()
+                session.replace(*original)
+                if not result.status.has_plan:
+                    records.append(_step_row(lim, pct, new, p, predicted, math.nan, "no plan",
+                                             "no plan exists at this value (the commitments cannot all hold)",
+                                             [], [], cur))
+                    continue
+                tol = AGREEMENT * max(1.0, abs(base_obj))
+                actual = float(result.objective or 0.0) - base_obj
+                actual = 0.0 if abs(actual) <= tol else actual
+                gates, levels = _gate_changes(base.gates, result.gates)
+                funding = _funding_changes(base.contributions, result.contributions, cur)
+                inside = float(price["range_low"]) - 1e-9 <= new <= float(price["range_high"]) + 1e-9 \
+                    if math.isfinite(float(price["range_low"])) or math.isfinite(float(price["range_high"])) else False
+                if math.isfinite(predicted) and abs(actual - predicted) <= tol:
+                    status, why = "as priced", ""
+                elif gates:
+                    status, why = "breakpoint", "a gate decision flips: " + "; ".join(gates)
+                elif not inside:
+                    status, why = "beyond range", (f"the step leaves the range over which the price holds "
+                                                   f"({_fmt(float(price['range_low']))} to "
+                                                   f"{_fmt(float(price['range_high']))} {lim.unit})")
+                elif levels:
+                    status, why = "differs", "an adjusted scale moves: " + "; ".join(levels)
+                else:
+                    status, why = "differs", "the plan's contributions shift within the same gate decisions"
+                records.append(_step_row(lim, pct, new, p, predicted, actual, status, why, gates + levels, funding,
+                                         cur))
+    finally:
+        if (session.instance, session.spec) != original:
+            session.replace(*original)
+    steps_df = pd.DataFrame.from_records(records, columns=STEP_COLUMNS)
+    ranking = _ranking(prices.limits, steps_df, chosen)
+    return Renegotiation(ranking, steps_df, base_obj, cur, _summary(ranking, steps_df, chosen, cur))
+
+
+def _step_row(lim: Limit, pct: float, new: float, price: float, predicted: float, actual: float, status: str,
+              why: str, gates: list[str], funding: list[str], cur: str) -> dict[str, Any]:
+    return {"term": lim.name, "family": lim.family, "step_pct": pct, "from": lim.value, "to": new,
+            "unit": lim.unit, "price": price, "predicted": predicted, "actual": actual,
+            "difference": actual - predicted if math.isfinite(actual) and math.isfinite(predicted) else math.nan,
+            "status": status, "why": why, "gates_changed": "; ".join(gates), "funding_changed": "; ".join(funding),
+            "path": lim.path}
+
+
+def _ranking(prices: pd.DataFrame, steps: pd.DataFrame, chosen: list[Limit]) -> pd.DataFrame:
+    names = {lim.name for lim in chosen}
+    table = prices[prices["term"].isin(names)][["term", "family", "limit", "unit", "price", "price_unit",
+                                                 "range_low", "range_high", "path"]].copy()
+    best = []
+    for term in table["term"]:
+        mine = steps[(steps["term"] == term) & steps["actual"].notna()]
+        if mine.empty:
+            best.append((math.nan, math.nan))
+            continue
+        top = mine.loc[mine["actual"].idxmax()]
+        best.append((float(top["step_pct"]), float(top["actual"])))
+    table["best_step_pct"] = [b[0] for b in best]
+    table["best_gain"] = [b[1] for b in best]
+    table["worth"] = table["best_gain"].fillna(0.0).clip(lower=0.0)
+    table = table.sort_values(["worth", "price"], ascending=[False, False], key=lambda c: c.abs()
+                              if c.name == "price" else c, kind="stable")
+    return table.reset_index(drop=True)
+
+
+def _summary(ranking: pd.DataFrame, steps: pd.DataFrame, chosen: list[Limit], cur: str) -> list[str]:
+    by_name = {lim.name: lim for lim in chosen}
+    lines = []
+    for row in ranking.head(5).to_dict(orient="records"):
+        lim = by_name[row["term"]]
+        if not (row["worth"] > 0):
+            continue
+        step = steps[(steps["term"] == lim.name) & (steps["step_pct"] == row["best_step_pct"])].iloc[0]
+        verb = "Raising" if step["to"] > step["from"] else "Lowering"
+        text = (f"{verb} {lim.text} by {_fmt(abs(step['to'] - step['from']))} {lim.unit} "
+                f"({abs(step['step_pct']):g}%) is worth {_fmt(step['actual'])} {cur} to the partnership")
+        if step["status"] == "breakpoint":
+            text += f" ({step['why']})"
+        elif math.isfinite(row["range_high"]) and step["to"] > step["from"]:
+            text += (f"; the price of {_fmt(row['price'])} {row['price_unit']} holds up to "
+                     f"{_fmt(row['range_high'])} {lim.unit}")
+        lines.append(text + ".")
+    if not lines:
+        lines.append("No single term is worth renegotiating by the steps tried: moving any one of them leaves "
+                     "the partnership's objective where it is or lowers it.")
+    return lines
