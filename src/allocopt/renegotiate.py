@@ -53,28 +53,31 @@ def _fmt(x: float) -> str:
 def _gate_changes(before: pd.DataFrame, after: pd.DataFrame) -> tuple[list[str], list[str]]:
     """(gate decisions that flip, adjusted levels that move), in words."""
     flips, levels = [], []
-    for key, row in after.iterrows():
-        if key not in before.index:
+    old: dict[Any, tuple[str, float]] = {k: (str(d), float(lv)) for k, d, lv in
+                                         zip(before.index, before["decision"], before["level"], strict=True)}
+    for key, decision, level in zip(after.index, after["decision"], after["level"], strict=True):
+        if key not in old:
             continue
-        old = before.loc[key]
-        was, now = str(old["decision"]), str(row["decision"])
+        (was, was_level), now = old[key], str(decision)
+        i, t = key
         if was != now:
-            flips.append(f"{key[0]}/{key[1]}: {was} -> {now}")
-        elif abs(float(old["level"]) - float(row["level"])) > 1e-6:
-            levels.append(f"{key[0]}/{key[1]} scale {float(old['level']):.1%} -> {float(row['level']):.1%}")
+            flips.append(f"{i}/{t}: {was} -> {now}")
+        elif abs(was_level - float(level)) > 1e-6:
+            levels.append(f"{i}/{t} scale {was_level:.1%} -> {float(level):.1%}")
     return flips, levels
 
 
 def _funding_changes(before: pd.DataFrame, after: pd.DataFrame, currency: str, top: int = 3) -> list[str]:
-    def money(df: pd.DataFrame) -> pd.Series:
-        if df.empty:
-            return pd.Series(dtype=float)
-        return df.groupby(level=["partner", "initiative"])["money"].sum()
+    def money(df: pd.DataFrame) -> dict[tuple[str, str], float]:
+        out: dict[tuple[str, str], float] = {}
+        for (p, i, _t, _r), cash in zip(df.index, df["money"], strict=True):
+            out[p, i] = out.get((p, i), 0.0) + float(cash)
+        return out
 
-    delta = money(after).sub(money(before), fill_value=0.0)
-    delta = delta[delta.abs() > 0.5]
-    ranked = delta.reindex(delta.abs().sort_values(ascending=False).index)[:top]
-    return [f"{p} {'+' if v > 0 else '-'}{_fmt(abs(v))} {currency} to {i}" for (p, i), v in ranked.items()]
+    old, new = money(before), money(after)
+    delta = {k: new.get(k, 0.0) - old.get(k, 0.0) for k in {*old, *new}}
+    ranked = sorted((k for k in delta if abs(delta[k]) > 0.5), key=lambda k: (-abs(delta[k]), k))[:top]
+    return [f"{p} {'+' if delta[p, i] > 0 else '-'}{_fmt(abs(delta[p, i]))} {currency} to {i}" for p, i in ranked]
 
 
 def _matches(limit: Limit, terms: Sequence[str] | None) -> bool:
