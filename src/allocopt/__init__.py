@@ -24,7 +24,7 @@ __all__ = [
     "AllocoptError", "InputError", "Instance", "InstanceError", "ModelFileError", "ModelSpec", "Result",
     "SolverError", "Status", "build", "check_result", "instance_from_dict", "load_instance", "load_model_spec",
     "model_spec_from_dict", "solve", "with_value", "with_values", "instance_frames", "with_frames", "diagnose",
-    "precheck",
+    "precheck", "Session", "renegotiate", "shadow_prices",
 ]
 
 
@@ -42,6 +42,18 @@ def __getattr__(name: str) -> Any:
         from allocopt import diagnosis
 
         return getattr(diagnosis, name)
+    if name == "Session":
+        from allocopt.session import Session
+
+        return Session
+    if name == "renegotiate":
+        from allocopt.renegotiate import renegotiate
+
+        return renegotiate
+    if name == "shadow_prices":
+        from allocopt.prices import shadow_prices
+
+        return shadow_prices
     if name == "check_result":
         from allocopt.checker import check_result
 
