@@ -144,10 +144,16 @@ def shadow_prices(session: Session, *, relax: bool = False) -> Prices:
     cur = data.instance.currency
     if not relax and session.plan_columns() is None:
         session.solve()
-    duals = session.held_lp(relax=relax)
-    if duals is None:
-        return Prices(pd.DataFrame(columns=PRICE_COLUMNS), pd.DataFrame(columns=GATE_COLUMNS),
-                      "relaxed" if relax else "held", None, cur)
+    with session.holding(relax=relax) as held:
+        duals = session.lp() if held else None
+        if duals is None:
+            return Prices(pd.DataFrame(columns=PRICE_COLUMNS), pd.DataFrame(columns=GATE_COLUMNS),
+                          "relaxed" if relax else "held", None, cur)
+        return _price_table(session, duals, relax, cur)
+
+
+def _price_table(session: Session, duals: Any, relax: bool, cur: str) -> Prices:
+    data = session.data
     from allocopt.model.families import FAMILIES
 
     values = session.highs.values(duals.col_value)
@@ -198,7 +204,7 @@ def shadow_prices(session: Session, *, relax: bool = False) -> Prices:
         if is_degenerate or limit.coefficients:
             measured.append((len(records) - 1, limit))
     if measured:
-        _one_sided_prices(session, measured[:MAX_ONE_SIDED], records, duals.objective, relax)
+        _one_sided_prices(session, measured[:MAX_ONE_SIDED], records, duals.objective)
     table = pd.DataFrame.from_records(records, columns=PRICE_COLUMNS)
     gates = _gate_reduced_costs(session, duals, values, relax)
     return Prices(table, gates, "relaxed" if relax else "held", duals.objective, cur)
@@ -224,17 +230,17 @@ def move_limit(session: Session, limit: Limit, delta: float) -> None:
 
 
 def _one_sided_prices(session: Session, measured: list[tuple[int, Limit]], records: list[dict[str, Any]],
-                      objective: float, relax: bool) -> None:
+                      objective: float) -> None:
     """Where the LP's dual is not unique (a degenerate limit, or a limit that enters as a coefficient, whose
     parallel rows bind together), the price up differs from the price down: measure each by moving the limit a
-    small step in place and re-solving the held LP."""
+    small step in place and re-solving the held LP from the current basis (the caller holds the LP)."""
     for n, limit in measured:
         step = DEGENERATE_STEP * max(1.0, abs(limit.value))
         sides: dict[float, float] = {}
         for sign in (1.0, -1.0):
             move_limit(session, limit, sign * step)
             try:
-                moved = session.held_lp(relax=relax, ranging=False)
+                moved = session.lp(ranging=False, fresh=False)
             finally:
                 move_limit(session, limit, -sign * step)
             sides[sign] = math.nan if moved is None else (moved.objective - objective) / (sign * step)

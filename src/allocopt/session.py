@@ -15,8 +15,9 @@ changed instance, whatever was solved before.
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -188,12 +189,11 @@ class Session:
         """HiGHS's column values of the latest plan."""
         return self._last_cols
 
-    def held_lp(self, columns: np.ndarray | None = None, *, relax: bool = False, ranging: bool = True) -> Any:
-        """Solve the LP with every gate and funder decision held at the plan's values (or, with ``relax``, the LP
-        relaxation of the whole plan) and return its :class:`~allocopt.solver.RowDuals`; the MIP is restored
-        afterwards. Returns None when that LP has no optimum (the plan is no longer feasible)."""
-        from allocopt.solver import Termination
-
+    @contextlib.contextmanager
+    def holding(self, columns: np.ndarray | None = None, *, relax: bool = False) -> Iterator[bool]:
+        """Within the block, HiGHS holds the LP of the plan: every gate and funder decision held at the plan's
+        values (or, with ``relax``, the LP relaxation). Yields False when there is no plan to hold. The MIP is
+        restored on leaving."""
         if relax:
             self.highs.relax_integers()
         else:
@@ -202,15 +202,30 @@ class Session:
                 self.solve()
                 cols = self._last_cols
             if cols is None:
-                return None
+                yield False
+                return
             self.highs.hold_integers(cols)
         try:
-            outcome = self.highs.solve()
-            if outcome.termination != Termination.OPTIMAL:
-                return None
-            return self.highs.lp_duals(ranging=ranging)
+            yield True
         finally:
             self.highs.release_integers()
+
+    def lp(self, *, ranging: bool = True, fresh: bool = True) -> Any:
+        """Solve the LP held by :meth:`holding` and return its :class:`~allocopt.solver.RowDuals`, or None when it
+        has no optimum. ``fresh=False`` re-solves from the previous basis (after a small change)."""
+        from allocopt.solver import Termination
+
+        outcome = self.highs.solve(fresh=fresh)
+        if outcome.termination != Termination.OPTIMAL:
+            return None
+        return self.highs.lp_duals(ranging=ranging)
+
+    def held_lp(self, columns: np.ndarray | None = None, *, relax: bool = False, ranging: bool = True) -> Any:
+        """Solve the LP with every gate and funder decision held at the plan's values (or, with ``relax``, the LP
+        relaxation of the whole plan) and return its :class:`~allocopt.solver.RowDuals`; the MIP is restored
+        afterwards. Returns None when that LP has no optimum (the plan is no longer feasible)."""
+        with self.holding(columns, relax=relax) as held:
+            return self.lp(ranging=ranging) if held else None
 
     def prices(self, *, relax: bool = False) -> Any:
         """Shadow prices of every negotiable limit, with valid ranges (see :mod:`allocopt.prices`)."""
