@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 import allocopt.api
+import allocopt.session
 import allocopt.checker
 from allocopt.checker import CheckReport, Violation
 from allocopt.cli import (
@@ -50,7 +51,7 @@ def test_1_internal_error_shows_the_traceback_and_asks_for_a_report(
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("a bug deep inside the solve path")
 
-    monkeypatch.setattr(allocopt.api, "solve", broken)
+    monkeypatch.setattr(allocopt.session.Session, "solve", broken)
     res = runner.invoke(main, ["solve", JV])
     assert res.exit_code == EXIT_INTERNAL
     assert "internal error: this is a bug in allocopt" in res.stderr
@@ -63,7 +64,7 @@ def test_1_solver_failure_is_internal_but_without_a_traceback(
     def no_highs(*args: Any, **kwargs: Any) -> Any:
         raise SolverError("HiGHS is not available: install the 'highspy' package (pip install highspy)")
 
-    monkeypatch.setattr(allocopt.api, "solve", no_highs)
+    monkeypatch.setattr(allocopt.session.Session, "solve", no_highs)
     res = runner.invoke(main, ["solve", JV])
     assert res.exit_code == EXIT_INTERNAL
     assert "HiGHS is not available" in res.stderr and "Traceback" not in res.stderr
@@ -121,7 +122,7 @@ def test_5_interrupted(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> No
     def interrupted(*args: Any, **kwargs: Any) -> Any:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(allocopt.api, "solve", interrupted)
+    monkeypatch.setattr(allocopt.session.Session, "solve", interrupted)
     res = runner.invoke(main, ["solve", JV])
     assert res.exit_code == EXIT_NO_SOLUTION
     assert "interrupted" in res.stderr

@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 
 import click
 
-from allocopt.errors import AllocoptError, InputError, ResultFileError, SolverError
+from allocopt.errors import AllocoptError, InputError, NoPlanError, ResultFileError, SolverError
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -57,6 +57,8 @@ def handle_errors(func: F) -> F:
             _fail(f"error: {err}", EXIT_INPUT)
         except ResultFileError as err:
             _fail(f"error: {err}", EXIT_INPUT)
+        except NoPlanError as err:
+            _fail(f"no plan: {err}", EXIT_NO_SOLUTION)
         except SolverError as err:
             _fail(f"error: {err}", EXIT_INTERNAL)
         except AllocoptError as err:
@@ -134,7 +136,7 @@ def solve(instance: Path, model_file: Path | None, time_limit: float | None, gap
             click.echo(f"# {name}")
             click.echo(df.reset_index().to_csv(index=False), nl=False)
     else:
-        infeasible = result.status.termination == "infeasible"  # the explanation below says it all
+        infeasible = result.status.infeasible  # the explanation below says it all
         click.echo(render(result, list(inst.phases), fmt, notes=not infeasible), nl=False)
         if prices is not None:
             click.echo("\n" + render_prices(prices, fmt), nl=False)
@@ -145,7 +147,7 @@ def solve(instance: Path, model_file: Path | None, time_limit: float | None, gap
         _fail("error: the independent checker found violations in this plan (a bug in allocopt):\n"
               + report.summary(), EXIT_CHECK_FAILED)
     if not result.status.has_plan:
-        if result.status.termination == "infeasible":
+        if result.status.infeasible:
             from allocopt.diagnosis import diagnose as explain
 
             click.echo(explain(inst, spec, feasible_check=False, conflict=False).summary(short=True), err=True)
@@ -306,7 +308,7 @@ def prices(instance: Path, model_file: Path | None, relax: bool, time_limit: flo
             result = session.solve()
             if not result.status.has_plan:
                 _fail(f"no plan to price: {' '.join(result.notes[:1])} (run 'allocopt diagnose')",
-                      EXIT_INFEASIBLE if result.status.termination == "infeasible" else EXIT_NO_SOLUTION)
+                      EXIT_INFEASIBLE if result.status.infeasible else EXIT_NO_SOLUTION)
         found = session.prices(relax=relax)
     if found.objective is None:
         _fail("no prices: the LP has no optimum (run 'allocopt diagnose')", EXIT_INFEASIBLE)

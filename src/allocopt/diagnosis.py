@@ -17,6 +17,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from allocopt.errors import NoPlanError
 from allocopt.instance import Instance
 from allocopt.model.entries import Entry, describe, fmt
 from allocopt.modelfile import ModelSpec
@@ -121,8 +122,11 @@ def diagnose(instance: Instance, spec: ModelSpec | None = None, *, feasible_chec
     findings = check_instance(data)
     if feasible_check and not any(f.proves_infeasible for f in findings):
         result = solve(instance, spec)
-        if result.status.termination != "infeasible":
+        if result.status.has_plan:
             return Diagnosis(instance.name, infeasible=False, findings=findings)
+        if not result.status.infeasible:  # stopped without a plan and without a proof: say so, do not guess
+            raise NoPlanError(f"no plan was found and none was proven impossible ({result.status.termination}): "
+                              "raise the time limit (--time-limit) and diagnose again")
 
     entries: list[Entry] = []
     from_integrality = False

@@ -61,3 +61,7 @@ class SolverError(AllocoptError):
 
 class ResultFileError(AllocoptError):
     """A result file given to the checker cannot be read."""
+
+
+class NoPlanError(SolverError):
+    """The solver stopped at a limit with no plan and no proof that none exists."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
 import pandas as pd
@@ -32,19 +33,70 @@ TABLE_INDEX: dict[str, list[str]] = {
 TIMING_FIELDS = ("build_s", "handoff_s", "solve_s", "highs_s", "extract_s", "total_s")
 
 
+class Termination(str, Enum):
+    """Why HiGHS stopped. A ``str`` enum: it compares equal to its value and is written as it in result files."""
+
+    OPTIMAL = "optimal"
+    INFEASIBLE = "infeasible"
+    INFEASIBLE_OR_UNBOUNDED = "infeasible_or_unbounded"
+    UNBOUNDED = "unbounded"
+    TIME_LIMIT = "time_limit"
+    ITERATION_LIMIT = "iteration_limit"
+    NODE_LIMIT = "node_limit"
+    INTERRUPTED = "interrupted"
+    OTHER = "other"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def is_limit(self) -> bool:
+        """The solver stopped at a limit (time, nodes, iterations) or was interrupted, not at a proof."""
+        return self in (Termination.TIME_LIMIT, Termination.ITERATION_LIMIT, Termination.NODE_LIMIT,
+                        Termination.INTERRUPTED)
+
+
+class SolutionStatus(str, Enum):
+    """What we hold after a solve."""
+
+    OPTIMAL = "optimal"
+    FEASIBLE = "feasible"
+    NONE = "none"
+
+    def __str__(self) -> str:
+        return self.value
+
+
 @dataclass(frozen=True)
 class Status:
     """Why the solver stopped (termination) kept apart from what we hold (solution status)."""
 
-    termination: str
-    solution_status: str
+    termination: Termination
+    solution_status: SolutionStatus
     has_plan: bool
     proven_optimal: bool
+
+    def __post_init__(self) -> None:  # accept plain strings (result files, callers) and store the enums
+        object.__setattr__(self, "termination", _enum(Termination, self.termination))
+        object.__setattr__(self, "solution_status", _enum(SolutionStatus, self.solution_status))
+
+    @property
+    def infeasible(self) -> bool:
+        """No plan can satisfy every rule. HiGHS's "infeasible or unbounded" counts: every variable of the model is
+        bounded (by capacities, values and needs), so it cannot be unbounded."""
+        return self.termination in (Termination.INFEASIBLE, Termination.INFEASIBLE_OR_UNBOUNDED)
 
     @property
     def is_ok(self) -> bool:
         """A plan is held (optimal, or the best found within a limit)."""
         return self.has_plan
+
+
+def _enum(kind: Any, value: Any) -> Any:
+    try:
+        return kind(value)
+    except ValueError:
+        return kind("other") if kind is Termination else kind("none")
 
 
 @dataclass(frozen=True)
@@ -99,8 +151,8 @@ class Result:
             "instance": {"name": self.instance_name, "sha256": self.instance_sha256, "currency": self.currency},
             "model": self.model,
             "status": {
-                "termination": self.status.termination,
-                "solution_status": self.status.solution_status,
+                "termination": self.status.termination.value,
+                "solution_status": self.status.solution_status.value,
                 "has_plan": self.status.has_plan,
                 "proven_optimal": self.status.proven_optimal,
             },

@@ -25,7 +25,7 @@ import numpy as np
 
 from allocopt.instance import Instance, load_instance
 from allocopt.modelfile import ModelSpec, load_model_spec
-from allocopt.result import Result, Status
+from allocopt.result import Result, Status, Termination
 
 PROVEN_GAP = 1e-6
 """A plan within this relative gap of the bound is reported as proven optimal."""
@@ -213,8 +213,6 @@ class Session:
     def lp(self, *, ranging: bool = True, fresh: bool = True) -> Any:
         """Solve the LP held by :meth:`holding` and return its :class:`~allocopt.solver.RowDuals`, or None when it
         has no optimum. ``fresh=False`` re-solves from the previous basis (after a small change)."""
-        from allocopt.solver import Termination
-
         outcome = self.highs.solve(fresh=fresh)
         if outcome.termination != Termination.OPTIMAL:
             return None
@@ -256,7 +254,6 @@ def _spec_with(spec: ModelSpec, changes: Mapping[tuple[str | int, ...], Any]) ->
 def make_result(inst: Instance, spec: ModelSpec, data: Any, outcome: Any, findings: list[Any], build_s: float,
                 handoff_s: float, start: float) -> Result:
     """A :class:`Result` from a solve outcome: tables, status, notes and timing."""
-    from allocopt.solver import Termination
     from allocopt.tables import empty_tables, solution_tables
 
     tick = time.perf_counter()
@@ -280,8 +277,7 @@ def make_result(inst: Instance, spec: ModelSpec, data: Any, outcome: Any, findin
         instance_sha256=inst.fingerprint(),
         currency=inst.currency,
         model=spec.model_dump(mode="json"),
-        status=Status(outcome.termination.value, outcome.solution_status.value, outcome.has_plan,
-                      proven and outcome.has_plan),
+        status=Status(outcome.termination, outcome.solution_status, outcome.has_plan, proven and outcome.has_plan),
         objective_name=spec.objective,
         objective=outcome.objective,
         bound=outcome.bound,

@@ -25,7 +25,6 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any
 
 import numpy as np
@@ -36,40 +35,7 @@ from pyomo.contrib.solver.common.factory import SolverFactory
 
 from allocopt.errors import SolverError
 from allocopt.modelfile import SolverOptions
-
-
-class Termination(str, Enum):
-    """Why HiGHS stopped. A ``str`` enum: it compares equal to its value and is written as it in result files."""
-
-    OPTIMAL = "optimal"
-    INFEASIBLE = "infeasible"
-    INFEASIBLE_OR_UNBOUNDED = "infeasible_or_unbounded"
-    UNBOUNDED = "unbounded"
-    TIME_LIMIT = "time_limit"
-    ITERATION_LIMIT = "iteration_limit"
-    NODE_LIMIT = "node_limit"
-    INTERRUPTED = "interrupted"
-    OTHER = "other"
-
-    def __str__(self) -> str:
-        return self.value
-
-    @property
-    def is_limit(self) -> bool:
-        """The solver stopped at a limit (time, nodes, iterations) or was interrupted, not at a proof."""
-        return self in (Termination.TIME_LIMIT, Termination.ITERATION_LIMIT, Termination.NODE_LIMIT,
-                        Termination.INTERRUPTED)
-
-
-class SolutionStatus(str, Enum):
-    """What we hold after a solve."""
-
-    OPTIMAL = "optimal"
-    FEASIBLE = "feasible"
-    NONE = "none"
-
-    def __str__(self) -> str:
-        return self.value
+from allocopt.result import SolutionStatus, Termination
 
 
 @dataclass
