@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 import allocopt.api
-import allocopt.session
 import allocopt.checker
+import allocopt.session
 from allocopt.checker import CheckReport, Violation
 from allocopt.cli import (
     EXIT_CHECK_FAILED,

@@ -240,10 +240,10 @@ def _one_sided_prices(session: Session, measured: list[tuple[int, Limit]], recor
         for sign in (1.0, -1.0):
             move_limit(session, limit, sign * step)
             try:
-                moved = session.lp(ranging=False, fresh=False)
+                moved = session.lp_objective()
             finally:
                 move_limit(session, limit, -sign * step)
-            sides[sign] = math.nan if moved is None else (moved.objective - objective) / (sign * step)
+            sides[sign] = math.nan if moved is None else (moved - objective) / (sign * step)
         tol = 1e-7 * max(1.0, abs(objective)) / step
         up, down = (0.0 if abs(x) <= tol else x for x in (sides[1.0], sides[-1.0]))
         records[n]["price_up"], records[n]["price_down"] = up, down

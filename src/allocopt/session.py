@@ -213,10 +213,15 @@ class Session:
     def lp(self, *, ranging: bool = True, fresh: bool = True) -> Any:
         """Solve the LP held by :meth:`holding` and return its :class:`~allocopt.solver.RowDuals`, or None when it
         has no optimum. ``fresh=False`` re-solves from the previous basis (after a small change)."""
-        outcome = self.highs.solve(fresh=fresh)
+        outcome = self.highs.solve(fresh=fresh, read_values=False)
         if outcome.termination != Termination.OPTIMAL:
             return None
         return self.highs.lp_duals(ranging=ranging)
+
+    def lp_objective(self) -> float | None:
+        """Re-solve the held LP from its previous basis and return only its objective (None: no optimum)."""
+        outcome = self.highs.solve(fresh=False, read_values=False)
+        return outcome.objective if outcome.termination == Termination.OPTIMAL else None
 
     def held_lp(self, columns: np.ndarray | None = None, *, relax: bool = False, ranging: bool = True) -> Any:
         """Solve the LP with every gate and funder decision held at the plan's values (or, with ``relax``, the LP

@@ -206,6 +206,7 @@ class HighsSession:
         self.integer_cols = np.flatnonzero(np.asarray(lp.integrality_, dtype=np.int64) > 0).astype(np.int32) \
             if len(lp.integrality_) else np.zeros(0, dtype=np.int32)
         self._held: tuple[np.ndarray, np.ndarray] | None = None
+        self._rows_read: dict[int, dict[int, float]] = {}
         self.version = ".".join(str(v) for v in opt.version())
         self.runs = 0
 
@@ -249,7 +250,7 @@ class HighsSession:
         return max(0.0, h.getRunTime() - before)
 
     def solve(self, *, tee: bool = False, warm_start: np.ndarray | None = None, fresh: bool = True,
-              time_limit: float | None = None) -> SolveOutcome:
+              time_limit: float | None = None, read_values: bool = True) -> SolveOutcome:
         """Solve the model as it stands (the MIP, or the LP while integer columns are held).
 
         ``fresh`` forgets what earlier runs left (basis, incumbent), so the answer is exactly that of a cold solve
@@ -291,7 +292,7 @@ class HighsSession:
         outcome = SolveOutcome(termination=termination, solution_status=solution_status, objective=objective,
                                bound=bound, gap=gap, handoff_s=self.handoff_s, solve_s=solve_s, highs_s=highs_s,
                                version=self.version)
-        if has_solution:
+        if has_solution and read_values:
             outcome.values = self.values()
         return outcome
 
@@ -405,8 +406,9 @@ class HighsSession:
 
     # -- editing in place ------------------------------------------------------------------------------------
     def row_bounds(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        lp = self.highs.getLp()
-        return np.asarray(lp.row_lower_, dtype=float)[rows], np.asarray(lp.row_upper_, dtype=float)[rows]
+        """Lower and upper bounds of some rows, as HiGHS holds them now."""
+        _status, _n, lower, upper, _nz = self.highs.getRows(len(rows), np.asarray(rows, dtype=np.int32))
+        return np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
 
     def shift_row_bounds(self, rows: list[int], lower_shift: list[float], upper_shift: list[float]) -> None:
         """Move the bounds of some rows by the given amounts (infinite bounds stay infinite)."""
@@ -419,10 +421,13 @@ class HighsSession:
         self.highs.changeRowsBounds(len(idx), idx, lower, upper)
 
     def coefficient(self, row: int, col: int) -> float:
-        """The matrix coefficient of column ``col`` in row ``row`` (0 where there is none)."""
-        _status, cols, vals = self.highs.getRowEntries(int(row))
-        hits = np.flatnonzero(np.asarray(cols) == col)
-        return float(np.asarray(vals)[hits[0]]) if len(hits) else 0.0
+        """The matrix coefficient of column ``col`` in row ``row`` (0 where there is none). Rows read once are
+        remembered (and kept up to date by :meth:`shift_coefficients`)."""
+        cells = self._rows_read.get(row)
+        if cells is None:
+            _status, cols, vals = self.highs.getRowEntries(int(row))
+            cells = self._rows_read[row] = dict(zip(map(int, cols), map(float, vals), strict=True))
+        return cells.get(col, 0.0)
 
     def shift_coefficients(self, entries: list[tuple[int, int, float]]) -> None:
         """Add ``delta`` to the coefficient of column ``col`` in row ``row`` for each ``(row, col, delta)``
@@ -432,7 +437,9 @@ class HighsSession:
             total[row, col] = total.get((row, col), 0.0) + delta
         for (row, col), delta in total.items():
             if delta:
-                self.highs.changeCoeff(int(row), int(col), self.coefficient(row, col) + delta)
+                value = self.coefficient(row, col) + delta
+                self.highs.changeCoeff(int(row), int(col), value)
+                self._rows_read[row][col] = value
 
     # -- infeasibility ------------------------------------------------------------------------------------------
     def conflict(self) -> ConflictSet:
