@@ -49,7 +49,7 @@ def create_model(d: ModelData) -> Any:
         add_sets(m, d)
         add_variables(m, d)
         for family in FAMILIES.values():
-            family.build(m, d)
+            m.add_component(family.name, family.build(m, d))
         objective = OBJECTIVES[d.spec.objective]
         m.objective = pyo.Objective(expr=objective.build(m, d), sense=pyo.maximize)
     return m

@@ -1,7 +1,7 @@
 """Constraint families: one function per rule of the partnership, each with its math and the meaning of its dual.
 
-Every family has the same signature ``add_<family>(m, d)`` and adds one Pyomo ``Constraint`` component named after
-the family, indexed by tuples of the named sets in :attr:`Family.index`. The :data:`FAMILIES` registry drives model
+Every family has the same signature ``add_<family>(m, d)`` and returns one Pyomo ``Constraint`` component, which
+``create_model`` attaches under the family's registered name, indexed by tuples of the named sets in :attr:`Family.index`. The :data:`FAMILIES` registry drives model
 building, and later the shadow-price tables and the infeasibility explanations, so a family can never lose its duals
 by being renamed. The math uses the notation of ``docs/formulation.md``.
 
@@ -23,7 +23,9 @@ from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpressio
 
 from allocopt.model.data import ModelData
 
-Builder = Callable[[Any, ModelData], None]
+Builder = Callable[[Any, ModelData], Any]
+"""Builds a family's ``Constraint`` component and returns it; ``create_model`` attaches it under the family's
+name, so a family's rows are always found by its registered name."""
 Terms = Sequence[tuple[float, Any]]
 """A linear form as (coefficient, variable) pairs; coefficients are never 0."""
 
@@ -133,7 +135,7 @@ def net_gain(m: Any, d: ModelData, p: str) -> Any:
 # -- families --------------------------------------------------------------------------------------------------
 
 
-def add_meet_need(m: Any, d: ModelData) -> None:
+def add_meet_need(m: Any, d: ModelData) -> Any:
     """Every stage that proceeds gets exactly its need, from eligible partners only.
 
     ``sum_p contribution[p,i,t,r] = need[i,t,r] * scale[i,t]``  for (i,t,r) in NEEDS.
@@ -145,10 +147,10 @@ def add_meet_need(m: Any, d: ModelData) -> None:
         arcs = d.arcs_by_need.get((i, t, r), ())
         return _relation(_units(m, arcs), "==", [(d.need[i, t, r], stage_scale(m, d, i, t))])
 
-    m.meet_need = pyo.Constraint(d.NEEDS, rule=rule)
+    return pyo.Constraint(d.NEEDS, rule=rule)
 
 
-def add_outlay_definition(m: Any, d: ModelData) -> None:
+def add_outlay_definition(m: Any, d: ModelData) -> Any:
     """Names each partner's total money contribution.
 
     ``outlay[p] = sum_{i,t,r} unit_value[r] contribution[p,i,t,r]``.
@@ -163,10 +165,10 @@ def add_outlay_definition(m: Any, d: ModelData) -> None:
         money = [(unit_value[a[3]], m.contribution[a]) for a in arcs if unit_value[a[3]]]
         return _relation([(1, m.outlay[p])], "==", money)
 
-    m.outlay_definition = pyo.Constraint(d.PARTNERS, rule=rule)
+    return pyo.Constraint(d.PARTNERS, rule=rule)
 
 
-def add_funder_link(m: Any, d: ModelData) -> None:
+def add_funder_link(m: Any, d: ModelData) -> Any:
     """A partner contributes to an initiative with ``max_funders`` only if counted as one of its funders.
 
     ``contribution[p,i,t,r] <= need[i,t,r] * funds[p,i]``.
@@ -177,10 +179,10 @@ def add_funder_link(m: Any, d: ModelData) -> None:
     def rule(m: Any, p: str, i: str, t: str, r: str) -> Any:
         return _relation([(1, m.contribution[p, i, t, r])], "<=", [(d.need[i, t, r], m.funds[p, i])])
 
-    m.funder_link = pyo.Constraint(index, rule=rule)
+    return pyo.Constraint(index, rule=rule)
 
 
-def add_max_funders(m: Any, d: ModelData) -> None:
+def add_max_funders(m: Any, d: ModelData) -> Any:
     """At most ``max_funders`` partners contribute to an initiative.
 
     ``sum_p funds[p,i] <= F_i``.
@@ -198,10 +200,10 @@ def add_max_funders(m: Any, d: ModelData) -> None:
         return _relation([(1, m.funds[p, i]) for p in funders[i]], "<=", [],
                          rhs_constant=cast(int, d.instance.initiatives[i].max_funders))
 
-    m.max_funders = pyo.Constraint(index, rule=rule)
+    return pyo.Constraint(index, rule=rule)
 
 
-def add_partner_capacity(m: Any, d: ModelData) -> None:
+def add_partner_capacity(m: Any, d: ModelData) -> Any:
     """A partner never gives more than its capacity of a resource in a phase.
 
     ``sum_i contribution[p,i,t,r] <= capacity[p,r,t]``.
@@ -212,10 +214,10 @@ def add_partner_capacity(m: Any, d: ModelData) -> None:
     def rule(m: Any, p: str, t: str, r: str) -> Any:
         return _relation(_units(m, d.arcs_by_use[p, t, r]), "<=", [], rhs_constant=d.capacity[p, t, r])
 
-    m.partner_capacity = pyo.Constraint(list(d.arcs_by_use), rule=rule)
+    return pyo.Constraint(list(d.arcs_by_use), rule=rule)
 
 
-def add_reserve_margin(m: Any, d: ModelData) -> None:
+def add_reserve_margin(m: Any, d: ModelData) -> Any:
     """A partner keeps ``reserve_margin`` of each phase's capacity unallocated as a contingency buffer.
 
     ``sum_i contribution[p,i,t,r] <= (1 - m_p) capacity[p,r,t]``  where m_p > 0.
@@ -228,10 +230,10 @@ def add_reserve_margin(m: Any, d: ModelData) -> None:
         keep = 1.0 - d.instance.partners[p].risk.reserve_margin
         return _relation(_units(m, d.arcs_by_use[p, t, r]), "<=", [], rhs_constant=keep * d.capacity[p, t, r])
 
-    m.reserve_margin = pyo.Constraint(index, rule=rule)
+    return pyo.Constraint(index, rule=rule)
 
 
-def add_partner_total(m: Any, d: ModelData) -> None:
+def add_partner_total(m: Any, d: ModelData) -> Any:
     """A partner never gives more than its total of a resource across all phases.
 
     ``sum_{i,t} contribution[p,i,t,r] <= total[p,r]``.
@@ -244,10 +246,10 @@ def add_partner_total(m: Any, d: ModelData) -> None:
         arcs = d.arcs_by_partner_resource[p, r]
         return _relation(_units(m, arcs), "<=", [], rhs_constant=d.instance.partners[p].total[r])
 
-    m.partner_total = pyo.Constraint(index, rule=rule)
+    return pyo.Constraint(index, rule=rule)
 
 
-def add_max_exposure(m: Any, d: ModelData) -> None:
+def add_max_exposure(m: Any, d: ModelData) -> Any:
     """A partner's total money contribution stays within its exposure cap.
 
     ``outlay[p] <= E_p``.
@@ -259,10 +261,10 @@ def add_max_exposure(m: Any, d: ModelData) -> None:
     def rule(m: Any, p: str) -> Any:
         return m.outlay[p] <= d.instance.partners[p].risk.max_exposure
 
-    m.max_exposure = pyo.Constraint(index, rule=rule)
+    return pyo.Constraint(index, rule=rule)
 
 
-def add_initiative_concentration(m: Any, d: ModelData) -> None:
+def add_initiative_concentration(m: Any, d: ModelData) -> Any:
     """No more than ``max_initiative_share`` of a partner's money goes to any one initiative.
 
     ``money[p,i] <= s_p * outlay[p]``.
@@ -282,10 +284,10 @@ def add_initiative_concentration(m: Any, d: ModelData) -> None:
             return pyo.Constraint.Skip
         return _relation([*money, (-share, m.outlay[p])], "<=", [])
 
-    m.initiative_concentration = pyo.Constraint(index, rule=rule)
+    return pyo.Constraint(index, rule=rule)
 
 
-def add_gate_sequence(m: Any, d: ModelData) -> None:
+def add_gate_sequence(m: Any, d: ModelData) -> Any:
     """A phase of an initiative opens only if its previous phase did.
 
     ``proceed[i,t] <= proceed[i,prev_i(t)]``  for t not the initiative's first phase.
@@ -296,10 +298,10 @@ def add_gate_sequence(m: Any, d: ModelData) -> None:
     def rule(m: Any, i: str, t: str) -> Any:
         return _relation([(1, m.proceed[i, t])], "<=", [(1, m.proceed[i, prev[i, t]])])
 
-    m.gate_sequence = pyo.Constraint(index, rule=rule)
+    return pyo.Constraint(index, rule=rule)
 
 
-def add_requires(m: Any, d: ModelData) -> None:
+def add_requires(m: Any, d: ModelData) -> Any:
     """An initiative runs in a phase only if each initiative it requires has started by then.
 
     ``proceed[i,t] <= sum_{t' in T_j, t' <= t} proceed[j,t']``  for j in requires(i).
@@ -314,10 +316,10 @@ def add_requires(m: Any, d: ModelData) -> None:
     def rule(m: Any, i: str, j: str, t: str) -> Any:
         return _relation([(1, m.proceed[i, t])], "<=", [(1, m.proceed[j, s]) for s in d.started_by(j, t)])
 
-    m.requires = pyo.Constraint(index, rule=rule)
+    return pyo.Constraint(index, rule=rule)
 
 
-def add_requires_any(m: Any, d: ModelData) -> None:
+def add_requires_any(m: Any, d: ModelData) -> Any:
     """An initiative runs in a phase only if at least one of its ``requires_any`` initiatives has started by then.
 
     ``proceed[i,t] <= sum_{j in requires_any(i)} sum_{t' in T_j, t' <= t} proceed[j,t']``.
@@ -329,10 +331,10 @@ def add_requires_any(m: Any, d: ModelData) -> None:
         started = [(1, m.proceed[j, s]) for j in options for s in d.started_by(j, t)]
         return _relation([(1, m.proceed[i, t])], "<=", started)
 
-    m.requires_any = pyo.Constraint(index, rule=rule)
+    return pyo.Constraint(index, rule=rule)
 
 
-def add_excludes(m: Any, d: ModelData) -> None:
+def add_excludes(m: Any, d: ModelData) -> Any:
     """Two initiatives that exclude each other do not both start.
 
     ``proceed[i,first_i] + proceed[j,first_j] <= 1``.
@@ -347,10 +349,10 @@ def add_excludes(m: Any, d: ModelData) -> None:
         first = [(1, m.proceed[i, d.stage_phases[i][0]]), (1, m.proceed[j, d.stage_phases[j][0]])]
         return _relation(first, "<=", [], rhs_constant=1)
 
-    m.excludes = pyo.Constraint(pairs, rule=rule)
+    return pyo.Constraint(pairs, rule=rule)
 
 
-def add_mandatory(m: Any, d: ModelData) -> None:
+def add_mandatory(m: Any, d: ModelData) -> Any:
     """A mandatory initiative proceeds in every one of its phases.
 
     ``proceed[i,t] >= 1``.
@@ -362,10 +364,10 @@ def add_mandatory(m: Any, d: ModelData) -> None:
     def rule(m: Any, i: str, t: str) -> Any:
         return m.proceed[i, t] >= 1
 
-    m.mandatory = pyo.Constraint(index, rule=rule)
+    return pyo.Constraint(index, rule=rule)
 
 
-def add_adjustable_scale(m: Any, d: ModelData) -> None:
+def add_adjustable_scale(m: Any, d: ModelData) -> Any:
     """An adjustable initiative runs every phase that proceeds at one common level, at least its ``min_scale``.
 
     With ``proceed`` binary these four rows make ``scale[i,t] = level[i] * proceed[i,t]`` exact::
@@ -388,7 +390,7 @@ def add_adjustable_scale(m: Any, d: ModelData) -> None:
             return _relation([(1, scale)], ">=", [(1, level), (1, proceed)], rhs_constant=-1)
         return _relation([(1, scale)], ">=", [(d.instance.initiatives[i].min_scale, proceed)])
 
-    m.adjustable_scale = pyo.Constraint(index, rule=rule)
+    return pyo.Constraint(index, rule=rule)
 
 
 def _commitment_terms(m: Any, d: ModelData, k: int) -> Terms:
@@ -396,7 +398,7 @@ def _commitment_terms(m: Any, d: ModelData, k: int) -> Terms:
     return [(weights[a[3]], m.contribution[a]) for a in d.commitment_arcs[k] if weights[a[3]]]
 
 
-def add_commitment_min(m: Any, d: ModelData) -> None:
+def add_commitment_min(m: Any, d: ModelData) -> Any:
     """Minimum contributions agreed in advance.
 
     ``sum_{(p,i,t,r) in S_k} q[p,i,t,r] >= min_k``  (q in units of the named resource, else money).
@@ -412,10 +414,10 @@ def add_commitment_min(m: Any, d: ModelData) -> None:
             return pyo.Constraint.Infeasible if bound > 0 else pyo.Constraint.Feasible
         return _relation(total, ">=", [], rhs_constant=bound)
 
-    m.commitment_min = pyo.Constraint(index, rule=rule)
+    return pyo.Constraint(index, rule=rule)
 
 
-def add_commitment_max(m: Any, d: ModelData) -> None:
+def add_commitment_max(m: Any, d: ModelData) -> Any:
     """Maximum contributions agreed in advance.
 
     ``sum_{(p,i,t,r) in S_k} q[p,i,t,r] <= max_k``.
@@ -430,10 +432,10 @@ def add_commitment_max(m: Any, d: ModelData) -> None:
             return pyo.Constraint.Skip
         return _relation(total, "<=", [], rhs_constant=cast(float, d.instance.commitments[k].max))
 
-    m.commitment_max = pyo.Constraint(index, rule=rule)
+    return pyo.Constraint(index, rule=rule)
 
 
-def add_value_split(m: Any, d: ModelData) -> None:
+def add_value_split(m: Any, d: ModelData) -> Any:
     """Where allocopt decides the split, the partners' benefits add up to the initiative's value.
 
     ``sum_p benefit[p,i] = V_i``  for i in DECIDED.
@@ -442,7 +444,7 @@ def add_value_split(m: Any, d: ModelData) -> None:
     def rule(m: Any, i: str) -> Any:
         return _relation([(1, m.benefit[p, i]) for p in d.sharing[i]], "==", _value_terms(m, d, i))
 
-    m.value_split = pyo.Constraint(d.DECIDED, rule=rule)
+    return pyo.Constraint(d.DECIDED, rule=rule)
 
 
 def no_subsidy_ratios(d: ModelData, i: str) -> list[tuple[str, float, float, float]]:
@@ -460,7 +462,7 @@ def no_subsidy_ratios(d: ModelData, i: str) -> list[tuple[str, float, float, flo
     return out
 
 
-def add_no_subsidy(m: Any, d: ModelData) -> None:
+def add_no_subsidy(m: Any, d: ModelData) -> Any:
     """Nobody quietly subsidises another: a partner's share of an initiative's value is its share of the money.
 
     For i in DECIDED, p in SHARING(i), k a phase of i whose prefix costs money, with ``last[i,k]`` = 1 exactly when k
@@ -509,10 +511,10 @@ def add_no_subsidy(m: Any, d: ModelData) -> None:
             return _relation(gap, "<=", slack, rhs_constant=slack_constant)
         return _relation(gap, ">=", _negated(slack), rhs_constant=-slack_constant if slack_constant else 0)
 
-    m.no_subsidy = pyo.Constraint(index, rule=rule)
+    return pyo.Constraint(index, rule=rule)
 
 
-def add_participation(m: Any, d: ModelData) -> None:
+def add_participation(m: Any, d: ModelData) -> Any:
     """Every partner gains at least its stand-alone value (its outside option).
 
     ``gain[p] >= stand_alone[p]``  when ``rules.participation.enabled``.
@@ -524,7 +526,7 @@ def add_participation(m: Any, d: ModelData) -> None:
     def rule(m: Any, p: str) -> Any:
         return net_gain(m, d, p) >= d.instance.partners[p].stand_alone
 
-    m.participation = pyo.Constraint(index, rule=rule)
+    return pyo.Constraint(index, rule=rule)
 
 
 FAMILIES: dict[str, Family] = {
