@@ -255,3 +255,14 @@ def test_cli_renegotiate(tmp_path: Path) -> None:
     assert bad.exit_code == 2
     none = runner.invoke(main, ["renegotiate", str(path), "--terms", "nothing-like-this"])
     assert none.exit_code == 2 and "no limit matches" in none.output
+
+
+def test_time_limit_applies_to_each_resolve_not_to_the_session() -> None:
+    """HiGHS's clock keeps running across runs of one object: without care, a live session's re-solves stop at once
+    once its first time limit has been spent (a bug found by the price benchmark)."""
+    with Session(ROOT / "instances" / "joint-venture.yaml", time_limit=0.5) as s:
+        for _ in range(300):
+            assert s.solve().status.proven_optimal
+            if s.highs.highs.getRunTime() > 0.8:
+                break
+        assert s.highs.highs.getRunTime() > 0.5

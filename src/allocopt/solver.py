@@ -221,7 +221,9 @@ class HighsSession:
         h.setOptionValue("random_seed", o.random_seed)
         h.setOptionValue("mip_rel_gap", o.rel_gap)
         limit = time_limit if time_limit is not None else o.time_limit
-        h.setOptionValue("time_limit", float(limit) if limit is not None else math.inf)
+        # HiGHS measures its time limit on a clock that keeps running across runs of one object: each run gets
+        # the limit on top of the time already spent, or a re-solve on a live session would stop at once.
+        h.setOptionValue("time_limit", h.getRunTime() + float(limit) if limit is not None else math.inf)
         for name, value in o.highs_options.items():
             if h.setOptionValue(name, value) != _ok():
                 raise SolverError(f"HiGHS refuses the option {name} = {value!r}")
