@@ -1036,6 +1036,8 @@ class _Checker:
         objective = result.get("objective")
         objective = objective if isinstance(objective, Mapping) else {}
         chosen = model.get("objective") if isinstance(model, Mapping) else None
+        if isinstance(chosen, Mapping):  # a model file's objective with parameters: {name: ..., alpha: ...}
+            chosen = chosen.get("name")
         reported_name = objective.get("name")
         if isinstance(chosen, str) and isinstance(reported_name, str) and chosen != reported_name:
             self.note("objective", f"the model picks the objective '{chosen}', but the result reports "

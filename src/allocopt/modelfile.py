@@ -7,9 +7,9 @@ As AMPL keeps ``.mod`` apart from ``.dat``, a model file (``models/*.yaml``) say
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from allocopt.errors import ModelFileError, Problem
 
@@ -65,12 +65,38 @@ class SolverOptions(_Strict):
     )
 
 
+class ObjectiveSpec(_Strict):
+    """Which objective, with its parameters. A model file may give just the name (``objective: nash``) or a mapping
+    (``objective: {name: alpha_fair, alpha: 2}``)."""
+
+    name: str = Field("total_net_gain", description="Name of a registered objective")
+    alpha: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)] | None = Field(
+        None, description="alpha_fair only: 0 = utilitarian, 1 = nash, large values tend to max-min")
+    tolerance: Annotated[float, Field(gt=0, le=0.1, allow_inf_nan=False)] = Field(
+        1e-6, description="Nash, alpha-fair, max-min return: relative tolerance of the iterations")
+    max_rounds: Annotated[int, Field(ge=1, le=10_000)] = Field(
+        200, description="Nash, alpha-fair, max-min return: at most this many rounds of solves")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plain_name(cls, data: Any) -> Any:
+        return {"name": data} if isinstance(data, str) else data
+
+    def label(self) -> str:
+        """The objective as written on the command line: ``alpha_fair:alpha=2``."""
+        return f"{self.name}:alpha={self.alpha:g}" if self.alpha is not None else self.name
+
+
 class ModelSpec(_Strict):
     """A whole model file."""
 
     name: str = "default"
     description: str = ""
-    objective: str = Field("total_net_gain", description="Name of a registered objective")
+    objective: ObjectiveSpec = Field(default_factory=ObjectiveSpec,
+                                     description="The objective: a name, or a mapping with name and parameters")
+    tie_break: Literal["leximin", "none"] = Field(
+        "leximin", description="Among the plans that reach the objective's optimum, pick the leximin of the "
+        "weighted gains above stand-alone (the most equal split): the same answer under any solver seed")
     rules: Rules = Field(default_factory=Rules)
     solver: SolverOptions = Field(default_factory=SolverOptions)
     elastic: ElasticSettings = Field(default_factory=ElasticSettings)
@@ -99,10 +125,16 @@ def model_spec_from_dict(data: Any, source: str = "<model>") -> ModelSpec:
         spec = ModelSpec.model_validate(data)
     except ValidationError as err:
         raise ModelFileError(_pydantic_problems(err, source), source) from None
-    if spec.objective not in OBJECTIVES:
+    if spec.objective.name not in OBJECTIVES:
         raise ModelFileError(
-            [Problem("objective", f"unknown objective '{spec.objective}'",
+            [Problem("objective", f"unknown objective '{spec.objective.name}'",
                      f"choose one of: {', '.join(sorted(OBJECTIVES))}", source=source)], source)
+    if spec.objective.name == "alpha_fair" and spec.objective.alpha is None:
+        raise ModelFileError([Problem("objective.alpha", "alpha_fair needs its parameter alpha",
+                                      "e.g. objective: {name: alpha_fair, alpha: 2}", source=source)], source)
+    if spec.objective.alpha is not None and spec.objective.name != "alpha_fair":
+        raise ModelFileError([Problem("objective.alpha", f"'{spec.objective.name}' takes no alpha",
+                                      "use name: alpha_fair, or remove alpha", source=source)], source)
     soft = {name for name, f in FAMILIES.items() if f.soft}
     problems = []
     for field, names in (("elastic.soft", spec.elastic.soft or []), ("elastic.weights", list(spec.elastic.weights))):
@@ -137,3 +169,32 @@ def load_model_spec(path: str | Path | None) -> ModelSpec:
         return model_spec_from_dict(file.data, file.source)
     except ModelFileError as err:
         raise ModelFileError(file.locate(err.problems), file.source) from None
+
+
+def parse_objective(text: str) -> dict[str, Any]:
+    """``alpha_fair:alpha=2,tolerance=1e-5`` -> ``{"name": "alpha_fair", "alpha": 2.0, "tolerance": 1e-5}`` (the
+    command line's form of an objective); checked when the model spec is validated."""
+    name, _, params = text.partition(":")
+    out: dict[str, Any] = {"name": name.strip()}
+    for item in filter(None, (p.strip() for p in params.split(","))):
+        key, eq, value = item.partition("=")
+        if not eq:
+            raise ValueError(f"'{item}' is not key=value")
+        try:
+            number = float(value)
+        except ValueError:
+            raise ValueError(f"{key.strip()}={value!r} is not a number") from None
+        out[key.strip()] = int(number) if key.strip() == "max_rounds" else number
+    return out
+
+
+def with_objective(spec: ModelSpec, text: str, source: str = "--objective") -> ModelSpec:
+    """The spec with the objective given on the command line (``nash``, ``alpha_fair:alpha=2``)."""
+    try:
+        objective = parse_objective(text)
+    except ValueError as err:
+        raise ModelFileError([Problem("objective", str(err), "write NAME or NAME:key=value,...",
+                                      source=source)], source) from None
+    data = spec.model_dump(mode="json")
+    data["objective"] = objective
+    return model_spec_from_dict(data, source)

@@ -283,7 +283,7 @@ def make_result(inst: Instance, spec: ModelSpec, data: Any, outcome: Any, findin
         currency=inst.currency,
         model=spec.model_dump(mode="json"),
         status=Status(outcome.termination, outcome.solution_status, outcome.has_plan, proven and outcome.has_plan),
-        objective_name=spec.objective,
+        objective_name=spec.objective.name,
         objective=outcome.objective,
         bound=outcome.bound,
         gap=outcome.gap,

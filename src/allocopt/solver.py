@@ -443,6 +443,84 @@ class HighsSession:
                 self.highs.changeCoeff(int(row), int(col), value)
                 self._rows_read[row][col] = value
 
+    # -- extending the model for staged objectives (fairness) ----------------------------------------------
+    @contextlib.contextmanager
+    def extension(self) -> Iterator[None]:
+        """Within the block, columns and rows may be added and the objective changed; on leaving, HiGHS's model is
+        as it was (added rows and columns deleted, costs and offset restored)."""
+        h = self.highs
+        n_cols, n_rows = h.getNumCol(), h.getNumRow()
+        costs = np.asarray(h.getLp().col_cost_, dtype=float).copy()
+        offset = float(h.getLp().offset_)
+        try:
+            yield
+        finally:
+            if h.getNumRow() > n_rows:
+                extra = np.arange(n_rows, h.getNumRow(), dtype=np.int32)
+                h.deleteRows(len(extra), extra)
+                for row in extra:
+                    self._rows_read.pop(int(row), None)
+            if h.getNumCol() > n_cols:
+                extra = np.arange(n_cols, h.getNumCol(), dtype=np.int32)
+                h.deleteCols(len(extra), extra)
+            if n_cols:
+                h.changeColsCost(n_cols, np.arange(n_cols, dtype=np.int32), costs)
+            h.changeObjectiveOffset(offset)
+            h.clearSolver()
+
+    def add_column(self, lower: float = -math.inf, upper: float = math.inf) -> int:
+        """A new continuous column (cost 0, in no row yet); returns its index."""
+        h = self.highs
+        lo = -highs_inf() if lower == -math.inf else lower
+        up = highs_inf() if upper == math.inf else upper
+        h.addCol(0.0, lo, up, 0, np.zeros(0, dtype=np.int32), np.zeros(0))
+        return int(h.getNumCol() - 1)
+
+    def add_row(self, entries: dict[int, float], lower: float = -math.inf, upper: float = math.inf) -> int:
+        """A new row ``lower <= sum coef * column <= upper``; returns its index."""
+        h = self.highs
+        cols = np.fromiter(entries.keys(), dtype=np.int32, count=len(entries))
+        vals = np.fromiter(entries.values(), dtype=float, count=len(entries))
+        lo = -highs_inf() if lower == -math.inf else lower
+        up = highs_inf() if upper == math.inf else upper
+        h.addRow(lo, up, len(cols), cols, vals)
+        return int(h.getNumRow() - 1)
+
+    def set_row_bounds(self, row: int, lower: float = -math.inf, upper: float = math.inf) -> None:
+        lo = -highs_inf() if lower == -math.inf else lower
+        up = highs_inf() if upper == math.inf else upper
+        self.highs.changeRowsBounds(1, np.array([row], dtype=np.int32), np.array([lo]), np.array([up]))
+
+    def set_column_bounds(self, col: int, lower: float = -math.inf, upper: float = math.inf) -> None:
+        lo = -highs_inf() if lower == -math.inf else lower
+        up = highs_inf() if upper == math.inf else upper
+        self.highs.changeColsBounds(1, np.array([col], dtype=np.int32), np.array([lo]), np.array([up]))
+
+    def costs(self) -> np.ndarray:
+        return np.asarray(self.highs.getLp().col_cost_, dtype=float).copy()
+
+    def set_objective(self, entries: dict[int, float], offset: float = 0.0) -> None:
+        """Maximise ``sum coef * column + offset`` (every other cost set to 0)."""
+        h = self.highs
+        n = h.getNumCol()
+        costs = np.zeros(n)
+        for col, coef in entries.items():
+            costs[col] += coef
+        h.changeColsCost(n, np.arange(n, dtype=np.int32), costs)
+        h.changeObjectiveOffset(offset)
+
+    def linear_form(self, expr: Any) -> tuple[dict[int, float], float]:
+        """A linear Pyomo expression of the model's variables as (column -> coefficient, constant)."""
+        from pyomo.repn import generate_standard_repn
+
+        repn = generate_standard_repn(expr, compute_values=True, quadratic=False)
+        out: dict[int, float] = {}
+        for coef, var in zip(repn.linear_coefs, repn.linear_vars, strict=True):
+            col = self._col_of_var_id.get(id(var))
+            if col is not None and coef:
+                out[col] = out.get(col, 0.0) + float(coef)
+        return out, float(repn.constant)
+
     # -- infeasibility ------------------------------------------------------------------------------------------
     def conflict(self) -> ConflictSet:
         """An irreducible infeasible subset (IIS) of the LP relaxation, as Pyomo constraint data objects.
@@ -480,6 +558,12 @@ class HighsSession:
                 h.changeColsCost(n, np.arange(n, dtype=np.int32), costs)
             self.release_integers()
             h.clearSolver()
+
+
+def highs_inf() -> float:
+    import highspy
+
+    return float(highspy.kHighsInf)
 
 
 def _ok() -> Any:

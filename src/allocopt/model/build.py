@@ -50,6 +50,6 @@ def create_model(d: ModelData) -> Any:
         add_variables(m, d)
         for family in FAMILIES.values():
             m.add_component(family.name, family.build(m, d))
-        objective = OBJECTIVES[d.spec.objective]
+        objective = OBJECTIVES[d.spec.objective.name]
         m.objective = pyo.Objective(expr=objective.build(m, d), sense=pyo.maximize)
     return m
