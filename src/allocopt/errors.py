@@ -61,3 +61,7 @@ class SolverError(AllocoptError):
 
 class ResultFileError(AllocoptError):
     """A result file given to the checker cannot be read."""
+
+
+class GameError(InputError):
+    """A cooperative game (characteristic function, allocation) cannot be used."""
