@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from allocopt.errors import AllocoptError, InputError, InstanceError, ModelFileError, SolverError
+from allocopt.errors import AllocoptError, GameError, InputError, InstanceError, ModelFileError, SolverError
 from allocopt.instance import Instance, instance_from_dict, load_instance
 from allocopt.modelfile import ModelSpec, load_model_spec, model_spec_from_dict
 from allocopt.result import Result, Status
@@ -24,7 +24,7 @@ __all__ = [
     "AllocoptError", "InputError", "Instance", "InstanceError", "ModelFileError", "ModelSpec", "Result",
     "SolverError", "Status", "build", "check_result", "instance_from_dict", "load_instance", "load_model_spec",
     "model_spec_from_dict", "solve", "with_value", "with_values", "instance_frames", "with_frames", "diagnose",
-    "precheck",
+    "precheck", "Game", "GameError", "game_solutions", "solve_game", "load_game", "sample_shapley",
 ]
 
 
@@ -42,6 +42,14 @@ def __getattr__(name: str) -> Any:
         from allocopt import diagnosis
 
         return getattr(diagnosis, name)
+    if name in ("Game", "game_solutions", "solve_game", "sample_shapley"):
+        from allocopt import game
+
+        return getattr(game, name)
+    if name == "load_game":
+        from allocopt.gamefile import load_game
+
+        return load_game
     if name == "check_result":
         from allocopt.checker import check_result
 
