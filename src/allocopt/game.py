@@ -368,17 +368,17 @@ def banzhaf(game: Game, normalised: bool = True) -> pd.Series:
     Raw (``normalised=False``): ``beta_i = 2^-(n-1) sum_{S subset N - i} (v(S + i) - v(S))``, each player's
     marginal contribution averaged over the coalitions it could join; it need not add up to ``v(N)``.
     Normalised (the default): the raw values scaled to be efficient, ``v(N) beta_i / sum_j beta_j``; NaN when the
-    raw values add up to 0. For a cost game both are computed on the savings game and reported as costs, so the
-    normalised costs add up to ``c(N)``.
+    raw values add up to 0 (unless ``v(N)`` is 0 too: the raw values then are efficient). For a cost game both
+    are computed on the savings game and reported as costs, so the normalised costs add up to ``c(N)``.
     """
     n = game.n
     raw = _marginal_sums(game, np.full(n + 1, 2.0 ** -(n - 1)))
     if not normalised:
         return game.reported(raw)
-    total = float(raw.sum())
+    total, grand = float(raw.sum()), float(game.savings[game.grand])
     if abs(total) <= 1e-12 * max(1.0, float(np.max(np.abs(raw)))):
-        return game.reported(np.full(n, np.nan))
-    return game.reported(raw * game.savings[game.grand] / total)
+        return game.reported(raw if abs(grand) <= _tolerance(game) else np.full(n, np.nan))
+    return game.reported(raw * grand / total)
 
 
 # -- the core, the least core and the nucleolus (linear programs)
