@@ -448,3 +448,22 @@ def test_excess_helper_agrees_with_brute_force() -> None:
     brute = sorted((g.value(list(c)) - sum(x[p] for p in c) for k in (1, 2)
                     for c in itertools.combinations(g.players, k)), reverse=True)
     assert list(excesses(g, x)) == approx(brute)
+
+
+def test_nucleolus_without_duals_checks_each_tight_coalition_by_lp(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Should HiGHS's duals show no tight coalition, a second LP per tight coalition decides; same answers."""
+    import dataclasses
+
+    import allocopt.solver
+
+    real = allocopt.solver.solve_lp
+
+    def without_duals(*args: object, **kwargs: object) -> allocopt.solver.LPOutcome:
+        outcome = real(*args, **kwargs)  # type: ignore[arg-type]
+        duals = None if outcome.row_duals is None else np.zeros_like(outcome.row_duals)
+        return dataclasses.replace(outcome, row_duals=duals)
+
+    monkeypatch.setattr(allocopt.solver, "solve_lp", without_duals)
+    for estate, talmud in ((100, [100 / 3] * 3), (200, [50, 75, 75]), (300, [50, 100, 150])):
+        assert nucleolus(bankruptcy(estate)).tolist() == approx(talmud, abs=1e-5)
+    assert nucleolus(glove()).tolist() == approx([1, 0, 0])

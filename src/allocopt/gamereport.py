@@ -104,11 +104,14 @@ def _cover_lines(solution: GameSolution, fmt: str) -> str:
     changes = solution.cover_changes
     if changes is None:
         return ""
+    cost = solution.kind == "cost"
+    prop = "subadditive" if cost else "superadditive"
     if changes.empty:
-        return "Superadditive: no coalition does better by splitting into smaller groups.\n"
-    what = "costs less" if solution.kind == "cost" else "is worth more"
-    return (f"\nNot superadditive: {len(changes)} coalition{'s' if len(changes) != 1 else ''} {what} split "
-            "into smaller groups (the superadditive cover):\n" + _table(changes, fmt))
+        return f"{prop.capitalize()}: no coalition does better by splitting into smaller groups.\n"
+    plural = "s" if len(changes) != 1 else ""
+    what = (f"cost{'' if plural else 's'} less" if cost else f"{'are' if plural else 'is'} worth more")
+    return (f"\nNot {prop}: {len(changes)} coalition{plural} {what} split into smaller groups (the {prop} "
+            "cover):\n" + _table(changes, fmt))
 
 
 def _check_lines(solution: GameSolution, check: AllocationCheck, fmt: str) -> str:
