@@ -805,6 +805,7 @@ def solve_game(game: Game, concepts: Sequence[str] = CONCEPTS) -> GameSolution:
     core_empty: bool | None = None
     epsilon: float | None = None
     notes: list[str] = []
+    least = least_core(game) if "core" in concepts or "least_core" in concepts else None
     for concept in CONCEPTS:
         if concept not in concepts:
             continue
@@ -816,15 +817,14 @@ def solve_game(game: Game, concepts: Sequence[str] = CONCEPTS) -> GameSolution:
         elif concept == "nucleolus":
             columns["nucleolus"] = nucleolus(game)
         elif concept == "core":
-            bounds = core_bounds(game)
+            bounds = None if least is not None and least.core_empty else core_bounds(game)
             nan = pd.Series(np.nan, index=pd.Index(game.players, name="player"))
             columns["core_min"] = nan if bounds is None else bounds["core_min"]
             columns["core_max"] = nan if bounds is None else bounds["core_max"]
         elif concept == "least_core":
-            columns["least_core"] = least_core(game).allocation
-    if "core" in concepts or "least_core" in concepts:
-        epsilon = least_core(game).epsilon
-        core_empty = epsilon > 0
+            columns["least_core"] = least.allocation if least is not None else least_core(game).allocation
+    if least is not None:
+        epsilon, core_empty = least.epsilon, least.core_empty
     cover: pd.DataFrame | None = None
     if game.n <= MAX_COVER_PLAYERS:
         cover = superadditive_cover(game).changes
