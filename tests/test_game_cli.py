@@ -4,10 +4,13 @@ and messages for bad files."""
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from allocopt.cli import EXIT_INPUT, EXIT_USAGE, main
 
@@ -168,3 +171,37 @@ def test_an_inefficient_allocation_gets_no_side_payments(runner: CliRunner, tmp_
     assert res.exit_code == 0, res.output
     assert "hands out 3 of v(N) = 1 (NOT efficient)" in res.stdout
     assert "No side payments" in res.stdout
+
+
+# -- whatever a game file holds, a message and exit 3 (or a game), never a traceback
+
+_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-10, 10), st.floats(allow_nan=True),
+                     st.text(alphabet="ab+ {}", max_size=4))
+_DATA = st.recursive(_SCALARS, lambda inner: st.one_of(st.lists(inner, max_size=4),
+                                                        st.dictionaries(st.text(alphabet="ab+", max_size=3), inner,
+                                                                        max_size=4)), max_leaves=12)
+_FIELDS = st.fixed_dictionaries({}, optional={"players": _DATA, "kind": st.one_of(_DATA, st.sampled_from(["value",
+                                 "cost"])), "values": _DATA, "valeus": _DATA})
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_FIELDS)
+def test_any_data_gives_a_game_or_a_game_error(data: dict[str, object]) -> None:
+    from allocopt.errors import GameError
+    from allocopt.gamefile import game_from_dict
+
+    try:
+        game_from_dict(data, "fuzz.yaml")
+    except GameError as err:
+        assert err.problems and all(p.source == "fuzz.yaml" for p in err.problems)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=60), st.sampled_from(["g.yaml", "g.json", "g.csv"]))
+def test_any_bytes_exit_0_or_3(raw: bytes, name: str) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / name
+        path.write_bytes(raw)
+        res = CliRunner().invoke(main, ["game", str(path), "--concepts", "shapley"])
+    assert res.exit_code in (0, EXIT_INPUT), res.output
+    assert "Traceback" not in res.output

@@ -87,7 +87,7 @@ class Game:
                  kind: str = "value") -> None:
         if players is None:
             players = _players_of(values)
-        problems = _player_problems(players)
+        problems = player_problems(players)
         if kind not in KINDS:
             problems.append(_problem("kind", f"is '{kind}', not a kind of game", "use value or cost"))
         _raise(problems)
@@ -112,7 +112,7 @@ class Game:
     def from_masks(cls, players: Sequence[str], worth: Mapping[int, float], kind: str = "value",
                    where: Mapping[int, str] | None = None, source: str = "<game>") -> Game:
         """A game from bitmask -> value; ``where`` names each coalition's field in an input file, for messages."""
-        problems = _player_problems(players)
+        problems = player_problems(players)
         if kind not in KINDS:
             problems.append(_problem("kind", f"is '{kind}', not a kind of game", "use value or cost"))
         _raise(problems, source)
@@ -124,7 +124,7 @@ class Game:
     def from_function(cls, players: Sequence[str], worth: Callable[[frozenset[str]], float],
                       kind: str = "value") -> Game:
         """A game whose every coalition's value is asked of ``worth`` (``2**n - 1`` calls; ``v(empty) = 0``)."""
-        _raise(_player_problems(players))
+        _raise(player_problems(players))
         names = tuple(players)
         values = {mask: float(worth(frozenset(_names_in(mask, names)))) for mask in range(1, 2 ** len(names))}
         return cls.from_masks(names, values, kind)
@@ -258,7 +258,8 @@ def _players_of(values: Mapping[Any, float]) -> list[str]:
     return list(seen)
 
 
-def _player_problems(players: Sequence[str]) -> list[Problem]:
+def player_problems(players: Sequence[str]) -> list[Problem]:
+    """What is wrong with a list of player names (empty, not text, repeated, holding '+', too many)."""
     problems: list[Problem] = []
     if isinstance(players, str) or len(players) == 0:
         return [_problem("players", "must be a non-empty list of names", "list the partners, e.g. [a, b, c]")]
@@ -703,7 +704,7 @@ def sample_shapley(players: Sequence[str], worth: Callable[[frozenset[str]], flo
     is in the same terms. With ``cache``, a coalition's value is asked once (evaluations counts distinct calls),
     which matters when each evaluation re-solves a model.
     """
-    problems = [p for p in _player_problems(players) if "at most" not in p.message]
+    problems = [p for p in player_problems(players) if "at most" not in p.message]
     if samples < 2:
         problems.append(_problem("samples", f"is {samples}", "sample at least 2 orders, for a standard error"))
     _raise(problems)

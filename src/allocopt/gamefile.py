@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from allocopt.errors import GameError, InstanceError, Problem
-from allocopt.game import KINDS, Game
+from allocopt.game import KINDS, Game, player_problems
 
 TOP_FIELDS = ("players", "kind", "values", "name", "description")
 
@@ -63,6 +63,8 @@ def _is_number(x: Any) -> bool:
 def _number_problem(path: str, x: Any) -> Problem:
     if isinstance(x, str):
         return Problem(path, f"is the text '{x}', not a number", "write the number without quotes")
+    if isinstance(x, bool):
+        return Problem(path, f"is {'true' if x else 'false'}, not a number", "give the coalition's value")
     if isinstance(x, float):
         return Problem(path, f"is {x}, not a finite number", "give a finite number")
     return Problem(path, f"is {'nothing' if x is None else repr(x)}, not a number", "give the coalition's value")
@@ -88,12 +90,21 @@ def game_from_dict(data: Any, source: str = "<game>", kind: str | None = None) -
     if players is not None and (not isinstance(players, list) or not all(isinstance(p, str) for p in players)):
         problems.append(Problem("players", "must be a list of names", "write players: [a, b, c]"))
         players = None
+    elif players is not None and player_problems(players):
+        problems += player_problems(players)
+        players = None
     values = data.get("values")
     entries: list[tuple[str, str, list[str], Any]] = []  # coalition field, value field, members, value
     if values is None:
         problems.append(Problem("values", "is missing", "give each coalition's value under values"))
+    elif isinstance(values, (dict, list)) and not values:
+        problems.append(Problem("values", "is empty", "give each coalition's value under values"))
     elif isinstance(values, dict):
         for label, number in values.items():
+            if not isinstance(label, str):
+                problems.append(Problem(f"values.{label}", f"the coalition {label!r} is not text",
+                                        "write its members joined by '+', in quotes if need be"))
+                continue
             names = [part for part in re.split(r"[+\s]+", str(label).strip()) if part and str(label) != "{}"]
             entries.append((f"values.{label}", f"values.{label}", names, number))
     elif isinstance(values, list):
