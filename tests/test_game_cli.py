@@ -109,7 +109,7 @@ def test_markdown_shows_the_superadditive_cover(runner: CliRunner, tmp_path: Pat
     assert res.exit_code == 0, res.output
     assert "| a+b" in res.stdout and "a | b" in res.stdout
     assert "Not superadditive: 1 coalition is worth more split" in res.stdout
-    assert "grand coalition is worth more split" in res.stdout
+    assert "grand coalition is worth more split into smaller groups" in res.stdout
 
 
 @pytest.mark.parametrize("name, text, expected", [

@@ -730,19 +730,20 @@ def sample_shapley(players: Sequence[str], worth: Callable[[frozenset[str]], flo
     if abs(empty) > 1e-12:
         _raise([_problem("worth({})", f"returned {empty} for the empty coalition", "return 0 for it")])
     rng = np.random.default_rng(seed)
-    total, total_sq = np.zeros(n), np.zeros(n)
-    for _ in range(samples):
+    mean, spread = np.zeros(n), np.zeros(n)  # Welford's running mean and sum of squared deviations
+    contribution = np.zeros(n)
+    for drawn in range(1, samples + 1):
         before: frozenset[str] = frozenset()
         previous = empty
         for i in rng.permutation(n):
             before = before | {names[i]}
             current = ask(before)
-            total[i] += current - previous
-            total_sq[i] += (current - previous) ** 2
+            contribution[i] = current - previous
             previous = current
-    mean = total / samples
-    variance = np.maximum(total_sq - samples * mean**2, 0.0) / (samples - 1)
-    error = np.sqrt(variance / samples)
+        delta = contribution - mean
+        mean += delta / drawn
+        spread += delta * (contribution - mean)
+    error = np.sqrt(spread / (samples - 1) / samples)
     table = pd.DataFrame({"estimate": mean, "std_error": error, "ci_low": mean - 1.96 * error,
                           "ci_high": mean + 1.96 * error}, index=pd.Index(names, name="player"))
     return ShapleyEstimate(table, samples, calls)
@@ -830,8 +831,9 @@ def solve_game(game: Game, concepts: Sequence[str] = CONCEPTS) -> GameSolution:
     if game.n <= MAX_COVER_PLAYERS:
         cover = superadditive_cover(game).changes
         if game.label(game.grand) in set(cover["coalition"]):
-            notes.append("the grand coalition is worth more split into smaller groups (see the superadditive "
-                         "cover): the allocations above share the value of working all together")
+            better = "costs less" if game.kind == "cost" else "is worth more"
+            notes.append(f"the grand coalition {better} split into smaller groups (see the cover): the "
+                         "allocations above share what working all together gives")
     else:
         notes.append(f"superadditivity not checked: more than {MAX_COVER_PLAYERS} players")
     table = pd.DataFrame(columns, index=pd.Index(game.players, name="player"))
