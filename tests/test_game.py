@@ -31,7 +31,7 @@ from allocopt.game import (
     superadditive_cover,
 )
 
-RANDOM = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+RANDOM = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 TOL = 1e-6
 
 

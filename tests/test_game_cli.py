@@ -184,7 +184,7 @@ _FIELDS = st.fixed_dictionaries({}, optional={"players": _DATA, "kind": st.one_o
                                  "cost"])), "values": _DATA, "valeus": _DATA})
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_FIELDS)
 def test_any_data_gives_a_game_or_a_game_error(data: dict[str, object]) -> None:
     from allocopt.errors import GameError
