@@ -21,10 +21,11 @@ from allocopt.result import Result, Status
 __version__ = "0.1.0"
 
 __all__ = [
+    "Game", "GameError", "game_solutions", "solve_game", "load_game", "sample_shapley",
     "AllocoptError", "InputError", "Instance", "InstanceError", "ModelFileError", "ModelSpec", "Result",
     "SolverError", "Status", "build", "check_result", "instance_from_dict", "load_instance", "load_model_spec",
     "model_spec_from_dict", "solve", "with_value", "with_values", "instance_frames", "with_frames", "diagnose",
-    "precheck", "Game", "GameError", "game_solutions", "solve_game", "load_game", "sample_shapley",
+    "precheck",
 ]
 
 
@@ -34,14 +35,6 @@ def __getattr__(name: str) -> Any:
         from allocopt import api
 
         return getattr(api, name)
-    if name in ("instance_frames", "with_frames"):
-        from allocopt import frames
-
-        return getattr(frames, name)
-    if name in ("diagnose", "precheck"):
-        from allocopt import diagnosis
-
-        return getattr(diagnosis, name)
     if name in ("Game", "game_solutions", "solve_game", "sample_shapley"):
         from allocopt import game
 
@@ -50,6 +43,14 @@ def __getattr__(name: str) -> Any:
         from allocopt.gamefile import load_game
 
         return load_game
+    if name in ("instance_frames", "with_frames"):
+        from allocopt import frames
+
+        return getattr(frames, name)
+    if name in ("diagnose", "precheck"):
+        from allocopt import diagnosis
+
+        return getattr(diagnosis, name)
     if name == "check_result":
         from allocopt.checker import check_result
 

@@ -237,30 +237,6 @@ def export(instance: Path, model_file: Path | None, lp_file: Path | None, mps_fi
 
 
 @main.command()
-@click.option("--partners", type=click.IntRange(1, 1000), default=3, show_default=True)
-@click.option("--initiatives", type=click.IntRange(1, 100000), default=10, show_default=True)
-@click.option("--phases", type=click.IntRange(1, 50), default=3, show_default=True)
-@click.option("--resources", type=click.IntRange(1, 20), default=2, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write here (.yaml or .json); default: YAML on stdout")
-@handle_errors
-def generate(partners: int, initiatives: int, phases: int, resources: int, seed: int,
-             out_file: Path | None) -> None:
-    """Generate a synthetic, feasible instance (for benchmarks and tests)."""
-    import yaml
-
-    from allocopt.generate import generate_instance, write_instance
-
-    data = generate_instance(partners, initiatives, phases, resources, seed)
-    if out_file is None:
-        click.echo(yaml.safe_dump(data, sort_keys=False), nl=False)
-    else:
-        write_instance(data, out_file)
-        click.echo(f"wrote {out_file}", err=True)
-
-
-@main.command()
 @click.argument("game_file", type=click.Path(dir_okay=True, path_type=Path))
 @click.option("--concepts", default="shapley,banzhaf,nucleolus,core,least_core", show_default=True,
               help="Comma-separated solution concepts: shapley, banzhaf, nucleolus, core, least_core")
@@ -299,3 +275,28 @@ def game(game_file: Path, concepts: str, kind: str | None, allocation: str | Non
             side_payments({}, {}, the_game.kind)
         check = AllocationCheck(given, st, target, payments)
     click.echo(render_game(solution, fmt, check), nl=False)
+
+
+@main.command()
+@click.option("--partners", type=click.IntRange(1, 1000), default=3, show_default=True)
+@click.option("--initiatives", type=click.IntRange(1, 100000), default=10, show_default=True)
+@click.option("--phases", type=click.IntRange(1, 50), default=3, show_default=True)
+@click.option("--resources", type=click.IntRange(1, 20), default=2, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write here (.yaml or .json); default: YAML on stdout")
+@handle_errors
+def generate(partners: int, initiatives: int, phases: int, resources: int, seed: int,
+             out_file: Path | None) -> None:
+    """Generate a synthetic, feasible instance (for benchmarks and tests)."""
+    import yaml
+
+    from allocopt.generate import generate_instance, write_instance
+
+    data = generate_instance(partners, initiatives, phases, resources, seed)
+    if out_file is None:
+        click.echo(yaml.safe_dump(data, sort_keys=False), nl=False)
+    else:
+        write_instance(data, out_file)
+        click.echo(f"wrote {out_file}", err=True)
+

@@ -55,13 +55,13 @@ class ModelFileError(InputError):
     """The model file (objective, rules, solver options) is invalid."""
 
 
+class GameError(InputError):
+    """A cooperative game (characteristic function, allocation) cannot be used."""
+
+
 class SolverError(AllocoptError):
     """HiGHS could not be run, or stopped for a reason that leaves nothing to report."""
 
 
 class ResultFileError(AllocoptError):
     """A result file given to the checker cannot be read."""
-
-
-class GameError(InputError):
-    """A cooperative game (characteristic function, allocation) cannot be used."""
