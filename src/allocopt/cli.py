@@ -299,4 +299,3 @@ def generate(partners: int, initiatives: int, phases: int, resources: int, seed:
     else:
         write_instance(data, out_file)
         click.echo(f"wrote {out_file}", err=True)
-
