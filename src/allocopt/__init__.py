@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from allocopt.errors import AllocoptError, InputError, InstanceError, ModelFileError, SolverError
+from allocopt.errors import AllocoptError, GameError, InputError, InstanceError, ModelFileError, SolverError
 from allocopt.instance import Instance, instance_from_dict, load_instance
 from allocopt.modelfile import ModelSpec, load_model_spec, model_spec_from_dict
 from allocopt.result import Result, Status
@@ -21,6 +21,7 @@ from allocopt.result import Result, Status
 __version__ = "0.1.0"
 
 __all__ = [
+    "Game", "GameError", "game_solutions", "solve_game", "load_game", "sample_shapley",
     "AllocoptError", "InputError", "Instance", "InstanceError", "ModelFileError", "ModelSpec", "Result",
     "SolverError", "Status", "build", "check_result", "instance_from_dict", "load_instance", "load_model_spec",
     "model_spec_from_dict", "solve", "with_value", "with_values", "instance_frames", "with_frames", "diagnose",
@@ -34,6 +35,14 @@ def __getattr__(name: str) -> Any:
         from allocopt import api
 
         return getattr(api, name)
+    if name in ("Game", "game_solutions", "solve_game", "sample_shapley"):
+        from allocopt import game
+
+        return getattr(game, name)
+    if name == "load_game":
+        from allocopt.gamefile import load_game
+
+        return load_game
     if name in ("instance_frames", "with_frames"):
         from allocopt import frames
 

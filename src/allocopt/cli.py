@@ -248,6 +248,47 @@ def export(instance: Path, model_file: Path | None, lp_file: Path | None, mps_fi
 
 
 @main.command()
+@click.argument("game_file", type=click.Path(dir_okay=True, path_type=Path))
+@click.option("--concepts", default="shapley,banzhaf,nucleolus,core,least_core", show_default=True,
+              help="Comma-separated solution concepts: shapley, banzhaf, nucleolus, core, least_core")
+@click.option("--kind", type=click.Choice(["value", "cost"]),
+              help="value or cost game: sets a CSV file's kind (default value); a YAML or JSON file says its own")
+@click.option("--allocation", help="An allocation to test: a file (YAML/JSON 'player: amount', or CSV "
+              "player,amount) or inline, e.g. acme=10,globex=5")
+@click.option("--target", type=click.Choice(["nucleolus", "shapley", "banzhaf", "least_core"]), default="nucleolus",
+              show_default=True, help="The allocation the side payments for --allocation lead to")
+@click.option("--format", "fmt", type=click.Choice(["table", "markdown", "json", "csv"]), default="table",
+              show_default=True, help="What to print on stdout")
+@handle_errors
+def game(game_file: Path, concepts: str, kind: str | None, allocation: str | None, target: str,
+         fmt: str) -> None:
+    """Split a partnership's value by cooperative game theory: read a characteristic function (coalition ->
+    value or cost) from GAME_FILE (YAML, JSON or CSV) and print each solution concept side by side, whether the
+    core is empty, the least-core epsilon and any superadditivity changes."""
+    from allocopt.game import CONCEPTS, side_payments, solve_game, stability
+    from allocopt.gamefile import load_allocation, load_game
+    from allocopt.gamereport import AllocationCheck, render_game
+
+    wanted = [c.strip() for c in concepts.split(",") if c.strip()]
+    unknown = [c for c in wanted if c not in CONCEPTS]
+    if unknown or not wanted:
+        raise click.BadParameter(f"'{', '.join(unknown) or concepts}': choose from {', '.join(CONCEPTS)}",
+                                 param_hint="--concepts")
+    if allocation is not None and target not in wanted:
+        wanted.append(target)
+    the_game = load_game(game_file, kind)
+    solution = solve_game(the_game, wanted)
+    check = None
+    if allocation is not None:
+        given = load_allocation(allocation, the_game.players)
+        st = stability(the_game, given)
+        payments = side_payments(given, solution.allocations[target], the_game.kind) if st.efficient else \
+            side_payments({}, {}, the_game.kind)
+        check = AllocationCheck(given, st, target, payments)
+    click.echo(render_game(solution, fmt, check), nl=False)
+
+
+@main.command()
 @click.option("--partners", type=click.IntRange(1, 1000), default=3, show_default=True)
 @click.option("--initiatives", type=click.IntRange(1, 100000), default=10, show_default=True)
 @click.option("--phases", type=click.IntRange(1, 50), default=3, show_default=True)

@@ -55,6 +55,10 @@ class ModelFileError(InputError):
     """The model file (objective, rules, solver options) is invalid."""
 
 
+class GameError(InputError):
+    """A cooperative game (characteristic function, allocation) cannot be used."""
+
+
 class SolverError(AllocoptError):
     """HiGHS could not be run, or stopped for a reason that leaves nothing to report."""
 

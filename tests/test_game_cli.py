@@ -1,0 +1,207 @@
+"""``allocopt game`` through click's CliRunner: the printed concepts, the formats, allocations, and the exit codes
+and messages for bad files."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from allocopt.cli import EXIT_INPUT, EXIT_USAGE, main
+
+GLOVE_YAML = """\
+players: [left, right1, right2]
+kind: value
+values:
+  left: 0
+  right1: 0
+  right2: 0
+  left+right1: 1
+  left+right2: 1
+  right1+right2: 0
+  left+right1+right2: 1
+"""
+
+MAJORITY_JSON = {
+    "players": ["a", "b", "c"],
+    "values": [{"coalition": c, "value": 1 if len(c) >= 2 else 0}
+               for c in (["a"], ["b"], ["c"], ["a", "b"], ["a", "c"], ["b", "c"], ["a", "b", "c"])],
+}
+
+CLOUD_CSV = """\
+# what each group of firms pays for a shared cloud contract
+coalition,value
+acme,10
+globex,8
+initech,6
+acme globex,15
+acme+initech,14
+globex + initech,12
+acme globex initech,19
+"""
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def write(tmp_path: Path, name: str, text: str) -> str:
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def test_glove_table(runner: CliRunner, tmp_path: Path) -> None:
+    res = runner.invoke(main, ["game", write(tmp_path, "glove.yaml", GLOVE_YAML)])
+    assert res.exit_code == 0, res.output
+    out = res.stdout
+    assert "Shapley" in out and "nucleolus" in out and "core min" in out and "least core" in out
+    left = next(line for line in out.splitlines() if line.startswith("left"))
+    assert left.split()[1:] == ["0.6667", "0.6", "0.75", "1", "1", "1", "1"]
+    assert "Core: not empty" in out
+    assert "Superadditive: no coalition does better" in out
+
+
+def test_majority_json(runner: CliRunner, tmp_path: Path) -> None:
+    res = runner.invoke(main, ["game", write(tmp_path, "maj.json", json.dumps(MAJORITY_JSON)), "--format", "json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert data["core_empty"] is True
+    assert data["least_core_epsilon"] == pytest.approx(1 / 3)
+    assert data["allocations"]["shapley"]["a"] == pytest.approx(1 / 3)
+    assert data["allocations"]["core_min"]["a"] is None
+
+
+def test_cost_csv_with_an_allocation(runner: CliRunner, tmp_path: Path) -> None:
+    path = write(tmp_path, "cloud.csv", CLOUD_CSV)
+    res = runner.invoke(main, ["game", path, "--kind", "cost", "--allocation", "acme=10,globex=3,initech=6"])
+    assert res.exit_code == 0, res.output
+    out = res.stdout
+    assert "Cooperative cost game: 3 players, c(N) = 19." in out
+    assert "in the core: no" in out
+    assert "acme+initech" in out and "overcharge" in out
+    assert "Side payments that turn it into the nucleolus" in out
+    payments = out.split("Side payments")[1]
+    assert "globex" in payments and "acme" in payments
+
+
+def test_allocation_from_a_file_and_csv_output(runner: CliRunner, tmp_path: Path) -> None:
+    game = write(tmp_path, "glove.yaml", GLOVE_YAML)
+    given = write(tmp_path, "split.yaml", "left: 0.5\nright1: 0.25\nright2: 0.25\n")
+    res = runner.invoke(main, ["game", game, "--allocation", given, "--format", "csv", "--concepts", "shapley",
+                               "--target", "shapley"])
+    assert res.exit_code == 0, res.output
+    sections = res.stdout.split("# ")
+    assert sections[1].startswith("allocations\nplayer,shapley,given\n")
+    assert "blocking\ncoalition,value,allocated,gain\nleft+right1,1.0,0.75,0.25" in res.stdout
+    assert "side_payments\npayer,receiver,amount\n" in res.stdout
+
+
+def test_markdown_shows_the_superadditive_cover(runner: CliRunner, tmp_path: Path) -> None:
+    path = write(tmp_path, "split.yaml", "values:\n  a: 3\n  b: 2\n  a+b: 4\n")
+    res = runner.invoke(main, ["game", path, "--format", "markdown", "--concepts", "shapley"])
+    assert res.exit_code == 0, res.output
+    assert "| a+b" in res.stdout and "a | b" in res.stdout
+    assert "Not superadditive: 1 coalition is worth more split" in res.stdout
+    assert "grand coalition is worth more split into smaller groups" in res.stdout
+
+
+@pytest.mark.parametrize("name, text, expected", [
+    ("unknown.yaml", "players: [a, b]\nvalues:\n  a: 1\n  b: 1\n  a+c: 2\n",
+     ":5: values.a+c: names 'c', who is not a player"),
+    ("text.yaml", "values:\n  - {coalition: [a], value: 1}\n  - {coalition: [b], value: one}\n"
+                  "  - {coalition: [a, b], value: 3}\n", ":3: values[1].value: is the text 'one', not a number"),
+    ("missing.yaml", "values:\n  a: 1\n  b: 1\n  c: 1\n", "no value for 4 of the 7 coalitions: a+b, a+c, b+c"),
+    ("empty.yaml", "values:\n  '': 2\n  a: 1\n", "the empty coalition is worth 0"),
+    ("kind.yaml", "kind: profit\nvalues:\n  a: 1\n", ":1: kind: is 'profit', not a kind of game (use value or cost)"),
+    ("field.yaml", "value:\n  a: 1\n", "value: is not a field of a game"),
+    ("syntax.yaml", "values: [a, b\n", "is not valid YAML"),
+    ("bad.csv", "coalition,value\na,1\nb,2\na+b,lots\n", "bad.csv:4: coalition a+b: is the text 'lots'"),
+    ("header.csv", "members,worth\na,1\n", ":1: header: is 'members,worth'"),
+    ("short.csv", "coalition,value\na\n", ":2: row: has 1 column"),
+])
+def test_bad_files_exit_3_naming_file_line_field_and_fix(runner: CliRunner, tmp_path: Path, name: str, text: str,
+                                                         expected: str) -> None:
+    path = write(tmp_path, name, text)
+    res = runner.invoke(main, ["game", path])
+    assert res.exit_code == EXIT_INPUT, res.output
+    assert name in res.stderr and expected in res.stderr
+    assert "Traceback" not in res.output
+
+
+def test_missing_file_exits_3(runner: CliRunner, tmp_path: Path) -> None:
+    res = runner.invoke(main, ["game", str(tmp_path / "nowhere.yaml")])
+    assert res.exit_code == EXIT_INPUT
+    assert "not found" in res.stderr
+
+
+def test_kind_option_must_agree_with_the_file(runner: CliRunner, tmp_path: Path) -> None:
+    res = runner.invoke(main, ["game", write(tmp_path, "glove.yaml", GLOVE_YAML), "--kind", "cost"])
+    assert res.exit_code == EXIT_INPUT
+    assert "kind: is 'value', but 'cost' was asked for" in res.stderr
+
+
+def test_unknown_concept_is_a_usage_error(runner: CliRunner, tmp_path: Path) -> None:
+    res = runner.invoke(main, ["game", write(tmp_path, "glove.yaml", GLOVE_YAML), "--concepts", "shapley,kernel"])
+    assert res.exit_code == EXIT_USAGE
+    assert "kernel" in res.stderr
+
+
+@pytest.mark.parametrize("allocation, expected", [
+    ("left=1,right1=0,bob=0", "bob: is not a player"),
+    ("left=1,right1=0", "right2: has no amount"),
+    ("left=1,right1=x,right2=0", "right1: is 'x', not a number"),
+    ("left 1", "'left' is not player=amount"),
+])
+def test_bad_allocations_exit_3(runner: CliRunner, tmp_path: Path, allocation: str, expected: str) -> None:
+    res = runner.invoke(main, ["game", write(tmp_path, "glove.yaml", GLOVE_YAML), "--allocation", allocation])
+    assert res.exit_code == EXIT_INPUT, res.output
+    assert expected in res.stderr
+
+
+def test_an_inefficient_allocation_gets_no_side_payments(runner: CliRunner, tmp_path: Path) -> None:
+    res = runner.invoke(main, ["game", write(tmp_path, "glove.yaml", GLOVE_YAML), "--allocation",
+                               "left=1,right1=1,right2=1"])
+    assert res.exit_code == 0, res.output
+    assert "hands out 3 of v(N) = 1 (NOT efficient)" in res.stdout
+    assert "No side payments" in res.stdout
+
+
+# -- whatever a game file holds, a message and exit 3 (or a game), never a traceback
+
+_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-10, 10), st.floats(allow_nan=True),
+                     st.text(alphabet="ab+ {}", max_size=4))
+_DATA = st.recursive(_SCALARS, lambda inner: st.one_of(st.lists(inner, max_size=4),
+                                                        st.dictionaries(st.text(alphabet="ab+", max_size=3), inner,
+                                                                        max_size=4)), max_leaves=12)
+_FIELDS = st.fixed_dictionaries({}, optional={"players": _DATA, "kind": st.one_of(_DATA, st.sampled_from(["value",
+                                 "cost"])), "values": _DATA, "valeus": _DATA})
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_FIELDS)
+def test_any_data_gives_a_game_or_a_game_error(data: dict[str, object]) -> None:
+    from allocopt.errors import GameError
+    from allocopt.gamefile import game_from_dict
+
+    try:
+        game_from_dict(data, "fuzz.yaml")
+    except GameError as err:
+        assert err.problems and all(p.source == "fuzz.yaml" for p in err.problems)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=60), st.sampled_from(["g.yaml", "g.json", "g.csv"]))
+def test_any_bytes_exit_0_or_3(raw: bytes, name: str) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / name
+        path.write_bytes(raw)
+        res = CliRunner().invoke(main, ["game", str(path), "--concepts", "shapley"])
+    assert res.exit_code in (0, EXIT_INPUT), res.output
+    assert "Traceback" not in res.output
