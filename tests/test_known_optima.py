@@ -79,7 +79,8 @@ def test_participation_keeps_b_at_its_outside_option(stand_alone: float, objecti
     spec = {"rules": {"no_subsidy": {"enabled": False}, "participation": {"enabled": True}}}
     r = solve_checked(two_funders(stand_alone=stand_alone), spec)
     assert r.objective == pytest.approx(objective)
-    assert gain(r, "A") == pytest.approx(gain_a) and gain(r, "B") == pytest.approx(gain_b)
+    # the leximin tie-break may move up to 1e-7 of the money scale between partners (fairness.HOLD_TOLERANCE)
+    assert gain(r, "A") == pytest.approx(gain_a, abs=1e-4) and gain(r, "B") == pytest.approx(gain_b, abs=1e-4)
 
 
 def test_participation_that_cannot_hold_is_infeasible() -> None:

@@ -117,6 +117,8 @@ class Result:
     timing: dict[str, float]
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    fairness: dict[str, Any] = field(default_factory=dict)
+    """The objective with its parameters, the tie-break, what the stages did, and the fairness metrics."""
 
     # -- convenient views ------------------------------------------------------------------------------------
     @property
@@ -161,6 +163,7 @@ class Result:
             "solver": {"name": self.solver_name, "version": self.solver_version},
             "timing": {k: round(v, 6) for k, v in self.timing.items()},
             "notes": list(self.notes),
+            "fairness": _plain(self.fairness),
             "tables": tables,
         }
 
@@ -187,7 +190,17 @@ class Result:
             timing=dict(data.get("timing", {})),
             tables=tables,
             notes=list(data.get("notes", [])),
+            fairness=dict(data.get("fairness", {}) or {}),
         )
+
+
+def _plain(x: Any) -> Any:
+    """JSON-safe copy: non-finite numbers become null."""
+    if isinstance(x, dict):
+        return {str(k): _plain(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_plain(v) for v in x]
+    return _clean(x)
 
 
 def _num(x: float | None) -> float | None:

@@ -169,13 +169,22 @@ class Session:
         """Solve the partnership as it stands now (the mixed-integer plan).
 
         ``warm_start`` hands HiGHS the previous plan as a first incumbent (see :meth:`HighsSession.solve`)."""
+        from allocopt.fairness import needs_stages, staged_solve
+
         start = time.perf_counter()
         self.highs.release_integers()
-        warm = self._last_cols if warm_start else None
-        outcome = self.highs.solve(tee=tee, warm_start=warm, time_limit=time_limit)
-        self._last_cols = self.highs.col_values() if outcome.has_plan else None
+        notes: list[str] = []
+        info: dict[str, Any] = {}
+        if needs_stages(self):
+            staged = staged_solve(self, tee=tee, time_limit=time_limit)
+            outcome, notes, info = staged.outcome, staged.notes, staged.info
+            self._last_cols = self.highs.col_values_of(outcome.values) if outcome.has_plan else None
+        else:
+            warm = self._last_cols if warm_start else None
+            outcome = self.highs.solve(tee=tee, warm_start=warm, time_limit=time_limit)
+            self._last_cols = self.highs.col_values() if outcome.has_plan else None
         result = make_result(self.instance, self.spec, self.data, outcome, self.findings, self.build_s,
-                             self.handoff_s, start)
+                             self.handoff_s, start, extra_notes=notes, fairness=info)
         self.build_s = self.handoff_s = 0.0  # paid once, by the first solve after a build
         self._last = result
         return result
@@ -257,7 +266,8 @@ def _spec_with(spec: ModelSpec, changes: Mapping[tuple[str | int, ...], Any]) ->
 
 
 def make_result(inst: Instance, spec: ModelSpec, data: Any, outcome: Any, findings: list[Any], build_s: float,
-                handoff_s: float, start: float) -> Result:
+                handoff_s: float, start: float, *, extra_notes: list[str] | None = None,
+                fairness: dict[str, Any] | None = None) -> Result:
     """A :class:`Result` from a solve outcome: tables, status, notes and timing."""
     from allocopt.tables import empty_tables, solution_tables
 
@@ -275,7 +285,14 @@ def make_result(inst: Instance, spec: ModelSpec, data: Any, outcome: Any, findin
         notes.append(f"Best plan found, not proven optimal ({why}): it is within {gap} of the best possible.")
     if not outcome.has_plan:
         notes.append(no_plan_note(outcome.termination))
+    notes += list(extra_notes or [])
     notes += [("Why: " if f.proves_infeasible else "Warning: ") + str(f) for f in findings]
+    from allocopt.metrics import fairness_metrics
+
+    fair: dict[str, Any] = {"objective": spec.objective.model_dump(mode="json"), "tie_break": spec.tie_break}
+    fair.update({k: v for k, v in (fairness or {}).items() if not k.startswith("_")})
+    if outcome.has_plan:
+        fair["metrics"] = fairness_metrics(tables["partners"])
 
     return Result(
         instance_name=inst.name,
@@ -299,6 +316,7 @@ def make_result(inst: Instance, spec: ModelSpec, data: Any, outcome: Any, findin
         },
         tables=tables,
         notes=notes,
+        fairness=fair,
     )
 
 

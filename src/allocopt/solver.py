@@ -315,6 +315,17 @@ class HighsSession:
             values[comp.local_name] = out
         return values
 
+    def col_values_of(self, values: dict[str, dict[Any, float]]) -> np.ndarray:
+        """The column vector of the model's variables holding ``values`` (as :meth:`values` gives them)."""
+        out = np.zeros(len(self._col_of_var_id))
+        for comp in self.model.component_objects(pyo.Var, descend_into=True):
+            given = values.get(comp.local_name, {})
+            for key, var in comp.items():
+                col = self._col_of_var_id.get(id(var))
+                if col is not None and col < len(out):
+                    out[col] = given.get(key, 0.0)
+        return out
+
     def col_of(self, var: Any) -> int | None:
         """The HiGHS column of a Pyomo variable (None if the hand-off left it out: it appears in no row)."""
         return self._col_of_var_id.get(id(var))

@@ -1,0 +1,477 @@
+"""Fair plans: fairness objectives solved as sequences of MILPs on the live session, and the leximin tie-break.
+
+Every objective acts on each partner's gain above its stand-alone value (its disagreement point),
+``g_p = net_gain_p - stand_alone_p``, weighted by the partner's weight ``w_p``, over exactly the same rules as the
+plain plan. HiGHS solves only MILPs, so each objective is a sequence of them on one live HiGHS model, extended in
+place (columns and rows added, the objective changed) and restored afterwards:
+
+=================== =====================================================================================
+objective           how it is solved
+=================== =====================================================================================
+utilitarian         one MILP: ``max sum_p w_p net_gain_p`` (the model's own objective; alias total_net_gain)
+maxmin              one MILP: ``max t`` with ``t <= w_p g_p``
+leximin             n MILPs (ordered sums, Ogryczak): stage k maximises the sum of the k smallest ``w_p g_p``,
+                    ``k r_k - sum_p d_pk`` with ``d_pk >= r_k - w_p g_p, d_pk >= 0``, then holds it
+nash, alpha_fair    cutting planes: ``max sum_p w_p u_p`` with tangent cuts ``u_p <= U(a) + U'(a)(x_p - a)`` of the
+                    concave utility ``U`` (log for nash, ``x^(1-alpha)/(1-alpha)`` otherwise) of the scaled gain
+                    ``x_p = g_p / S``; cuts are added at the incumbent until the cut model's objective is within the
+                    tolerance of the true one
+kalai_smorodinsky   n MILPs for the ideals ``I_p = max g_p`` (every partner at least at stand-alone where possible),
+                    then ``max lambda`` with ``g_p >= lambda I_p``
+max_min_return      generalised Dinkelbach: ``max t`` with ``t <= net_gain_p - rho outlay_p`` over the partners that
+                    contribute, ``rho`` updated to the smallest return of the plan found, until ``t`` reaches 0
+=================== =====================================================================================
+
+The leximin tie-break (on by default): among the plans within the first stage's tolerance of its optimum, the leximin
+of the weighted gains above stand-alone. The gain vector it gives is unique, so the split does not depend on the
+solver's seed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from allocopt.result import Termination
+
+if TYPE_CHECKING:
+    from allocopt.session import Session
+    from allocopt.solver import SolveOutcome
+
+UTILITARIAN = ("utilitarian", "total_net_gain")
+HOLD_TOLERANCE = 1e-7
+"""Relative slack of a held stage optimum: enough for the plan that reached it to stay feasible once the MIP
+solver's tolerances are cleaned away (see :func:`_polish`), small against the checker's 1e-6."""
+POLISH_BAND = 1e-6
+"""Relative band (of the money scale) within which a cleaned plan keeps each partner's gain."""
+HOLD_ABSOLUTE = 1e-7
+"""Absolute slack of a held stage optimum (HiGHS's primal feasibility tolerance)."""
+CUT_START = 8
+"""Tangent cuts per partner before the first Nash / alpha-fair round."""
+
+
+@dataclass
+class FairSolve:
+    """What the staged solve left: the final outcome and what it did, for the result's notes."""
+
+    outcome: SolveOutcome
+    milps: int = 0
+    notes: list[str] = field(default_factory=list)
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def utility(x: float, alpha: float) -> float:
+    """The alpha-fair utility: ``log x`` for alpha = 1, ``x^(1-alpha)/(1-alpha)`` otherwise (x > 0)."""
+    if alpha == 1.0:
+        return math.log(x)
+    return x ** (1.0 - alpha) / (1.0 - alpha)
+
+
+def _slope(x: float, alpha: float) -> float:
+    return x ** (-alpha)
+
+
+class _Stages:
+    """The live HiGHS model extended with one free column per partner holding its gain above stand-alone."""
+
+    def __init__(self, session: Session, tee: bool, time_limit: float | None) -> None:
+        from allocopt.model.families import net_gain
+
+        self.session = session
+        self.hs = session.highs
+        self.tee = tee
+        self.time_limit = time_limit
+        self.milps = 0
+        data = session.data
+        self.partners = list(data.PARTNERS)
+        self.weight = {p: float(data.instance.partners[p].weight) for p in self.partners}
+        self.stand_alone = {p: float(data.instance.partners[p].stand_alone) for p in self.partners}
+        self.gain: dict[str, int] = {}
+        self.outlay: dict[str, int | None] = {}
+        for p in self.partners:
+            form, constant = self.hs.linear_form(net_gain(session.model, data, p))
+            col = self.hs.add_column()
+            row = {c: -coef for c, coef in form.items()}
+            row[col] = 1.0
+            self.hs.add_row(row, constant - self.stand_alone[p], constant - self.stand_alone[p])
+            self.gain[p] = col
+            self.outlay[p] = session.column(("outlay", p))
+        self.utilitarian = {c: float(v) for c, v in enumerate(self.hs.costs()) if v}
+        total_value = sum(data.value.values())
+        self.scale = max(1.0, total_value / max(1, len(self.partners)))
+        self.last: SolveOutcome | None = None
+        self.columns: np.ndarray | None = None
+        self.hold_rows: list[int] = []
+
+    def solve(self, objective: dict[int, float], warm: bool = True) -> SolveOutcome:
+        """Maximise ``objective`` (column -> coefficient) under everything added so far."""
+        self.hs.set_objective(objective)
+        start = self.columns if warm and self.columns is not None else None
+        if start is not None and len(start) < self.hs.highs.getNumCol():
+            start = None  # new columns since: let HiGHS find its own first plan
+        outcome = self.hs.solve(tee=self.tee, warm_start=start, time_limit=self.time_limit)
+        self.milps += 1
+        self.last = outcome
+        if outcome.has_plan:
+            self.columns = self.hs.col_values()
+        return outcome
+
+    def gains(self) -> dict[str, float]:
+        assert self.columns is not None
+        return {p: float(self.columns[c]) for p, c in self.gain.items()}
+
+    def hold(self, objective: dict[int, float], value: float) -> int:
+        """Keep ``objective >= value`` (less a relative tolerance) from now on."""
+        slack = max(HOLD_ABSOLUTE, HOLD_TOLERANCE * max(abs(value), self.scale))
+        row = self.hs.add_row(dict(objective), value - slack)
+        self.hold_rows.append(row)
+        return row
+
+    def weighted_gain(self, p: str) -> dict[int, float]:
+        return {self.gain[p]: self.weight[p]}
+
+    # -- the stage families ------------------------------------------------------------------------------------
+    def maxmin(self) -> tuple[SolveOutcome, dict[int, float]]:
+        """``max t`` with ``t <= w_p g_p`` for every partner."""
+        t = self.hs.add_column()
+        for p in self.partners:
+            self.hs.add_row({t: 1.0, self.gain[p]: -self.weight[p]}, upper=0.0)
+        objective = {t: 1.0}
+        return self.solve(objective), objective
+
+    def leximin(self, start_stage: int = 1, stages: int | None = None) -> SolveOutcome | None:
+        """Ordered-sum leximin, stages ``start_stage..stages``: stage k maximises the sum of the k smallest weighted
+        gains and holds it. Returns the last outcome (None if a stage found no plan)."""
+        n = len(self.partners) if stages is None else stages
+        outcome = self.last
+        for k in range(start_stage, n + 1):
+            r = self.hs.add_column()
+            objective: dict[int, float] = {r: float(k)}
+            for p in self.partners:
+                d = self.hs.add_column(lower=0.0)
+                self.hs.add_row({d: 1.0, r: -1.0, self.gain[p]: self.weight[p]}, lower=0.0)
+                objective[d] = -1.0
+            outcome = self.solve(objective, warm=False)
+            if not outcome.has_plan or outcome.objective is None:
+                return outcome
+            if k < n:
+                self.hold(objective, outcome.objective)
+        return outcome
+
+    def ideals(self) -> dict[str, float]:
+        """Each partner's best gain above stand-alone, with every partner at least at stand-alone where a plan allows
+        it (the Kalai-Smorodinsky ideal point)."""
+        floors = []
+        for p in self.partners:
+            self.hs.set_column_bounds(self.gain[p], lower=0.0)
+            floors.append(p)
+        out: dict[str, float] = {}
+        for p in self.partners:
+            outcome = self.solve({self.gain[p]: 1.0}, warm=False)
+            if not outcome.has_plan and floors:
+                for q in floors:
+                    self.hs.set_column_bounds(self.gain[q])
+                floors = []
+                outcome = self.solve({self.gain[p]: 1.0}, warm=False)
+            out[p] = float(outcome.objective) if outcome.objective is not None else math.nan
+        for q in floors:
+            self.hs.set_column_bounds(self.gain[q])
+        return out
+
+
+def needs_stages(session: Session) -> bool:
+    spec = session.spec
+    return spec.objective.name not in UTILITARIAN or spec.tie_break == "leximin"
+
+
+def staged_solve(session: Session, *, tee: bool = False, time_limit: float | None = None) -> FairSolve:
+    """Solve the session's partnership under its model file's objective and tie-break (see the module docstring);
+    HiGHS's model is restored afterwards."""
+    spec = session.spec
+    name = spec.objective.name
+    with session.highs.extension():
+        st = _Stages(session, tee, time_limit)
+        result = _first_stage(st, name, spec.objective)
+        if not result.outcome.has_plan:
+            result.info.pop("_objective", None)
+            result.info.pop("_stage_value", None)
+            return result
+        first_value = result.outcome.objective
+        stage_value = result.info.pop("_stage_value", first_value)
+        if spec.tie_break == "leximin" and name not in ("leximin",) and "_objective" in result.info:
+            before = st.gains()
+            objective = result.info.pop("_objective")
+            st.hold(objective, float(stage_value or 0.0))
+            final = st.leximin()
+            if final is not None and final.has_plan:
+                after = st.gains()
+                result.outcome = _restore_objective(final, st, result.outcome)
+                result.notes.append(_tie_break_note(st, before, after))
+            else:
+                result.notes.append("The leximin tie-break found no plan within the time limit: the split shown "
+                                    "is the first one found.")
+        else:
+            result.info.pop("_objective", None)
+        _polish(st)
+        result.milps = st.milps
+        result.info["milps"] = st.milps
+        result.info["gains_above_stand_alone"] = st.gains()
+        result.outcome.objective = objective_value(name, st, result.info)
+        if name in UTILITARIAN and first_value is not None and \
+                abs(result.outcome.objective - first_value) <= 2 * HOLD_TOLERANCE * max(1.0, abs(first_value)):
+            # the split came from plans held within HOLD_TOLERANCE of the optimum: report the optimum proven
+            result.outcome.objective = first_value
+        # values of the model's own variables at the final plan
+        result.outcome.values = session.highs.values(st.columns)
+        return result
+
+
+def _polish(st: _Stages) -> None:
+    """Re-solve the final plan as an LP with every gate and funder decision held: a MIP solution carries the MIP
+    solver's tolerances (a paused initiative may still pass on a few cents of value), the LP's basic solution does
+    not. First with every stage row in place; if the cleaned plan no longer meets a held optimum (the stage had
+    used that noise), with the held optima released and each partner's gain kept within a hair of the stages'."""
+    if st.columns is None:
+        return
+    hs = st.hs
+    hs.hold_integers(st.columns)
+    try:
+        outcome = hs.solve(read_values=False)
+        if outcome.termination != Termination.OPTIMAL:
+            gains = st.gains()
+            band = POLISH_BAND * st.scale
+            for row in st.hold_rows:
+                hs.set_row_bounds(row)
+            for p, col in st.gain.items():
+                hs.set_column_bounds(col, gains[p] - band, gains[p] + band)
+            hs.set_objective(st.utilitarian)
+            outcome = hs.solve(read_values=False)
+        if outcome.termination == Termination.OPTIMAL:
+            st.columns = hs.col_values()
+    finally:
+        hs.release_integers()
+
+
+def objective_value(name: str, st: _Stages, info: dict[str, Any]) -> float:
+    """The objective's value at the final plan, as the checker recomputes it from the partners' gains:
+    utilitarian ``sum w_p net_gain_p``; maxmin and leximin ``min_p w_p g_p``; nash ``sum w_p log g_p``; alpha-fair
+    ``sum w_p g_p^(1-alpha)/(1-alpha)``; Kalai-Smorodinsky ``min_p g_p / I_p`` over partners with ``I_p > 0``;
+    max-min return ``min_p net_gain_p / outlay_p`` over partners that contribute."""
+    gains = st.gains()
+    if name in UTILITARIAN:
+        return sum(st.weight[p] * (gains[p] + st.stand_alone[p]) for p in st.partners)
+    if name in ("maxmin", "leximin"):
+        return min(st.weight[p] * gains[p] for p in st.partners)
+    if name in ("nash", "alpha_fair") and not info.get("undefined"):
+        alpha = float(info["alpha"])
+        return sum(st.weight[p] * utility(max(gains[p], 1e-300), alpha) for p in st.partners)
+    if name == "kalai_smorodinsky":
+        ideals = info.get("ideals", {})
+        ratios = [gains[p] / ideals[p] for p in st.partners if ideals.get(p, 0) > 1e-9 * st.scale]
+        return min(ratios) if ratios else 0.0
+    if name == "max_min_return":
+        smallest = _smallest_return(st)
+        return smallest if math.isfinite(smallest) else 0.0
+    return min(st.weight[p] * gains[p] for p in st.partners)
+
+
+def _restore_objective(final: SolveOutcome, st: _Stages, first: SolveOutcome) -> SolveOutcome:
+    """The tie-break's last stage outcome, reported with the first stage's bound and gap (the objective is
+    recomputed from the final plan)."""
+    final.bound, final.gap = first.bound, first.gap
+    final.termination = first.termination if first.termination != Termination.OPTIMAL else final.termination
+    return final
+
+
+def _tie_break_note(st: _Stages, before: dict[str, float], after: dict[str, float]) -> str:
+    lowest_before = min(st.weight[p] * before[p] for p in st.partners)
+    lowest_after = min(st.weight[p] * after[p] for p in st.partners)
+    moved = max(abs(after[p] - before[p]) for p in st.partners)
+    if moved <= 1e-6 * st.scale:
+        return ("Tie-break (leximin): no other plan reaching the objective's optimum splits the gains more "
+                "equally; the split shown is unique.")
+    return ("Tie-break (leximin): several plans reach the objective's optimum and split it differently; the split "
+            f"shown is the most equal of them (the smallest weighted gain above stand-alone is {lowest_after:,.0f}, "
+            f"against {lowest_before:,.0f} in the first plan found).")
+
+
+def _first_stage(st: _Stages, name: str, objective: Any) -> FairSolve:
+    if name in UTILITARIAN:
+        outcome = st.solve(st.utilitarian, warm=False)
+        return FairSolve(outcome, info={"_objective": st.utilitarian})
+    if name == "maxmin":
+        outcome, obj = st.maxmin()
+        return FairSolve(outcome, info={"_objective": obj})
+    if name == "leximin":
+        staged = st.leximin()
+        assert staged is not None
+        if staged.has_plan:
+            gains = st.gains()
+            staged.objective = min(st.weight[p] * gains[p] for p in st.partners)
+        return FairSolve(staged, info={})
+    if name == "kalai_smorodinsky":
+        return _kalai_smorodinsky(st)
+    if name in ("nash", "alpha_fair"):
+        alpha = 1.0 if name == "nash" else float(objective.alpha)
+        return _alpha_fair(st, alpha, objective.tolerance, objective.max_rounds)
+    if name == "max_min_return":
+        return _max_min_return(st, objective.tolerance, objective.max_rounds)
+    raise ValueError(f"unknown objective {name}")  # pragma: no cover - the model file is validated
+
+
+def _kalai_smorodinsky(st: _Stages) -> FairSolve:
+    ideals = st.ideals()
+    notes = []
+    usable = {p: v for p, v in ideals.items() if math.isfinite(v) and v > 1e-9 * st.scale}
+    for p in st.partners:
+        if p not in usable:
+            notes.append(f"{p} cannot be made better off than its stand-alone value by any plan (its best gain "
+                         f"above stand-alone is {ideals[p]:,.0f}); it is left out of the common fraction.")
+    lam = st.hs.add_column()
+    for p, ideal in usable.items():
+        st.hs.add_row({st.gain[p]: 1.0, lam: -ideal}, lower=0.0)
+    objective = {lam: 1.0}
+    outcome = st.solve(objective, warm=False)
+    info: dict[str, Any] = {"_objective": objective, "ideals": ideals}
+    if outcome.has_plan:
+        info["common_fraction"] = outcome.objective
+    return FairSolve(outcome, notes=notes, info=info)
+
+
+def _alpha_fair(st: _Stages, alpha: float, tolerance: float, max_rounds: int) -> FairSolve:
+    """Cutting planes on ``sum_p w_p U(g_p / S)``: every partner must gain more than its stand-alone value."""
+    outcome, _ = st.maxmin()
+    notes: list[str] = []
+    info: dict[str, Any] = {"alpha": alpha}
+    if not outcome.has_plan:
+        return FairSolve(outcome, info=info)
+    smallest = float(outcome.objective or 0.0)
+    if smallest <= 1e-9 * st.scale:
+        ideals = st.ideals()
+        stuck = [p for p in st.partners if not (ideals[p] > 1e-9 * st.scale)]
+        if stuck:
+            why = "; ".join(f"{p} cannot be made better off than its stand-alone value by any plan (best gain above "
+                            f"it: {ideals[p]:,.0f})" for p in stuck)
+        else:
+            why = ("each partner can be made better off on its own, but no single plan makes all of them better "
+                   "off at once")
+        notes.append(f"No plan gives every partner a gain above its stand-alone value, so the "
+                     f"{'Nash' if alpha == 1 else 'alpha-fair'} objective is undefined: {why}. The plan shown is the "
+                     "leximin plan instead.")
+        leximin = st.leximin()
+        assert leximin is not None
+        info["undefined"] = True
+        return FairSolve(leximin, notes=notes, info=info)
+    # every partner can gain at least `smallest / w_p`: keep that floor, scaled
+    s = st.scale
+    floor = {p: max(1e-9, smallest / st.weight[p] / s * 1e-3) for p in st.partners}
+    for p in st.partners:
+        st.hs.set_column_bounds(st.gain[p], lower=floor[p] * s)
+    u = {p: st.hs.add_column() for p in st.partners}
+    points: dict[str, list[float]] = {p: [] for p in st.partners}
+
+    def cut(p: str, a: float) -> None:
+        # u_p <= U(a) + U'(a) (g_p / S - a)
+        slope = _slope(a, alpha)
+        st.hs.add_row({u[p]: 1.0, st.gain[p]: -slope / s}, upper=utility(a, alpha) - slope * a)
+        points[p].append(a)
+
+    top = max(1.0, sum(st.session.data.value.values()) / s)
+    for p in st.partners:
+        lo = floor[p]
+        for j in range(CUT_START):
+            cut(p, lo * (top / lo) ** (j / (CUT_START - 1)))
+    objective = {u[p]: st.weight[p] for p in st.partners}
+    reached = math.inf
+    rounds = 0
+    true_value = math.nan
+    while rounds < max_rounds:
+        rounds += 1
+        outcome = st.solve(objective)
+        if not outcome.has_plan or outcome.objective is None:
+            break
+        gains = st.gains()
+        true_value = sum(st.weight[p] * utility(max(gains[p] / s, floor[p]), alpha) for p in st.partners)
+        reached = (outcome.objective - true_value) / max(1.0, abs(true_value))
+        if reached <= tolerance:
+            break
+        for p in st.partners:
+            a = max(gains[p] / s, floor[p])
+            if not any(abs(a - b) <= 1e-12 * max(1.0, a) for b in points[p]):
+                cut(p, a)
+    info.update({"rounds": rounds, "tolerance_reached": reached, "tolerance": tolerance, "scale": s,
+                 "_objective": objective, "_stage_value": outcome.objective})
+    if outcome.has_plan:
+        outcome.objective = true_value
+    if reached > tolerance:
+        notes.append(f"The {'Nash' if alpha == 1 else 'alpha-fair'} cuts stopped after {rounds} rounds at a "
+                     f"relative tolerance of {reached:.1e} (asked: {tolerance:.0e}).")
+    else:
+        notes.append(f"{'Nash' if alpha == 1 else f'Alpha-fair (alpha = {alpha:g})'} objective solved to a relative "
+                     f"tolerance of {max(reached, 0.0):.1e} in {rounds} rounds of tangent cuts.")
+    return FairSolve(outcome, notes=notes, info=info)
+
+
+def _max_min_return(st: _Stages, tolerance: float, max_rounds: int) -> FairSolve:
+    """Generalised Dinkelbach on ``min_p net_gain_p / outlay_p`` over the partners that contribute."""
+    first = st.solve(st.utilitarian, warm=False)
+    if not first.has_plan:
+        return FairSolve(first)
+    rows: list[int] = []
+    rho = _smallest_return(st)
+    rounds = 0
+    objective: dict[int, float] = {}
+    outcome = first
+    best = (rho, st.columns)
+    while rounds < max_rounds and math.isfinite(rho):
+        rounds += 1
+        t = st.hs.add_column()
+        for p in st.partners:
+            col = st.outlay[p]
+            assert st.columns is not None
+            if col is None or st.columns[col] <= 1e-9:
+                continue
+            row = {t: 1.0, st.gain[p]: -1.0, col: rho}
+            rows.append(st.hs.add_row(row, upper=st.stand_alone[p]))
+        objective = {t: 1.0}
+        outcome = st.solve(objective)
+        if not outcome.has_plan or outcome.objective is None:
+            break
+        new_rho = _smallest_return(st)
+        if new_rho > best[0]:
+            best = (new_rho, st.columns)
+        if outcome.objective <= tolerance * st.scale or new_rho <= rho + tolerance * max(1.0, abs(rho)):
+            break
+        rho = new_rho
+        # the next round starts from fresh rows for the partners that contribute now
+        st.hs.set_column_bounds(t, 0.0, 0.0)
+    st.columns = best[1]
+    info = {"rounds": rounds, "smallest_return": best[0], "_objective": objective,
+            "_stage_value": outcome.objective}
+    outcome.objective = best[0]
+    returns = _returns(st)
+    spread = (max(returns.values()) - min(returns.values())) if returns else math.nan
+    notes = [f"Max-min return: the smallest return on contribution is {best[0]:.2%} (spread of returns between "
+             f"partners that contribute: {spread:.2%}), after {rounds} rounds."]
+    return FairSolve(outcome, notes=notes, info=info)
+
+
+def _returns(st: _Stages) -> dict[str, float]:
+    assert st.columns is not None
+    out = {}
+    for p in st.partners:
+        col = st.outlay[p]
+        if col is None:
+            continue
+        outlay = float(st.columns[col])
+        if outlay > 1e-9:
+            out[p] = (float(st.columns[st.gain[p]]) + st.stand_alone[p]) / outlay
+    return out
+
+
+def _smallest_return(st: _Stages) -> float:
+    returns = _returns(st)
+    return min(returns.values()) if returns else math.inf

@@ -1,0 +1,71 @@
+"""Fairness metrics of a plan, computed from its partner table alone (the checker recomputes them the same way from
+the result file, with its own code).
+
+For n partners with gains above stand-alone ``x_p = net_gain_p - stand_alone_p``:
+
+- the smallest weighted gain above stand-alone ``min_p w_p x_p``;
+- Jain's index ``(sum x)^2 / (n sum x^2)``: 1 when everyone gains the same, 1/n when one partner takes it all
+  (defined when every ``x_p >= 0`` and some ``x_p > 0``);
+- the Gini coefficient ``sum_p sum_q |x_p - x_q| / (2 n^2 mean(x))``: 0 for equal gains (defined for mean > 0);
+- the price of fairness against the utilitarian optimum ``U*`` of the same instance: ``(U* - U) / U*`` with ``U``
+  this plan's weighted total net gain;
+- the worst-case price of fairness proved by Bertsimas, Farias and Trichakis (Operations Research 59(1), 2011):
+  ``1 - 2/sqrt(n) + 1/n`` for proportional fairness (nash) and ``1 - 4n/(n+1)^2`` for max-min fairness.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+
+def bfT_bounds(n: int) -> dict[str, float]:
+    """Bertsimas-Farias-Trichakis worst-case prices of fairness for n partners."""
+    if n < 1:
+        return {"proportional": math.nan, "maxmin": math.nan}
+    return {"proportional": 1 - 2 / math.sqrt(n) + 1 / n, "maxmin": 1 - 4 * n / (n + 1) ** 2}
+
+
+def jain(x: list[float]) -> float | None:
+    if not x or any(v < 0 for v in x) or sum(x) <= 0:
+        return None
+    return sum(x) ** 2 / (len(x) * sum(v * v for v in x))
+
+
+def gini(x: list[float]) -> float | None:
+    if not x:
+        return None
+    mean = sum(x) / len(x)
+    if mean <= 0:
+        return None
+    return sum(abs(a - b) for a in x for b in x) / (2 * len(x) ** 2 * mean)
+
+
+def fairness_metrics(partners: pd.DataFrame | Any, utilitarian: float | None = None) -> dict[str, Any]:
+    """The metrics of a plan from its ``partners`` table (or a :class:`~allocopt.result.Result`);
+    ``utilitarian`` is the utilitarian optimum of the same instance, for the price of fairness."""
+    table = partners.partners if hasattr(partners, "partners") and not isinstance(partners, pd.DataFrame) \
+        else partners
+    if table is None or len(table) == 0:
+        return {}
+    names = [str(p) for p in table.index]
+    net = [float(v) for v in table["net_gain"]]
+    stand_alone = [float(v) for v in table["stand_alone"]]
+    weight = [float(v) for v in table["weight"]]
+    above = [g - s for g, s in zip(net, stand_alone, strict=True)]
+    total = sum(w * g for w, g in zip(weight, net, strict=True))
+    out: dict[str, Any] = {
+        "total_net_gain": total,
+        "gain_above_stand_alone": dict(zip(names, above, strict=True)),
+        "smallest_gain_above_stand_alone": min(w * a for w, a in zip(weight, above, strict=True)),
+        "jain_index": jain(above),
+        "gini": gini(above),
+        "partners_below_stand_alone": [p for p, a in zip(names, above, strict=True) if a < -1e-6 * max(1, abs(a))],
+        "bertsimas_farias_trichakis_bound": bfT_bounds(len(names)),
+    }
+    if utilitarian is not None and utilitarian > 0:
+        out["price_of_fairness"] = max(0.0, (utilitarian - total) / utilitarian)
+        out["utilitarian_total"] = utilitarian
+    return out
