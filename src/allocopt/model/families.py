@@ -1,9 +1,9 @@
 """Constraint families: one function per rule of the partnership, each with its math and the meaning of its dual.
 
-Every family has the same signature ``add_<family>(m, d)`` and returns one Pyomo ``Constraint`` component, which
-``create_model`` attaches under the family's registered name, indexed by tuples of the named sets in :attr:`Family.index`. The :data:`FAMILIES` registry drives model
-building, and later the shadow-price tables and the infeasibility explanations, so a family can never lose its duals
-by being renamed. The math uses the notation of ``docs/formulation.md``.
+Every family has the same signature ``add_<family>(m, d)`` and returns one Pyomo ``Constraint`` component, indexed
+by tuples of the named sets in :attr:`Family.index`, which ``create_model`` attaches under the family's registered
+name. The :data:`FAMILIES` registry drives model building, the shadow-price tables and the infeasibility
+explanations, so a family can never lose its duals by being renamed. The math uses the notation of ``docs/formulation.md``.
 
 Rows are written as lists of ``(coefficient, variable)`` terms and turned into one flat Pyomo
 ``LinearExpression`` per row by :func:`_relation`, which stores the row as Pyomo would store the relation
