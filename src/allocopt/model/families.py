@@ -3,7 +3,8 @@
 Every family has the same signature ``add_<family>(m, d)`` and returns one Pyomo ``Constraint`` component, indexed
 by tuples of the named sets in :attr:`Family.index`, which ``create_model`` attaches under the family's registered
 name. The :data:`FAMILIES` registry drives model building, the shadow-price tables and the infeasibility
-explanations, so a family can never lose its duals by being renamed. The math uses the notation of ``docs/formulation.md``.
+explanations, so a family can never lose its duals by being renamed. The math uses the notation of
+``docs/formulation.md``.
 
 Rows are written as lists of ``(coefficient, variable)`` terms and turned into one flat Pyomo
 ``LinearExpression`` per row by :func:`_relation`, which stores the row as Pyomo would store the relation
