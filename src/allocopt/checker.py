@@ -28,7 +28,7 @@ import json
 import math
 from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeGuard
 
@@ -136,6 +136,8 @@ class PlanFigures:
     contributed: dict[str, float]
     received: dict[str, float]
     gain: dict[str, float]
+    context: dict[str, Any] = field(default_factory=dict)
+    """The objective's parameters and the result's fairness section (alpha, ideals, undefined)."""
 
 
 ObjectiveRecompute = Callable[[Instance, PlanFigures], float]
@@ -156,9 +158,59 @@ def register_objective(name: str) -> Callable[[ObjectiveRecompute], ObjectiveRec
 
 
 @register_objective("total_net_gain")
+@register_objective("utilitarian")
 def total_net_gain(instance: Instance, figures: PlanFigures) -> float:
     """``sum_p w_p gain[p]``."""
     return sum(partner.weight * figures.gain[p] for p, partner in instance.partners.items())
+
+
+def _above(instance: Instance, figures: PlanFigures) -> dict[str, float]:
+    """Each partner's gain above its stand-alone value."""
+    return {p: figures.gain[p] - partner.stand_alone for p, partner in instance.partners.items()}
+
+
+@register_objective("maxmin")
+@register_objective("leximin")
+def smallest_weighted_gain(instance: Instance, figures: PlanFigures) -> float:
+    """``min_p w_p (gain[p] - stand_alone[p])``."""
+    above = _above(instance, figures)
+    return min(partner.weight * above[p] for p, partner in instance.partners.items())
+
+
+@register_objective("nash")
+@register_objective("alpha_fair")
+def alpha_fair_utility(instance: Instance, figures: PlanFigures) -> float:
+    """``sum_p w_p U(gain[p] - stand_alone[p])`` with ``U = log`` (nash, alpha 1) or ``x^(1-alpha)/(1-alpha)``; where
+    the result says no plan makes every partner better off, the smallest weighted gain (its leximin fallback)."""
+    if figures.context.get("undefined"):
+        return smallest_weighted_gain(instance, figures)
+    alpha = float(figures.context.get("alpha") or 1.0)
+    above = _above(instance, figures)
+    total = 0.0
+    for p, partner in instance.partners.items():
+        x = max(above[p], 1e-300)
+        total += partner.weight * (math.log(x) if alpha == 1.0 else x ** (1 - alpha) / (1 - alpha))
+    return total
+
+
+@register_objective("kalai_smorodinsky")
+def common_fraction(instance: Instance, figures: PlanFigures) -> float:
+    """``min_p (gain[p] - stand_alone[p]) / ideal[p]`` over partners with a positive ideal (from the result)."""
+    ideals = figures.context.get("ideals") or {}
+    above = _above(instance, figures)
+    ratios = [above[p] / float(ideals[p]) for p in instance.partners
+              if _is_number(ideals.get(p)) and float(ideals[p]) > 0]
+    return min(ratios) if ratios else 0.0
+
+
+@register_objective("max_min_return")
+def smallest_return(instance: Instance, figures: PlanFigures) -> float:
+    """``min_p gain[p] / contributed[p]`` over partners that contribute (the total net gain where none does)."""
+    if figures.context.get("undefined"):
+        return total_net_gain(instance, figures)
+    returns = [figures.gain[p] / figures.contributed[p] for p in instance.partners
+               if figures.contributed.get(p, 0.0) > 1e-9]
+    return min(returns) if returns else 0.0
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -1056,7 +1108,18 @@ class _Checker:
             self.note("objective", f"the checker cannot recompute the objective '{name}' (it knows {known}); "
                       f"the reported value {_fmt(value)} is unverified")
             return
-        expected = recompute(self.inst, figures)
+        fairness = result.get("fairness")
+        figures.context.clear()
+        if isinstance(fairness, Mapping):
+            figures.context.update(fairness)
+            params = fairness.get("objective")
+            if isinstance(params, Mapping):
+                figures.context["alpha"] = 1.0 if name == "nash" else params.get("alpha")
+        try:
+            expected = recompute(self.inst, figures)
+        except (ValueError, OverflowError, ZeroDivisionError, TypeError):
+            self.note("objective", f"the checker cannot recompute the objective '{name}' from this plan")
+            return
         scale = sum(figures.received.values()) + sum(figures.contributed.values())
         excess = self.off(value, expected, scale)
         if excess:

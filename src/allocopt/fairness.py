@@ -49,6 +49,11 @@ POLISH_BAND = 1e-6
 """Relative band (of the money scale) within which a cleaned plan keeps each partner's gain."""
 HOLD_ABSOLUTE = 1e-7
 """Absolute slack of a held stage optimum (HiGHS's primal feasibility tolerance)."""
+RETURN_NOISE = 1e-6
+"""A partner whose outlay is below this fraction of the money scale contributes nothing (solver noise)."""
+CUT_SCALE = 1e4
+"""The cut model's utilities are scaled by this, so HiGHS's absolute feasibility tolerance (1e-7) does not limit
+the tolerance the cuts can reach."""
 CUT_START = 8
 """Tangent cuts per partner before the first Nash / alpha-fair round."""
 
@@ -106,13 +111,13 @@ class _Stages:
         self.columns: np.ndarray | None = None
         self.hold_rows: list[int] = []
 
-    def solve(self, objective: dict[int, float], warm: bool = True) -> SolveOutcome:
+    def solve(self, objective: dict[int, float], warm: bool = True, rel_gap: float | None = None) -> SolveOutcome:
         """Maximise ``objective`` (column -> coefficient) under everything added so far."""
         self.hs.set_objective(objective)
         start = self.columns if warm and self.columns is not None else None
         if start is not None and len(start) < self.hs.highs.getNumCol():
             start = None  # new columns since: let HiGHS find its own first plan
-        outcome = self.hs.solve(tee=self.tee, warm_start=start, time_limit=self.time_limit)
+        outcome = self.hs.solve(tee=self.tee, warm_start=start, time_limit=self.time_limit, rel_gap=rel_gap)
         self.milps += 1
         self.last = outcome
         if outcome.has_plan:
@@ -201,10 +206,15 @@ def staged_solve(session: Session, *, tee: bool = False, time_limit: float | Non
             return result
         first_value = result.outcome.objective
         stage_value = result.info.pop("_stage_value", first_value)
-        if spec.tie_break == "leximin" and name not in ("leximin",) and "_objective" in result.info:
+        strictly_concave = name in ("nash", "alpha_fair") and not result.info.get("undefined") and \
+            (name == "nash" or (spec.objective.alpha or 0.0) > 0)
+        if strictly_concave:  # its gains are unique: holding its value within a tolerance would only blur them
+            result.info.pop("_objective", None)
+        if spec.tie_break == "leximin" and name not in ("leximin",) and \
+                ("_objective" in result.info or result.info.get("_held")):
             before = st.gains()
-            objective = result.info.pop("_objective")
-            st.hold(objective, float(stage_value or 0.0))
+            if "_objective" in result.info:
+                st.hold(result.info.pop("_objective"), float(stage_value or 0.0))
             final = st.leximin()
             if final is not None and final.has_plan:
                 after = st.gains()
@@ -215,6 +225,7 @@ def staged_solve(session: Session, *, tee: bool = False, time_limit: float | Non
                                     "is the first one found.")
         else:
             result.info.pop("_objective", None)
+        result.info.pop("_held", None)
         _polish(st)
         result.milps = st.milps
         result.info["milps"] = st.milps
@@ -247,6 +258,10 @@ def _polish(st: _Stages) -> None:
                 hs.set_row_bounds(row)
             for p, col in st.gain.items():
                 hs.set_column_bounds(col, gains[p] - band, gains[p] + band)
+                outlay = st.outlay[p]
+                if outlay is not None:  # nor what it puts in
+                    spent = float(st.columns[outlay])
+                    hs.set_column_bounds(outlay, max(0.0, spent - band), spent + band)
             hs.set_objective(st.utilitarian)
             outcome = hs.solve(read_values=False)
         if outcome.termination == Termination.OPTIMAL:
@@ -373,10 +388,12 @@ def _alpha_fair(st: _Stages, alpha: float, tolerance: float, max_rounds: int) ->
     u = {p: st.hs.add_column() for p in st.partners}
     points: dict[str, list[float]] = {p: [] for p in st.partners}
 
+    k = CUT_SCALE
+
     def cut(p: str, a: float) -> None:
-        # u_p <= U(a) + U'(a) (g_p / S - a)
+        # u_p <= K (U(a) + U'(a) (g_p / S - a)): K lifts the utilities above HiGHS's feasibility tolerance
         slope = _slope(a, alpha)
-        st.hs.add_row({u[p]: 1.0, st.gain[p]: -slope / s}, upper=utility(a, alpha) - slope * a)
+        st.hs.add_row({u[p]: 1.0, st.gain[p]: -k * slope / s}, upper=k * (utility(a, alpha) - slope * a))
         points[p].append(a)
 
     top = max(1.0, sum(st.session.data.value.values()) / s)
@@ -388,14 +405,15 @@ def _alpha_fair(st: _Stages, alpha: float, tolerance: float, max_rounds: int) ->
     reached = math.inf
     rounds = 0
     true_value = math.nan
+    gap = min(st.hs.options.rel_gap, tolerance / 10)  # each round's MILP must be solved tighter than the cuts
     while rounds < max_rounds:
         rounds += 1
-        outcome = st.solve(objective)
+        outcome = st.solve(objective, rel_gap=gap)
         if not outcome.has_plan or outcome.objective is None:
             break
         gains = st.gains()
         true_value = sum(st.weight[p] * utility(max(gains[p] / s, floor[p]), alpha) for p in st.partners)
-        reached = (outcome.objective - true_value) / max(1.0, abs(true_value))
+        reached = (outcome.objective / k - true_value) / max(1.0, abs(true_value))
         if reached <= tolerance:
             break
         for p in st.partners:
@@ -422,6 +440,10 @@ def _max_min_return(st: _Stages, tolerance: float, max_rounds: int) -> FairSolve
         return FairSolve(first)
     rows: list[int] = []
     rho = _smallest_return(st)
+    if not math.isfinite(rho):
+        return FairSolve(first, notes=["Max-min return: no partner contributes anything in the best plan, so no "
+                                       "return on contribution is defined; the plan shown is the utilitarian one."],
+                         info={"_objective": st.utilitarian, "undefined": True})
     rounds = 0
     objective: dict[int, float] = {}
     outcome = first
@@ -432,7 +454,7 @@ def _max_min_return(st: _Stages, tolerance: float, max_rounds: int) -> FairSolve
         for p in st.partners:
             col = st.outlay[p]
             assert st.columns is not None
-            if col is None or st.columns[col] <= 1e-9:
+            if col is None or st.columns[col] <= RETURN_NOISE * st.scale:
                 continue
             row = {t: 1.0, st.gain[p]: -1.0, col: rho}
             rows.append(st.hs.add_row(row, upper=st.stand_alone[p]))
@@ -449,8 +471,13 @@ def _max_min_return(st: _Stages, tolerance: float, max_rounds: int) -> FairSolve
         # the next round starts from fresh rows for the partners that contribute now
         st.hs.set_column_bounds(t, 0.0, 0.0)
     st.columns = best[1]
-    info = {"rounds": rounds, "smallest_return": best[0], "_objective": objective,
-            "_stage_value": outcome.objective}
+    # hold the smallest return for the tie-break: every partner's net gain at least rho* times what it puts in
+    for p in st.partners:
+        col = st.outlay[p]
+        if col is not None:
+            st.hold_rows.append(st.hs.add_row({st.gain[p]: 1.0, col: -best[0]},
+                                              lower=-st.stand_alone[p] - HOLD_ABSOLUTE))
+    info: dict[str, Any] = {"rounds": rounds, "smallest_return": best[0], "_held": True}
     outcome.objective = best[0]
     returns = _returns(st)
     spread = (max(returns.values()) - min(returns.values())) if returns else math.nan
@@ -467,7 +494,7 @@ def _returns(st: _Stages) -> dict[str, float]:
         if col is None:
             continue
         outlay = float(st.columns[col])
-        if outlay > 1e-9:
+        if outlay > RETURN_NOISE * st.scale:  # solver noise is no contribution
             out[p] = (float(st.columns[st.gain[p]]) + st.stand_alone[p]) / outlay
     return out
 

@@ -211,7 +211,8 @@ class HighsSession:
         self.runs = 0
 
     # -- options and runs --------------------------------------------------------------------------------------
-    def _apply_options(self, *, quiet: bool = True, time_limit: float | None = None) -> None:
+    def _apply_options(self, *, quiet: bool = True, time_limit: float | None = None,
+                       rel_gap: float | None = None) -> None:
         """Every HiGHS option allocopt sets, in one place: the model file's, then a few of the session's own."""
         h = self.highs
         o = self.options
@@ -219,7 +220,7 @@ class HighsSession:
         h.setOptionValue("log_to_console", False)
         h.setOptionValue("threads", o.threads)
         h.setOptionValue("random_seed", o.random_seed)
-        h.setOptionValue("mip_rel_gap", o.rel_gap)
+        h.setOptionValue("mip_rel_gap", o.rel_gap if rel_gap is None else rel_gap)
         limit = time_limit if time_limit is not None else o.time_limit
         # HiGHS measures its time limit on a clock that keeps running across runs of one object: each run gets
         # the limit on top of the time already spent, or a re-solve on a live session would stop at once.
@@ -228,10 +229,10 @@ class HighsSession:
             if h.setOptionValue(name, value) != _ok():
                 raise SolverError(f"HiGHS refuses the option {name} = {value!r}")
 
-    def _run(self, tee: bool = False, time_limit: float | None = None) -> float:
+    def _run(self, tee: bool = False, time_limit: float | None = None, rel_gap: float | None = None) -> float:
         """Run HiGHS on its current model; returns HiGHS's own time for this run (seconds)."""
         _reset_scheduler()
-        self._apply_options(quiet=not tee, time_limit=time_limit)
+        self._apply_options(quiet=not tee, time_limit=time_limit, rel_gap=rel_gap)
         h = self.highs
         log = _LogStream() if tee else None
         if log is not None:
@@ -252,7 +253,8 @@ class HighsSession:
         return max(0.0, h.getRunTime() - before)
 
     def solve(self, *, tee: bool = False, warm_start: np.ndarray | None = None, fresh: bool = True,
-              time_limit: float | None = None, read_values: bool = True) -> SolveOutcome:
+              time_limit: float | None = None, read_values: bool = True,
+              rel_gap: float | None = None) -> SolveOutcome:
         """Solve the model as it stands (the MIP, or the LP while integer columns are held).
 
         ``fresh`` forgets what earlier runs left (basis, incumbent), so the answer is exactly that of a cold solve
@@ -271,7 +273,7 @@ class HighsSession:
             sol.value_valid = True
             with capture_output(capture_fd=True):
                 h.setSolution(sol)
-        highs_s = self._run(tee=tee, time_limit=time_limit)
+        highs_s = self._run(tee=tee, time_limit=time_limit, rel_gap=rel_gap)
         solve_s = time.perf_counter() - tick
         info = h.getInfo()
         has_solution = info.primal_solution_status == 2

@@ -36,5 +36,17 @@ OBJECTIVES: dict[str, Objective] = {
     o.name: o
     for o in (
         Objective("total_net_gain", "maximise the (weighted) total net gain of all partners", total_net_gain),
+        Objective("utilitarian", "the weighted total net gain (same as total_net_gain)", total_net_gain),
+        Objective("maxmin", "the largest possible smallest weighted gain above stand-alone", total_net_gain),
+        Objective("leximin", "lexicographic max-min of the weighted gains above stand-alone", total_net_gain),
+        Objective("nash", "Nash bargaining: the sum of weighted logarithms of the gains above stand-alone",
+                  total_net_gain),
+        Objective("alpha_fair", "alpha-fair utility of the gains above stand-alone (parameter alpha)",
+                  total_net_gain),
+        Objective("kalai_smorodinsky", "the largest common fraction of each partner's ideal gain above stand-alone",
+                  total_net_gain),
+        Objective("max_min_return", "the largest possible smallest return on contribution", total_net_gain),
     )
 }
+"""Every objective. The fairness objectives are solved in stages by :mod:`allocopt.fairness` on the live HiGHS
+model; the Pyomo model always carries the utilitarian objective, their first stage or their reference."""
