@@ -24,11 +24,12 @@ Each :class:`Violation` names its rule (a family of ``docs/formulation.md``, or 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeGuard
 
@@ -136,7 +137,7 @@ class PlanFigures:
     contributed: dict[str, float]
     received: dict[str, float]
     gain: dict[str, float]
-    context: dict[str, Any] = field(default_factory=dict)
+    context: dict[str, Any] = dataclasses.field(default_factory=dict)
     """The objective's parameters and the result's fairness section (alpha, ideals, undefined)."""
 
 

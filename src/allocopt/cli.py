@@ -104,25 +104,34 @@ instance_arg = click.argument("instance", type=click.Path(dir_okay=True, path_ty
 @click.option("--log", is_flag=True, help="Show HiGHS's log on stderr")
 @click.option("--prices", "with_prices", is_flag=True,
               help="Also compute the shadow price of every limit (gate decisions held) and its valid range")
+@click.option("--objective", "objective", default=None,
+              help="Objective, overriding the model file's: utilitarian, maxmin, leximin, nash, "
+                   "alpha_fair:alpha=2, kalai_smorodinsky, max_min_return")
+@click.option("--price-of-fairness", "price_of_fairness", is_flag=True,
+              help="Also solve the utilitarian plan and report what this objective costs in total net gain")
 @handle_errors
 def solve(instance: Path, model_file: Path | None, time_limit: float | None, gap: float | None,
           threads: int | None, seed: int | None, out_dir: Path | None, fmt: str, log: bool,
-          with_prices: bool) -> None:
+          with_prices: bool, objective: str | None, price_of_fairness: bool) -> None:
     """Solve a partnership INSTANCE (YAML or JSON) and print the plan."""
     from allocopt.checker import check_result
     from allocopt.instance import load_instance
-    from allocopt.modelfile import load_model_spec
+    from allocopt.modelfile import load_model_spec, with_objective
     from allocopt.report import render, render_prices
-    from allocopt.session import Session, with_prices_attached
+    from allocopt.session import Session, with_price_of_fairness, with_prices_attached
 
     inst = load_instance(instance)
     spec = load_model_spec(model_file)
+    if objective is not None:
+        spec = with_objective(spec, objective)
     prices = None
     with Session(inst, spec, time_limit=time_limit, rel_gap=gap, threads=threads, random_seed=seed) as session:
         result = session.solve(tee=log)
         if with_prices and result.status.has_plan:
             prices = session.prices()
             result = with_prices_attached(result, prices)
+        if price_of_fairness and result.status.has_plan:
+            result = with_price_of_fairness(session, result)
     report = check_result(inst, result.to_dict()) if result.status.has_plan else None
 
     if out_dir is not None:
@@ -405,3 +414,99 @@ def renegotiate(instance: Path, model_file: Path | None, steps: str, terms: str 
                     {"summary": found.summary, "objective": found.base_objective, "currency": found.currency})
     else:
         click.echo(render_renegotiation(found, fmt), nl=False)
+
+
+@main.command()
+@instance_arg
+@click.option("--model", "model_file", type=click.Path(path_type=Path), help="Model file (rules, solver options)")
+@click.option("--objectives", default=",".join(("utilitarian", "maxmin", "leximin", "nash", "kalai_smorodinsky",
+                                                "max_min_return")), show_default=True,
+              help="Objectives to compare, comma-separated; parameters as alpha_fair:alpha=2")
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), help="Seconds HiGHS may run per solve")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Also write each plan's result file (DIR/OBJECTIVE/result.json and its tables)")
+@click.option("--format", "fmt", type=click.Choice(["table", "markdown", "json", "csv"]), default="table",
+              show_default=True, help="What to print on stdout")
+@handle_errors
+def compare(instance: Path, model_file: Path | None, objectives: str, time_limit: float | None,
+            out_dir: Path | None, fmt: str) -> None:
+    """Solve INSTANCE under several fairness objectives and show them side by side: total, each partner's gain
+    and return, the smallest gain, Jain, Gini, the price of fairness, and what changes in the plan."""
+    from allocopt.checker import check_result
+    from allocopt.compare import compare as compare_objectives
+    from allocopt.fairness_report import render_comparison
+    from allocopt.instance import load_instance
+    from allocopt.modelfile import load_model_spec, parse_objective
+
+    names = [o.strip() for o in objectives.split(",") if o.strip()]
+    if not names:
+        raise click.BadParameter("name at least one objective", param_hint="--objectives")
+    parsed = []
+    for name in names:
+        try:
+            parsed.append(parse_objective(name))
+        except ValueError as err:
+            raise click.BadParameter(f"{name}: {err}", param_hint="--objectives") from None
+    inst = load_instance(instance)
+    found = compare_objectives(inst, parsed, load_model_spec(model_file), time_limit=time_limit)
+    failed = []
+    for label, result in found.results.items():
+        if result.status.has_plan:
+            report = check_result(inst, result.to_dict())
+            if not report.ok:
+                failed.append(f"{label}: {report.summary()}")
+        if out_dir is not None:
+            _write_outputs(result, out_dir / label.replace(":", "_").replace("=", "-"),
+                           protect=[instance] + ([model_file] if model_file else []))
+    if fmt in ("json", "csv"):
+        _frames_out({"comparison": found.table.reset_index(), "changes": found.changes}, fmt,
+                    {"currency": found.currency})
+    else:
+        click.echo(render_comparison(found, fmt), nl=False)
+        click.echo(f"\nIndependent check: {'OK for every plan' if not failed else 'FAILED'}")
+    if failed:
+        _fail("error: the independent checker found violations:\n" + "\n".join(failed), EXIT_CHECK_FAILED)
+    if not any(r.status.has_plan for r in found.results.values()):
+        _fail("no plan under any objective (run 'allocopt diagnose')", EXIT_INFEASIBLE)
+
+
+@main.command()
+@instance_arg
+@click.option("--model", "model_file", type=click.Path(path_type=Path), help="Model file (rules, solver options)")
+@click.option("--points", type=click.IntRange(2, 200), default=11, show_default=True, help="Points on the frontier")
+@click.option("--between", default="total,min_gain", show_default=True,
+              help="total,min_gain (efficiency against equality) or PARTNER_A,PARTNER_B")
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), help="Seconds HiGHS may run per solve")
+@click.option("--chart", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also draw the frontier as PNG or SVG (needs the [plot] extra)")
+@click.option("--format", "fmt", type=click.Choice(["table", "markdown", "json", "csv"]), default="table",
+              show_default=True, help="What to print on stdout")
+@handle_errors
+def frontier(instance: Path, model_file: Path | None, points: int, between: str, time_limit: float | None,
+             chart: Path | None, fmt: str) -> None:
+    """The Pareto frontier of INSTANCE by the epsilon-constraint method, exact at each point: the total net gain
+    against the smallest gain above stand-alone, or one partner's gain against another's."""
+    from allocopt.compare import frontier as frontier_of
+    from allocopt.fairness_report import render_frontier
+    from allocopt.instance import load_instance
+    from allocopt.modelfile import load_model_spec
+
+    parts = [p.strip() for p in between.split(",")]
+    if len(parts) != 2:
+        raise click.BadParameter("give total,min_gain or two partners, e.g. northwind,acme", param_hint="--between")
+    pair = None if parts == ["total", "min_gain"] else (parts[0], parts[1])
+    if chart is not None and chart.suffix.lower() not in (".png", ".svg"):
+        raise click.BadParameter("the chart is written as .png or .svg", param_hint="--chart")
+    inst = load_instance(instance)
+    table = frontier_of(inst, points, pair, load_model_spec(model_file), time_limit=time_limit)
+    if table.empty:
+        _fail("no plan: the frontier is empty (run 'allocopt diagnose')", EXIT_INFEASIBLE)
+    if chart is not None:
+        from allocopt.fairness_report import frontier_chart
+
+        frontier_chart(table, pair, inst.currency, chart)
+        click.echo(f"wrote {chart}", err=True)
+    if fmt in ("json", "csv"):
+        _frames_out({"frontier": table}, fmt, {"currency": inst.currency})
+    else:
+        click.echo(render_frontier(table, inst.currency, fmt), nl=False)

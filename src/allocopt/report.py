@@ -59,6 +59,37 @@ def status_line(result: Result) -> str:
     return f"Best plan found, NOT proven optimal ({st.termination.replace('_', ' ')}); gap to the best possible: {gap}."
 
 
+OBJECTIVE_TEXT = {
+    "total_net_gain": "total net gain",
+    "utilitarian": "utilitarian: total net gain",
+    "maxmin": "maxmin: smallest weighted gain above stand-alone",
+    "leximin": "leximin: smallest weighted gain above stand-alone, then the next",
+    "nash": "nash: sum of weighted logarithms of the gains above stand-alone",
+    "alpha_fair": "alpha-fair utility of the gains above stand-alone",
+    "kalai_smorodinsky": "Kalai-Smorodinsky: common fraction of each partner's ideal gain",
+    "max_min_return": "max-min return: smallest return on contribution",
+}
+
+
+def objective_text(name: str) -> str:
+    return OBJECTIVE_TEXT.get(name, name)
+
+
+def objective_value_text(name: str, value: Any, currency: str) -> str:
+    """The objective's value in its own unit: money, a fraction, a return, or a utility (no unit)."""
+    if _missing(value):
+        return "-"
+    if name in ("nash", "alpha_fair"):
+        return f"{float(value):,.6g}"
+    if name in ("kalai_smorodinsky", "max_min_return"):
+        return percent(value)
+    return money(value, currency)
+
+
+def _index(x: Any) -> str:
+    return "-" if _missing(x) else f"{float(x):.3f}"
+
+
 def _level(level: float) -> str:
     """62.5% stays 62.5%; 70% reads 70%."""
     pct = 100 * float(level)
@@ -91,7 +122,8 @@ def render(result: Result, phases: list[str], fmt: str = "table", notes: bool = 
     out.append(f"{h}{result.instance_name}")
     out.append(status_line(result))
     if result.objective is not None:
-        out.append(f"Objective ({result.objective_name}): {money(result.objective, cur)}")
+        out.append(f"Objective ({objective_text(result.objective_name)}): "
+                   f"{objective_value_text(result.objective_name, result.objective, cur)}")
     for note in result.notes if notes else []:
         out.append(f"Note: {note}")
     if not result.status.has_plan:
@@ -110,6 +142,18 @@ def render(result: Result, phases: list[str], fmt: str = "table", notes: bool = 
     })
     out.append(f"\n{h}Partners")
     out.append(_table(view, fmt))
+    metrics = result.fairness.get("metrics") or {}
+    if metrics:
+        line = (f"Fairness: smallest weighted gain above stand-alone "
+                f"{money(metrics.get('smallest_gain_above_stand_alone'), cur)}; "
+                f"Jain's index {_index(metrics.get('jain_index'))}; Gini {_index(metrics.get('gini'))}")
+        if metrics.get("price_of_fairness") is not None:
+            line += (f"; price of fairness {percent(metrics['price_of_fairness'])} of the utilitarian "
+                     f"{money(metrics.get('utilitarian_total'), cur)}")
+        below = metrics.get("partners_below_stand_alone") or []
+        if below:
+            line += f". Below their stand-alone value: {', '.join(below)}"
+        out.append(line + ".")
 
     c = result.contributions
     if len(c):

@@ -350,3 +350,28 @@ def with_prices_attached(result: Result, prices: Any) -> Result:
     tables["prices"] = prices.limits.set_index("term")
     tables["gate_prices"] = prices.gates.set_index(["initiative", "phase"])
     return dataclasses.replace(result, tables=tables, notes=[*result.notes, prices.note])
+
+
+def with_price_of_fairness(session: Session, result: Result) -> Result:
+    """The result with the price of fairness against the utilitarian optimum of the same instance (solved on the
+    same live session, which is left with its own objective)."""
+    import dataclasses
+
+    from allocopt.metrics import fairness_metrics
+    from allocopt.modelfile import model_spec_from_dict
+
+    own = session.spec
+    if own.objective.name in ("utilitarian", "total_net_gain"):
+        utilitarian = result.objective
+    else:
+        data = own.model_dump(mode="json")
+        data["objective"] = "utilitarian"
+        session.replace(session.instance, model_spec_from_dict(data))
+        try:
+            reference = session.solve()
+        finally:
+            session.replace(session.instance, own)
+        utilitarian = reference.objective if reference.status.has_plan else None
+    fairness = dict(result.fairness)
+    fairness["metrics"] = fairness_metrics(result.partners, utilitarian=utilitarian)
+    return dataclasses.replace(result, fairness=fairness)

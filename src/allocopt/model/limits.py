@@ -305,4 +305,5 @@ def structure_key(d: ModelData) -> Any:
         c["max"] = c["max"] is not None
     for ini in dump["initiatives"].values():
         ini["max_funders"] = ini["max_funders"] is not None
-    return dump, d.spec.model_dump(mode="json", exclude={"solver", "elastic", "name", "description"})
+    return dump, d.spec.model_dump(mode="json", exclude={"solver", "elastic", "name", "description", "objective",
+                                                         "tie_break"})

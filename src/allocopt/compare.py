@@ -1,0 +1,155 @@
+"""Fairness objectives side by side, and the Pareto frontier between efficiency and equality.
+
+``compare`` solves one partnership under several objectives on one live session (the objective lives in HiGHS, not
+in the Pyomo model, so switching it rebuilds nothing), then tabulates per objective the total net gain, each
+partner's net gain and return, the smallest gain above stand-alone, Jain's index, the Gini coefficient and the price
+of fairness against the utilitarian optimum, and lists what changes in the plan between each objective and the
+utilitarian one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from allocopt.instance import Instance, load_instance
+from allocopt.metrics import fairness_metrics
+from allocopt.modelfile import ModelSpec, load_model_spec, parse_objective
+from allocopt.result import Result
+
+DEFAULT_OBJECTIVES = ("utilitarian", "maxmin", "leximin", "nash", "kalai_smorodinsky", "max_min_return")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Plans under several objectives, side by side."""
+
+    table: pd.DataFrame
+    """One row per objective (indexed by its label)."""
+    results: dict[str, Result]
+    changes: pd.DataFrame
+    """What differs from the first objective's plan: gates, levels, money by partner and initiative, value shares."""
+    currency: str
+    notes: list[str] = field(default_factory=list)
+
+
+def _spec_for(spec: ModelSpec, objective: str | dict[str, Any]) -> ModelSpec:
+    from allocopt.modelfile import model_spec_from_dict
+
+    data = spec.model_dump(mode="json")
+    data["objective"] = parse_objective(objective) if isinstance(objective, str) else dict(objective)
+    return model_spec_from_dict(data, source="<compare>")
+
+
+def compare(instance: Instance | str | Path, objectives: Sequence[str | dict[str, Any]] = DEFAULT_OBJECTIVES,
+            spec: ModelSpec | str | Path | None = None, *, time_limit: float | None = None) -> Comparison:
+    """Solve ``instance`` under each objective (names, ``alpha_fair:alpha=2``, or mappings) and compare."""
+    from allocopt.session import Session
+
+    inst = instance if isinstance(instance, Instance) else load_instance(instance)
+    base = spec if isinstance(spec, ModelSpec) else load_model_spec(spec)
+    specs = {(_spec_for(base, o)).objective.label(): _spec_for(base, o) for o in objectives}
+    results: dict[str, Result] = {}
+    utilitarian_total: float | None = None
+    with Session(inst, base, time_limit=time_limit) as session:
+        if not any(s.objective.name in ("utilitarian", "total_net_gain") for s in specs.values()):
+            session.replace(inst, _spec_for(session.spec, "utilitarian"))
+            reference = session.solve()
+            utilitarian_total = reference.objective if reference.status.has_plan else None
+        for label, objective_spec in specs.items():
+            session.replace(inst, objective_spec.model_copy(update={"solver": session.spec.solver}))
+            results[label] = session.solve()
+            if objective_spec.objective.name in ("utilitarian", "total_net_gain") and \
+                    results[label].status.has_plan:
+                utilitarian_total = results[label].objective
+    rows = []
+    for label, result in results.items():
+        row: dict[str, Any] = {"objective": label, "status": str(result.status.termination),
+                               "proven_optimal": result.status.proven_optimal}
+        if result.status.has_plan:
+            metrics = fairness_metrics(result.partners, utilitarian=utilitarian_total)
+            row.update({"total_net_gain": metrics["total_net_gain"],
+                        "smallest_gain_above_stand_alone": metrics["smallest_gain_above_stand_alone"],
+                        "jain_index": metrics["jain_index"], "gini": metrics["gini"],
+                        "price_of_fairness": metrics.get("price_of_fairness")})
+            for p, gain in result.partners["net_gain"].items():
+                row[f"net_gain {p}"] = float(gain)
+            for p, ret in result.partners["return_on_contribution"].items():
+                row[f"return {p}"] = ret
+            row["milps"] = result.fairness.get("milps", 1)
+        rows.append(row)
+    table = pd.DataFrame.from_records(rows).set_index("objective")
+    return Comparison(table, results, plan_changes(results), inst.currency)
+
+
+def plan_changes(results: dict[str, Result]) -> pd.DataFrame:
+    """Each objective's plan against the first one's: gate decisions, levels, money per partner and initiative,
+    value shares (only what differs)."""
+    labels = [k for k, r in results.items() if r.status.has_plan]
+    records: list[dict[str, Any]] = []
+    if not labels:
+        return pd.DataFrame(columns=["objective", "what", "where", "from", "to"])
+    ref = results[labels[0]]
+    for label in labels[1:]:
+        other = results[label]
+        for key in ref.gates.index:
+            a, b = ref.gates.loc[key], other.gates.loc[key]
+            if a["decision"] != b["decision"] or abs(float(a["level"]) - float(b["level"])) > 1e-6:
+                records.append({"objective": label, "what": "gate", "where": f"{key[0]} / {key[1]}",
+                                "from": _gate(a), "to": _gate(b)})
+        money_a = _money(ref)
+        money_b = _money(other)
+        for key in sorted(set(money_a) | set(money_b)):
+            x, y = money_a.get(key, 0.0), money_b.get(key, 0.0)
+            if abs(x - y) > 0.5:
+                records.append({"objective": label, "what": "money", "where": f"{key[0]} -> {key[1]}",
+                                "from": x, "to": y})
+        shares_a = _shares(ref)
+        shares_b = _shares(other)
+        for key in sorted(set(shares_a) | set(shares_b)):
+            x, y = shares_a.get(key, 0.0), shares_b.get(key, 0.0)
+            if abs(x - y) > 1e-4:
+                records.append({"objective": label, "what": "value share", "where": f"{key[0]} of {key[1]}",
+                                "from": x, "to": y})
+    return pd.DataFrame.from_records(records, columns=["objective", "what", "where", "from", "to"])
+
+
+def _gate(row: Any) -> str:
+    return f"adjust to {float(row['level']):.1%}" if row["decision"] == "adjust" else str(row["decision"])
+
+
+def _money(result: Result) -> dict[tuple[str, str], float]:
+    out: dict[tuple[str, str], float] = {}
+    c = result.contributions
+    for (p, i, _t, _r), cash in zip(c.index, c["money"], strict=True):
+        out[p, i] = out.get((p, i), 0.0) + float(cash)
+    return out
+
+
+def _shares(result: Result) -> dict[tuple[str, str], float]:
+    b = result.benefits
+    return {(p, i): float(s) for (p, i), s in zip(b.index, b["value_share"], strict=True) if s == s}
+
+
+def frontier(instance: Instance | str | Path, points: int = 11, between: tuple[str, str] | None = None,
+             spec: ModelSpec | str | Path | None = None, *, time_limit: float | None = None) -> pd.DataFrame:
+    """The Pareto frontier (epsilon-constraint, exact at each point) between the total net gain and the smallest
+    gain above stand-alone, or between two partners' gains (``between=(a, b)``)."""
+    from allocopt.errors import InstanceError, Problem
+    from allocopt.fairness import frontier_points
+    from allocopt.session import Session
+
+    inst = instance if isinstance(instance, Instance) else load_instance(instance)
+    if between is not None:
+        unknown = [p for p in between if p not in inst.partners]
+        if unknown or between[0] == between[1]:
+            raise InstanceError([Problem("--between", f"'{','.join(between)}' does not name two partners",
+                                         f"choose two of: {', '.join(inst.partners)}")])
+    base = spec if isinstance(spec, ModelSpec) else load_model_spec(spec)
+    with Session(inst, base, time_limit=time_limit) as session:
+        rows = frontier_points(session, between, points)
+    return pd.DataFrame.from_records(rows)
