@@ -197,6 +197,8 @@ def alpha_fair_utility(instance: Instance, figures: PlanFigures) -> float:
 @register_objective("kalai_smorodinsky")
 def common_fraction(instance: Instance, figures: PlanFigures) -> float:
     """``min_p (gain[p] - stand_alone[p]) / ideal[p]`` over partners with a positive ideal (from the result)."""
+    if figures.context.get("undefined"):
+        return smallest_weighted_gain(instance, figures)
     ideals = figures.context.get("ideals") or {}
     above = _above(instance, figures)
     ratios = [above[p] / float(ideals[p]) for p in instance.partners

@@ -42,9 +42,10 @@ if TYPE_CHECKING:
     from allocopt.solver import SolveOutcome
 
 UTILITARIAN = ("utilitarian", "total_net_gain")
-HOLD_TOLERANCE = 1e-7
-"""Relative slack of a held stage optimum: enough for the plan that reached it to stay feasible once the MIP
-solver's tolerances are cleaned away (see :func:`_polish`), small against the checker's 1e-6."""
+HOLD_TOLERANCE = 1e-9
+"""Relative slack (of the money scale) of a held stage optimum: the plan that reached it stays feasible, and the
+tie-break cannot trade away more than this; where the MIP solver's tolerance noise exceeds it, :func:`_polish`
+cleans the plan with each partner's gain held instead."""
 POLISH_BAND = 1e-6
 """Relative band (of the money scale) within which a cleaned plan keeps each partner's gain."""
 HOLD_ABSOLUTE = 1e-7
@@ -54,6 +55,8 @@ RETURN_NOISE = 1e-6
 CUT_SCALE = 1e4
 """The cut model's utilities are scaled by this, so HiGHS's absolute feasibility tolerance (1e-7) does not limit
 the tolerance the cuts can reach."""
+STALL_ROUNDS = 5
+"""Cut rounds that must close at least 1% of the gap between objective model and true objective, or the cuts stop."""
 CUT_START = 8
 """Tangent cuts per partner before the first Nash / alpha-fair round."""
 
@@ -283,7 +286,7 @@ def objective_value(name: str, st: _Stages, info: dict[str, Any]) -> float:
     if name in ("nash", "alpha_fair") and not info.get("undefined"):
         alpha = float(info["alpha"])
         return sum(st.weight[p] * utility(max(gains[p], 1e-300), alpha) for p in st.partners)
-    if name == "kalai_smorodinsky":
+    if name == "kalai_smorodinsky" and not info.get("undefined"):
         ideals = info.get("ideals", {})
         ratios = [gains[p] / ideals[p] for p in st.partners if ideals.get(p, 0) > 1e-9 * st.scale]
         return min(ratios) if ratios else 0.0
@@ -345,7 +348,13 @@ def _kalai_smorodinsky(st: _Stages) -> FairSolve:
         if p not in usable:
             notes.append(f"{p} cannot be made better off than its stand-alone value by any plan (its best gain "
                          f"above stand-alone is {ideals[p]:,.0f}); it is left out of the common fraction.")
-    lam = st.hs.add_column()
+    if not usable:
+        notes.append("No partner can be made better off than its stand-alone value, so the Kalai-Smorodinsky "
+                     "common fraction is undefined; the plan shown is the leximin plan.")
+        leximin = st.leximin()
+        assert leximin is not None
+        return FairSolve(leximin, notes=notes, info={"ideals": ideals, "undefined": True})
+    lam = st.hs.add_column(upper=1.0)  # nobody gets more than its ideal
     for p, ideal in usable.items():
         st.hs.add_row({st.gain[p]: 1.0, lam: -ideal}, lower=0.0)
     objective = {lam: 1.0}
@@ -405,6 +414,7 @@ def _alpha_fair(st: _Stages, alpha: float, tolerance: float, max_rounds: int) ->
     reached = math.inf
     rounds = 0
     true_value = math.nan
+    history: list[float] = []
     gap = min(st.hs.options.rel_gap, tolerance / 10)  # each round's MILP must be solved tighter than the cuts
     while rounds < max_rounds:
         rounds += 1
@@ -414,8 +424,11 @@ def _alpha_fair(st: _Stages, alpha: float, tolerance: float, max_rounds: int) ->
         gains = st.gains()
         true_value = sum(st.weight[p] * utility(max(gains[p] / s, floor[p]), alpha) for p in st.partners)
         reached = (outcome.objective / k - true_value) / max(1.0, abs(true_value))
+        history.append(reached)
         if reached <= tolerance:
             break
+        if len(history) > STALL_ROUNDS and history[-1] > 0.99 * history[-1 - STALL_ROUNDS]:
+            break  # the cuts no longer close the gap: HiGHS's own tolerances are reached
         for p in st.partners:
             a = max(gains[p] / s, floor[p])
             if not any(abs(a - b) <= 1e-12 * max(1.0, a) for b in points[p]):
@@ -425,8 +438,11 @@ def _alpha_fair(st: _Stages, alpha: float, tolerance: float, max_rounds: int) ->
     if outcome.has_plan:
         outcome.objective = true_value
     if reached > tolerance:
-        notes.append(f"The {'Nash' if alpha == 1 else 'alpha-fair'} cuts stopped after {rounds} rounds at a "
-                     f"relative tolerance of {reached:.1e} (asked: {tolerance:.0e}).")
+        notes.append(f"The {'Nash' if alpha == 1 else 'alpha-fair'} tangent cuts stopped after {rounds} rounds at "
+                     f"a relative tolerance of {reached:.1e} (asked: {tolerance:.0e}): the solver's own "
+                     "tolerances allow no closer approach." if rounds < max_rounds else
+                     f"The {'Nash' if alpha == 1 else 'alpha-fair'} tangent cuts stopped at the limit of "
+                     f"{max_rounds} rounds, at a relative tolerance of {reached:.1e} (asked: {tolerance:.0e}).")
     else:
         notes.append(f"{'Nash' if alpha == 1 else f'Alpha-fair (alpha = {alpha:g})'} objective solved to a relative "
                      f"tolerance of {max(reached, 0.0):.1e} in {rounds} rounds of tangent cuts.")

@@ -459,12 +459,15 @@ class HighsSession:
     # -- extending the model for staged objectives (fairness) ----------------------------------------------
     @contextlib.contextmanager
     def extension(self) -> Iterator[None]:
-        """Within the block, columns and rows may be added and the objective changed; on leaving, HiGHS's model is
-        as it was (added rows and columns deleted, costs and offset restored)."""
+        """Within the block, columns and rows may be added, bounds and the objective changed; on leaving, HiGHS's
+        model is as it was (added rows and columns deleted; costs, offset and every bound restored)."""
         h = self.highs
         n_cols, n_rows = h.getNumCol(), h.getNumRow()
-        costs = np.asarray(h.getLp().col_cost_, dtype=float).copy()
-        offset = float(h.getLp().offset_)
+        lp = h.getLp()
+        costs = np.asarray(lp.col_cost_, dtype=float).copy()
+        col_lower, col_upper = np.asarray(lp.col_lower_, dtype=float).copy(), np.asarray(lp.col_upper_).copy()
+        row_lower, row_upper = np.asarray(lp.row_lower_, dtype=float).copy(), np.asarray(lp.row_upper_).copy()
+        offset = float(lp.offset_)
         try:
             yield
         finally:
@@ -477,7 +480,12 @@ class HighsSession:
                 extra = np.arange(n_cols, h.getNumCol(), dtype=np.int32)
                 h.deleteCols(len(extra), extra)
             if n_cols:
-                h.changeColsCost(n_cols, np.arange(n_cols, dtype=np.int32), costs)
+                cols = np.arange(n_cols, dtype=np.int32)
+                h.changeColsCost(n_cols, cols, costs)
+                h.changeColsBounds(n_cols, cols, col_lower, np.asarray(col_upper, dtype=float))
+            if n_rows:
+                h.changeRowsBounds(n_rows, np.arange(n_rows, dtype=np.int32), row_lower,
+                                   np.asarray(row_upper, dtype=float))
             h.changeObjectiveOffset(offset)
             h.clearSolver()
 
