@@ -61,3 +61,11 @@ class SolverError(AllocoptError):
 
 class ResultFileError(AllocoptError):
     """A result file given to the checker cannot be read."""
+
+
+class MissingExtraError(AllocoptError):
+    """An optional dependency is needed and not installed; the message names the extra to install."""
+
+
+class ExecutorError(AllocoptError):
+    """Tasks cannot be run the way asked (a bad number of workers, an unreachable cluster)."""
