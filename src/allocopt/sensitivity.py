@@ -426,8 +426,13 @@ def tornado(inst: Instance | str | Path, pct: float, spec: ModelSpec | str | Pat
                         "note": "; ".join(f"no plan at {side} ({s['status'].replace('_', ' ')})"
                                           for side, s in (("low", low), ("high", high)) if not s["has_plan"])})
     # No plan on one side ranks first, then the widest swing; ties keep the fields' order (stable sort).
-    records.sort(key=lambda r: (not math.isnan(r["swing"]), 0.0 if math.isnan(r["swing"]) else -r["swing"]))
+    records.sort(key=_tornado_rank)
     df = pd.DataFrame.from_records(records, columns=["field", "label", "unit", "base", "low", "high",
                                                      "objective low", "objective high", "swing", "note"])
     df.attrs.update({"objective": base_objective, "pct": pct, "currency": base_inst.currency})
     return df
+
+
+def _tornado_rank(record: Mapping[str, Any]) -> tuple[bool, float]:
+    swing = float(record["swing"])
+    return (not math.isnan(swing), 0.0 if math.isnan(swing) else -swing)
