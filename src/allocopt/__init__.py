@@ -24,7 +24,7 @@ __all__ = [
     "AllocoptError", "InputError", "Instance", "InstanceError", "ModelFileError", "ModelSpec", "Result",
     "SolverError", "Status", "build", "check_result", "instance_from_dict", "load_instance", "load_model_spec",
     "model_spec_from_dict", "solve", "with_value", "with_values", "instance_frames", "with_frames", "diagnose",
-    "precheck",
+    "precheck", "sweep", "tornado",
 ]
 
 
@@ -42,6 +42,10 @@ def __getattr__(name: str) -> Any:
         from allocopt import diagnosis
 
         return getattr(diagnosis, name)
+    if name in ("sweep", "tornado"):
+        from allocopt import sensitivity
+
+        return getattr(sensitivity, name)
     if name == "check_result":
         from allocopt.checker import check_result
 

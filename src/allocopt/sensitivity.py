@@ -128,6 +128,11 @@ def tornado_fields(inst: Instance, spec: ModelSpec) -> list[Field]:
     return fields + _stage_value_fields(inst)
 
 
+def tornado_solves(inst: Instance, spec: ModelSpec) -> int:
+    """How many solves :func:`tornado` makes: the base, and two per field that is not 0."""
+    return 1 + 2 * sum(1 for f in tornado_fields(inst, spec) if f.value != 0)
+
+
 # -- one point: the work a task does (here or on a worker) ---------------------------------------------------------
 _SESSIONS: dict[str, tuple[Any, Instance, ModelSpec]] = {}
 """The live session of this process, keyed by its base instance and model file (one at a time)."""
@@ -307,6 +312,14 @@ def _check_values(field: Field, values: Sequence[float], inst: Instance, spec: M
     return out
 
 
+def check_sweep(inst: Instance, spec: ModelSpec, path: str | Keys, values: Sequence[float]) -> tuple[Field,
+                                                                                                    list[float]]:
+    """The field at ``path`` and the values to sweep, checked: the path names a number, and every value is finite
+    and one the field can take. Raises :class:`InstanceError` otherwise."""
+    field = field_of(inst, spec, path)
+    return field, _check_values(field, values, inst, spec)
+
+
 def sweep(inst: Instance | str | Path, path: str | Keys, values: Sequence[float],
           spec: ModelSpec | str | Path | None = None, *, workers: int | None = None, dask: str | Any | None = None,
           breakpoints: bool = True, tolerance: float = DEFAULT_TOLERANCE, time_limit: float | None = None,
@@ -328,8 +341,7 @@ def sweep(inst: Instance | str | Path, path: str | Keys, values: Sequence[float]
         raise InstanceError([Problem("tolerance", f"{tolerance} is not between 0 and 1",
                                      f"give a relative tolerance such as {DEFAULT_TOLERANCE}")])
     base_inst, base_spec = _prepare(inst, spec, time_limit)
-    field = field_of(base_inst, base_spec, path)
-    points = _check_values(field, values, base_inst, base_spec)
+    field, points = check_sweep(base_inst, base_spec, path, values)
     base = _base_task(base_inst, base_spec)
     with open_executor(workers=workers, dask=dask) as executor:
         try:
