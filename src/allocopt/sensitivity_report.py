@@ -117,7 +117,7 @@ def sweep_chart(df: pd.DataFrame, path: Path) -> None:
     plt = pyplot()
     a = df.attrs
     fig, ax = plt.subplots(figsize=(8, 5))
-    points = df[~df["breakpoint"]].sort_values("value", kind="stable")
+    points = df.sort_values("value", kind="stable")  # breakpoints are solved points too
     ax.plot(points["value"], points["objective"], marker="o", color="black", label="objective")
     for p in a["partners"]:
         ax.plot(points["value"], points[f"net gain {p}"], marker=".", linestyle="--", label=f"net gain {p}")
