@@ -275,3 +275,14 @@ def test_cli_rejects_bad_values_as_usage_errors(hand_file: str, args: list[str])
 def test_cli_rejects_bad_options(hand_file: str, args: list[str]) -> None:
     res = CliRunner().invoke(main, ["sensitivity", hand_file, *args])
     assert res.exit_code == EXIT_USAGE, res.output
+
+
+def test_sweep_locates_where_a_plan_becomes_possible() -> None:
+    # Alpha promises at least 60: below X = 50 only extra fits the first phase and Alpha has nothing to fund.
+    data = copy.deepcopy(CORE_AND_EXTRA)
+    data["commitments"].append({"name": "alpha-funds", "partner": "alpha", "min": 60})
+    df = sweep(instance_from_dict(data), ALPHA_PILOT, [25, 75])
+    assert list(df["status"]) == ["infeasible", "optimal", "optimal"]
+    assert list(df["breakpoint"]) == [False, True, False]
+    assert 50 <= df["value"].iat[1] <= 50 * (1 + 2 * DEFAULT_TOLERANCE)
+    assert df["changes"].iat[0] == "no plan" and math.isnan(df["objective"].iat[0])

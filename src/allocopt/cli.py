@@ -350,7 +350,6 @@ def sensitivity(instance: Path, model_file: Path | None, param: str | None, valu
     """How the plan of INSTANCE moves when one field moves (--param with --values or --range), or which fields
     move it most (--tornado PCT)."""
     from allocopt import sensitivity_report as show
-    from allocopt.errors import InstanceError
     from allocopt.instance import load_instance
     from allocopt.modelfile import load_model_spec
     from allocopt.sensitivity import check_sweep, sweep, tornado, tornado_solves
@@ -377,7 +376,7 @@ def sensitivity(instance: Path, model_file: Path | None, param: str | None, valu
     if param is not None:
         try:
             check_sweep(inst, spec, param, points)
-        except InstanceError as err:  # the option is wrong, not the file
+        except InputError as err:  # the option is wrong, not the file
             hint = "--param" if any(p.message.startswith(("no such", "is not a number", "empty"))
                                     for p in err.problems) else "--values/--range"
             raise click.BadParameter("; ".join(f"{p.path}: {p.message}" + (f" ({p.fix})" if p.fix else "")

@@ -83,7 +83,7 @@ def open_executor(*, workers: int | None = None, dask: str | Any | None = None) 
         raise ExecutorError(f"the number of workers must be at least 1, not {workers}")
     if dask is not None:
         with _dask_client(dask) as client:
-            size = max(1, sum(int(w.get("nthreads", 1)) for w in client.scheduler_info()["workers"].values()))
+            size = max(1, sum(client.nthreads().values()))  # one task per worker thread
             yield Executor("dask", size, client)
         return
     if workers is None or workers == 1:

@@ -26,7 +26,7 @@ from typing import Any
 
 import pandas as pd
 
-from allocopt.errors import InstanceError, Problem
+from allocopt.errors import InputError, InstanceError, Problem
 from allocopt.instance import Instance, instance_from_dict, load_instance
 from allocopt.modelfile import ModelSpec, load_model_spec, model_spec_from_dict
 
@@ -305,7 +305,7 @@ def _check_values(field: Field, values: Sequence[float], inst: Instance, spec: M
     for v in sorted({min(out), max(out)}):
         try:
             changed(inst, spec, [(field.keys, v)])
-        except InstanceError as err:
+        except InputError as err:  # the instance's or the model file's validation
             problems = [Problem(field.path, f"cannot take the value {v:g}: {p.message}", p.fix)
                         for p in err.problems]
             raise InstanceError(problems) from None
@@ -330,10 +330,12 @@ def sweep(inst: Instance | str | Path, path: str | Keys, values: Sequence[float]
     Columns: ``value``, ``breakpoint`` (True for rows added by bisection), ``status``, ``objective``, one
     ``net gain PARTNER`` column per partner (money, in the instance's currency), and ``changes``: the gate
     decisions that differ from the first point's, in words (``quality-vision/expand: pause -> proceed``).
-    With ``breakpoints``, wherever neighbouring points' gate decisions differ, bisection adds the value where the
-    plan changes, to within ``tolerance`` of the value (relative): the row holds the first value found on the new
-    plan's side. ``workers`` / ``dask`` run the solves in parallel (:mod:`allocopt.executor`); the table is the
-    same either way. ``progress`` is told how many of the points (not bisection steps) are done.
+    With ``breakpoints``, wherever neighbouring points' gate decisions differ (or one of them has no plan),
+    bisection adds the value where the plan changes, to within ``tolerance`` of the value (relative): the row holds
+    the first value found on the new plan's side (where a point has no plan, ``changes`` says so; where the first
+    point has none, every decision shows as ``- -> ...``). ``workers`` / ``dask`` run the solves in parallel
+    (:mod:`allocopt.executor`); the table is the same either way. ``progress`` is told how many of the points
+    (not bisection steps) are done.
     ``df.attrs`` holds the field's ``path``, ``label``, ``unit`` and the ``currency``."""
     from allocopt.executor import open_executor
 
@@ -357,8 +359,9 @@ def sweep(inst: Instance | str | Path, path: str | Keys, values: Sequence[float]
 
 def _with_breakpoints(rows: list[dict[str, Any]], base: dict[str, Any], field: Field, tolerance: float,
                       executor: Any) -> list[dict[str, Any]]:
+    # A point without a plan has no gates ({}), so the edge of feasibility is bisected like any other change.
     intervals = [k for k in range(len(rows) - 1)
-                 if rows[k]["has_plan"] and rows[k + 1]["has_plan"] and rows[k]["gates"] != rows[k + 1]["gates"]
+                 if (rows[k]["has_plan"] or rows[k + 1]["has_plan"]) and rows[k]["gates"] != rows[k + 1]["gates"]
                  and rows[k]["value"] != rows[k + 1]["value"]]
     tasks = [{**base, "keys": list(field.keys), "integer": field.integer, "tolerance": tolerance,
               "lo": rows[k]["value"], "hi": rows[k + 1]["value"], "lo_gates": rows[k]["gates"],
