@@ -4,6 +4,7 @@ Run from the repository root::
 
     python benchmarks/sweep.py                  # everything (about 10 minutes on 2 cores)
     python benchmarks/sweep.py --skip-large     # bundled instances only (under a minute)
+    python benchmarks/sweep.py --part b         # only the sweeps (b)
 
 (a) Re-solve after one changed limit. For each bundled instance (``instances/*.yaml``) and a generated 10x200x6x2
 (seed 7), take the first capacity limit and move it to N values from 80% to 120% of its base (N = 20; 6 at
@@ -24,6 +25,7 @@ processes, including their start-up and imports). Wall time and speed-up; the tw
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import statistics
 import sys
@@ -112,19 +114,24 @@ def sweep_speedup(name: str, inst: Any, n: int) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skip-large", action="store_true", help="bundled instances only")
+    parser.add_argument("--part", choices=["a", "b", "both"], default="both", help="which measurements")
     args = parser.parse_args()
     import highspy
 
     print(f"python {platform.python_version()}, highspy {getattr(highspy, '__version__', '?')}, "
-          f"{platform.machine()}, {sys.platform}", flush=True)
+          f"{platform.machine()}, {sys.platform}, {os.cpu_count()} cores, load average at start "
+          f"{os.getloadavg()[0]:.1f}", flush=True)
     start = time.perf_counter()
     instances = _instances(args.skip_large)
-    rows = []
-    for name, inst, n in instances:
-        rows.append(resolve_vs_cold(name, inst, n))
-        print(f"  (a) {name} done", file=sys.stderr, flush=True)
-    print("\n(a) Re-solve after one changed limit: median seconds per point\n")
-    print(tabulate(rows, headers="keys", tablefmt="github"), flush=True)
+    if args.part in ("a", "both"):
+        rows = []
+        for name, inst, n in instances:
+            rows.append(resolve_vs_cold(name, inst, n))
+            print(f"  (a) {name} done", file=sys.stderr, flush=True)
+        print("\n(a) Re-solve after one changed limit: median seconds per point\n")
+        print(tabulate(rows, headers="keys", tablefmt="github"), flush=True)
+    if args.part == "a":
+        return
 
     speed = []
     for name, inst, _n in instances:
@@ -135,7 +142,8 @@ def main() -> None:
         print(f"  (b) {name} done", file=sys.stderr, flush=True)
     print("\n(b) Sweeps (breakpoints off): wall time, serial against two local worker processes\n")
     print(tabulate(speed, headers="keys", tablefmt="github"))
-    print(f"\ntotal wall time {time.perf_counter() - start:.0f} s")
+    print(f"\ntotal wall time {time.perf_counter() - start:.0f} s; load average at the end {os.getloadavg()[0]:.1f} "
+          "(other jobs on the machine slow the parallel runs most)")
 
 
 if __name__ == "__main__":

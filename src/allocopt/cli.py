@@ -328,7 +328,7 @@ class _LazyProgress:
 @click.option("--values", "values", metavar="A,B,C", help="Values to solve at (as written in the instance file)")
 @click.option("--range", "value_range", metavar="LO:HI:N", help="N evenly spaced values from LO to HI")
 @click.option("--tornado", "tornado_pct", type=click.FloatRange(0, 100, min_open=True, max_open=True),
-              metavar="PCT", help="Move every capacity, total, cap, commitment bound and stage value by PCT%% down "
+              metavar="PCT", help="Move every capacity, total, cap, commitment bound and stage value by PCT% down "
                                   "and up, one at a time, and rank them by the objective's swing")
 @click.option("--breakpoints/--no-breakpoints", default=True, show_default=True,
               help="Bisect between points where the gate decisions change")

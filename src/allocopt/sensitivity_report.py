@@ -63,8 +63,10 @@ def render_sweep(df: pd.DataFrame, fmt: str) -> str:
     rows = [[_amount(r["value"], unit), "breakpoint" if r["breakpoint"] else "", r["status"].replace("_", " "),
              _amount(r["objective"], cur)] + [_amount(r[f"net gain {p}"], cur) for p in partners]
             + [r["changes"] or "(none)"] for r in df.to_dict(orient="records")]
+    n_breaks = int(df["breakpoint"].sum())
     head = (f"Sweep of {a['label']} ({a['path']}{', in ' + unit if unit else ''}): {len(df)} points, "
-            f"{int(df['breakpoint'].sum())} breakpoints located to {a['tolerance']:.2g} of the value.\n")
+            f"{n_breaks} breakpoint{'' if n_breaks == 1 else 's'} located to {a['tolerance']:.2g} of the value "
+            "(relative).\n")
     note = ("Breakpoints: the first value found (within the tolerance) where the gate decisions change.\n"
             "Net gains: the objective is optimal at every point; the split between partners is one of several "
             "equally good ones and may jump where the total does not.\n")
