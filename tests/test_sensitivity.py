@@ -227,6 +227,7 @@ def hand_file(tmp_path: Path) -> str:
 
 
 def test_cli_sweep_prints_a_table_and_draws_a_chart(hand_file: str, tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")  # the [plot] extra; `.[dev]` installs it
     chart = tmp_path / "sweep.png"
     res = CliRunner().invoke(main, ["sensitivity", hand_file, "--param", ALPHA_PILOT, "--range", "0:150:4",
                                     "--chart", str(chart)])
