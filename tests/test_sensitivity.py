@@ -145,7 +145,27 @@ def test_sweep_is_identical_on_a_dask_cluster(jv: Instance, serial_sweep: pd.Dat
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as cluster:
         on_dask = sweep(jv, JV_EXPOSURE, JV_VALUES, dask=cluster)
+        # Again, by address: the workers now hold sessions that solved other points first.
+        again = sweep(jv, JV_EXPOSURE, list(reversed(JV_VALUES)), dask=cluster.scheduler_address)
     pd.testing.assert_frame_equal(serial_sweep, on_dask, check_exact=True)
+    points = again[~again["breakpoint"]].iloc[::-1].reset_index(drop=True)
+    expected = serial_sweep[~serial_sweep["breakpoint"]].reset_index(drop=True)
+    pd.testing.assert_frame_equal(expected.drop(columns="changes"), points.drop(columns="changes"), check_exact=True)
+
+
+def test_serial_points_share_one_session_moved_in_place(jv: Instance) -> None:
+    from allocopt import sensitivity
+
+    task = {"instance": jv.model_dump(mode="json", exclude_unset=True),
+            "spec": allocopt.load_model_spec(None).model_dump(mode="json"),
+            "points": [[((*JV_EXPOSURE.split("."),), v)] for v in JV_VALUES]}
+    try:
+        first = sensitivity.solve_block(task)
+        assert sensitivity.solve_block(task) == first  # the same session again, whatever it solved before
+        ((session, _inst, _spec),) = sensitivity._SESSIONS.values()
+        assert session.rebuilds == 0 and session.in_place == 2 * len(JV_VALUES)
+    finally:
+        sensitivity.forget_sessions()
 
 
 def test_session_resolve_after_one_change_equals_a_cold_solve(jv: Instance) -> None:
