@@ -307,3 +307,14 @@ def test_sweep_locates_where_a_plan_becomes_possible() -> None:
     assert list(df["breakpoint"]) == [False, True, False]
     assert 50 <= df["value"].iat[1] <= 50 * (1 + 2 * DEFAULT_TOLERANCE)
     assert df["changes"].iat[0] == "no plan" and math.isnan(df["objective"].iat[0])
+
+
+def _fail_on_two(n: int) -> int:
+    if n == 2:
+        raise ValueError("two")
+    return n
+
+
+def test_executor_passes_a_task_failure_on_without_waiting_for_the_rest() -> None:
+    with pytest.raises(ValueError, match="two"):
+        run_tasks(_fail_on_two, [1, 2, 3], workers=2)

@@ -90,8 +90,13 @@ def open_executor(*, workers: int | None = None, dask: str | Any | None = None) 
         yield Executor("serial", 1)
         return
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    try:
         yield Executor("processes", workers, pool)
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)  # Ctrl-C or a failed task: do not wait for the rest
+        raise
+    pool.shutdown(wait=True)
 
 
 @contextmanager
