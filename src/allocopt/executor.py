@@ -8,7 +8,9 @@ and since each task carries everything it needs, they are the same whichever way
 - ``workers=N``: N local processes, started with ``spawn`` (never ``fork``: HiGHS keeps one thread scheduler per
   process, and a process forked after HiGHS ran inherits it in an unusable state).
 - ``dask=ADDRESS`` (``tcp://host:8786``), or a ``distributed.Client`` or cluster object: the workers of an existing
-  Dask cluster. ``dask.distributed`` is the optional extra ``allocopt[dask]``.
+  Dask cluster. ``dask.distributed`` is the optional extra ``allocopt[dask]``; allocopt must be installed on the
+  workers. :attr:`Executor.size` counts worker processes: start them with one thread each (``--nthreads 1``),
+  since a task function may solve one task at a time per process.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ from allocopt.errors import ExecutorError, MissingExtraError
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+CONNECT_TIMEOUT_S = 10
+"""How long to try to reach a Dask scheduler before giving up."""
 
 Progress = Callable[[int], None]
 """Told how many more tasks have finished (``click.progressbar``'s ``update`` fits)."""
@@ -83,7 +88,7 @@ def open_executor(*, workers: int | None = None, dask: str | Any | None = None) 
         raise ExecutorError(f"the number of workers must be at least 1, not {workers}")
     if dask is not None:
         with _dask_client(dask) as client:
-            size = max(1, sum(client.nthreads().values()))  # one task per worker thread
+            size = max(1, len(client.nthreads()))  # one task per worker process at a time
             yield Executor("dask", size, client)
         return
     if workers is None or workers == 1:
@@ -106,7 +111,7 @@ def _dask_client(dask: str | Any) -> Iterator[Any]:
         yield dask
         return
     try:
-        client = client_class(dask)  # an address or a cluster object
+        client = client_class(dask, timeout=CONNECT_TIMEOUT_S)  # an address or a cluster object
     except (OSError, TimeoutError, ValueError) as err:
         raise ExecutorError(f"cannot reach the Dask cluster at {dask}: {err}") from None
     try:

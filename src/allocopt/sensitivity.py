@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -136,6 +137,9 @@ def tornado_solves(inst: Instance, spec: ModelSpec) -> int:
 # -- one point: the work a task does (here or on a worker) ---------------------------------------------------------
 _SESSIONS: dict[str, tuple[Any, Instance, ModelSpec]] = {}
 """The live session of this process, keyed by its base instance and model file (one at a time)."""
+_SOLVING = threading.RLock()
+"""One task at a time per process: a Dask worker with several threads must not share the session (nor run two
+HiGHS solves side by side: HiGHS keeps one thread scheduler per process)."""
 
 
 def _digest(instance: Mapping[str, Any], spec: Mapping[str, Any]) -> str:
@@ -158,9 +162,10 @@ def _session_for(task: Mapping[str, Any]) -> tuple[Any, Instance, ModelSpec]:
 
 def forget_sessions() -> None:
     """Close this process's cached session."""
-    for session, _inst, _spec in _SESSIONS.values():
-        session.close()
-    _SESSIONS.clear()
+    with _SOLVING:
+        for session, _inst, _spec in _SESSIONS.values():
+            session.close()
+        _SESSIONS.clear()
 
 
 def changed(inst: Instance, spec: ModelSpec, changes: Sequence[Change]) -> tuple[Instance, ModelSpec]:
@@ -197,14 +202,20 @@ def _solve_point(session: Any, inst: Instance, spec: ModelSpec, changes: Sequenc
 def solve_block(task: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Task: solve the base instance with each change set of ``task["points"]`` in turn, on this process's
     session. Returns one summary per point (status, objective, net gains, gate decisions)."""
-    session, inst, spec = _session_for(task)
-    return [_solve_point(session, inst, spec, [(tuple(k), v) for k, v in point]) for point in task["points"]]
+    with _SOLVING:
+        session, inst, spec = _session_for(task)
+        return [_solve_point(session, inst, spec, [(tuple(k), v) for k, v in point]) for point in task["points"]]
 
 
 def bisect_interval(task: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Task: between ``lo`` and ``hi`` (whose plans' gate decisions differ), every value where the decisions
     change, located to the task's tolerance. Returns a summary per breakpoint, at the end of the narrowed bracket
     where the new decisions hold (``value`` added)."""
+    with _SOLVING:
+        return _bisect(task)
+
+
+def _bisect(task: Mapping[str, Any]) -> list[dict[str, Any]]:
     session, inst, spec = _session_for(task)
     keys: Keys = tuple(task["keys"])
     integer: bool = task["integer"]
