@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import allocopt
 from allocopt.cli import main
-from allocopt.compare import compare, frontier
+from allocopt.comparison import compare, frontier
 from allocopt.generate import generate_instance
 from allocopt.metrics import bfT_bounds, fairness_metrics, gini, jain
 from allocopt.modelfile import model_spec_from_dict

@@ -25,7 +25,8 @@ __all__ = [
     "AllocoptError", "InputError", "Instance", "InstanceError", "ModelFileError", "ModelSpec", "Result",
     "SolverError", "Status", "build", "check_result", "instance_from_dict", "load_instance", "load_model_spec",
     "model_spec_from_dict", "solve", "with_value", "with_values", "instance_frames", "with_frames", "diagnose",
-    "precheck", "Session", "renegotiate", "shadow_prices",
+    "precheck", "Session", "renegotiate", "shadow_prices", "sweep", "tornado", "compare", "frontier",
+    "fairness_metrics",
 ]
 
 
@@ -63,6 +64,18 @@ def __getattr__(name: str) -> Any:
         from allocopt.prices import shadow_prices
 
         return shadow_prices
+    if name in ("compare", "frontier"):
+        from allocopt import comparison
+
+        return getattr(comparison, name)
+    if name == "fairness_metrics":
+        from allocopt.metrics import fairness_metrics
+
+        return fairness_metrics
+    if name in ("sweep", "tornado"):
+        from allocopt import sensitivity
+
+        return getattr(sensitivity, name)
     if name == "check_result":
         from allocopt.checker import check_result
 

@@ -433,7 +433,7 @@ def compare(instance: Path, model_file: Path | None, objectives: str, time_limit
     """Solve INSTANCE under several fairness objectives and show them side by side: total, each partner's gain
     and return, the smallest gain, Jain, Gini, the price of fairness, and what changes in the plan."""
     from allocopt.checker import check_result
-    from allocopt.compare import compare as compare_objectives
+    from allocopt.comparison import compare as compare_objectives
     from allocopt.fairness_report import render_comparison
     from allocopt.instance import load_instance
     from allocopt.modelfile import load_model_spec, parse_objective
@@ -468,6 +468,63 @@ def compare(instance: Path, model_file: Path | None, objectives: str, time_limit
         _fail("error: the independent checker found violations:\n" + "\n".join(failed), EXIT_CHECK_FAILED)
     if not any(r.status.has_plan for r in found.results.values()):
         _fail("no plan under any objective (run 'allocopt diagnose')", EXIT_INFEASIBLE)
+# -- sensitivity (issue 6: sweeps and tornado) -------------------------------------------------------------------
+def _sweep_values(values: str | None, value_range: str | None) -> list[float]:
+    """--values a,b,c or --range LO:HI:N (N evenly spaced points, ends included) as numbers; usage errors if not."""
+    import math
+
+    if (values is None) == (value_range is None):
+        raise click.UsageError("with --param, give exactly one of --values a,b,c or --range LO:HI:N")
+    if values is not None:
+        try:
+            out = [float(v) for v in values.split(",") if v.strip()]
+        except ValueError:
+            raise click.BadParameter(f"{values!r}: give numbers separated by commas, e.g. 1e6,1.5e6,2e6",
+                                     param_hint="--values") from None
+        if not out or not all(math.isfinite(v) for v in out):
+            raise click.BadParameter(f"{values!r}: give finite numbers separated by commas", param_hint="--values")
+        return out
+    assert value_range is not None
+    parts = value_range.split(":")
+    try:
+        if len(parts) != 3:
+            raise ValueError
+        lo, hi, n = float(parts[0]), float(parts[1]), int(parts[2])
+    except ValueError:
+        raise click.BadParameter(f"{value_range!r}: write LO:HI:N, e.g. 1e6:3e6:11 (N a whole number of points)",
+                                 param_hint="--range") from None
+    if not (math.isfinite(lo) and math.isfinite(hi)) or n < 2 or lo == hi:
+        raise click.BadParameter(f"{value_range!r}: LO and HI must be finite and differ, and N at least 2",
+                                 param_hint="--range")
+    return [lo + (hi - lo) * k / (n - 1) for k in range(n)]
+
+
+class _LazyProgress:
+    """A progress bar on stderr that appears only after ~2 s, and only when stderr is a terminal."""
+
+    DELAY_S = 2.0
+
+    def __init__(self, total: int, label: str) -> None:
+        import time
+
+        self.total, self.label, self.done = total, label, 0
+        self.start = time.monotonic()
+        self.bar: Any = None
+
+    def __call__(self, n: int) -> None:
+        import time
+
+        self.done += n
+        if self.bar is not None:
+            self.bar.update(n)
+        elif sys.stderr.isatty() and time.monotonic() - self.start > self.DELAY_S:
+            self.bar = click.progressbar(length=self.total, label=self.label, file=sys.stderr)
+            self.bar.__enter__()
+            self.bar.update(self.done)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
 
 
 @main.command()
@@ -486,7 +543,7 @@ def frontier(instance: Path, model_file: Path | None, points: int, between: str,
              chart: Path | None, fmt: str) -> None:
     """The Pareto frontier of INSTANCE by the epsilon-constraint method, exact at each point: the total net gain
     against the smallest gain above stand-alone, or one partner's gain against another's."""
-    from allocopt.compare import frontier as frontier_of
+    from allocopt.comparison import frontier as frontier_of
     from allocopt.fairness_report import render_frontier
     from allocopt.instance import load_instance
     from allocopt.modelfile import load_model_spec
@@ -510,3 +567,85 @@ def frontier(instance: Path, model_file: Path | None, points: int, between: str,
         _frames_out({"frontier": table}, fmt, {"currency": inst.currency})
     else:
         click.echo(render_frontier(table, inst.currency, fmt), nl=False)
+@click.option("--model", "model_file", type=click.Path(path_type=Path), help="Model file")
+@click.option("--param", "param", metavar="PATH",
+              help="Field to sweep, as in error messages: partners.NAME.capacity.RESOURCE.PHASE, "
+                   "initiatives.NAME.phases.PHASE.value, commitments[0].min, model.rules.no_subsidy.tolerance")
+@click.option("--values", "values", metavar="A,B,C", help="Values to solve at (as written in the instance file)")
+@click.option("--range", "value_range", metavar="LO:HI:N", help="N evenly spaced values from LO to HI")
+@click.option("--tornado", "tornado_pct", type=click.FloatRange(0, 100, min_open=True, max_open=True),
+              metavar="PCT", help="Move every capacity, total, cap, commitment bound and stage value by PCT% down "
+                                  "and up, one at a time, and rank them by the objective's swing")
+@click.option("--breakpoints/--no-breakpoints", default=True, show_default=True,
+              help="Bisect between points where the gate decisions change")
+@click.option("--tolerance", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=1e-3,
+              show_default=True, help="Breakpoints located to this share of the value")
+@click.option("--workers", type=click.IntRange(1, 256), help="Solve on this many local processes")
+@click.option("--dask", "dask_address", metavar="ADDRESS", help="Solve on the Dask cluster at ADDRESS "
+              "(tcp://host:8786; needs allocopt[dask])")
+@click.option("--chart", "chart", type=click.Path(dir_okay=False, path_type=Path), help="Draw a chart (.png or .svg; "
+              "needs allocopt[plot])")
+@click.option("--format", "fmt", type=click.Choice(["table", "markdown", "json", "csv"]), default="table",
+              show_default=True, help="What to print on stdout")
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), help="Seconds HiGHS may run per solve")
+@handle_errors
+def sensitivity(instance: Path, model_file: Path | None, param: str | None, values: str | None,
+                value_range: str | None, tornado_pct: float | None, breakpoints: bool, tolerance: float,
+                workers: int | None, dask_address: str | None, chart: Path | None, fmt: str,
+                time_limit: float | None) -> None:
+    """How the plan of INSTANCE moves when one field moves (--param with --values or --range), or which fields
+    move it most (--tornado PCT)."""
+    from allocopt import sensitivity_report as show
+    from allocopt.instance import load_instance
+    from allocopt.modelfile import load_model_spec
+    from allocopt.sensitivity import check_sweep, sweep, tornado, tornado_solves
+
+    if (param is None) == (tornado_pct is None):
+        raise click.UsageError("give either --param PATH (with --values or --range) or --tornado PCT")
+    if tornado_pct is not None and (values is not None or value_range is not None):
+        raise click.UsageError("--values and --range go with --param, not --tornado")
+    if workers is not None and dask_address is not None:
+        raise click.UsageError("give either --workers or --dask, not both")
+    points = _sweep_values(values, value_range) if param is not None else []
+    if chart is not None:
+        why = show.check_chart_path(chart)
+        if why:
+            raise click.BadParameter(why, param_hint="--chart")
+        show.pyplot()  # fail before solving if matplotlib is missing
+    if dask_address is not None:
+        from allocopt.executor import dask_client_class
+
+        dask_client_class()
+
+    inst = load_instance(instance)
+    spec = load_model_spec(model_file)
+    if param is not None:
+        try:
+            check_sweep(inst, spec, param, points)
+        except InputError as err:  # the option is wrong, not the file
+            hint = "--param" if any(p.message.startswith(("no such", "is not a number", "empty"))
+                                    for p in err.problems) else "--values/--range"
+            raise click.BadParameter("; ".join(f"{p.path}: {p.message}" + (f" ({p.fix})" if p.fix else "")
+                                               for p in err.problems), param_hint=hint) from None
+        bar = _LazyProgress(len(points), "solving")
+        try:
+            df = sweep(inst, param, points, spec, workers=workers, dask=dask_address, breakpoints=breakpoints,
+                       tolerance=tolerance, time_limit=time_limit, progress=bar)
+        finally:
+            bar.close()
+        click.echo(show.render_sweep(df, fmt), nl=False)
+        if chart is not None:
+            show.sweep_chart(df, chart)
+    else:
+        assert tornado_pct is not None
+        bar = _LazyProgress(tornado_solves(inst, spec), "solving")
+        try:
+            df = tornado(inst, tornado_pct, spec, workers=workers, dask=dask_address, time_limit=time_limit,
+                         progress=bar)
+        finally:
+            bar.close()
+        click.echo(show.render_tornado(df, fmt), nl=False)
+        if chart is not None:
+            show.tornado_chart(df, chart)
+    if chart is not None:
+        click.echo(f"wrote {chart}", err=True)

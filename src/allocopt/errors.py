@@ -69,3 +69,9 @@ class ResultFileError(AllocoptError):
 
 class NoPlanError(SolverError):
     """The solver stopped at a limit with no plan and no proof that none exists."""
+class MissingExtraError(AllocoptError):
+    """An optional dependency is needed and not installed; the message names the extra to install."""
+
+
+class ExecutorError(AllocoptError):
+    """Tasks cannot be run the way asked (a bad number of workers, an unreachable cluster)."""

@@ -1,0 +1,154 @@
+"""Showing a sweep or a tornado: text tables (table, markdown, json, csv) and charts (PNG or SVG).
+
+Renders only: the numbers come from :mod:`allocopt.sensitivity`. Charts need matplotlib, the optional extra
+``allocopt[plot]``; they are drawn with the Agg backend (no display needed).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from allocopt.errors import MissingExtraError
+
+CHART_SUFFIXES = (".png", ".svg")
+TORNADO_BARS = 15
+"""A tornado chart shows this many fields (the widest swings)."""
+
+
+def _amount(x: Any, unit: str = "") -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "-"
+    x = float(x)
+    text = f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.6g}"
+    return f"{text} {unit}".rstrip()
+
+
+def _clean(x: Any) -> Any:
+    if hasattr(x, "item"):
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{str(k): _clean(v) for k, v in row.items()} for row in df.to_dict(orient="records")]
+
+
+def _table(rows: list[list[str]], headers: list[str], fmt: str) -> str:
+    from tabulate import tabulate
+
+    return tabulate(rows, headers=headers, tablefmt="github" if fmt == "markdown" else "simple",
+                    disable_numparse=True) + "\n"
+
+
+def render_sweep(df: pd.DataFrame, fmt: str) -> str:
+    """A sweep's table (see :func:`allocopt.sensitivity.sweep`) as text."""
+    a = df.attrs
+    if fmt == "json":
+        return json.dumps({"kind": "sweep", "field": a["path"], "label": a["label"], "unit": a["unit"],
+                           "currency": a["currency"], "tolerance": a["tolerance"], "rows": _records(df)},
+                          indent=2, allow_nan=False) + "\n"
+    if fmt == "csv":
+        return str(df.to_csv(index=False))
+    cur, unit = a["currency"], a["unit"]
+    partners: list[str] = a["partners"]
+    headers = ["value", "point", "status", "objective"] + [f"net gain {p}" for p in partners] + [
+        "gate decisions changed against the first point"]
+    rows = [[_amount(r["value"], unit), "breakpoint" if r["breakpoint"] else "", r["status"].replace("_", " "),
+             _amount(r["objective"], cur)] + [_amount(r[f"net gain {p}"], cur) for p in partners]
+            + [r["changes"] or "(none)"] for r in df.to_dict(orient="records")]
+    n_breaks = int(df["breakpoint"].sum())
+    head = (f"Sweep of {a['label']} ({a['path']}{', in ' + unit if unit else ''}): {len(df)} points, "
+            f"{n_breaks} breakpoint{'' if n_breaks == 1 else 's'} located to {a['tolerance']:.2g} of the value "
+            "(relative).\n")
+    note = ("Breakpoints: the first value found (within the tolerance) where the gate decisions change.\n"
+            "Net gains: the objective is optimal at every point; the split between partners is one of several "
+            "equally good ones and may jump where the total does not.\n")
+    return head + "\n" + _table(rows, headers, fmt) + "\n" + note
+
+
+def render_tornado(df: pd.DataFrame, fmt: str) -> str:
+    """A tornado's table (see :func:`allocopt.sensitivity.tornado`) as text."""
+    a = df.attrs
+    if fmt == "json":
+        return json.dumps({"kind": "tornado", "pct": a["pct"], "currency": a["currency"],
+                           "objective": _clean(a["objective"]), "rows": _records(df)},
+                          indent=2, allow_nan=False) + "\n"
+    if fmt == "csv":
+        return str(df.to_csv(index=False))
+    cur = a["currency"]
+    headers = ["rank", "field", "what", "base", "low", "high", "objective at low", "objective at high", "swing",
+               "note"]
+    rows = [[str(n + 1), r["field"], r["label"], _amount(r["base"], r["unit"]), _amount(r["low"], r["unit"]),
+             _amount(r["high"], r["unit"]), _amount(r["objective low"], cur), _amount(r["objective high"], cur),
+             _amount(r["swing"], cur), r["note"]] for n, r in enumerate(df.to_dict(orient="records"))]
+    head = (f"Tornado: every field moved {a['pct']:g}% down and up, one at a time; base objective "
+            f"{_amount(a['objective'], cur)}. Ranked by swing (|objective at high - objective at low|).\n")
+    return head + "\n" + _table(rows, headers, fmt)
+
+
+# -- charts ------------------------------------------------------------------------------------------------------
+def pyplot() -> Any:
+    """matplotlib's pyplot on the Agg backend, or a :class:`MissingExtraError` naming the extra."""
+    try:
+        import matplotlib
+    except ImportError:
+        raise MissingExtraError('charts need matplotlib: pip install "allocopt[plot]" '
+                                '(or pip install -e ".[plot]" in a checkout)') from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def check_chart_path(path: Path) -> str | None:
+    """Why ``path`` cannot take a chart, or None."""
+    if path.suffix.lower() not in CHART_SUFFIXES:
+        return f"the chart file must end in .png or .svg, not {path.suffix or '(no suffix)'}"
+    return None
+
+
+def sweep_chart(df: pd.DataFrame, path: Path) -> None:
+    """Objective and every partner's net gain against the swept value; breakpoints as dashed lines."""
+    plt = pyplot()
+    a = df.attrs
+    fig, ax = plt.subplots(figsize=(8, 5))
+    points = df.sort_values("value", kind="stable")  # breakpoints are solved points too
+    ax.plot(points["value"], points["objective"], marker="o", color="black", label="objective")
+    for p in a["partners"]:
+        ax.plot(points["value"], points[f"net gain {p}"], marker=".", linestyle="--", label=f"net gain {p}")
+    for n, v in enumerate(df[df["breakpoint"]]["value"]):
+        ax.axvline(v, color="grey", linestyle=":", label="breakpoint (gates change)" if n == 0 else None)
+    ax.set_xlabel(f"{a['label']}" + (f" ({a['unit']})" if a["unit"] else ""))
+    ax.set_ylabel(a["currency"])
+    ax.set_title(f"Sweep of {a['path']}")
+    ax.legend(fontsize="small")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def tornado_chart(df: pd.DataFrame, path: Path) -> None:
+    """Horizontal bars: the objective's change at the low and the high value of each field, widest on top."""
+    plt = pyplot()
+    a = df.attrs
+    top = df.head(TORNADO_BARS).iloc[::-1]
+    base = float(a["objective"])
+    fig, ax = plt.subplots(figsize=(9, 0.45 * len(top) + 1.5))
+    labels = list(top["label"])
+    ax.barh(labels, top["objective low"].fillna(base) - base, color="tab:red", label=f"-{a['pct']:g}%")
+    ax.barh(labels, top["objective high"].fillna(base) - base, color="tab:blue", label=f"+{a['pct']:g}%")
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_xlabel(f"change of the objective ({a['currency']}; base {_amount(base, a['currency'])})")
+    ax.set_title(f"Tornado: each field moved {a['pct']:g}% down and up")
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
