@@ -266,3 +266,17 @@ def test_time_limit_applies_to_each_resolve_not_to_the_session() -> None:
             if s.highs.highs.getRunTime() > 0.8:
                 break
         assert s.highs.highs.getRunTime() > 0.5
+
+
+def test_several_limits_changed_at_once_in_any_row_order() -> None:
+    """HiGHS's index-set calls read back zeros for unsorted rows: a change touching a later row before an earlier
+    one once turned a feasible plan infeasible (found by the tornado test)."""
+    inst = allocopt.load_instance(ROOT / "instances" / "joint-venture.yaml")
+    changes = {"commitments[2].max": 1_300_000, "commitments[0].min": 900_000,
+               "partners.cobalt-software.total.talent": 150}
+    with Session(inst) as s:
+        s.solve()
+        assert s.set_many(changes) == "in place"
+        live = s.solve()
+    cold = allocopt.solve(allocopt.with_values(inst, changes))
+    assert live.objective == pytest.approx(cold.objective, rel=1e-9)

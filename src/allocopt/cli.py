@@ -468,6 +468,8 @@ def compare(instance: Path, model_file: Path | None, objectives: str, time_limit
         _fail("error: the independent checker found violations:\n" + "\n".join(failed), EXIT_CHECK_FAILED)
     if not any(r.status.has_plan for r in found.results.values()):
         _fail("no plan under any objective (run 'allocopt diagnose')", EXIT_INFEASIBLE)
+
+
 # -- sensitivity (issue 6: sweeps and tornado) -------------------------------------------------------------------
 def _sweep_values(values: str | None, value_range: str | None) -> list[float]:
     """--values a,b,c or --range LO:HI:N (N evenly spaced points, ends included) as numbers; usage errors if not."""
@@ -567,6 +569,10 @@ def frontier(instance: Path, model_file: Path | None, points: int, between: str,
         _frames_out({"frontier": table}, fmt, {"currency": inst.currency})
     else:
         click.echo(render_frontier(table, inst.currency, fmt), nl=False)
+
+
+@main.command()
+@instance_arg
 @click.option("--model", "model_file", type=click.Path(path_type=Path), help="Model file")
 @click.option("--param", "param", metavar="PATH",
               help="Field to sweep, as in error messages: partners.NAME.capacity.RESOURCE.PHASE, "

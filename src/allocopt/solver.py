@@ -421,7 +421,7 @@ class HighsSession:
 
     # -- editing in place ------------------------------------------------------------------------------------
     def row_bounds(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Lower and upper bounds of some rows, as HiGHS holds them now."""
+        """Lower and upper bounds of some rows (sorted, distinct indices), as HiGHS holds them now."""
         _status, _n, lower, upper, _nz = self.highs.getRows(len(rows), np.asarray(rows, dtype=np.int32))
         return np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
 
@@ -429,10 +429,17 @@ class HighsSession:
         """Move the bounds of some rows by the given amounts (infinite bounds stay infinite)."""
         if not rows:
             return
-        idx = np.asarray(rows, dtype=np.int32)
+        # HiGHS's index-set calls need sorted, distinct indices (unsorted ones read back zeros): add up per row
+        total: dict[int, list[float]] = {}
+        for row, lo, up in zip(rows, lower_shift, upper_shift, strict=True):
+            acc = total.setdefault(int(row), [0.0, 0.0])
+            acc[0] += lo
+            acc[1] += up
+        order = sorted(total)
+        idx = np.asarray(order, dtype=np.int32)
         lower, upper = self.row_bounds(idx)
-        lower = np.where(np.isfinite(lower), lower + np.asarray(lower_shift, dtype=float), lower)
-        upper = np.where(np.isfinite(upper), upper + np.asarray(upper_shift, dtype=float), upper)
+        lower = np.where(np.isfinite(lower), lower + np.array([total[r][0] for r in order]), lower)
+        upper = np.where(np.isfinite(upper), upper + np.array([total[r][1] for r in order]), upper)
         self.highs.changeRowsBounds(len(idx), idx, lower, upper)
 
     def coefficient(self, row: int, col: int) -> float:
