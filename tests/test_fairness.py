@@ -212,3 +212,23 @@ def test_cli_compare_and_objective(tmp_path: Path) -> None:
     assert table.exit_code == 0 and "Pareto frontier" in table.output
     wrong = runner.invoke(main, ["frontier", jv, "--between", "a,b"])
     assert wrong.exit_code == 3
+
+
+def test_default_plan_keeps_every_partner_at_its_stand_alone_value_where_it_can() -> None:
+    """The issue's example: with seed 0 and no participation, helix-systems netted 532,127 USD against its
+    stand-alone 900,000 USD. The default model keeps every partner at or above its stand-alone value."""
+    inst = allocopt.load_instance(ROOT / "instances" / "channel-ecosystem.yaml")
+    r = allocopt.solve(inst)
+    p = r.partners
+    assert (p["net_gain"] >= p["stand_alone"] - 1e-6).all()
+    assert r.fairness["metrics"]["partners_below_stand_alone"] == []
+
+
+def test_default_plan_says_who_falls_short_and_by_how_much() -> None:
+    """The deal creates 10; p1's stand-alone value is 11: it falls short by at least 1, and the plan says so."""
+    r = solve(share(10, [0, 11]), model_spec_from_dict({"rules": {"no_subsidy": {"enabled": False}}}))
+    assert gains(r) == pytest.approx([0, 10], abs=1e-6)
+    assert any("Participation cannot hold" in n and "p1 by 1 USD" in n for n in r.notes)
+    hard = allocopt.solve(share(10, [0, 11]), model_spec_from_dict(
+        {"rules": {"no_subsidy": {"enabled": False}, "participation": {"enabled": True}}}))
+    assert not hard.status.has_plan

@@ -132,7 +132,7 @@ def diagnose(instance: Instance, spec: ModelSpec | None = None, *, feasible_chec
     from_integrality = False
     if conflict:
         # With whole gates the value split always exists; in the relaxation it makes chains no planner would read.
-        ignore = () if spec.rules.participation.enabled else ("value_split", "no_subsidy")
+        ignore = () if spec.rules.participation.hard else ("value_split", "no_subsidy")
         cs = conflict_set(create_model(data), spec.solver, ignore)
         from_integrality = cs.lp_feasible
         entries = _unique([describe(fam, idx, data) for fam, idx in cs.rows])

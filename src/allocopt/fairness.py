@@ -192,7 +192,34 @@ class _Stages:
 
 def needs_stages(session: Session) -> bool:
     spec = session.spec
-    return spec.objective.name not in UTILITARIAN or spec.tie_break == "leximin"
+    return spec.objective.name not in UTILITARIAN or spec.tie_break == "leximin" or \
+        (spec.rules.participation.auto and any(p.stand_alone > 0 for p in session.instance.partners.values()))
+
+
+def _participation_stage(st: _Stages) -> tuple[SolveOutcome, list[str]]:
+    """``participation: auto``: the smallest total shortfall below stand-alone, ``min sum_p s_p`` with
+    ``g_p + s_p >= 0, s_p >= 0``, held for every later stage (at zero when every partner can reach its
+    stand-alone value)."""
+    short = {p: st.hs.add_column(lower=0.0) for p in st.partners}
+    for p in st.partners:
+        st.hs.add_row({st.gain[p]: 1.0, short[p]: 1.0}, lower=0.0)
+    objective = {short[p]: -1.0 for p in st.partners}
+    outcome = st.solve(objective, warm=False)
+    if not outcome.has_plan or outcome.objective is None:
+        return outcome, []
+    shortfall = -float(outcome.objective)
+    if shortfall <= max(HOLD_ABSOLUTE, HOLD_TOLERANCE * st.scale):
+        for p in st.partners:
+            st.hs.set_column_bounds(short[p], 0.0, 0.0)
+        return outcome, []
+    assert st.columns is not None
+    missing = {p: float(st.columns[short[p]]) for p in st.partners if st.columns[short[p]] > 1e-6 * st.scale}
+    st.hold(objective, -shortfall)
+    cur = st.session.data.instance.currency
+    text = "; ".join(f"{p} by {v:,.0f} {cur}" for p, v in missing.items())
+    return outcome, [f"Participation cannot hold for every partner: no plan lets each reach its stand-alone value. "
+                     f"The plan keeps the total shortfall to its smallest possible ({shortfall:,.0f} {cur}): {text} "
+                     "below stand-alone."]
 
 
 def staged_solve(session: Session, *, tee: bool = False, time_limit: float | None = None) -> FairSolve:
@@ -202,7 +229,13 @@ def staged_solve(session: Session, *, tee: bool = False, time_limit: float | Non
     name = spec.objective.name
     with session.highs.extension():
         st = _Stages(session, tee, time_limit)
+        participation_notes: list[str] = []
+        if spec.rules.participation.auto and any(st.stand_alone[p] > 0 for p in st.partners):
+            first, participation_notes = _participation_stage(st)
+            if not first.has_plan:
+                return FairSolve(first, info={})
         result = _first_stage(st, name, spec.objective)
+        result.notes[:0] = participation_notes
         if not result.outcome.has_plan:
             result.info.pop("_objective", None)
             result.info.pop("_stage_value", None)

@@ -27,9 +27,21 @@ class NoSubsidyRule(_Strict):
 
 
 class ParticipationRule(_Strict):
-    """Every partner's net gain is at least its stand-alone value (its outside option)."""
+    """Every partner's net gain is at least its stand-alone value (its outside option).
 
-    enabled: bool = False
+    ``true``: a hard rule (no plan at all if it cannot hold); ``"auto"`` (the default): first the smallest total
+    shortfall below stand-alone any plan allows (zero wherever a plan lets every partner reach its stand-alone
+    value), then the objective; the plan says which partner falls short and by how much; ``false``: off."""
+
+    enabled: bool | Literal["auto"] = "auto"
+
+    @property
+    def hard(self) -> bool:
+        return self.enabled is True
+
+    @property
+    def auto(self) -> bool:
+        return self.enabled == "auto"
 
 
 class ElasticSettings(_Strict):

@@ -181,7 +181,7 @@ def check_instance(d: ModelData) -> list[Finding]:
                                     f"lower the commitment to {fmt(ceiling, u)} or raise the capacity behind it",
                                     True, {"commitment": label}))
 
-    if d.spec.rules.participation.enabled:
+    if d.spec.rules.participation.hard:
         for p in d.PARTNERS:
             sa = inst.partners[p].stand_alone
             can_receive = any(p in d.sharing[i] for i in d.INITIATIVES if i not in dead)

@@ -518,11 +518,11 @@ def add_no_subsidy(m: Any, d: ModelData) -> Any:
 def add_participation(m: Any, d: ModelData) -> Any:
     """Every partner gains at least its stand-alone value (its outside option).
 
-    ``gain[p] >= stand_alone[p]``  when ``rules.participation.enabled``.
+    ``gain[p] >= stand_alone[p]``  when ``rules.participation.enabled`` is true.
 
     Dual: what {partner}'s outside option costs the rest of the partnership, per unit of money.
     """
-    index = list(d.PARTNERS) if d.spec.rules.participation.enabled else []
+    index = list(d.PARTNERS) if d.spec.rules.participation.hard else []
 
     def rule(m: Any, p: str) -> Any:
         return net_gain(m, d, p) >= d.instance.partners[p].stand_alone

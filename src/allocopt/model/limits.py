@@ -207,7 +207,7 @@ def _max_funders(d: ModelData) -> list[Limit]:
 
 
 def _participation(d: ModelData) -> list[Limit]:
-    if not d.spec.rules.participation.enabled:
+    if not d.spec.rules.participation.hard:
         return []
     cur = d.instance.currency
     return [Limit("participation", f"{p} stand-alone value", {"partner": p},
@@ -273,7 +273,7 @@ def row_bounds(d: ModelData) -> dict[RowKey, tuple[float | None, float | None]]:
                 out["partner_total", (p, r)] = (None, float(total))
         if partner.risk.max_exposure is not None:
             out["max_exposure", p] = (None, float(partner.risk.max_exposure))
-        if d.spec.rules.participation.enabled:
+        if d.spec.rules.participation.hard:
             out["participation", p] = (float(partner.stand_alone), None)
     for k, c in enumerate(inst.commitments):
         if not d.commitment_arcs[k]:
@@ -298,7 +298,7 @@ def structure_key(d: ModelData) -> Any:
         partner["total"] = sorted(partner["total"])
         partner["risk"]["max_exposure"] = partner["risk"]["max_exposure"] is not None
         partner["risk"]["reserve_margin"] = partner["risk"]["reserve_margin"] > 0
-        if d.spec.rules.participation.enabled:
+        if d.spec.rules.participation.hard:
             partner["stand_alone"] = None
     for c in dump["commitments"]:
         c["min"] = c["min"] is not None and c["min"] > 0
