@@ -280,3 +280,13 @@ def test_several_limits_changed_at_once_in_any_row_order() -> None:
         live = s.solve()
     cold = allocopt.solve(allocopt.with_values(inst, changes))
     assert live.objective == pytest.approx(cold.objective, rel=1e-9)
+
+
+def test_renegotiation_is_identical_serially_and_on_two_processes() -> None:
+    inst = allocopt.load_instance(ROOT / "instances" / "joint-venture.yaml")
+    terms = ["digital-twin-expand-budget", "cobalt-software total talent"]
+    with Session(inst) as s:
+        serial = renegotiate(s, steps=(10, 25), terms=terms)
+    with Session(inst) as s:
+        parallel = renegotiate(s, steps=(10, 25), terms=terms, workers=2)
+    assert serial.steps.equals(parallel.steps) and serial.summary == parallel.summary

@@ -387,11 +387,14 @@ def _steps(text: str) -> list[float]:
               help="Steps in percent; each is tried up and down")
 @click.option("--terms", default=None, help="Only these terms (comma-separated names, families or paths)")
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), help="Seconds HiGHS may run per solve")
+@click.option("--workers", type=click.IntRange(1, 256), help="Solve the steps on this many local processes")
+@click.option("--dask", "dask_address", metavar="ADDRESS", help="Solve the steps on the Dask cluster at ADDRESS "
+              "(needs allocopt[dask])")
 @click.option("--format", "fmt", type=click.Choice(["table", "markdown", "json", "csv"]), default="table",
               show_default=True, help="What to print on stdout")
 @handle_errors
 def renegotiate(instance: Path, model_file: Path | None, steps: str, terms: str | None, time_limit: float | None,
-                fmt: str) -> None:
+                workers: int | None, dask_address: str | None, fmt: str) -> None:
     """Which term of INSTANCE is worth renegotiating: each limit's price and range, and the true value of moving it
     by each step (the plan re-solved at every step)."""
     from allocopt.instance import load_instance
@@ -404,7 +407,7 @@ def renegotiate(instance: Path, model_file: Path | None, steps: str, terms: str 
     term_list = [t.strip() for t in terms.split(",") if t.strip()] if terms else None
     inst = load_instance(instance)
     with Session(inst, load_model_spec(model_file), time_limit=time_limit) as session:
-        found = report_on(session, steps=step_list, terms=term_list)
+        found = report_on(session, steps=step_list, terms=term_list, workers=workers, dask=dask_address)
     if found.base_objective is None:
         _fail("\n".join(found.summary), EXIT_INFEASIBLE)
     if term_list and found.ranking.empty:

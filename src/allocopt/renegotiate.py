@@ -9,7 +9,7 @@ flips (named), or the step leaves the range over which the price holds.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -50,34 +50,31 @@ def _fmt(x: float) -> str:
     return f"{x:,.2f}" if abs(x) < 1000 else f"{x:,.0f}"
 
 
-def _gate_changes(before: pd.DataFrame, after: pd.DataFrame) -> tuple[list[str], list[str]]:
-    """(gate decisions that flip, adjusted levels that move), in words."""
+def _gate_changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """(gate decisions that flip, adjusted levels that move), in words, from two point summaries."""
     flips, levels = [], []
-    old: dict[Any, tuple[str, float]] = {k: (str(d), float(lv)) for k, d, lv in
-                                         zip(before.index, before["decision"], before["level"], strict=True)}
-    for key, decision, level in zip(after.index, after["decision"], after["level"], strict=True):
-        if key not in old:
+    for key, now in after.get("gates", {}).items():
+        was = before.get("gates", {}).get(key)
+        if was is None:
             continue
-        (was, was_level), now = old[key], str(decision)
-        i, t = key
         if was != now:
-            flips.append(f"{i}/{t}: {was} -> {now}")
-        elif abs(was_level - float(level)) > 1e-6:
-            levels.append(f"{i}/{t} scale {was_level:.1%} -> {float(level):.1%}")
+            flips.append(f"{key}: {was} -> {now}")
+        else:
+            old, new = before["levels"].get(key, 0.0), after["levels"].get(key, 0.0)
+            if abs(old - new) > 1e-6:
+                levels.append(f"{key} scale {old:.1%} -> {new:.1%}")
     return flips, levels
 
 
-def _funding_changes(before: pd.DataFrame, after: pd.DataFrame, currency: str, top: int = 3) -> list[str]:
-    def money(df: pd.DataFrame) -> dict[tuple[str, str], float]:
-        out: dict[tuple[str, str], float] = {}
-        for (p, i, _t, _r), cash in zip(df.index, df["money"], strict=True):
-            out[p, i] = out.get((p, i), 0.0) + float(cash)
-        return out
-
-    old, new = money(before), money(after)
+def _funding_changes(before: dict[str, Any], after: dict[str, Any], currency: str, top: int = 3) -> list[str]:
+    old, new = before.get("money", {}), after.get("money", {})
     delta = {k: new.get(k, 0.0) - old.get(k, 0.0) for k in {*old, *new}}
     ranked = sorted((k for k in delta if abs(delta[k]) > 0.5), key=lambda k: (-abs(delta[k]), k))[:top]
-    return [f"{p} {'+' if delta[p, i] > 0 else '-'}{_fmt(abs(delta[p, i]))} {currency} to {i}" for p, i in ranked]
+    out = []
+    for key in ranked:
+        p, i = key.split("|", 1)
+        out.append(f"{p} {'+' if delta[key] > 0 else '-'}{_fmt(abs(delta[key]))} {currency} to {i}")
+    return out
 
 
 def _matches(limit: Limit, terms: Sequence[str] | None) -> bool:
@@ -107,60 +104,64 @@ def _targets(limit: Limit, steps: Sequence[float]) -> list[tuple[float, float]]:
 
 
 def renegotiate(session: Session, *, steps: Sequence[float] = DEFAULT_STEPS,
-                terms: Sequence[str] | None = None) -> Renegotiation:
-    """The renegotiation report of the session's partnership (see the module docstring)."""
+                terms: Sequence[str] | None = None, workers: int | None = None, dask: Any = None,
+                progress: Callable[[int], None] | None = None) -> Renegotiation:
+    """The renegotiation report of the session's partnership (see the module docstring). The steps are
+    independent solves: serially on the session's own process by default, on ``workers`` local processes or a
+    Dask cluster (``dask``) with identical results."""
+    from allocopt.executor import open_executor
     from allocopt.prices import shadow_prices
+    from allocopt.sensitivity import _base_task, _run_points, _solve_point, adopted_session
 
-    base = session.solve()
-    cur = session.data.instance.currency
-    if not base.status.has_plan:
+    inst, spec = session.instance, session.spec
+    cur = inst.currency
+    base_summary = _solve_point(session, inst, spec, [])
+    if not base_summary["has_plan"]:
         return Renegotiation(pd.DataFrame(), pd.DataFrame(columns=STEP_COLUMNS), None, cur,
                              ["No plan to renegotiate from: run 'allocopt diagnose' first."])
     prices = shadow_prices(session)
     by_term = {row["term"]: row for row in prices.limits.to_dict(orient="records")}
-    base_obj = float(base.objective or 0.0)
-    original = (session.instance, session.spec)
-    records: list[dict[str, Any]] = []
+    base_obj = float(base_summary["objective"] or 0.0)
     chosen = [lim for lim in limits(session.data) if _matches(lim, terms) and lim.name in by_term]
-    try:
-        for lim in chosen:
-            price = by_term[lim.name]
-            for pct, new in _targets(lim, steps):
-                delta = new - lim.value
-                p = float(price["price_up"] if delta > 0 else price["price_down"])
-                predicted = p * delta if math.isfinite(p) else math.nan
-                session.set(lim.keys, lim.written(new))
-                result = session.solve()
-                session.replace(*original)
-                if not result.status.has_plan:
-                    records.append(_step_row(lim, pct, new, p, predicted, math.nan, "no plan",
-                                             "no plan exists at this value (the commitments cannot all hold)",
-                                             [], [], cur))
-                    continue
-                tol = AGREEMENT * max(1.0, abs(base_obj))
-                actual = float(result.objective or 0.0) - base_obj
-                actual = 0.0 if abs(actual) <= tol else actual
-                gates, levels = _gate_changes(base.gates, result.gates)
-                funding = _funding_changes(base.contributions, result.contributions, cur)
-                inside = float(price["range_low"]) - 1e-9 <= new <= float(price["range_high"]) + 1e-9 \
-                    if math.isfinite(float(price["range_low"])) or math.isfinite(float(price["range_high"])) else False
-                if math.isfinite(predicted) and abs(actual - predicted) <= tol:
-                    status, why = "as priced", ""
-                elif gates:
-                    status, why = "breakpoint", "a gate decision flips: " + "; ".join(gates)
-                elif not inside:
-                    status, why = "beyond range", (f"the step leaves the range over which the price holds "
-                                                   f"({_fmt(float(price['range_low']))} to "
-                                                   f"{_fmt(float(price['range_high']))} {lim.unit})")
-                elif levels:
-                    status, why = "differs", "an adjusted scale moves: " + "; ".join(levels)
-                else:
-                    status, why = "differs", "the plan's contributions shift within the same gate decisions"
-                records.append(_step_row(lim, pct, new, p, predicted, actual, status, why, gates + levels, funding,
-                                         cur))
-    finally:
-        if (session.instance, session.spec) != original:
-            session.replace(*original)
+    plan = [(lim, pct, new) for lim in chosen for pct, new in _targets(lim, steps)]
+    points = [[(lim.keys, lim.written(new))] for lim, _pct, new in plan]
+    base_task = _base_task(inst, spec)
+    with open_executor(workers=workers, dask=dask) as executor:
+        if executor.kind == "serial":  # the steps run on this live session, moved in place
+            with adopted_session(base_task, session):
+                summaries = _run_points(base_task, points, executor, progress) if points else []
+        else:
+            summaries = _run_points(base_task, points, executor, progress) if points else []
+    session.replace(inst, spec)
+    records: list[dict[str, Any]] = []
+    tol = AGREEMENT * max(1.0, abs(base_obj))
+    for (lim, pct, new), result in zip(plan, summaries, strict=True):
+        price = by_term[lim.name]
+        delta = new - lim.value
+        p = float(price["price_up"] if delta > 0 else price["price_down"])
+        predicted = p * delta if math.isfinite(p) else math.nan
+        if not result["has_plan"]:
+            records.append(_step_row(lim, pct, new, p, predicted, math.nan, "no plan",
+                                     "no plan exists at this value (the commitments cannot all hold)", [], [], cur))
+            continue
+        actual = float(result["objective"] or 0.0) - base_obj
+        actual = 0.0 if abs(actual) <= tol else actual
+        gates, levels = _gate_changes(base_summary, result)
+        funding = _funding_changes(base_summary, result, cur)
+        low, high = float(price["range_low"]), float(price["range_high"])
+        inside = (low - 1e-9 <= new <= high + 1e-9) if (math.isfinite(low) or math.isfinite(high)) else False
+        if math.isfinite(predicted) and abs(actual - predicted) <= tol:
+            status, why = "as priced", ""
+        elif gates:
+            status, why = "breakpoint", "a gate decision flips: " + "; ".join(gates)
+        elif not inside:
+            status, why = "beyond range", (f"the step leaves the range over which the price holds "
+                                           f"({_fmt(low)} to {_fmt(high)} {lim.unit})")
+        elif levels:
+            status, why = "differs", "an adjusted scale moves: " + "; ".join(levels)
+        else:
+            status, why = "differs", "the plan's contributions shift within the same gate decisions"
+        records.append(_step_row(lim, pct, new, p, predicted, actual, status, why, gates + levels, funding, cur))
     steps_df = pd.DataFrame.from_records(records, columns=STEP_COLUMNS)
     ranking = _ranking(prices.limits, steps_df, chosen)
     return Renegotiation(ranking, steps_df, base_obj, cur, _summary(ranking, steps_df, chosen, cur))

@@ -20,7 +20,8 @@ import hashlib
 import json
 import math
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -160,12 +161,31 @@ def _session_for(task: Mapping[str, Any]) -> tuple[Any, Instance, ModelSpec]:
     return _SESSIONS[key]
 
 
+@contextmanager
+def adopted_session(task: Mapping[str, Any], session: Any) -> Iterator[None]:
+    """Within the block, this process's serial tasks for ``task``'s base instance run on an existing live session
+    (a caller's) instead of building another; the cache forgets it afterwards (the caller owns it)."""
+    key = _digest(task["instance"], task["spec"])
+    with _SOLVING:
+        forget_sessions_unlocked()
+        _SESSIONS[key] = (session, session.instance, session.spec)
+    try:
+        yield
+    finally:
+        with _SOLVING:
+            _SESSIONS.pop(key, None)
+
+
+def forget_sessions_unlocked() -> None:
+    for cached, _inst, _spec in _SESSIONS.values():
+        cached.close()
+    _SESSIONS.clear()
+
+
 def forget_sessions() -> None:
     """Close this process's cached session."""
     with _SOLVING:
-        for session, _inst, _spec in _SESSIONS.values():
-            session.close()
-        _SESSIONS.clear()
+        forget_sessions_unlocked()
 
 
 def changed(inst: Instance, spec: ModelSpec, changes: Sequence[Change]) -> tuple[Instance, ModelSpec]:
@@ -196,6 +216,11 @@ def _solve_point(session: Any, inst: Instance, spec: ModelSpec, changes: Sequenc
     if result.status.has_plan:
         summary["net_gain"] = {str(p): float(g) for p, g in result.partners["net_gain"].items()}
         summary["gates"] = {f"{i}/{t}": str(d) for (i, t), d in result.gates["decision"].items()}
+        summary["levels"] = {f"{i}/{t}": float(v) for (i, t), v in result.gates["level"].items()}
+        money: dict[str, float] = {}
+        for (p, i, _t, _r), cash in result.contributions["money"].items():
+            money[f"{p}|{i}"] = money.get(f"{p}|{i}", 0.0) + float(cash)
+        summary["money"] = money
     return summary
 
 
