@@ -203,8 +203,9 @@ def test_every_family_is_built_described_and_checked() -> None:
     data = build_data(inst, ModelSpec())
     checker = (ROOT / "src" / "allocopt" / "checker.py").read_text()
     internal = {"outlay_definition", "funder_link"}  # bookkeeping the checker recomputes rather than checks
-    for name in FAMILIES:
+    for name, family in FAMILIES.items():
         assert hasattr(model, name), f"family {name} has no component of that name"
+        assert family.describe is not None, f"family {name} cannot describe its rows"
         comp = getattr(model, name)
         for index in list(comp.keys())[:1]:
             entry = describe(name, index, data)

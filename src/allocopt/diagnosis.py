@@ -165,20 +165,12 @@ MAX_PRUNING_SOLVES = 12
 
 
 def term_of(family: str, index: Any) -> str:
-    """The negotiable term a row belongs to: rows of one term (a partner's reserve margin over all phases, a
-    mandatory initiative over its phases) are changed together."""
+    """The negotiable term a row belongs to, as its family groups its rows (``Family.term``)."""
+    from allocopt.model import FAMILIES
+
     key = index if isinstance(index, tuple) else (index,)
-    if family in ("reserve_margin", "initiative_concentration", "participation", "max_exposure"):
-        return f"{family} {key[0]}"
-    if family == "mandatory":
-        return f"mandatory {key[0]}"
-    if family == "requires_any":
-        return f"requires_any {key[0]}"
-    if family == "requires":
-        return f"requires {key[0]} {key[1]}"
-    if family == "no_subsidy":
-        return "no_subsidy"
-    return f"{family} {' '.join(map(str, key))}"
+    registered = FAMILIES.get(family)
+    return registered.term(family, key) if registered else f"{family} {' '.join(map(str, key))}"
 
 
 def _elastic_solve(instance: Instance, spec: ModelSpec, soft: list[str],

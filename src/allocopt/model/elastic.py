@@ -20,9 +20,7 @@ from typing import Any
 import pyomo.environ as pyo
 
 from allocopt.model.data import ModelData
-
-LOGICAL_FAMILIES = ("mandatory", "requires", "requires_any", "excludes")
-UNIT_FAMILIES = ("partner_capacity", "reserve_margin", "partner_total")
+from allocopt.model.families import FAMILIES
 
 
 @dataclass(frozen=True)
@@ -35,20 +33,6 @@ class Slack:
     """``below``: the row's lower bound is relaxed; ``above``: its upper bound."""
     price: float
     var_name: str
-
-
-def _price_per_unit(family: str, index: Any, d: ModelData, logical_price: float) -> float:
-    key = index if isinstance(index, tuple) else (index,)
-    if family in LOGICAL_FAMILIES:
-        return logical_price
-    if family in UNIT_FAMILIES:
-        return d.unit_value[key[-1]] or 1.0
-    if family in ("commitment_min", "commitment_max"):
-        c = d.instance.commitments[key[0]]
-        return (d.unit_value[c.resource] or 1.0) if c.resource else 1.0
-    if family == "max_funders":
-        return sum(d.cost[key[0], t] for t in d.stage_phases[key[0]]) + 1.0
-    return 1.0
 
 
 def make_elastic(m: Any, d: ModelData, soft: list[str], weights: dict[str, float],
@@ -84,7 +68,8 @@ def make_elastic(m: Any, d: ModelData, soft: list[str], weights: dict[str, float
                 con.set_value(body == lower)
             else:
                 con.set_value((lower, body, upper))
-            price = weight * _price_per_unit(family, idx, d, logical_price)
+            key = idx if isinstance(idx, tuple) else (idx,)
+            price = weight * FAMILIES[family].slack_price(family, key, d, logical_price)
             if con.has_lb():
                 slacks.append(Slack(family, idx, "below", price, f"slack_below_{family}"))
                 terms.append(price * below[idx])

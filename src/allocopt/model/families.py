@@ -15,6 +15,7 @@ for the body or a bound.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -22,7 +23,10 @@ from typing import Any, cast
 import pyomo.environ as pyo
 from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
 
+from allocopt.model import terms
 from allocopt.model.data import ModelData
+from allocopt.model.entries import DESCRIBERS, Describer
+from allocopt.model.terms import SlackPrice, Term
 
 Builder = Callable[[Any, ModelData], Any]
 """Builds a family's ``Constraint`` component and returns it; ``create_model`` attaches it under the family's
@@ -45,6 +49,12 @@ class Family:
     """Unit of the right-hand side: ``units`` (of the row's resource), ``money``, ``fraction`` or ``gate``."""
     soft: bool
     """Whether an elastic relaxation may move it (a renegotiable term rather than a law of the model)."""
+    describe: Describer | None = None
+    """How one of its rows reads as an entry of the instance (see :mod:`allocopt.model.entries`)."""
+    term: Term = terms.each_row
+    """Which negotiable term a row belongs to (rows of one term are renegotiated together)."""
+    slack_price: SlackPrice = terms.money_unit
+    """What breaking one of its rows by one unit costs in the elastic relaxation, on one money scale."""
 
 
 # -- helpers ---------------------------------------------------------------------------------------------------
@@ -577,3 +587,25 @@ FAMILIES: dict[str, Family] = {
     )
 }
 """Every constraint family, in build order."""
+
+_TERMS: dict[str, tuple[Term, SlackPrice]] = {
+    "partner_capacity": (terms.each_row, terms.resource_unit),
+    "reserve_margin": (terms.per_first_index, terms.resource_unit),
+    "partner_total": (terms.each_row, terms.resource_unit),
+    "max_exposure": (terms.per_first_index, terms.money_unit),
+    "initiative_concentration": (terms.per_first_index, terms.money_unit),
+    "participation": (terms.per_first_index, terms.money_unit),
+    "commitment_min": (terms.each_row, terms.commitment_unit),
+    "commitment_max": (terms.each_row, terms.commitment_unit),
+    "max_funders": (terms.each_row, terms.funder_unit),
+    "mandatory": (terms.per_first_index, terms.logical_rule),
+    "requires": (terms.per_pair, terms.logical_rule),
+    "requires_any": (terms.per_first_index, terms.logical_rule),
+    "excludes": (terms.each_row, terms.logical_rule),
+    "no_subsidy": (terms.one_term, terms.money_unit),
+}
+FAMILIES = {
+    name: dataclasses.replace(f, describe=DESCRIBERS.get(name), term=_TERMS.get(name, (f.term, f.slack_price))[0],
+                              slack_price=_TERMS.get(name, (f.term, f.slack_price))[1])
+    for name, f in FAMILIES.items()
+}
