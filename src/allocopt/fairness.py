@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from allocopt.result import Termination
+from allocopt.result import SolutionStatus, Termination
 
 if TYPE_CHECKING:
     from allocopt.session import Session
@@ -82,6 +82,14 @@ def _slope(x: float, alpha: float) -> float:
     return x ** (-alpha)
 
 
+class _Interrupted(Exception):
+    """Ctrl-C during a stage: the sequence stops, keeping the best plan found so far."""
+
+    def __init__(self, outcome: SolveOutcome) -> None:
+        super().__init__("interrupted")
+        self.outcome = outcome
+
+
 class _Stages:
     """The live HiGHS model extended with one free column per partner holding its gain above stand-alone."""
 
@@ -113,6 +121,9 @@ class _Stages:
         self.last: SolveOutcome | None = None
         self.columns: np.ndarray | None = None
         self.hold_rows: list[int] = []
+        self.floored = False
+        self.unproven: list[Termination] = []
+        """Terminations of stages that stopped with a plan but without proof (a time limit, Ctrl-C)."""
 
     def solve(self, objective: dict[int, float], warm: bool = True, rel_gap: float | None = None) -> SolveOutcome:
         """Maximise ``objective`` (column -> coefficient) under everything added so far."""
@@ -122,6 +133,12 @@ class _Stages:
             start = None  # new columns since: let HiGHS find its own first plan
         outcome = self.hs.solve(tee=self.tee, warm_start=start, time_limit=self.time_limit, rel_gap=rel_gap)
         self.milps += 1
+        if outcome.has_plan and outcome.termination != Termination.OPTIMAL:
+            self.unproven.append(outcome.termination)
+        if outcome.termination == Termination.INTERRUPTED:
+            if outcome.has_plan:
+                self.columns = self.hs.col_values()
+            raise _Interrupted(outcome)
         self.last = outcome
         if outcome.has_plan:
             self.columns = self.hs.col_values()
@@ -171,7 +188,8 @@ class _Stages:
 
     def ideals(self) -> dict[str, float]:
         """Each partner's best gain above stand-alone, with every partner at least at stand-alone where a plan allows
-        it (the Kalai-Smorodinsky ideal point)."""
+        it (the Kalai-Smorodinsky ideal point); solver noise around 0 is reported as 0. ``self.floored`` says
+        whether the floors held."""
         floors = []
         for p in self.partners:
             self.hs.set_column_bounds(self.gain[p], lower=0.0)
@@ -184,16 +202,17 @@ class _Stages:
                     self.hs.set_column_bounds(self.gain[q])
                 floors = []
                 outcome = self.solve({self.gain[p]: 1.0}, warm=False)
-            out[p] = float(outcome.objective) if outcome.objective is not None else math.nan
+            value = float(outcome.objective) if outcome.objective is not None else math.nan
+            out[p] = 0.0 if abs(value) <= 1e-9 * self.scale else value
         for q in floors:
             self.hs.set_column_bounds(self.gain[q])
+        self.floored = bool(floors)
         return out
 
 
 def needs_stages(session: Session) -> bool:
     spec = session.spec
-    return spec.objective.name not in UTILITARIAN or spec.tie_break == "leximin" or \
-        (spec.rules.participation.auto and any(p.stand_alone > 0 for p in session.instance.partners.values()))
+    return spec.objective.name not in UTILITARIAN or spec.tie_break == "leximin" or spec.rules.participation.auto
 
 
 def _participation_stage(st: _Stages) -> tuple[SolveOutcome, list[str]]:
@@ -229,51 +248,77 @@ def staged_solve(session: Session, *, tee: bool = False, time_limit: float | Non
     name = spec.objective.name
     with session.highs.extension():
         st = _Stages(session, tee, time_limit)
-        participation_notes: list[str] = []
-        if spec.rules.participation.auto and any(st.stand_alone[p] > 0 for p in st.partners):
-            first, participation_notes = _participation_stage(st)
-            if not first.has_plan:
-                return FairSolve(first, info={})
-        result = _first_stage(st, name, spec.objective)
-        result.notes[:0] = participation_notes
-        if not result.outcome.has_plan:
-            result.info.pop("_objective", None)
-            result.info.pop("_stage_value", None)
+        try:
+            return _staged(session, st, name, spec)
+        except _Interrupted as stop:
+            outcome = stop.outcome
+            if st.columns is not None and not outcome.has_plan:
+                outcome.solution_status = SolutionStatus.FEASIBLE
+            result = FairSolve(outcome, milps=st.milps, info={"milps": st.milps})
+            if st.columns is not None:
+                outcome.solution_status = SolutionStatus.FEASIBLE
+                outcome.objective = objective_value(name, st, {})
+                outcome.bound = outcome.gap = None
+                outcome.values = session.highs.values(st.columns)
+                result.notes.append(f"Interrupted (Ctrl-C) during solve {st.milps} of the staged objective: the "
+                                    "plan shown is the best found so far, not the objective's optimum.")
             return result
-        first_value = result.outcome.objective
-        stage_value = result.info.pop("_stage_value", first_value)
-        strictly_concave = name in ("nash", "alpha_fair") and not result.info.get("undefined") and \
-            (name == "nash" or (spec.objective.alpha or 0.0) > 0)
-        if strictly_concave:  # its gains are unique: holding its value within a tolerance would only blur them
-            result.info.pop("_objective", None)
-        if spec.tie_break == "leximin" and name not in ("leximin",) and \
-                ("_objective" in result.info or result.info.get("_held")):
-            before = st.gains()
-            if "_objective" in result.info:
-                st.hold(result.info.pop("_objective"), float(stage_value or 0.0))
-            final = st.leximin()
-            if final is not None and final.has_plan:
-                after = st.gains()
-                result.outcome = _restore_objective(final, st, result.outcome)
-                result.notes.append(_tie_break_note(st, before, after))
-            else:
-                result.notes.append("The leximin tie-break found no plan within the time limit: the split shown "
-                                    "is the first one found.")
-        else:
-            result.info.pop("_objective", None)
-        result.info.pop("_held", None)
-        _polish(st)
-        result.milps = st.milps
-        result.info["milps"] = st.milps
-        result.info["gains_above_stand_alone"] = st.gains()
-        result.outcome.objective = objective_value(name, st, result.info)
-        if name in UTILITARIAN and first_value is not None and \
-                abs(result.outcome.objective - first_value) <= 2 * HOLD_TOLERANCE * max(1.0, abs(first_value)):
-            # the split came from plans held within HOLD_TOLERANCE of the optimum: report the optimum proven
-            result.outcome.objective = first_value
-        # values of the model's own variables at the final plan
-        result.outcome.values = session.highs.values(st.columns)
+
+
+def _staged(session: Session, st: _Stages, name: str, spec: Any) -> FairSolve:
+    """The stages themselves (see :func:`staged_solve`)."""
+    participation_notes: list[str] = []
+    if spec.rules.participation.auto:
+        first, participation_notes = _participation_stage(st)
+        if not first.has_plan:
+            return FairSolve(first, info={})
+    result = _first_stage(st, name, spec.objective)
+    result.notes[:0] = participation_notes
+    if not result.outcome.has_plan:
+        result.info.pop("_objective", None)
+        result.info.pop("_stage_value", None)
         return result
+    first_value = result.outcome.objective
+    stage_value = result.info.pop("_stage_value", first_value)
+    strictly_concave = name in ("nash", "alpha_fair") and not result.info.get("undefined") and \
+        (name == "nash" or (spec.objective.alpha or 0.0) > 0)
+    if strictly_concave:  # its gains are unique: holding its value within a tolerance would only blur them
+        result.info.pop("_objective", None)
+    if spec.tie_break == "leximin" and name not in ("leximin",) and \
+            ("_objective" in result.info or result.info.get("_held")):
+        before = st.gains()
+        if "_objective" in result.info:
+            st.hold(result.info.pop("_objective"), float(stage_value or 0.0))
+        final = st.leximin()
+        if final is not None and final.has_plan:
+            after = st.gains()
+            result.outcome = _restore_objective(final, st, result.outcome)
+            result.notes.append(_tie_break_note(st, before, after))
+        else:
+            result.notes.append("The leximin tie-break found no plan within the time limit: the split shown "
+                                "is the first one found.")
+    else:
+        result.info.pop("_objective", None)
+    result.info.pop("_held", None)
+    _polish(st)
+    result.milps = st.milps
+    result.info["milps"] = st.milps
+    result.info["gains_above_stand_alone"] = st.gains()
+    result.outcome.objective = objective_value(name, st, result.info)
+    if name in UTILITARIAN and first_value is not None and \
+            abs(result.outcome.objective - first_value) <= 2 * HOLD_TOLERANCE * max(1.0, abs(first_value)):
+        # the split came from plans held within HOLD_TOLERANCE of the optimum: report the optimum proven
+        result.outcome.objective = first_value
+    if st.unproven and result.outcome.termination == Termination.OPTIMAL:
+        # a stage stopped early: the plan is the best found, not proven
+        result.outcome.termination = st.unproven[0]
+        result.outcome.solution_status = SolutionStatus.FEASIBLE
+        result.notes.append(f"{len(st.unproven)} of the {st.milps} solves behind this plan stopped before "
+                            f"proving their optimum ({st.unproven[0].value.replace('_', ' ')}): the plan is the "
+                            "best found, not proven.")
+    # values of the model's own variables at the final plan
+    result.outcome.values = session.highs.values(st.columns)
+    return result
 
 
 def _polish(st: _Stages) -> None:
@@ -387,6 +432,9 @@ def _kalai_smorodinsky(st: _Stages) -> FairSolve:
         leximin = st.leximin()
         assert leximin is not None
         return FairSolve(leximin, notes=notes, info={"ideals": ideals, "undefined": True})
+    if st.floored:  # the ideals kept everyone at stand-alone: so does the common fraction (nobody left worse off)
+        for p in st.partners:
+            st.hs.set_column_bounds(st.gain[p], lower=0.0)
     lam = st.hs.add_column(upper=1.0)  # nobody gets more than its ideal
     for p, ideal in usable.items():
         st.hs.add_row({st.gain[p]: 1.0, lam: -ideal}, lower=0.0)
