@@ -8,7 +8,10 @@ import pytest
 
 from conftest import capital, decision, gain, solve_checked
 
-FREE = {"rules": {"no_subsidy": {"enabled": False}}}
+FREE = {"rules": {"no_subsidy": {"enabled": False}, "participation": {"enabled": False}}}
+NO_PARTICIPATION = {"rules": {"participation": {"enabled": False}}}
+"""The mechanics of a rule, without the default's 'participation: auto' (which would keep every partner at or above
+its stand-alone value where it can, and so change these hand-worked plans)."""
 
 
 def partnership(partners: dict[str, Any], initiatives: dict[str, Any], phases: list[str] | None = None,
@@ -227,13 +230,16 @@ def test_partner_total() -> None:
 
 
 def test_fixed_benefit_share() -> None:
-    """A pays all 100 of X (worth 200) but the contract gives B 75%: A -50, B +150."""
+    """A pays all 100 of X (worth 200) but the contract gives B 75%: A -50, B +150 (participation off; under the
+    default, participation keeps A from funding a deal that leaves it below its stand-alone value: X pauses)."""
     data = partnership(
         {"A": {"capacity": {"capital": 100}}, "B": {}},
         {"X": {"phases": {"pilot": {"capital": 100, "value": 200}}, "eligible": {"capital": ["A"]},
                "benefit_share": {"A": 0.25, "B": 0.75}}},
     )
-    r = solve_checked(data)
+    default = solve_checked(data)
+    assert default.objective == pytest.approx(0) and decision(default, "X", "pilot") == "pause"
+    r = solve_checked(data, NO_PARTICIPATION)
     assert r.objective == pytest.approx(100)
     assert gain(r, "A") == pytest.approx(-50) and gain(r, "B") == pytest.approx(150)
 
