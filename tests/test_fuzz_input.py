@@ -119,7 +119,8 @@ junk = st.one_of(
 )
 odd_keys = st.one_of(st.text(max_size=20), st.integers(), st.none(), st.booleans(), st.sampled_from(
     ["capacitty", "risk", "needs", "value", "*", "phases", "name", "mandatory", "requires", "partners"]))
-ids = st.text(min_size=1, max_size=20).filter(lambda s: s.strip() == s and s != "")
+VISIBLE = st.characters(blacklist_categories=("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"))
+ids = st.text(VISIBLE, min_size=1, max_size=20).filter(lambda s: s.strip() == s and " ".join(s.split()) == s)
 
 
 def _positions(data: Any) -> list[list[Any]]:
@@ -407,7 +408,7 @@ def test_integers_too_large_in_python_data() -> None:
 
 @pytest.mark.parametrize(("suffix", "value", "expected"), [
     (".yaml", ".nan", "got NaN"), (".yaml", ".inf", "got infinity"), (".yaml", "-.inf", "got minus infinity"),
-    (".yaml", "1.0e+400", "got infinity"), (".yaml", "1e400", "got '1e400'"),
+    (".yaml", "1.0e+400", "got infinity"), (".yaml", "1e400", "got infinity"),
     (".json", "NaN", "NaN is not a number"), (".json", "Infinity", "Infinity is not a number"),
     (".json", "1e400", "got infinity"),
 ])
@@ -492,7 +493,7 @@ def test_unusable_content(tmp_path: Path, text: str, expected: str) -> None:
 @pytest.mark.parametrize(("value", "expected"), [
     ("2020-13-45", "'2020-13-45' is not a valid date (month must be in 1..12)"),
     ("2001-12-14 25:61:61", "'2001-12-14 25:61:61' is not a valid date (hour must be in 0..23)"),
-    ("0b_", "'0b_' is not a valid whole number"),
+    ("!!int 0b_", "'0b_' is not a valid whole number"),
     ("!!bool x", "'x' is not true or false"),
     ("!!timestamp x", "'x' is not a valid date"),
     ("!!int", "'' is not a valid whole number"),
@@ -562,10 +563,10 @@ def test_too_large_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
 
 
 @pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero")
-def test_a_file_that_never_ends(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Before: reading /dev/zero (or any device or pipe that never ends) hung, filling memory."""
-    monkeypatch.setattr(allocopt.reading, "MAX_FILE_BYTES", 10_000)
-    with pytest.raises(InstanceError, match="larger than the 9.8 KiB limit"):
+def test_a_file_that_never_ends() -> None:
+    """Before: reading /dev/zero (or any device or pipe that never ends) hung, filling memory; now anything but a
+    regular file is refused before it is read."""
+    with pytest.raises(InstanceError, match="is a device, not a regular file"):
         load_instance("/dev/zero")
 
 
