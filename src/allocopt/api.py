@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from allocopt.errors import InstanceError, Problem
-from allocopt.instance import Instance, instance_from_dict, load_instance
+from allocopt.instance import Instance, instance_from_dict, load_instance, never_started
 from allocopt.modelfile import ModelSpec, load_model_spec
-from allocopt.result import Result, Status
+from allocopt.result import Result, Status, gap_text
 from allocopt.tables import empty_tables, solution_tables
 
 
@@ -38,18 +38,20 @@ def solve(
     threads: int | None = None,
     random_seed: int | None = None,
     tee: bool = False,
+    started: float | None = None,
 ) -> Result:
     """Solve a partnership and return a :class:`~allocopt.result.Result`.
 
     ``instance`` and ``spec`` may be objects or file paths; keyword options override the model file's solver
-    options. The result holds no plan when the instance is infeasible or no plan was found in time: look at
-    ``result.status``.
+    options. The time limit covers the whole call (reading files, building the model and HiGHS's search), counted
+    from ``started`` (a :func:`time.perf_counter` reading, e.g. when a command began) or from the call. The result
+    holds no plan when the instance is infeasible or no plan was found in time: look at ``result.status``.
     """
     from allocopt.model import build_data, create_model
     from allocopt.precheck import check_instance
     from allocopt.solver import solve_model
 
-    start = time.perf_counter()
+    start = time.perf_counter() if started is None else started
     inst = instance if isinstance(instance, Instance) else load_instance(instance)
     model_spec = spec if isinstance(spec, ModelSpec) else load_model_spec(spec)
     model_spec = model_spec.with_solver(time_limit=time_limit, rel_gap=rel_gap, threads=threads,
@@ -60,6 +62,10 @@ def solve(
     findings = check_instance(data)
     model = create_model(data)
     build_s = time.perf_counter() - tick
+    given_spec = model_spec  # the result records the limit as given
+    if model_spec.solver.time_limit is not None:  # what reading and building took comes off HiGHS's time
+        left = model_spec.solver.time_limit - (time.perf_counter() - start)
+        model_spec = model_spec.with_solver(time_limit=max(left, MIN_SOLVER_SECONDS))
 
     outcome = solve_model(model, model_spec.solver, tee=tee)
 
@@ -71,19 +77,20 @@ def solve(
     # HiGHS says "optimal" once the plan is within the requested gap; only a (near) zero gap proves optimality.
     proven = outcome.termination == "optimal" and (outcome.gap or 0.0) <= PROVEN_GAP
     if outcome.has_plan and not proven:
-        gap = _gap_text(outcome.gap)
         why = ("the requested gap was reached" if outcome.termination == "optimal"
                else f"the solver stopped: {outcome.termination.replace('_', ' ')}")
-        notes.append(f"Best plan found, not proven optimal ({why}): it is within {gap} of the best possible.")
+        notes.append(f"Best plan found, not proven optimal ({why}); gap to the best possible: "
+                     f"{gap_text(outcome.gap)}.")
     if not outcome.has_plan:
         notes.append(_no_plan_note(outcome.termination))
     notes += [("Why: " if f.proves_infeasible else "Warning: ") + str(f) for f in findings]
+    notes += [f"Warning: {p.message} ({p.fix})." for p in never_started(inst)]
 
     return Result(
         instance_name=inst.name,
         instance_sha256=inst.fingerprint(),
         currency=inst.currency,
-        model=model_spec.model_dump(mode="json"),
+        model=given_spec.model_dump(mode="json"),
         status=Status(outcome.termination, outcome.solution_status, outcome.has_plan, proven and outcome.has_plan),
         objective_name=model_spec.objective,
         objective=outcome.objective,
@@ -104,16 +111,11 @@ def solve(
     )
 
 
+MIN_SOLVER_SECONDS = 1e-6
+"""What HiGHS gets when reading and building used up the time limit: time to stop at once."""
+
 PROVEN_GAP = 1e-6
 """A plan within this relative gap of the bound is reported as proven optimal."""
-
-
-def _gap_text(gap: float | None) -> str:
-    if gap is None:
-        return "an unknown margin"
-    if gap > 1:
-        return "more than 100% (the search had barely started)"
-    return f"{gap:.2%}"
 
 
 def _no_plan_note(termination: str) -> str:

@@ -19,8 +19,11 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import os
+import signal
 import sys
+import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -28,7 +31,7 @@ from typing import Any, TypeVar
 
 import click
 
-from allocopt.errors import AllocoptError, InputError, ResultFileError, SolverError
+from allocopt.errors import AllocoptError, InputError, ResultFileError, SolverError, printable
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -52,6 +55,8 @@ def handle_errors(func: F) -> F:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
+            if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # from here on Ctrl-C is handled below
+                signal.signal(signal.SIGINT, signal.default_int_handler)
             return func(*args, **kwargs)
         except InputError as err:
             _fail(f"error: {err}", EXIT_INPUT)
@@ -67,6 +72,9 @@ def handle_errors(func: F) -> F:
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
             sys.exit(EXIT_OK)
+        except OSError as err:  # the library turns the OS errors it expects into domain errors; never a traceback
+            where = f" {err.filename}" if err.filename else ""
+            _fail(printable(f"error: cannot read or write{where}: {err.strerror or err}"), EXIT_INPUT)
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
         except Exception:
@@ -84,15 +92,36 @@ def main() -> None:
     which share of the upside."""
 
 
-instance_arg = click.argument("instance", type=click.Path(dir_okay=True, path_type=Path))
+class FiniteFloat(click.FloatRange):
+    """A number within a range, refusing ``nan`` and ``inf`` (which ``float()`` accepts) as a usage error."""
+
+    name = "number"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if isinstance(number, float) and not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
+def input_path(**kwargs: Any) -> click.Path:
+    """A path the library opens itself (not click), so that a file that cannot be read is reported with the
+    reason and exit 3, and a FIFO or a device is refused without being opened."""
+    return click.Path(path_type=Path, readable=False, **kwargs)
+
+
+TIME_LIMIT = FiniteFloat(min=0, min_open=True, max=1e7)
+GAP = FiniteFloat(0, 1)
+instance_arg = click.argument("instance", type=input_path(dir_okay=True))
 
 
 @main.command()
 @instance_arg
-@click.option("--model", "model_file", type=click.Path(path_type=Path),
+@click.option("--model", "model_file", type=input_path(),
               help="Model file (objective, rules, solver options); default: models/default.yaml settings")
-@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), help="Seconds HiGHS may run")
-@click.option("--gap", type=click.FloatRange(0, 1), help="Relative optimality gap at which to stop")
+@click.option("--time-limit", type=TIME_LIMIT, help="Seconds the whole solve may take: reading, building and "
+              "HiGHS's search (the best plan found by then is reported)")
+@click.option("--gap", type=GAP, help="Relative optimality gap at which to stop")
 @click.option("--threads", type=click.IntRange(1, 256), help="HiGHS threads (fixed by default, for reproducibility)")
 @click.option("--seed", type=click.IntRange(0, 2**31 - 1), help="HiGHS random seed (fixed by default)")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
@@ -104,21 +133,30 @@ instance_arg = click.argument("instance", type=click.Path(dir_okay=True, path_ty
 def solve(instance: Path, model_file: Path | None, time_limit: float | None, gap: float | None,
           threads: int | None, seed: int | None, out_dir: Path | None, fmt: str, log: bool) -> None:
     """Solve a partnership INSTANCE (YAML or JSON) and print the plan."""
+    started = time.perf_counter()
     from allocopt.api import solve as solve_instance
     from allocopt.checker import check_result
+    from allocopt.files import OutputError, check_set_target
     from allocopt.instance import load_instance
     from allocopt.modelfile import load_model_spec
     from allocopt.report import render
 
+    protect = [instance] + ([model_file] if model_file else [])
+    if out_dir is not None:
+        check_set_target(out_dir, protect=protect)  # before spending time on a solve
     inst = load_instance(instance)
     spec = load_model_spec(model_file)
     result = solve_instance(inst, spec, time_limit=time_limit, rel_gap=gap, threads=threads, random_seed=seed,
-                            tee=log)
+                            tee=log, started=started)
     report = check_result(inst, result.to_dict()) if result.status.has_plan else None
 
+    not_written: OutputError | None = None
     if out_dir is not None:
-        _write_outputs(result, out_dir, protect=[instance] + ([model_file] if model_file else []))
-        click.echo(f"wrote {out_dir / 'result.json'} and the tables as CSV in {out_dir}", err=True)
+        try:
+            _write_outputs(result, out_dir, protect=protect)
+            click.echo(f"wrote {out_dir / 'result.json'} and the tables as CSV in {out_dir}", err=True)
+        except OutputError as err:  # the plan is not lost: it is printed below, then the failure is reported
+            not_written = err
 
     if fmt == "json":
         click.echo(result.to_json(), nl=False)
@@ -132,6 +170,8 @@ def solve(instance: Path, model_file: Path | None, time_limit: float | None, gap
         if report is not None:
             click.echo(f"\nIndependent check: {report.summary().splitlines()[0]}")
 
+    if not_written is not None:
+        _fail(f"error: the plan above was not saved: {not_written}", EXIT_INPUT)
     if report is not None and not report.ok:
         _fail("error: the independent checker found violations in this plan (a bug in allocopt):\n"
               + report.summary(), EXIT_CHECK_FAILED)
@@ -146,9 +186,9 @@ def solve(instance: Path, model_file: Path | None, time_limit: float | None, gap
 
 @main.command()
 @instance_arg
-@click.option("--model", "model_file", type=click.Path(path_type=Path), help="Model file (its elastic section "
+@click.option("--model", "model_file", type=input_path(), help="Model file (its elastic section "
               "sets which rules may be renegotiated, and their weights)")
-@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), help="Seconds HiGHS may run per solve")
+@click.option("--time-limit", type=TIME_LIMIT, help="Seconds HiGHS may run per solve")
 @handle_errors
 def diagnose(instance: Path, model_file: Path | None, time_limit: float | None) -> None:
     """Explain why INSTANCE has no plan: findings before solving, the conflicting terms, and the cheapest
@@ -166,11 +206,12 @@ def diagnose(instance: Path, model_file: Path | None, time_limit: float | None) 
 
 
 def _write_outputs(result: Any, out_dir: Path, protect: list[Path]) -> None:
-    from allocopt.files import write_atomic
+    """result.json and one CSV per table, replacing the directory's previous set as a whole."""
+    from allocopt.files import write_set
 
-    write_atomic(out_dir / "result.json", result.to_json(), protect=protect)
-    for name, df in result.tables.items():
-        write_atomic(out_dir / f"{name}.csv", df.reset_index().to_csv(index=False), protect=protect)
+    files = {"result.json": result.to_json()}
+    files.update({f"{name}.csv": df.reset_index().to_csv(index=False) for name, df in result.tables.items()})
+    write_set(out_dir, files, protect=protect)
 
 
 @main.command()
@@ -178,13 +219,15 @@ def _write_outputs(result: Any, out_dir: Path, protect: list[Path]) -> None:
 @handle_errors
 def validate(instance: Path) -> None:
     """Validate an INSTANCE file and report every problem at once."""
-    from allocopt.instance import load_instance
+    from allocopt.instance import load_instance, never_started
 
     inst = load_instance(instance)
     n_stages = sum(len(i.phases) for i in inst.initiatives.values())
-    click.echo(f"{instance}: valid: {len(inst.partners)} partners, {len(inst.resources)} resources, "
-               f"{len(inst.phases)} phases, {len(inst.initiatives)} initiatives ({n_stages} stages), "
-               f"{len(inst.commitments)} commitments")
+    click.echo(printable(f"{instance}: valid: {len(inst.partners)} partners, {len(inst.resources)} resources, "
+                         f"{len(inst.phases)} phases, {len(inst.initiatives)} initiatives ({n_stages} stages), "
+                         f"{len(inst.commitments)} commitments"))
+    for problem in never_started(inst):
+        click.echo(f"warning: {problem}", err=True)
 
 
 @main.command()
@@ -198,13 +241,17 @@ def schema() -> None:
 
 @main.command()
 @instance_arg
-@click.argument("result_file", type=click.Path(path_type=Path))
+@click.argument("result_file", type=input_path())
+@click.option("--model", "model_file", type=input_path(), help="Check against the rules of this model file "
+              "(default: the rules the result file records)")
 @handle_errors
-def check(instance: Path, result_file: Path) -> None:
+def check(instance: Path, result_file: Path, model_file: Path | None) -> None:
     """Verify RESULT_FILE (result.json) against INSTANCE, independently of the model code."""
     from allocopt.checker import check_files
+    from allocopt.modelfile import load_model_spec
 
-    report = check_files(instance, result_file)
+    rules = load_model_spec(model_file).model_dump(mode="json") if model_file is not None else None
+    report = check_files(instance, result_file, model=rules)
     click.echo(report.summary())
     if not report.ok:
         sys.exit(EXIT_CHECK_FAILED)
@@ -212,14 +259,14 @@ def check(instance: Path, result_file: Path) -> None:
 
 @main.command()
 @instance_arg
-@click.option("--model", "model_file", type=click.Path(path_type=Path), help="Model file")
-@click.option("--lp", "lp_file", type=click.Path(dir_okay=False, path_type=Path), help="Write an LP file")
-@click.option("--mps", "mps_file", type=click.Path(dir_okay=False, path_type=Path), help="Write an MPS file")
+@click.option("--model", "model_file", type=input_path(), help="Model file")
+@click.option("--lp", "lp_file", type=click.Path(path_type=Path), help="Write an LP file")
+@click.option("--mps", "mps_file", type=click.Path(path_type=Path), help="Write an MPS file")
 @handle_errors
 def export(instance: Path, model_file: Path | None, lp_file: Path | None, mps_file: Path | None) -> None:
     """Write the model of INSTANCE as an LP or MPS file, for any other solver."""
     from allocopt.api import build
-    from allocopt.files import OutputError
+    from allocopt.files import check_file_target, replace_atomic
     from allocopt.instance import load_instance
     from allocopt.modelfile import load_model_spec
     from allocopt.solver import write_model
@@ -228,12 +275,11 @@ def export(instance: Path, model_file: Path | None, lp_file: Path | None, mps_fi
         raise click.UsageError("give exactly one of --lp FILE or --mps FILE")
     target, fmt = (lp_file, "lp") if lp_file is not None else (mps_file, "mps")
     assert target is not None
-    for p in [instance] + ([model_file] if model_file else []):
-        if target.exists() and target.resolve() == p.resolve():
-            raise OutputError(f"refusing to write over the input file {p}: choose another output path")
+    protect = [instance] + ([model_file] if model_file else [])
+    check_file_target(target, protect=protect)  # before building the model
     model = build(load_instance(instance), load_model_spec(model_file))
-    write_model(model, str(target), fmt)
-    click.echo(f"wrote {target}", err=True)
+    replace_atomic(target, lambda tmp: write_model(model, str(tmp), fmt), protect=protect, suffix=f".{fmt}")
+    click.echo(printable(f"wrote {target}"), err=True)
 
 
 @main.command()
@@ -241,20 +287,37 @@ def export(instance: Path, model_file: Path | None, lp_file: Path | None, mps_fi
 @click.option("--initiatives", type=click.IntRange(1, 100000), default=10, show_default=True)
 @click.option("--phases", type=click.IntRange(1, 50), default=3, show_default=True)
 @click.option("--resources", type=click.IntRange(1, 20), default=2, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write here (.yaml or .json); default: YAML on stdout")
+@click.option("--seed", type=click.IntRange(-(2**63), 2**63 - 1), default=0, show_default=True)
+@click.option("--out", "out_file", type=click.Path(path_type=Path),
+              help="Write here (.yaml, .yml or .json); default: YAML on stdout")
 @handle_errors
 def generate(partners: int, initiatives: int, phases: int, resources: int, seed: int,
              out_file: Path | None) -> None:
     """Generate a synthetic, feasible instance (for benchmarks and tests)."""
     import yaml
 
-    from allocopt.generate import generate_instance, write_instance
+    from allocopt.files import check_file_target
+    from allocopt.generate import count_entries, estimated_size, generate_instance, write_instance
+    from allocopt.reading import MAX_FILE_BYTES, MAX_NODES
 
-    data = generate_instance(partners, initiatives, phases, resources, seed)
+    if out_file is not None:
+        if out_file.suffix.lower() not in (".yaml", ".yml", ".json"):
+            raise click.BadParameter(f"cannot tell the format of '{out_file}': name it .yaml, .yml or .json",
+                                     param_hint="'--out'")
+        check_file_target(out_file)
+    sizes = (partners, initiatives, phases, resources)
+    entries, size = estimated_size(*sizes)
+    limits = f"the {MAX_NODES:,} entries and {MAX_FILE_BYTES // 2**20} MiB an instance file may hold"
+    if entries > 1.25 * MAX_NODES or size > 1.25 * MAX_FILE_BYTES:
+        raise click.UsageError(f"an instance of this size (about {entries:,} entries, {size / 2**20:.0f} MiB) "
+                               f"would be past {limits}: ask for fewer initiatives or partners")
+    data = generate_instance(*sizes, seed)
+    as_json = out_file is not None and out_file.suffix.lower() == ".json"
+    text = json.dumps(data, indent=1) + "\n" if as_json else yaml.safe_dump(data, sort_keys=False)
+    if count_entries(data) > MAX_NODES or len(text.encode("utf-8")) > MAX_FILE_BYTES:
+        raise click.UsageError(f"this instance would be past {limits}: ask for fewer initiatives or partners")
     if out_file is None:
-        click.echo(yaml.safe_dump(data, sort_keys=False), nl=False)
+        click.echo(text, nl=False)
     else:
         write_instance(data, out_file)
-        click.echo(f"wrote {out_file}", err=True)
+        click.echo(printable(f"wrote {out_file}"), err=True)

@@ -120,13 +120,14 @@ def write_atomic(path: str | Path, text: str, *, protect: Iterable[str | Path] =
 
 
 def replace_atomic(path: str | Path, write: Callable[[Path], object], *,
-                   protect: Iterable[str | Path] = ()) -> Path:
+                   protect: Iterable[str | Path] = (), suffix: str = "") -> Path:
     """Let ``write`` fill a temporary file next to ``path``, then rename it over ``path``. The file gets the mode
     the umask gives; the temporary file never outlives the call. OS errors become :class:`OutputError`."""
     target = check_file_target(path, protect=protect)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=target.parent)
+        fd, name = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp" + suffix,
+                                   dir=target.parent)
     except OSError as err:
         raise _cannot_write(target, err) from None
     tmp = Path(name)
