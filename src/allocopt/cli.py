@@ -49,14 +49,22 @@ def _fail(message: str, code: int) -> None:
     sys.exit(code)
 
 
+def _handle_interrupts_here() -> None:
+    """From here on Ctrl-C raises KeyboardInterrupt, handled below (before, while importing, it ends quietly)."""
+    try:
+        if signal.getsignal(signal.SIGINT) not in (signal.SIG_IGN, signal.default_int_handler):
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+    except ValueError:  # not the main thread: signals are not ours to handle
+        pass
+
+
 def handle_errors(func: F) -> F:
     """Turn library errors into messages and exit codes; never show a traceback for a user's mistake."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # from here on Ctrl-C is handled below
-                signal.signal(signal.SIGINT, signal.default_int_handler)
+            _handle_interrupts_here()
             return func(*args, **kwargs)
         except InputError as err:
             _fail(f"error: {err}", EXIT_INPUT)

@@ -40,8 +40,8 @@ def _cannot_write(path: str | Path, err: OSError) -> OutputError:
     return OutputError(printable(f"cannot write {path}: {_reason(err)}"))
 
 
-@functools.cache
 def _umask() -> int:
+    """The process's umask (read by setting it and putting it back: there is no other portable way)."""
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
