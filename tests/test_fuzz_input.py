@@ -19,12 +19,16 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import os
 import random
 import re
+import signal
+import socket
 import stat
 import tempfile
 import time
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -37,7 +41,7 @@ from hypothesis import strategies as st
 
 import allocopt.instance
 import allocopt.reading
-from allocopt.cli import EXIT_INFEASIBLE, EXIT_INPUT, EXIT_NO_SOLUTION, EXIT_OK, main
+from allocopt.cli import EXIT_CHECK_FAILED, EXIT_INFEASIBLE, EXIT_INPUT, EXIT_NO_SOLUTION, EXIT_OK, EXIT_USAGE, main
 from allocopt.errors import InstanceError, ModelFileError
 from allocopt.instance import instance_from_dict, load_instance
 from allocopt.modelfile import load_model_spec
@@ -313,6 +317,361 @@ def test_solve_with_ids_holding_dots_and_brackets(tmp_path: Path, new_id: str) -
     assert validate(f).exit_code == EXIT_OK
     res = runner.invoke(main, ["solve", str(f), "--time-limit", "5"])
     assert res.exit_code == EXIT_INFEASIBLE, res.stderr
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Issue 9's classes: special files, command-line numbers, numbers out of range, YAML 1.1 forms, look-alike ids,
+# output paths, crafted result files. Each must end with a documented exit code and no traceback, at once.
+
+OPS = settings(max_examples=max(10, EXAMPLES // 5), deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                                          HealthCheck.filter_too_much])
+TINY = """\
+resources: {capital: {unit: USD, unit_value: 1}}
+phases: [pilot, scale]
+partners:
+  a: {capacity: {capital: 100}}
+  b: {capacity: {capital: 100}}
+initiatives:
+  x: {phases: {pilot: {capital: 50, value: 80}, scale: {capital: 50, value: 90}}}
+  y: {phases: {pilot: {capital: 60, value: 70}}}
+"""
+JV = str(INSTANCES / "joint-venture.yaml")
+
+
+def no_traceback(res: Result, allowed: tuple[int, ...]) -> None:
+    shown = f"exit {res.exit_code}\nstdout:\n{res.stdout[-2000:]}\nstderr:\n{res.stderr[-2000:]}\n{res.exc_info!r}"
+    assert "Traceback" not in res.stdout + res.stderr, shown
+    assert res.exit_code in allowed, shown
+
+
+class Within:
+    """Fail instead of hanging: a command that blocks is a finding, not a stuck campaign."""
+
+    def __init__(self, seconds: int = 30) -> None:
+        self.seconds = seconds
+
+    def __enter__(self) -> None:
+        def expired(signum: int, frame: Any) -> None:
+            raise AssertionError(f"blocked for more than {self.seconds} s")
+
+        self.old = signal.signal(signal.SIGALRM, expired)
+        signal.alarm(self.seconds)
+
+    def __exit__(self, *exc: object) -> None:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, self.old)
+
+
+@pytest.fixture(scope="module")
+def special_files(workdir: Path) -> Iterator[dict[str, str]]:
+    fifo = workdir / "fifo.yaml"
+    os.mkfifo(fifo)
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(workdir / "sock.json"))
+    loop = workdir / "loop.yaml"
+    loop.symlink_to(loop)
+    link = workdir / "to-fifo.yaml"
+    link.symlink_to(fifo)
+    kinds = {"fifo": str(fifo), "socket": str(workdir / "sock.json"), "device": os.devnull, "zero": "/dev/zero",
+             "directory": str(workdir), "loop": str(loop), "link-to-fifo": str(link), "missing": str(workdir / "no"),
+             "too-long": "x" * 300}  # (a NUL cannot reach a program through argv)
+    try:
+        yield kinds
+    finally:
+        sock.close()
+
+
+SPECIAL_COMMANDS = [
+    ["validate", "{f}"], ["solve", "{f}"], ["solve", JV, "--model", "{f}"], ["check", JV, "{f}"],
+    ["check", "{f}", JV], ["diagnose", "{f}"], ["diagnose", JV, "--model", "{f}"],
+    ["export", "{f}", "--lp", "{w}/m.lp"], ["export", JV, "--model", "{f}", "--mps", "{w}/m.mps"],
+    ["check", JV, "{r}", "--model", "{f}"],
+]
+
+
+@OPS
+@given(kind=st.sampled_from(["fifo", "socket", "device", "zero", "directory", "loop", "link-to-fifo", "missing",
+                             "too-long"]),
+       command=st.sampled_from(SPECIAL_COMMANDS))
+def test_special_files_never_hang(workdir: Path, special_files: dict[str, str], kind: str,
+                                  command: list[str]) -> None:
+    result = workdir / "r.json"
+    result.write_text('{"format": "allocopt-result/1", "tables": {}}')
+    args = [a.format(f=special_files[kind], w=workdir, r=result) for a in command]
+    with Within():
+        res = runner.invoke(main, args)
+    no_traceback(res, (EXIT_INPUT,))
+
+
+NUMERIC_OPTIONS: dict[tuple[str, str], tuple[float, float, bool]] = {
+    ("solve", "--time-limit"): (0, 1e7, True), ("solve", "--gap"): (0, 1, False),
+    ("solve", "--threads"): (1, 256, False), ("solve", "--seed"): (0, 2**31 - 1, False),
+    ("diagnose", "--time-limit"): (0, 1e7, True),
+    ("generate", "--partners"): (1, 1000, False), ("generate", "--initiatives"): (1, 100000, False),
+    ("generate", "--phases"): (1, 50, False), ("generate", "--resources"): (1, 20, False),
+    ("generate", "--seed"): (-(2**63), 2**63 - 1, False),
+}
+"""Every numeric option of every command: (lowest, highest, lowest excluded)."""
+WHOLE = {"--threads", "--partners", "--initiatives", "--phases", "--resources", "--seed"}
+number_texts = st.one_of(
+    st.sampled_from(["nan", "NaN", "-nan", "inf", "-inf", "+inf", "Infinity", "1e400", "-1e400", "1e308", "0", "-0",
+                     "1e-400", "0.0", "1", "2", "1.5", "-1", "1e7", "1e30", "256", "257", "9" * 400, "0x10", "1_0",
+                     "", " ", "abc", "1,5", "٣"]),
+    st.floats().map(repr), st.integers(-(2**70), 2**70).map(str), st.text(max_size=8),
+)
+
+
+def _is_valid(option: str, text: str, low: float, high: float, low_open: bool) -> bool:
+    try:
+        value = int(text, 10) if option in WHOLE else float(text)
+    except ValueError:
+        return False
+    if option in WHOLE:
+        return low <= value <= high
+    return math.isfinite(value) and (low < value if low_open else low <= value) and value <= high
+
+
+@OPS
+@given(which=st.sampled_from(sorted(NUMERIC_OPTIONS)), text=number_texts)
+def test_numeric_options(workdir: Path, which: tuple[str, str], text: str) -> None:
+    """A number that is not finite, out of range or not a number is a usage error (2); a valid one reaches the
+    command, which here stops at a file it cannot read or write (3)."""
+    command, option = which
+    assume("\x00" not in text)
+    target = ["--out", "/proc/allocopt-fuzz.yaml"] if command == "generate" else [str(workdir / "missing.yaml")]
+    res = runner.invoke(main, [command, *target, f"{option}={text}"])
+    no_traceback(res, (EXIT_USAGE, EXIT_INPUT))
+    expected = EXIT_INPUT if _is_valid(option, text.strip(), *NUMERIC_OPTIONS[which]) else EXIT_USAGE
+    assert res.exit_code == expected, (text, res.stderr)
+
+
+def _numeric_leaves(data: Any) -> list[list[Any]]:
+    return [p for p in _positions(data) if p and isinstance(_at(data, p), (int, float))
+            and not isinstance(_at(data, p), bool)]
+
+
+EXTREMES = [1e12, 1e12 + 1, -1e12, 1e13, 1e15, 1e21, -1e21, 1e300, 1e-300, 5e-324, 2**53 + 1, 10**20, 10**400, 0,
+            -0.0, 1e3, 1e3 + 1, 1e-3, 9e-4, 1_000_000, 1_000_001, True, False]
+
+
+@OPS
+@given(name=st.sampled_from(sorted(DATA)), data=st.data(), value=st.sampled_from(EXTREMES))
+def test_numbers_out_of_range(workdir: Path, name: str, data: st.DataObject, value: Any) -> None:
+    """Every numeric field has a documented range, checked at validation: an accepted file never makes HiGHS
+    stop without a plan for a numerical reason ('other', 'infeasible_or_unbounded')."""
+    doc = json.loads(json.dumps(DATA[name]))
+    leaf = data.draw(st.sampled_from(_numeric_leaves(doc)))
+    _at(doc, leaf[:-1])[leaf[-1]] = value
+    path = write(workdir, dump(doc, as_json=False))
+    res = validate(path)
+    assert_handled(path, res)
+    if isinstance(value, bool):
+        assert res.exit_code == EXIT_INPUT, res.stdout
+    if res.exit_code == EXIT_OK and abs(value) >= 1e3 and data.draw(st.integers(0, 4)) == 0:
+        solved = runner.invoke(main, ["solve", str(path), "--time-limit", "5", "--format", "json"])
+        assert_handled(path, solved, allowed=(EXIT_OK, EXIT_INFEASIBLE, EXIT_NO_SOLUTION))
+        if solved.exit_code == EXIT_NO_SOLUTION:
+            assert json.loads(solved.stdout)["status"]["termination"] in ("time_limit", "interrupted"), solved.stdout
+
+
+YAML11_REFUSED = ["yes", "no", "Yes", "NO", "on", "off", "y", "n", "true", "false", "True", "FALSE", "1:30",
+                  "190:20:30", "0b101", "0b_", "._", "1.5_", ".Inf", "-.inf", ".nan", "1e400"]
+"""Booleans, YAML 1.1 numbers that YAML 1.2 reads as text, and non-finite numbers: refused where numbers belong."""
+YAML12_NUMBERS = {"010": 10, "007": 7, "0o17": 15, "0x1F": 31, "1e3": 1000.0, "+5": 5, ".5": 0.5, "-0": 0,
+                  "1E2": 100.0, "0.": 0.0}
+"""YAML 1.2 numbers, with their value: the same file with the value written plainly gives the same verdict."""
+
+
+@OPS
+@given(name=st.sampled_from(sorted(DATA)), data=st.data(),
+       token=st.sampled_from(YAML11_REFUSED + sorted(YAML12_NUMBERS)))
+def test_yaml_11_forms(workdir: Path, name: str, data: st.DataObject, token: str) -> None:
+    doc = json.loads(json.dumps(DATA[name]))
+    leaf = data.draw(st.sampled_from(_numeric_leaves(doc)))
+    _at(doc, leaf[:-1])[leaf[-1]] = "@@TOKEN@@"
+    text = dump(doc, as_json=False)
+    assume("'@@TOKEN@@'" in text)
+    path = write(workdir, text.replace("'@@TOKEN@@'", token))
+    res = validate(path)
+    assert_handled(path, res)
+    if token in YAML11_REFUSED:
+        assert res.exit_code == EXIT_INPUT, (token, res.stdout)
+        return
+    _at(doc, leaf[:-1])[leaf[-1]] = YAML12_NUMBERS[token]
+    plain = write(workdir, dump(doc, as_json=False), ".yml")
+    assert validate(plain).exit_code == res.exit_code, token
+
+
+LOOK_ALIKE: list[tuple[str, Any]] = [
+    ("upper", str.upper), ("title", str.title), ("swapcase", str.swapcase),
+    ("trailing space", lambda s: s + " "), ("leading space", lambda s: " " + s),
+    ("zero-width space", lambda s: s[:1] + "\u200b" + s[1:]), ("zero-width joiner", lambda s: s + "\u200d"),
+    ("bidi override", lambda s: "\u202e" + s), ("bidi isolate", lambda s: s + "\u2066"),
+    ("soft hyphen", lambda s: s[:1] + "\u00ad" + s[1:]), ("no-break space", lambda s: s.replace("-", "\u00a0")),
+    ("byte order mark", lambda s: "\ufeff" + s), ("tab", lambda s: s + "\t"),
+    ("NFD", lambda s: unicodedata.normalize("NFD", s + "é")), ("NFC", lambda s: unicodedata.normalize("NFC", s + "é")),
+    ("sharp s", lambda s: s + "ß"), ("double s", lambda s: s + "ss"), ("kelvin", lambda s: s + "\u212a"),
+    ("k", lambda s: s + "k"),
+]
+
+
+@OPS
+@given(name=st.sampled_from(sorted(DATA)), kind=st.sampled_from(["partners", "initiatives", "phases", "resources"]),
+       data=st.data(), variant=st.sampled_from(LOOK_ALIKE), as_json=st.booleans())
+def test_look_alike_ids(workdir: Path, name: str, kind: str, data: st.DataObject, variant: tuple[str, Any],
+                        as_json: bool) -> None:
+    """An id added next to one it cannot be told apart from is refused, saying which two collide."""
+    doc = json.loads(json.dumps(DATA[name]))
+    original = data.draw(st.sampled_from(sorted(doc[kind])))
+    label, change = variant
+    base = change(original) if label in ("NFD", "NFC", "sharp s", "double s", "kelvin", "k") else original
+    twin = change(original) if base == original else unicodedata.normalize(
+        "NFC" if label == "NFD" else "NFD", base) if label in ("NFD", "NFC") else {
+        "sharp s": original + "SS", "double s": original + "SS", "kelvin": original + "K", "k": original + "\u212a"
+    }[label]
+    assume(twin != base)
+    if kind == "phases":
+        doc[kind] = [base if p == original else p for p in doc[kind]] + [twin]
+    else:
+        doc[kind][base] = doc[kind].pop(original) if base != original else doc[kind][original]
+        doc[kind][twin] = json.loads(json.dumps(doc[kind][base]))
+    path = write(workdir, dump(doc, as_json), ".json" if as_json else ".yaml")
+    res = validate(path)
+    assert_handled(path, res)
+    assert res.exit_code == EXIT_INPUT, (label, repr(base), repr(twin))
+    assert re.search(r"differ only|invisible|starts or ends with a space|listed twice|duplicate key", res.stderr), \
+        res.stderr
+
+
+@pytest.fixture(scope="module")
+def out_places(workdir: Path) -> dict[str, str]:
+    root = workdir / "out-places"
+    root.mkdir()
+    (root / "afile").write_text("x")
+    (root / "foreign").mkdir()
+    (root / "foreign" / "keep.txt").write_text("keep")
+    (root / "has-subdir").mkdir()
+    (root / "has-subdir" / "sub").mkdir()
+    (root / "fifo").parent.mkdir(exist_ok=True)
+    os.mkfifo(root / "fifo")
+    (root / "link").symlink_to(root / "afile")
+    (root / "dirlink").symlink_to(root / "foreign")
+    (root / "tiny.yaml").write_text(TINY)
+    return {
+        "new": str(root / "new-{n}"), "nested-new": str(root / "a-{n}" / "b" / "c"), "file": str(root / "afile"),
+        "through-file": str(root / "afile" / "sub"), "foreign": str(root / "foreign"),
+        "has-subdir": str(root / "has-subdir"), "fifo": str(root / "fifo"), "link": str(root / "link"),
+        "dirlink": str(root / "dirlink"), "device": "/dev/full", "null": os.devnull, "proc": "/proc/allocopt-{n}",
+        "too-long": str(root / ("n" * 300)), "instance-dir": str(root),
+        "instance": str(root / "tiny.yaml"), "root": "/", "same-as-last": str(root / "again"),
+    }
+
+
+@OPS
+@given(place=st.sampled_from(["new", "nested-new", "file", "through-file", "foreign", "has-subdir", "fifo", "link",
+                              "dirlink", "device", "null", "proc", "too-long", "instance-dir", "instance",
+                              "root", "same-as-last"]),
+       command=st.sampled_from(["solve", "export-lp", "export-mps", "generate-yaml", "generate-json",
+                                "generate-txt"]),
+       n=st.integers(0, 10**6))
+def test_output_paths(workdir: Path, out_places: dict[str, str], place: str, command: str, n: int) -> None:
+    """Every output path either works (and the whole output is there) or fails at once with exit 3 (2 for a
+    suffix generate cannot write) and a message; an input file is never written over."""
+    assume(not (command.startswith("generate") and place == "instance"))  # no input to protect: a plain overwrite
+    target = out_places[place].format(n=n)
+    instance = str(workdir / "out-places" / "tiny.yaml")
+    suffix = {"export-lp": ".lp", "export-mps": ".mps", "generate-yaml": ".yaml", "generate-json": ".json",
+              "generate-txt": ".txt"}.get(command, "")
+    if place in ("new", "nested-new", "too-long", "proc") and suffix:
+        target += suffix
+    args = {"solve": ["solve", instance, "--out", target],
+            "export-lp": ["export", instance, "--lp", target], "export-mps": ["export", instance, "--mps", target],
+            }.get(command, ["generate", "--partners", "2", "--initiatives", "3", "--out", target])
+    with Within():
+        res = runner.invoke(main, args)
+    no_traceback(res, (EXIT_OK, EXIT_INPUT, EXIT_USAGE))
+    assert Path(instance).read_text() == TINY
+    unknown_suffix = command.startswith("generate") and Path(target).suffix not in (".yaml", ".yml", ".json")
+    if unknown_suffix:
+        assert res.exit_code == EXIT_USAGE and ".yaml, .yml or .json" in res.stderr, res.stderr
+    elif res.exit_code == EXIT_USAGE:
+        pytest.fail(res.stderr)
+    if res.exit_code == EXIT_OK:
+        if command == "solve":
+            names = sorted(p.name for p in Path(target).iterdir())
+            assert names == sorted(["result.json", "gates.csv", "contributions.csv", "benefits.csv", "partners.csv",
+                                    "capacity.csv", "commitments.csv"]), names
+        else:
+            assert Path(target).is_file() and Path(target).stat().st_size > 0
+        assert not [p for p in Path(target).parent.iterdir() if ".tmp" in p.name]
+    elif res.exit_code == EXIT_INPUT:
+        assert res.stderr.startswith("error: "), res.stderr
+
+
+@pytest.fixture(scope="module")
+def jv_result() -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as d:
+        assert runner.invoke(main, ["solve", JV, "--out", f"{d}/out"]).exit_code == EXIT_OK
+        result: dict[str, Any] = json.loads(Path(f"{d}/out/result.json").read_text())
+    return result
+
+
+RESULT_JUNK: list[Any] = [
+    10**400, -(10**400), 9**999, "9" * 400, 1e308, -1e308, 5e-324, 0, -1, True, None, "", "\ud800x", "x\udfff",
+    "\x1b[2J", "\u202eevil", "ü" * 300, [], {}, [1, 2], {"a": 1}, [[[[[]]]]], "NaN",
+]
+result_junk = st.one_of(st.sampled_from(RESULT_JUNK).map(copy.deepcopy), st.integers(), st.floats(allow_nan=False,
+                        allow_infinity=False), st.text(max_size=20))
+
+
+@st.composite
+def crafted_result(draw: st.DrawFn, base: dict[str, Any]) -> str:
+    """A real result.json, crafted: values replaced (huge integers, lone surrogates, wrong types), keys renamed,
+    rows multiplied into large tables, a byte order mark, the rules switched, numbers written with 400 digits."""
+    doc = json.loads(json.dumps(base))
+    for _ in range(draw(st.integers(1, 3))):
+        op = draw(st.sampled_from(["replace", "rename", "multiply", "rules", "delete"]))
+        paths = [p for p in _positions(doc) if p]
+        path = draw(st.sampled_from(paths))
+        parent, key = _at(doc, path[:-1]), path[-1]
+        if op == "replace":
+            parent[key] = draw(result_junk)
+        elif op == "rename" and isinstance(parent, dict):
+            parent[draw(st.sampled_from(["\ud800x", "x\u200b", "", "units", "partner"]))] = parent.pop(key)
+        elif op == "multiply":
+            table = draw(st.sampled_from(sorted(doc.get("tables") or {"gates": []}) or ["gates"]))
+            rows = (doc.get("tables") or {}).get(table)
+            if isinstance(rows, list) and rows:
+                doc["tables"][table] = rows * draw(st.integers(2, 400))
+        elif op == "rules" and isinstance(doc.get("model"), dict):
+            doc["model"]["rules"] = {"no_subsidy": {"enabled": draw(st.booleans()),
+                                                    "tolerance": draw(st.sampled_from([0, 1, 0.5, 10**400]))}}
+        elif op == "delete":
+            del parent[key]
+    text = json.dumps(doc, ensure_ascii=draw(st.booleans()))
+    if draw(st.integers(0, 5)) == 0:  # a number written out with 400 digits (json.dumps would write 1e+400)
+        text = re.sub(r'("units": )[-\d.e+]+', lambda m: m.group(1) + "9" * 400, text, count=1)
+    if draw(st.integers(0, 5)) == 0:
+        text = "\ufeff" + text
+    return text
+
+
+@OPS
+@given(data=st.data(), with_model=st.booleans())
+def test_crafted_result_files(workdir: Path, jv_result: dict[str, Any], data: st.DataObject,
+                              with_model: bool) -> None:
+    """Whatever a result file holds, ``check`` ends with 0, 3 or 6 quickly, prints every name safely, and says
+    which rules it applied."""
+    text = data.draw(crafted_result(jv_result))
+    f = workdir / "crafted.json"
+    f.write_bytes(text.encode("utf-8", "surrogatepass"))
+    model = workdir / "default-model.yaml"
+    model.write_text("name: default\n")
+    start = time.perf_counter()
+    res = runner.invoke(main, ["check", JV, str(f), *(["--model", str(model)] if with_model else [])])
+    no_traceback(res, (EXIT_OK, EXIT_INPUT, EXIT_CHECK_FAILED))
+    assert time.perf_counter() - start < 30
+    assert res.stdout.isprintable() or all(line.isprintable() for line in res.stdout.splitlines())
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -451,8 +451,8 @@ def test_out_of_range_numbers_are_refused(tmp_path: Path, field: str, value: flo
 
 def test_money_per_stage_is_bounded() -> None:
     data = json.loads(json.dumps(JV_DATA))
-    data["resources"]["talent"]["unit_value"] = 1e15
-    with pytest.raises(InstanceError, match="above the 1e\\+15 limit"):
+    data["resources"]["talent"]["unit_value"] = 1e12
+    with pytest.raises(InstanceError, match="above the 1e\\+12 limit"):
         instance_from_dict(data)
 
 

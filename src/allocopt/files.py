@@ -76,10 +76,16 @@ def _existing_ancestor(path: Path) -> Path:
     return here
 
 
-def _probe_directory(directory: Path, shown: str | Path) -> None:
+def _temporary_prefix(name: str) -> str:
+    """Hidden, and named after the target and this process, so that a later run can tell a leftover of a killed
+    run (its process is gone) from a file in use."""
+    return f".{name}.{os.getpid()}.tmp-"
+
+
+def _probe_directory(directory: Path, shown: str | Path, name: str) -> None:
     """Create (and remove) a file in ``directory``: the one sure test that it can be written."""
     try:
-        fd, probe = tempfile.mkstemp(prefix=".allocopt-probe.", dir=directory)
+        fd, probe = tempfile.mkstemp(prefix=_temporary_prefix(name), dir=directory)
         os.close(fd)
         os.unlink(probe)
     except OSError as err:
@@ -110,7 +116,7 @@ def check_file_target(path: str | Path, *, protect: Iterable[str | Path] = ()) -
     parent = _existing_ancestor(target.parent)
     if not parent.is_dir():
         raise OutputError(printable(f"cannot write {target}: {parent} is a file, not a directory"))
-    _probe_directory(parent, target)
+    _probe_directory(parent, target, target.name)
     return target
 
 
@@ -126,8 +132,8 @@ def replace_atomic(path: str | Path, write: Callable[[Path], object], *,
     target = check_file_target(path, protect=protect)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp" + suffix,
-                                   dir=target.parent)
+        remove_stale(target.parent, target.name)
+        fd, name = tempfile.mkstemp(prefix=_temporary_prefix(target.name), suffix=suffix, dir=target.parent)
     except OSError as err:
         raise _cannot_write(target, err) from None
     tmp = Path(name)
@@ -199,11 +205,11 @@ def check_set_target(directory: str | Path, *, protect: Iterable[str | Path] = (
     parent = _existing_ancestor(target.absolute().parent)
     if not parent.is_dir():
         raise OutputError(printable(f"cannot write {target}: {parent} is a file, not a directory"))
-    _probe_directory(parent, target)
+    _probe_directory(parent, target, target.absolute().name)
     return target
 
 
-_TMP_NAME = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.(?:tmp|old)-[A-Za-z0-9_]+$")
+_TMP_NAME = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.(?:tmp|old)-[A-Za-z0-9_]+(?:\.[A-Za-z0-9]+)?$")
 
 
 def _pid_alive(pid: int) -> bool:
@@ -289,7 +295,7 @@ def write_set(directory: str | Path, files: Mapping[str, str], *, protect: Itera
         raise _cannot_write(target, err) from None
     remove_stale(parent, name)
     try:
-        staging = Path(tempfile.mkdtemp(prefix=f".{name}.{os.getpid()}.tmp-", dir=parent))
+        staging = Path(tempfile.mkdtemp(prefix=_temporary_prefix(name), dir=parent))
     except OSError as err:
         raise _cannot_write(target, err) from None
     leftover: Path | None = staging

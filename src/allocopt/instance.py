@@ -49,9 +49,11 @@ from allocopt.reading import (
 
 __all__ = ["MAX_FILE_BYTES", "Instance", "instance_from_dict", "load_instance", "never_started", "reference_problems"]
 
-MAX_AMOUNT = 1e15
-"""Largest amount accepted: no partnership counts a quadrillion of anything, and HiGHS treats 1e20 as infinite."""
-MIN_WEIGHT, MAX_WEIGHT = 1e-6, 1e6
+MAX_AMOUNT = 1e12
+"""Largest amount accepted (units of a resource, or money): no partnership counts a trillion of anything, and past
+about 1e13 HiGHS's tolerances no longer tell the figures apart (found by the fuzz campaign: a stage worth 1e15 made
+HiGHS stop with 'infeasible_or_unbounded')."""
+MIN_WEIGHT, MAX_WEIGHT = 1e-3, 1e3
 """Range of a partner's weight: wider ratios make the objective's coefficients numerically meaningless."""
 MAX_FUNDERS = 1_000_000
 """Largest ``max_funders`` accepted (any number above the count of partners means no limit)."""
@@ -443,7 +445,7 @@ def _money_problems(inst: Instance) -> list[Problem]:
                         f"initiatives.{iid}.phases.{tid}.{rid}",
                         f"needs {need:g} units of {rid} worth {resource.unit_value:g} each: "
                         f"{need * resource.unit_value:.3g} in money, above the {MAX_AMOUNT:g} limit",
-                        "check the need and the resource's unit_value; no stage costs a quadrillion"))
+                        "check the need and the resource's unit_value; no stage costs a trillion"))
     return problems
 
 

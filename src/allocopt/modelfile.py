@@ -43,7 +43,7 @@ class ElasticSettings(_Strict):
     soft: list[str] | None = Field(
         None, description="Families that may be relaxed (default: every renegotiable family)"
     )
-    weights: dict[str, Annotated[float, Field(ge=1e-6, le=1e6, allow_inf_nan=False), NotBool]] = Field(
+    weights: dict[str, Annotated[float, Field(ge=1e-3, le=1e3, allow_inf_nan=False), NotBool]] = Field(
         default_factory=dict, description="Per family: weight of its price (default 1)"
     )
 

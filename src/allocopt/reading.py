@@ -426,15 +426,85 @@ def _parse_json(text: str) -> DataFile:
     return DataFile(data, "", LineIndex(text=text))
 
 
-def _parse_yaml(text: str) -> DataFile:
+FAST_YAML_CHARS = 256 * 1024
+"""Texts at least this long are parsed by libyaml (PyYAML's C parser), when it is installed and the text holds
+nothing unusual; shorter ones, and any text libyaml has a doubt about, by the pure-Python parser, whose messages
+name the problem and its line."""
+
+
+@functools.cache
+def _fast_loader_class() -> type[Any] | None:
     import yaml
 
     try:
-        loader = _yaml_loader()(text)
-    except yaml.reader.ReaderError as err:  # checked as the text is handed over: a control character, say
-        raise _reader_refusal(err, text) from None
+        from yaml._yaml import CParser as c_parser
+    except ImportError:  # PyYAML built without libyaml
+        return None
+    plain = _yaml_loader()
+
+    class FastPlainDataLoader(c_parser, yaml.constructor.SafeConstructor, yaml.resolver.Resolver):
+        yaml_constructors = plain.yaml_constructors
+        yaml_implicit_resolvers = plain.yaml_implicit_resolvers
+
+        def __init__(self, stream: str) -> None:
+            c_parser.__init__(self, stream)
+            yaml.constructor.SafeConstructor.__init__(self)
+            yaml.resolver.Resolver.__init__(self)
+
+    return FastPlainDataLoader
+
+
+def _compose_fast(text: str) -> tuple[Any, Any] | None:
+    """(loader, root node) of a long text, composed by libyaml, or ``None`` to leave it to the Python parser: no
+    libyaml, a short text, a character PyYAML's reader refuses, nesting or entries past the limits (counted on the
+    event stream first, so that the C composer never recurses deeply), or any error."""
+    import yaml
+
+    loader_class = _fast_loader_class()
+    if loader_class is None or len(text) < FAST_YAML_CHARS or yaml.reader.Reader.NON_PRINTABLE.search(text):
+        return None
     try:
+        events = loader_class(text)
+        depth = count = 0
+        starts = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+        ends = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+        try:
+            while events.check_event():
+                event = events.get_event()
+                if isinstance(event, starts):
+                    depth += 1
+                    count += 1
+                    if depth > MAX_DEPTH:
+                        return None
+                elif isinstance(event, ends):
+                    depth -= 1
+                elif isinstance(event, (yaml.ScalarEvent, yaml.AliasEvent)):
+                    count += 1
+                if count > MAX_NODES:
+                    return None
+        finally:
+            events.dispose()
+        loader = loader_class(text)
         root = loader.get_single_node()
+    except Exception:  # noqa: BLE001 - the Python parser gives the precise message
+        return None
+    return loader, root
+
+
+def _parse_yaml(text: str) -> DataFile:
+    import yaml
+
+    fast = _compose_fast(text)
+    if fast is not None:
+        loader, root = fast
+    else:
+        try:
+            loader = _yaml_loader()(text)
+        except yaml.reader.ReaderError as err:  # checked as the text is handed over: a control character, say
+            raise _reader_refusal(err, text) from None
+    try:
+        if fast is None:
+            root = loader.get_single_node()
         if root is None:
             return DataFile(None, "")
         problems = _inspect_tree(root)
