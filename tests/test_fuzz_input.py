@@ -45,7 +45,7 @@ from allocopt.cli import EXIT_CHECK_FAILED, EXIT_INFEASIBLE, EXIT_INPUT, EXIT_NO
 from allocopt.errors import InstanceError, ModelFileError
 from allocopt.instance import instance_from_dict, load_instance
 from allocopt.modelfile import load_model_spec
-from conftest import INSTANCES
+from conftest import INSTANCES, run_with_permissions
 
 EXAMPLES = int(os.environ.get("ALLOCOPT_FUZZ_EXAMPLES", "150"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -897,16 +897,18 @@ def test_missing_directory_and_odd_paths(tmp_path: Path) -> None:
 
 
 def test_unreadable_file(tmp_path: Path) -> None:
+    """Runs as root too: the child process drops root's file capabilities (before, the test skipped as root, which
+    hid click's "Path is not readable" with exit 2)."""
     f = tmp_path / "secret.yaml"
     f.write_text(TEXTS["joint-venture.yaml"])
     f.chmod(0)
+    code = ("import sys\nfrom click.testing import CliRunner\nfrom allocopt.cli import main\n"
+            "r = CliRunner().invoke(main, ['validate', sys.argv[1]])\nprint(r.exit_code)\nprint(r.stderr)")
     try:
-        if os.access(f, os.R_OK):
-            pytest.skip("running as a user who can read any file (root): chmod cannot make it unreadable")
-        assert "cannot be read: Permission denied" in problems(f)
-        res = validate(f)
-        assert_handled(f, res)
-        assert res.exit_code == EXIT_INPUT
+        proc = run_with_permissions(code, str(f))
+        code_line, _, stderr = proc.stdout.partition("\n")
+        assert code_line == str(EXIT_INPUT), proc.stdout + proc.stderr
+        assert f"error: {f}: 1 problem found" in stderr and "cannot be read: Permission denied" in stderr
     finally:
         f.chmod(stat.S_IRUSR | stat.S_IWUSR)
 

@@ -7,7 +7,6 @@ once), nothing overwritten (an output set is swapped in whole; no HiGHS option m
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
 import json
 import os
@@ -34,7 +33,7 @@ from allocopt.files import OutputError, write_atomic, write_set
 from allocopt.instance import instance_from_dict, load_instance, never_started
 from allocopt.modelfile import load_model_spec
 from allocopt.result import gap_text
-from conftest import INSTANCES
+from conftest import INSTANCES, run_with_permissions
 
 JV = str(INSTANCES / "joint-venture.yaml")
 JV_DATA = yaml.safe_load(Path(JV).read_text())
@@ -78,15 +77,6 @@ def tiny(tmp_path: Path) -> Path:
     f = tmp_path / "tiny.yaml"
     f.write_text(TINY)
     return f
-
-
-def _without_file_capabilities() -> None:
-    """In the child: drop root's power to read and search any file (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH) from
-    the bounding set, so that permissions apply after exec even to root."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    for cap in (1, 2):
-        if libc.prctl(24, cap, 0, 0, 0) != 0:  # PR_CAPBSET_DROP
-            os._exit(99)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -404,9 +394,7 @@ def test_unreadable_file_as_any_user(tmp_path: Path) -> None:
     try:
         runs = [["validate", str(f)], ["solve", JV, "--model", str(f)], ["check", JV, str(f)],
                 ["solve", JV, "--out", str(locked / "out")]]
-        cmd = [sys.executable, "-c", UNPRIVILEGED_RUNS, json.dumps(runs)]
-        preexec = _without_file_capabilities if os.geteuid() == 0 else None
-        proc = subprocess.run(cmd, capture_output=True, text=True, preexec_fn=preexec, timeout=120)
+        proc = run_with_permissions(UNPRIVILEGED_RUNS, json.dumps(runs))
         assert proc.returncode == 0, proc.stderr
         results = json.loads(proc.stdout)
         for args, (code, stderr) in zip(runs[:3], results[:3], strict=True):
