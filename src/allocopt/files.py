@@ -166,6 +166,8 @@ def _is_output_set(directory: Path) -> tuple[bool, str]:
     except OSError as err:
         return False, _reason(err)
     for entry in entries:
+        if _TMP_NAME.match(entry.name):  # a probe left by a killed run
+            continue
         if not entry.is_file(follow_symlinks=False) or not entry.name.endswith(SET_FILE_SUFFIXES):
             return False, f"it holds '{entry.name}', which allocopt did not write"
     if entries and not any(e.name == "result.json" for e in entries):
@@ -202,6 +204,8 @@ def check_set_target(directory: str | Path, *, protect: Iterable[str | Path] = (
         if not ok:
             raise OutputError(printable(f"refusing to write into {target}: {why}; name a new or empty directory, "
                                         "or one holding only a result allocopt wrote (it is replaced as a whole)"))
+        remove_stale(target, "probe")
+        _probe_directory(target, target, "probe")  # swapping a directory out needs write access to it too
     parent = _existing_ancestor(target.absolute().parent)
     if not parent.is_dir():
         raise OutputError(printable(f"cannot write {target}: {parent} is a file, not a directory"))

@@ -6,6 +6,7 @@ As AMPL keeps ``.mod`` apart from ``.dat``, a model file (``models/*.yaml``) say
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -84,7 +85,14 @@ class ModelSpec(_Strict):
         given = {k: v for k, v in overrides.items() if v is not None}
         if not given:
             return self
-        solver = SolverOptions.model_validate({**self.solver.model_dump(), **given})
+        try:
+            solver = SolverOptions.model_validate({**self.solver.model_dump(), **given})
+        except ValidationError as err:  # e.g. solve(..., time_limit=float("nan")) from Python
+            from allocopt.instance import _pydantic_problems
+
+            problems = [replace(p, path=f"solver.{p.path}") for p in _pydantic_problems(err, "<options>",
+                                                                                         model=SolverOptions)]
+            raise ModelFileError(problems, "<options>") from None
         return self.model_copy(update={"solver": solver})
 
 
