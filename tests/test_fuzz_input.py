@@ -1115,3 +1115,13 @@ def test_messages_are_printable() -> None:
         instance_from_dict(data)
     text = str(info.value)
     assert "\x1b" not in text and "\x00" not in text and "evil\\x1b[2J\\x00.capacitty" in text
+
+
+def test_a_refused_key_holding_a_list_of_refused_items() -> None:
+    """Found by the long campaign (3000 examples): an empty resource name whose eligible list holds numbers. The
+    pass that finds reference problems despite structural ones emptied the list, then patched its items: IndexError,
+    exit 1."""
+    data = json.loads(json.dumps(DATA["joint-venture.yaml"]))
+    data["initiatives"]["quality-vision"]["eligible"] = {"": [1, 2]}
+    with pytest.raises(InstanceError, match="eligible"):
+        instance_from_dict(data)

@@ -866,8 +866,8 @@ def _references_despite(data: Mapping[str, Any], err: ValidationError) -> list[P
                     container.pop(key, None)
                 elif isinstance(container, list) and isinstance(key, int) and key < len(container):
                     container[key] = _neutral(tp)
-            else:
-                container[key] = _neutral(tp)
+            elif isinstance(container, dict) or (isinstance(key, int) and 0 <= key < len(container)):
+                container[key] = _neutral(tp)  # (an item of a list an earlier patch emptied is gone already)
         try:
             inst = Instance.model_validate(patched_data)
         except ValidationError as again:
