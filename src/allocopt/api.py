@@ -62,12 +62,8 @@ def solve(
     findings = check_instance(data)
     model = create_model(data)
     build_s = time.perf_counter() - tick
-    given_spec = model_spec  # the result records the limit as given
-    if model_spec.solver.time_limit is not None:  # what reading and building took comes off HiGHS's time
-        left = model_spec.solver.time_limit - (time.perf_counter() - start)
-        model_spec = model_spec.with_solver(time_limit=max(left, MIN_SOLVER_SECONDS))
-
-    outcome = solve_model(model, model_spec.solver, tee=tee)
+    limit = model_spec.solver.time_limit  # what reading, building and the hand-off take comes off HiGHS's time
+    outcome = solve_model(model, model_spec.solver, tee=tee, deadline=None if limit is None else start + limit)
 
     tick = time.perf_counter()
     tables = solution_tables(data, outcome.values) if outcome.has_plan else empty_tables()
@@ -90,7 +86,7 @@ def solve(
         instance_name=inst.name,
         instance_sha256=inst.fingerprint(),
         currency=inst.currency,
-        model=given_spec.model_dump(mode="json"),
+        model=model_spec.model_dump(mode="json"),
         status=Status(outcome.termination, outcome.solution_status, outcome.has_plan, proven and outcome.has_plan),
         objective_name=model_spec.objective,
         objective=outcome.objective,
@@ -110,9 +106,6 @@ def solve(
         notes=notes,
     )
 
-
-MIN_SOLVER_SECONDS = 1e-6
-"""What HiGHS gets when reading and building used up the time limit: time to stop at once."""
 
 PROVEN_GAP = 1e-6
 """A plan within this relative gap of the bound is reported as proven optimal."""

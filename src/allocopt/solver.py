@@ -128,8 +128,10 @@ def _termination(status: Any, has_solution: bool) -> tuple[str, str]:
     return mapping.get(status, "other"), solution
 
 
-def solve_model(model: Any, options: SolverOptions, *, tee: bool = False) -> SolveOutcome:
-    """Hand the model to HiGHS, solve it and read back every variable's value (``tee``: HiGHS's log to stderr)."""
+def solve_model(model: Any, options: SolverOptions, *, tee: bool = False,
+                deadline: float | None = None) -> SolveOutcome:
+    """Hand the model to HiGHS, solve it and read back every variable's value (``tee``: HiGHS's log to stderr).
+    ``deadline`` (a :func:`time.perf_counter` reading): HiGHS gets only the time left by then, after the hand-off."""
     opt = SolverFactory("highs")
     if opt is None or not opt.available():
         raise SolverError("HiGHS is not available: install the 'highspy' package (pip install highspy)")
@@ -152,6 +154,9 @@ def solve_model(model: Any, options: SolverOptions, *, tee: bool = False) -> Sol
     with PauseGC():  # the hand-off builds maps over every row and column: no point in garbage-collecting meanwhile
         opt.set_instance(model)
     handoff = time.perf_counter() - tick
+    if deadline is not None:  # the time limit covers the whole command: what is left after the hand-off
+        left = max(deadline - time.perf_counter(), 1e-6)
+        cfg.time_limit = left if options.time_limit is None else min(options.time_limit, left)
     log = _LogStream() if tee else None
     if log is not None:
         opt._solver_model.cbLogging += log
