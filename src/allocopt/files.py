@@ -166,7 +166,7 @@ def _is_output_set(directory: Path) -> tuple[bool, str]:
     except OSError as err:
         return False, _reason(err)
     for entry in entries:
-        if _TMP_NAME.match(entry.name):  # a probe left by a killed run
+        if _TMP_NAME.match(entry.name) or _OLD_TMP_NAME.match(entry.name):  # left by a killed run: replaced too
             continue
         if not entry.is_file(follow_symlinks=False) or not entry.name.endswith(SET_FILE_SUFFIXES):
             return False, f"it holds '{entry.name}', which allocopt did not write"
@@ -214,6 +214,10 @@ def check_set_target(directory: str | Path, *, protect: Iterable[str | Path] = (
 
 
 _TMP_NAME = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.(?:tmp|old)-[A-Za-z0-9_]+(?:\.[A-Za-z0-9]+)?$")
+
+
+_OLD_TMP_NAME = re.compile(r"^\.[^/]+\.(?:json|csv)\.[A-Za-z0-9_]+\.tmp$")
+"""What versions before the atomic set left behind when killed while writing one file (``.result.json.XXXX.tmp``)."""
 
 
 def _pid_alive(pid: int) -> bool:
