@@ -162,7 +162,7 @@ def solve(instance: Path, model_file: Path | None, time_limit: float | None, gap
     if out_dir is not None:
         try:
             _write_outputs(result, out_dir, protect=protect)
-            click.echo(f"wrote {out_dir / 'result.json'} and the tables as CSV in {out_dir}", err=True)
+            click.echo(printable(f"wrote {out_dir / 'result.json'} and the tables as CSV in {out_dir}"), err=True)
         except OutputError as err:  # the plan is not lost: it is printed below, then the failure is reported
             not_written = err
 
