@@ -427,7 +427,7 @@ def test_unreadable_file_in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 
 @pytest.mark.parametrize(("field", "value"), [("weight", 1e21), ("stand_alone", 1e21), ("stand_alone", -1e21),
-                                              ("weight", 1e-9)])
+                                              ("weight", 1e-9), ("stand_alone", 1e-300)])
 def test_out_of_range_numbers_are_refused(tmp_path: Path, field: str, value: float) -> None:
     data = json.loads(json.dumps(JV_DATA))
     next(iter(data["partners"].values()))[field] = value
@@ -435,6 +435,15 @@ def test_out_of_range_numbers_are_refused(tmp_path: Path, field: str, value: flo
     f.write_text(yaml.safe_dump(data))
     res = run("validate", str(f))
     assert res.exit_code == EXIT_INPUT and f".{field}: must be" in res.stderr
+
+
+def test_tiny_amounts_are_refused() -> None:
+    """Found by the campaign: a need of 1e-6 in an infeasible instance made HiGHS answer 'infeasible_or_unbounded'
+    instead of 'infeasible'; a number that small is no amount."""
+    data = json.loads(json.dumps(JV_DATA))
+    data["initiatives"]["data-platform"]["phases"]["pilot"]["capital"] = 1e-6
+    with pytest.raises(InstanceError, match="must be 0 or at least 0.001 in size, got 1e-06"):
+        instance_from_dict(data)
 
 
 def test_money_per_stage_is_bounded() -> None:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -67,10 +68,24 @@ def refuse_bool(value: Any, info: ValidationInfo | None = None) -> Any:
     return value
 
 
+MIN_AMOUNT = 1e-3
+"""Smallest amount other than 0: a need of 1e-300 is no need, and a coefficient that small makes HiGHS drop it
+(the fuzz campaign found tiny amounts ending in 'infeasible_or_unbounded')."""
+
+
+def refuse_tiny(value: float) -> float:
+    """0, or at least :data:`MIN_AMOUNT` in size."""
+    if value != 0 and abs(value) < MIN_AMOUNT:
+        raise PydanticCustomError("tiny_number", "must be 0 or at least {smallest} in size",
+                                  {"smallest": MIN_AMOUNT})
+    return value
+
+
 NotBool = BeforeValidator(refuse_bool)
-Amount = Annotated[float, Field(ge=0, le=MAX_AMOUNT, allow_inf_nan=False), NotBool]
+NotTiny = AfterValidator(refuse_tiny)
+Amount = Annotated[float, Field(ge=0, le=MAX_AMOUNT, allow_inf_nan=False), NotBool, NotTiny]
 """A non-negative, finite number (units of a resource, or money), at most :data:`MAX_AMOUNT`."""
-Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False), NotBool]
+Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False), NotBool, NotTiny]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 
 SHARE_TOLERANCE = 1e-6
@@ -93,10 +108,10 @@ class Risk(_Strict):
     """A partner's risk tolerances."""
 
     max_exposure: Amount | None = Field(None, description="Cap on the money value of all it contributes")
-    reserve_margin: Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False), NotBool] = Field(
+    reserve_margin: Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False), NotBool, NotTiny] = Field(
         0.0, description="Fraction of each phase's capacity kept unallocated as a contingency buffer"
     )
-    max_initiative_share: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False), NotBool] | None = Field(
+    max_initiative_share: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False), NotBool, NotTiny] | None = Field(
         None, description="Cap on the fraction of its money contribution that goes to any one initiative"
     )
 
@@ -111,7 +126,7 @@ class Partner(_Strict):
     total: dict[Name, Amount] = Field(
         default_factory=dict, description="Per resource: cap on units across all phases"
     )
-    stand_alone: Annotated[float, Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT, allow_inf_nan=False), NotBool] = Field(
+    stand_alone: Annotated[float, Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT, allow_inf_nan=False), NotBool, NotTiny] = Field(
         0.0, description="What it would earn without the deal (outside option), in money"
     )
     weight: Annotated[float, Field(ge=MIN_WEIGHT, le=MAX_WEIGHT, allow_inf_nan=False), NotBool] = Field(
@@ -167,7 +182,7 @@ class Initiative(_Strict):
         description="go/no-go: each phase proceeds in full or pauses; adjustable: the initiative may run at a "
         "reduced scale (needs and value scale linearly)",
     )
-    min_scale: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False), NotBool] = Field(
+    min_scale: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False), NotBool, NotTiny] = Field(
         0.5, description="Smallest scale of an adjustable initiative that proceeds"
     )
     phases: dict[Name, PhasePlan] = Field(description="Per phase it runs in: needs and value")
@@ -725,6 +740,8 @@ def _explain(error: Any, loc: tuple[Any, ...], root: type[BaseModel] | None) -> 
         if isinstance(value, str):
             fix += ", without units, currency signs or thousands separators"
         return f"expected {want}, got {got}", fix
+    if kind == "tiny_number":
+        return f"must be 0 or at least {MIN_AMOUNT:g} in size, got {got}", "write 0 if nothing is meant"
     if kind == "bool_for_number":
         return (f"expected a number, got {got}",
                 "write a number: YAML reads true and false as booleans, and a boolean is not 1 or 0")

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from allocopt.errors import ModelFileError, Problem
-from allocopt.instance import NotBool
+from allocopt.instance import NotBool, NotTiny
 
 MAX_TIME_LIMIT = 1e7
 """Longest time limit accepted, in seconds (about 116 days): a larger one is surely a typo."""
@@ -28,7 +28,7 @@ class NoSubsidyRule(_Strict):
     share of the money put in, within ``tolerance`` (a fraction of the value, e.g. 0.05 = five points)."""
 
     enabled: bool = True
-    tolerance: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False), NotBool] = 0.0
+    tolerance: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False), NotBool, NotTiny] = 0.0
 
 
 class ParticipationRule(_Strict):
