@@ -653,9 +653,9 @@ def crafted_result(draw: st.DrawFn, base: dict[str, Any]) -> str:
             parent[key] = draw(result_junk)
         elif op == "rename" and isinstance(parent, dict):
             parent[draw(st.sampled_from(["\ud800x", "x\u200b", "", "units", "partner"]))] = parent.pop(key)
-        elif op == "multiply":
-            table = draw(st.sampled_from(sorted(doc.get("tables") or {"gates": []}) or ["gates"]))
-            rows = (doc.get("tables") or {}).get(table)
+        elif op == "multiply" and isinstance(doc.get("tables"), dict) and doc["tables"]:
+            table = draw(st.sampled_from(sorted(map(str, doc["tables"]))))
+            rows = doc["tables"].get(table)
             if isinstance(rows, list) and rows:
                 doc["tables"][table] = rows * draw(st.integers(2, 400))
         elif op == "rules" and isinstance(doc.get("model"), dict):
@@ -1130,6 +1130,17 @@ def test_messages_are_printable() -> None:
         instance_from_dict(data)
     text = str(info.value)
     assert "\x1b" not in text and "\x00" not in text and "evil\\x1b[2J\\x00.capacitty" in text
+
+
+def test_a_plan_at_a_tiny_level_is_checked_at_the_scale_of_its_rows(tmp_path: Path) -> None:
+    """Found by the long campaign: a budget of 0.001 USD let HiGHS run the digital twin at a level of about 1e-9,
+    within its tolerances; the checker compared the value split against the level-scaled value (about 0) instead of
+    the initiative's full value, the scale of the model's rows, and reported a violation (exit 6)."""
+    data = json.loads(json.dumps(DATA["joint-venture.yaml"]))
+    data["commitments"][2]["max"] = 0.001
+    f = write(tmp_path, dump(data, as_json=False))
+    res = runner.invoke(main, ["solve", str(f)])
+    assert res.exit_code == EXIT_OK, res.stderr
 
 
 def test_a_refused_key_holding_a_list_of_refused_items() -> None:

@@ -943,8 +943,9 @@ class _Checker:
                 continue
             self.count("value_split")
             value = figures.value[i]
-            shared = sum(figures.benefit.get((p, i), 0.0) for p in self.inst.partners)
-            excess = self.off(shared, value)
+            shared = sum(figures.benefit.get((p, i), 0.0) for p in self.involved[i])
+            full = sum(plan.value for plan in ini.phases.values())  # the row's scale: a stage at level 1e-9 is 0
+            excess = self.off(shared, value, full)
             if excess:
                 self.flag("value_split", {"initiative": i}, excess, c,
                           f"{i} creates {_fmt(value)} {c} of value, but partners receive {_fmt(shared)} {c}")
@@ -955,11 +956,12 @@ class _Checker:
             if ini.benefit_share is None:
                 continue
             value = figures.value[i]
+            full = sum(plan.value for plan in ini.phases.values())
             for p in self.inst.partners:
                 self.count("fixed_share")
                 share = ini.benefit_share.get(p, 0.0)
                 expected, got = share * value, figures.benefit.get((p, i), 0.0)
-                excess = self.off(got, expected, value)
+                excess = self.off(got, expected, value, full)
                 if excess:
                     self.flag("fixed_share", {"partner": p, "initiative": i}, excess, c,
                               f"by contract {p} receives {_pct(share)} of {i}'s value "
@@ -976,6 +978,7 @@ class _Checker:
             if invested <= self.tol(full_cost):
                 continue  # no money put in: no money share to follow, the split is free
             value = figures.value[i]
+            full_value = sum(plan.value for plan in ini.phases.values())  # the scale of the model's rows
             allowed = tolerance * value
             # a partner that puts nothing in and receives nothing keeps the rule: only the others need a look
             involved = self.involved[i]
@@ -985,7 +988,7 @@ class _Checker:
                 money, got = figures.money.get((p, i), 0.0), figures.benefit.get((p, i), 0.0)
                 fair = value * money / invested
                 excess = abs(got - fair) - allowed
-                if excess > self.tol(value, got, fair):
+                if excess > self.tol(value, got, fair, full_value):
                     slack = f", give or take {_fmt(allowed)} {c}" if allowed else ""
                     self.flag("no_subsidy", {"partner": p, "initiative": i}, excess, c,
                               f"{p} receives {_fmt(got)} {c} of {i}'s {_fmt(value)} {c} value, but put in "
