@@ -1151,3 +1151,15 @@ def test_a_refused_key_holding_a_list_of_refused_items() -> None:
     data["initiatives"]["quality-vision"]["eligible"] = {"": [1, 2]}
     with pytest.raises(InstanceError, match="eligible"):
         instance_from_dict(data)
+
+
+def test_a_renegotiation_past_the_accepted_ranges(tmp_path: Path) -> None:
+    """Found by the long campaign: a stage needing 1e12 made the no-plan diagnosis raise a capacity past the
+    largest amount accepted; confirming it re-validated the changed instance and ended with exit 3. It is now
+    reported as not confirmed, and the exit code stays 4."""
+    data = json.loads(json.dumps(DATA["tight-commitments.yaml"]))
+    data["initiatives"]["shared-warehouse"]["phases"]["year-2"]["capital"] = 1e12
+    f = write(tmp_path, dump(data, as_json=False))
+    res = runner.invoke(main, ["solve", str(f), "--time-limit", "10"])
+    assert res.exit_code == EXIT_INFEASIBLE, res.stderr
+    assert "Not confirmed: the changed instance would be refused" in res.stderr
