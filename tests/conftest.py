@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import copy
+import ctypes
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -47,3 +51,21 @@ def capital(unit_value: float = 1.0) -> dict[str, Any]:
 @pytest.fixture
 def free_split() -> dict[str, Any]:
     return {"rules": {"no_subsidy": {"enabled": False}}}
+
+
+def drop_file_capabilities() -> None:
+    """For ``preexec_fn``: in the child, drop root's power to read and search any file (CAP_DAC_OVERRIDE,
+    CAP_DAC_READ_SEARCH) from the bounding set, so that after exec file permissions apply even to root."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    for cap in (1, 2):
+        if libc.prctl(24, cap, 0, 0, 0) != 0:  # PR_CAPBSET_DROP
+            os._exit(99)
+
+
+def run_with_permissions(code: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run Python ``code`` in a child process for which file permissions apply, also when the tests run as root."""
+    preexec = drop_file_capabilities if os.geteuid() == 0 else None
+    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, preexec_fn=preexec,
+                          timeout=120)
+    assert proc.returncode != 99, "could not drop the file capabilities in the child process"
+    return proc

@@ -247,7 +247,8 @@ def test_correct_plan_passes() -> None:
         assert report.checked.get(rule, 0) > 0, rule
     assert "participation" not in report.checked  # switched off in the model file
     total = sum(report.checked.values())
-    assert report.summary() == f"OK: {total} checks over {len(report.checked)} rules"
+    assert report.summary().splitlines()[0] == f"OK: {total} checks over {len(report.checked)} rules"
+    assert report.summary().splitlines()[1].startswith("Rules applied: no_subsidy on (tolerance 0%), participation off")
 
 
 def test_small_rounding_on_millions_is_within_the_relative_tolerance() -> None:

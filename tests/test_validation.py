@@ -208,7 +208,7 @@ def test_structural_and_reference_problems_come_in_one_round() -> None:
     data["commitments"][0]["partner"] = "contosso"
     msgs = problems_of(data)
     assert len(msgs) == 4, msgs
-    assert any("partners.contoso.weight" in m and "greater than 0" in m for m in msgs)
+    assert any("partners.contoso.weight" in m and "greater than or equal to 0.001" in m for m in msgs)
     assert any("initiative 'data-platfrom' is not defined" in m for m in msgs)
     assert any("initiatives.crm-sync.benefit_share.contoso" in m for m in msgs)
     assert any("partner 'contosso' is not defined" in m for m in msgs)

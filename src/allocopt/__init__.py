@@ -11,12 +11,46 @@ The API in a few lines::
 
 from __future__ import annotations
 
-from typing import Any
+import contextlib as _contextlib
+import os as _os
+import signal as _signal
+import sys as _sys
 
-from allocopt.errors import AllocoptError, GameError, InputError, InstanceError, ModelFileError, SolverError
-from allocopt.instance import Instance, instance_from_dict, load_instance
-from allocopt.modelfile import ModelSpec, load_model_spec, model_spec_from_dict
-from allocopt.result import Result, Status
+
+def _quiet_interrupts_while_starting() -> None:
+    """Run as the ``allocopt`` command, Ctrl-C while Python is still importing (the first fraction of a second)
+    ends the command quietly with exit 5, as any interruption does, instead of a traceback. The command's error
+    handler takes Ctrl-C over as soon as it runs; imported as a library, nothing changes."""
+    if _os.path.basename(_sys.argv[0] if _sys.argv else "") not in ("allocopt", "allocopt.exe"):
+        return
+    if _signal.getsignal(_signal.SIGINT) is not _signal.default_int_handler:
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        try:
+            _os.write(2, b"interrupted\n")
+        finally:
+            _os._exit(5)
+
+    with _contextlib.suppress(ValueError):  # not the main thread
+        _signal.signal(_signal.SIGINT, stop)
+
+
+_quiet_interrupts_while_starting()
+
+from typing import Any  # noqa: E402
+
+from allocopt.errors import (  # noqa: E402
+    AllocoptError,
+    GameError,
+    InputError,
+    InstanceError,
+    ModelFileError,
+    SolverError,
+)
+from allocopt.instance import Instance, instance_from_dict, load_instance  # noqa: E402
+from allocopt.modelfile import ModelSpec, load_model_spec, model_spec_from_dict  # noqa: E402
+from allocopt.result import Result, Status  # noqa: E402
 
 __version__ = "0.1.0"
 

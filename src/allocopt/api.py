@@ -37,19 +37,22 @@ def solve(
     threads: int | None = None,
     random_seed: int | None = None,
     tee: bool = False,
+    started: float | None = None,
 ) -> Result:
     """Solve a partnership and return a :class:`~allocopt.result.Result`.
 
     ``instance`` and ``spec`` may be objects or file paths; keyword options override the model file's solver
-    options. The result holds no plan when the instance is infeasible or no plan was found in time: look at
-    ``result.status``. For many solves of one partnership, keep a :class:`~allocopt.session.Session` instead.
+    options. The time limit covers the whole call (reading files, building the model and HiGHS's search), counted
+    from ``started`` (a :func:`time.perf_counter` reading, e.g. when a command began) or from the call. The result
+    holds no plan when the instance is infeasible or no plan was found in time: look at ``result.status``. For many
+    solves of one partnership, keep a :class:`~allocopt.session.Session` instead.
     """
     from allocopt.session import Session
 
-    start = time.perf_counter()
+    start = time.perf_counter() if started is None else started
     inst = instance if isinstance(instance, Instance) else load_instance(instance)
-    with Session(inst, spec, time_limit=time_limit, rel_gap=rel_gap, threads=threads,
-                 random_seed=random_seed) as session:
+    with Session(inst, spec, time_limit=time_limit, rel_gap=rel_gap, threads=threads, random_seed=random_seed,
+                 started=start) as session:
         result = session.solve(tee=tee)
     result.timing["total_s"] = time.perf_counter() - start
     return result

@@ -25,6 +25,7 @@ Each :class:`Violation` names its rule (a family of ``docs/formulation.md``, or 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 from collections import defaultdict
@@ -33,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeGuard
 
-from allocopt.errors import InstanceError, ResultFileError
+from allocopt.errors import InstanceError, ResultFileError, printable
 from allocopt.instance import Instance, load_instance
 from allocopt.reading import read_bounded
 from allocopt.result import READABLE_FORMATS, RESULT_FORMAT
@@ -41,6 +42,7 @@ from allocopt.result import READABLE_FORMATS, RESULT_FORMAT
 RULES: tuple[str, ...] = (
     "result_format",
     "instance_mismatch",
+    "model_rules",
     "adjustable_scale",
     "meet_need",
     "eligibility",
@@ -96,6 +98,8 @@ class CheckReport:
 
     violations: list[Violation]
     checked: dict[str, int]
+    rules_applied: str = ""
+    """Which of the model file's rules were applied, and where they were taken from."""
 
     @property
     def ok(self) -> bool:
@@ -111,12 +115,12 @@ class CheckReport:
         total = sum(self.checked.values())
         rules = sum(1 for n in self.checked.values() if n > 0)
         scope = f"{total} check{_s(total)} over {rules} rule{_s(rules)}"
-        if self.ok:
-            return f"OK: {scope}"
         n = len(self.violations)
-        lines = [f"FAILED: {n} violation{_s(n)} in {scope}"]
+        lines = [f"OK: {scope}" if self.ok else f"FAILED: {n} violation{_s(n)} in {scope}"]
         lines.extend(f"  - {v}" for v in self.violations)
-        return "\n".join(lines)
+        if self.rules_applied:
+            lines.append(f"Rules applied: {self.rules_applied}")
+        return "\n".join(map(printable, lines))  # names in a crafted file may hold anything, lone surrogates too
 
 
 @dataclass(frozen=True)
@@ -221,50 +225,64 @@ def smallest_return(instance: Instance, figures: PlanFigures) -> float:
 
 
 def check_result(
-    instance: Instance, result: Mapping[str, Any], *, rel_tol: float = 1e-6, abs_tol: float = 1e-6
+    instance: Instance, result: Mapping[str, Any], *, rel_tol: float = 1e-6, abs_tol: float = 1e-6,
+    model: Mapping[str, Any] | None = None,
 ) -> CheckReport:
-    """Check a result document (``docs/result-format.md``) against the instance it claims to plan."""
-    checker = _Checker(instance, rel_tol, abs_tol)
+    """Check a result document (``docs/result-format.md``) against the instance it claims to plan.
+
+    The rules of the model file (no subsidy and its tolerance, participation, the objective) are those the result
+    records, unless ``model`` (a validated model file, as ``ModelSpec.model_dump(mode="json")`` gives it) is given:
+    then the plan is checked against that model's rules, and a result that records other rules is a violation
+    (``model_rules``)."""
+    checker = _Checker(instance, rel_tol, abs_tol, model)
     checker.run(result)
-    return CheckReport(checker.violations, dict(checker.checked))
+    return CheckReport(checker.violations, dict(checker.checked), checker.rules_applied)
 
 
 def load_result_file(path: str | Path) -> dict[str, Any]:
     """Read a result JSON file; raise :class:`ResultFileError` when it cannot be an allocopt result."""
-    src = str(path)
+    src = printable(str(path))
     try:
-        raw = read_bounded(Path(path), src, "result")  # bounded: a device or a pipe may never end
+        raw = read_bounded(Path(path), str(path), "result")  # bounded, and regular files only
     except InstanceError as err:
         raise ResultFileError("; ".join(str(p) for p in err.problems)) from None
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # a byte order mark is accepted, as in instance files
     except UnicodeDecodeError:
         raise ResultFileError(f"{src}: is not UTF-8 text; give the result.json allocopt wrote") from None
     try:
-        data = json.loads(text, parse_constant=_reject_constant)
+        data = json.loads(text, parse_constant=_reject_constant, parse_int=_parse_int)
     except json.JSONDecodeError as err:
         raise ResultFileError(
             f"{src}: is not valid JSON (line {err.lineno}, column {err.colno}: {err.msg}); "
             "give the result.json written by 'allocopt solve'"
         ) from None
     except (ValueError, RecursionError) as err:
-        raise ResultFileError(f"{src}: is not a valid result file ({err})") from None
+        raise ResultFileError(printable(f"{src}: is not a valid result file ({err})")) from None
     if not isinstance(data, dict):
         raise ResultFileError(f"{src}: expected a JSON object at the top level, got {type(data).__name__}")
     fmt = data.get("format")
     if fmt not in READABLE_FORMATS:
         got = "it has no 'format' field" if fmt is None else f"its format is {fmt!r}"
-        raise ResultFileError(f"{src}: not an allocopt result ({got}, expected '{RESULT_FORMAT}')")
+        raise ResultFileError(printable(f"{src}: not an allocopt result ({got}, expected '{RESULT_FORMAT}')"))
     return data
 
 
+def _parse_int(digits: str) -> int | float:
+    """Whole numbers as ints while they fit a float exactly; longer ones as floats (infinite when too long), which
+    the checks then refuse as no usable number, rather than overflowing inside arithmetic."""
+    return int(digits) if len(digits) <= 15 else float(digits)
+
+
 def check_files(
-    instance_path: str | Path, result_path: str | Path, *, rel_tol: float = 1e-6, abs_tol: float = 1e-6
+    instance_path: str | Path, result_path: str | Path, *, rel_tol: float = 1e-6, abs_tol: float = 1e-6,
+    model: Mapping[str, Any] | None = None,
 ) -> CheckReport:
-    """Load an instance file and a result file, and check the one against the other."""
+    """Load an instance file and a result file, and check the one against the other (against the rules of
+    ``model``, a validated model file's data, when given)."""
     instance = load_instance(instance_path)
     result = load_result_file(result_path)
-    return check_result(instance, result, rel_tol=rel_tol, abs_tol=abs_tol)
+    return check_result(instance, result, rel_tol=rel_tol, abs_tol=abs_tol, model=model)
 
 
 def _reject_constant(name: str) -> float:
@@ -295,12 +313,26 @@ def _amount(x: float, unit: str) -> str:
     return f"{_fmt(x)} {unit}" if unit else _fmt(x)
 
 
+def _switch(x: bool | float | str) -> str:
+    if isinstance(x, bool):
+        return "on" if x else "off"
+    if isinstance(x, str):  # participation "auto": kept where a plan allows it, not a hard rule to check
+        return x
+    return _pct(x)
+
+
 def _pct(x: float) -> str:
     return f"{x * 100:.4g}%"
 
 
 def _is_number(v: Any) -> TypeGuard[float]:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    """A finite number that fits a float (a 400-digit integer does not, and is no usable figure)."""
+    if not isinstance(v, (int, float)) or isinstance(v, bool):
+        return False
+    try:
+        return math.isfinite(v)
+    except OverflowError:
+        return False
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -312,8 +344,11 @@ Row = Mapping[str, Any]
 class _Checker:
     """The instance, the tolerances and what has been found so far; one method per rule or group of rules."""
 
-    def __init__(self, instance: Instance, rel_tol: float, abs_tol: float) -> None:
+    def __init__(self, instance: Instance, rel_tol: float, abs_tol: float,
+                 model: Mapping[str, Any] | None = None) -> None:
         self.inst = instance
+        self.model = model
+        self.rules_applied = ""
         self.rel_tol = rel_tol
         self.abs_tol = abs_tol
         self.currency = instance.currency
@@ -339,7 +374,13 @@ class _Checker:
         self.flag(rule, where or {}, 0.0, "", message)
 
     def tol(self, *magnitudes: float) -> float:
-        return self.abs_tol + self.rel_tol * max([1.0, *(abs(m) for m in magnitudes)])
+        largest = 1.0
+        for m in magnitudes:  # called for every figure: a plain loop is the fastest way
+            if m > largest:
+                largest = m
+            elif -m > largest:
+                largest = -m
+        return self.abs_tol + self.rel_tol * largest
 
     def over(self, x: float, bound: float, *magnitudes: float) -> float:
         """How far ``x`` is above ``bound``, or 0 when within tolerance."""
@@ -401,7 +442,7 @@ class _Checker:
         rules = self.rules(result)
         if rules["no_subsidy"]:
             self.check_no_subsidy(figures, float(rules["tolerance"]))
-        if rules["participation"]:
+        if rules["participation"] is True:  # "auto" is a preference the plan's notes report on, not a hard rule
             self.check_participation(figures)
 
         self.check_gate_rows()
@@ -493,10 +534,30 @@ class _Checker:
                   "not define", {kind: name})
         return False
 
-    def rules(self, result: Mapping[str, Any]) -> dict[str, bool | float]:
-        """The model file's rule switches, as the result reports them (the model-file defaults if absent)."""
-        found: dict[str, bool | float] = {"no_subsidy": True, "tolerance": 0.0, "participation": False}
-        model = result.get("model")
+    def rules(self, result: Mapping[str, Any]) -> dict[str, bool | float | str]:
+        """The rule switches to apply: the given model file's, or else those the result records (the model-file
+        defaults if absent). Says which in :attr:`rules_applied`; a result recording other rules than the given
+        model file is a ``model_rules`` violation."""
+        recorded = self.recorded_rules(result.get("model"))
+        if self.model is None:
+            found, where = recorded, "as recorded in the result file (give --model to check against a model file)"
+        else:
+            found, where = self.recorded_rules(self.model), "from the model file given"
+            self.count("model_rules")
+            differ = [f"{name} {_switch(recorded[name])} instead of {_switch(found[name])}"
+                      for name in ("no_subsidy", "tolerance", "participation")
+                      if recorded[name] != found[name]]
+            if differ:
+                self.note("model_rules", "the result was made under other rules than the model file's: "
+                          + ", ".join(differ))
+        subsidy = (f"no_subsidy on (tolerance {_pct(float(found['tolerance']))})" if found["no_subsidy"]
+                   else "no_subsidy off")
+        self.rules_applied = (f"{subsidy}, participation {_switch(found['participation'])}; {where}")
+        return found
+
+    def recorded_rules(self, model: Any) -> dict[str, bool | float | str]:
+        """The rule switches of a model section (the model-file defaults where absent)."""
+        found: dict[str, bool | float | str] = {"no_subsidy": True, "tolerance": 0.0, "participation": "auto"}
         if not isinstance(model, Mapping):
             self.note("result_format", "the result has no 'model' object; the default rules are assumed")
             return found
@@ -512,7 +573,7 @@ class _Checker:
         participation = rules.get("participation")
         if isinstance(participation, Mapping):
             enabled = participation.get("enabled", False)
-            if isinstance(enabled, bool):
+            if isinstance(enabled, bool) or enabled == "auto":
                 found["participation"] = enabled
         return found
 
@@ -607,9 +668,14 @@ class _Checker:
             i: sum(plan.value * self.level[(i, t)] for t, plan in ini.phases.items())
             for i, ini in inst.initiatives.items()
         }
-        invested = {i: sum(money.get((p, i), 0.0) for p in inst.partners) for i in inst.initiatives}
-        contributed = {p: sum(money.get((p, i), 0.0) for i in inst.initiatives) for p in inst.partners}
-        received = {p: sum(self.benefit.get((p, i), 0.0) for i in inst.initiatives) for p in inst.partners}
+        invested = dict.fromkeys(inst.initiatives, 0.0)
+        contributed = dict.fromkeys(inst.partners, 0.0)
+        received = dict.fromkeys(inst.partners, 0.0)
+        for (p, i), amount in money.items():  # one pass each: every check is linear in the size of the files
+            invested[i] += amount
+            contributed[p] += amount
+        for (p, _i), amount in self.benefit.items():
+            received[p] += amount
         gain = {p: received[p] - contributed[p] for p in inst.partners}
         return PlanFigures(
             level=dict(self.level), units=dict(self.units), money=dict(money), benefit=dict(self.benefit),
@@ -701,10 +767,30 @@ class _Checker:
                 self.flag("eligibility", where, units, unit, f"{gives}, but it has no {r} capacity in {t}")
 
     # -- partners' limits -------------------------------------------------------------------------------
-    def check_capacity(self) -> None:
+    @functools.cached_property
+    def involved(self) -> dict[str, list[str]]:
+        """Per initiative, the partners reported to give to it or receive from it, in the instance's order."""
+        named: dict[str, set[str]] = defaultdict(set)
+        for p, i, _t, _r in self.units:
+            named[i].add(p)
+        for p, i in self.benefit:
+            named[i].add(p)
+        return {i: sorted(named[i], key=self.partner_order.__getitem__) for i in self.inst.initiatives}
+
+    @functools.cached_property
+    def partner_order(self) -> dict[str, int]:
+        return {p: k for k, p in enumerate(self.inst.partners)}
+
+    @functools.cached_property
+    def used(self) -> dict[tuple[str, str, str], float]:
+        """Units each partner gives of each resource in each phase."""
         used: dict[tuple[str, str, str], float] = defaultdict(float)
         for (p, _i, t, r), units in self.units.items():
             used[(p, t, r)] += units
+        return used
+
+    def check_capacity(self) -> None:
+        used = self.used
         keys = set(used)
         for p in self.inst.partners:
             for r in self.inst.resources:
@@ -729,10 +815,13 @@ class _Checker:
                               f"({_fmt(usable)} {unit})")
 
     def check_partner_total(self) -> None:
+        given: dict[tuple[str, str], float] = defaultdict(float)
+        for (q, _i, _t, s), u in self.units.items():
+            given[(q, s)] += u
         for p, partner in self.inst.partners.items():
             for r, total in partner.total.items():
                 self.count("partner_total")
-                amount = sum(u for (q, _i, _t, s), u in self.units.items() if q == p and s == r)
+                amount = given.get((p, r), 0.0)
                 excess = self.over(amount, total, amount)
                 if excess:
                     unit = self.unit_of(r)
@@ -820,12 +909,15 @@ class _Checker:
                               f"{i} and {j} exclude each other, but the plan starts both")
 
     def check_max_funders(self) -> None:
+        funding: dict[str, set[str]] = defaultdict(set)
+        for (p, j, t, r), units in self.units.items():
+            if self.inst.initiatives[j].max_funders is not None and units > self.tol(self.need(j, t, r)):
+                funding[j].add(p)
         for i, ini in self.inst.initiatives.items():
             if ini.max_funders is None:
                 continue
             self.count("max_funders")
-            funders = sorted({p for (p, j, t, r), units in self.units.items()
-                              if j == i and units > self.tol(self.need(i, t, r))})
+            funders = sorted(funding.get(i, ()))
             if len(funders) > ini.max_funders:
                 self.flag("max_funders", {"initiative": i}, len(funders) - ini.max_funders, "partners",
                           f"{len(funders)} partners contribute to {i} ({', '.join(funders)}), above its "
@@ -834,14 +926,22 @@ class _Checker:
     # -- commitments ------------------------------------------------------------------------------------
     def commitment_actuals(self) -> list[float]:
         """What each commitment sums: units of its resource, or money when it names none."""
+        # Sums over each selector shape (which of partner, initiative, phase, resource it names), built once:
+        # linear in the contributions and the commitments, rather than their product.
+        sums: dict[tuple[bool, ...], dict[tuple[str | None, ...], list[float]]] = {}
         actuals = []
         for c in self.inst.commitments:
-            total = 0.0
-            for (p, i, t, r), units in self.units.items():
-                if (c.partner in (None, p) and c.initiative in (None, i) and c.phase in (None, t)
-                        and c.resource in (None, r)):
-                    total += units if c.resource is not None else units * self.inst.resources[r].unit_value
-            actuals.append(total)
+            selector = (c.partner, c.initiative, c.phase, c.resource)
+            shape = tuple(x is not None for x in selector)
+            if shape not in sums:
+                table: dict[tuple[str | None, ...], list[float]] = defaultdict(lambda: [0.0, 0.0])
+                for key, units in self.units.items():
+                    cell = table[tuple(k if named else None for k, named in zip(key, shape, strict=True))]
+                    cell[0] += units
+                    cell[1] += units * self.inst.resources[key[3]].unit_value
+                sums[shape] = table
+            found = sums[shape].get(selector)
+            actuals.append(0.0 if found is None else found[0] if c.resource is not None else found[1])
         return actuals
 
     def commitment_unit(self, k: int) -> str:
@@ -900,8 +1000,9 @@ class _Checker:
                 continue
             self.count("value_split")
             value = figures.value[i]
-            shared = sum(figures.benefit.get((p, i), 0.0) for p in self.inst.partners)
-            excess = self.off(shared, value)
+            shared = sum(figures.benefit.get((p, i), 0.0) for p in self.involved[i])
+            full = sum(plan.value for plan in ini.phases.values())  # the row's scale: a stage at level 1e-9 is 0
+            excess = self.off(shared, value, full)
             if excess:
                 self.flag("value_split", {"initiative": i}, excess, c,
                           f"{i} creates {_fmt(value)} {c} of value, but partners receive {_fmt(shared)} {c}")
@@ -912,11 +1013,12 @@ class _Checker:
             if ini.benefit_share is None:
                 continue
             value = figures.value[i]
+            full = sum(plan.value for plan in ini.phases.values())
             for p in self.inst.partners:
                 self.count("fixed_share")
                 share = ini.benefit_share.get(p, 0.0)
                 expected, got = share * value, figures.benefit.get((p, i), 0.0)
-                excess = self.off(got, expected, value)
+                excess = self.off(got, expected, value, full)
                 if excess:
                     self.flag("fixed_share", {"partner": p, "initiative": i}, excess, c,
                               f"by contract {p} receives {_pct(share)} of {i}'s value "
@@ -933,13 +1035,17 @@ class _Checker:
             if invested <= self.tol(full_cost):
                 continue  # no money put in: no money share to follow, the split is free
             value = figures.value[i]
+            full_value = sum(plan.value for plan in ini.phases.values())  # the scale of the model's rows
             allowed = tolerance * value
-            for p in self.inst.partners:
+            # a partner that puts nothing in and receives nothing keeps the rule: only the others need a look
+            involved = self.involved[i]
+            self.count("no_subsidy", len(self.inst.partners) - len(involved))
+            for p in involved:
                 self.count("no_subsidy")
                 money, got = figures.money.get((p, i), 0.0), figures.benefit.get((p, i), 0.0)
                 fair = value * money / invested
                 excess = abs(got - fair) - allowed
-                if excess > self.tol(value, got, fair):
+                if excess > self.tol(value, got, fair, full_value):
                     slack = f", give or take {_fmt(allowed)} {c}" if allowed else ""
                     self.flag("no_subsidy", {"partner": p, "initiative": i}, excess, c,
                               f"{p} receives {_fmt(got)} {c} of {i}'s {_fmt(value)} {c} value, but put in "
@@ -1076,7 +1182,7 @@ class _Checker:
             where = {"partner": p, "phase": t, "resource": r}
             cap = self.inst.capacity_of(p, r, t)
             reserve = cap * self.inst.partners[p].risk.reserve_margin
-            used = sum(u for (q, _i, s, x), u in self.units.items() if (q, s, x) == (p, t, r))
+            used = self.used.get((p, t, r), 0.0)
             figures = {"capacity": cap, "reserve": reserve, "available": cap - reserve, "used": used,
                        "unused": cap - reserve - used}
             for column, amount in figures.items():
@@ -1094,6 +1200,14 @@ class _Checker:
         if isinstance(chosen, Mapping):  # a model file's objective with parameters: {name: ..., alpha: ...}
             chosen = chosen.get("name")
         reported_name = objective.get("name")
+        if self.model is not None:
+            wanted = self.model.get("objective", "total_net_gain")
+            if isinstance(wanted, Mapping):  # {name: ..., alpha: ...}
+                wanted = wanted.get("name", "total_net_gain")
+            if chosen != wanted:
+                self.note("model_rules", f"the result was made for the objective {chosen!r}, but the model file "
+                          f"given picks {wanted!r}")
+            chosen = wanted
         if isinstance(chosen, str) and isinstance(reported_name, str) and chosen != reported_name:
             self.note("objective", f"the model picks the objective '{chosen}', but the result reports "
                       f"'{reported_name}'")

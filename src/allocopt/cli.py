@@ -19,8 +19,11 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import os
+import signal
 import sys
+import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -28,7 +31,7 @@ from typing import Any, TypeVar
 
 import click
 
-from allocopt.errors import AllocoptError, InputError, NoPlanError, ResultFileError, SolverError
+from allocopt.errors import AllocoptError, InputError, NoPlanError, ResultFileError, SolverError, printable
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -46,12 +49,22 @@ def _fail(message: str, code: int) -> None:
     sys.exit(code)
 
 
+def _handle_interrupts_here() -> None:
+    """From here on Ctrl-C raises KeyboardInterrupt, handled below (before, while importing, it ends quietly)."""
+    try:
+        if signal.getsignal(signal.SIGINT) not in (signal.SIG_IGN, signal.default_int_handler):
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+    except ValueError:  # not the main thread: signals are not ours to handle
+        pass
+
+
 def handle_errors(func: F) -> F:
     """Turn library errors into messages and exit codes; never show a traceback for a user's mistake."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
+            _handle_interrupts_here()
             return func(*args, **kwargs)
         except InputError as err:
             _fail(f"error: {err}", EXIT_INPUT)
@@ -69,6 +82,9 @@ def handle_errors(func: F) -> F:
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
             sys.exit(EXIT_OK)
+        except OSError as err:  # the library turns the OS errors it expects into domain errors; never a traceback
+            where = f" {err.filename}" if err.filename else ""
+            _fail(printable(f"error: cannot read or write{where}: {err.strerror or err}"), EXIT_INPUT)
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
         except Exception:
@@ -86,18 +102,39 @@ def main() -> None:
     which share of the upside."""
 
 
-instance_arg = click.argument("instance", type=click.Path(dir_okay=True, path_type=Path))
+class FiniteFloat(click.FloatRange):
+    """A number within a range, refusing ``nan`` and ``inf`` (which ``float()`` accepts) as a usage error."""
+
+    name = "number"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if isinstance(number, float) and not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
+def input_path(**kwargs: Any) -> click.Path:
+    """A path the library opens itself (not click), so that a file that cannot be read is reported with the
+    reason and exit 3, and a FIFO or a device is refused without being opened."""
+    return click.Path(path_type=Path, readable=False, **kwargs)
+
+
+TIME_LIMIT = FiniteFloat(min=0, min_open=True, max=1e7)
+GAP = FiniteFloat(0, 1)
+instance_arg = click.argument("instance", type=input_path(dir_okay=True))
 
 
 @main.command()
 @instance_arg
-@click.option("--model", "model_file", type=click.Path(path_type=Path),
+@click.option("--model", "model_file", type=input_path(),
               help="Model file (objective, rules, solver options); default: models/default.yaml settings")
-@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), help="Seconds HiGHS may run")
-@click.option("--gap", type=click.FloatRange(0, 1), help="Relative optimality gap at which to stop")
+@click.option("--time-limit", type=TIME_LIMIT, help="Seconds the whole solve may take: reading, building and "
+              "HiGHS's search (the best plan found by then is reported)")
+@click.option("--gap", type=GAP, help="Relative optimality gap at which to stop")
 @click.option("--threads", type=click.IntRange(1, 256), help="HiGHS threads (fixed by default, for reproducibility)")
 @click.option("--seed", type=click.IntRange(0, 2**31 - 1), help="HiGHS random seed (fixed by default)")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--out", "out_dir", type=click.Path(path_type=Path),
               help="Write result.json and one CSV per table in this directory")
 @click.option("--format", "fmt", type=click.Choice(["table", "markdown", "json", "csv"]), default="table",
               show_default=True, help="What to print on stdout")
@@ -114,18 +151,24 @@ def solve(instance: Path, model_file: Path | None, time_limit: float | None, gap
           threads: int | None, seed: int | None, out_dir: Path | None, fmt: str, log: bool,
           with_prices: bool, objective: str | None, price_of_fairness: bool) -> None:
     """Solve a partnership INSTANCE (YAML or JSON) and print the plan."""
+    started = time.perf_counter()
     from allocopt.checker import check_result
+    from allocopt.files import OutputError, check_set_target
     from allocopt.instance import load_instance
     from allocopt.modelfile import load_model_spec, with_objective
     from allocopt.report import render, render_prices
     from allocopt.session import Session, with_price_of_fairness, with_prices_attached
 
+    protect = [instance] + ([model_file] if model_file else [])
+    if out_dir is not None:
+        check_set_target(out_dir, protect=protect)  # before spending time on a solve
     inst = load_instance(instance)
     spec = load_model_spec(model_file)
     if objective is not None:
         spec = with_objective(spec, objective)
     prices = None
-    with Session(inst, spec, time_limit=time_limit, rel_gap=gap, threads=threads, random_seed=seed) as session:
+    with Session(inst, spec, time_limit=time_limit, rel_gap=gap, threads=threads, random_seed=seed,
+                 started=started) as session:
         result = session.solve(tee=log)
         if with_prices and result.status.has_plan:
             prices = session.prices()
@@ -134,9 +177,13 @@ def solve(instance: Path, model_file: Path | None, time_limit: float | None, gap
             result = with_price_of_fairness(session, result)
     report = check_result(inst, result.to_dict()) if result.status.has_plan else None
 
+    not_written: OutputError | None = None
     if out_dir is not None:
-        _write_outputs(result, out_dir, protect=[instance] + ([model_file] if model_file else []))
-        click.echo(f"wrote {out_dir / 'result.json'} and the tables as CSV in {out_dir}", err=True)
+        try:
+            _write_outputs(result, out_dir, protect=protect)
+            click.echo(printable(f"wrote {out_dir / 'result.json'} and the tables as CSV in {out_dir}"), err=True)
+        except OutputError as err:  # the plan is not lost: it is printed below, then the failure is reported
+            not_written = err
 
     if fmt == "json":
         click.echo(result.to_json(), nl=False)
@@ -152,6 +199,8 @@ def solve(instance: Path, model_file: Path | None, time_limit: float | None, gap
         if report is not None:
             click.echo(f"\nIndependent check: {report.summary().splitlines()[0]}")
 
+    if not_written is not None:
+        _fail(f"error: the plan above was not saved: {not_written}", EXIT_INPUT)
     if report is not None and not report.ok:
         _fail("error: the independent checker found violations in this plan (a bug in allocopt):\n"
               + report.summary(), EXIT_CHECK_FAILED)
@@ -166,9 +215,9 @@ def solve(instance: Path, model_file: Path | None, time_limit: float | None, gap
 
 @main.command()
 @instance_arg
-@click.option("--model", "model_file", type=click.Path(path_type=Path), help="Model file (its elastic section "
+@click.option("--model", "model_file", type=input_path(), help="Model file (its elastic section "
               "sets which rules may be renegotiated, and their weights)")
-@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), help="Seconds HiGHS may run per solve")
+@click.option("--time-limit", type=TIME_LIMIT, help="Seconds HiGHS may run per solve")
 @handle_errors
 def diagnose(instance: Path, model_file: Path | None, time_limit: float | None) -> None:
     """Explain why INSTANCE has no plan: findings before solving, the conflicting terms, and the cheapest
@@ -186,11 +235,12 @@ def diagnose(instance: Path, model_file: Path | None, time_limit: float | None) 
 
 
 def _write_outputs(result: Any, out_dir: Path, protect: list[Path]) -> None:
-    from allocopt.files import write_atomic
+    """result.json and one CSV per table, replacing the directory's previous set as a whole."""
+    from allocopt.files import write_set
 
-    write_atomic(out_dir / "result.json", result.to_json(), protect=protect)
-    for name, df in result.tables.items():
-        write_atomic(out_dir / f"{name}.csv", df.reset_index().to_csv(index=False), protect=protect)
+    files = {"result.json": result.to_json()}
+    files.update({f"{name}.csv": df.reset_index().to_csv(index=False) for name, df in result.tables.items()})
+    write_set(out_dir, files, protect=protect)
 
 
 @main.command()
@@ -198,13 +248,15 @@ def _write_outputs(result: Any, out_dir: Path, protect: list[Path]) -> None:
 @handle_errors
 def validate(instance: Path) -> None:
     """Validate an INSTANCE file and report every problem at once."""
-    from allocopt.instance import load_instance
+    from allocopt.instance import load_instance, never_started
 
     inst = load_instance(instance)
     n_stages = sum(len(i.phases) for i in inst.initiatives.values())
-    click.echo(f"{instance}: valid: {len(inst.partners)} partners, {len(inst.resources)} resources, "
-               f"{len(inst.phases)} phases, {len(inst.initiatives)} initiatives ({n_stages} stages), "
-               f"{len(inst.commitments)} commitments")
+    click.echo(printable(f"{instance}: valid: {len(inst.partners)} partners, {len(inst.resources)} resources, "
+                         f"{len(inst.phases)} phases, {len(inst.initiatives)} initiatives ({n_stages} stages), "
+                         f"{len(inst.commitments)} commitments"))
+    for problem in never_started(inst):
+        click.echo(f"warning: {problem}", err=True)
 
 
 @main.command()
@@ -218,13 +270,17 @@ def schema() -> None:
 
 @main.command()
 @instance_arg
-@click.argument("result_file", type=click.Path(path_type=Path))
+@click.argument("result_file", type=input_path())
+@click.option("--model", "model_file", type=input_path(), help="Check against the rules of this model file "
+              "(default: the rules the result file records)")
 @handle_errors
-def check(instance: Path, result_file: Path) -> None:
+def check(instance: Path, result_file: Path, model_file: Path | None) -> None:
     """Verify RESULT_FILE (result.json) against INSTANCE, independently of the model code."""
     from allocopt.checker import check_files
+    from allocopt.modelfile import load_model_spec
 
-    report = check_files(instance, result_file)
+    rules = load_model_spec(model_file).model_dump(mode="json") if model_file is not None else None
+    report = check_files(instance, result_file, model=rules)
     click.echo(report.summary())
     if not report.ok:
         sys.exit(EXIT_CHECK_FAILED)
@@ -232,14 +288,14 @@ def check(instance: Path, result_file: Path) -> None:
 
 @main.command()
 @instance_arg
-@click.option("--model", "model_file", type=click.Path(path_type=Path), help="Model file")
-@click.option("--lp", "lp_file", type=click.Path(dir_okay=False, path_type=Path), help="Write an LP file")
-@click.option("--mps", "mps_file", type=click.Path(dir_okay=False, path_type=Path), help="Write an MPS file")
+@click.option("--model", "model_file", type=input_path(), help="Model file")
+@click.option("--lp", "lp_file", type=click.Path(path_type=Path), help="Write an LP file")
+@click.option("--mps", "mps_file", type=click.Path(path_type=Path), help="Write an MPS file")
 @handle_errors
 def export(instance: Path, model_file: Path | None, lp_file: Path | None, mps_file: Path | None) -> None:
     """Write the model of INSTANCE as an LP or MPS file, for any other solver."""
     from allocopt.api import build
-    from allocopt.files import OutputError
+    from allocopt.files import check_file_target, replace_atomic
     from allocopt.instance import load_instance
     from allocopt.modelfile import load_model_spec
     from allocopt.solver import write_model
@@ -248,12 +304,11 @@ def export(instance: Path, model_file: Path | None, lp_file: Path | None, mps_fi
         raise click.UsageError("give exactly one of --lp FILE or --mps FILE")
     target, fmt = (lp_file, "lp") if lp_file is not None else (mps_file, "mps")
     assert target is not None
-    for p in [instance] + ([model_file] if model_file else []):
-        if target.exists() and target.resolve() == p.resolve():
-            raise OutputError(f"refusing to write over the input file {p}: choose another output path")
+    protect = [instance] + ([model_file] if model_file else [])
+    check_file_target(target, protect=protect)  # before building the model
     model = build(load_instance(instance), load_model_spec(model_file))
-    write_model(model, str(target), fmt)
-    click.echo(f"wrote {target}", err=True)
+    replace_atomic(target, lambda tmp: write_model(model, str(tmp), fmt), protect=protect, suffix=f".{fmt}")
+    click.echo(printable(f"wrote {target}"), err=True)
 
 
 @main.command()
@@ -302,20 +357,37 @@ def game(game_file: Path, concepts: str, kind: str | None, allocation: str | Non
 @click.option("--initiatives", type=click.IntRange(1, 100000), default=10, show_default=True)
 @click.option("--phases", type=click.IntRange(1, 50), default=3, show_default=True)
 @click.option("--resources", type=click.IntRange(1, 20), default=2, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write here (.yaml or .json); default: YAML on stdout")
+@click.option("--seed", type=click.IntRange(-(2**63), 2**63 - 1), default=0, show_default=True)
+@click.option("--out", "out_file", type=click.Path(path_type=Path),
+              help="Write here (.yaml, .yml or .json); default: YAML on stdout")
 @handle_errors
 def generate(partners: int, initiatives: int, phases: int, resources: int, seed: int,
              out_file: Path | None) -> None:
     """Generate a synthetic, feasible instance (for benchmarks and tests)."""
     import yaml
 
-    from allocopt.generate import generate_instance, write_instance
+    from allocopt.files import check_file_target
+    from allocopt.generate import count_entries, estimated_size, generate_instance, write_instance
+    from allocopt.reading import MAX_FILE_BYTES, MAX_NODES
 
-    data = generate_instance(partners, initiatives, phases, resources, seed)
+    if out_file is not None:
+        if out_file.suffix.lower() not in (".yaml", ".yml", ".json"):
+            raise click.BadParameter(f"cannot tell the format of '{out_file}': name it .yaml, .yml or .json",
+                                     param_hint="'--out'")
+        check_file_target(out_file)
+    sizes = (partners, initiatives, phases, resources)
+    entries, size = estimated_size(*sizes)
+    limits = f"the {MAX_NODES:,} entries and {MAX_FILE_BYTES // 2**20} MiB an instance file may hold"
+    if entries > 1.25 * MAX_NODES or size > 1.25 * MAX_FILE_BYTES:
+        raise click.UsageError(f"an instance of this size (about {entries:,} entries, {size / 2**20:.0f} MiB) "
+                               f"would be past {limits}: ask for fewer initiatives or partners")
+    data = generate_instance(*sizes, seed)
+    as_json = out_file is not None and out_file.suffix.lower() == ".json"
+    text = json.dumps(data, indent=1) + "\n" if as_json else yaml.safe_dump(data, sort_keys=False)
+    if count_entries(data) > MAX_NODES or len(text.encode("utf-8")) > MAX_FILE_BYTES:
+        raise click.UsageError(f"this instance would be past {limits}: ask for fewer initiatives or partners")
     if out_file is None:
-        click.echo(yaml.safe_dump(data, sort_keys=False), nl=False)
+        click.echo(text, nl=False)
     else:
         write_instance(data, out_file)
         click.echo(f"wrote {out_file}", err=True)
@@ -338,9 +410,9 @@ def _frames_out(frames: dict[str, Any], fmt: str, extra: dict[str, Any]) -> None
 
 @main.command()
 @instance_arg
-@click.option("--model", "model_file", type=click.Path(path_type=Path), help="Model file")
+@click.option("--model", "model_file", type=input_path(), help="Model file")
 @click.option("--relax", is_flag=True, help="Prices of the LP relaxation (gates fractional) instead of the plan's")
-@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), help="Seconds HiGHS may run per solve")
+@click.option("--time-limit", type=TIME_LIMIT, help="Seconds HiGHS may run per solve")
 @click.option("--format", "fmt", type=click.Choice(["table", "markdown", "json", "csv"]), default="table",
               show_default=True, help="What to print on stdout")
 @handle_errors
@@ -382,11 +454,11 @@ def _steps(text: str) -> list[float]:
 
 @main.command()
 @instance_arg
-@click.option("--model", "model_file", type=click.Path(path_type=Path), help="Model file")
+@click.option("--model", "model_file", type=input_path(), help="Model file")
 @click.option("--steps", default="5,10,25", show_default=True,
               help="Steps in percent; each is tried up and down")
 @click.option("--terms", default=None, help="Only these terms (comma-separated names, families or paths)")
-@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), help="Seconds HiGHS may run per solve")
+@click.option("--time-limit", type=TIME_LIMIT, help="Seconds HiGHS may run per solve")
 @click.option("--workers", type=click.IntRange(1, 256), help="Solve the steps on this many local processes")
 @click.option("--dask", "dask_address", metavar="ADDRESS", help="Solve the steps on the Dask cluster at ADDRESS "
               "(needs allocopt[dask])")
@@ -419,13 +491,19 @@ def renegotiate(instance: Path, model_file: Path | None, steps: str, terms: str 
         click.echo(render_renegotiation(found, fmt), nl=False)
 
 
+def _label_dir(objective: dict[str, Any]) -> str:
+    """The directory of one objective's plan under compare --out: its label, safe as a file name."""
+    label = objective["name"] + ("" if objective.get("alpha") is None else f"_alpha-{objective['alpha']:g}")
+    return label
+
+
 @main.command()
 @instance_arg
-@click.option("--model", "model_file", type=click.Path(path_type=Path), help="Model file (rules, solver options)")
+@click.option("--model", "model_file", type=input_path(), help="Model file (rules, solver options)")
 @click.option("--objectives", default=",".join(("utilitarian", "maxmin", "leximin", "nash", "kalai_smorodinsky",
                                                 "max_min_return")), show_default=True,
               help="Objectives to compare, comma-separated; parameters as alpha_fair:alpha=2")
-@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), help="Seconds HiGHS may run per solve")
+@click.option("--time-limit", type=TIME_LIMIT, help="Seconds HiGHS may run per solve")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Also write each plan's result file (DIR/OBJECTIVE/result.json and its tables)")
 @click.option("--format", "fmt", type=click.Choice(["table", "markdown", "json", "csv"]), default="table",
@@ -450,6 +528,12 @@ def compare(instance: Path, model_file: Path | None, objectives: str, time_limit
             parsed.append(parse_objective(name))
         except ValueError as err:
             raise click.BadParameter(f"{name}: {err}", param_hint="--objectives") from None
+    protect = [instance] + ([model_file] if model_file else [])
+    if out_dir is not None:  # every plan's directory can be written, checked before any solve
+        from allocopt.files import check_set_target
+
+        for objective in parsed:
+            check_set_target(out_dir / _label_dir(objective), protect=protect)
     inst = load_instance(instance)
     found = compare_objectives(inst, parsed, load_model_spec(model_file), time_limit=time_limit)
     failed = []
@@ -459,8 +543,7 @@ def compare(instance: Path, model_file: Path | None, objectives: str, time_limit
             if not report.ok:
                 failed.append(f"{label}: {report.summary()}")
         if out_dir is not None:
-            _write_outputs(result, out_dir / label.replace(":", "_").replace("=", "-"),
-                           protect=[instance] + ([model_file] if model_file else []))
+            _write_outputs(result, out_dir / label.replace(":", "_").replace("=", "-"), protect=protect)
     if fmt in ("json", "csv"):
         _frames_out({"comparison": found.table.reset_index(), "changes": found.changes}, fmt,
                     {"currency": found.currency})
@@ -534,11 +617,11 @@ class _LazyProgress:
 
 @main.command()
 @instance_arg
-@click.option("--model", "model_file", type=click.Path(path_type=Path), help="Model file (rules, solver options)")
+@click.option("--model", "model_file", type=input_path(), help="Model file (rules, solver options)")
 @click.option("--points", type=click.IntRange(2, 200), default=11, show_default=True, help="Points on the frontier")
 @click.option("--between", default="total,min_gain", show_default=True,
               help="total,min_gain (efficiency against equality) or PARTNER_A,PARTNER_B")
-@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), help="Seconds HiGHS may run per solve")
+@click.option("--time-limit", type=TIME_LIMIT, help="Seconds HiGHS may run per solve")
 @click.option("--chart", type=click.Path(dir_okay=False, path_type=Path),
               help="Also draw the frontier as PNG or SVG (needs the [plot] extra)")
 @click.option("--format", "fmt", type=click.Choice(["table", "markdown", "json", "csv"]), default="table",
@@ -576,18 +659,18 @@ def frontier(instance: Path, model_file: Path | None, points: int, between: str,
 
 @main.command()
 @instance_arg
-@click.option("--model", "model_file", type=click.Path(path_type=Path), help="Model file")
+@click.option("--model", "model_file", type=input_path(), help="Model file")
 @click.option("--param", "param", metavar="PATH",
               help="Field to sweep, as in error messages: partners.NAME.capacity.RESOURCE.PHASE, "
                    "initiatives.NAME.phases.PHASE.value, commitments[0].min, model.rules.no_subsidy.tolerance")
 @click.option("--values", "values", metavar="A,B,C", help="Values to solve at (as written in the instance file)")
 @click.option("--range", "value_range", metavar="LO:HI:N", help="N evenly spaced values from LO to HI")
-@click.option("--tornado", "tornado_pct", type=click.FloatRange(0, 100, min_open=True, max_open=True),
+@click.option("--tornado", "tornado_pct", type=FiniteFloat(0, 100, min_open=True, max_open=True),
               metavar="PCT", help="Move every capacity, total, cap, commitment bound and stage value by PCT% down "
                                   "and up, one at a time, and rank them by the objective's swing")
 @click.option("--breakpoints/--no-breakpoints", default=True, show_default=True,
               help="Bisect between points where the gate decisions change")
-@click.option("--tolerance", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=1e-3,
+@click.option("--tolerance", type=FiniteFloat(0, 1, min_open=True, max_open=True), default=1e-3,
               show_default=True, help="Breakpoints located to this share of the value")
 @click.option("--workers", type=click.IntRange(1, 256), help="Solve on this many local processes")
 @click.option("--dask", "dask_address", metavar="ADDRESS", help="Solve on the Dask cluster at ADDRESS "
@@ -596,7 +679,7 @@ def frontier(instance: Path, model_file: Path | None, points: int, between: str,
               "needs allocopt[plot])")
 @click.option("--format", "fmt", type=click.Choice(["table", "markdown", "json", "csv"]), default="table",
               show_default=True, help="What to print on stdout")
-@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), help="Seconds HiGHS may run per solve")
+@click.option("--time-limit", type=TIME_LIMIT, help="Seconds HiGHS may run per solve")
 @handle_errors
 def sensitivity(instance: Path, model_file: Path | None, param: str | None, values: str | None,
                 value_range: str | None, tornado_pct: float | None, breakpoints: bool, tolerance: float,

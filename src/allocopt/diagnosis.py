@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from allocopt.errors import NoPlanError
+from allocopt.errors import InputError, NoPlanError
 from allocopt.instance import Instance
 from allocopt.model.entries import Entry, describe, fmt
 from allocopt.modelfile import ModelSpec
@@ -63,6 +63,8 @@ class Diagnosis:
     confirmed_objective: float | None = None
     repaired_instance: Instance | None = None
     repaired_spec: ModelSpec | None = None
+    not_confirmed_why: str = ""
+    """Why the renegotiation could not even be tried (the changed values fall outside the accepted ranges)."""
 
     def summary(self, short: bool = False, currency: str = "") -> str:
         """The explanation as text; ``short`` keeps the essentials for ``allocopt solve``."""
@@ -91,6 +93,8 @@ class Diagnosis:
             if self.confirmed:
                 obj = f" (objective {fmt(self.confirmed_objective or 0.0, currency)})" if not short else ""
                 lines.append(f"  Confirmed: with these changes the partnership solves{obj}.")
+            elif self.confirmed is False and self.not_confirmed_why:
+                lines.append(f"  Not confirmed: {self.not_confirmed_why}.")
             elif self.confirmed is False:
                 lines.append("  Not confirmed: the changed instance still has no plan (numerical trouble?).")
         elif self.renegotiation_status not in ("not run", "optimal"):
@@ -141,13 +145,19 @@ def diagnose(instance: Instance, spec: ModelSpec | None = None, *, feasible_chec
     confirmed: bool | None = None
     objective = None
     repaired, repaired_spec = None, None
+    why = ""
     if changes:
-        repaired, repaired_spec = apply_changes(instance, spec, changes)
-        check = solve(repaired, repaired_spec)
-        confirmed = check.status.has_plan
-        objective = check.objective
+        try:
+            repaired, repaired_spec = apply_changes(instance, spec, changes)
+        except InputError as err:  # e.g. a capacity raised past the largest amount accepted
+            confirmed = False
+            why = "the changed instance would be refused: " + "; ".join(p.message for p in err.problems)
+        else:
+            check = solve(repaired, repaired_spec)
+            confirmed = check.status.has_plan
+            objective = check.objective
     return Diagnosis(instance.name, True, findings, entries, from_integrality, changes, status, confirmed, objective,
-                     repaired, repaired_spec)
+                     repaired, repaired_spec, why)
 
 
 def _unique(entries: list[Entry]) -> list[Entry]:

@@ -1,36 +1,329 @@
-"""Writing output files safely: atomically (temporary file, then rename), and never over an input file."""
+"""Writing output files safely: atomically, with the user's umask, never over an input file, never through a
+device or a pipe, and a whole set of files (``solve --out DIR``) swapped in at once.
+
+Every OS error becomes an :class:`OutputError` naming the path and the reason. Nothing here prints.
+
+A set of files is written into a fresh hidden sibling directory (``.DIR.<pid>.tmp-XXXX``) and swapped in with one
+atomic exchange of the two directories (``renameat2(RENAME_EXCHANGE)`` on Linux; elsewhere two renames). The
+previous set stays complete until the swap; a reader, or a process killed at any moment, sees the whole old set or
+the whole new one. Temporary directories are removed on a normal exit and on Ctrl-C; those of a process killed
+outright are removed by the next write to the same place.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import ctypes.util
+import errno
+import functools
 import os
+import re
+import shutil
+import stat
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
-from allocopt.errors import AllocoptError
+from allocopt.errors import AllocoptError, printable
 
 
 class OutputError(AllocoptError):
     """An output cannot be written where asked."""
 
 
+def _reason(err: OSError) -> str:
+    return err.strerror or str(err) or type(err).__name__
+
+
+def _cannot_write(path: str | Path, err: OSError) -> OutputError:
+    return OutputError(printable(f"cannot write {path}: {_reason(err)}"))
+
+
+def _umask() -> int:
+    """The process's umask (read by setting it and putting it back: there is no other portable way)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def file_mode() -> int:
+    """The mode a newly created file gets from the umask (0644 under the common umask 022)."""
+    return 0o666 & ~_umask()
+
+
+def dir_mode() -> int:
+    return 0o777 & ~_umask()
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and a.resolve() == b.resolve()
+    except (OSError, RuntimeError, ValueError):
+        return False
+
+
+def _refuse_inputs(target: Path, protect: Iterable[str | Path]) -> None:
+    for p in protect:
+        if _same_file(target, Path(p)):
+            raise OutputError(printable(f"refusing to write over the input file {p}: choose another output path"))
+
+
+def _existing_ancestor(path: Path) -> Path:
+    here = path.absolute()
+    while not here.exists() and here != here.parent:
+        here = here.parent
+    return here
+
+
+def _temporary_prefix(name: str) -> str:
+    """Hidden, and named after the target and this process, so that a later run can tell a leftover of a killed
+    run (its process is gone) from a file in use."""
+    return f".{name}.{os.getpid()}.tmp-"
+
+
+def _probe_directory(directory: Path, shown: str | Path, name: str) -> None:
+    """Create (and remove) a file in ``directory``: the one sure test that it can be written."""
+    try:
+        fd, probe = tempfile.mkstemp(prefix=_temporary_prefix(name), dir=directory)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise _cannot_write(shown, err) from None
+
+
+def check_file_target(path: str | Path, *, protect: Iterable[str | Path] = ()) -> Path:
+    """Refuse, before any work is done, an output file that cannot be written: a directory, a device or a pipe
+    (``/dev/full``), an input file, a parent that is a file or cannot be written."""
+    target = Path(path)
+    try:
+        st = target.stat()
+    except FileNotFoundError:
+        st = None
+    except NotADirectoryError:
+        raise OutputError(printable(f"cannot write {target}: a part of the path is a file, not a directory")) \
+            from None
+    except (OSError, ValueError) as err:
+        raise OutputError(printable(f"cannot write {target}: {_reason(err) if isinstance(err, OSError) else err}")) \
+            from None
+    if st is not None:
+        if stat.S_ISDIR(st.st_mode):
+            raise OutputError(printable(f"{target} is a directory: name a file to write"))
+        if not stat.S_ISREG(st.st_mode):
+            raise OutputError(printable(f"cannot write {target}: it is not a regular file (a device, a pipe or a "
+                                        "socket); name a file"))
+        _refuse_inputs(target, protect)
+    parent = _existing_ancestor(target.parent)
+    if not parent.is_dir():
+        raise OutputError(printable(f"cannot write {target}: {parent} is a file, not a directory"))
+    _probe_directory(parent, target, target.name)
+    return target
+
+
 def write_atomic(path: str | Path, text: str, *, protect: Iterable[str | Path] = ()) -> Path:
     """Write ``text`` to ``path`` so that a reader sees the old file or the whole new one, never half of it."""
-    target = Path(path)
-    for p in protect:
-        if Path(p).exists() and target.exists() and target.resolve() == Path(p).resolve():
-            raise OutputError(f"refusing to write over the input file {p}: choose another output path")
-    if target.is_dir():
-        raise OutputError(f"{target} is a directory: name a file to write")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    return replace_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8", newline=""), protect=protect)
+
+
+def replace_atomic(path: str | Path, write: Callable[[Path], object], *,
+                   protect: Iterable[str | Path] = (), suffix: str = "") -> Path:
+    """Let ``write`` fill a temporary file next to ``path``, then rename it over ``path``. The file gets the mode
+    the umask gives; the temporary file never outlives the call. OS errors become :class:`OutputError`."""
+    target = check_file_target(path, protect=protect)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale(target.parent, target.name)
+        fd, name = tempfile.mkstemp(prefix=_temporary_prefix(target.name), suffix=suffix, dir=target.parent)
+    except OSError as err:
+        raise _cannot_write(target, err) from None
+    tmp = Path(name)
+    try:
+        os.close(fd)
+        write(tmp)
+        with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
+        os.chmod(tmp, file_mode())
         os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    except OSError as err:
+        raise _cannot_write(target, err) from None
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+    return target
+
+
+# --------------------------------------------------------------------------------------------------------------
+# A set of files, swapped in as a whole
+
+
+SET_FILE_SUFFIXES = (".json", ".csv")
+"""What an output directory may hold for allocopt to replace it: its own result.json and CSV tables."""
+
+
+def _is_output_set(directory: Path) -> tuple[bool, str]:
+    try:
+        entries = list(os.scandir(directory))
+    except OSError as err:
+        return False, _reason(err)
+    for entry in entries:
+        if _TMP_NAME.match(entry.name) or _OLD_TMP_NAME.match(entry.name):  # left by a killed run: replaced too
+            continue
+        if not entry.is_file(follow_symlinks=False) or not entry.name.endswith(SET_FILE_SUFFIXES):
+            return False, f"it holds '{entry.name}', which allocopt did not write"
+    if entries and not any(e.name == "result.json" for e in entries):
+        return False, "it holds files but no result.json"
+    return True, ""
+
+
+def check_set_target(directory: str | Path, *, protect: Iterable[str | Path] = ()) -> Path:
+    """Refuse, before any work is done, an output directory that cannot take a set of files: a file (or a file in
+    the way above it), a directory that cannot be written, one holding an input file or anything allocopt did not
+    write there (replacing the set replaces the whole directory)."""
+    target = Path(directory)
+    try:
+        st = target.lstat()
+    except FileNotFoundError:
+        st = None
+    except NotADirectoryError:
+        raise OutputError(printable(f"cannot write {target}: a part of the path is a file, not a directory")) \
+            from None
+    except (OSError, ValueError) as err:
+        raise OutputError(printable(f"cannot write {target}: {_reason(err) if isinstance(err, OSError) else err}")) \
+            from None
+    if st is not None:
+        if stat.S_ISLNK(st.st_mode):
+            raise OutputError(printable(f"cannot write {target}: it is a symbolic link; name the directory itself"))
+        if not stat.S_ISDIR(st.st_mode):
+            raise OutputError(printable(f"cannot write {target}: it is a file, not a directory"))
+        for p in protect:
+            with contextlib.suppress(OSError, RuntimeError, ValueError):
+                if Path(p).exists() and target.resolve() in Path(p).resolve().parents:
+                    raise OutputError(printable(f"refusing to write into {target}: it holds the input file {p}; "
+                                                "choose another output directory"))
+        ok, why = _is_output_set(target)
+        if not ok:
+            raise OutputError(printable(f"refusing to write into {target}: {why}; name a new or empty directory, "
+                                        "or one holding only a result allocopt wrote (it is replaced as a whole)"))
+        remove_stale(target, "probe")
+        _probe_directory(target, target, "probe")  # swapping a directory out needs write access to it too
+    parent = _existing_ancestor(target.absolute().parent)
+    if not parent.is_dir():
+        raise OutputError(printable(f"cannot write {target}: {parent} is a file, not a directory"))
+    _probe_directory(parent, target, target.absolute().name)
+    return target
+
+
+_TMP_NAME = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.(?:tmp|old)-[A-Za-z0-9_]+(?:\.[A-Za-z0-9]+)?$")
+
+
+_OLD_TMP_NAME = re.compile(r"^\.[^/]+\.(?:json|csv)\.[A-Za-z0-9_]+\.tmp$")
+"""What versions before the atomic set left behind when killed while writing one file (``.result.json.XXXX.tmp``)."""
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def remove_stale(parent: Path, name: str) -> None:
+    """Remove the temporary directories and files that a killed run left next to ``parent / name``."""
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(parent):
+            m = _TMP_NAME.match(entry.name)
+            if m and m.group("name") == name and not _pid_alive(int(m.group("pid"))):
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    with contextlib.suppress(OSError):
+                        os.unlink(entry.path)
+
+
+@functools.cache
+def _renameat2() -> Callable[[bytes, bytes, int], int] | None:
+    if not hasattr(os, "fsencode") or os.name != "posix":
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+        func = libc.renameat2
+    except (OSError, AttributeError):
+        return None
+    func.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    func.restype = ctypes.c_int
+    at_fdcwd = -100
+
+    def call(old: bytes, new: bytes, flags: int) -> int:
+        if func(at_fdcwd, old, at_fdcwd, new, flags) == 0:
+            return 0
+        return ctypes.get_errno() or errno.EINVAL
+
+    return call
+
+
+RENAME_EXCHANGE = 2
+
+
+def _swap(new: Path, target: Path, parent: Path) -> Path | None:
+    """Put directory ``new`` at ``target``; return where the previous directory went (to be removed), if any."""
+    if not target.exists():
+        try:
+            os.rename(new, target)
+            return None
+        except OSError as err:
+            if err.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                raise
+    exchange = _renameat2()
+    if exchange is not None:
+        code = exchange(os.fsencode(new), os.fsencode(target), RENAME_EXCHANGE)
+        if code == 0:
+            return new  # ``new`` now holds the previous set
+        if code not in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP):
+            raise OSError(code, os.strerror(code), str(target))
+    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.{os.getpid()}.old-", dir=parent))
+    os.rmdir(old)
+    os.rename(target, old)  # the only moment without a set: platforms without an atomic exchange
+    os.rename(new, target)
+    return old
+
+
+def write_set(directory: str | Path, files: Mapping[str, str], *, protect: Iterable[str | Path] = ()) -> Path:
+    """Write ``files`` (name -> text) as the directory ``directory``, replacing what it held as a whole."""
+    target = check_set_target(directory, protect=protect)
+    parent = target.absolute().parent
+    name = target.absolute().name
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise _cannot_write(target, err) from None
+    remove_stale(parent, name)
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=_temporary_prefix(name), dir=parent))
+    except OSError as err:
+        raise _cannot_write(target, err) from None
+    leftover: Path | None = staging
+    try:
+        for filename, text in files.items():
+            path = staging / filename
+            with open(path, "w", encoding="utf-8", newline="") as fh:
+                fh.write(text)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.chmod(path, file_mode())
+        try:
+            mode = stat.S_IMODE(target.stat().st_mode)
+        except OSError:
+            mode = dir_mode()
+        os.chmod(staging, mode)
+        leftover = _swap(staging, target, parent)
+    except OSError as err:
+        raise _cannot_write(target, err) from None
+    finally:
+        if leftover is not None:
+            shutil.rmtree(leftover, ignore_errors=True)
     return target

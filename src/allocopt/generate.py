@@ -36,7 +36,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["generate_instance", "write_instance"]
+__all__ = ["count_entries", "estimated_size", "generate_instance", "write_instance"]
 
 # (name, unit, unit_value) of the resources, in the order they are added.
 RESOURCE_CATALOGUE: list[tuple[str, str, float]] = [
@@ -356,6 +356,44 @@ def _shares(rng: random.Random, names: list[str]) -> dict[str, float]:
     return {name: (bounds[k + 1] - bounds[k]) / steps for k, name in enumerate(names)}
 
 
+def count_entries(data: Any) -> int:
+    """Entries as the reader counts them (:data:`allocopt.reading.MAX_NODES`): every mapping, list, key and value."""
+    total, stack = 0, [data]
+    while stack:
+        node = stack.pop()
+        total += 1
+        if isinstance(node, Mapping):
+            total += len(node)
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return total
+
+
+def _dump_yaml(data: Mapping[str, Any]) -> str:
+    import yaml
+
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    text: str = yaml.dump(dict(data), Dumper=dumper, sort_keys=False, default_flow_style=None, width=120,
+                          allow_unicode=True)
+    return text
+
+
+def estimated_size(partners: int, initiatives: int, phases: int, resources: int) -> tuple[int, int]:
+    """About how many entries and bytes (as YAML) :func:`generate_instance` gives for these sizes, found by
+    generating two small samples and extrapolating: sizes grow linearly with the number of initiatives."""
+    small, large = min(initiatives, 30), min(initiatives, 120)
+    samples = []
+    for n in sorted({small, large}):
+        data = generate_instance(partners, n, phases, resources, seed=0)
+        samples.append((n, count_entries(data), len(_dump_yaml(data).encode("utf-8"))))
+    if len(samples) == 1 or samples[-1][0] == initiatives:
+        return samples[-1][1], samples[-1][2]
+    (n1, e1, b1), (n2, e2, b2) = samples
+    per_entry, per_byte = (e2 - e1) / (n2 - n1), (b2 - b1) / (n2 - n1)
+    return int(e2 + per_entry * (initiatives - n2)), int(b2 + per_byte * (initiatives - n2))
+
+
 def write_instance(
     data: Mapping[str, Any], path: str | Path, *, params: Mapping[str, Any] | None = None
 ) -> Path:
@@ -365,12 +403,12 @@ def write_instance(
     arguments given to :func:`generate_instance`) are recorded in the YAML header; without them the header
     records the sizes counted from the data.
     """
-    import yaml
+    from allocopt.files import write_atomic
 
     out = Path(path)
     suffix = out.suffix.lower()
     if suffix == ".json":
-        out.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+        write_atomic(out, json.dumps(data, indent=1) + "\n")
         return out
     if suffix not in (".yaml", ".yml"):
         raise ValueError(f"cannot tell the format of '{out}': name it .yaml, .yml or .json")
@@ -388,8 +426,5 @@ def write_instance(
         f"# {sizes}. Random data for benchmarks and tests, not a real partnership;\n"
         "# regenerate rather than edit.\n\n"
     )
-    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    body = yaml.dump(dict(data), Dumper=dumper, sort_keys=False, default_flow_style=None, width=120,
-                     allow_unicode=True)
-    out.write_text(header + body, encoding="utf-8")
+    write_atomic(out, header + _dump_yaml(data))
     return out

@@ -16,11 +16,23 @@ import hashlib
 import json
 import re
 import types
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from allocopt.errors import InstanceError, Problem
 from allocopt.reading import (
@@ -36,13 +48,44 @@ from allocopt.reading import (
     read_data,
 )
 
-__all__ = ["MAX_FILE_BYTES", "Instance", "instance_from_dict", "load_instance", "reference_problems"]
+__all__ = ["MAX_FILE_BYTES", "Instance", "instance_from_dict", "load_instance", "never_started", "reference_problems"]
 
-MAX_AMOUNT = 1e15
-"""Largest amount accepted: no partnership counts a quadrillion of anything, and HiGHS treats 1e20 as infinite."""
-Amount = Annotated[float, Field(ge=0, le=MAX_AMOUNT, allow_inf_nan=False)]
+MAX_AMOUNT = 1e12
+"""Largest amount accepted (units of a resource, or money): no partnership counts a trillion of anything, and past
+about 1e13 HiGHS's tolerances no longer tell the figures apart (found by the fuzz campaign: a stage worth 1e15 made
+HiGHS stop with 'infeasible_or_unbounded')."""
+MIN_WEIGHT, MAX_WEIGHT = 1e-3, 1e3
+"""Range of a partner's weight: wider ratios make the objective's coefficients numerically meaningless."""
+MAX_FUNDERS = 1_000_000
+"""Largest ``max_funders`` accepted (any number above the count of partners means no limit)."""
+
+
+def refuse_bool(value: Any, info: ValidationInfo | None = None) -> Any:
+    """Booleans are not numbers: ``value: true`` or ``max_funders: yes`` is a mistake, not 1."""
+    if isinstance(value, bool):
+        raise PydanticCustomError("bool_for_number", "expected a number, got {got}",
+                                  {"got": "true" if value else "false"})
+    return value
+
+
+MIN_AMOUNT = 1e-3
+"""Smallest amount other than 0: a need of 1e-300 is no need, and a coefficient that small makes HiGHS drop it
+(the fuzz campaign found tiny amounts ending in 'infeasible_or_unbounded')."""
+
+
+def refuse_tiny(value: float) -> float:
+    """0, or at least :data:`MIN_AMOUNT` in size."""
+    if value != 0 and abs(value) < MIN_AMOUNT:
+        raise PydanticCustomError("tiny_number", "must be 0 or at least {smallest} in size",
+                                  {"smallest": MIN_AMOUNT})
+    return value
+
+
+NotBool = BeforeValidator(refuse_bool)
+NotTiny = AfterValidator(refuse_tiny)
+Amount = Annotated[float, Field(ge=0, le=MAX_AMOUNT, allow_inf_nan=False), NotBool, NotTiny]
 """A non-negative, finite number (units of a resource, or money), at most :data:`MAX_AMOUNT`."""
-Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False), NotBool, NotTiny]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 
 SHARE_TOLERANCE = 1e-6
@@ -65,10 +108,10 @@ class Risk(_Strict):
     """A partner's risk tolerances."""
 
     max_exposure: Amount | None = Field(None, description="Cap on the money value of all it contributes")
-    reserve_margin: Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)] = Field(
+    reserve_margin: Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False), NotBool, NotTiny] = Field(
         0.0, description="Fraction of each phase's capacity kept unallocated as a contingency buffer"
     )
-    max_initiative_share: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] | None = Field(
+    max_initiative_share: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False), NotBool, NotTiny] | None = Field(
         None, description="Cap on the fraction of its money contribution that goes to any one initiative"
     )
 
@@ -83,10 +126,10 @@ class Partner(_Strict):
     total: dict[Name, Amount] = Field(
         default_factory=dict, description="Per resource: cap on units across all phases"
     )
-    stand_alone: float = Field(
-        0.0, allow_inf_nan=False, description="What it would earn without the deal (outside option), in money"
+    stand_alone: Annotated[float, Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT, allow_inf_nan=False), NotBool, NotTiny] = Field(
+        0.0, description="What it would earn without the deal (outside option), in money"
     )
-    weight: Annotated[float, Field(gt=0, allow_inf_nan=False)] = Field(
+    weight: Annotated[float, Field(ge=MIN_WEIGHT, le=MAX_WEIGHT, allow_inf_nan=False), NotBool] = Field(
         1.0, description="Weight of its net gain in weighted objectives"
     )
     risk: Risk = Field(default_factory=Risk)
@@ -139,7 +182,7 @@ class Initiative(_Strict):
         description="go/no-go: each phase proceeds in full or pauses; adjustable: the initiative may run at a "
         "reduced scale (needs and value scale linearly)",
     )
-    min_scale: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] = Field(
+    min_scale: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False), NotBool, NotTiny] = Field(
         0.5, description="Smallest scale of an adjustable initiative that proceeds"
     )
     phases: dict[Name, PhasePlan] = Field(description="Per phase it runs in: needs and value")
@@ -155,7 +198,9 @@ class Initiative(_Strict):
     benefit_share: dict[Name, Fraction] | None = Field(
         None, description="Shares of its value fixed by contract (sum to 1); omit to let allocopt decide"
     )
-    max_funders: Annotated[int, Field(ge=1)] | None = Field(None, description="At most this many partners contribute")
+    max_funders: Annotated[int, Field(ge=1, le=MAX_FUNDERS), NotBool] | None = Field(
+        None, description="At most this many partners contribute"
+    )
     mandatory: bool = Field(False, description="Proceeds in every one of its phases")
 
     @field_validator("phases")
@@ -357,41 +402,210 @@ def reference_problems(inst: Instance) -> list[Problem]:
         if c.initiative is not None and c.initiative not in initiatives:
             problems.append(_unknown("initiative", c.initiative, initiatives, f"{base}.initiative", "initiatives"))
 
+    problems.extend(_id_problems(inst))
+    problems.extend(_money_problems(inst))
     problems.extend(_dependency_cycles(inst))
     return problems
 
 
+def _id_problems(inst: Instance) -> list[Problem]:
+    """Ids a reader cannot tell apart: invisible or direction-changing characters, spaces at either end, and two
+    ids of one kind equal once Unicode-normalised (NFC) and case-folded ("Acme" and "acme", "é" written two ways)."""
+    problems: list[Problem] = []
+    kinds: list[tuple[str, str, Iterable[str], bool]] = [
+        ("resource", "resources", inst.resources, True), ("phase", "phases", inst.phases, False),
+        ("partner", "partners", inst.partners, True), ("initiative", "initiatives", inst.initiatives, True),
+    ]
+    for kind, section, names, keyed in kinds:
+        seen: dict[str, tuple[str, int]] = {}
+        for k, name in enumerate(names):
+            path = f"{section}.{name}" if keyed else f"{section}[{k}]"
+            hidden = [c for c in name if unicodedata.category(c) in _INVISIBLE or (c.isspace() and c != " ")]
+            if hidden:
+                codes = ", ".join(sorted({f"U+{ord(c):04X}" for c in hidden}))
+                problems.append(Problem(path, f"{kind} id {_quoted(name)} holds invisible or text-direction "
+                                        f"characters ({codes})", "retype the id with visible characters only"))
+            elif name != name.strip():
+                problems.append(Problem(path, f"{kind} id {_quoted(name)} starts or ends with a space",
+                                        "remove the space"))
+            key = _folded(name)
+            if key in seen:
+                other = seen[key][0]
+                problems.append(Problem(path, f"{kind} ids {_quoted(other)} and {_quoted(name)} differ only by "
+                                        "case, accents written differently or spaces, so readers would confuse "
+                                        "them", f"rename one of the two {kind}s"))
+            else:
+                seen[key] = (name, k)
+    return problems
+
+
+_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+"""Unicode categories of characters that do not show, or change how the text around them shows: controls, formats
+(zero-width spaces and joiners, bidirectional overrides and isolates), surrogates, private-use and unassigned."""
+
+
+def _folded(name: str) -> str:
+    return " ".join(unicodedata.normalize("NFC", name).casefold().split())
+
+
+def _money_problems(inst: Instance) -> list[Problem]:
+    """A stage's need, counted in money, must stay within :data:`MAX_AMOUNT` as every amount does."""
+    problems: list[Problem] = []
+    for iid, ini in inst.initiatives.items():
+        for tid, plan in ini.phases.items():
+            for rid, need in plan.needs.items():
+                resource = inst.resources.get(rid)
+                if resource is not None and need * resource.unit_value > MAX_AMOUNT:
+                    problems.append(Problem(
+                        f"initiatives.{iid}.phases.{tid}.{rid}",
+                        f"needs {need:g} units of {rid} worth {resource.unit_value:g} each: "
+                        f"{need * resource.unit_value:.3g} in money, above the {MAX_AMOUNT:g} limit",
+                        "check the need and the resource's unit_value; no stage costs a trillion"))
+    return problems
+
+
+def _dependency_graph(inst: Instance) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    known = inst.initiatives
+    requires = {i: list(dict.fromkeys(j for j in ini.requires if j in known and j != i))
+                for i, ini in known.items()}
+    requires_any = {i: list(dict.fromkeys(j for j in ini.requires_any if j in known and j != i))
+                    for i, ini in known.items()}
+    return requires, requires_any
+
+
+def _may_start(inst: Instance, blocked: Mapping[str, bool] | None = None,
+               in_time: Callable[[str, str], bool] | None = None) -> set[str]:
+    """The initiatives whose dependencies allow them to start: every one they require, and at least one of their
+    ``requires_any`` when they list any, may start too (and, with ``in_time``, starts no later than they do).
+    Computed as a least fixed point by propagation, in time linear in the number of dependencies."""
+    requires, requires_any = _dependency_graph(inst)
+    ok = in_time or (lambda _i, _j: True)
+    waiting_all: dict[str, int] = {}
+    waiting_any: dict[str, bool] = {}
+    needed_by: dict[str, list[str]] = {i: [] for i in inst.initiatives}
+    any_of: dict[str, list[str]] = {i: [] for i in inst.initiatives}
+    hopeless: set[str] = set()
+    for i in inst.initiatives:
+        usable_all = [j for j in requires[i] if ok(i, j)]
+        if len(usable_all) < len(requires[i]) or (blocked and blocked.get(i)):
+            hopeless.add(i)
+        usable_any = [j for j in requires_any[i] if ok(i, j)]
+        if requires_any[i] and not usable_any:
+            hopeless.add(i)
+        waiting_all[i] = len(usable_all)
+        waiting_any[i] = bool(usable_any)
+        for j in usable_all:
+            needed_by[j].append(i)
+        for j in usable_any:
+            any_of[j].append(i)
+    ready = [i for i in inst.initiatives if i not in hopeless and not waiting_all[i] and not waiting_any[i]]
+    started: set[str] = set()
+    while ready:
+        j = ready.pop()
+        if j in started:
+            continue
+        started.add(j)
+        for i in needed_by[j]:
+            waiting_all[i] -= 1
+            if i not in hopeless and not waiting_all[i] and not waiting_any[i]:
+                ready.append(i)
+        for i in any_of[j]:
+            if waiting_any[i]:
+                waiting_any[i] = False
+                if i not in hopeless and not waiting_all[i]:
+                    ready.append(i)
+    return started
+
+
 def _dependency_cycles(inst: Instance) -> list[Problem]:
-    """A cycle of ``requires`` can never start: report each one found."""
-    graph = {
-        i: [j for j in ini.requires if j in inst.initiatives and j != i] for i, ini in inst.initiatives.items()
-    }
+    """The rule for cycles: initiatives that wait on each other through ``requires`` or ``requires_any`` with no
+    way out (no alternative outside the cycle) can never start, and are refused; each such cycle is reported. A
+    ``requires_any`` cycle with a way out (some alternative that can start on its own) is allowed."""
+    may_start = _may_start(inst)
+    if len(may_start) == len(inst.initiatives):
+        return []
+    requires, requires_any = _dependency_graph(inst)
+    stuck = [i for i in inst.initiatives if i not in may_start]
+    graph = {i: [(j, "requires") for j in requires[i] if j not in may_start]
+             + [(j, "requires_any") for j in requires_any[i] if j not in may_start] for i in stuck}
     state: dict[str, int] = {}
-    cycles: list[list[str]] = []
-    for start in graph:  # depth-first, without recursion: a chain of requirements may be thousands long
+    cycles: list[list[tuple[str, str]]] = []
+    for start in stuck:  # depth-first, without recursion: a chain of requirements may be thousands long
         if start in state:
             continue
         state[start] = 1
-        stack, pending = [start], [iter(graph[start])]
+        stack: list[tuple[str, str]] = [(start, "")]
+        pending = [iter(graph[start])]
         while pending:
             nxt = next(pending[-1], None)
             if nxt is None:
-                state[stack.pop()] = 2
+                state[stack.pop()[0]] = 2
                 pending.pop()
-            elif state.get(nxt) == 1:
-                cycles.append(stack[stack.index(nxt):] + [nxt])
-            elif nxt not in state:
-                state[nxt] = 1
-                stack.append(nxt)
-                pending.append(iter(graph[nxt]))
-    return [
-        Problem(
-            f"initiatives.{cyc[0]}.requires",
-            "dependency cycle: " + " requires ".join(cyc),
-            "no initiative in a cycle can ever start; remove one of these requirements",
-        )
-        for cyc in cycles
-    ]
+                continue
+            j, how = nxt
+            if state.get(j) == 1:
+                names = [n for n, _ in stack]
+                at = names.index(j)
+                cycles.append([(n, stack[k + 1][1] if k + 1 < len(stack) else how)
+                               for k, n in enumerate(names) if k >= at] + [(j, "")])
+            elif j not in state:
+                state[j] = 1
+                stack.append((j, how))
+                pending.append(iter(graph[j]))
+    problems = []
+    for cyc in cycles:
+        text = "".join(f"{n} {how} " if how else n for n, how in cyc)
+        field = cyc[0][1] or "requires"
+        problems.append(Problem(
+            f"initiatives.{cyc[0][0]}.{field}", "dependency cycle: " + text,
+            "no initiative in a cycle can ever start; remove one of these requirements"))
+    return problems
+
+
+def never_started(inst: Instance) -> list[Problem]:
+    """Warnings, not errors: every initiative that the rules alone keep from ever running, and why. An
+    initiative starts in its first phase or never (a phase opens only after the one before), so it cannot run
+    when it requires one it also excludes (or that excludes it), when two it requires exclude each other, or when
+    what it requires (or every alternative of ``requires_any``) starts only in a later phase or never."""
+    inits = inst.initiatives
+    order = {t: k for k, t in enumerate(inst.phases)}
+    first = {i: min((order.get(t, 0) for t in ini.phases), default=0) for i, ini in inits.items()}
+    requires, _ = _dependency_graph(inst)
+
+    def excluded(a: str, b: str) -> bool:
+        return b in inits[a].excludes or a in inits[b].excludes
+
+    conflict: dict[str, str] = {}
+    for i in inits:
+        for j in requires[i]:
+            if excluded(i, j):
+                conflict[i] = f"it both requires and excludes {j}"
+                break
+        else:
+            for a_pos, a in enumerate(requires[i]):
+                b = next((b for b in requires[i][a_pos + 1:] if excluded(a, b)), None)
+                if b is not None:
+                    conflict[i] = f"it requires both {a} and {b}, which exclude each other"
+                    break
+    structural = _may_start(inst)
+    may_start = _may_start(inst, blocked={i: True for i in conflict},
+                           in_time=lambda i, j: first[j] <= first[i])
+    problems = []
+    for i, ini in inits.items():
+        if i in may_start or i not in structural:
+            continue  # runs, or is in a dependency cycle (an error of its own)
+        if i in conflict:
+            why = conflict[i]
+        else:
+            late = [j for j in requires[i] if first[j] > first[i] or j not in may_start]
+            if late:
+                why = f"it requires {late[0]}, which can never have started by {i}'s first phase"
+            else:
+                why = (f"none of {', '.join(ini.requires_any)} (it needs one) can have started by its first "
+                       "phase")
+        problems.append(Problem(f"initiatives.{i}", f"{i} can never run: {why}",
+                                "change its requires, requires_any or excludes, or remove it"))
+    return problems
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -526,6 +740,11 @@ def _explain(error: Any, loc: tuple[Any, ...], root: type[BaseModel] | None) -> 
         if isinstance(value, str):
             fix += ", without units, currency signs or thousands separators"
         return f"expected {want}, got {got}", fix
+    if kind == "tiny_number":
+        return f"must be 0 or at least {MIN_AMOUNT:g} in size, got {got}", "write 0 if nothing is meant"
+    if kind == "bool_for_number":
+        return (f"expected a number, got {got}",
+                "write a number: YAML reads true and false as booleans, and a boolean is not 1 or 0")
     if kind == "finite_number":
         return f"expected a finite number, got {got}", "use a finite number"
     if kind in ("bool_type", "bool_parsing"):
@@ -664,8 +883,8 @@ def _references_despite(data: Mapping[str, Any], err: ValidationError) -> list[P
                     container.pop(key, None)
                 elif isinstance(container, list) and isinstance(key, int) and key < len(container):
                     container[key] = _neutral(tp)
-            else:
-                container[key] = _neutral(tp)
+            elif isinstance(container, dict) or (isinstance(key, int) and 0 <= key < len(container)):
+                container[key] = _neutral(tp)  # (an item of a list an earlier patch emptied is gone already)
         try:
             inst = Instance.model_validate(patched_data)
         except ValidationError as again:

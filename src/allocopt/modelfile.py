@@ -6,12 +6,17 @@ As AMPL keeps ``.mod`` apart from ``.dat``, a model file (``models/*.yaml``) say
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from allocopt.errors import ModelFileError, Problem
+from allocopt.instance import NotBool, NotTiny
+
+MAX_TIME_LIMIT = 1e7
+"""Longest time limit accepted, in seconds (about 116 days): a larger one is surely a typo."""
 
 
 class _Strict(BaseModel):
@@ -23,7 +28,7 @@ class NoSubsidyRule(_Strict):
     share of the money put in, within ``tolerance`` (a fraction of the value, e.g. 0.05 = five points)."""
 
     enabled: bool = True
-    tolerance: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] = 0.0
+    tolerance: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False), NotBool, NotTiny] = 0.0
 
 
 class ParticipationRule(_Strict):
@@ -51,7 +56,7 @@ class ElasticSettings(_Strict):
     soft: list[str] | None = Field(
         None, description="Families that may be relaxed (default: every renegotiable family)"
     )
-    weights: dict[str, Annotated[float, Field(gt=0, allow_inf_nan=False)]] = Field(
+    weights: dict[str, Annotated[float, Field(ge=1e-3, le=1e3, allow_inf_nan=False), NotBool]] = Field(
         default_factory=dict, description="Per family: weight of its price (default 1)"
     )
 
@@ -64,14 +69,14 @@ class Rules(_Strict):
 class SolverOptions(_Strict):
     """Options handed to HiGHS. The seed and thread count are fixed by default so a plan is reproducible."""
 
-    time_limit: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = Field(
+    time_limit: Annotated[float, Field(gt=0, le=MAX_TIME_LIMIT, allow_inf_nan=False), NotBool] | None = Field(
         60.0, description="Seconds; the best plan found so far is returned with its gap"
     )
-    rel_gap: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] = Field(
+    rel_gap: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False), NotBool] = Field(
         1e-6, description="Stop when the plan is proven within this fraction of the best possible"
     )
-    threads: Annotated[int, Field(ge=1, le=256)] = 1
-    random_seed: Annotated[int, Field(ge=0, le=2**31 - 1)] = 0
+    threads: Annotated[int, Field(ge=1, le=256), NotBool] = 1
+    random_seed: Annotated[int, Field(ge=0, le=2**31 - 1), NotBool] = 0
     highs_options: dict[str, bool | int | float | str] = Field(
         default_factory=dict, description="Any further HiGHS option, by its HiGHS name"
     )
@@ -118,7 +123,14 @@ class ModelSpec(_Strict):
         given = {k: v for k, v in overrides.items() if v is not None}
         if not given:
             return self
-        solver = SolverOptions.model_validate({**self.solver.model_dump(), **given})
+        try:
+            solver = SolverOptions.model_validate({**self.solver.model_dump(), **given})
+        except ValidationError as err:  # e.g. solve(..., time_limit=float("nan")) from Python
+            from allocopt.instance import _pydantic_problems
+
+            problems = [replace(p, path=f"solver.{p.path}") for p in _pydantic_problems(err, "<options>",
+                                                                                         model=SolverOptions)]
+            raise ModelFileError(problems, "<options>") from None
         return self.model_copy(update={"solver": solver})
 
 
@@ -129,7 +141,9 @@ def model_spec_from_dict(data: Any, source: str = "<model>") -> ModelSpec:
     from allocopt.model.objectives import OBJECTIVES
 
     if data is None:
-        data = {}
+        raise ModelFileError([Problem("", "the model file is empty", "give at least one field (see "
+                                      "models/default.yaml), or leave out --model to use the defaults",
+                                      source=source)], source)
     if not isinstance(data, dict):
         raise ModelFileError([Problem("", "expected a mapping of fields", "see models/default.yaml",
                                       source=source)], source)
@@ -154,15 +168,29 @@ def model_spec_from_dict(data: Any, source: str = "<model>") -> ModelSpec:
             if name not in soft:
                 problems.append(Problem(field, f"'{name}' is not a renegotiable rule",
                                         f"choose among: {', '.join(sorted(soft))}", source=source))
-    if spec.solver.highs_options:
+    for name in spec.solver.highs_options:
+        if names_a_file(name):
+            problems.append(Problem(f"solver.highs_options.{name}", f"the HiGHS option '{name}' names a file, "
+                                    "which allocopt does not let a model file choose (it could write over an input)",
+                                    "remove it: use --log to see HiGHS's log, --out to write the plan, and "
+                                    "'allocopt export' to write the model", source=source))
+    options = {k: v for k, v in spec.solver.highs_options.items() if not names_a_file(k)}
+    if options:
         from allocopt.solver import highs_option_problems
 
-        for message in highs_option_problems(spec.solver.highs_options):
+        for message in highs_option_problems(options):
             problems.append(Problem("solver.highs_options", message,
                                     "check the name and value against HiGHS's option list", source=source))
     if problems:
         raise ModelFileError(problems, source)
     return spec
+
+
+def names_a_file(option: str) -> bool:
+    """Whether a HiGHS option names a file to read or write (``log_file``, ``solution_file``, ``write_*``,
+    ``read_*``, ...): such options are refused, whatever their value."""
+    name = option.strip().lower()
+    return "file" in name or name.startswith(("write_", "read_")) or name.endswith(("_path", "_dir"))
 
 
 def load_model_spec(path: str | Path | None) -> ModelSpec:

@@ -14,6 +14,7 @@ import datetime
 import functools
 import json
 import math
+import os
 import re
 import stat
 from collections.abc import Iterable, Mapping
@@ -138,9 +139,7 @@ class _KeyReader:
     that paths from the file and from pydantic's error locations are spelled alike."""
 
     def __init__(self) -> None:
-        import yaml
-
-        self._constructor = yaml.constructor.SafeConstructor()
+        self._constructor = _yaml_loader()("")  # its constructors read numbers as YAML 1.2 does
 
     def scalar_problem(self, node: Any, path: str) -> Problem | None:
         """Why a number, a date, true/false or null cannot be built (``2020-13-45``, ``0b_``, ``!!bool x``, a
@@ -326,8 +325,34 @@ def _yaml_loader() -> type[Any]:
     def construct_equals_sign(loader: Any, node: Any) -> Any:
         return yaml.SafeLoader.construct_yaml_str(loader, node)  # a plain "=" is text, as in YAML 1.2
 
+    def construct_int(loader: Any, node: Any) -> Any:
+        text = loader.construct_scalar(node)
+        if isinstance(text, str) and _YAML12_INT.match(text):  # 010 is ten, as in YAML 1.2, not eight
+            if text.startswith(("0o", "0x")):
+                return int(text[2:], 8 if text[1] == "o" else 16)
+            return int(text, 10)
+        return yaml.SafeLoader.construct_yaml_int(loader, node)  # an explicit !!int: PyYAML's rules
+
     PlainDataLoader.add_constructor(_YAML_TAG + "value", construct_equals_sign)
+    PlainDataLoader.add_constructor(_YAML_TAG + "int", construct_int)
+    # YAML 1.2's core schema: only true/false are booleans (yes, no, on, off are text); no sexagesimal (1:30 is
+    # text, not 90) and no octal by a leading zero (010 is ten); 1e5 is a number.
+    replaced = {_YAML_TAG + "bool", _YAML_TAG + "int", _YAML_TAG + "float"}
+    PlainDataLoader.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag not in replaced]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    PlainDataLoader.add_implicit_resolver(_YAML_TAG + "bool", _YAML12_BOOL, list("tTfF"))
+    PlainDataLoader.add_implicit_resolver(_YAML_TAG + "int", _YAML12_INT, list("-+0123456789"))
+    PlainDataLoader.add_implicit_resolver(_YAML_TAG + "float", _YAML12_FLOAT, list("-+0123456789."))
     return PlainDataLoader
+
+
+_YAML12_BOOL = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
+_YAML12_INT = re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$")
+_YAML12_FLOAT = re.compile(
+    r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+)
 
 
 def _compose_quietly(text: str) -> Any:
@@ -401,15 +426,85 @@ def _parse_json(text: str) -> DataFile:
     return DataFile(data, "", LineIndex(text=text))
 
 
-def _parse_yaml(text: str) -> DataFile:
+FAST_YAML_CHARS = 256 * 1024
+"""Texts at least this long are parsed by libyaml (PyYAML's C parser), when it is installed and the text holds
+nothing unusual; shorter ones, and any text libyaml has a doubt about, by the pure-Python parser, whose messages
+name the problem and its line."""
+
+
+@functools.cache
+def _fast_loader_class() -> type[Any] | None:
     import yaml
 
     try:
-        loader = _yaml_loader()(text)
-    except yaml.reader.ReaderError as err:  # checked as the text is handed over: a control character, say
-        raise _reader_refusal(err, text) from None
+        from yaml._yaml import CParser as c_parser
+    except ImportError:  # PyYAML built without libyaml
+        return None
+    plain = _yaml_loader()
+
+    class FastPlainDataLoader(c_parser, yaml.constructor.SafeConstructor, yaml.resolver.Resolver):
+        yaml_constructors = plain.yaml_constructors
+        yaml_implicit_resolvers = plain.yaml_implicit_resolvers
+
+        def __init__(self, stream: str) -> None:
+            c_parser.__init__(self, stream)
+            yaml.constructor.SafeConstructor.__init__(self)
+            yaml.resolver.Resolver.__init__(self)
+
+    return FastPlainDataLoader
+
+
+def _compose_fast(text: str) -> tuple[Any, Any] | None:
+    """(loader, root node) of a long text, composed by libyaml, or ``None`` to leave it to the Python parser: no
+    libyaml, a short text, a character PyYAML's reader refuses, nesting or entries past the limits (counted on the
+    event stream first, so that the C composer never recurses deeply), or any error."""
+    import yaml
+
+    loader_class = _fast_loader_class()
+    if loader_class is None or len(text) < FAST_YAML_CHARS or yaml.reader.Reader.NON_PRINTABLE.search(text):
+        return None
     try:
+        events = loader_class(text)
+        depth = count = 0
+        starts = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+        ends = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+        try:
+            while events.check_event():
+                event = events.get_event()
+                if isinstance(event, starts):
+                    depth += 1
+                    count += 1
+                    if depth > MAX_DEPTH:
+                        return None
+                elif isinstance(event, ends):
+                    depth -= 1
+                elif isinstance(event, (yaml.ScalarEvent, yaml.AliasEvent)):
+                    count += 1
+                if count > MAX_NODES:
+                    return None
+        finally:
+            events.dispose()
+        loader = loader_class(text)
         root = loader.get_single_node()
+    except Exception:  # noqa: BLE001 - the Python parser gives the precise message
+        return None
+    return loader, root
+
+
+def _parse_yaml(text: str) -> DataFile:
+    import yaml
+
+    fast = _compose_fast(text)
+    if fast is not None:
+        loader, root = fast
+    else:
+        try:
+            loader = _yaml_loader()(text)
+        except yaml.reader.ReaderError as err:  # checked as the text is handed over: a control character, say
+            raise _reader_refusal(err, text) from None
+    try:
+        if fast is None:
+            root = loader.get_single_node()
         if root is None:
             return DataFile(None, "")
         problems = _inspect_tree(root)
@@ -475,14 +570,26 @@ def _size_text(n: int) -> str:
     return f"{n / 2**10:.1f} KiB" if n >= 2**10 else f"{n} bytes"
 
 
+def _not_regular(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"
+
+
 def read_bounded(path: Path, source: str, kind: str) -> bytes:
-    """The bytes of a file, at most :data:`MAX_FILE_BYTES` of them (a device or a pipe may never end)."""
+    """The bytes of a regular file, at most :data:`MAX_FILE_BYTES` of them. Anything else (a directory, a pipe, a
+    socket, a device) is refused at once, without a blocking open: reading it could wait, or go on, for ever."""
 
     def refuse(message: str, fix: str) -> InstanceError:
         return InstanceError([Problem("", message, fix, source=source)], source)
 
     limit = MAX_FILE_BYTES
     too_large = "split the partnership or remove unused entries"
+    special = f"give the {kind} file itself: allocopt reads only regular files"
     try:
         st = path.stat()
     except (FileNotFoundError, NotADirectoryError):
@@ -493,13 +600,25 @@ def read_bounded(path: Path, source: str, kind: str) -> bytes:
         raise refuse("is not a valid file name", "check the path") from None
     if stat.S_ISDIR(st.st_mode):
         raise refuse("is a directory, not a file", f"name the {kind} file itself")
-    if stat.S_ISREG(st.st_mode) and st.st_size > limit:
+    if not stat.S_ISREG(st.st_mode):
+        raise refuse(f"is {_not_regular(st.st_mode)}, not a regular file", special)
+    if st.st_size > limit:
         raise refuse(f"file is {_size_text(st.st_size)}, above the {_size_text(limit)} limit", too_large)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
     try:
-        with path.open("rb") as stream:
+        fd = os.open(path, flags)  # non-blocking: if a pipe took the file's place since, the open returns at once
+    except OSError as err:
+        raise refuse(f"cannot be read: {err.strerror or err}", "check the file's permissions") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise refuse(f"is {_not_regular(st.st_mode)}, not a regular file", special)
+        with os.fdopen(os.dup(fd), "rb") as stream:
             raw = stream.read(limit + 1)
     except OSError as err:
         raise refuse(f"cannot be read: {err.strerror or err}", "check the file's permissions") from None
+    finally:
+        os.close(fd)
     if len(raw) > limit:
         raise refuse(f"file is larger than the {_size_text(limit)} limit", too_large)
     return raw

@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 from tabulate import tabulate
 
-from allocopt.result import Result
+from allocopt.result import Result, gap_text
 
 
 def _number(v: float) -> str:
@@ -53,7 +53,7 @@ def status_line(result: Result) -> str:
         return f"No plan ({st.termination.replace('_', ' ')})."
     if st.proven_optimal:
         return "Optimal plan (proven)."
-    gap = percent(result.gap) if result.gap is not None and result.gap <= 1 else "over 100%"
+    gap = gap_text(result.gap)
     if st.termination == "optimal":
         return f"Plan within the requested gap, NOT proven optimal; gap to the best possible: {gap}."
     return f"Best plan found, NOT proven optimal ({st.termination.replace('_', ' ')}); gap to the best possible: {gap}."

@@ -67,6 +67,16 @@ class SolutionStatus(str, Enum):
         return self.value
 
 
+def gap_text(gap: float | None) -> str:
+    """The relative gap as every report words it: a percentage, "over 100%", or "unknown" (no plan, or a plan
+    worth 0, against which no relative gap can be measured)."""
+    if gap is None or not math.isfinite(gap):
+        return "unknown"
+    if gap > 1:
+        return "over 100%"
+    return f"{0.0 if abs(gap) < 0.00005 else gap:.2%}"
+
+
 @dataclass(frozen=True)
 class Status:
     """Why the solver stopped (termination) kept apart from what we hold (solution status)."""

@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from allocopt.instance import Instance, load_instance
+from allocopt.instance import Instance, load_instance, never_started
 from allocopt.modelfile import ModelSpec, load_model_spec
-from allocopt.result import Result, Status, Termination
+from allocopt.result import Result, Status, Termination, gap_text
 
 PROVEN_GAP = 1e-6
 """A plan within this relative gap of the bound is reported as proven optimal."""
@@ -36,11 +36,15 @@ class Session:
 
     def __init__(self, instance: Instance | str | Path, spec: ModelSpec | str | Path | None = None, *,
                  time_limit: float | None = None, rel_gap: float | None = None, threads: int | None = None,
-                 random_seed: int | None = None) -> None:
+                 random_seed: int | None = None, started: float | None = None) -> None:
         inst = instance if isinstance(instance, Instance) else load_instance(instance)
         model_spec = spec if isinstance(spec, ModelSpec) else load_model_spec(spec)
         self.spec = model_spec.with_solver(time_limit=time_limit, rel_gap=rel_gap, threads=threads,
                                            random_seed=random_seed)
+        limit = self.spec.solver.time_limit
+        self.deadline = None if started is None or limit is None else started + limit
+        """With ``started`` (a :func:`time.perf_counter` reading), the time limit covers everything from then on
+        (reading, building, every solve) instead of each run of HiGHS."""
         self.rebuilds = 0
         """How many changes needed a rebuild of the model (not an in-place edit)."""
         self.in_place = 0
@@ -62,7 +66,7 @@ class Session:
         self.findings = check_instance(self.data)
         self.model = create_model(self.data)
         self.build_s = time.perf_counter() - tick
-        self.highs = HighsSession(self.model, self.spec.solver)
+        self.highs = HighsSession(self.model, self.spec.solver, deadline=self.deadline)
         self.handoff_s = self.highs.handoff_s
         self._structure = structure_key(self.data)
         self._bounds = row_bounds(self.data)
@@ -279,14 +283,15 @@ def make_result(inst: Instance, spec: ModelSpec, data: Any, outcome: Any, findin
     # HiGHS says "optimal" once the plan is within the requested gap; only a (near) zero gap proves optimality.
     proven = outcome.termination == Termination.OPTIMAL and (outcome.gap or 0.0) <= PROVEN_GAP
     if outcome.has_plan and not proven:
-        gap = gap_text(outcome.gap)
         why = ("the requested gap was reached" if outcome.termination == Termination.OPTIMAL
                else f"the solver stopped: {outcome.termination.value.replace('_', ' ')}")
-        notes.append(f"Best plan found, not proven optimal ({why}): it is within {gap} of the best possible.")
+        notes.append(f"Best plan found, not proven optimal ({why}); gap to the best possible: "
+                     f"{gap_text(outcome.gap)}.")
     if not outcome.has_plan:
         notes.append(no_plan_note(outcome.termination))
     notes += list(extra_notes or [])
     notes += [("Why: " if f.proves_infeasible else "Warning: ") + str(f) for f in findings]
+    notes += [f"Warning: {p.message} ({p.fix})." for p in never_started(inst)]
     from allocopt.metrics import fairness_metrics
 
     fair: dict[str, Any] = {"objective": spec.objective.model_dump(mode="json"), "tie_break": spec.tie_break}
@@ -318,14 +323,6 @@ def make_result(inst: Instance, spec: ModelSpec, data: Any, outcome: Any, findin
         notes=notes,
         fairness=fair,
     )
-
-
-def gap_text(gap: float | None) -> str:
-    if gap is None:
-        return "an unknown margin"
-    if gap > 1:
-        return "more than 100% (the search had barely started)"
-    return f"{gap:.2%}"
 
 
 def no_plan_note(termination: str) -> str:

@@ -181,7 +181,7 @@ class HighsSession:
     found from HiGHS's own integrality, so holding them needs no knowledge of the model.
     """
 
-    def __init__(self, model: Any, options: SolverOptions) -> None:
+    def __init__(self, model: Any, options: SolverOptions, *, deadline: float | None = None) -> None:
         opt = SolverFactory("highs")
         if opt is None or not opt.available():
             raise SolverError("HiGHS is not available: install the 'highspy' package (pip install highspy)")
@@ -195,6 +195,8 @@ class HighsSession:
         self.handoff_s = time.perf_counter() - tick
         self.model = model
         self.options = options
+        self.deadline = deadline
+        """A :func:`time.perf_counter` reading past which no run may go (a time limit over a whole command)."""
         self._opt = opt
         handles = _pyomo_handles(opt)
         self.highs = handles.highs
@@ -222,6 +224,9 @@ class HighsSession:
         h.setOptionValue("random_seed", o.random_seed)
         h.setOptionValue("mip_rel_gap", o.rel_gap if rel_gap is None else rel_gap)
         limit = time_limit if time_limit is not None else o.time_limit
+        if self.deadline is not None:  # the limit covers the whole command: only what is left of it
+            left = max(self.deadline - time.perf_counter(), 1e-6)
+            limit = left if limit is None else min(limit, left)
         # HiGHS measures its time limit on a clock that keeps running across runs of one object: each run gets
         # the limit on top of the time already spent, or a re-solve on a live session would stop at once.
         h.setOptionValue("time_limit", h.getRunTime() + float(limit) if limit is not None else math.inf)
@@ -606,10 +611,12 @@ def _error() -> Any:
     return highspy.HighsStatus.kError
 
 
-def solve_model(model: Any, options: SolverOptions, *, tee: bool = False) -> SolveOutcome:
+def solve_model(model: Any, options: SolverOptions, *, tee: bool = False,
+                deadline: float | None = None) -> SolveOutcome:
     """Hand the model to HiGHS, solve it once and read back every variable's value (``tee``: HiGHS's log to
-    stderr). For repeated solves of one model keep a :class:`HighsSession` instead."""
-    return HighsSession(model, options).solve(tee=tee)
+    stderr). ``deadline`` (a :func:`time.perf_counter` reading): HiGHS gets only the time left by then, after the
+    hand-off. For repeated solves of one model keep a :class:`HighsSession` instead."""
+    return HighsSession(model, options, deadline=deadline).solve(tee=tee)
 
 
 @dataclass
