@@ -23,8 +23,11 @@ release::
 
     ALLOCOPT_FUZZ_EXAMPLES=20000 python -m pytest tests/test_fuzz_input.py -q -p no:cacheprovider
 
-With 3000 examples the whole file took 11 minutes on 2 shared cores (111 tests, no finding after the fix of the one
-it found: a refused key holding a list of refused items, regression test at the end).
+Long runs on 2 shared cores: ``ALLOCOPT_FUZZ_EXAMPLES=3000`` over the whole file, 11 minutes, 111 tests, found a
+refused key holding a list of refused items (IndexError); ``=10000`` and ``=20000`` over the issue 9 strategies
+(2000 and 4000 examples each, about 8 minutes) found amounts of 1e-6 and 1e15 breaking HiGHS (now out of range), the
+checker comparing a stage at level 1e-9 at the wrong scale, and the diagnosis raising a capacity past the range
+(exit 3). Each has a regression test at the end of this file.
 
 Hypothesis prints the failing file's content and a ``@reproduce_failure`` line when it finds a case; add that case
 as an explicit regression test at the end of this file.
