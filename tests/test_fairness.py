@@ -232,3 +232,15 @@ def test_default_plan_says_who_falls_short_and_by_how_much() -> None:
     hard = allocopt.solve(share(10, [0, 11]), model_spec_from_dict(
         {"rules": {"no_subsidy": {"enabled": False}, "participation": {"enabled": True}}}))
     assert not hard.status.has_plan
+
+
+@pytest.mark.parametrize(("metric", "planted"), [("jain_index", 0.5), ("gini", 0.3),
+                                                 ("smallest_gain_above_stand_alone", 1.0),
+                                                 ("total_net_gain", 1.0)])
+def test_checker_recomputes_the_fairness_metrics(metric: str, planted: float) -> None:
+    inst = allocopt.load_instance(ROOT / "instances" / "channel-ecosystem.yaml")
+    result = allocopt.solve(inst).to_dict()
+    assert allocopt.check_result(inst, result).ok
+    result["fairness"]["metrics"][metric] = planted
+    report = allocopt.check_result(inst, result)
+    assert not report.ok and any(v.rule == "fairness_metrics" for v in report.violations)

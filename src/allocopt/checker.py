@@ -65,6 +65,7 @@ RULES: tuple[str, ...] = (
     "participation",
     "reported_figures",
     "objective",
+    "fairness_metrics",
 )
 """Every rule name a :class:`Violation` can carry, in the order the checker applies them."""
 
@@ -453,6 +454,7 @@ class _Checker:
         if rows["capacity"] is not None:
             self.check_capacity_rows(rows["capacity"])
         self.check_objective(result, figures)
+        self.check_fairness_metrics(result, figures)
 
     # -- the document -----------------------------------------------------------------------------------
     def check_fingerprint(self, result: Mapping[str, Any]) -> None:
@@ -1189,6 +1191,43 @@ class _Checker:
                 reported = self.optional("capacity", row, column, where)
                 if reported is not None:
                     self.compare(where, column, reported, amount, self.unit_of(r), f"{p}'s {r} in {t}", cap)
+
+    # -- fairness metrics ------------------------------------------------------------------------------
+    def check_fairness_metrics(self, result: Mapping[str, Any], figures: PlanFigures) -> None:
+        """The fairness metrics the result reports (``fairness.metrics``), recomputed from the plan's gains: the
+        total net gain, each gain above stand-alone, the smallest weighted one, Jain's index and the Gini
+        coefficient (definitions in ``docs/formulation.md``; this code shares none with the model's)."""
+        fairness = result.get("fairness")
+        metrics = fairness.get("metrics") if isinstance(fairness, Mapping) else None
+        if not isinstance(metrics, Mapping):
+            return
+        self.count("fairness_metrics")
+        partners = self.inst.partners
+        above = {p: figures.gain[p] - partner.stand_alone for p, partner in partners.items()}
+        scale = sum(figures.received.values()) + sum(figures.contributed.values())
+        values = list(above.values())
+        expected: dict[str, float | None] = {
+            "total_net_gain": sum(partner.weight * figures.gain[p] for p, partner in partners.items()),
+            "smallest_gain_above_stand_alone": min(partner.weight * above[p] for p, partner in partners.items()),
+        }
+        total = sum(values)
+        expected["jain_index"] = (total * total / (len(values) * sum(v * v for v in values))
+                                  if values and total > 0 and all(v >= 0 for v in values) else None)
+        mean = total / len(values) if values else 0.0
+        expected["gini"] = (sum(abs(a - b) for a in values for b in values) / (2 * len(values) ** 2 * mean)
+                            if mean > 0 else None)
+        for name, want in expected.items():
+            got = metrics.get(name)
+            if want is None or not _is_number(got):
+                continue
+            unit = self.currency if name in ("total_net_gain", "smallest_gain_above_stand_alone") else ""
+            # the ratios move with the gains: compare them at the precision the gains are checked to
+            size = scale if unit else max(1.0, abs(want))
+            tolerance = self.rel_tol * size + (self.abs_tol if unit else 1e-4)
+            if abs(float(got) - want) > tolerance:
+                self.flag("fairness_metrics", {}, abs(float(got) - want), unit,
+                          f"the result reports {name} = {_fmt(got)}, but recomputed from the plan it is "
+                          f"{_fmt(want)}")
 
     # -- objective --------------------------------------------------------------------------------------
     def check_objective(self, result: Mapping[str, Any], figures: PlanFigures) -> None:
