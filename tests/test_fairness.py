@@ -244,3 +244,15 @@ def test_checker_recomputes_the_fairness_metrics(metric: str, planted: float) ->
     result["fairness"]["metrics"][metric] = planted
     report = allocopt.check_result(inst, result)
     assert not report.ok and any(v.rule == "fairness_metrics" for v in report.violations)
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000))
+def test_default_split_does_not_depend_on_the_seed_on_random_partnerships(seed: int) -> None:
+    inst = allocopt.instance_from_dict(generate_instance(3, 5, 2, 2, seed))
+    runs = [allocopt.solve(inst, random_seed=s) for s in (0, 1, 2)]
+    if not runs[0].status.has_plan:
+        return
+    scale = 1e-6 * max(1.0, max(abs(g) for g in gains(runs[0])))
+    for other in runs[1:]:
+        assert gains(other) == pytest.approx(gains(runs[0]), abs=10 * scale + 1e-6)
