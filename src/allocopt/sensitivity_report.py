@@ -68,8 +68,9 @@ def render_sweep(df: pd.DataFrame, fmt: str) -> str:
             f"{n_breaks} breakpoint{'' if n_breaks == 1 else 's'} located to {a['tolerance']:.2g} of the value "
             "(relative).\n")
     note = ("Breakpoints: the first value found (within the tolerance) where the gate decisions change.\n"
-            "Net gains: the objective is optimal at every point; the split between partners is one of several "
-            "equally good ones and may jump where the total does not.\n")
+            "Net gains: the objective is optimal at every point; under the default model the split is the most "
+            "equal of the equally good plans (leximin tie-break), with tie_break: none it is one of them and may "
+            "jump where the total does not.\n")
     return head + "\n" + _table(rows, headers, fmt) + "\n" + note
 
 
