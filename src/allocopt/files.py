@@ -92,20 +92,26 @@ def _probe_directory(directory: Path, shown: str | Path, name: str) -> None:
         raise _cannot_write(shown, err) from None
 
 
-def check_file_target(path: str | Path, *, protect: Iterable[str | Path] = ()) -> Path:
-    """Refuse, before any work is done, an output file that cannot be written: a directory, a device or a pipe
-    (``/dev/full``), an input file, a parent that is a file or cannot be written."""
-    target = Path(path)
+def _target_stat(target: Path, *, follow: bool) -> os.stat_result | None:
+    """The output target's status (None if it does not exist yet), or an :class:`OutputError` saying why it cannot
+    be written (a file in the way above it, a permission, a name the OS refuses)."""
     try:
-        st = target.stat()
+        return target.stat() if follow else target.lstat()
     except FileNotFoundError:
-        st = None
+        return None
     except NotADirectoryError:
         raise OutputError(printable(f"cannot write {target}: a part of the path is a file, not a directory")) \
             from None
     except (OSError, ValueError) as err:
         raise OutputError(printable(f"cannot write {target}: {_reason(err) if isinstance(err, OSError) else err}")) \
             from None
+
+
+def check_file_target(path: str | Path, *, protect: Iterable[str | Path] = ()) -> Path:
+    """Refuse, before any work is done, an output file that cannot be written: a directory, a device or a pipe
+    (``/dev/full``), an input file, a parent that is a file or cannot be written."""
+    target = Path(path)
+    st = _target_stat(target, follow=True)
     if st is not None:
         if stat.S_ISDIR(st.st_mode):
             raise OutputError(printable(f"{target} is a directory: name a file to write"))
@@ -180,16 +186,7 @@ def check_set_target(directory: str | Path, *, protect: Iterable[str | Path] = (
     the way above it), a directory that cannot be written, one holding an input file or anything allocopt did not
     write there (replacing the set replaces the whole directory)."""
     target = Path(directory)
-    try:
-        st = target.lstat()
-    except FileNotFoundError:
-        st = None
-    except NotADirectoryError:
-        raise OutputError(printable(f"cannot write {target}: a part of the path is a file, not a directory")) \
-            from None
-    except (OSError, ValueError) as err:
-        raise OutputError(printable(f"cannot write {target}: {_reason(err) if isinstance(err, OSError) else err}")) \
-            from None
+    st = _target_stat(target, follow=False)
     if st is not None:
         if stat.S_ISLNK(st.st_mode):
             raise OutputError(printable(f"cannot write {target}: it is a symbolic link; name the directory itself"))
