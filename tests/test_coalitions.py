@@ -25,7 +25,7 @@ from allocopt.errors import InputError
 from allocopt.generate import generate_instance
 from allocopt.instance import Instance, instance_from_dict
 from allocopt.model import build_data
-from allocopt.modelfile import ModelSpec
+from allocopt.modelfile import ModelSpec, model_spec_from_dict
 
 RULES: dict[str, Any] = {
     "name": "rules",
@@ -92,6 +92,25 @@ def test_outsiders_fixed_benefit_shares_are_value_lost() -> None:
     assert grand.phases["p1"].value == 100.0 and grand.benefit_share == {"a": 0.25, "c": 0.75}
 
 
+def test_in_place_only_where_outsiders_value_is_surely_zero() -> None:
+    from allocopt.coalitions import in_place_obstacle
+
+    inst, spec = rules(), ModelSpec()
+    assert in_place_obstacle(inst, spec, ["a", "b"]) == "weights other than 1"
+    data = copy.deepcopy(RULES)
+    data["partners"]["a"]["weight"] = 1
+    inst = instance_from_dict(data)
+    assert "outsider's fixed share of shared" in str(in_place_obstacle(inst, spec, ["a", "b"]))
+    assert in_place_obstacle(inst, spec, ["a", "b", "c"]) is None
+    del data["initiatives"]["shared"]
+    inst = instance_from_dict(data)
+    assert in_place_obstacle(inst, spec, ["a", "c"]) is None  # big stays mandatory: 200 >= 150
+    assert "mandatory big" in str(in_place_obstacle(inst, spec, ["c"]))
+    loose = spec.model_copy(update={"rules": spec.rules.model_copy(update={
+        "no_subsidy": spec.rules.no_subsidy.model_copy(update={"tolerance": 0.1})})})
+    assert "tolerance" in str(in_place_obstacle(inst, loose, ["a", "b", "c"]))
+
+
 def test_unknown_or_no_members_are_input_errors() -> None:
     with pytest.raises(InputError, match="not in the partnership"):
         coalition_instance(rules(), ["a", "zed"])
@@ -117,18 +136,38 @@ def test_hand_values_and_the_walk_away_flag() -> None:
 
 
 # -- values against cold solves, and wherever they ran -------------------------------------------------------------
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_every_coalition_value_equals_a_cold_solve_of_the_reduced_partnership(seed: int) -> None:
-    inst = generated(seed)
+@pytest.mark.parametrize(("seed", "partners"), [(0, 3), (1, 3), (2, 3), (3, 4)])
+def test_every_coalition_value_equals_a_cold_solve_of_the_reduced_partnership(seed: int, partners: int) -> None:
+    inst = generated(seed, partners)
     spec = ModelSpec()
     values = coalition_values(inst, spec)
-    assert len(values) == 7
+    assert len(values) == 2**partners - 1
+    if partners == 4:  # no fixed shares nor mandatory initiatives here: every coalition is solved in place
+        assert (values["how"] == "in place").all()
     for _, row in values.iterrows():
         cold = allocopt.solve(coalition_instance(inst, row["members"]), coalition_spec(spec))
         alone = sum(inst.partners[p].stand_alone for p in row["members"])
         expected = max(cold.objective, alone) if cold.status.has_plan else alone
-        assert row["value"] == pytest.approx(expected, rel=1e-9, abs=1e-6), row["coalition"]
+        assert row["value"] == pytest.approx(expected, rel=1e-6, abs=1e-6), row["coalition"]
         assert row["walk_away"] == (not cold.status.has_plan or cold.objective < alone)
+
+
+def test_in_place_values_with_outsiders_commitments_and_participation_equal_cold_solves() -> None:
+    data = copy.deepcopy(RULES)
+    data["partners"]["a"]["weight"] = 1
+    del data["initiatives"]["shared"]
+    inst = instance_from_dict(data)
+    spec = model_spec_from_dict({"rules": {"participation": {"enabled": True}}})
+    values = coalition_values(inst, spec)
+    # alone, nobody can run big (150 of capital): it turns optional, and that rebuilds
+    assert values.set_index("coalition")["how"].to_dict() == {
+        "a": "rebuilt", "b": "rebuilt", "a+b": "in place", "c": "rebuilt", "a+c": "in place", "b+c": "in place",
+        "a+b+c": "in place"}
+    for _, row in values.iterrows():
+        cold = allocopt.solve(coalition_instance(inst, row["members"]), coalition_spec(spec))
+        alone = sum(inst.partners[p].stand_alone for p in row["members"])
+        expected = max(cold.objective, alone) if cold.status.has_plan else alone
+        assert row["value"] == pytest.approx(expected, rel=1e-6, abs=1e-6), row["coalition"]
 
 
 def _plain(df: pd.DataFrame) -> pd.DataFrame:

@@ -37,10 +37,13 @@ each coalition met solved once.
 
 Each coalition solve is fresh (it equals a cold solve of the reduced partnership), so the values do not depend on
 where they ran: serially, on local worker processes or on a Dask cluster (:mod:`allocopt.executor`; the
-coalitions are cut into contiguous blocks, one per worker, each block on that worker's live
-:class:`~allocopt.session.Session`, which keeps the model in place where only limits differ and rebuilds where the
-partner set changes its structure: removing partners removes their supply arcs, so today every coalition rebuilds,
-and :attr:`CoalitionGame.in_place` / :attr:`CoalitionGame.rebuilds` say so).
+coalitions are cut into contiguous blocks, one per worker). A worker keeps the whole partnership's model live and
+solves a coalition *in place* on it, with the outsiders' capacities, totals, exposure caps, participation rows and
+commitment minimums moved to 0 (:func:`outsider_bounds`), wherever that provably gives the reduced partnership's
+value (:func:`in_place_obstacle`: the outsiders' value must be 0 too). Where it does not (an outsider's fixed
+benefit share, a mandatory initiative that turns optional, a no-subsidy tolerance above 0, weights other than 1),
+the coalition is solved on a second session rebuilt for the reduced partnership. The ``how`` column and
+:attr:`CoalitionGame.in_place` / :attr:`CoalitionGame.rebuilds` say which.
 """
 
 from __future__ import annotations
@@ -147,43 +150,100 @@ def _session_key(task: Mapping[str, Any]) -> str:
 def forget_sessions() -> None:
     """Close this process's cached session."""
     with _SOLVING:
-        for session in _SESSIONS.values():
-            if session is not None:
-                session.close()
+        for held in _SESSIONS.values():
+            for session in (held["whole"], held["reduced"]):
+                if session is not None:
+                    session.close()
         _SESSIONS.clear()
 
 
-def solve_coalitions(task: Mapping[str, Any]) -> dict[str, Any]:
-    """Task: solve each coalition of ``task["coalitions"]`` (lists of member names) on this process's session.
-    Returns ``{"values": [summary per coalition], "in_place": k, "rebuilds": k}``; a summary holds the status,
-    whether there is a plan, whether it is proven optimal and the members' total net gain."""
+def in_place_obstacle(inst: Instance, spec: ModelSpec, members: Sequence[str]) -> str | None:
+    """Why the coalition cannot be solved on the whole partnership's model with outsiders' limits at 0 (None: it
+    can, and that gives the reduced partnership's value). Outsiders then supply nothing; their value must be 0 too,
+    which holds when the no-subsidy rule ties value to money exactly (tolerance 0) or is off (value then moves
+    freely to members), no fixed benefit share of an outsider is positive, every weight is 1 and each mandatory
+    initiative keeps its status."""
+    inside = set(members)
+    if any(p.weight != 1.0 for p in inst.partners.values()):
+        return "weights other than 1"
+    decided = [i for i, ini in inst.initiatives.items() if ini.benefit_share is None]
+    rule = spec.rules.no_subsidy
+    if decided and rule.enabled and rule.tolerance > 0:
+        return "a no-subsidy tolerance above 0"
+    for i in decided:
+        if not any(u > 0 for plan in inst.initiatives[i].phases.values() for u in plan.needs.values()):
+            return f"initiative {i} needs nothing (any partner may share its value)"
+    for i, ini in inst.initiatives.items():
+        if ini.benefit_share is not None and any(s > 0 and p not in inside for p, s in ini.benefit_share.items()):
+            return f"an outsider's fixed share of {i}"
+        if ini.mandatory and not _can_run(inst, i, [p for p in inst.partners if p in inside]):
+            return f"mandatory {i} becomes optional"
+    return None
+
+
+def outsider_bounds(data: Any, members: Sequence[str]) -> dict[Any, tuple[float | None, float | None]]:
+    """The row bounds of the whole partnership's model with the outsiders' limits at 0: their capacities (and
+    reserve rows), totals and exposure caps 0, their participation rows and the minimums of commitments naming
+    them 0. Every other row keeps the instance's bound."""
+    from allocopt.model.limits import row_bounds
+
+    inside = set(members)
+    commitments = data.instance.commitments
+    bounds = row_bounds(data)
+    upper_to_zero = ("partner_capacity", "reserve_margin", "partner_total", "max_exposure")
+    for key, (lo, up) in list(bounds.items()):
+        family, index = key
+        if family in ("partner_capacity", "reserve_margin", "partner_total"):
+            partner = index[0]
+        elif family in ("max_exposure", "participation"):
+            partner = index
+        elif family == "commitment_min":
+            partner = commitments[index].partner
+        else:
+            continue
+        if partner is None or partner in inside:
+            continue
+        bounds[key] = (lo, 0.0) if family in upper_to_zero else (0.0, up)
+    return bounds
+
+
+def solve_coalitions(task: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Task: solve each coalition of ``task["coalitions"]`` (lists of member names) on this process's sessions:
+    in place on the whole partnership's model (outsiders' limits at 0) where :func:`in_place_obstacle` allows,
+    else on a session rebuilt for the reduced partnership. Returns a summary per coalition: the status, whether
+    there is a plan, whether it is proven optimal, the members' total net gain, and ``how`` it was solved."""
     from allocopt.session import Session
 
     with _SOLVING:
         key = _session_key(task)
         if key not in _SESSIONS:
             forget_sessions()
-            _SESSIONS[key] = None
-        base = instance_from_dict(dict(task["instance"]), source="<coalition base>")
-        spec = model_spec_from_dict(dict(task["spec"]), source="<coalition model>")
-        in_place = rebuilds = 0
+            base = instance_from_dict(dict(task["instance"]), source="<coalition base>")
+            spec = model_spec_from_dict(dict(task["spec"]), source="<coalition model>")
+            _SESSIONS[key] = {"base": base, "spec": spec, "whole": None, "reduced": None}
+        held = _SESSIONS[key]
+        base, spec = held["base"], held["spec"]
         out = []
         for members in task["coalitions"]:
-            reduced = coalition_instance(base, members)
-            session = _SESSIONS[key]
-            if session is None:
-                session = _SESSIONS[key] = Session(reduced, spec)
+            if in_place_obstacle(base, spec, members) is None:
+                if held["whole"] is None:
+                    held["whole"] = Session(base, spec)
+                session, how = held["whole"], "in place"
+                session.limit_rows(outsider_bounds(session.data, members))
             else:
-                before = session.in_place
-                how = session.replace(reduced, spec)
-                in_place += how == "in place" and session.in_place > before
-                rebuilds += how == "rebuilt"
+                reduced = coalition_instance(base, members)
+                if held["reduced"] is None:
+                    held["reduced"] = Session(reduced, spec)
+                    how = "rebuilt"
+                else:
+                    how = held["reduced"].replace(reduced, spec)
+                session = held["reduced"]
             result = session.solve()
             has_plan = bool(result.status.has_plan)
             out.append({"status": result.status.termination.value, "has_plan": has_plan,
                         "proven": bool(result.status.proven_optimal) if has_plan else False,
-                        "total": float(result.partners["net_gain"].sum()) if has_plan else None})
-        return {"values": out, "in_place": int(in_place), "rebuilds": int(rebuilds)}
+                        "total": float(result.partners["net_gain"].sum()) if has_plan else None, "how": how})
+        return out
 
 
 def _blocks(items: list[Any], n: int) -> list[list[Any]]:
@@ -214,8 +274,9 @@ def _solve_all(inst: Instance, spec: ModelSpec, coalitions: list[list[str]], wor
             answers = executor.map(solve_coalitions, [{**base, "coalitions": b} for b in blocks], step)
     if executor.kind == "serial":
         forget_sessions()
-    summaries = [s for a in answers for s in a["values"]]
-    return summaries, sum(a["in_place"] for a in answers), sum(a["rebuilds"] for a in answers)
+    summaries = [s for a in answers for s in a]
+    in_place = sum(s["how"] == "in place" for s in summaries)
+    return summaries, in_place, len(summaries) - in_place
 
 
 # -- the whole answer ----------------------------------------------------------------------------------------------
@@ -303,9 +364,10 @@ def _value_rows(inst: Instance, coalitions: list[list[str]], summaries: list[dic
         walk = not s["has_plan"] or solved < alone
         rows.append({"coalition": "+".join(members), "members": list(members), "size": len(members),
                      "solved": solved, "stand_alone": alone, "value": alone if walk else solved,
-                     "walk_away": bool(walk), "status": s["status"], "proven": bool(s["proven"])})
+                     "walk_away": bool(walk), "status": s["status"], "proven": bool(s["proven"]),
+                     "how": s["how"]})
     return pd.DataFrame(rows, columns=["coalition", "members", "size", "solved", "stand_alone", "value",
-                                       "walk_away", "status", "proven"])
+                                       "walk_away", "status", "proven", "how"])
 
 
 def _names(mask: int, players: Sequence[str]) -> list[str]:
