@@ -681,7 +681,7 @@ def coalitions(instance: Path, model_file: Path | None, concepts: str, target: s
     on their own, at least their stand-alone sum), the solution concepts beside the plan's split, the coalitions
     that would walk away from the plan, and the side payments that turn the plan's split into the Shapley (or
     nucleolus) split."""
-    from allocopt.coalitions import CONCEPTS, MAX_EXACT_PARTNERS, coalition_game
+    from allocopt.coalitions import CONCEPTS, DEFAULT_SAMPLES, MAX_EXACT_PARTNERS, coalition_game, coalition_masks
     from allocopt.coalitions_report import render_coalitions
     from allocopt.instance import load_instance
     from allocopt.modelfile import load_model_spec
@@ -701,7 +701,8 @@ def coalitions(instance: Path, model_file: Path | None, concepts: str, target: s
     spec = load_model_spec(model_file)
     n = len(inst.partners)
     sampled = samples is not None or n > MAX_EXACT_PARTNERS
-    bar = _LazyProgress(n * (samples or 200) if sampled else 2**n - 1, "solving coalitions")
+    solves = len(coalition_masks(n, (samples or DEFAULT_SAMPLES) if sampled else None, seed))
+    bar = _LazyProgress(solves, "solving coalitions")
     try:
         answer = coalition_game(inst, spec, concepts=wanted, workers=workers, dask=dask_address, samples=samples,
                                 seed=seed, time_limit=time_limit, target=target, progress=bar)

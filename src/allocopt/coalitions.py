@@ -39,7 +39,7 @@ Each coalition solve is fresh (it equals a cold solve of the reduced partnership
 where they ran: serially, on local worker processes or on a Dask cluster (:mod:`allocopt.executor`; the
 coalitions are cut into contiguous blocks, one per worker). A worker keeps the whole partnership's model live and
 solves a coalition *in place* on it, with the outsiders' capacities, totals, exposure caps, participation rows and
-commitment minimums moved to 0 (:func:`outsider_bounds`), wherever that provably gives the reduced partnership's
+commitment minimums moved to 0 (:func:`outsider_bounds`), wherever that gives the reduced partnership's
 value (:func:`in_place_obstacle`: the outsiders' value must be 0 too). Where it does not (an outsider's fixed
 benefit share, a mandatory initiative that turns optional, a no-subsidy tolerance above 0, weights other than 1),
 the coalition is solved on a second session rebuilt for the reduced partnership. The ``how`` column and
@@ -287,8 +287,9 @@ class CoalitionGame:
     ``values``: one row per coalition solved (bitmask order in exact mode): ``coalition`` (members joined by
     ``+``), ``members`` (list), ``size``, ``solved`` (the members' best total net gain, NaN without a plan),
     ``stand_alone`` (their stand-alone sum), ``value`` (``v(S)``), ``walk_away`` (the value is the stand-alone sum,
-    not a plan's), ``status`` (why the solver stopped), ``proven`` (the plan is proven optimal), and in exact mode
-    ``cover`` (the superadditive cover's value) and ``cover_changed``.
+    not a plan's), ``status`` (why the solver stopped), ``proven`` (the plan is proven optimal), ``how``
+    (``in place`` on the whole partnership's model, or ``rebuilt``), and in exact mode ``cover`` (the
+    superadditive cover's value) and ``cover_changed``.
     ``allocations``: one row per partner: ``plan`` (its net gain under the model file's plan, the no-subsidy split)
     and one column per concept (``shapley``, ``banzhaf``, ``nucleolus``, ``least_core``, ``core_min``,
     ``core_max``; sampled: ``shapley``, ``std_error``, ``ci_low``, ``ci_high``), computed on the cover.
@@ -374,7 +375,7 @@ def _names(mask: int, players: Sequence[str]) -> list[str]:
     return [p for i, p in enumerate(players) if (mask >> i) & 1]
 
 
-def _coalition_masks(n: int, samples: int | None, seed: int) -> list[int]:
+def coalition_masks(n: int, samples: int | None, seed: int) -> list[int]:
     """Every coalition (``samples`` None), or those met by the orders of joining that
     :func:`allocopt.game.sample_shapley` draws with this seed (the same generator, the same calls), in mask order."""
     if samples is None:
@@ -421,21 +422,20 @@ def coalition_game(inst: Instance | str | Path, spec: ModelSpec | str | Path | N
     notes: list[str] = []
     cspec = coalition_spec(model_spec)
     sampled = samples is not None or n > MAX_EXACT_PARTNERS
-    if sampled:
-        samples = samples or DEFAULT_SAMPLES
-        if samples == DEFAULT_SAMPLES and n > MAX_EXACT_PARTNERS:
-            notes.append(f"{n} partners: more than {MAX_EXACT_PARTNERS}, so the Shapley value is sampled "
-                         f"({samples} orders of joining)")
-    masks = _coalition_masks(n, samples if sampled else None, seed)
+    if sampled and samples is None:
+        samples = DEFAULT_SAMPLES
+        notes.append(f"{n} partners: more than {MAX_EXACT_PARTNERS}, so the Shapley value is sampled "
+                     f"({samples} orders of joining)")
+    masks = coalition_masks(n, samples if sampled else None, seed)
     coalitions = [_names(m, players) for m in masks]
     summaries, in_place, rebuilds = _solve_all(base, cspec, coalitions, workers, dask, progress)
     values = _value_rows(base, coalitions, summaries)
     worth = dict(zip(masks, values["value"].astype(float), strict=True))
-    if not values["proven"].all() and (values["status"] != "infeasible").any():
-        unproven = int((~values["proven"] & (values["status"] != "infeasible")).sum())
-        if unproven:
-            notes.append(f"{unproven} coalition value{'s are' if unproven != 1 else ' is'} not proven optimal "
-                         "(time limit): they are lower bounds")
+    settled = values["proven"] | values["status"].isin(["infeasible", "infeasible_or_unbounded"])
+    unproven = int((~settled).sum())
+    if unproven:
+        notes.append(f"{unproven} coalition value{'s are' if unproven != 1 else ' is'} not proven optimal "
+                     "(the solver stopped early): they are lower bounds")
 
     plan = solve(base, model_spec)
     plan_split = (plan.partners["net_gain"].astype(float).reindex(list(players))
@@ -549,7 +549,7 @@ def coalition_values(inst: Instance | str | Path, spec: ModelSpec | str | Path |
     if samples is not None and samples < 2:
         raise GameError([Problem("samples", f"is {samples}", "sample at least 2 orders, for a standard error")])
     sampled = samples is not None or n > MAX_EXACT_PARTNERS
-    masks = _coalition_masks(n, (samples or DEFAULT_SAMPLES) if sampled else None, seed)
+    masks = coalition_masks(n, (samples or DEFAULT_SAMPLES) if sampled else None, seed)
     coalitions = [_names(m, players) for m in masks]
     summaries, in_place, rebuilds = _solve_all(base, coalition_spec(model_spec), coalitions, workers, dask, None)
     values = _value_rows(base, coalitions, summaries)

@@ -5,7 +5,6 @@ the plan, and the side payments. This module only renders; every figure comes fr
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
 import pandas as pd
@@ -141,7 +140,3 @@ def _csv(answer: CoalitionGame) -> str:
     sections.append(("blocking", answer.blocking))
     sections.append(("side_payments", answer.payments))
     return "".join(f"# {name}\n{df.to_csv(index=False)}" for name, df in sections)
-
-
-def _finite(x: Any) -> bool:
-    return isinstance(x, (int, float)) and math.isfinite(float(x))
