@@ -282,3 +282,28 @@ def test_cli_usage_errors(two_file: Any) -> None:
     assert out.exit_code == EXIT_USAGE and "fairest" in out.output
     out = CliRunner().invoke(main, ["coalitions", str(two_file), "--workers", "2", "--dask", "tcp://nowhere:1"])
     assert out.exit_code == EXIT_USAGE
+
+
+def test_cli_values_equal_cold_solves_and_do_not_depend_on_the_workers(tmp_path: Any) -> None:
+    inst = generated(1)
+    path = tmp_path / "generated.yaml"
+    path.write_text(yaml.safe_dump(inst.model_dump(mode="json", exclude_unset=True)))
+    runs = {}
+    for workers in ("1", "2"):
+        out = CliRunner().invoke(main, ["coalitions", str(path), "--format", "json", "--concepts", "shapley",
+                                        "--workers", workers])
+        assert out.exit_code == 0, out.output
+        runs[workers] = json.loads(out.output)["values"]
+    assert runs["1"] == runs["2"]
+    for row in runs["1"]:
+        cold = allocopt.solve(coalition_instance(inst, row["members"]), coalition_spec(ModelSpec()))
+        alone = sum(inst.partners[p].stand_alone for p in row["members"])
+        expected = max(cold.objective, alone) if cold.status.has_plan else alone
+        assert row["value"] == pytest.approx(expected, rel=1e-6, abs=1e-6), row["coalition"]
+
+
+def test_cli_sampled(two_file: Any) -> None:
+    out = CliRunner().invoke(main, ["coalitions", str(two_file), "--samples", "6", "--seed", "3"])
+    assert out.exit_code == 0, out.output
+    assert "Shapley value sampled from 6 orders of joining" in out.output
+    assert "95% CI low" in out.output

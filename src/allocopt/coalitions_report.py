@@ -118,10 +118,10 @@ def _stability_lines(answer: CoalitionGame, fmt: str) -> str:
         out += f"{len(blocking)} coalition{'s' if len(blocking) != 1 else ''} would gain by walking away{more}:\n"
         out += "".join(f"- {t}\n" for t in blocking["text"].head(MOST_BLOCKING))
     if answer.target is not None and not answer.payments.empty:
-        out += f"\nSide payments that turn the plan's split into the {answer.target} split:\n"
+        out += f"\nSide payments that turn the plan's split into the {HEADINGS[answer.target]} split:\n"
         out += "".join(f"- {t}\n" for t in answer.payments["text"])
     elif answer.target is not None and not any(n.startswith("no side payments") for n in answer.notes):
-        out += f"No side payments needed: the plan's split already is the {answer.target} split.\n"
+        out += f"No side payments needed: the plan's split already is the {HEADINGS[answer.target]} split.\n"
     return out
 
 
