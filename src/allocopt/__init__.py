@@ -60,7 +60,7 @@ __all__ = [
     "SolverError", "Status", "build", "check_result", "instance_from_dict", "load_instance", "load_model_spec",
     "model_spec_from_dict", "solve", "with_value", "with_values", "instance_frames", "with_frames", "diagnose",
     "precheck", "Session", "renegotiate", "shadow_prices", "sweep", "tornado", "compare", "frontier",
-    "fairness_metrics",
+    "fairness_metrics", "coalition_values", "coalition_game", "coalition_instance",
 ]
 
 
@@ -110,6 +110,10 @@ def __getattr__(name: str) -> Any:
         from allocopt import sensitivity
 
         return getattr(sensitivity, name)
+    if name in ("coalition_values", "coalition_game", "coalition_instance"):
+        from allocopt import coalitions
+
+        return getattr(coalitions, name)
     if name == "check_result":
         from allocopt.checker import check_result
 

@@ -741,3 +741,57 @@ def sensitivity(instance: Path, model_file: Path | None, param: str | None, valu
             show.tornado_chart(df, chart)
     if chart is not None:
         click.echo(f"wrote {chart}", err=True)
+
+
+# -- coalitions (issue 8: coalition values by re-solving the partnership) ------------------------------------------
+@main.command()
+@instance_arg
+@click.option("--model", "model_file", type=click.Path(path_type=Path), help="Model file (rules, solver options)")
+@click.option("--concepts", default="shapley,banzhaf,nucleolus,core,least_core", show_default=True,
+              help="Comma-separated solution concepts: shapley, banzhaf, nucleolus, core, least_core")
+@click.option("--target", type=click.Choice(["shapley", "nucleolus"]),
+              help="The split the side payments lead to (default: shapley if computed, else nucleolus)")
+@click.option("--samples", type=click.IntRange(2, 1_000_000), help="Estimate the Shapley value from N sampled "
+              "orders of joining (the default beyond 12 partners) instead of solving every coalition")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sampled orders")
+@click.option("--workers", type=click.IntRange(1, 256), help="Solve on this many local processes")
+@click.option("--dask", "dask_address", metavar="ADDRESS", help="Solve on the Dask cluster at ADDRESS "
+              "(tcp://host:8786; needs allocopt[dask])")
+@click.option("--format", "fmt", type=click.Choice(["table", "markdown", "json", "csv"]), default="table",
+              show_default=True, help="What to print on stdout")
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), help="Seconds HiGHS may run per solve")
+@handle_errors
+def coalitions(instance: Path, model_file: Path | None, concepts: str, target: str | None, samples: int | None,
+               seed: int, workers: int | None, dask_address: str | None, fmt: str, time_limit: float | None) -> None:
+    """What each partner of INSTANCE brings: every coalition's value (the best total net gain its members reach
+    on their own, at least their stand-alone sum), the solution concepts beside the plan's split, the coalitions
+    that would walk away from the plan, and the side payments that turn the plan's split into the Shapley (or
+    nucleolus) split."""
+    from allocopt.coalitions import CONCEPTS, DEFAULT_SAMPLES, MAX_EXACT_PARTNERS, coalition_game, coalition_masks
+    from allocopt.coalitions_report import render_coalitions
+    from allocopt.instance import load_instance
+    from allocopt.modelfile import load_model_spec
+
+    wanted = [c.strip() for c in concepts.split(",") if c.strip()]
+    unknown = [c for c in wanted if c not in CONCEPTS]
+    if unknown or not wanted:
+        raise click.BadParameter(f"'{', '.join(unknown) or concepts}': choose from {', '.join(CONCEPTS)}",
+                                 param_hint="--concepts")
+    if workers is not None and dask_address is not None:
+        raise click.UsageError("give either --workers or --dask, not both")
+    if dask_address is not None:
+        from allocopt.executor import dask_client_class
+
+        dask_client_class()
+    inst = load_instance(instance)
+    spec = load_model_spec(model_file)
+    n = len(inst.partners)
+    sampled = samples is not None or n > MAX_EXACT_PARTNERS
+    solves = len(coalition_masks(n, (samples or DEFAULT_SAMPLES) if sampled else None, seed))
+    bar = _LazyProgress(solves, "solving coalitions")
+    try:
+        answer = coalition_game(inst, spec, concepts=wanted, workers=workers, dask=dask_address, samples=samples,
+                                seed=seed, time_limit=time_limit, target=target, progress=bar)
+    finally:
+        bar.close()
+    click.echo(render_coalitions(answer, fmt), nl=False)

@@ -130,6 +130,16 @@ class Session:
         self.rebuilds += 1
         return "rebuilt"
 
+    def limit_rows(self, bounds: Mapping[Any, tuple[float | None, float | None]]) -> None:
+        """Move the bounds of rows that limits set (keys and bounds as :func:`allocopt.model.limits.row_bounds`
+        gives them; rows not named keep their bounds) in place, without a new instance: for a caller that knows
+        what an instance it cannot write would look like (a coalition: outsiders' capacities at 0). The next
+        :meth:`replace` moves every row back to its instance's bounds."""
+        new_bounds = {**self._bounds, **bounds}
+        self._shift(new_bounds)
+        self._bounds = new_bounds
+        self.in_place += 1
+
     def _shift(self, new_bounds: dict[Any, tuple[float | None, float | None]]) -> None:
         rows: list[int] = []
         lower: list[float] = []
