@@ -3,7 +3,7 @@
 Run from the repository root::
 
     python benchmarks/check_large_result.py                 # ~20 MB result, then times `allocopt check`
-    python benchmarks/check_large_result.py --initiatives 500 --keep /tmp/big
+    python benchmarks/check_large_result.py --initiatives 500 --keep big-result
 
 It generates an instance (``generate_instance``, fixed seed) and writes, without solving, a result file whose plan
 runs every stage in full: each need split evenly among the partners that may supply it, each initiative's value

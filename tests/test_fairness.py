@@ -151,7 +151,9 @@ def test_objectives_dominate_where_they_should(seed: int) -> None:
     for r in found.results.values():
         assert allocopt.check_result(inst, r.to_dict()).ok
     table = found.table
-    scale = 1e-6 * max(1.0, abs(table["total_net_gain"]).max())
+    # the stages and their final clean-up keep gains to 1e-6 of the money at stake (fairness.POLISH_BAND)
+    money = sum(sum(v for v in (p.value for p in i.phases.values())) for i in inst.initiatives.values())
+    scale = 2e-6 * max(1.0, abs(table["total_net_gain"]).max(), money)
     assert (table.loc["utilitarian", "total_net_gain"] >= table["total_net_gain"] - scale).all()
     smallest = table["smallest_gain_above_stand_alone"]
     assert (smallest.loc["maxmin"] >= smallest - scale).all()
