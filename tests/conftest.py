@@ -20,6 +20,17 @@ from allocopt.result import Result
 
 ROOT = Path(__file__).resolve().parents[1]
 INSTANCES = ROOT / "instances"
+TINY = """\
+resources: {capital: {unit: USD, unit_value: 1}}
+phases: [pilot, scale]
+partners:
+  a: {capacity: {capital: 100}}
+  b: {capacity: {capital: 100}}
+initiatives:
+  x: {phases: {pilot: {capital: 50, value: 80}, scale: {capital: 50, value: 90}}}
+  y: {phases: {pilot: {capital: 60, value: 70}}}
+"""
+"""A small valid partnership, as YAML text, for tests that corrupt or probe a file."""
 MODELS = ROOT / "models"
 SHARED_DATA = ROOT.parent / "shared" / "data"
 

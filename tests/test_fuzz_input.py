@@ -63,7 +63,7 @@ from allocopt.cli import EXIT_CHECK_FAILED, EXIT_INFEASIBLE, EXIT_INPUT, EXIT_NO
 from allocopt.errors import InstanceError, ModelFileError
 from allocopt.instance import instance_from_dict, load_instance
 from allocopt.modelfile import load_model_spec
-from conftest import INSTANCES, run_with_permissions
+from conftest import INSTANCES, TINY, run_with_permissions
 
 EXAMPLES = int(os.environ.get("ALLOCOPT_FUZZ_EXAMPLES", "150"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -343,16 +343,6 @@ def test_solve_with_ids_holding_dots_and_brackets(tmp_path: Path, new_id: str) -
 
 OPS = settings(max_examples=max(10, EXAMPLES // 5), deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                                           HealthCheck.filter_too_much])
-TINY = """\
-resources: {capital: {unit: USD, unit_value: 1}}
-phases: [pilot, scale]
-partners:
-  a: {capacity: {capital: 100}}
-  b: {capacity: {capital: 100}}
-initiatives:
-  x: {phases: {pilot: {capital: 50, value: 80}, scale: {capital: 50, value: 90}}}
-  y: {phases: {pilot: {capital: 60, value: 70}}}
-"""
 JV = str(INSTANCES / "joint-venture.yaml")
 
 

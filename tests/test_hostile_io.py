@@ -33,20 +33,10 @@ from allocopt.files import OutputError, write_atomic, write_set
 from allocopt.instance import instance_from_dict, load_instance, never_started
 from allocopt.modelfile import load_model_spec
 from allocopt.result import gap_text
-from conftest import INSTANCES, run_with_permissions
+from conftest import INSTANCES, TINY, run_with_permissions
 
 JV = str(INSTANCES / "joint-venture.yaml")
 JV_DATA = yaml.safe_load(Path(JV).read_text())
-TINY = """\
-resources: {capital: {unit: USD, unit_value: 1}}
-phases: [pilot, scale]
-partners:
-  a: {capacity: {capital: 100}}
-  b: {capacity: {capital: 100}}
-initiatives:
-  x: {phases: {pilot: {capital: 50, value: 80}, scale: {capital: 50, value: 90}}}
-  y: {phases: {pilot: {capital: 60, value: 70}}}
-"""
 
 runner = CliRunner()
 

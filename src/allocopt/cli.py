@@ -25,7 +25,7 @@ import signal
 import sys
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -112,6 +112,16 @@ class FiniteFloat(click.FloatRange):
         if isinstance(number, float) and not math.isfinite(number):
             self.fail(f"{value!r} is not a finite number", param, ctx)
         return number
+
+
+def _concepts(text: str, known: Sequence[str]) -> list[str]:
+    """``--concepts a,b``: the names given, each one of ``known``, else a usage error naming the choices."""
+    wanted = [c.strip() for c in text.split(",") if c.strip()]
+    unknown = [c for c in wanted if c not in known]
+    if unknown or not wanted:
+        raise click.BadParameter(f"'{', '.join(unknown) or text}': choose from {', '.join(known)}",
+                                 param_hint="--concepts")
+    return wanted
 
 
 def input_path(**kwargs: Any) -> click.Path:
@@ -333,11 +343,7 @@ def game(game_file: Path, concepts: str, kind: str | None, allocation: str | Non
     from allocopt.gamefile import load_allocation, load_game
     from allocopt.gamereport import AllocationCheck, render_game
 
-    wanted = [c.strip() for c in concepts.split(",") if c.strip()]
-    unknown = [c for c in wanted if c not in CONCEPTS]
-    if unknown or not wanted:
-        raise click.BadParameter(f"'{', '.join(unknown) or concepts}': choose from {', '.join(CONCEPTS)}",
-                                 param_hint="--concepts")
+    wanted = _concepts(concepts, CONCEPTS)
     if allocation is not None and target not in wanted:
         wanted.append(target)
     the_game = load_game(game_file, kind)
@@ -772,11 +778,7 @@ def coalitions(instance: Path, model_file: Path | None, concepts: str, target: s
     from allocopt.instance import load_instance
     from allocopt.modelfile import load_model_spec
 
-    wanted = [c.strip() for c in concepts.split(",") if c.strip()]
-    unknown = [c for c in wanted if c not in CONCEPTS]
-    if unknown or not wanted:
-        raise click.BadParameter(f"'{', '.join(unknown) or concepts}': choose from {', '.join(CONCEPTS)}",
-                                 param_hint="--concepts")
+    wanted = _concepts(concepts, CONCEPTS)
     if workers is not None and dask_address is not None:
         raise click.UsageError("give either --workers or --dask, not both")
     if dask_address is not None:
