@@ -156,11 +156,13 @@ instance_arg = click.argument("instance", type=input_path(dir_okay=True))
                    "alpha_fair:alpha=2, kalai_smorodinsky, max_min_return")
 @click.option("--price-of-fairness", "price_of_fairness", is_flag=True,
               help="Also solve the utilitarian plan and report what this objective costs in total net gain")
+@click.option("--xlsx", "with_xlsx", is_flag=True,
+              help="With --out: also write every table to one workbook, result.xlsx (needs allocopt[xlsx])")
 @handle_errors
 def solve(instance: Path, model_file: Path | None, time_limit: float | None, gap: float | None,
           threads: int | None, seed: int | None, out_dir: Path | None, fmt: str, log: bool,
-          with_prices: bool, objective: str | None, price_of_fairness: bool) -> None:
-    """Solve a partnership INSTANCE (YAML or JSON) and print the plan."""
+          with_prices: bool, objective: str | None, price_of_fairness: bool, with_xlsx: bool) -> None:
+    """Solve a partnership INSTANCE (YAML, JSON or an .xlsx workbook) and print the plan."""
     started = time.perf_counter()
     from allocopt.checker import check_result
     from allocopt.files import OutputError, check_set_target
@@ -170,6 +172,12 @@ def solve(instance: Path, model_file: Path | None, time_limit: float | None, gap
     from allocopt.session import Session, with_price_of_fairness, with_prices_attached
 
     protect = [instance] + ([model_file] if model_file else [])
+    if with_xlsx:
+        from allocopt.workbook import openpyxl_module
+
+        if out_dir is None:
+            raise click.UsageError("--xlsx writes result.xlsx into the --out directory: give --out DIR too")
+        openpyxl_module()  # fail before solving if openpyxl is missing
     if out_dir is not None:
         check_set_target(out_dir, protect=protect)  # before spending time on a solve
     inst = load_instance(instance)
@@ -190,8 +198,9 @@ def solve(instance: Path, model_file: Path | None, time_limit: float | None, gap
     not_written: OutputError | None = None
     if out_dir is not None:
         try:
-            _write_outputs(result, out_dir, protect=protect)
-            click.echo(printable(f"wrote {out_dir / 'result.json'} and the tables as CSV in {out_dir}"), err=True)
+            _write_outputs(result, out_dir, protect=protect, xlsx=with_xlsx)
+            click.echo(printable(f"wrote {out_dir / 'result.json'} and the tables as CSV"
+                                 f"{' and result.xlsx' if with_xlsx else ''} in {out_dir}"), err=True)
         except OutputError as err:  # the plan is not lost: it is printed below, then the failure is reported
             not_written = err
 
@@ -244,12 +253,17 @@ def diagnose(instance: Path, model_file: Path | None, time_limit: float | None) 
         sys.exit(EXIT_INFEASIBLE)
 
 
-def _write_outputs(result: Any, out_dir: Path, protect: list[Path]) -> None:
-    """result.json and one CSV per table, replacing the directory's previous set as a whole."""
+def _write_outputs(result: Any, out_dir: Path, protect: list[Path], xlsx: bool = False) -> None:
+    """result.json and one CSV per table (and, with ``xlsx``, every table in result.xlsx), replacing the
+    directory's previous set as a whole."""
     from allocopt.files import write_set
 
-    files = {"result.json": result.to_json()}
+    files: dict[str, str | bytes] = {"result.json": result.to_json()}
     files.update({f"{name}.csv": df.reset_index().to_csv(index=False) for name, df in result.tables.items()})
+    if xlsx:
+        from allocopt.workbook import result_workbook
+
+        files["result.xlsx"] = result_workbook(result)
     write_set(out_dir, files, protect=protect)
 
 
@@ -257,7 +271,7 @@ def _write_outputs(result: Any, out_dir: Path, protect: list[Path]) -> None:
 @instance_arg
 @handle_errors
 def validate(instance: Path) -> None:
-    """Validate an INSTANCE file and report every problem at once."""
+    """Validate an INSTANCE file (YAML, JSON or .xlsx) and report every problem at once."""
     from allocopt.instance import load_instance, never_started
 
     inst = load_instance(instance)
@@ -797,3 +811,33 @@ def coalitions(instance: Path, model_file: Path | None, concepts: str, target: s
     finally:
         bar.close()
     click.echo(render_coalitions(answer, fmt), nl=False)
+
+
+# -- spreadsheets and the meeting report (issue 12) ----------------------------------------------------------------
+INSTANCE_SUFFIXES = (".yaml", ".yml", ".json", ".xlsx")
+
+
+@main.command()
+@click.argument("source", type=input_path())
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+@handle_errors
+def convert(source: Path, target: Path) -> None:
+    """Convert an instance between YAML, JSON and an Excel workbook (.xlsx), losslessly: SOURCE is validated,
+    then written as TARGET in the format its suffix names."""
+    from allocopt.files import check_file_target, write_atomic
+    from allocopt.instance import load_instance
+    from allocopt.workbook import instance_text, openpyxl_module, write_instance_workbook
+
+    suffix = target.suffix.lower()
+    if suffix not in INSTANCE_SUFFIXES:
+        raise click.BadParameter(f"cannot tell the format of '{target}': name it .yaml, .yml, .json or .xlsx",
+                                 param_hint="TARGET")
+    if suffix == ".xlsx" or source.suffix.lower() == ".xlsx":
+        openpyxl_module()
+    check_file_target(target, protect=[source])
+    inst = load_instance(source)
+    if suffix == ".xlsx":
+        write_instance_workbook(inst, target, protect=(source,))
+    else:
+        write_atomic(target, instance_text(inst, suffix), protect=[source])
+    click.echo(printable(f"wrote {target}"), err=True)

@@ -162,8 +162,8 @@ def replace_atomic(path: str | Path, write: Callable[[Path], object], *,
 # A set of files, swapped in as a whole
 
 
-SET_FILE_SUFFIXES = (".json", ".csv")
-"""What an output directory may hold for allocopt to replace it: its own result.json and CSV tables."""
+SET_FILE_SUFFIXES = (".json", ".csv", ".xlsx")
+"""What an output directory may hold for allocopt to replace it: its own result.json, CSV tables and workbook."""
 
 
 def _is_output_set(directory: Path) -> tuple[bool, str]:
@@ -289,8 +289,9 @@ def _swap(new: Path, target: Path, parent: Path) -> Path | None:
     return old
 
 
-def write_set(directory: str | Path, files: Mapping[str, str], *, protect: Iterable[str | Path] = ()) -> Path:
-    """Write ``files`` (name -> text) as the directory ``directory``, replacing what it held as a whole."""
+def write_set(directory: str | Path, files: Mapping[str, str | bytes], *,
+              protect: Iterable[str | Path] = ()) -> Path:
+    """Write ``files`` (name -> text, or bytes) as the directory ``directory``, replacing what it held as a whole."""
     target = check_set_target(directory, protect=protect)
     parent = target.absolute().parent
     name = target.absolute().name
@@ -307,8 +308,8 @@ def write_set(directory: str | Path, files: Mapping[str, str], *, protect: Itera
     try:
         for filename, text in files.items():
             path = staging / filename
-            with open(path, "w", encoding="utf-8", newline="") as fh:
-                fh.write(text)
+            with open(path, "wb") as fh:
+                fh.write(text if isinstance(text, bytes) else text.encode("utf-8"))
                 fh.flush()
                 os.fsync(fh.fileno())
             os.chmod(path, file_mode())

@@ -970,7 +970,12 @@ def instance_from_dict(data: Any, source: str = "<instance>") -> Instance:
 
 
 def load_instance(path: str | Path) -> Instance:
-    """Load and validate an instance file (YAML or JSON); every problem comes with the line of its field."""
+    """Load and validate an instance file (YAML or JSON); every problem comes with the line of its field. An Excel
+    workbook (.xlsx) is read by :mod:`allocopt.workbook`, each problem with its sheet, row and column."""
+    if Path(path).suffix.lower() in (".xlsx", ".xlsm"):
+        from allocopt.workbook import load_workbook_instance
+
+        return _guarded(lambda: load_workbook_instance(path), str(path))  # type: ignore[no-any-return]
 
     def load() -> Instance:
         file = read_data(path)
