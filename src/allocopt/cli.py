@@ -841,3 +841,53 @@ def convert(source: Path, target: Path) -> None:
     else:
         write_atomic(target, instance_text(inst, suffix), protect=[source])
     click.echo(printable(f"wrote {target}"), err=True)
+
+
+@main.command()
+@instance_arg
+@click.argument("result_file", type=input_path())
+@click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the report as one self-contained HTML page")
+@click.option("--markdown", "markdown_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the report as one Markdown file")
+@click.option("--prices", "with_prices", is_flag=True, help="Compute the renegotiation prices if the result "
+              "file has none (solves the instance again under the result's model)")
+@click.option("--coalitions", "with_coalitions", is_flag=True, help="Add coalition stability (solves every "
+              "coalition of partners; sampled beyond 12 partners)")
+@click.option("--time-limit", type=TIME_LIMIT, help="Seconds HiGHS may run per solve (with --prices or "
+              "--coalitions)")
+@handle_errors
+def report(instance: Path, result_file: Path, html_file: Path | None, markdown_file: Path | None,
+           with_prices: bool, with_coalitions: bool, time_limit: float | None) -> None:
+    """Write the report of a plan for a partner meeting: RESULT_FILE (result.json from 'allocopt solve --out')
+    of INSTANCE as a gate timeline, each partner's contributions and gains, fairness, commitments and the top
+    renegotiation prices."""
+    import dataclasses
+
+    from allocopt.files import check_file_target, write_atomic
+    from allocopt.instance import load_instance
+    from allocopt.meeting_report import load_result, meeting_report, prices_of, render_html, render_markdown
+
+    if (html_file is None) == (markdown_file is None):
+        raise click.UsageError("give exactly one of --html FILE or --markdown FILE")
+    target = html_file if html_file is not None else markdown_file
+    assert target is not None
+    protect = [instance, result_file]
+    check_file_target(target, protect=protect)
+    inst = load_instance(instance)
+    result = load_result(result_file, inst)
+    prices = coalitions_found = None
+    if with_prices and result.status.has_plan and not len(result.tables.get("prices", ())):
+        prices, notes = prices_of(inst, result, time_limit)
+        result = dataclasses.replace(result, notes=[*result.notes, *notes])
+    if with_coalitions and result.status.has_plan:
+        from allocopt.coalitions import coalition_game
+        from allocopt.modelfile import model_spec_from_dict
+
+        coalitions_found = coalition_game(inst, model_spec_from_dict(result.model), time_limit=time_limit)
+    found = meeting_report(inst, result, prices=prices, coalitions=coalitions_found)
+    text = render_html(found) if html_file is not None else render_markdown(found)
+    write_atomic(target, text, protect=protect)
+    for note in found.notes:
+        click.echo(note, err=True)
+    click.echo(printable(f"wrote {target}"), err=True)

@@ -975,7 +975,7 @@ def load_instance(path: str | Path) -> Instance:
     if Path(path).suffix.lower() in (".xlsx", ".xlsm"):
         from allocopt.workbook import load_workbook_instance
 
-        return _guarded(lambda: load_workbook_instance(path), str(path))  # type: ignore[no-any-return]
+        return _guarded(lambda: load_workbook_instance(path), str(path))
 
     def load() -> Instance:
         file = read_data(path)

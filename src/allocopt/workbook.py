@@ -329,14 +329,15 @@ class _Reader:
         for row_no, cells in rows[1:]:
             record: dict[str, _Cell] = {}
             for cell_no, cell in enumerate(cells, start=1):
-                name = columns.get(cell_no)
+                column = columns.get(cell_no)
                 value = cell.value
-                if name is None:
+                if column is None:
                     if value is not None and value != "":
                         self.problems.add(f"sheet '{title}', row {row_no}, column {column_letter(cell_no)}",
                                           "holds a value in a column without a name",
                                           "give the column a name in the first row, or clear the cell")
                     continue
+                name = column
                 if _is_formula(cell):
                     value = self.cached_value(title, row_no, cell_no)
                     if value is None:
@@ -569,7 +570,7 @@ class _Reader:
             shares[pid] = rec["share"].value
 
         if t.get("commitments"):
-            commitments = []
+            commitments: list[dict[str, Any]] = []
             for row, rec in t["commitments"]:
                 k = len(commitments)
                 put(f"commitments[{k}]", "commitments", row, None)
@@ -753,9 +754,9 @@ def instance_to_workbook(inst: Any) -> Any:
     _sheet(book, "eligible", list(SHEETS["eligible"].columns), eligible)
     _sheet(book, "benefit_shares", list(SHEETS["benefit_shares"].columns), shares)
 
-    commitments = data.pop("commitments", None)
+    commitments: list[dict[str, Any]] = data.pop("commitments", None) or []
     rows = []
-    for k, c in enumerate(commitments or []):
+    for k, c in enumerate(commitments):
         rows.append([_pop(c, col) for col in COMMITMENT_FIELDS])
         more += [(["commitments", k, key], v) for key, v in c.items()]
     _sheet(book, "commitments", list(COMMITMENT_FIELDS), rows)
