@@ -237,8 +237,15 @@ def _sheet_rows(ws: Any, title: str, problems: _Problems) -> list[tuple[int, lis
 
 
 def _text(value: Any, text: bool) -> Any:
-    """A cell's value as the instance's plain data would hold it: names typed as numbers become text."""
+    """A cell's value as the instance's plain data would hold it: names typed as numbers become text, and a
+    number written as its exact text (see :func:`exact`) a number again."""
     if isinstance(value, str):
+        if not text and value[:1] in "-.0123456789":
+            try:
+                number = float(value)
+            except ValueError:
+                return value
+            return number if repr(number) == value else value
         return None if value == "" else value
     if text and isinstance(value, (int, float)) and not isinstance(value, bool):
         if isinstance(value, float) and value.is_integer() and math.isfinite(value):
@@ -251,6 +258,9 @@ class _Reader:
     def __init__(self, raw: bytes, source: str) -> None:
         self.raw, self.source = raw, source
         self.problems = _Problems(source)
+        """Problems of the sheets and their columns: the rows cannot be read at all."""
+        self.unread = _Problems(source)
+        """Problems of single cells and rows: reported with what validating the rest finds."""
         self.index = CellIndex(source)
         self.cached: Any = None
 
@@ -284,9 +294,9 @@ class _Reader:
                                   f"add a sheet named '{spec.name}' with the columns {', '.join(spec.columns)}"
                                   + (" and one column per resource" if spec.name == "stages" else ""))
         tables = {name: self._table(SHEETS[name], ws) for name, ws in sheets.items()}
-        if self.problems.found:
-            raise InstanceError(self.problems.found, self.source)
-        return self._assemble(tables)
+        if self.problems.found:  # sheets or columns amiss: the rows cannot be read as the instance's fields
+            raise InstanceError(self.problems.found + self.unread.found, self.source)
+        return self._assemble(tables)  # problems of single rows are kept, to be reported with the validation's
 
     def _table(self, spec: SheetSpec, ws: Any) -> list[tuple[int, dict[str, _Cell]]]:
         title = ws.title
@@ -333,7 +343,7 @@ class _Reader:
                 value = cell.value
                 if column is None:
                     if value is not None and value != "":
-                        self.problems.add(f"sheet '{title}', row {row_no}, column {column_letter(cell_no)}",
+                        self.unread.add(f"sheet '{title}', row {row_no}, column {column_letter(cell_no)}",
                                           "holds a value in a column without a name",
                                           "give the column a name in the first row, or clear the cell")
                     continue
@@ -341,14 +351,14 @@ class _Reader:
                 if _is_formula(cell):
                     value = self.cached_value(title, row_no, cell_no)
                     if value is None:
-                        self.problems.add(f"sheet '{title}', row {row_no}, column {column_letter(cell_no)} ({name})",
+                        self.unread.add(f"sheet '{title}', row {row_no}, column {column_letter(cell_no)} ({name})",
                                           "holds a formula with no value saved with it",
                                           "open the workbook in a spreadsheet program and save it (that stores "
                                           "the formula's value), or type the value")
                         continue
                 if isinstance(value, str) and value.startswith("#") and value.endswith(("!", "?", "A")) and \
                         value in ("#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!"):
-                    self.problems.add(f"sheet '{title}', row {row_no}, column {column_letter(cell_no)} ({name})",
+                    self.unread.add(f"sheet '{title}', row {row_no}, column {column_letter(cell_no)} ({name})",
                                       f"holds the spreadsheet error {value}", "correct the formula or the value")
                     continue
                 value = _text(value, name in spec.text)
@@ -373,18 +383,18 @@ class _Reader:
         def key_of(sheet: str, row: int, rec: dict[str, _Cell], column: str, what: str) -> Any:
             cell = rec.get(column)
             if cell is None:
-                self.problems.add(where(sheet, row), f"names no {what} (column '{column}' is empty)",
+                self.unread.add(where(sheet, row), f"names no {what} (column '{column}' is empty)",
                                   f"write the {what}'s name, or delete the row")
                 return None
             if not isinstance(cell.value, str):
-                self.problems.add(where(sheet, row, cell), f"a {what} name must be text, got {_describe(cell.value)}",
+                self.unread.add(where(sheet, row, cell), f"a {what} name must be text, got {_describe(cell.value)}",
                                   "type the name (format the cell as text)")
                 return None
             return cell.value
 
         def once(seen: dict[Any, int], key: Any, sheet: str, row: int, what: str) -> bool:
             if key in seen:
-                self.problems.add(where(sheet, row), f"{what} is listed twice (first in row {seen[key]})",
+                self.unread.add(where(sheet, row), f"{what} is listed twice (first in row {seen[key]})",
                                   "keep one row for it")
                 return False
             seen[key] = row
@@ -395,11 +405,11 @@ class _Reader:
             if name is None:
                 continue
             if name not in ("name", "currency"):
-                self.problems.add(where("partnership", row, rec["field"]), f"unknown field '{name}'",
+                self.unread.add(where("partnership", row, rec["field"]), f"unknown field '{name}'",
                                   "the partnership sheet holds the rows name and currency")
                 continue
             if name in data:
-                self.problems.add(where("partnership", row), f"'{name}' is given twice", "keep one row")
+                self.unread.add(where("partnership", row), f"'{name}' is given twice", "keep one row")
                 continue
             data[name] = rec["value"].value
             put(name, "partnership", row, rec["value"])
@@ -453,16 +463,16 @@ class _Reader:
                 phase = rec.get("phase")
                 tid = EVERY_PHASE if phase is None else phase.value
                 if sheet == "capacity" and not isinstance(tid, str):
-                    self.problems.add(where(sheet, row, phase), f"a phase name must be text, got {_describe(tid)}",
+                    self.unread.add(where(sheet, row, phase), f"a phase name must be text, got {_describe(tid)}",
                                       "type the phase's name, or * (or nothing) for every phase")
                     continue
                 if pid is None or rid is None or "units" not in rec:
                     if "units" not in rec and pid is not None and rid is not None:
-                        self.problems.add(where(sheet, row), "gives no units (column 'units' is empty)",
+                        self.unread.add(where(sheet, row), "gives no units (column 'units' is empty)",
                                           "write the units, or delete the row")
                     continue
                 if pid not in partners:
-                    self.problems.add(where(sheet, row, rec["partner"]), f"partner '{pid}' is not on the partners "
+                    self.unread.add(where(sheet, row, rec["partner"]), f"partner '{pid}' is not on the partners "
                                       "sheet", "add it there, or correct the name")
                     continue
                 key = (pid, rid, tid) if sheet == "capacity" else (pid, rid)
@@ -499,7 +509,7 @@ class _Reader:
         def initiative_of(sheet: str, row: int, rec: dict[str, _Cell]) -> str | None:
             iid = key_of(sheet, row, rec, "initiative", "initiative")
             if iid is not None and iid not in initiatives:
-                self.problems.add(where(sheet, row, rec["initiative"]), f"initiative '{iid}' is not on the "
+                self.unread.add(where(sheet, row, rec["initiative"]), f"initiative '{iid}' is not on the "
                                   "initiatives sheet", "add it there, or correct the name")
                 return None
             return iid
@@ -534,7 +544,7 @@ class _Reader:
                 continue
             if kind not in KINDS:
                 hint = difflib.get_close_matches(kind, KINDS, n=1)
-                self.problems.add(where("dependencies", row, rec["kind"]), f"unknown kind '{kind}'",
+                self.unread.add(where("dependencies", row, rec["kind"]), f"unknown kind '{kind}'",
                                   (f"did you mean '{hint[0]}'? " if hint else "") + f"use one of {', '.join(KINDS)}")
                 continue
             listed = initiatives[iid].setdefault(kind, [])
@@ -590,18 +600,18 @@ class _Reader:
         fcell, vcell = rec.get("field"), rec.get("value")
         place = f"sheet 'more', row {row}"
         if fcell is None or vcell is None:
-            self.problems.add(place, "needs both a field and a value", "fill both cells, or delete the row")
+            self.unread.add(place, "needs both a field and a value", "fill both cells, or delete the row")
             return
         try:
             keys = json.loads(fcell.value) if isinstance(fcell.value, str) else None
             value = json.loads(vcell.value) if isinstance(vcell.value, str) else vcell.value
         except ValueError as err:
-            self.problems.add(place, f"is not valid JSON ({err})", "write the field as a JSON list of keys, e.g. "
+            self.unread.add(place, f"is not valid JSON ({err})", "write the field as a JSON list of keys, e.g. "
                               '["initiatives", "crm", "metrics"], and the value as JSON')
             return
         if not isinstance(keys, list) or not keys or not all(isinstance(k, (str, int)) and not isinstance(k, bool)
                                                               for k in keys):
-            self.problems.add(f"{place}, column {column_letter(fcell.column)} (field)",
+            self.unread.add(f"{place}, column {column_letter(fcell.column)} (field)",
                               "the field must be a JSON list of keys and positions",
                               'write e.g. ["initiatives", "crm", "metrics"]')
             return
@@ -622,17 +632,18 @@ class _Reader:
                 else:
                     node = node[key]
             else:
-                self.problems.add(f"{place}, column {column_letter(fcell.column)} (field)",
+                self.unread.add(f"{place}, column {column_letter(fcell.column)} (field)",
                                   f"the field {fcell.value} does not lead to a place in the instance",
                                   "check the keys against the rest of the workbook")
                 return
         self.index.add(path, "more", row, vcell.column, "value")
 
 
-def read_workbook(path: str | Path) -> tuple[dict[str, Any], CellIndex]:
-    """The plain data of an instance workbook, and where each field's cell is; :class:`InstanceError` for a file
-    that is not a workbook, or whose sheets, columns or cells cannot be read (each problem with its cell)."""
+def read_workbook(path: str | Path) -> tuple[dict[str, Any], CellIndex, list[Problem]]:
+    """The plain data of an instance workbook, where each field's cell is, and the problems of rows that could not
+    be read; :class:`InstanceError` for a file that is not a workbook, or whose sheets or columns are amiss."""
     source = str(path)
+    openpyxl_module()
     raw = read_bounded(Path(path), source, "instance")
     _check_archive(raw, source)
     reader = _Reader(raw, source)
@@ -645,27 +656,39 @@ def read_workbook(path: str | Path) -> tuple[dict[str, Any], CellIndex]:
     except Exception as err:  # noqa: BLE001 - openpyxl parses lazily: a damaged sheet fails while rows are read
         raise _refuse(source, f"cannot be read as an Excel workbook ({type(err).__name__}: {str(err)[:200]})",
                       "save it again from your spreadsheet program as .xlsx") from None
-    if reader.problems.found:
-        raise InstanceError(reader.problems.found, source)
-    return data, reader.index
+    return data, reader.index, reader.unread.found
 
 
 def load_workbook_instance(path: str | Path) -> Any:
-    """An :class:`~allocopt.instance.Instance` from a workbook; every problem names its sheet, row and column."""
+    """An :class:`~allocopt.instance.Instance` from a workbook; every problem names its sheet, row and column.
+    Rows that cannot be read (a name missing, a row given twice) are reported together with what validating the
+    other rows finds."""
     from allocopt.instance import instance_from_dict
 
-    data, index = read_workbook(path)
+    data, index, unread = read_workbook(path)
     try:
-        return instance_from_dict(data, source=str(path))
+        inst = instance_from_dict(data, source=str(path))
     except InstanceError as err:
-        raise InstanceError([index.locate(p) for p in err.problems], str(path)) from None
+        raise InstanceError(unread + [index.locate(p) for p in err.problems], str(path)) from None
+    if unread:
+        raise InstanceError(unread, str(path))
+    return inst
 
 
 # --------------------------------------------------------------------------------------------------------------
 # Writing
 
 
-def _sheet(book: Any, spec_name: str, headers: list[str], rows: list[list[Any]], first: bool = False) -> None:
+def exact(x: Any) -> Any:
+    """A number as the workbook stores it: openpyxl writes 16 significant digits, so a float that needs 17 (0.1 +
+    0.2, say) is written as its exact text, which reading turns back into the same float."""
+    if isinstance(x, float) and math.isfinite(x) and float(f"{x:.16g}") != x:
+        return repr(x)
+    return x
+
+
+def _sheet(book: Any, spec_name: str, headers: list[str], rows: list[list[Any]], first: bool = False,
+           exact_numbers: bool = True) -> None:
     from openpyxl.styles import Font
 
     ws = book.active if first else book.create_sheet()
@@ -674,7 +697,7 @@ def _sheet(book: Any, spec_name: str, headers: list[str], rows: list[list[Any]],
     for cell in ws[1]:
         cell.font = Font(bold=True)
     for row in rows:
-        ws.append([None if v is None else v for v in row])
+        ws.append([exact(v) for v in row] if exact_numbers else row)
     for col in ws.iter_cols(min_row=1, max_row=ws.max_row):
         for cell in col:
             if isinstance(cell.value, str) and cell.value.startswith("="):
@@ -823,12 +846,12 @@ def result_workbook(result: Any) -> bytes:
                ["proven optimal", status.proven_optimal], ["objective", result.objective_name],
                ["objective value", _finite(result.objective)], ["bound", _finite(result.bound)],
                ["gap", _finite(result.gap)]] + [["note", n] for n in result.notes]
-    _sheet(book, "summary", ["what", "value"], summary, first=True)
+    _sheet(book, "summary", ["what", "value"], summary, first=True, exact_numbers=False)
     for name, df in result.tables.items():
         flat = df.reset_index() if any(n is not None for n in df.index.names) and len(df.columns) else df
         headers = [str(c) for c in flat.columns]
         rows = [[_finite(v) for v in row] for row in flat.itertuples(index=False, name=None)]
-        _sheet(book, name[:31], headers, rows)
+        _sheet(book, name[:31], headers, rows, exact_numbers=False)
     return workbook_bytes(book)
 
 
