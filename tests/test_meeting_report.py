@@ -99,6 +99,7 @@ def test_top_prices_are_the_largest_with_their_ranges(jv: tuple[Any, Any]) -> No
 
 
 def test_the_page_stands_alone_and_is_deterministic(jv: tuple[Any, Any]) -> None:
+    pytest.importorskip("matplotlib")  # the [plot] extra; `.[dev]` installs it
     inst, result = jv
     page = render_html(meeting_report(inst, result))
     assert page == render_html(meeting_report(inst, result))
