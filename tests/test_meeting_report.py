@@ -212,3 +212,17 @@ def test_load_result_refuses_a_result_of_another_instance(tmp_path: Path) -> Non
 
     with pytest.raises(ResultFileError, match="another instance"):
         load_result(path, inst)
+
+
+def test_a_result_without_a_plan_gets_its_status_only(tmp_path: Path) -> None:
+    data = {"resources": {"capital": {"unit": "USD", "unit_value": 1}}, "phases": ["pilot"],
+            "partners": {"a": {"capacity": {"capital": 10}}},
+            "initiatives": {"x": {"phases": {"pilot": {"capital": 5, "value": 8}}}},
+            "commitments": [{"partner": "a", "min": 20}]}
+    inst = instance_from_dict(data)
+    result = solve_checked(inst)
+    assert not result.status.has_plan
+    report = meeting_report(inst, result)
+    assert [s.key for s in report.sections] == ["summary"]
+    assert report.sections[0].prose[0] == "No plan (infeasible)."
+    assert "No plan (infeasible)." in render_html(report) and "No plan (infeasible)." in render_markdown(report)
