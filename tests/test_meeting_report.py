@@ -71,7 +71,7 @@ def test_sections_hold_the_plans_figures(jv: tuple[Any, Any]) -> None:
         cell = view.loc[i, t]
         assert cell == (row["decision"] if row["decision"] != "adjust" else f"adjust to {100 * row['level']:.1f}%")
         assert gates.tables[0].classes.loc[i, t] == row["decision"]  # type: ignore[union-attr]
-    assert view.loc["digital-twin", "pilot"] == "not in this phase"
+    assert view.loc["digital-twin", "pilot"] == "-" and gates.tables[0].classes.loc["digital-twin", "pilot"] == "none"
     assert "Adjusted: digital-twin in scale at 66.7% of its full scope" in " ".join(gates.prose)
     partners = report.section("partners")
     assert partners is not None

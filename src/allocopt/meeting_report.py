@@ -34,7 +34,11 @@ from allocopt.result import Result
 
 TOP_PRICES = 10
 """The renegotiation section shows this many limits, the largest prices first."""
+MOST_BARS = 12
+"""The funding chart stacks at most this many initiatives (the largest; the rest as one)."""
 CHARTS_NEED = 'Charts need matplotlib: pip install "allocopt[plot]".'
+NO_STAGE = "-"
+"""A gate timeline's cell where the initiative has no stage in that phase."""
 GATE_CLASSES = {"proceed": "proceed", "pause": "pause", "adjust": "adjust"}
 
 
@@ -132,9 +136,13 @@ class _Charts:
     def svg(self, draw: Callable[[Any, Any], None], size: tuple[float, float]) -> str | None:
         if self.plt is None:
             return None
+        import warnings
+
         import matplotlib
 
-        with matplotlib.rc_context({"svg.hashsalt": "allocopt", "svg.fonttype": "path", "font.size": 9}):
+        with matplotlib.rc_context({"svg.hashsalt": "allocopt", "svg.fonttype": "path", "font.size": 9}), \
+                warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # a layout that cannot be tightened is still drawn
             fig, ax = self.plt.subplots(figsize=size)
             try:
                 draw(fig, ax)
@@ -177,6 +185,10 @@ def _funding_chart(charts: _Charts, result: Result) -> Chart:
     c = result.contributions.reset_index()
     table = c.pivot_table(index="partner", columns="initiative", values="money", aggfunc="sum", fill_value=0.0)
     table = table.reindex([str(x) for x in result.partners.index]).fillna(0.0)
+    if len(table.columns) > MOST_BARS:  # the largest initiatives by money, the rest as one
+        largest = list(table.sum().sort_values(ascending=False, kind="stable").index[:MOST_BARS - 1])
+        rest = [c for c in table.columns if c not in largest]
+        table = table[largest].assign(**{f"{len(rest)} other initiatives": table[rest].sum(axis=1)})
 
     def draw(fig: Any, ax: Any) -> None:
         bottom = None
@@ -245,9 +257,9 @@ def _gates(inst: Any, result: Result) -> Section:
     view = view.reindex([i for i in inst.initiatives if i in view.index])
     classes = view.copy()
     for col in view.columns:
-        classes[col] = [("adjust" if str(v).startswith("adjust") else GATE_CLASSES.get(str(v), ""))
+        classes[col] = [("adjust" if str(v).startswith("adjust") else GATE_CLASSES.get(str(v), "none"))
                         for v in view[col]]
-        view[col] = [("not in this phase" if v == "" else v) for v in view[col]]
+        view[col] = [(NO_STAGE if v == "" else v) for v in view[col]]
     g = result.gates.reset_index()
     counts = g["decision"].value_counts()
     adjusted = g[g["decision"] == "adjust"]
@@ -257,7 +269,7 @@ def _gates(inst: Any, result: Result) -> Section:
         prose.append("Adjusted: " + "; ".join(f"{i} in {t} at {_level(lv)} of its full scope"
                                                for i, t, lv in zip(adjusted["initiative"], adjusted["phase"],
                                                                    adjusted["level"], strict=True)) + ".")
-    never = [i for i in view.index if all(str(classes.loc[i, c]) in ("pause", "") for c in view.columns)]
+    never = [i for i in view.index if all(str(classes.loc[i, c]) in ("pause", "none") for c in view.columns)]
     if never:
         prose.append(f"Never started: {', '.join(never)}.")
     value = g.groupby("initiative")["value"].sum()
@@ -482,7 +494,7 @@ th { background: #f4f6f8; text-align: left; }
 td.num { text-align: right; white-space: nowrap; }
 td.proceed { background: var(--proceed); } td.adjust { background: var(--adjust); }
 td.pause { background: var(--pause); color: var(--muted); } td.bad { background: var(--bad); }
-td.good { background: var(--good); }
+td.good { background: var(--good); } td.none { color: var(--muted); text-align: center; }
 figure { margin: 10px 0 16px; } figure img { max-width: 100%; height: auto; }
 figcaption { font-weight: 600; margin-bottom: 4px; }
 .legend span { display: inline-block; padding: 1px 8px; margin-right: 6px; border: 1px solid var(--line); }
@@ -564,7 +576,8 @@ def render_html(report: Report) -> str:
         if s.key == "gates":
             out.append('<p class="legend"><span class="proceed" style="background:var(--proceed)">proceed</span>'
                        '<span style="background:var(--adjust)">adjust to a smaller scale</span>'
-                       '<span style="background:var(--pause)">pause</span></p>')
+                       '<span style="background:var(--pause)">pause</span>'
+                       f'<span>{NO_STAGE} no stage of the initiative in this phase</span></p>')
         for chart in s.charts:
             if chart.svg is not None:
                 out.append(f'<figure><figcaption>{_e(chart.title)}</figcaption>'
