@@ -191,6 +191,13 @@ def test_report_command(tmp_path: Path) -> None:
     done = run("report", JV, broken, "--html", page)
     assert done.exit_code == 3 and "not a complete allocopt result" in done.output and "Traceback" not in done.output
     assert run("report", JV, out / "result.json", "--html", out / "result.json").exit_code == 3  # not its input
+    tampered = json.loads((out / "result.json").read_text())
+    for row in tampered["tables"]["partners"]:
+        row.pop("net_gain")
+    broken.write_text(json.dumps(tampered))
+    done = run("report", JV, broken, "--html", tmp_path / "t.html")
+    assert done.exit_code == 6 and "does not check against" in done.output and "has no number in 'net_gain'" in \
+        done.output and not (tmp_path / "t.html").exists()
 
 
 def test_coalition_stability_section(tmp_path: Path) -> None:

@@ -876,6 +876,13 @@ def report(instance: Path, result_file: Path, html_file: Path | None, markdown_f
     check_file_target(target, protect=protect)
     inst = load_instance(instance)
     result = load_result(result_file, inst)
+    if result.status.has_plan:  # a report presents the plan to the partners: it must be one, checked
+        from allocopt.checker import check_result
+
+        verdict = check_result(inst, result.to_dict())
+        if not verdict.ok:
+            _fail(printable(f"error: {result_file} does not check against {instance}, so no report is written:\n")
+                  + verdict.summary(), EXIT_CHECK_FAILED)
     prices = coalitions_found = None
     if with_prices and result.status.has_plan and not len(result.tables.get("prices", ())):
         prices, notes = prices_of(inst, result, time_limit)

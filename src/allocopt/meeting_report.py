@@ -501,6 +501,8 @@ figcaption { font-weight: 600; margin-bottom: 4px; }
 @page { size: auto; margin: 14mm; }
 @media print {
   body { max-width: none; padding: 0; font-size: 11px; }
+  h1 { font-size: 18px; } h2 { font-size: 14px; margin-top: 18px; }
+  table { font-size: 10px; }
   nav { display: none; }
   h2 { break-after: avoid; }
   table, figure { break-inside: avoid; }
