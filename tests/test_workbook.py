@@ -195,6 +195,7 @@ def test_messages_name_sheet_row_and_column(book: Any, tmp_path: Path) -> None:
 
 def test_references_name_their_cells(book: Any, tmp_path: Path) -> None:
     book["commitments"]["B2"] = "nobody"
+    book["capacity"]["B4"] = "talnet"
     book["stages"].cell(1, 6).value = "travel"
     book["stages"].cell(3, 6).value = 5
     text = problems(saved(book, tmp_path / "refs.xlsx"))
@@ -202,6 +203,8 @@ def test_references_name_their_cells(book: Any, tmp_path: Path) -> None:
            "defined" in text
     assert "sheet 'stages', row 3, column F (travel): initiatives.data-platform.phases.scale.travel: resource " \
            "'travel' is not defined" in text
+    assert "sheet 'capacity', row 4, column B (resource): partners.northfield-manufacturing.capacity.talnet: " \
+           "resource 'talnet' is not defined (did you mean 'talent'?" in text
 
 
 def test_wrong_sheets_and_columns(book: Any, tmp_path: Path) -> None:

@@ -240,13 +240,15 @@ def _text(value: Any, text: bool) -> Any:
     """A cell's value as the instance's plain data would hold it: names typed as numbers become text, and a
     number written as its exact text (see :func:`exact`) a number again."""
     if isinstance(value, str):
-        if not text and value[:1] in "-.0123456789":
+        if value == "":
+            return None
+        if not text and value[0] in "-.0123456789":
             try:
                 number = float(value)
             except ValueError:
                 return value
             return number if repr(number) == value else value
-        return None if value == "" else value
+        return value
     if text and isinstance(value, (int, float)) and not isinstance(value, bool):
         if isinstance(value, float) and value.is_integer() and math.isfinite(value):
             return str(int(value))
@@ -485,8 +487,7 @@ class _Reader:
                 if sheet == "capacity":
                     node.setdefault(rid, {})[tid] = rec["units"].value
                     put(_join_path(path, tid), sheet, row, rec["units"])
-                    if tid == EVERY_PHASE:
-                        put(path, sheet, row, rec["units"])
+                    put(path, sheet, row, rec["resource"] if tid != EVERY_PHASE else rec["units"])
                 else:
                     node[rid] = rec["units"].value
                     put(path, sheet, row, rec["units"])
