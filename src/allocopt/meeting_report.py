@@ -411,8 +411,10 @@ def _prices(result: Result, prices: Any) -> Section:
                                                                  kind="stable")
     priced = order[order["_abs"] > 0]
     top = priced.head(TOP_PRICES)
-    prose = [note, f"{len(priced)} of {len(table)} limits have a price; the {len(top)} largest are shown. A "
-             "price holds while the limit stays within its range."]
+    shown = "it is shown" if len(priced) == 1 else (f"the {len(top)} largest are shown" if len(top) < len(priced)
+                                                      else "all are shown")
+    prose = [note, f"{len(priced)} of {len(table)} limits {'has' if len(priced) == 1 else 'have'} a price; {shown}. "
+             "A price holds while the limit stays within its range."]
     if not len(top):
         return Section("prices", title, [note, "No limit binds: one more unit of any of them is worth nothing "
                                                "while the gate decisions stay as planned."])
