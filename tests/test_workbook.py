@@ -356,3 +356,19 @@ def test_tiny_yaml_converts_to_the_documented_sheets(tmp_path: Path) -> None:
     assert yaml.safe_load((tmp_path / "t.yaml").read_text())["initiatives"]["y"] == {
         "phases": {"pilot": {"needs": {"capital": 60}, "value": 70}}}
     assert load_instance(tmp_path / "t.yaml") == load_instance(src)
+
+
+LAUGHS = ('<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+          + "".join(f'<!ENTITY lol{k} "{("&lol" + (str(k - 1) if k > 2 else "") + ";") * 10}">' for k in range(2, 10))
+          + ']><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1">'
+            '<c r="A1" t="inlineStr"><is><t>&lol9;</t></is></c></row></sheetData></worksheet>')
+
+
+def test_xml_entity_expansion_is_refused(book: Any, tmp_path: Path) -> None:
+    good = saved(book, tmp_path / "good.xlsx")
+    bomb = tmp_path / "bomb.xlsx"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(bomb, "w") as dst:
+        for item in src.infolist():
+            dst.writestr(item, LAUGHS if item.filename == "xl/worksheets/sheet3.xml" else src.read(item.filename))
+    text = problems(bomb)
+    assert "cannot be read as an Excel workbook (" in text and "\\n" not in text

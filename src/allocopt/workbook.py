@@ -208,8 +208,13 @@ def _open(raw: bytes, source: str, values: bool) -> Any:
             warnings.simplefilter("ignore")  # openpyxl warns about data validation and styles it does not read
             return openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=values)
     except Exception as err:  # noqa: BLE001 - openpyxl fails in many ways on damaged files; none may escape
-        raise _refuse(source, f"cannot be read as an Excel workbook ({type(err).__name__}: {str(err)[:200]})",
+        raise _refuse(source, f"cannot be read as an Excel workbook ({_first_line(err)})",
                       "save it again from your spreadsheet program as .xlsx") from None
+
+
+def _first_line(err: BaseException) -> str:
+    text = (str(err).strip().splitlines() or [""])[0][:200]
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
 
 
 def _is_formula(cell: Any) -> bool:
@@ -655,7 +660,7 @@ def read_workbook(path: str | Path) -> tuple[dict[str, Any], CellIndex, list[Pro
     except (MemoryError, RecursionError):
         raise _refuse(source, "holds too much to read", "simplify the workbook") from None
     except Exception as err:  # noqa: BLE001 - openpyxl parses lazily: a damaged sheet fails while rows are read
-        raise _refuse(source, f"cannot be read as an Excel workbook ({type(err).__name__}: {str(err)[:200]})",
+        raise _refuse(source, f"cannot be read as an Excel workbook ({_first_line(err)})",
                       "save it again from your spreadsheet program as .xlsx") from None
     return data, reader.index, reader.unread.found
 
