@@ -275,7 +275,9 @@ def hold_past(inst: Instance, actuals: Actuals) -> Instance:
     * A capacity, a partner's total, an exposure cap or a commitment maximum that the past already overran is
       raised to what was spent (no more can be added); a commitment minimum over ended phases only that the past
       missed is lowered to what was put in: both are noted as broken (``held.notes``).
-    * An incentive whose metric has been read and reached releases its capacity.
+    * An incentive whose metric has been read counts in the capacity of its phase; where the reading fell short,
+      the ``incentive_capacity`` family (and the checker) take it back out, so its price says what meeting the
+      metric would have been worth.
 
     Everything else (totals, caps, commitments) counts past and future contributions together, so what was spent
     reduces what remains. The held instance is validated again.
@@ -350,13 +352,14 @@ def hold_past(inst: Instance, actuals: Actuals) -> Instance:
             x = read.get((inc.initiative, inc.gate, inc.metric))
             if x is None or inc.phase in past:
                 continue
-            if incentive_met(inst, p, n, x):
-                cap = _capacity_in(data, p, inc.resource, inc.phase, inst)
-                _set_capacity(data, p, inc.resource, inc.phase, cap + inc.amount)
-                unit = inst.resources[inc.resource].unit
-                notes.append(f"incentive met: {inc.metric} of {inc.initiative} read {_fmt(x)} at {inc.gate} "
-                             f"(needed {_fmt(inc.reaches)}), so {p} releases {_fmt(inc.amount)} {unit} more "
-                             f"{inc.resource} in {inc.phase}")
+            cap = _capacity_in(data, p, inc.resource, inc.phase, inst)
+            _set_capacity(data, p, inc.resource, inc.phase, cap + inc.amount)
+            unit = inst.resources[inc.resource].unit
+            met = incentive_met(inst, p, n, x)
+            notes.append(f"incentive {'met' if met else 'not met'}: {inc.metric} of {inc.initiative} read "
+                         f"{_fmt(x)} at {inc.gate} (needed {_fmt(inc.reaches)}), so {p} "
+                         + (f"releases {_fmt(inc.amount)} {unit} more {inc.resource} in {inc.phase}" if met else
+                            f"does not release the {_fmt(inc.amount)} {unit} of {inc.resource} in {inc.phase}"))
     # totals, exposure caps and commitments the past overran
     money: dict[str, float] = defaultdict(float)
     units_of: dict[tuple[str, str], float] = defaultdict(float)

@@ -77,7 +77,7 @@ class PlanDiff:
             lines.append(f"  {p}: net gain {_n(row['old_net_gain'])} -> {_n(row['new_net_gain'])} {cur} "
                          f"({_signed(row['change_net_gain'])} {cur})")
         for name, row in self.fairness.iterrows():
-            lines.append(f"  {str(name).replace('_', ' ')}: {_n(row['old'])} -> {_n(row['new'])}")
+            lines.append(f"  {str(name).replace('_', ' ')}: {_fig(row['old'])} -> {_fig(row['new'])}")
         for k, row in self.commitments.iterrows():
             lines.append(f"  commitment {k}: {row['status']}: {row['why']}")
         return lines
@@ -306,8 +306,9 @@ def _commitments_at_risk(old: Result, new: Result, held: Instance | None) -> pd.
 def deviations(result: Result, actuals: Actuals, *, instance: Instance | None = None) -> pd.DataFrame:
     """Planned (``result``) against actual, per partner, initiative, phase and resource, for every phase the
     actuals cover: units and money planned and actual, the variance in units, money and percent of the planned
-    money, and one total row per partner (initiative, phase and resource ``(total)``; money only). A phase under
-    way compares what was put in so far with the whole phase's plan."""
+    money, and one total row per partner over the ended phases (initiative, phase and resource ``(total)``; money
+    only). A phase under way (status ``started``) compares what was put in so far with the whole phase's plan, so
+    its variances are not final and stay out of the totals."""
     keys = ["partner", "initiative", "phase", "resource"]
     plan = _flat(result.contributions, keys)
     phases = set(actuals.phases)
@@ -345,7 +346,8 @@ def deviations(result: Result, actuals: Actuals, *, instance: Instance | None = 
                                         "planned_units", "actual_units", "variance_units", "planned_money",
                                         "actual_money", "variance_money"])
     if not table.empty:
-        totals = table.groupby("partner", sort=False)[["planned_money", "actual_money", "variance_money"]].sum()
+        final = table[table["status"] == "ended"]
+        totals = final.groupby("partner", sort=False)[["planned_money", "actual_money", "variance_money"]].sum()
         total_rows = totals.reset_index().assign(initiative=TOTAL, phase=TOTAL, resource=TOTAL, unit="", status="",
                                                   planned_units=math.nan, actual_units=math.nan,
                                                   variance_units=math.nan)
@@ -363,8 +365,10 @@ def deviation_lines(table: pd.DataFrame, currency: str, top: int = 10) -> list[s
     """The deviations in words: the largest variances, then each partner's total."""
     if table.empty:
         return ["Deviations from plan: none (no actuals)."]
-    lines = ["Deviations from plan (actual - planned):"]
-    detail = table[table.index.get_level_values("initiative") != TOTAL]
+    lines = ["Deviations from plan (actual - planned), phases ended:"]
+    rows = table[table.index.get_level_values("initiative") != TOTAL]
+    under_way = rows[rows["status"] == "started"]
+    detail = rows[rows["status"] == "ended"]
     detail = detail[detail["variance_money"].abs() > MOVED * max(1.0, float(detail["planned_money"].abs().max()))]
     detail = detail.reindex(detail["variance_money"].abs().sort_values(ascending=False).index)
     for (p, i, t, r), row in detail.head(top).iterrows():
@@ -379,6 +383,11 @@ def deviation_lines(table: pd.DataFrame, currency: str, top: int = 10) -> list[s
         pct = "" if not math.isfinite(row["variance_pct"]) else f" ({row['variance_pct']:+.1f}%)"
         lines.append(f"  {p} in total: planned {_n(row['planned_money'])} {currency}, actual "
                      f"{_n(row['actual_money'])} {currency}: {_signed(row['variance_money'])} {currency}{pct}")
+    for (p, t), group in under_way.groupby(level=["partner", "phase"], sort=False):
+        planned, actual = float(group["planned_money"].sum()), float(group["actual_money"].sum())
+        share = f" ({100 * actual / planned:.0f}% of its plan)" if planned else ""
+        lines.append(f"  {p} in {t} (under way): {_n(actual)} {currency} put in so far, planned "
+                     f"{_n(planned)} {currency} for the phase{share}")
     return lines
 
 
@@ -393,6 +402,11 @@ def _n(x: float) -> str:
     if not math.isfinite(x):
         return "-"
     return f"{x:,.0f}" if abs(x) >= 100 or x == int(x) else f"{x:,.2f}"
+
+
+def _fig(x: float) -> str:
+    """A fairness figure: money as money, an index (Jain, Gini) to three decimals."""
+    return f"{x:.3f}" if math.isfinite(x) and abs(x) < 10 else _n(x)
 
 
 def _signed(x: float) -> str:
