@@ -65,6 +65,9 @@ class Diagnosis:
     repaired_spec: ModelSpec | None = None
     not_confirmed_why: str = ""
     """Why the renegotiation could not even be tried (the changed values fall outside the accepted ranges)."""
+    window_notes: list[str] = field(default_factory=list)
+    """Changes of the cheapest fix that need a term whose renegotiation window is closed (or a larger change than
+    its window allows): see :mod:`allocopt.windows`."""
 
     def summary(self, short: bool = False, currency: str = "") -> str:
         """The explanation as text; ``short`` keeps the essentials for ``allocopt solve``."""
@@ -97,6 +100,7 @@ class Diagnosis:
                 lines.append(f"  Not confirmed: {self.not_confirmed_why}.")
             elif self.confirmed is False:
                 lines.append("  Not confirmed: the changed instance still has no plan (numerical trouble?).")
+            lines += [f"  Window: {note}." for note in self.window_notes]
         elif self.renegotiation_status not in ("not run", "optimal"):
             lines.append(f"\nNo renegotiation found ({self.renegotiation_status}).")
         if warnings and not short:
@@ -156,8 +160,12 @@ def diagnose(instance: Instance, spec: ModelSpec | None = None, *, feasible_chec
             check = solve(repaired, repaired_spec)
             confirmed = check.status.has_plan
             objective = check.objective
+    from allocopt.windows import window_notes
+
+    notes = window_notes(instance, [(c.text, c.keys, float(c.entry.value or 0.0), float(c.new_value))
+                                    for c in changes if isinstance(c.new_value, (int, float))])
     return Diagnosis(instance.name, True, findings, entries, from_integrality, changes, status, confirmed, objective,
-                     repaired, repaired_spec, why)
+                     repaired, repaired_spec, why, notes)
 
 
 def _unique(entries: list[Entry]) -> list[Entry]:
