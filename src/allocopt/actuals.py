@@ -191,12 +191,12 @@ def _phase_problems(inst: Instance, actuals: Actuals, t: str) -> list[Problem]:
     base = f"phases.{t}"
     for p, by_initiative in got.contributions.items():
         if p not in inst.partners:
-            problems.append(_unknown("partner", p, inst.partners, f"{base}.contributions.{p}", "partners"))
+            problems.append(_unknown("partner", p, inst.partners, f"{base}.contributions.{p}", "the instance's partners"))
             continue
         for i, by_resource in by_initiative.items():
             where = f"{base}.contributions.{p}.{i}"
             if i not in inst.initiatives:
-                problems.append(_unknown("initiative", i, inst.initiatives, where, "initiatives"))
+                problems.append(_unknown("initiative", i, inst.initiatives, where, "the instance's initiatives"))
                 continue
             if t not in inst.initiatives[i].phases and any(by_resource.values()):
                 problems.append(Problem(where, f"{i} does not run in {t}", "remove these contributions or move "
@@ -204,7 +204,7 @@ def _phase_problems(inst: Instance, actuals: Actuals, t: str) -> list[Problem]:
                 continue
             for r, units in by_resource.items():
                 if r not in inst.resources:
-                    problems.append(_unknown("resource", r, inst.resources, f"{where}.{r}", "resources"))
+                    problems.append(_unknown("resource", r, inst.resources, f"{where}.{r}", "the instance's resources"))
                 elif units > 0 and not inst.may_supply(p, i, r):
                     problems.append(Problem(f"{where}.{r}", f"{p} is not eligible to supply {r} to {i}",
                                             f"correct the partner, or add {p} to {i}'s eligible {r} suppliers"))
@@ -217,7 +217,7 @@ def _phase_problems(inst: Instance, actuals: Actuals, t: str) -> list[Problem]:
         where = f"{base}.gates.{i}"
         ini = inst.initiatives.get(i)
         if ini is None:
-            problems.append(_unknown("initiative", i, inst.initiatives, where, "initiatives"))
+            problems.append(_unknown("initiative", i, inst.initiatives, where, "the instance's initiatives"))
             continue
         if t not in ini.phases:
             problems.append(Problem(where, f"{i} does not run in {t}, so it has no gate decision there",
@@ -242,7 +242,7 @@ def _phase_problems(inst: Instance, actuals: Actuals, t: str) -> list[Problem]:
         where = f"{base}.readings.{i}"
         ini = inst.initiatives.get(i)
         if ini is None:
-            problems.append(_unknown("initiative", i, inst.initiatives, where, "initiatives"))
+            problems.append(_unknown("initiative", i, inst.initiatives, where, "the instance's initiatives"))
             continue
         for name in readings:
             if name not in ini.metrics:

@@ -848,12 +848,11 @@ class _Checker:
             out[(h.initiative, h.gate)][h.metric] = h.value
         return out
 
-    def check_metric_gates(self) -> None:
-        """Each metric gate whose readings are in: the score (recomputed here from the readings, the metrics'
-        weights, targets and directions) decides the largest level of the initiative's open later phases."""
-        held = self.inst.held
-        assert held is not None
-        past = set(held.ended) | set(held.started)
+    @functools.cached_property
+    def gate_caps(self) -> dict[tuple[str, str], tuple[float, float, str]]:
+        """Per (initiative, gate phase) whose every metric was read: (score, largest level allowed, verdict), the
+        score recomputed here from the readings and the metrics' weights, targets and directions."""
+        out: dict[tuple[str, str], tuple[float, float, str]] = {}
         read = self.readings()
         for i, ini in self.inst.initiatives.items():
             total = sum(m.weight for m in ini.metrics.values())
@@ -870,21 +869,81 @@ class _Checker:
                         score += metric.weight * (1.0 if x <= metric.target else metric.target / x)
                 score /= total
                 if score >= gate.proceed - 1e-9:
-                    continue
-                if gate.adjust is not None and gate.adjust_scale is not None and score >= gate.adjust - 1e-9:
-                    allowed, verdict = gate.adjust_scale, f"adjust (at most {_pct(gate.adjust_scale)})"
+                    out[(i, g)] = (score, 1.0, "proceed")
+                elif gate.adjust is not None and gate.adjust_scale is not None and score >= gate.adjust - 1e-9:
+                    out[(i, g)] = (score, gate.adjust_scale, f"adjust (at most {_pct(gate.adjust_scale)})")
                 else:
-                    allowed, verdict = 0.0, "pause"
-                order = self.inst.phases
-                for t in self.inst.phase_order(i):
-                    if order.index(t) <= order.index(g) or t in past:
-                        continue
-                    self.count("metric_gate")
-                    excess = self.over(self.level[(i, t)], allowed)
-                    if excess:
-                        self.flag("metric_gate", {"initiative": i, "gate": g, "phase": t}, excess, "level",
-                                  f"{i}'s metric score at the gate of {g} is {_pct(score)}, so its gate says "
-                                  f"{verdict}; the plan runs it in {t} at level {_fmt(self.level[(i, t)])}")
+                    out[(i, g)] = (score, 0.0, "pause")
+        return out
+
+    def check_metric_gates(self) -> None:
+        """Each metric gate whose readings are in: the score decides the largest level of the initiative's open
+        later phases."""
+        held = self.inst.held
+        assert held is not None
+        past = set(held.ended) | set(held.started)
+        order = self.inst.phases
+        for (i, g), (score, allowed, verdict) in self.gate_caps.items():
+            if allowed >= 1:
+                continue
+            for t in self.inst.phase_order(i):
+                if order.index(t) <= order.index(g) or t in past:
+                    continue
+                self.count("metric_gate")
+                excess = self.over(self.level[(i, t)], allowed)
+                if excess:
+                    self.flag("metric_gate", {"initiative": i, "gate": g, "phase": t}, excess, "level",
+                              f"{i}'s metric score at the gate of {g} is {_pct(score)}, so its gate says "
+                              f"{verdict}; the plan runs it in {t} at level {_fmt(self.level[(i, t)])}")
+
+    @functools.cached_property
+    def split_parts(self) -> dict[str, tuple[set[str], set[str]]]:
+        """Adjustable initiatives whose no-subsidy rule holds part by part (held phases that ran, open phases):
+        where a metric gate caps an open phase below the level a held phase ran at."""
+        held = self.inst.held
+        out: dict[str, tuple[set[str], set[str]]] = {}
+        if held is None:
+            return out
+        past = set(held.ended) | set(held.started)
+        levels = self.held_levels
+        order = self.inst.phases
+        for i, ini in self.inst.initiatives.items():
+            if ini.gate != "adjustable" or ini.benefit_share is not None:
+                continue
+            phases = self.inst.phase_order(i)
+            ran = {t for t in phases if levels.get((i, t), 0.0) > 0}
+            open_ = {t for t in phases if t not in past}
+            caps = [allowed for (j, g), (_s, allowed, _v) in self.gate_caps.items()
+                    if j == i and any(order.index(t) > order.index(g) for t in open_)]
+            cost = sum(self.inst.resources[r].unit_value * need * levels[(i, t)]
+                       for t in ran for r, need in ini.phases[t].needs.items())
+            if ran and open_ and caps and min(caps) < max(levels[(i, t)] for t in ran) - 1e-9 and cost > 0:
+                out[i] = (ran, open_)
+        return out
+
+    def check_no_subsidy_split(self, figures: PlanFigures, tolerance: float) -> None:
+        """For the initiatives of :attr:`split_parts`: each part's value is shared as the money put into it."""
+        c = self.currency
+        for i, (ran, open_) in self.split_parts.items():
+            ini = self.inst.initiatives[i]
+            parts = []
+            for phases in (ran, open_):
+                value = sum(ini.phases[t].value * self.level[(i, t)] for t in phases)
+                money: dict[str, float] = defaultdict(float)
+                for (p, j, t, r), units in self.units.items():
+                    if j == i and t in phases:
+                        money[p] += units * self.inst.resources[r].unit_value
+                parts.append((value, money, sum(money.values())))
+            total_value = figures.value[i]
+            for p in self.inst.partners:
+                self.count("no_subsidy")
+                fair = sum(v * m.get(p, 0.0) / total for v, m, total in parts if total > self.tol(total))
+                got = figures.benefit.get((p, i), 0.0)
+                excess = abs(got - fair) - tolerance * total_value
+                if excess > self.tol(total_value, got, fair):
+                    self.flag("no_subsidy", {"partner": p, "initiative": i}, excess, c,
+                              f"{p} receives {_fmt(got)} {c} of {i}'s value, but its shares of the money put into "
+                              f"the held and the open phases give it {_fmt(fair)} {c}")
 
     def check_incentives(self) -> None:
         """Capacity an incentive would release counts only when its metric reached the agreed level: where the
@@ -1151,8 +1210,10 @@ class _Checker:
 
     def check_no_subsidy(self, figures: PlanFigures, tolerance: float) -> None:
         c = self.currency
+        if self.split_parts:
+            self.check_no_subsidy_split(figures, tolerance)
         for i, ini in self.inst.initiatives.items():
-            if ini.benefit_share is not None:
+            if ini.benefit_share is not None or i in self.split_parts:
                 continue
             invested = figures.invested[i]
             full_cost = sum(self.inst.resources[r].unit_value * need

@@ -839,8 +839,8 @@ def replan(instance: Path, actuals_file: Path, previous_file: Path | None, model
     from allocopt.files import check_set_target, write_set
     from allocopt.instance import load_instance
     from allocopt.modelfile import load_model_spec
-    from allocopt.replan import deviation_lines
-    from allocopt.replan import replan as replan_with
+    from allocopt.replanning import deviation_lines
+    from allocopt.replanning import replan as replan_with
     from allocopt.report import render
 
     protect = [instance, actuals_file] + [f for f in (model_file, previous_file) if f is not None]

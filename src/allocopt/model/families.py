@@ -630,5 +630,8 @@ FAMILIES.update({
         Family("incentive_capacity", quarterly.add_incentive_capacity, ("partner", "phase", "resource"),
                "value of {partner}'s incentive on {resource} in {phase} being met, per unit", "units", False,
                describe=quarterly.DESCRIBERS["incentive_capacity"]),
+        Family("no_subsidy_split", quarterly.add_no_subsidy_split, ("partner", "initiative", "last_phase", "side"),
+               "value of letting {partner}'s share of {initiative}'s value differ from its share of the money "
+               "(held and open parts apart)", "money", False, describe=quarterly.DESCRIBERS["no_subsidy_split"]),
     )
 })

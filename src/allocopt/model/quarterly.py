@@ -237,5 +237,97 @@ def _incentive_capacity(family: str, key: tuple[Any, ...], d: ModelData) -> Entr
                  f"(read {values[0]:g}, needs {inc.reaches:g})", base, u)
 
 
+def _no_subsidy_split(family: str, key: tuple[Any, ...], d: ModelData) -> Entry:
+    p, i, _k, _side = key
+    tol = d.spec.rules.no_subsidy.tolerance
+    return Entry(family, {"partner": p, "initiative": i},
+                 f"the no-subsidy rule, held and open parts apart: {p}'s share of each part of {i}'s value equals its "
+                 f"share of that part's money (tolerance {tol:.0%})", tol, "fraction")
+
+
 DESCRIBERS = {"held_contribution": _held_contribution, "held_gate": _held_gate, "metric_gate": _metric_gate,
-              "incentive_capacity": _incentive_capacity}
+              "incentive_capacity": _incentive_capacity, "no_subsidy_split": _no_subsidy_split}
+
+
+def split_initiatives(d: ModelData) -> dict[str, tuple[float, list[str], list[str]]]:
+    """Adjustable initiatives whose no-subsidy rule is applied to the held part and to the open part separately:
+    those where a metric gate caps an open phase below the scale a held phase ran at (under one common scale,
+    value and money keep one ratio; after such a gate they cannot). initiative -> (value-to-money ratio of the held
+    part, held phases that ran, open phases)."""
+    held = d.instance.held
+    out: dict[str, tuple[float, list[str], list[str]]] = {}
+    if held is None or not d.spec.rules.no_subsidy.enabled:
+        return out
+    levels = {(h.initiative, h.phase): h.level for h in held.stages}
+    past = held_phases(d)
+    caps = gate_allowance(d)
+    rank = d.phase_rank
+    for i in d.ADJUSTABLE:
+        if d.instance.initiatives[i].benefit_share is not None:
+            continue
+        ran = [t for t in d.stage_phases[i] if levels.get((i, t), 0.0) > 0]
+        open_ = [t for t in d.stage_phases[i] if t not in past]
+        capped = [allowed for (j, g), (_s, allowed, _v) in caps.items()
+                  if j == i and any(rank[t] > rank[g] for t in open_)]
+        if not ran or not open_ or not capped or min(capped) >= max(levels[i, t] for t in ran) - HELD_TOLERANCE:
+            continue
+        value_h = sum(d.value[i, t] * levels[i, t] for t in ran)
+        money_h = sum(d.cost[i, t] * levels[i, t] for t in ran)
+        if money_h > 0:
+            out[i] = (value_h / money_h, ran, open_)
+    return out
+
+
+def add_no_subsidy_split(m: Any, d: ModelData) -> Any:
+    """The no-subsidy rule, part by part, where a metric gate caps an adjustable initiative below the scale its
+    held phases ran at (see :func:`split_initiatives`): the value of the held part follows the money put into it,
+    and the value of the open part the money put into that.
+
+    With ``rho_h = V_h / M_h`` the held part's value-to-money ratio (at the scales it ran at), ``money_h[p,i]`` and
+    ``money_o[p,i]`` p's money in the held and the open phases, ``rho_ok`` the open prefix ratio up to open phase
+    k (``rho_o,held = 0`` when no open phase proceeds) and ``last[i,k]`` as in ``no_subsidy``::
+
+        benefit[p,i] - rho_h money_h[p,i] - rho_ok money_o[p,i] <=  tau V_i + BigM (1 - last[i,k])   (row "upper")
+        benefit[p,i] - rho_h money_h[p,i] - rho_ok money_o[p,i] >= -tau V_i - BigM (1 - last[i,k])   (row "lower")
+
+    The initiative's rows of ``no_subsidy`` are left out (their single ratio cannot hold). Dual: as ``no_subsidy``.
+    """
+    from allocopt.model.families import initiative_value
+
+    split = split_initiatives(d)
+    tau = d.spec.rules.no_subsidy.tolerance
+    params: dict[tuple[str, str], tuple[float, float, str | None]] = {}  # (i, k) -> (rho_o, big, next open phase)
+    index: list[tuple[str, str, str, str]] = []
+    for i, (rho_h, ran, open_) in split.items():
+        for key in [key for key in getattr(m, "no_subsidy", {}) if key[1] == i]:
+            m.no_subsidy[key].deactivate()
+        v_open = sum(d.value[i, t] for t in open_)
+        m_open = sum(d.cost[i, t] for t in open_)
+        m_held = sum(d.cost[i, t] for t in ran)
+        v_held = rho_h * m_held
+        prefixes: list[tuple[str, float]] = [("held", 0.0)]
+        v_cum = m_cum = 0.0
+        for k in open_:
+            v_cum += d.value[i, k]
+            m_cum += d.cost[i, k]
+            if m_cum > 0:
+                prefixes.append((k, v_cum / m_cum))
+        for k, rho_o in prefixes:
+            nxt = open_[0] if k == "held" else (open_[open_.index(k) + 1] if open_.index(k) + 1 < len(open_) else None)
+            big = v_held + v_open + rho_h * m_held + rho_o * m_open + 1.0
+            params[i, k] = (rho_o, big, nxt)
+            for p in d.sharing[i]:
+                index += [(p, i, k, "upper"), (p, i, k, "lower")]
+    held_ = held_phases(d)
+
+    def rule(m: Any, p: str, i: str, k: str, side: str) -> Any:
+        rho_h = split[i][0]
+        rho_o, big, nxt = params[i, k]
+        arcs = d.arcs_by_partner_initiative.get((p, i), ())
+        gap = m.benefit[p, i] - sum(d.unit_value[a[3]] * m.contribution[a] * (rho_h if a[2] in held_ else rho_o)
+                                    for a in arcs if d.unit_value[a[3]])
+        last = (1 - m.proceed[i, nxt]) if k == "held" else (m.proceed[i, k] - (m.proceed[i, nxt] if nxt else 0))
+        slack = tau * initiative_value(m, d, i) + big * (1 - last)
+        return gap <= slack if side == "upper" else gap >= -slack
+
+    return pyo.Constraint(index, rule=rule)

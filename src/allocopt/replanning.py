@@ -133,7 +133,7 @@ def replan(inst: Instance | str | Path, actuals: Actuals | str | Path, previous:
     model = spec if isinstance(spec, ModelSpec) else load_model_spec(spec)
     before = _as_result(previous) if previous is not None else solve(instance, model, time_limit=time_limit)
     held = hold_past(instance, facts)
-    result = solve(held, model, time_limit=time_limit)
+    result = _solve_near(held, model, before, time_limit)
     out = Replan(result, held, facts, before, current_phase(instance, facts), deviations(before, facts,
                  instance=instance), gate_verdicts=gate_verdicts(held))
     if result.status.has_plan and before.status.has_plan:
@@ -142,6 +142,75 @@ def replan(inst: Instance | str | Path, actuals: Actuals | str | Path, previous:
         from allocopt.diagnosis import diagnose as explain
 
         out.diagnosis = explain(held, model, feasible_check=False)
+    return out
+
+
+GAIN_BAND = 1e-9
+"""Relative band within which each partner's gain is held while the plan is moved towards the previous one."""
+
+
+def _solve_near(held: Instance, spec: ModelSpec, previous: Result, time_limit: float | None) -> Result:
+    """Solve the held instance, then, among the plans with the same gate decisions and the same gain for every
+    partner (so the same objective and fairness figures), take the one whose contributions are closest to the
+    previous plan's (least money moved, an LP): a re-plan moves only what the actuals make it move."""
+    import dataclasses
+
+    from allocopt.metrics import fairness_metrics
+    from allocopt.model.families import net_gain
+    from allocopt.result import Termination
+    from allocopt.session import Session
+    from allocopt.tables import solution_tables
+
+    with Session(held, spec, time_limit=time_limit) as session:
+        result = session.solve()
+        cols = session.plan_columns()
+        if not result.status.has_plan or cols is None or previous.contributions.empty:
+            return result
+        hs = session.highs
+        data = session.data
+        prev = _flat(previous.contributions, ["partner", "initiative", "phase", "resource"])
+        before = {(str(r.partner), str(r.initiative), str(r.phase), str(r.resource)): float(r.units)
+                  for r in prev.itertuples()}
+        past = set(held.held.ended) if held.held is not None else set()
+        with hs.extension():
+            scale = max(1.0, float(result.partners["net_gain"].abs().max()))
+            for p in data.PARTNERS:
+                form, constant = hs.linear_form(net_gain(session.model, data, p))
+                gain = float(cols @ _dense(form, len(cols))) + constant
+                hs.add_row(form, gain - GAIN_BAND * scale, gain + GAIN_BAND * scale)
+            objective: dict[int, float] = {}
+            for arc in data.SUPPLY:
+                if arc[2] in past:
+                    continue
+                col = session.column(("contribution", arc))
+                if col is None:
+                    continue
+                target = before.get(arc, 0.0)
+                moved = hs.add_column(0.0)
+                hs.add_row({moved: 1.0, col: -1.0}, -target)  # moved >= x - target
+                hs.add_row({moved: 1.0, col: 1.0}, target)  # moved >= target - x
+                objective[moved] = -(data.unit_value[arc[3]] or 1.0)
+            hs.set_objective(objective)
+            hs.hold_integers(cols)
+            try:
+                outcome = hs.solve(read_values=False)
+                values = hs.values(hs.col_values()) if outcome.termination == Termination.OPTIMAL else None
+            finally:
+                hs.release_integers()
+        if values is None:
+            return result
+        tables = solution_tables(data, values)
+        fairness = dict(result.fairness)
+        fairness["metrics"] = fairness_metrics(tables["partners"])
+        return dataclasses.replace(result, tables=tables, fairness=fairness)
+
+
+def _dense(form: dict[int, float], n: int) -> Any:
+    import numpy as np
+
+    out = np.zeros(n)
+    for col, coef in form.items():
+        out[col] = coef
     return out
 
 
