@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
+from tests.conftest import INSTANCES, ROOT, solve_checked
 
 import allocopt
 from allocopt.actuals import actuals_from_dict, actuals_from_plan, hold_past, load_actuals
@@ -22,7 +23,6 @@ from allocopt.instance import instance_from_dict
 from allocopt.renegotiate import renegotiate
 from allocopt.replanning import Replan, replan
 from allocopt.result import Result
-from tests.conftest import INSTANCES, ROOT, solve_checked
 
 JV = INSTANCES / "joint-venture.yaml"
 JV_ACTUALS = INSTANCES / "actuals" / "joint-venture.yaml"

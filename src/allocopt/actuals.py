@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError
 
@@ -34,7 +34,6 @@ from allocopt.instance import (
     EVERY_PHASE,
     MAX_AMOUNT,
     Amount,
-    Fraction,
     Held,
     HeldContribution,
     HeldReading,
@@ -65,7 +64,7 @@ class Adjust(_Strict):
         description="The scale it runs at (a fraction of its full scale)")
 
 
-GateDecision = Union[Literal["proceed", "pause"], Adjust]
+GateDecision = Literal["proceed", "pause"] | Adjust
 
 
 class PhaseActuals(_Strict):
@@ -191,7 +190,8 @@ def _phase_problems(inst: Instance, actuals: Actuals, t: str) -> list[Problem]:
     base = f"phases.{t}"
     for p, by_initiative in got.contributions.items():
         if p not in inst.partners:
-            problems.append(_unknown("partner", p, inst.partners, f"{base}.contributions.{p}", "the instance's partners"))
+            problems.append(_unknown("partner", p, inst.partners, f"{base}.contributions.{p}",
+                                     "the instance's partners"))
             continue
         for i, by_resource in by_initiative.items():
             where = f"{base}.contributions.{p}.{i}"
@@ -326,9 +326,7 @@ def hold_past(inst: Instance, actuals: Actuals) -> Instance:
         resources = set(needs) | {r for (j, s, r) in total_in if (j, s) == (i, t)}
         for r in resources:
             actual = total_in.get((i, t, r), 0.0) / lv
-            if t in ended:
-                needs[r] = _amount(actual)
-            elif actual > needs.get(r, 0.0):
+            if t in ended or actual > needs.get(r, 0.0):
                 needs[r] = _amount(actual)
         plan["needs"] = {r: u for r, u in needs.items()}
 
@@ -372,10 +370,11 @@ def hold_past(inst: Instance, actuals: Actuals) -> Instance:
                 data["partners"][p]["total"][r] = units_of[p, r]
                 notes.append(f"broken: {p}'s total {r} of {_fmt(total)} {inst.resources[r].unit}, already "
                              f"{_fmt(units_of[p, r])} spent")
-        cap = partner.risk.max_exposure
-        if cap is not None and money[p] > cap * (1 + ROUNDING) + 1e-9:
+        exposure = partner.risk.max_exposure
+        if exposure is not None and money[p] > exposure * (1 + ROUNDING) + 1e-9:
             data["partners"][p].setdefault("risk", {})["max_exposure"] = money[p]
-            notes.append(f"broken: {p}'s exposure cap of {_fmt(cap)} {cur}, already {_fmt(money[p])} {cur} put in")
+            notes.append(f"broken: {p}'s exposure cap of {_fmt(exposure)} {cur}, already {_fmt(money[p])} {cur} "
+                         "put in")
     for k, c in enumerate(inst.commitments):
         amount = sum(units * (1.0 if c.resource else inst.resources[r].unit_value)
                      for (p, i, t, r), units in put.items()
@@ -426,7 +425,7 @@ def _capacity_in(data: dict[str, Any], p: str, r: str, t: str, inst: Instance) -
         return 0.0
     if not isinstance(cap, dict):
         return float(cap)
-    return float(cap.get(t, cap.get(EVERY_PHASE, 0.0)))
+    return float(cap.get(t, cap.get(EVERY_PHASE, 0.0)) or 0.0)
 
 
 def _set_capacity(data: dict[str, Any], p: str, r: str, t: str, units: float) -> None:

@@ -27,13 +27,13 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     ValidationError,
     ValidationInfo,
     field_validator,
     model_serializer,
     model_validator,
 )
-from pydantic import SerializerFunctionWrapHandler
 from pydantic_core import PydanticCustomError
 
 from allocopt.errors import InstanceError, Problem
@@ -567,12 +567,12 @@ def quarterly_problems(inst: Instance) -> list[Problem]:
             if inc.phase in order and inc.gate in order and order[inc.gate] >= order[inc.phase]:
                 problems.append(Problem(f"{base}.gate", f"the reading at {inc.gate}'s gate comes too late to "
                                         f"release capacity in {inc.phase}", "name an earlier phase as its gate"))
-            ini = inst.initiatives.get(inc.initiative)
-            if ini is None:
+            read = inst.initiatives.get(inc.initiative)
+            if read is None:
                 problems.append(_unknown("initiative", inc.initiative, inst.initiatives, f"{base}.initiative",
                                          "initiatives"))
-            elif inc.metric not in ini.metrics:
-                problems.append(_unknown("metric", inc.metric, ini.metrics, f"{base}.metric",
+            elif inc.metric not in read.metrics:
+                problems.append(_unknown("metric", inc.metric, read.metrics, f"{base}.metric",
                                          f"initiatives.{inc.initiative}.metrics"))
         for rid, window in partner.renegotiable.items():
             if rid not in inst.resources:

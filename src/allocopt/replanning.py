@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -62,23 +62,23 @@ class PlanDiff:
             return ["Plan diff: nothing moved (same gates, same contributions)."]
         lines.append(f"Plan diff: {len(self.gates)} gate decision(s) changed, {len(self.contributions)} "
                      "contribution(s) moved.")
-        for (i, t), row in self.gates.iterrows():
+        for (i, t), row in _rows(self.gates):
             lines.append(f"  gate {i} / {t}: {_decision(row['old_decision'], row['old_level'])} -> "
                          f"{_decision(row['new_decision'], row['new_level'])}")
         moved = self.contributions.reindex(
             self.contributions["change_money"].abs().sort_values(ascending=False).index)
-        for (p, i, t, r), row in moved.head(top).iterrows():
+        for (p, i, t, r), row in _rows(moved.head(top)):
             pct = "" if not math.isfinite(row["change_pct"]) else f" ({row['change_pct']:+.1f}%)"
             lines.append(f"  {p} -> {i} / {t} / {r}: {_n(row['old_units'])} -> {_n(row['new_units'])} "
                          f"{row['unit']}, {_signed(row['change_money'])} {cur}{pct}")
         if len(moved) > top:
             lines.append(f"  ... and {len(moved) - top} more (see the contributions table)")
-        for p, row in self.partners.iterrows():
+        for p, row in _rows(self.partners):
             lines.append(f"  {p}: net gain {_n(row['old_net_gain'])} -> {_n(row['new_net_gain'])} {cur} "
                          f"({_signed(row['change_net_gain'])} {cur})")
-        for name, row in self.fairness.iterrows():
+        for name, row in _rows(self.fairness):
             lines.append(f"  {str(name).replace('_', ' ')}: {_fig(row['old'])} -> {_fig(row['new'])}")
-        for k, row in self.commitments.iterrows():
+        for k, row in _rows(self.commitments):
             lines.append(f"  commitment {k}: {row['status']}: {row['why']}")
         return lines
 
@@ -169,7 +169,7 @@ def _solve_near(held: Instance, spec: ModelSpec, previous: Result, time_limit: f
         hs = session.highs
         data = session.data
         prev = _flat(previous.contributions, ["partner", "initiative", "phase", "resource"])
-        before = {(str(r.partner), str(r.initiative), str(r.phase), str(r.resource)): float(r.units)
+        before = {(str(r.partner), str(r.initiative), str(r.phase), str(r.resource)): float(cast(Any, r.units))
                   for r in prev.itertuples()}
         past = set(held.held.ended) if held.held is not None else set()
         with hs.extension():
@@ -326,7 +326,8 @@ def _commitments_at_risk(old: Result, new: Result, held: Instance | None) -> pd.
     h = held.held
     past = set(h.ended) | set(h.started)
     oc = _flat(old.contributions, ["partner"])
-    planned = {(r.partner, r.initiative, r.phase, r.resource): float(r.units) for r in oc.itertuples()
+    planned = {(str(r.partner), str(r.initiative), str(r.phase), str(r.resource)): float(cast(Any, r.units))
+               for r in oc.itertuples()
                if r.phase in past}
     actual = {(c.partner, c.initiative, c.phase, c.resource): c.units for c in h.contributions}
     broken = {n.split(": ", 1)[1].split(" (")[0].removeprefix("commitment "): n for n in h.notes
@@ -358,7 +359,7 @@ def _commitments_at_risk(old: Result, new: Result, held: Instance | None) -> pd.
             continue
         if label not in new_c.index or not cause:
             continue
-        got = float(new_c.loc[label, "actual"])
+        got = float(cast(Any, new_c.loc[label, "actual"]))
         for bound, word in ((c.min, "at least"), (c.max, "at most")):
             if bound is not None and abs(got - bound) <= 1e-6 * max(1.0, abs(bound)):
                 rows.append({"commitment": label, "status": "at risk", "limit": bound, "unit": unit,
@@ -385,8 +386,8 @@ def deviations(result: Result, actuals: Actuals, *, instance: Instance | None = 
     unit_value: dict[str, float] = {}
     units_of: dict[str, str] = {}
     for row in plan.itertuples():
-        if float(row.units):
-            unit_value[str(row.resource)] = float(row.money) / float(row.units)
+        if float(cast(Any, row.units)):
+            unit_value[str(row.resource)] = float(cast(Any, row.money)) / float(cast(Any, row.units))
         units_of[str(row.resource)] = str(row.unit)
     if instance is not None:
         for r, res in instance.resources.items():
@@ -394,7 +395,8 @@ def deviations(result: Result, actuals: Actuals, *, instance: Instance | None = 
     records: dict[tuple[str, str, str, str], dict[str, float]] = {}
     for row in plan.itertuples():
         key = (str(row.partner), str(row.initiative), str(row.phase), str(row.resource))
-        records.setdefault(key, {"planned_units": 0.0, "actual_units": 0.0})["planned_units"] += float(row.units)
+        entry = records.setdefault(key, {"planned_units": 0.0, "actual_units": 0.0})
+        entry["planned_units"] += float(cast(Any, row.units))
     for t, got in actuals.phases.items():
         for p, by_initiative in got.contributions.items():
             for i, by_resource in by_initiative.items():
@@ -402,9 +404,9 @@ def deviations(result: Result, actuals: Actuals, *, instance: Instance | None = 
                     records.setdefault((p, i, t, r), {"planned_units": 0.0, "actual_units": 0.0})[
                         "actual_units"] += float(units)
     rows = []
-    for (p, i, t, r), got in records.items():
+    for (p, i, t, r), amounts in records.items():
         value = unit_value.get(r, math.nan)
-        planned, actual = got["planned_units"], got["actual_units"]
+        planned, actual = amounts["planned_units"], amounts["actual_units"]
         if not planned and not actual:
             continue
         rows.append({"partner": p, "initiative": i, "phase": t, "resource": r, "unit": units_of.get(r, ""),
@@ -440,7 +442,7 @@ def deviation_lines(table: pd.DataFrame, currency: str, top: int = 10) -> list[s
     detail = rows[rows["status"] == "ended"]
     detail = detail[detail["variance_money"].abs() > MOVED * max(1.0, float(detail["planned_money"].abs().max()))]
     detail = detail.reindex(detail["variance_money"].abs().sort_values(ascending=False).index)
-    for (p, i, t, r), row in detail.head(top).iterrows():
+    for (p, i, t, r), row in _rows(detail.head(top)):
         pct = "" if not math.isfinite(row["variance_pct"]) else f" ({row['variance_pct']:+.1f}%)"
         lines.append(f"  {p} -> {i} / {t} / {r}: planned {_n(row['planned_units'])}, actual "
                      f"{_n(row['actual_units'])} {row['unit']}: {_signed(row['variance_money'])} {currency}{pct}")
@@ -448,7 +450,7 @@ def deviation_lines(table: pd.DataFrame, currency: str, top: int = 10) -> list[s
         lines.append("  every contribution as planned")
     elif len(detail) > top:
         lines.append(f"  ... and {len(detail) - top} more")
-    for (p, *_rest), row in table[table.index.get_level_values("initiative") == TOTAL].iterrows():
+    for (p, *_rest), row in _rows(table[table.index.get_level_values("initiative") == TOTAL]):
         pct = "" if not math.isfinite(row["variance_pct"]) else f" ({row['variance_pct']:+.1f}%)"
         lines.append(f"  {p} in total: planned {_n(row['planned_money'])} {currency}, actual "
                      f"{_n(row['actual_money'])} {currency}: {_signed(row['variance_money'])} {currency}{pct}")
@@ -458,6 +460,11 @@ def deviation_lines(table: pd.DataFrame, currency: str, top: int = 10) -> list[s
         lines.append(f"  {p} in {t} (under way): {_n(actual)} {currency} put in so far, planned "
                      f"{_n(planned)} {currency} for the phase{share}")
     return lines
+
+
+def _rows(df: pd.DataFrame) -> list[tuple[Any, dict[str, Any]]]:
+    """(index label, row as a mapping) pairs of a table, in order."""
+    return list(zip(df.index.tolist(), cast(list[dict[str, Any]], df.to_dict("records")), strict=True))
 
 
 def _decision(decision: Any, level: Any) -> str:
