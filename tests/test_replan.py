@@ -363,3 +363,20 @@ def test_the_quarterly_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert (tmp_path / "q2" / "result.json").is_file()
     assert (tmp_path / "q2" / "deviations.csv").is_file()
     assert math.isfinite(float((tmp_path / "q2" / "plan-diff.csv").read_text().count("\n")))
+
+
+def test_a_commitment_broken_by_the_actuals_is_named_with_the_actual_that_broke_it(jv: Any) -> None:
+    """Cobalt agreed to staff the pilot with at least 18 FTE-months; it put in 15 (3 short on quality vision): the
+    commitment is broken, nothing still open can mend it, the re-plan goes on, and the diff says which actual."""
+    inst, first = jv
+    data = actuals_from_plan(inst, first, ["pilot"]).model_dump(mode="json")
+    team = data["phases"]["pilot"]["contributions"]["cobalt-software"]
+    planned = team["quality-vision"]["talent"]
+    team["quality-vision"]["talent"] = planned - 5
+    answer = checked(replan(inst, actuals_from_dict(data, inst), previous=first))
+    broken = answer.diff.commitments.loc["cobalt-pilot-team"]  # type: ignore[union-attr]
+    assert broken["status"] == "broken"
+    assert "at least 18 FTE-month" in broken["why"]
+    assert "actual: cobalt-software put 3 FTE-month of talent into quality-vision in pilot, planned 8" \
+        in broken["why"]
+    assert any("broken: commitment cobalt-pilot-team" in line for line in answer.summary())
