@@ -5,7 +5,7 @@ instance."""
 from __future__ import annotations
 
 import copy
-import math
+import json
 from pathlib import Path
 from typing import Any
 
@@ -186,6 +186,20 @@ def test_cli_validate_check_and_replan(tmp_path: Path) -> None:
     assert res.exit_code == 3 and "Traceback" not in res.output
 
 
+def test_cli_replan_without_a_plan_exits_4_and_names_the_actuals(tmp_path: Path) -> None:
+    inst = tmp_path / "mandatory.yaml"
+    inst.write_text("resources: {capital: {unit: USD, unit_value: 1}}\nphases: [pilot, scale]\n"
+                    "partners: {a: {capacity: {capital: 100}}}\n"
+                    "initiatives:\n  x: {mandatory: true, phases: {pilot: {capital: 100, value: 150}, "
+                    "scale: {capital: 100, value: 150}}}\n  y: {phases: {pilot: {capital: 100, value: 120}}}\n")
+    facts = tmp_path / "actuals.yaml"
+    facts.write_text("phases:\n  pilot:\n    status: ended\n    contributions: {a: {y: {capital: 100}}}\n"
+                     "    gates: {x: pause}\n")
+    res = CliRunner().invoke(main, ["replan", str(inst), "--actuals", str(facts)])
+    assert res.exit_code == 4, res.output
+    assert "The actuals leave no plan" in res.output and "actual: x paused in pilot" in res.output
+
+
 # -- gates that follow metrics ---------------------------------------------------------------------------------
 
 
@@ -352,7 +366,8 @@ def test_a_commitment_whose_window_is_closed_is_never_proposed() -> None:
 # -- the example script ----------------------------------------------------------------------------------------
 
 
-def test_the_quarterly_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_quarterly_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
     import runpy
 
     monkeypatch.chdir(tmp_path)
@@ -360,9 +375,13 @@ def test_the_quarterly_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPa
                                      str(ROOT / "examples" / "quarterly-venture.actuals.yaml"), "--out",
                                      str(tmp_path / "q2")])
     runpy.run_path(str(ROOT / "examples" / "quarterly.py"), run_name="__main__")
-    assert (tmp_path / "q2" / "result.json").is_file()
-    assert (tmp_path / "q2" / "deviations.csv").is_file()
-    assert math.isfinite(float((tmp_path / "q2" / "plan-diff.csv").read_text().count("\n")))
+    new = Result.from_dict(json.loads((tmp_path / "q2" / "result.json").read_text()))
+    # the pilot's score of 88% adjusts predictive maintenance to at most 60%: the plan takes all of it
+    assert float(new.gates.loc[("predictive-maintenance", "scale"), "level"]) == pytest.approx(0.6)
+    assert float(new.gates.loc[("predictive-maintenance", "expand"), "level"]) == pytest.approx(0.6)
+    moved = (tmp_path / "q2" / "plan-diff.csv").read_text()
+    assert "predictive-maintenance" in moved
+    assert "every contribution as planned" in capsys.readouterr().out
 
 
 def test_a_commitment_broken_by_the_actuals_is_named_with_the_actual_that_broke_it(jv: Any) -> None:
