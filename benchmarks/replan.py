@@ -50,6 +50,7 @@ def run(name: str, inst: allocopt.Instance, spec: ModelSpec) -> dict[str, Any]:
         "instance": name, "ended": ", ".join(inst.phases[:half]),
         "first plan": f"{first_s:.2f} s", "held solve": f"{held_s:.2f} s",
         "re-plan (held + stay close)": f"{replan_s:.2f} s",
+        "of which stay close": f"{answer.result.timing.get('stay_close_s', 0.0):.2f} s",
         "held / first": f"{held_s / max(first_s, 1e-9):.2f}", "re-plan / first": f"{replan_s / max(first_s, 1e-9):.2f}",
         "same plan": "yes" if same else "no",
         "moved without stay-close": len(moved.contributions),

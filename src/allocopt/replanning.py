@@ -14,6 +14,7 @@ return DataFrames labelled by partner, initiative, phase and resource, in units,
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -172,6 +173,7 @@ def _solve_near(held: Instance, spec: ModelSpec, previous: Result, time_limit: f
         before = {(str(r.partner), str(r.initiative), str(r.phase), str(r.resource)): float(cast(Any, r.units))
                   for r in prev.itertuples()}
         past = set(held.held.ended) if held.held is not None else set()
+        tick = time.perf_counter()
         with hs.extension():
             scale = max(1.0, float(result.partners["net_gain"].abs().max()))
             for p in data.PARTNERS:
@@ -202,7 +204,9 @@ def _solve_near(held: Instance, spec: ModelSpec, previous: Result, time_limit: f
         tables = solution_tables(data, values)
         fairness = dict(result.fairness)
         fairness["metrics"] = fairness_metrics(tables["partners"])
-        return dataclasses.replace(result, tables=tables, fairness=fairness)
+        timing = {**result.timing, "stay_close_s": time.perf_counter() - tick}
+        timing["total_s"] = timing.get("total_s", 0.0) + timing["stay_close_s"]
+        return dataclasses.replace(result, tables=tables, fairness=fairness, timing=timing)
 
 
 def _dense(form: dict[int, float], n: int) -> Any:
