@@ -67,6 +67,7 @@ RULES: tuple[str, ...] = (
     "held_gate",
     "metric_gate",
     "incentive_capacity",
+    "no_subsidy_split",
     "reported_figures",
     "objective",
     "fairness_metrics",
@@ -936,12 +937,12 @@ class _Checker:
                 parts.append((value, money, sum(money.values())))
             total_value = figures.value[i]
             for p in self.inst.partners:
-                self.count("no_subsidy")
+                self.count("no_subsidy_split")
                 fair = sum(v * m.get(p, 0.0) / total for v, m, total in parts if total > self.tol(total))
                 got = figures.benefit.get((p, i), 0.0)
                 excess = abs(got - fair) - tolerance * total_value
                 if excess > self.tol(total_value, got, fair):
-                    self.flag("no_subsidy", {"partner": p, "initiative": i}, excess, c,
+                    self.flag("no_subsidy_split", {"partner": p, "initiative": i}, excess, c,
                               f"{p} receives {_fmt(got)} {c} of {i}'s value, but its shares of the money put into "
                               f"the held and the open phases give it {_fmt(fair)} {c}")
 
