@@ -399,3 +399,18 @@ def test_a_commitment_broken_by_the_actuals_is_named_with_the_actual_that_broke_
     assert "actual: cobalt-software put 3 FTE-month of talent into quality-vision in pilot, planned 8" \
         in broken["why"]
     assert any("broken: commitment cobalt-pilot-team" in line for line in answer.summary())
+
+
+def test_a_held_past_that_names_unknown_entries_is_refused() -> None:
+    data = metric_partnership()
+    data["held"] = {"ended": ["pilot", "launch"], "stages": [{"initiative": "y", "phase": "pilot", "level": 1}],
+                    "contributions": [{"partner": "b", "initiative": "x", "phase": "pilot", "resource": "capital",
+                                       "units": 3}],
+                    "readings": [{"initiative": "x", "gate": "pilot", "metric": "churn", "value": 1}]}
+    with pytest.raises(InstanceError) as err:
+        instance_from_dict(data)
+    text = str(err.value)
+    assert "held.ended: phase 'launch' is not defined" in text
+    assert "held.stages[0]: y does not run in pilot" in text
+    assert "held.contributions[0]: b / x / pilot / capital is not a contribution this instance allows" in text
+    assert "held.readings[0]: x has no metric churn read at pilot" in text

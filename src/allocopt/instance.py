@@ -584,6 +584,34 @@ def quarterly_problems(inst: Instance) -> list[Problem]:
         if c.renegotiable is not None:
             problems.extend(_unknown("phase", t, phases, f"commitments[{k}].renegotiable.phases", "phases")
                             for t in c.renegotiable.phases if t not in order)
+    if inst.held is not None:
+        problems.extend(_held_problems(inst))
+    return problems
+
+
+def _held_problems(inst: Instance) -> list[Problem]:
+    """The held past (written by ``allocopt replan``) must name what the instance defines."""
+    held = inst.held
+    assert held is not None
+    problems: list[Problem] = []
+    for field in ("ended", "started"):
+        problems.extend(_unknown("phase", t, inst.phases, f"held.{field}", "phases")
+                        for t in getattr(held, field) if t not in inst.phases)
+    for n, s in enumerate(held.stages):
+        if s.initiative not in inst.initiatives or s.phase not in inst.initiatives[s.initiative].phases:
+            problems.append(Problem(f"held.stages[{n}]", f"{s.initiative} does not run in {s.phase}",
+                                    "remove the held stage; held is written by allocopt replan"))
+    for n, h in enumerate(held.contributions):
+        if h.partner not in inst.partners or h.resource not in inst.resources or \
+                h.initiative not in inst.initiatives or h.phase not in inst.initiatives[h.initiative].phases:
+            problems.append(Problem(f"held.contributions[{n}]", f"{h.partner} / {h.initiative} / {h.phase} / "
+                                    f"{h.resource} is not a contribution this instance allows",
+                                    "remove it; held is written by allocopt replan"))
+    for n, r in enumerate(held.readings):
+        if r.initiative not in inst.initiatives or r.metric not in inst.initiatives[r.initiative].metrics or \
+                r.gate not in inst.phases:
+            problems.append(Problem(f"held.readings[{n}]", f"{r.initiative} has no metric {r.metric} read at "
+                                    f"{r.gate}", "remove it; held is written by allocopt replan"))
     return problems
 
 
