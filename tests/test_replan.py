@@ -414,3 +414,22 @@ def test_a_held_past_that_names_unknown_entries_is_refused() -> None:
     assert "held.stages[0]: y does not run in pilot" in text
     assert "held.contributions[0]: b / x / pilot / capital is not a contribution this instance allows" in text
     assert "held.readings[0]: x has no metric churn read at pilot" in text
+
+
+def test_a_replan_without_a_plan_proposes_open_terms_only() -> None:
+    """a promised to put at least 150 into the partnership (renegotiable only in the pilot); 100 went into x in the
+    pilot and a has only 10 in scale, renegotiable then. Lowering the commitment or raising a's scale capacity
+    by 50 (to fund z) would both restore a plan; the re-plan, at scale, proposes only the open one."""
+    data = window_partnership(["pilot"])
+    data["partners"]["a"]["renegotiable"] = {"capital": {"phases": ["scale"]}}
+    data["partners"]["a"]["capacity"]["capital"]["scale"] = 10
+    data["initiatives"]["z"] = {"phases": {"scale": {"capital": 50, "value": 80}}}
+    data["commitments"][0]["min"] = 150
+    inst = instance_from_dict(data)
+    pilot = {"status": "ended", "contributions": {"a": {"x": {"capital": 100}}}}
+    facts = actuals_from_dict({"phases": {"pilot": pilot}}, inst)
+    answer = replan(inst, facts)
+    assert answer.diagnosis is not None and answer.diagnosis.changes
+    assert [c.path for c in answer.diagnosis.changes] == ["partners.a.capacity.capital.scale"]
+    assert answer.diagnosis.changes[0].new_value == pytest.approx(50)
+    assert not answer.diagnosis.window_notes

@@ -142,7 +142,7 @@ def replan(inst: Instance | str | Path, actuals: Actuals | str | Path, previous:
     elif not result.status.has_plan and result.status.infeasible and diagnose:
         from allocopt.diagnosis import diagnose as explain
 
-        out.diagnosis = explain(held, model, feasible_check=False)
+        out.diagnosis = explain(held, model, feasible_check=False, open_windows_only=True)
     return out
 
 
