@@ -151,11 +151,13 @@ GAIN_BAND = 1e-9
 
 
 def _solve_near(held: Instance, spec: ModelSpec, previous: Result, time_limit: float | None) -> Result:
-    """Solve the held instance, then, among the plans with the same gate decisions and the same gain for every
-    partner (so the same objective and fairness figures), take the one whose contributions are closest to the
-    previous plan's (least money moved, an LP): a re-plan moves only what the actuals make it move."""
+    """Solve the held instance, then, among the plans with the same gate decisions and the same objective (and,
+    where the objective or its tie-break decides the split, the same gain for every partner), take the one whose
+    contributions are closest to the previous plan's (least money moved, an LP): a re-plan moves only what the
+    actuals make it move."""
     import dataclasses
 
+    from allocopt.fairness import needs_stages
     from allocopt.metrics import fairness_metrics
     from allocopt.model.families import net_gain
     from allocopt.result import Termination
@@ -176,10 +178,14 @@ def _solve_near(held: Instance, spec: ModelSpec, previous: Result, time_limit: f
         tick = time.perf_counter()
         with hs.extension():
             scale = max(1.0, float(result.partners["net_gain"].abs().max()))
-            for p in data.PARTNERS:
-                form, constant = hs.linear_form(net_gain(session.model, data, p))
-                gain = float(cols @ _dense(form, len(cols))) + constant
-                hs.add_row(form, gain - GAIN_BAND * scale, gain + GAIN_BAND * scale)
+            if needs_stages(session):  # the objective and its tie-break fix each partner's gain: hold them all
+                held_forms = [hs.linear_form(net_gain(session.model, data, p)) for p in data.PARTNERS]
+            else:  # a single objective: hold its value, the split among partners may follow the previous plan
+                held_forms = [hs.linear_form(session.model.objective.expr)]
+                scale = max(scale, abs(float(result.objective or 0.0)))
+            for form, constant in held_forms:
+                value = float(cols @ _dense(form, len(cols))) + constant
+                hs.add_row(form, value - constant - GAIN_BAND * scale, value - constant + GAIN_BAND * scale)
             objective: dict[int, float] = {}
             for arc in data.SUPPLY:
                 if arc[2] in past:
