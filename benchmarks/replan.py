@@ -55,7 +55,9 @@ def run(name: str, inst: allocopt.Instance, spec: ModelSpec) -> dict[str, Any]:
         "of which stay close": f"{answer.result.timing.get('stay_close_s', 0.0):.2f} s",
         "held / first": f"{held_s / max(first_s, 1e-9):.2f}", "re-plan / first": f"{replan_s / max(first_s, 1e-9):.2f}",
         "same plan": "yes" if same else "no",
-        "moved without stay-close": len(moved.contributions),
+        "gates / contributions moved": (f"{len(answer.diff.gates)} / {len(answer.diff.contributions)}"
+                                        if answer.diff is not None else "-"),
+        "without stay close": f"{len(moved.gates)} / {len(moved.contributions)}",
         "status": f"{first.status.termination} / {answer.result.status.termination}",
         "gap": f"{_gap(first)} / {_gap(answer.result)}",
         "checker": "OK" if check.ok else f"{len(check.violations)} violations",
