@@ -165,7 +165,7 @@ def _solve_near(held: Instance, spec: ModelSpec, previous: Result, time_limit: f
     from allocopt.tables import solution_tables
 
     with Session(held, spec, time_limit=time_limit) as session:
-        result = session.solve()
+        result = session.solve(incumbent=_plan_columns(session, previous))
         cols = session.plan_columns()
         if not result.status.has_plan or cols is None or previous.contributions.empty:
             return result
@@ -213,6 +213,33 @@ def _solve_near(held: Instance, spec: ModelSpec, previous: Result, time_limit: f
         timing = {**result.timing, "stay_close_s": time.perf_counter() - tick}
         timing["total_s"] = timing.get("total_s", 0.0) + timing["stay_close_s"]
         return dataclasses.replace(result, tables=tables, fairness=fairness, timing=timing)
+
+
+def _plan_columns(session: Any, plan: Result) -> Any:
+    """The previous plan as column values of the held model, handed to HiGHS as a first incumbent: where the
+    previous plan is still optimal, HiGHS keeps it rather than another plan of the same value."""
+    if plan.contributions.empty:
+        return None
+    data = session.data
+    gates = _flat(plan.gates, ["initiative", "phase"])
+    level = {(str(r.initiative), str(r.phase)): float(cast(Any, r.level)) for r in gates.itertuples()}
+    contrib = _flat(plan.contributions, ["partner", "initiative", "phase", "resource"])
+    units = {(str(r.partner), str(r.initiative), str(r.phase), str(r.resource)): float(cast(Any, r.units))
+             for r in contrib.itertuples()}
+    benefits = _flat(plan.benefits, ["partner", "initiative"])
+    values: dict[str, dict[Any, float]] = {
+        "proceed": {s: 1.0 if level.get(s, 0.0) > 1e-9 else 0.0 for s in data.STAGES},
+        "scale": {s: level.get(s, 0.0) for s in data.adjustable_stages},
+        "level": {i: max((level.get((i, t), 0.0) for t in data.stage_phases[i]), default=0.0)
+                  for i in data.ADJUSTABLE},
+        "contribution": {a: units.get(a, 0.0) for a in data.SUPPLY},
+        "benefit": {(str(r.partner), str(r.initiative)): float(cast(Any, r.benefit)) for r in benefits.itertuples()},
+        "outlay": {p: float(cast(Any, plan.partners.loc[p, "contribution"])) if p in plan.partners.index else 0.0
+                   for p in data.PARTNERS},
+    }
+    values["funds"] = {(p, i): 1.0 if any(units.get(a, 0.0) > 0 for a in arcs) else 0.0
+                       for (p, i), arcs in data.arcs_by_partner_initiative.items()}
+    return session.highs.col_values_of(values)
 
 
 def _dense(form: dict[int, float], n: int) -> Any:
