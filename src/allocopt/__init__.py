@@ -61,6 +61,7 @@ __all__ = [
     "model_spec_from_dict", "solve", "with_value", "with_values", "instance_frames", "with_frames", "diagnose",
     "precheck", "Session", "renegotiate", "shadow_prices", "sweep", "tornado", "compare", "frontier",
     "fairness_metrics", "coalition_values", "coalition_game", "coalition_instance",
+    "load_actuals", "actuals_from_plan", "hold_past", "replan", "plan_diff", "deviations",
 ]
 
 
@@ -114,6 +115,12 @@ def __getattr__(name: str) -> Any:
         from allocopt import coalitions
 
         return getattr(coalitions, name)
+    if name in ("load_actuals", "actuals_from_plan", "hold_past"):
+        from allocopt import actuals
+        return getattr(actuals, name)
+    if name in ("replan", "plan_diff", "deviations"):
+        from allocopt import replanning
+        return getattr(replanning, name)
     if name == "check_result":
         from allocopt.checker import check_result
 

@@ -269,12 +269,19 @@ def _write_outputs(result: Any, out_dir: Path, protect: list[Path], xlsx: bool =
 
 @main.command()
 @instance_arg
+@click.option("--actuals", "actuals_file", type=input_path(), help="Also check this actuals file against INSTANCE")
 @handle_errors
-def validate(instance: Path) -> None:
-    """Validate an INSTANCE file (YAML, JSON or .xlsx) and report every problem at once."""
+def validate(instance: Path, actuals_file: Path | None) -> None:
+    """Validate an INSTANCE file (YAML, JSON or .xlsx), and an actuals file, and report every problem at once."""
     from allocopt.instance import load_instance, never_started
 
     inst = load_instance(instance)
+    if actuals_file is not None:
+        from allocopt.actuals import load_actuals
+
+        facts = load_actuals(actuals_file, inst)
+        states = ", ".join(f"{t} {a.status}" for t, a in facts.phases.items())
+        click.echo(printable(f"{actuals_file}: valid actuals for {inst.name}: {states or 'no phase yet'}"))
     n_stages = sum(len(i.phases) for i in inst.initiatives.values())
     click.echo(printable(f"{instance}: valid: {len(inst.partners)} partners, {len(inst.resources)} resources, "
                          f"{len(inst.phases)} phases, {len(inst.initiatives)} initiatives ({n_stages} stages), "
@@ -297,14 +304,25 @@ def schema() -> None:
 @click.argument("result_file", type=input_path())
 @click.option("--model", "model_file", type=input_path(), help="Check against the rules of this model file "
               "(default: the rules the result file records)")
+@click.option("--actuals", "actuals_file", type=input_path(), help="RESULT_FILE is a re-plan: check it against "
+              "INSTANCE with the past of this actuals file held (and that the past is as it happened)")
 @handle_errors
-def check(instance: Path, result_file: Path, model_file: Path | None) -> None:
+def check(instance: Path, result_file: Path, model_file: Path | None, actuals_file: Path | None) -> None:
     """Verify RESULT_FILE (result.json) against INSTANCE, independently of the model code."""
     from allocopt.checker import check_files
     from allocopt.modelfile import load_model_spec
 
     rules = load_model_spec(model_file).model_dump(mode="json") if model_file is not None else None
-    report = check_files(instance, result_file, model=rules)
+    if actuals_file is not None:
+        from allocopt.actuals import hold_past, load_actuals
+        from allocopt.checker import check_result, load_result_file
+        from allocopt.instance import load_instance
+
+        inst = load_instance(instance)
+        report = check_result(hold_past(inst, load_actuals(actuals_file, inst)), load_result_file(result_file),
+                              model=rules)
+    else:
+        report = check_files(instance, result_file, model=rules)
     click.echo(report.summary())
     if not report.ok:
         sys.exit(EXIT_CHECK_FAILED)
@@ -898,3 +916,68 @@ def report(instance: Path, result_file: Path, html_file: Path | None, markdown_f
     for note in found.notes:
         click.echo(note, err=True)
     click.echo(printable(f"wrote {target}"), err=True)
+
+
+@main.command()
+@instance_arg
+@click.option("--actuals", "actuals_file", type=input_path(), required=True,
+              help="What happened so far (YAML or JSON): contributions, gate decisions, metric readings per phase")
+@click.option("--previous", "previous_file", type=input_path(),
+              help="The plan in force (a result.json); default: a first plan of INSTANCE, solved now")
+@click.option("--model", "model_file", type=input_path(), help="Model file (objective, rules, solver options)")
+@click.option("--time-limit", type=TIME_LIMIT, help="Seconds HiGHS may run per solve")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path),
+              help="Write result.json, the tables, plan-diff and deviation tables as CSV and the held instance")
+@click.option("--format", "fmt", type=click.Choice(["table", "markdown"]), default="table", show_default=True)
+@handle_errors
+def replan(instance: Path, actuals_file: Path, previous_file: Path | None, model_file: Path | None,
+           time_limit: float | None, out_dir: Path | None, fmt: str) -> None:
+    """Re-plan INSTANCE from its actuals: the past held as it happened, everything still open re-optimised under
+    the same objective and rules; prints the new plan, the plan diff against the previous plan and the
+    deviations from plan."""
+    from allocopt.actuals import load_actuals
+    from allocopt.checker import check_result
+    from allocopt.files import check_set_target, write_set
+    from allocopt.instance import load_instance
+    from allocopt.modelfile import load_model_spec
+    from allocopt.replanning import deviation_lines
+    from allocopt.replanning import replan as replan_with
+    from allocopt.report import render
+
+    protect = [instance, actuals_file] + [f for f in (model_file, previous_file) if f is not None]
+    if out_dir is not None:
+        check_set_target(out_dir, protect=protect)
+    inst = load_instance(instance)
+    facts = load_actuals(actuals_file, inst)
+    spec = load_model_spec(model_file)
+    answer = replan_with(inst, facts, previous_file, spec, time_limit=time_limit)
+    result = answer.result
+    cur = inst.currency
+    report = check_result(answer.held, result.to_dict()) if result.status.has_plan else None
+    if out_dir is not None:
+        files = {"result.json": result.to_json(),
+                 "held-instance.json": json.dumps(answer.held.model_dump(mode="json", exclude_unset=True),
+                                                  indent=2),
+                 "deviations.csv": answer.deviations.reset_index().to_csv(index=False)}
+        files.update({f"{name}.csv": df.reset_index().to_csv(index=False) for name, df in result.tables.items()})
+        if answer.diff is not None:
+            for name in ("gates", "contributions", "partners", "fairness", "commitments"):
+                files[f"diff-{name}.csv"] = getattr(answer.diff, name).reset_index().to_csv(index=False)
+        write_set(out_dir, files, protect=protect)
+        click.echo(printable(f"wrote {out_dir / 'result.json'}, the plan diff and the deviations in {out_dir}"),
+                   err=True)
+    click.echo(render(result, list(inst.phases), fmt, notes=not result.status.infeasible), nl=False)
+    click.echo("\n" + "\n".join(printable(line) for line in answer.summary()))
+    click.echo("\n".join(printable(line) for line in deviation_lines(answer.deviations, cur)))
+    if report is not None:
+        click.echo(f"\nIndependent check (against the instance with the past held): "
+                   f"{report.summary().splitlines()[0]}")
+        if not report.ok:
+            _fail("error: the independent checker found violations in this re-plan (a bug in allocopt):\n"
+                  + report.summary(), EXIT_CHECK_FAILED)
+    if not result.status.has_plan:
+        if answer.diagnosis is not None:
+            click.echo("The actuals leave no plan for the phases still open.", err=True)
+            click.echo(answer.diagnosis.summary(currency=cur), err=True, nl=False)
+            sys.exit(EXIT_INFEASIBLE)
+        _fail(f"no plan: {' '.join(result.notes)}", EXIT_NO_SOLUTION)

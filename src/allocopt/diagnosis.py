@@ -65,6 +65,9 @@ class Diagnosis:
     repaired_spec: ModelSpec | None = None
     not_confirmed_why: str = ""
     """Why the renegotiation could not even be tried (the changed values fall outside the accepted ranges)."""
+    window_notes: list[str] = field(default_factory=list)
+    """Changes of the cheapest fix that need a term whose renegotiation window is closed (or a larger change than
+    its window allows): see :mod:`allocopt.windows`."""
 
     def summary(self, short: bool = False, currency: str = "") -> str:
         """The explanation as text; ``short`` keeps the essentials for ``allocopt solve``."""
@@ -97,6 +100,7 @@ class Diagnosis:
                 lines.append(f"  Not confirmed: {self.not_confirmed_why}.")
             elif self.confirmed is False:
                 lines.append("  Not confirmed: the changed instance still has no plan (numerical trouble?).")
+            lines += [f"  Window: {note}." for note in self.window_notes]
         elif self.renegotiation_status not in ("not run", "optimal"):
             lines.append(f"\nNo renegotiation found ({self.renegotiation_status}).")
         if warnings and not short:
@@ -115,8 +119,12 @@ def precheck(instance: Instance, spec: ModelSpec | None = None) -> list[Finding]
 
 
 def diagnose(instance: Instance, spec: ModelSpec | None = None, *, feasible_check: bool = True,
-             conflict: bool = True) -> Diagnosis:
-    """Explain why ``instance`` has no plan, and find the cheapest set of changes that gives it one."""
+             conflict: bool = True, open_windows_only: bool = False) -> Diagnosis:
+    """Explain why ``instance`` has no plan, and find the cheapest set of changes that gives it one.
+
+    With ``open_windows_only`` the renegotiation uses only terms whose renegotiation window is open at the current
+    phase (:mod:`allocopt.windows`) where that can restore a plan; otherwise (and by default) it may use any term,
+    and says which of its changes need a closed window."""
     from allocopt.api import solve
     from allocopt.model import build_data, create_model
     from allocopt.solver import conflict_set
@@ -141,7 +149,15 @@ def diagnose(instance: Instance, spec: ModelSpec | None = None, *, feasible_chec
         from_integrality = cs.lp_feasible
         entries = _unique([describe(fam, idx, data) for fam, idx in cs.rows])
 
-    changes, status = _renegotiate(instance, spec)
+    changes: list[Change] = []
+    status = "not run"
+    if open_windows_only:
+        from allocopt.windows import closed_row
+
+        changes, status = _renegotiate(instance, spec, allow=lambda family, index: not closed_row(
+            instance, family, index))
+    if not changes:
+        changes, status = _renegotiate(instance, spec)
     confirmed: bool | None = None
     objective = None
     repaired, repaired_spec = None, None
@@ -156,8 +172,12 @@ def diagnose(instance: Instance, spec: ModelSpec | None = None, *, feasible_chec
             check = solve(repaired, repaired_spec)
             confirmed = check.status.has_plan
             objective = check.objective
+    from allocopt.windows import window_notes
+
+    notes = window_notes(instance, [(c.text, c.keys, float(c.entry.value or 0.0), float(c.new_value))
+                                    for c in changes if isinstance(c.new_value, (int, float))])
     return Diagnosis(instance.name, True, findings, entries, from_integrality, changes, status, confirmed, objective,
-                     repaired, repaired_spec, why)
+                     repaired, repaired_spec, why, notes)
 
 
 def _unique(entries: list[Entry]) -> list[Entry]:
@@ -183,15 +203,17 @@ def term_of(family: str, index: Any) -> str:
     return registered.term(family, key) if registered else f"{family} {' '.join(map(str, key))}"
 
 
-def _elastic_solve(instance: Instance, spec: ModelSpec, soft: list[str],
-                   terms: set[str] | None) -> tuple[Any, list[tuple[Any, float]], str, dict[str, dict[Any, float]]]:
+def _elastic_solve(instance: Instance, spec: ModelSpec, soft: list[str], terms: set[str] | None,
+                   allow: Any = None) -> tuple[Any, list[tuple[Any, float]], str, dict[str, dict[Any, float]]]:
     from allocopt.model import build_data, create_model
     from allocopt.model.elastic import make_elastic
     from allocopt.solver import solve_model
 
     data = build_data(instance, spec)
     model = create_model(data)
-    only = None if terms is None else (lambda family, index: term_of(family, index) in terms)
+    only = None if terms is None and allow is None else (
+        lambda family, index: (terms is None or term_of(family, index) in terms)
+        and (allow is None or allow(family, index)))
     slacks = make_elastic(model, data, soft, spec.elastic.weights, only)
     outcome = solve_model(model, spec.solver)
     if not outcome.has_plan:
@@ -204,13 +226,13 @@ def _elastic_solve(instance: Instance, spec: ModelSpec, soft: list[str],
     return data, raw, outcome.termination, outcome.values
 
 
-def _renegotiate(instance: Instance, spec: ModelSpec) -> tuple[list[Change], str]:
+def _renegotiate(instance: Instance, spec: ModelSpec, allow: Any = None) -> tuple[list[Change], str]:
     """The cheapest changes, then pruned to an irreducible set: each term is dropped in turn (the priciest first)
     and kept out if the others can still restore a plan on their own."""
     from allocopt.model import FAMILIES
 
     soft = spec.elastic.soft if spec.elastic.soft is not None else [n for n, f in FAMILIES.items() if f.soft]
-    data, raw, status, values = _elastic_solve(instance, spec, soft, None)
+    data, raw, status, values = _elastic_solve(instance, spec, soft, None, allow)
     if not raw:
         return [], status
     price: dict[str, float] = {}
@@ -223,7 +245,7 @@ def _renegotiate(instance: Instance, spec: ModelSpec) -> tuple[list[Change], str
             trial = kept - {t}
             if not trial:
                 continue
-            tdata, traw, tstatus, tvalues = _elastic_solve(instance, spec, soft, trial)
+            tdata, traw, tstatus, tvalues = _elastic_solve(instance, spec, soft, trial, allow)
             if traw:
                 kept, data, raw, values = trial, tdata, traw, tvalues
     return _changes(data, raw, values), status

@@ -27,9 +27,11 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_serializer,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -116,6 +118,37 @@ class Risk(_Strict):
     )
 
 
+class Window(_Strict):
+    """When a term may be renegotiated, and by how much."""
+
+    phases: list[Name] = Field(description="Phases in which the term may be renegotiated (its window)")
+    by: Fraction | None = Field(None, description="Largest change, as a fraction of the term's value (omit: any)")
+
+
+class Incentive(_Strict):
+    """Capacity a partner releases in a later phase once a metric of an initiative reaches a level."""
+
+    resource: Name = Field(description="The resource released")
+    phase: Name = Field(description="The phase in which the extra capacity is available")
+    amount: Amount = Field(description="Units of the resource released on top of the capacity")
+    initiative: Name = Field(description="The initiative whose metric is read")
+    metric: Name = Field(description="The metric (one of the initiative's metrics)")
+    gate: Name = Field(description="The phase whose reading counts (read at its gate)")
+    reaches: Annotated[float, Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT, allow_inf_nan=False), NotBool] = Field(
+        description="The reading that unlocks it (at least this for a metric where higher is better, at most "
+        "this where lower is better)")
+
+
+def _drop_unused(data: Any, fields: tuple[str, ...]) -> Any:
+    """Optional quarterly fields left out of a dump when unused, so instances without them dump (and fingerprint)
+    exactly as before they existed."""
+    if isinstance(data, dict):
+        for name in fields:
+            if name in data and not data[name]:
+                del data[name]
+    return data
+
+
 class Partner(_Strict):
     """A company in the partnership."""
 
@@ -133,6 +166,14 @@ class Partner(_Strict):
         1.0, description="Weight of its net gain in weighted objectives"
     )
     risk: Risk = Field(default_factory=Risk)
+    incentives: list[Incentive] = Field(
+        default_factory=list, description="Capacity released in a later phase when a metric reaches a level")
+    renegotiable: dict[Name, Window] = Field(
+        default_factory=dict, description="Per resource: when its capacities may be renegotiated, and by how much")
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> Any:
+        return _drop_unused(handler(self), ("incentives", "renegotiable"))
 
     @field_validator("capacity", mode="before")
     @classmethod
@@ -174,6 +215,34 @@ class PhasePlan(_Strict):
         return data
 
 
+class Metric(_Strict):
+    """A leading or lagging metric of an initiative, read at its gates."""
+
+    unit: Name = Field(description="Unit of a reading, e.g. %, customers, USD")
+    weight: Annotated[float, Field(gt=0, le=MAX_WEIGHT, allow_inf_nan=False), NotBool, NotTiny] = Field(
+        1.0, description="Weight in the initiative's score")
+    direction: Literal["higher", "lower"] = Field("higher", description="Whether a higher or a lower reading is better")
+    target: Annotated[float, Field(gt=0, le=MAX_AMOUNT, allow_inf_nan=False), NotBool, NotTiny] = Field(
+        description="The reading at which the metric counts in full (score 1)")
+
+
+class MetricGate(_Strict):
+    """What a gate allows, given the initiative's weighted metric score read in the phase it ends."""
+
+    proceed: Fraction = Field(description="Score at or above which the initiative proceeds at full scale")
+    adjust: Fraction | None = Field(None, description="Score at or above which (below proceed) it may go on at a "
+                                    "reduced scale; below it, it pauses")
+    adjust_scale: Fraction | None = Field(None, description="Largest scale allowed after an adjust decision")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> MetricGate:
+        if (self.adjust is None) != (self.adjust_scale is None):
+            raise ValueError("adjust and adjust_scale go together; give both or neither")
+        if self.adjust is not None and self.adjust > self.proceed:
+            raise ValueError(f"adjust ({self.adjust:g}) is above proceed ({self.proceed:g})")
+        return self
+
+
 class Initiative(_Strict):
     """A joint initiative, run phase by phase."""
 
@@ -202,6 +271,13 @@ class Initiative(_Strict):
         None, description="At most this many partners contribute"
     )
     mandatory: bool = Field(False, description="Proceeds in every one of its phases")
+    metrics: dict[Name, Metric] = Field(default_factory=dict, description="Metrics read at its gates")
+    gates: dict[Name, MetricGate] = Field(
+        default_factory=dict, description="Per phase: thresholds on the metric score read at the gate ending it")
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> Any:
+        return _drop_unused(handler(self), ("metrics", "gates"))
 
     @field_validator("phases")
     @classmethod
@@ -225,6 +301,11 @@ class Commitment(_Strict):
     initiative: Name | None = None
     min: Amount | None = Field(None, description="At least this much (units of the resource, or money)")
     max: Amount | None = Field(None, description="At most this much (units of the resource, or money)")
+    renegotiable: Window | None = Field(None, description="When it may be renegotiated, and by how much")
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> Any:
+        return _drop_unused(handler(self), ("renegotiable",))
 
     @model_validator(mode="after")
     def _has_bound(self) -> Commitment:
@@ -247,6 +328,47 @@ class Commitment(_Strict):
         return " / ".join(parts)
 
 
+class HeldStage(_Strict):
+    """A gate decision actually taken: the stage ran at ``level`` (0: paused)."""
+
+    initiative: Name
+    phase: Name
+    level: Fraction
+
+
+class HeldContribution(_Strict):
+    """What a partner actually put into an initiative in a phase: exactly (an ended phase) or so far (a started
+    one, where more may follow)."""
+
+    partner: Name
+    initiative: Name
+    phase: Name
+    resource: Name
+    units: Amount
+    so_far: bool = False
+
+
+class HeldReading(_Strict):
+    """A metric reading taken in a phase (at its gate)."""
+
+    initiative: Name
+    gate: Name
+    metric: Name
+    value: Annotated[float, Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT, allow_inf_nan=False), NotBool]
+
+
+class Held(_Strict):
+    """The partnership's past as it happened, held fixed in a re-plan (written by ``allocopt replan`` from an
+    actuals file; see :mod:`allocopt.actuals`)."""
+
+    ended: list[Name] = Field(default_factory=list, description="Phases that have ended")
+    started: list[Name] = Field(default_factory=list, description="The phase under way (at most one)")
+    stages: list[HeldStage] = Field(default_factory=list)
+    contributions: list[HeldContribution] = Field(default_factory=list)
+    readings: list[HeldReading] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list, description="What holding the past changed in the instance")
+
+
 class Instance(_Strict):
     """A whole partnership: the data a plan is made from."""
 
@@ -257,6 +379,11 @@ class Instance(_Strict):
     partners: dict[Name, Partner]
     initiatives: dict[Name, Initiative]
     commitments: list[Commitment] = Field(default_factory=list)
+    held: Held | None = Field(None, description="The past as it happened (set by allocopt replan)")
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> Any:
+        return _drop_unused(handler(self), ("held",))
 
     @field_validator("resources", "partners", "initiatives")
     @classmethod
@@ -403,8 +530,88 @@ def reference_problems(inst: Instance) -> list[Problem]:
             problems.append(_unknown("initiative", c.initiative, initiatives, f"{base}.initiative", "initiatives"))
 
     problems.extend(_id_problems(inst))
+    problems.extend(quarterly_problems(inst))
     problems.extend(_money_problems(inst))
     problems.extend(_dependency_cycles(inst))
+    return problems
+
+
+def quarterly_problems(inst: Instance) -> list[Problem]:
+    """Cross-references of the quarterly fields: metrics and their gates, incentives, renegotiation windows and
+    the held past."""
+    problems: list[Problem] = []
+    phases, order = inst.phases, {t: n for n, t in enumerate(inst.phases)}
+    for iid, ini in inst.initiatives.items():
+        for g, gate in ini.gates.items():
+            base = f"initiatives.{iid}.gates.{g}"
+            if g not in order:
+                problems.append(_unknown("phase", g, phases, base, "phases"))
+            elif not any(order[t] > order[g] for t in ini.phases if t in order):
+                problems.append(Problem(base, f"{iid} runs in no phase after {g}, so its gate decides nothing",
+                                        "name a phase of the initiative that has a later one"))
+            if not ini.metrics:
+                problems.append(Problem(base, f"{iid} has gate thresholds but no metrics",
+                                        "define its metrics (name, unit, weight, direction, target)"))
+            if gate.adjust is not None and ini.gate == "go/no-go":
+                problems.append(Problem(f"{base}.adjust", f"{iid} has a go/no-go gate, so it cannot go on at a "
+                                        "reduced scale", "set gate: adjustable, or remove adjust and adjust_scale"))
+    for pid, partner in inst.partners.items():
+        for n, inc in enumerate(partner.incentives):
+            base = f"partners.{pid}.incentives[{n}]"
+            if inc.resource not in inst.resources:
+                problems.append(_unknown("resource", inc.resource, inst.resources, f"{base}.resource", "resources"))
+            for field in ("phase", "gate"):
+                t = getattr(inc, field)
+                if t not in order:
+                    problems.append(_unknown("phase", t, phases, f"{base}.{field}", "phases"))
+            if inc.phase in order and inc.gate in order and order[inc.gate] >= order[inc.phase]:
+                problems.append(Problem(f"{base}.gate", f"the reading at {inc.gate}'s gate comes too late to "
+                                        f"release capacity in {inc.phase}", "name an earlier phase as its gate"))
+            read = inst.initiatives.get(inc.initiative)
+            if read is None:
+                problems.append(_unknown("initiative", inc.initiative, inst.initiatives, f"{base}.initiative",
+                                         "initiatives"))
+            elif inc.metric not in read.metrics:
+                problems.append(_unknown("metric", inc.metric, read.metrics, f"{base}.metric",
+                                         f"initiatives.{inc.initiative}.metrics"))
+        for rid, window in partner.renegotiable.items():
+            if rid not in inst.resources:
+                problems.append(_unknown("resource", rid, inst.resources, f"partners.{pid}.renegotiable.{rid}",
+                                         "resources"))
+            problems.extend(_unknown("phase", t, phases, f"partners.{pid}.renegotiable.{rid}.phases", "phases")
+                            for t in window.phases if t not in order)
+    for k, c in enumerate(inst.commitments):
+        if c.renegotiable is not None:
+            problems.extend(_unknown("phase", t, phases, f"commitments[{k}].renegotiable.phases", "phases")
+                            for t in c.renegotiable.phases if t not in order)
+    if inst.held is not None:
+        problems.extend(_held_problems(inst))
+    return problems
+
+
+def _held_problems(inst: Instance) -> list[Problem]:
+    """The held past (written by ``allocopt replan``) must name what the instance defines."""
+    held = inst.held
+    assert held is not None
+    problems: list[Problem] = []
+    for field in ("ended", "started"):
+        problems.extend(_unknown("phase", t, inst.phases, f"held.{field}", "phases")
+                        for t in getattr(held, field) if t not in inst.phases)
+    for n, s in enumerate(held.stages):
+        if s.initiative not in inst.initiatives or s.phase not in inst.initiatives[s.initiative].phases:
+            problems.append(Problem(f"held.stages[{n}]", f"{s.initiative} does not run in {s.phase}",
+                                    "remove the held stage; held is written by allocopt replan"))
+    for n, h in enumerate(held.contributions):
+        if h.partner not in inst.partners or h.resource not in inst.resources or \
+                h.initiative not in inst.initiatives or h.phase not in inst.initiatives[h.initiative].phases:
+            problems.append(Problem(f"held.contributions[{n}]", f"{h.partner} / {h.initiative} / {h.phase} / "
+                                    f"{h.resource} is not a contribution this instance allows",
+                                    "remove it; held is written by allocopt replan"))
+    for n, r in enumerate(held.readings):
+        if r.initiative not in inst.initiatives or r.metric not in inst.initiatives[r.initiative].metrics or \
+                r.gate not in inst.phases:
+            problems.append(Problem(f"held.readings[{n}]", f"{r.initiative} has no metric {r.metric} read at "
+                                    f"{r.gate}", "remove it; held is written by allocopt replan"))
     return problems
 
 

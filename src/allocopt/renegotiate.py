@@ -122,8 +122,12 @@ def renegotiate(session: Session, *, steps: Sequence[float] = DEFAULT_STEPS,
     prices = shadow_prices(session)
     by_term = {row["term"]: row for row in prices.limits.to_dict(orient="records")}
     base_obj = float(base_summary["objective"] or 0.0)
-    chosen = [lim for lim in limits(session.data) if _matches(lim, terms) and lim.name in by_term]
-    plan = [(lim, pct, new) for lim in chosen for pct, new in _targets(lim, steps)]
+    from allocopt.windows import closed_because, within_window
+
+    wanted = [lim for lim in limits(session.data) if _matches(lim, terms) and lim.name in by_term]
+    chosen = [lim for lim in wanted if not closed_because(inst, lim.keys)]
+    plan = [(lim, pct, new) for lim in chosen for pct, new in _targets(lim, steps)
+            if within_window(inst, lim.keys, lim.written(lim.value), lim.written(new))]
     points = [[(lim.keys, lim.written(new))] for lim, _pct, new in plan]
     base_task = _base_task(inst, spec)
     with open_executor(workers=workers, dask=dask) as executor:
@@ -164,7 +168,8 @@ def renegotiate(session: Session, *, steps: Sequence[float] = DEFAULT_STEPS,
         records.append(_step_row(lim, pct, new, p, predicted, actual, status, why, gates + levels, funding, cur))
     steps_df = pd.DataFrame.from_records(records, columns=STEP_COLUMNS)
     ranking = _ranking(prices.limits, steps_df, chosen)
-    return Renegotiation(ranking, steps_df, base_obj, cur, _summary(ranking, steps_df, chosen, cur))
+    closed = [f"{lim.name}: not proposed, {closed_because(inst, lim.keys)}" for lim in wanted if lim not in chosen]
+    return Renegotiation(ranking, steps_df, base_obj, cur, _summary(ranking, steps_df, chosen, cur) + closed)
 
 
 def _step_row(lim: Limit, pct: float, new: float, price: float, predicted: float, actual: float, status: str,

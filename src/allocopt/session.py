@@ -179,10 +179,12 @@ class Session:
             return None
 
     # -- solving ---------------------------------------------------------------------------------------------
-    def solve(self, *, tee: bool = False, warm_start: bool = False, time_limit: float | None = None) -> Result:
+    def solve(self, *, tee: bool = False, warm_start: bool = False, time_limit: float | None = None,
+              incumbent: np.ndarray | None = None) -> Result:
         """Solve the partnership as it stands now (the mixed-integer plan).
 
-        ``warm_start`` hands HiGHS the previous plan as a first incumbent (see :meth:`HighsSession.solve`)."""
+        ``warm_start`` hands HiGHS the previous plan as a first incumbent (see :meth:`HighsSession.solve`);
+        ``incumbent`` hands it these column values instead (a single-objective model only)."""
         from allocopt.fairness import needs_stages, staged_solve
 
         start = time.perf_counter()
@@ -194,7 +196,7 @@ class Session:
             outcome, notes, info = staged.outcome, staged.notes, staged.info
             self._last_cols = self.highs.col_values_of(outcome.values) if outcome.has_plan else None
         else:
-            warm = self._last_cols if warm_start else None
+            warm = incumbent if incumbent is not None else (self._last_cols if warm_start else None)
             outcome = self.highs.solve(tee=tee, warm_start=warm, time_limit=time_limit)
             self._last_cols = self.highs.col_values() if outcome.has_plan else None
         result = make_result(self.instance, self.spec, self.data, outcome, self.findings, self.build_s,

@@ -609,3 +609,29 @@ FAMILIES = {
                               slack_price=_TERMS.get(name, (f.term, f.slack_price))[1])
     for name, f in FAMILIES.items()
 }
+
+
+# -- the quarterly loop: rows only in a held instance (see allocopt.model.quarterly) ---------------------------
+
+from allocopt.model import quarterly  # noqa: E402
+
+FAMILIES.update({
+    f.name: f
+    for f in (
+        Family("held_contribution", quarterly.add_held_contribution, ("partner", "initiative", "phase", "resource"),
+               "value of {partner} having put one unit less of {resource} into {initiative} in {phase} (history)",
+               "units", False, describe=quarterly.DESCRIBERS["held_contribution"]),
+        Family("held_gate", quarterly.add_held_gate, ("initiative", "phase", "row"),
+               "value of the gate decision on {initiative} in {phase} having gone the other way (history)",
+               "gate", False, describe=quarterly.DESCRIBERS["held_gate"]),
+        Family("metric_gate", quarterly.add_metric_gate, ("initiative", "gate", "phase"),
+               "what the metric gate of {initiative} at {gate} costs, per unit of scale in {phase}",
+               "fraction", False, describe=quarterly.DESCRIBERS["metric_gate"]),
+        Family("incentive_capacity", quarterly.add_incentive_capacity, ("partner", "phase", "resource"),
+               "value of {partner}'s incentive on {resource} in {phase} being met, per unit", "units", False,
+               describe=quarterly.DESCRIBERS["incentive_capacity"]),
+        Family("no_subsidy_split", quarterly.add_no_subsidy_split, ("partner", "initiative", "last_phase", "side"),
+               "value of letting {partner}'s share of {initiative}'s value differ from its share of the money "
+               "(held and open parts apart)", "money", False, describe=quarterly.DESCRIBERS["no_subsidy_split"]),
+    )
+})

@@ -91,7 +91,10 @@ def _unit(d: ModelData, r: str) -> str:
 
 def _capacity(d: ModelData) -> list[Limit]:
     """Capacity of a resource in a phase: the bound of the capacity row, and ``(1 - margin)`` times it of the
-    reserve row where the partner keeps a margin."""
+    reserve row where the partner keeps a margin (and of the incentive row where an incentive was not met)."""
+    from allocopt.model.quarterly import unmet_incentives
+
+    unmet = unmet_incentives(d)
     out = []
     for (p, t, r), cap in d.capacity.items():
         if (p, t, r) not in d.arcs_by_use:
@@ -100,6 +103,8 @@ def _capacity(d: ModelData) -> list[Limit]:
         effects = [BoundEffect(("partner_capacity", (p, t, r)), "upper", 1.0)]
         if margin > 0:
             effects.append(BoundEffect(("reserve_margin", (p, t, r)), "upper", 1.0 - margin))
+        if (p, t, r) in unmet:
+            effects.append(BoundEffect(("incentive_capacity", (p, t, r)), "upper", 1.0 - margin))
         out.append(Limit("partner_capacity", f"{p} capacity {r} {t}", {"partner": p, "phase": t, "resource": r},
                          f"{p}'s {r} capacity in {t}", cap, _unit(d, r), ("partners", p, "capacity", r, t),
                          "upper", tuple(effects)))
@@ -286,6 +291,11 @@ def row_bounds(d: ModelData) -> dict[RowKey, tuple[float | None, float | None]]:
         n = inst.initiatives[i].max_funders
         if n is not None:
             out["max_funders", i] = (None, float(n))
+    from allocopt.model.quarterly import unmet_incentives
+
+    for (p, t, r), (base, _numbers, _readings) in unmet_incentives(d).items():
+        if (p, t, r) in d.arcs_by_use:
+            out["incentive_capacity", (p, t, r)] = (None, (1.0 - inst.partners[p].risk.reserve_margin) * base)
     return out
 
 
