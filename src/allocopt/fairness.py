@@ -121,6 +121,10 @@ class _Stages:
         self.last: SolveOutcome | None = None
         self.columns: np.ndarray | None = None
         self.hold_rows: list[int] = []
+        self.held: list[tuple[int, dict[int, float]]] = []
+        """Each held stage optimum: its row and the stage objective it holds, in the order the stages ran."""
+        self.objective: dict[int, float] = {}
+        """The objective of the last stage solved."""
         self.floored = False
         self.unproven: list[Termination] = []
         """Terminations of stages that stopped with a plan but without proof (a time limit, Ctrl-C)."""
@@ -128,6 +132,7 @@ class _Stages:
     def solve(self, objective: dict[int, float], warm: bool = True, rel_gap: float | None = None) -> SolveOutcome:
         """Maximise ``objective`` (column -> coefficient) under everything added so far."""
         self.hs.set_objective(objective)
+        self.objective = objective
         start = self.columns if warm and self.columns is not None else None
         if start is not None and len(start) < self.hs.highs.getNumCol():
             start = None  # new columns since: let HiGHS find its own first plan
@@ -153,6 +158,7 @@ class _Stages:
         slack = max(HOLD_ABSOLUTE, HOLD_TOLERANCE * max(abs(value), self.scale))
         row = self.hs.add_row(dict(objective), value - slack)
         self.hold_rows.append(row)
+        self.held.append((row, dict(objective)))
         return row
 
     def weighted_gain(self, p: str) -> dict[int, float]:
@@ -331,6 +337,7 @@ def _polish(st: _Stages) -> None:
     hs = st.hs
     hs.hold_integers(st.columns)
     try:
+        _restage(st)
         outcome = hs.solve(read_values=False)
         if outcome.termination != Termination.OPTIMAL:
             gains = st.gains()
@@ -349,6 +356,28 @@ def _polish(st: _Stages) -> None:
             st.columns = hs.col_values()
     finally:
         hs.release_integers()
+
+
+def _restage(st: _Stages) -> None:
+    """With the gates held, run the held stages again as LPs, in order, and hold each at its LP optimum.
+
+    A MIP stage optimum carries the MIP solver's tolerances (a held value a few cents above what the gates allow,
+    worth up to :data:`POLISH_BAND` of the money scale once released); on fixed gates each stage is an LP, solved
+    exactly, so the final split depends only on the gate decisions, never on the seed or the order the MIP search
+    took. Where a stage LP finds no optimum (it should not), the held rows are left released and :func:`_polish`
+    falls back to keeping each partner's gain within its band."""
+    hs = st.hs
+    for row, _objective in st.held:
+        hs.set_row_bounds(row)
+    for row, objective in st.held:
+        hs.set_objective(objective)
+        outcome = hs.solve(read_values=False)
+        if outcome.termination != Termination.OPTIMAL or outcome.objective is None:
+            hs.set_objective(st.objective)
+            return
+        value = float(outcome.objective)
+        hs.set_row_bounds(row, value - max(HOLD_ABSOLUTE, HOLD_TOLERANCE * max(abs(value), st.scale)))
+    hs.set_objective(st.objective)
 
 
 def objective_value(name: str, st: _Stages, info: dict[str, Any]) -> float:
