@@ -378,6 +378,22 @@ def load_planning(instance_path: str | Path, scenarios_path: str | Path | None =
     return inst, _section(file, inst)
 
 
+def may_have_scenarios(path: str | Path) -> bool:
+    """Whether an instance file may hold a ``scenarios`` section (a cheap look at its text, so that planning
+    without scenarios does not read a large file twice); :func:`load_planning` gives the answer."""
+    import re
+
+    try:
+        with open(path, "rb") as f:
+            text = f.read(MAX_SNIFF)
+    except OSError:
+        return False
+    return re.search(rb'(^|\n)scenarios\s*:|"scenarios"\s*:', text) is not None
+
+
+MAX_SNIFF = 20 * 1024 * 1024
+
+
 def _section(file: DataFile, inst: Instance) -> Scenarios | None:
     if not isinstance(file.data, Mapping) or file.data.get("scenarios") is None:
         return None

@@ -1,0 +1,73 @@
+"""A scenario plan as text: the plan to sign now, the gate policy per branch, each partner's gain per scenario with
+its expectation, CVaR and worst case, and the value of the stochastic solution and of perfect information.
+Rendering only: every figure comes from the :class:`~allocopt.scenario_result.ScenarioResult`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from allocopt.report import _table, money
+from allocopt.result import gap_text
+from allocopt.scenario_result import ScenarioResult
+
+
+def _money(v: Any, cur: str) -> str:
+    return "n/a" if v is None or (isinstance(v, float) and pd.isna(v)) else money(float(v), cur)
+
+
+def render_scenarios(result: ScenarioResult, fmt: str = "table") -> str:
+    """The whole scenario plan (``table`` or ``markdown``)."""
+    cur = result.currency
+    h = "## " if fmt == "markdown" else ""
+    out = [f"{h}{result.instance_name}: {len(result.tree)} scenarios"]
+    st = result.status
+    state = "optimal" if st.proven_optimal else ("best plan found" if st.has_plan else "no plan")
+    out.append(f"Status: {state} (termination {st.termination.value}, gap {gap_text(result.gap)})")
+    if result.objective is not None:
+        out.append(f"Objective ({result.objective_name}): {money(result.objective, cur)}")
+    for note in result.notes:
+        out.append(f"Note: {note}")
+    if not st.has_plan:
+        return "\n".join(out) + "\n"
+    tree = pd.DataFrame.from_dict(result.tree, orient="index")
+    tree.index.name = "scenario"
+    tree["probability"] = tree["probability"].map(lambda p: f"{p:.1%}")
+    tree = tree.fillna("-")
+    out.append(f"\n{h}Scenarios (each shares its decisions with another until they split)")
+    out.append(_table(tree, fmt))
+    now = result.tables["plan_now"]
+    out.append(f"\n{h}The plan to sign now (phases decided before any branch is known)")
+    out.append(_table(now, fmt) if len(now) else "(no phase is decided before the first branch)")
+    policy = result.tables["gate_policy"].copy()
+    policy["probability"] = policy["probability"].map(lambda p: f"{p:.1%}")
+    out.append(f"\n{h}Gate policy per branch")
+    out.append(_table(policy, fmt))
+    gains = result.tables["gains"]["net_gain"].unstack("scenario")
+    gains = gains[[s for s in result.tree if s in gains.columns]]
+    risk = result.tables["risk"]
+    view = gains.map(lambda v: money(v, cur))
+    view["expected"] = risk["expected_gain"].map(lambda v: money(v, cur))
+    view["CVaR"] = [f"{money(c, cur)} (worst {lv:.0%})" for c, lv in zip(risk["cvar"], risk["cvar_level"],
+                                                                          strict=True)]
+    view["worst case"] = risk["worst_case"].map(lambda v: money(v, cur))
+    out.append(f"\n{h}Net gain per partner and scenario")
+    out.append(_table(view, fmt))
+    floors = risk[["expected_gain_floor", "cvar_floor", "worst_case_floor"]].dropna(how="all")
+    if len(floors):
+        out.append(f"\n{h}Risk floors (money)")
+        out.append(_table(floors.map(lambda v: _money(v, cur)), fmt))
+    v = result.value
+    if v:
+        out.append(f"\n{h}What the scenarios are worth (expected weighted total net gain)")
+        out.append(f"This plan, over all scenarios:                   {_money(v.get('expected_total'), cur)}")
+        out.append(f"The average-scenario plan, over all scenarios:   {_money(v.get('average_plan_expected_total'), cur)}")
+        out.append(f"Value of the stochastic solution (VSS):          {_money(v.get('vss'), cur)}")
+        out.append(f"Wait-and-see (perfect information):              {_money(v.get('wait_and_see_expected_total'), cur)}")
+        out.append(f"Expected value of perfect information (EVPI):    {_money(v.get('evpi'), cur)}")
+    size = result.size
+    if size:
+        out.append(f"\nDeterministic equivalent: {size.get('rows', 0):,} rows, {size.get('columns', 0):,} columns "
+                   f"({size.get('integer_columns', 0):,} integer), {size.get('nonzeros', 0):,} nonzeros")
+    return "\n".join(out) + "\n"
