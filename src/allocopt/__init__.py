@@ -61,6 +61,7 @@ __all__ = [
     "model_spec_from_dict", "solve", "with_value", "with_values", "instance_frames", "with_frames", "diagnose",
     "precheck", "Session", "renegotiate", "shadow_prices", "sweep", "tornado", "compare", "frontier",
     "fairness_metrics", "coalition_values", "coalition_game", "coalition_instance",
+    "load_planning", "plan_scenarios", "check_scenario_result",
 ]
 
 
@@ -114,6 +115,15 @@ def __getattr__(name: str) -> Any:
         from allocopt import coalitions
 
         return getattr(coalitions, name)
+    if name == "load_planning":
+        from allocopt.scenarios import load_planning
+        return load_planning
+    if name == "plan_scenarios":
+        from allocopt.scenario_plan import plan_scenarios
+        return plan_scenarios
+    if name == "check_scenario_result":
+        from allocopt.scenario_checker import check_scenario_result
+        return check_scenario_result
     if name == "check_result":
         from allocopt.checker import check_result
 

@@ -301,7 +301,8 @@ def _plan_scenarios(instance: Path, scenarios_file: Path | None, model_file: Pat
               + report.summary(), EXIT_CHECK_FAILED)
     if not result.status.has_plan:
         code = EXIT_INFEASIBLE if result.status.infeasible else EXIT_NO_SOLUTION
-        _fail(f"no plan: {' '.join(result.notes)}", code)
+        _fail(f"no plan: {result.notes[-1]} (plan without the risk floors, or run 'allocopt diagnose' on "
+              "each scenario)", code)
 
 
 @main.command()

@@ -122,12 +122,13 @@ def scenario_tables(inst: Instance, sc: Scenarios, results: dict[str, Result]) -
     """plan_now, gate_policy, gains and risk (see :mod:`allocopt.scenario_result`)."""
     first = sc.names[0]
     now = set(root_phases(inst, sc))
+    first_gates: Any = results[first].gates
     plan_now = [{"initiative": i, "phase": t, "decision": row["decision"], "level": row["level"]}
-                for (i, t), row in results[first].gates.iterrows() if t in now]
+                for (i, t), row in first_gates.iterrows() if t in now]
     policy = []
     for t in inst.phases:
         for group in sc.branches(inst, t):
-            gates = results[group[0]].gates
+            gates: Any = results[group[0]].gates
             for (i, phase), row in gates.iterrows():
                 if phase == t:
                     policy.append({"phase": t, "branch": ", ".join(group), "initiative": i,
@@ -140,7 +141,7 @@ def scenario_tables(inst: Instance, sc: Scenarios, results: dict[str, Result]) -
                           "net_gain": float(row["net_gain"])})
     risk = []
     for p in inst.partners:
-        outcomes = [(sc.probability(s), float(results[s].partners.loc[p, "net_gain"])) for s in sc.names]
+        outcomes = [(sc.probability(s), float(results[s].partners["net_gain"].to_dict()[p])) for s in sc.names]
         tol = sc.risk.get(p)
         level = tol.cvar.level if tol is not None and tol.cvar is not None else sc.objective.level
         risk.append({"partner": p, "expected_gain": sum(pr * g for pr, g in outcomes),
@@ -169,22 +170,18 @@ def _wait_and_see(task: tuple[dict[str, Any], dict[str, Any]]) -> float | None:
 
 
 def _root_decisions(inst: Instance, sc: Scenarios, plan: Result) -> dict[tuple[str, str, Any], float]:
-    """The average-scenario plan's decisions in the phases every scenario shares, as held decisions."""
+    """The average-scenario plan's gate decisions (and adjusted levels) in the phases every scenario shares, as
+    held decisions. Its contributions there are not held: they only split the needs of the stages it opens among
+    the partners, and held to the cent they would break the needs by the solver's rounding."""
     now = set(root_phases(inst, sc))
     fixed: dict[tuple[str, str, Any], float] = {}
     adjustable = {i for i, ini in inst.initiatives.items() if ini.gate == "adjustable"}
-    for (i, t), row in plan.gates.iterrows():
+    gates: Any = plan.gates
+    for (i, t), row in gates.iterrows():
         if t in now:
             fixed["proceed", t, (i, t)] = 1.0 if row["level"] > 0 else 0.0
             if i in adjustable:
                 fixed["scale", t, (i, t)] = float(row["level"])
-    units = {k: float(row["units"]) for k, row in plan.contributions.iterrows()}
-    from allocopt.model import build_data
-
-    for s in sc.names:
-        for arc in build_data(sc.instance_for(inst, s), ModelSpec()).SUPPLY:
-            if arc[2] in now:
-                fixed["contribution", arc[2], tuple(arc)] = units.get(tuple(arc), 0.0)
     return fixed
 
 
@@ -215,8 +212,9 @@ def values_of_information(inst: Instance, sc: Scenarios, spec: ModelSpec, expect
     tasks = [(sc.instance_for(inst, s).model_dump(mode="json", exclude_unset=True), spec_data) for s in sc.names]
     alone = run_tasks(_wait_and_see, tasks, workers=workers, dask=dask)
     value["wait_and_see"] = dict(zip(sc.names, alone, strict=True))
-    if all(v is not None for v in alone):
-        ws = sum(sc.probability(s) * float(v) for s, v in zip(sc.names, alone, strict=True))  # type: ignore[arg-type]
+    known = [v for v in alone if v is not None]
+    if len(known) == len(alone):
+        ws = float(sum(sc.probability(s) * v for s, v in zip(sc.names, known, strict=True)))
         value["wait_and_see_expected_total"] = ws
         value["evpi"] = ws - expected_rp
     else:
@@ -262,12 +260,14 @@ def plan_scenarios(instance: Instance, scenarios: Scenarios, spec: ModelSpec | s
 
         notes.append(no_plan_note(outcome.termination))
     proven = outcome.termination == Termination.OPTIMAL and (outcome.gap or 0.0) <= PROVEN_GAP
-    tree = {s: {"probability": scenarios.probability(s), "shares_with": None, "splits_at": None}
+    tree: dict[str, dict[str, Any]] = {s: {"probability": scenarios.probability(s), "shares_with": None,
+                                           "splits_at": None}
             for s in scenarios.names}
     for s, q, split in scenarios.links(instance):
         tree[s].update(shares_with=q, splits_at=split)
     kind = scenarios.objective
-    name = "expected_total_net_gain" if kind.kind == "expected" else f"mean_cvar(weight={kind.weight}, level={kind.level})"
+    name = ("expected_total_net_gain" if kind.kind == "expected"
+            else f"mean_cvar(weight={kind.weight}, level={kind.level})")
     return ScenarioResult(
         instance_name=instance.name, instance_sha256=instance.fingerprint(),
         scenarios_sha256=scenarios.fingerprint(), currency=instance.currency, model=plain.model_dump(mode="json"),

@@ -39,16 +39,19 @@ def render_scenarios(result: ScenarioResult, fmt: str = "table") -> str:
     out.append(_table(tree, fmt))
     now = result.tables["plan_now"]
     out.append(f"\n{h}The plan to sign now (phases decided before any branch is known)")
+    now = now.assign(level=now["level"].map(lambda v: f"{v:.0%}"))
     out.append(_table(now, fmt) if len(now) else "(no phase is decided before the first branch)")
     policy = result.tables["gate_policy"].copy()
     policy["probability"] = policy["probability"].map(lambda p: f"{p:.1%}")
+    policy["level"] = policy["level"].map(lambda v: f"{v:.0%}")
     out.append(f"\n{h}Gate policy per branch")
     out.append(_table(policy, fmt))
-    gains = result.tables["gains"]["net_gain"].unstack("scenario")
-    gains = gains[[s for s in result.tree if s in gains.columns]]
     risk = result.tables["risk"]
-    view = gains.map(lambda v: money(v, cur))
-    view["expected"] = risk["expected_gain"].map(lambda v: money(v, cur))
+    gains = result.tables["gains"]["net_gain"].unstack("scenario").reindex(risk.index)
+    gains = gains[[s for s in result.tree if s in gains.columns]]
+    view = pd.DataFrame({f"in {s}": gains[s].map(lambda v: money(v, cur)) for s in gains.columns},
+                        index=risk.index)
+    view["expected gain"] = risk["expected_gain"].map(lambda v: money(v, cur))
     view["CVaR"] = [f"{money(c, cur)} (worst {lv:.0%})" for c, lv in zip(risk["cvar"], risk["cvar_level"],
                                                                           strict=True)]
     view["worst case"] = risk["worst_case"].map(lambda v: money(v, cur))
@@ -61,11 +64,13 @@ def render_scenarios(result: ScenarioResult, fmt: str = "table") -> str:
     v = result.value
     if v:
         out.append(f"\n{h}What the scenarios are worth (expected weighted total net gain)")
-        out.append(f"This plan, over all scenarios:                   {_money(v.get('expected_total'), cur)}")
-        out.append(f"The average-scenario plan, over all scenarios:   {_money(v.get('average_plan_expected_total'), cur)}")
-        out.append(f"Value of the stochastic solution (VSS):          {_money(v.get('vss'), cur)}")
-        out.append(f"Wait-and-see (perfect information):              {_money(v.get('wait_and_see_expected_total'), cur)}")
-        out.append(f"Expected value of perfect information (EVPI):    {_money(v.get('evpi'), cur)}")
+        lines = (("This plan, over all scenarios", "expected_total"),
+                 ("The average-scenario plan, over all scenarios", "average_plan_expected_total"),
+                 ("Value of the stochastic solution (VSS)", "vss"),
+                 ("Wait-and-see (perfect information)", "wait_and_see_expected_total"),
+                 ("Expected value of perfect information (EVPI)", "evpi"))
+        for label, key in lines:
+            out.append(f"{label + ':':<49}{_money(v.get(key), cur)}")
     size = result.size
     if size:
         out.append(f"\nDeterministic equivalent: {size.get('rows', 0):,} rows, {size.get('columns', 0):,} columns "

@@ -15,7 +15,6 @@ from allocopt.instance import Commitment, Instance
 from allocopt.modelfile import ModelSpec
 
 
-
 class Stage(NamedTuple):
     """An initiative running in a phase (an index of ``STAGES``)."""
 
@@ -41,6 +40,11 @@ class Arc(NamedTuple):
     resource: str
 
 
+StageKey = tuple[str, str]
+NeedKey = tuple[str, str, str]
+"""Keys of the parameter tables: any (initiative, phase[, resource]) tuple finds its entry, named or not."""
+
+
 @dataclass
 class ModelData:
     """Sets and parameters, named as in ``docs/formulation.md``."""
@@ -59,12 +63,12 @@ class ModelData:
     FIXED: list[str]
     phase_rank: dict[str, int]
     stage_phases: dict[str, list[str]]
-    need: dict[Need, float]
-    value: dict[Stage, float]
-    cost: dict[Stage, float]
+    need: dict[NeedKey, float]
+    value: dict[StageKey, float]
+    cost: dict[StageKey, float]
     unit_value: dict[str, float]
     capacity: dict[tuple[str, str, str], float]  # (partner, phase, resource) -> units, only where > 0
-    arcs_by_need: dict[Need, list[Arc]] = field(default_factory=dict)
+    arcs_by_need: dict[NeedKey, list[Arc]] = field(default_factory=dict)
     arcs_by_use: dict[tuple[str, str, str], list[Arc]] = field(default_factory=dict)  # (p, t, r)
     arcs_by_partner_resource: dict[tuple[str, str], list[Arc]] = field(default_factory=dict)
     arcs_by_partner: dict[str, list[Arc]] = field(default_factory=dict)
@@ -120,9 +124,9 @@ def build_data(inst: Instance, spec: ModelSpec) -> ModelData:
     stages: list[Stage] = []
     stage_phases: dict[str, list[str]] = {}
     needs: list[Need] = []
-    need: dict[Need, float] = {}
-    value: dict[Stage, float] = {}
-    cost: dict[Stage, float] = {}
+    need: dict[NeedKey, float] = {}
+    value: dict[StageKey, float] = {}
+    cost: dict[StageKey, float] = {}
     supply: list[Arc] = []
     for i in initiatives:
         ini = inst.initiatives[i]
@@ -167,7 +171,7 @@ def build_data(inst: Instance, spec: ModelSpec) -> ModelData:
         capacity=capacity,
     )
 
-    by_need: dict[Need, list[Arc]] = defaultdict(list)
+    by_need: dict[NeedKey, list[Arc]] = defaultdict(list)
     by_use: dict[tuple[str, str, str], list[Arc]] = defaultdict(list)
     by_pr: dict[tuple[str, str], list[Arc]] = defaultdict(list)
     by_p: dict[str, list[Arc]] = defaultdict(list)

@@ -151,9 +151,9 @@ def add_cvar_floor(m: Any, sd: ScenarioData, gain: dict[tuple[str, str], Any]) -
         return m.cvar_short[p, s] >= m.cvar_quantile[p] - gain[s, p]
 
     def floor_rule(m: Any, p: str) -> Any:
-        level = floors[p].level  # type: ignore[union-attr]
+        level = floors[p].level
         tail = [(-sd.probability[s] / level, m.cvar_short[p, s]) for s in sd.names]
-        return _linear([(1.0, m.cvar_quantile[p]), *tail]) >= floors[p].floor  # type: ignore[union-attr]
+        return _linear([(1.0, m.cvar_quantile[p]), *tail]) >= floors[p].floor
 
     shortfall = pyo.Constraint([(p, s) for p in partners for s in sd.names], rule=short_rule)
     return pyo.Constraint(partners, rule=floor_rule), shortfall
