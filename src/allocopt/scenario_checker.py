@@ -188,9 +188,11 @@ def load_scenario_file(path: str | Path) -> dict[str, Any]:
 
 def is_scenario_result(path: str | Path) -> bool:
     """Whether a result file holds a scenario plan (read once, cheaply, by ``allocopt check``)."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(200)
-    except OSError:
+    from allocopt.errors import InstanceError
+    from allocopt.reading import read_bounded
+
+    try:  # bounded, regular files only: a pipe or a device is left for the ordinary reader to refuse
+        head = read_bounded(Path(path), str(path), "result")[:200]
+    except InstanceError:
         return False
     return SCENARIO_RESULT_FORMAT.encode() in head

@@ -383,15 +383,13 @@ def may_have_scenarios(path: str | Path) -> bool:
     without scenarios does not read a large file twice); :func:`load_planning` gives the answer."""
     import re
 
-    try:
-        with open(path, "rb") as f:
-            text = f.read(MAX_SNIFF)
-    except OSError:
+    from allocopt.reading import read_bounded
+
+    try:  # bounded, regular files only: anything else is left for the instance reader to refuse
+        text = read_bounded(Path(path), str(path), "instance")
+    except InstanceError:
         return False
     return re.search(rb'(^|\n)scenarios\s*:|"scenarios"\s*:', text) is not None
-
-
-MAX_SNIFF = 20 * 1024 * 1024
 
 
 def _section(file: DataFile, inst: Instance) -> Scenarios | None:
