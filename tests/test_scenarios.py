@@ -144,7 +144,29 @@ def test_worst_case_and_expected_gain_floors() -> None:
     assert planned(OPTION, cases, values=False)[2].objective == pytest.approx(15.0)
     cases = {**OPTION_CASES, "risk": {"a": {"expected_gain": 26.0}}}
     inst, sc = _setup(OPTION, cases)
-    assert not plan_scenarios(inst, sc, values=False).status.has_plan
+    result = plan_scenarios(inst, sc, values=False)
+    assert not result.status.has_plan
+    assert "the floors of a cannot all hold" in result.notes[-1]
+
+
+def test_a_budget_cut_known_from_the_scale_phase_and_the_scenario_that_breaks_the_plan() -> None:
+    # down also cuts a's scale budget to 30: x cannot scale there (it would not anyway), up is unchanged
+    cases = copy.deepcopy(OPTION_CASES)
+    cases["cases"]["down"]["capacity"] = {"a": {"capital": {"scale": 0.3}}}
+    inst, sc, result = planned(OPTION, cases)
+    assert sc.instance_for(inst, "down").capacity_of("a", "capital", "pilot") == 50
+    assert sc.instance_for(inst, "down").capacity_of("a", "capital", "scale") == pytest.approx(30)
+    assert result.objective == pytest.approx(25.0) and result.value["vss"] == pytest.approx(10.0)
+    # a cut in up makes x unable to scale where it pays: the option is no longer worth taking
+    cases["cases"]["up"]["capacity"] = {"a": {"capital": {"scale": 0.3}}}
+    assert planned(OPTION, cases, values=False)[2].objective == pytest.approx(15.0)
+    # a mandatory stage that up cannot fund: up has no plan even on its own, and the plan says so
+    data = copy.deepcopy(OPTION)
+    data["initiatives"]["x"]["mandatory"] = True
+    inst, sc = _setup(data, cases)
+    result = plan_scenarios(inst, sc, values=False)
+    assert not result.status.has_plan
+    assert "Scenarios 'up', 'down' have no plan even on its own" in result.notes[-1]
 
 
 def test_decisions_before_a_branch_are_shared_and_a_planted_violation_is_caught() -> None:

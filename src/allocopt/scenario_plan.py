@@ -223,6 +223,31 @@ def values_of_information(inst: Instance, sc: Scenarios, spec: ModelSpec, expect
     return value, notes
 
 
+def why_no_plan(inst: Instance, sc: Scenarios, spec: ModelSpec) -> list[str]:
+    """Which scenario breaks the plan: those with no plan even on their own; else whether the risk floors or the
+    decisions the scenarios must share are what cannot hold together."""
+    from allocopt.session import Session
+
+    alone: list[str] = []
+    for s in sc.names:
+        with Session(sc.instance_for(inst, s), spec) as session:
+            if not session.solve().status.has_plan:
+                alone.append(s)
+    if alone:
+        which = (f"Scenario {alone[0]!r} has" if len(alone) == 1
+                 else f"Scenarios {', '.join(repr(s) for s in alone)} have")
+        return [f"{which} no plan even on its own: run 'allocopt diagnose' on the base instance with its "
+                "changes to see why."]
+    if sc.risk:
+        loose = sc.model_copy(update={"risk": {}})
+        if _solve_tree(inst, loose, spec).outcome.has_plan:
+            return ["Every scenario has a plan, and so does the tree without the risk floors: the floors of "
+                    f"{', '.join(sc.risk)} cannot all hold; lower them."]
+    return ["Every scenario has a plan on its own, but no single plan for the phases before each split fits all "
+            "the scenarios that share them (non-anticipativity): the decisions that must be signed before the "
+            "branch is known cannot serve every branch."]
+
+
 def plan_scenarios(instance: Instance, scenarios: Scenarios, spec: ModelSpec | str | Path | None = None, *,
                    time_limit: float | None = None, rel_gap: float | None = None, threads: int | None = None,
                    random_seed: int | None = None, tee: bool = False, values: bool = True,
@@ -259,6 +284,8 @@ def plan_scenarios(instance: Instance, scenarios: Scenarios, spec: ModelSpec | s
         from allocopt.session import no_plan_note
 
         notes.append(no_plan_note(outcome.termination))
+        if outcome.termination in (Termination.INFEASIBLE, Termination.INFEASIBLE_OR_UNBOUNDED):
+            notes += why_no_plan(instance, scenarios, plain)
     proven = outcome.termination == Termination.OPTIMAL and (outcome.gap or 0.0) <= PROVEN_GAP
     tree: dict[str, dict[str, Any]] = {s: {"probability": scenarios.probability(s), "shares_with": None,
                                            "splits_at": None}

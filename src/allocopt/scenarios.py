@@ -75,8 +75,9 @@ class Case(_Strict):
         None, description="Stage values: one change for all, per initiative, or per initiative and phase")
     needs: Change | dict[Name, Change | dict[Name, Change]] | None = Field(
         None, description="Needs of every resource: one change for all, per initiative, or per initiative and phase")
-    capacity: dict[Name, Change | dict[Name, Change]] = Field(
-        default_factory=dict, description="Per partner (all resources) or per partner and resource, in every phase")
+    capacity: dict[Name, Change | dict[Name, Change | dict[Name, Change]]] = Field(
+        default_factory=dict, description="Per partner (all resources, every phase), per partner and resource, or "
+        "per partner, resource and phase (a budget cut from the phase the downturn is known)")
     stand_alone: dict[Name, Change] = Field(default_factory=dict, description="Per partner: its outside option")
 
 
@@ -204,6 +205,8 @@ def apply_case(inst: Instance, case: Case, source: str) -> Instance:
     data = inst.model_dump(mode="json", exclude_unset=True)
     for p, partner in data["partners"].items():  # every number a case may change is written out, so that the
         partner["stand_alone"] = inst.partners[p].stand_alone  # scenarios' instances line up field by field
+        partner["capacity"] = {r: {t: inst.capacity_of(p, r, t) for t in inst.phases}
+                               for r in inst.partners[p].capacity}
     for i, ini in data["initiatives"].items():
         for t, plan in ini["phases"].items():
             plan["value"] = inst.initiatives[i].phases[t].value
@@ -216,10 +219,14 @@ def apply_case(inst: Instance, case: Case, source: str) -> Instance:
                 plan["needs"] = {r: _changed(u, need_change) for r, u in plan["needs"].items()}
     for p, change in case.capacity.items():
         caps = data["partners"][p]["capacity"]
-        for r, by_phase in caps.items():
+        for r in caps:
             c = _split_change(change, r)
-            if c is not None:
-                caps[r] = {t: _changed(u, c) for t, u in by_phase.items()}
+            if c is None:
+                continue
+            for t in inst.phases:
+                ct = _split_change(c, t)
+                if ct is not None:
+                    caps[r][t] = _changed(caps[r][t], ct)
     for p, change in case.stand_alone.items():
         data["partners"][p]["stand_alone"] = _changed(data["partners"][p]["stand_alone"], change)
     try:
@@ -287,6 +294,11 @@ def _problems(sc: Scenarios, inst: Instance) -> list[Problem]:
                     if r not in inst.partners[p].capacity:
                         problems.append(Problem(f"{where}.capacity.{p}.{r}", f"partner '{p}' has no capacity of '{r}'",
                                                 "name a resource it has capacity of"))
+                        continue
+                    for t in _keys(change[r]):  # type: ignore[index]
+                        if t not in inst.phases:
+                            problems.append(Problem(f"{where}.capacity.{p}.{r}.{t}", f"phase '{t}' is not defined",
+                                                    f"use one of: {', '.join(inst.phases)}"))
         for p in case.stand_alone:
             if p not in inst.partners:
                 problems.append(Problem(f"{where}.stand_alone.{p}", f"partner '{p}' is not defined",
