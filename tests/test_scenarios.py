@@ -278,3 +278,21 @@ def test_scenario_checker_and_schema_are_independent_of_the_model() -> None:
         imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
         imported |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
         assert not [m for m in imported if m.startswith(forbidden)], (module.__name__, imported)
+
+
+def test_probability_weighted_price_matches_a_finite_difference() -> None:
+    from allocopt.api import with_value
+    from allocopt.scenarios import load_planning
+
+    inst, sc = load_planning(ROOT / "instances" / "market-scenarios.yaml")
+    base = plan_scenarios(inst, sc, values=False, prices=True)
+    term = "digital-twin-expand-budget (max)"
+    price = float(base.tables["expected_prices"].loc[term, "expected"])
+    per = base.tables["prices"].xs(term, level="term")
+    assert price == pytest.approx(float(per["weighted"].sum()), rel=1e-12)
+    assert per["weighted"].to_dict() == pytest.approx((per["if_it_happens"] * per["probability"]).to_dict())
+    assert price > 0
+    raised = with_value(inst, "commitments[2].max", 1_200_000 + 1_000)
+    again = plan_scenarios(raised, scenarios_from_data(sc.model_dump(mode="json", exclude_unset=True), raised),
+                           values=False)
+    assert again.objective - base.objective == pytest.approx(1_000 * price, rel=1e-6)

@@ -256,7 +256,8 @@ def diagnose(instance: Path, model_file: Path | None, time_limit: float | None) 
 
 def _plan_scenarios(instance: Path, scenarios_file: Path | None, model_file: Path | None, time_limit: float | None,
                     gap: float | None, threads: int | None, seed: int | None, out_dir: Path | None, fmt: str,
-                    log: bool, objective: str | None, *, values: bool, workers: int | None = None) -> None:
+                    log: bool, objective: str | None, *, values: bool, workers: int | None = None,
+                    prices: bool = False) -> None:
     """Plan against scenarios, check the plan independently, print it and write result.json (see
     :mod:`allocopt.scenario_plan`)."""
     from allocopt.files import check_set_target, write_set
@@ -278,7 +279,7 @@ def _plan_scenarios(instance: Path, scenarios_file: Path | None, model_file: Pat
     if objective is not None:
         spec = with_objective(spec, objective)
     result = plan_scenarios(inst, scenarios, spec, time_limit=time_limit, rel_gap=gap, threads=threads,
-                            random_seed=seed, tee=log, values=values, workers=workers)
+                            random_seed=seed, tee=log, values=values, workers=workers, prices=prices)
     report = check_scenario_result(inst, scenarios, result.to_dict()) if result.status.has_plan else None
     if out_dir is not None:
         files = {"result.json": result.to_json()}
@@ -318,13 +319,15 @@ def _plan_scenarios(instance: Path, scenarios_file: Path | None, model_file: Pat
               help="Write result.json and one CSV per scenario table in this directory")
 @click.option("--format", "fmt", type=click.Choice(["table", "markdown", "json", "csv"]), default="table",
               show_default=True, help="What to print on stdout")
+@click.option("--prices", "with_prices", is_flag=True,
+              help="Also the shadow price of every limit per scenario and probability-weighted (gates held)")
 @handle_errors
 def scenarios(instance: Path, scenarios_file: Path | None, model_file: Path | None, time_limit: float | None,
-              gap: float | None, workers: int | None, out_dir: Path | None, fmt: str) -> None:
+              gap: float | None, workers: int | None, out_dir: Path | None, fmt: str, with_prices: bool) -> None:
     """Plan INSTANCE against its scenarios: the plan to sign now, the gate policy per branch, each partner's gain
     per scenario (expected, CVaR, worst case), the value of the stochastic solution and of perfect information."""
     _plan_scenarios(instance, scenarios_file, model_file, time_limit, gap, None, None, out_dir, fmt, False, None,
-                    values=True, workers=workers)
+                    values=True, workers=workers, prices=with_prices)
 
 
 def _write_outputs(result: Any, out_dir: Path, protect: list[Path]) -> None:

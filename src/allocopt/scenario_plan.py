@@ -72,6 +72,7 @@ class _Solved:
     data: Any
     build_s: float
     size: dict[str, int]
+    hs: Any
 
 
 def _solve_tree(inst: Instance, sc: Scenarios, spec: ModelSpec, *, tee: bool = False,
@@ -88,7 +89,7 @@ def _solve_tree(inst: Instance, sc: Scenarios, spec: ModelSpec, *, tee: bool = F
     size = {"rows": int(hs.highs.getNumRow()), "columns": int(hs.highs.getNumCol()),
             "nonzeros": int(len(lp.a_matrix_.value_)), "integer_columns": int(len(hs.integer_cols))}
     outcome = hs.solve(tee=tee)
-    return _Solved(outcome, model, sd, build_s + hs.handoff_s, size)
+    return _Solved(outcome, model, sd, build_s + hs.handoff_s, size, hs)
 
 
 def _scenario_results(inst: Instance, sc: Scenarios, spec: ModelSpec, solved: _Solved, start: float
@@ -251,9 +252,10 @@ def why_no_plan(inst: Instance, sc: Scenarios, spec: ModelSpec) -> list[str]:
 def plan_scenarios(instance: Instance, scenarios: Scenarios, spec: ModelSpec | str | Path | None = None, *,
                    time_limit: float | None = None, rel_gap: float | None = None, threads: int | None = None,
                    random_seed: int | None = None, tee: bool = False, values: bool = True,
-                   workers: int | None = None, dask: Any = None) -> ScenarioResult:
+                   prices: bool = False, workers: int | None = None, dask: Any = None) -> ScenarioResult:
     """Plan the partnership against its scenarios (see the module docstring); ``values=False`` skips the VSS and
-    EVPI solves."""
+    EVPI solves, ``prices=True`` adds the shadow prices per scenario and probability-weighted
+    (:mod:`allocopt.scenario_prices`)."""
     from allocopt.session import PROVEN_GAP
 
     start = time.perf_counter()
@@ -276,6 +278,11 @@ def plan_scenarios(instance: Instance, scenarios: Scenarios, spec: ModelSpec | s
     if outcome.has_plan:
         results = _scenario_results(instance, scenarios, plain, solved, start)
         tables = scenario_tables(instance, scenarios, results)
+        if prices:
+            from allocopt.scenario_prices import PRICE_NOTE, scenario_price_tables
+
+            tables.update(scenario_price_tables(solved.hs, solved.model, solved.data, solved.hs.col_values()))
+            notes.append(PRICE_NOTE)
         if values:
             value, more = values_of_information(instance, scenarios, plain, _expected_total(scenarios, results),
                                                 workers=workers, dask=dask)

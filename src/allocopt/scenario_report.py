@@ -61,6 +61,17 @@ def render_scenarios(result: ScenarioResult, fmt: str = "table") -> str:
     if len(floors):
         out.append(f"\n{h}Risk floors (money)")
         out.append(_table(floors.map(lambda v: _money(v, cur)), fmt))
+    if "expected_prices" in result.tables and len(result.tables["expected_prices"]):
+        prices = result.tables["prices"]["if_it_happens"].unstack("scenario")
+        expected = result.tables["expected_prices"]
+        moving = expected.index[(prices.reindex(expected.index).abs() > 0).any(axis=1)]
+        view = pd.DataFrame({f"if {s}": prices.loc[moving, s].map(lambda x: f"{x:,.4g}")
+                             for s in result.tree if s in prices.columns}, index=moving)
+        view["expected"] = expected.loc[moving, "expected"].map(lambda x: f"{x:,.4g}")
+        view["per"] = expected.loc[moving, "price_unit"]
+        out.append(f"\n{h}Shadow prices: per scenario (if it happens) and probability-weighted "
+                   "(one more unit in every scenario); limits priced 0 everywhere are left out")
+        out.append(_table(view, fmt) if len(view) else "(no limit binds in any scenario)")
     v = result.value
     if v:
         out.append(f"\n{h}What the scenarios are worth (expected weighted total net gain)")

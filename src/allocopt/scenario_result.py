@@ -30,6 +30,8 @@ SCENARIO_TABLE_INDEX: dict[str, list[str]] = {
     "gate_policy": ["phase", "branch", "initiative"],
     "gains": ["scenario", "partner"],
     "risk": ["partner"],
+    "prices": ["scenario", "term"],
+    "expected_prices": ["term"],
 }
 
 
