@@ -25,7 +25,7 @@ import yaml
 from click.testing import CliRunner
 
 from allocopt.cli import main
-from allocopt.errors import InstanceError
+from allocopt.errors import InstanceError, ModelFileError
 from allocopt.instance import Instance, instance_from_dict
 from allocopt.modelfile import model_spec_from_dict
 from allocopt.scenario_checker import check_scenario_result
@@ -296,3 +296,19 @@ def test_probability_weighted_price_matches_a_finite_difference() -> None:
     again = plan_scenarios(raised, scenarios_from_data(sc.model_dump(mode="json", exclude_unset=True), raised),
                            values=False)
     assert again.objective - base.objective == pytest.approx(1_000 * price, rel=1e-6)
+
+
+def test_progressive_hedging_finds_the_option_and_reports_the_wait_and_see_bound() -> None:
+    from allocopt.hedging import hedge
+    from allocopt.modelfile import ModelSpec
+
+    inst, sc = _setup(OPTION, OPTION_CASES)
+    result = hedge(inst, sc, ModelSpec(), iterations=5)
+    assert result.plan_expected_total == pytest.approx(25.0, abs=1e-9)  # the deterministic equivalent's optimum
+    assert result.first_decisions["proceed[x,pilot]"] == 1.0
+    assert result.bound == pytest.approx(52.5, abs=1e-9)
+    assert result.gap == pytest.approx((52.5 - 25.0) / 52.5)
+    deeper = {**TREE_CASES}
+    inst, sc = _setup(TREE, deeper)
+    with pytest.raises(ModelFileError, match="two-stage trees only"):
+        hedge(inst, sc, ModelSpec())

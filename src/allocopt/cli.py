@@ -321,11 +321,38 @@ def _plan_scenarios(instance: Path, scenarios_file: Path | None, model_file: Pat
               show_default=True, help="What to print on stdout")
 @click.option("--prices", "with_prices", is_flag=True,
               help="Also the shadow price of every limit per scenario and probability-weighted (gates held)")
+@click.option("--hedging", "hedging_iterations", type=click.IntRange(1, 10_000),
+              help="Instead of the deterministic equivalent: progressive hedging through mpi-sppy, this many "
+                   "iterations (a heuristic for two-stage trees; needs allocopt[hedging])")
 @handle_errors
 def scenarios(instance: Path, scenarios_file: Path | None, model_file: Path | None, time_limit: float | None,
-              gap: float | None, workers: int | None, out_dir: Path | None, fmt: str, with_prices: bool) -> None:
+              gap: float | None, workers: int | None, out_dir: Path | None, fmt: str, with_prices: bool,
+              hedging_iterations: int | None) -> None:
     """Plan INSTANCE against its scenarios: the plan to sign now, the gate policy per branch, each partner's gain
     per scenario (expected, CVaR, worst case), the value of the stochastic solution and of perfect information."""
+    if hedging_iterations is not None:
+        from allocopt.hedging import hedge
+        from allocopt.modelfile import load_model_spec
+        from allocopt.scenarios import load_planning
+
+        inst, cases = load_planning(instance, scenarios_file)
+        if cases is None:
+            _fail(f"error: {printable(str(instance))} has no scenarios section; add one or give --scenarios FILE",
+                  EXIT_INPUT)
+            return
+        spec = load_model_spec(model_file).with_solver(time_limit=time_limit, rel_gap=gap)
+        ph = hedge(inst, cases, spec, iterations=hedging_iterations)
+        cur = inst.currency
+        click.echo(f"Progressive hedging (mpi-sppy), {ph.iterations} iterations, {ph.seconds:.1f} s; "
+                   f"convergence measure {ph.converged:.4g}")
+        value = "none found" if ph.plan_expected_total is None else f"{ph.plan_expected_total:,.2f} {cur}"
+        click.echo(f"Best hedged plan, carried out in every scenario: {value}")
+        click.echo(f"Wait-and-see bound (no plan does better):       {ph.bound:,.2f} {cur}")
+        click.echo(f"Gap: {'unknown' if ph.gap is None else f'{ph.gap:.2%}'}")
+        for key, v in ph.first_decisions.items():
+            click.echo(f"  {key} = {v:g}")
+        click.echo(f"Note: {ph.note}")
+        return
     _plan_scenarios(instance, scenarios_file, model_file, time_limit, gap, None, None, out_dir, fmt, False, None,
                     values=True, workers=workers, prices=with_prices)
 
