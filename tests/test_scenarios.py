@@ -237,6 +237,13 @@ def test_probabilities_must_sum_to_one_and_names_must_exist() -> None:
     assert "initiative 'z' is not defined" in text
     assert "cannot split at the first phase 'pilot'" in text
     assert "risk.q: partner 'q' is not defined" in text
+    # a structural error does not hide the reference problems of the rest
+    bad["cases"]["down"]["probability"] = -1
+    with pytest.raises(InstanceError) as err:
+        scenarios_from_data(bad, inst)
+    text = str(err.value)
+    assert "cases.down.probability: must be greater than 0" in text
+    assert "initiative 'z' is not defined" in text and "risk.q: partner 'q' is not defined" in text
 
 
 def test_cli_plans_checks_and_validates_scenarios(tmp_path: Path) -> None:

@@ -169,8 +169,11 @@ def solve(instance: Path, model_file: Path | None, time_limit: float | None, gap
 
     if scenarios_file is not None or (may_have_scenarios(instance)
                                       and load_planning(instance, scenarios_file)[1] is not None):
+        if price_of_fairness:
+            _fail("error: --price-of-fairness is not available with scenarios (only the total net gain objective "
+                  "is); leave it out", EXIT_USAGE)
         _plan_scenarios(instance, scenarios_file, model_file, time_limit, gap, threads, seed, out_dir, fmt, log,
-                        objective, values=False)
+                        objective, values=False, prices=with_prices)
         return
     from allocopt.checker import check_result
     from allocopt.files import OutputError, check_set_target

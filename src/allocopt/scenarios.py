@@ -37,7 +37,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from allocopt.errors import InstanceError, Problem
-from allocopt.instance import EVERY_PHASE, Instance, NotBool, instance_from_dict
+from allocopt.instance import EVERY_PHASE, Instance, NotBool, _suggest, instance_from_dict
 from allocopt.reading import DataFile, LineIndex, locate, read_data
 
 PROBABILITY_TOLERANCE = 1e-6
@@ -238,8 +238,9 @@ def apply_case(inst: Instance, case: Case, source: str) -> Instance:
 # -- validation -------------------------------------------------------------------------------------------------
 
 
-def _problems(sc: Scenarios, inst: Instance) -> list[Problem]:
-    """Every reference and tree problem of a structurally valid scenario section (paths relative to it)."""
+def _problems(sc: Scenarios, inst: Instance, *, complete: bool = True) -> list[Problem]:
+    """Every reference and tree problem of a structurally valid scenario section (paths relative to it);
+    ``complete=False`` for the valid part of a section with structural errors (no sum, no scenario instances)."""
     problems: list[Problem] = []
     phases = list(inst.phases)
 
@@ -258,7 +259,7 @@ def _problems(sc: Scenarios, inst: Instance) -> list[Problem]:
                                 "merge similar cases"))
     phase_ok(sc.splits_at, "splits_at")
     total = sum(c.probability for c in sc.cases.values())
-    if abs(total - 1.0) > PROBABILITY_TOLERANCE:
+    if complete and abs(total - 1.0) > PROBABILITY_TOLERANCE:
         problems.append(Problem("cases", f"the probabilities sum to {total:.6g}, not 1",
                                 "scale them so that they add up to 1"))
     for name, case in sc.cases.items():
@@ -270,7 +271,7 @@ def _problems(sc: Scenarios, inst: Instance) -> list[Problem]:
         for i, change in _per_key(case.values):
             if i not in inst.initiatives:
                 problems.append(Problem(f"{where}.values.{i}", f"initiative '{i}' is not defined",
-                                        "name an initiative of the instance"))
+                                        _suggest(i, inst.initiatives) or "name an initiative of the instance"))
             else:
                 for t in _keys(change):
                     if t not in inst.initiatives[i].phases:
@@ -279,7 +280,7 @@ def _problems(sc: Scenarios, inst: Instance) -> list[Problem]:
         for i, change in _per_key(case.needs):
             if i not in inst.initiatives:
                 problems.append(Problem(f"{where}.needs.{i}", f"initiative '{i}' is not defined",
-                                        "name an initiative of the instance"))
+                                        _suggest(i, inst.initiatives) or "name an initiative of the instance"))
             else:
                 for t in _keys(change):
                     if t not in inst.initiatives[i].phases:
@@ -288,7 +289,7 @@ def _problems(sc: Scenarios, inst: Instance) -> list[Problem]:
         for p, change in case.capacity.items():
             if p not in inst.partners:
                 problems.append(Problem(f"{where}.capacity.{p}", f"partner '{p}' is not defined",
-                                        f"known partners: {', '.join(inst.partners)}"))
+                                        _suggest(p, inst.partners) or f"known partners: {', '.join(inst.partners)}"))
             else:
                 for r in _keys(change):
                     if r not in inst.partners[p].capacity:
@@ -302,13 +303,13 @@ def _problems(sc: Scenarios, inst: Instance) -> list[Problem]:
         for p in case.stand_alone:
             if p not in inst.partners:
                 problems.append(Problem(f"{where}.stand_alone.{p}", f"partner '{p}' is not defined",
-                                        f"known partners: {', '.join(inst.partners)}"))
+                                        _suggest(p, inst.partners) or f"known partners: {', '.join(inst.partners)}"))
     for p in sc.risk:
         if p not in inst.partners:
             problems.append(Problem(f"risk.{p}", f"partner '{p}' is not defined",
                                     f"known partners: {', '.join(inst.partners)}"))
     problems += _cycles(sc)
-    if not problems:
+    if complete and not problems:
         for name in sc.cases:
             try:
                 sc.instance_for(inst, name)
@@ -357,7 +358,7 @@ def scenarios_from_data(raw: Any, inst: Instance, source: str = "<scenarios>", l
     def placed(problems: list[Problem]) -> list[Problem]:
         moved = [Problem(f"{prefix}{p.path}" if p.path else prefix.rstrip("."), p.message, p.fix, line=p.line)
                  for p in problems]
-        return locate(moved, source, lines)
+        return sorted(locate(moved, source, lines), key=lambda p: (p.line is None, p.line or 0))
 
     if isinstance(raw, Mapping) and set(raw) == {"scenarios"}:  # a separate file may hold the section as is
         raw = raw["scenarios"]
@@ -369,11 +370,38 @@ def scenarios_from_data(raw: Any, inst: Instance, source: str = "<scenarios>", l
     try:
         sc = Scenarios.model_validate(raw)
     except ValidationError as err:
-        raise InstanceError(placed(_pydantic_problems(err, source, raw, None, model=Scenarios)), source) from None
+        problems = _pydantic_problems(err, source, raw, None, model=Scenarios)
+        reported = {p.path for p in problems}
+        problems += [p for p in _references_despite(raw, inst) if p.path not in reported]
+        raise InstanceError(placed(problems), source) from None
     problems = _problems(sc, inst)
     if problems:
         raise InstanceError(placed(problems), source)
     return sc
+
+
+def _references_despite(raw: Mapping[str, Any], inst: Instance) -> list[Problem]:
+    """The reference problems of the parts of a section that are valid on their own (every problem at once)."""
+
+    def valid(model: type[BaseModel], node: Any) -> Any:
+        try:
+            return model.model_validate(node)
+        except ValidationError:
+            return None
+
+    cases: Mapping[Any, Any] = raw["cases"] if isinstance(raw.get("cases"), Mapping) else {}
+    risk: Mapping[Any, Any] = raw["risk"] if isinstance(raw.get("risk"), Mapping) else {}
+    kept_cases = {str(k): c for k, v in cases.items() if (c := valid(Case, v)) is not None}
+    kept_risk = {str(k): r for k, r in ((k, valid(PartnerRisk, v)) for k, v in risk.items()) if r is not None}
+    splits = raw.get("splits_at")
+    try:
+        partial = Scenarios(splits_at=splits if isinstance(splits, str) and splits else None, cases=kept_cases,
+                            risk=kept_risk)
+    except ValidationError:
+        return []
+    if not partial.cases:
+        return []
+    return _problems(partial, inst, complete=False)
 
 
 def load_planning(instance_path: str | Path, scenarios_path: str | Path | None = None
