@@ -17,6 +17,7 @@ moves the pilot from x to y.
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from typing import Any
 
@@ -248,7 +249,7 @@ def test_probabilities_must_sum_to_one_and_names_must_exist() -> None:
 
 def test_cli_plans_checks_and_validates_scenarios(tmp_path: Path) -> None:
     instance = tmp_path / "option.yaml"
-    instance.write_text(yaml.safe_dump({**OPTION, "scenarios": OPTION_CASES}))
+    instance.write_text(yaml.safe_dump({**OPTION, "scenarios": OPTION_CASES}, sort_keys=False))
     runner = CliRunner()
     out = runner.invoke(main, ["scenarios", str(instance), "--out", str(tmp_path / "plan")])
     assert out.exit_code == 0, out.output
@@ -259,6 +260,14 @@ def test_cli_plans_checks_and_validates_scenarios(tmp_path: Path) -> None:
     solved = runner.invoke(main, ["solve", str(instance), "--format", "json"])
     assert solved.exit_code == 0
     assert '"format": "allocopt-scenario-result/1"' in solved.output
+    tampered = json.loads((tmp_path / "plan" / "result.json").read_text())
+    for row in tampered["scenarios"]["down"]["tables"]["gates"]:  # down runs y's pilot instead of x's: the check
+        if row["phase"] == "pilot":                                 # names the scenario that breaks the shared plan
+            row["level"] = 1.0 - row["level"]
+    (tmp_path / "tampered.json").write_text(json.dumps(tampered))
+    caught = runner.invoke(main, ["check", str(instance), str(tmp_path / "tampered.json")])
+    assert caught.exit_code == 6
+    assert "[non_anticipativity] scenario 'down' runs x / pilot at level 0" in caught.output
     separate = tmp_path / "cases.yaml"
     separate.write_text("cases:\n  up: {probability: 0.5}\n  down: {probability: 0.6}\n")
     invalid = runner.invoke(main, ["validate", str(instance), "--scenarios", str(separate)])
