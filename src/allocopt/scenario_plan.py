@@ -189,16 +189,24 @@ def _root_decisions(inst: Instance, sc: Scenarios, plan: Result) -> dict[tuple[s
 def values_of_information(inst: Instance, sc: Scenarios, spec: ModelSpec, expected_rp: float, *,
                           workers: int | None = None, dask: Any = None) -> tuple[dict[str, Any], list[str]]:
     """VSS and EVPI (money) and the figures they come from."""
+    from allocopt.errors import InstanceError
     from allocopt.executor import run_tasks
     from allocopt.session import Session
 
     notes: list[str] = []
-    average = sc.average_instance(inst)
-    with Session(average, spec) as session:
-        ev = session.solve()
-    value: dict[str, Any] = {"expected_total": expected_rp, "average_scenario_plan": ev.objective}
+    ev: Result | None = None
+    try:
+        average = sc.average_instance(inst)
+    except InstanceError as err:  # e.g. an average need below the smallest amount an instance may hold
+        notes.append(f"The average scenario is not a valid partnership ({err.problems[0].message}): no value of the "
+                     "stochastic solution.")
+    else:
+        with Session(average, spec) as session:
+            ev = session.solve()
+    value: dict[str, Any] = {"expected_total": expected_rp,
+                             "average_scenario_plan": ev.objective if ev is not None else None}
     eev: float | None = None
-    if ev.status.has_plan:
+    if ev is not None and ev.status.has_plan:
         held = _solve_tree(inst, sc, spec, fixed=_root_decisions(inst, sc, ev))
         if held.outcome.has_plan:
             results = _scenario_results(inst, sc, spec, held, time.perf_counter())
