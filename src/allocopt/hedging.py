@@ -130,8 +130,7 @@ def hedge(inst: Instance, sc: Scenarios, spec: ModelSpec, *, iterations: int = 2
                "verbose": False, "display_progress": False, "display_timing": False, "asynchronousPH": False,
                "linearize_proximal_terms": True, "linearize_binary_proximal_terms": True,
                "proximal_linearization_tolerance": 1e-1,
-               "solver_options_layers": [{"when": "default", "options": {
-                   "threads": spec.solver.threads, "random_seed": spec.solver.random_seed}}]}
+               "solver_options_layers": [{"when": "default", "options": _highs_options(spec)}]}
     with contextlib.redirect_stdout(io.StringIO()):
         ph = mpisppy.opt.ph.PH(options, sc.names, creator)
         conv, _eobj, _trivial = ph.ph_main()
@@ -146,6 +145,16 @@ def hedge(inst: Instance, sc: Scenarios, spec: ModelSpec, *, iterations: int = 2
     return HedgingResult(converged=float(conv or 0.0), iterations=int(getattr(ph, "_PHIter", iterations)),
                          plan_expected_total=value, bound=bound, gap=gap, first_decisions=first,
                          seconds=time.perf_counter() - start)
+
+
+def _highs_options(spec: ModelSpec) -> dict[str, Any]:
+    """HiGHS options for every scenario solve mpi-sppy makes: the model file's threads, seed, gap and time limit
+    (per solve)."""
+    options: dict[str, Any] = {"threads": spec.solver.threads, "random_seed": spec.solver.random_seed,
+                               "mip_rel_gap": spec.solver.rel_gap}
+    if spec.solver.time_limit is not None:
+        options["time_limit"] = float(spec.solver.time_limit)
+    return options
 
 
 def _gain(m: Any, d: Any, p: str) -> Any:
