@@ -131,7 +131,7 @@ def hedge(inst: Instance, sc: Scenarios, spec: ModelSpec, *, iterations: int = 2
                "linearize_proximal_terms": True, "linearize_binary_proximal_terms": True,
                "proximal_linearization_tolerance": 1e-1,
                "solver_options_layers": [{"when": "default", "options": _highs_options(spec)}]}
-    with contextlib.redirect_stdout(io.StringIO()):
+    with contextlib.redirect_stdout(io.StringIO()), _quiet_pyomo():
         ph = mpisppy.opt.ph.PH(options, sc.names, creator)
         conv, _eobj, _trivial = ph.ph_main()
     bound = _wait_and_see(sc, datas)
@@ -145,6 +145,21 @@ def hedge(inst: Instance, sc: Scenarios, spec: ModelSpec, *, iterations: int = 2
     return HedgingResult(converged=float(conv or 0.0), iterations=int(getattr(ph, "_PHIter", iterations)),
                          plan_expected_total=value, bound=bound, gap=gap, first_decisions=first,
                          seconds=time.perf_counter() - start)
+
+
+@contextlib.contextmanager
+def _quiet_pyomo() -> Any:
+    """Pyomo warns on every scenario solve that stops at its time limit with a plan ("aborted ... containing a
+    solution"): expected here, and the result says what was reached."""
+    import logging
+
+    logger = logging.getLogger("pyomo.core")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _highs_options(spec: ModelSpec) -> dict[str, Any]:
