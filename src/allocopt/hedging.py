@@ -3,9 +3,9 @@
 
 Each scenario's model is the ordinary partnership model of that scenario (built by the same families); the
 decisions of the phases before the split (gates, scales, contributions) are the non-anticipative ones mpi-sppy
-hedges. mpi-sppy drives the solves itself, through Pyomo's HiGHS interface (``appsi_highs``): runnable serially in
-this process, or on a cluster with ``mpiexec -n N python -m mpi4py your_script.py`` (mpi-sppy spreads the scenarios
-over the ranks).
+hedges. mpi-sppy drives the solves itself, through Pyomo's HiGHS interface (``appsi_highs``), serially in this process
+(no MPI needed). Runs on a cluster under ``mpiexec`` are not wired yet: the candidates below are read from every
+scenario, which one MPI rank does not hold.
 
 **A heuristic on mixed-integer plans.** Progressive hedging converges for convex problems; with go/no-go gates it
 may cycle or stop at a plan that is not optimal. What it reports is honest either way:
@@ -199,7 +199,7 @@ def _candidates(ph: Any, sc: Scenarios) -> list[dict[str, float]]:
     scenario's own (distinct ones only, in scenario order)."""
     average: dict[str, float] = {}
     own: list[dict[str, float]] = []
-    for name in sc.names:
+    for name in sc.names:  # every scenario is local in a serial run
         model = ph.local_scenarios[name]
         mine = {str(v.name): float(v.value or 0.0) for v in model._mpisppy_node_list[0].nonant_vardata_list}
         own.append(_gates(mine))
