@@ -328,3 +328,22 @@ def test_progressive_hedging_finds_the_option_and_reports_the_wait_and_see_bound
     inst, sc = _setup(TREE, deeper)
     with pytest.raises(ModelFileError, match="two-stage trees only"):
         hedge(inst, sc, ModelSpec())
+
+
+def test_maxmin_over_expected_gains_equalises_the_expected_gains_above_stand_alone() -> None:
+    # x costs 40 and creates 100: 60 to share, in proportion to money (no subsidy). b's stand-alone value is 20 in
+    # 'down' and 0 in 'up' (expected 10): the smallest expected gain above stand-alone is largest when
+    # gain_a - 0 = gain_b - 10, i.e. gain_a = 25, gain_b = 35 (b gives 35/60 of the 40 USD); the total stays 60.
+    data = {"name": "shared", "resources": {"capital": {"unit": "USD", "unit_value": 1}},
+            "phases": ["pilot", "scale"],
+            "partners": {"a": {"capacity": {"capital": 40}}, "b": {"capacity": {"capital": 40}}},
+            "initiatives": {"x": {"phases": {"pilot": {"capital": 40, "value": 100}}}}}
+    cases = {"objective": {"kind": "maxmin"},
+             "cases": {"up": {"probability": 0.5}, "down": {"probability": 0.5, "stand_alone": {"b": {"set": 20}}}}}
+    _, _, result = planned(data, cases, values=False)
+    assert result.objective == pytest.approx(25.0, rel=1e-6)
+    risk = result.tables["risk"]
+    assert risk.loc["a", "expected_gain"] == pytest.approx(25.0, rel=1e-6)
+    assert risk.loc["b", "expected_gain"] == pytest.approx(35.0, rel=1e-6)
+    assert result.scenarios["up"].contributions.loc[("b", "x", "pilot", "capital"), "units"] == \
+        pytest.approx(40 * 35 / 60, rel=1e-6)

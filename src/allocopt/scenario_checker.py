@@ -147,8 +147,15 @@ def check_scenario_result(instance: Instance, scenarios: Scenarios, result: Mapp
               for s in scenarios.names]
     expected = sum(pr * t for pr, t in totals)
     kind = scenarios.objective
-    value = expected if kind.kind == "expected" else ((1 - kind.weight) * expected
-                                                      + kind.weight * cvar(totals, kind.level))
+    if kind.kind == "maxmin":  # the smallest weighted expected gain above the expected stand-alone value
+        stand_alone = {s: scenarios.instance_for(instance, s) for s in scenarios.names}
+        value = min(weight[p] * sum(scenarios.probability(s) * (gains[s].get(p, 0.0)
+                                                                  - stand_alone[s].partners[p].stand_alone)
+                                    for s in scenarios.names) for p in instance.partners)
+    elif kind.kind == "expected":
+        value = expected
+    else:
+        value = (1 - kind.weight) * expected + kind.weight * cvar(totals, kind.level)
     objective = result.get("objective")
     got = _num(objective.get("value")) if isinstance(objective, Mapping) else 0.0
     if not _close(got, value, rel_tol, abs_tol, *(t for _, t in totals)):

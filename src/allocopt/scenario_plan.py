@@ -89,7 +89,31 @@ def _solve_tree(inst: Instance, sc: Scenarios, spec: ModelSpec, *, tee: bool = F
     size = {"rows": int(hs.highs.getNumRow()), "columns": int(hs.highs.getNumCol()),
             "nonzeros": int(len(lp.a_matrix_.value_)), "integer_columns": int(len(hs.integer_cols))}
     outcome = hs.solve(tee=tee)
+    if sc.objective.kind == "maxmin" and outcome.has_plan and outcome.objective is not None:
+        outcome = _best_total_holding(hs, model, outcome, tee)
     return _Solved(outcome, model, sd, build_s + hs.handoff_s, size, hs)
+
+
+HOLD_TOLERANCE = 1e-7
+"""How far below its optimum the smallest expected gain may fall while the expected total is maximised."""
+
+
+def _best_total_holding(hs: Any, model: Any, first: Any, tee: bool) -> Any:
+    """The second stage of ``maxmin``: the largest expected total among the plans whose smallest expected gain
+    reaches the first stage's (less a relative tolerance). Its outcome reports the smallest expected gain."""
+    import dataclasses as dc
+
+    level = float(first.objective)
+    col = hs.col_of(model.smallest_expected_gain)
+    scale = max(1.0, abs(level), abs(float(first.bound or 0.0)))
+    hs.add_row({col: 1.0}, lower=level - HOLD_TOLERANCE * scale)
+    form, constant = hs.linear_form(model.expected_total.expr)
+    hs.set_objective(form, constant)
+    second = hs.solve(tee=tee)
+    if not second.has_plan:  # the time limit struck in the second stage: keep the first stage's plan
+        return first
+    smallest = float(second.values.get("smallest_expected_gain", {None: level}).get(None, level))
+    return dc.replace(second, objective=smallest, bound=first.bound, gap=first.gap)
 
 
 def _scenario_results(inst: Instance, sc: Scenarios, spec: ModelSpec, solved: _Solved, start: float
@@ -308,8 +332,8 @@ def plan_scenarios(instance: Instance, scenarios: Scenarios, spec: ModelSpec | s
     for s, q, split in scenarios.links(instance):
         tree[s].update(shares_with=q, splits_at=split)
     kind = scenarios.objective
-    name = ("expected_total_net_gain" if kind.kind == "expected"
-            else f"mean_cvar(weight={kind.weight}, level={kind.level})")
+    name = {"expected": "expected_total_net_gain", "maxmin": "smallest_expected_gain_above_stand_alone"}.get(
+        kind.kind, f"mean_cvar(weight={kind.weight}, level={kind.level})")
     return ScenarioResult(
         instance_name=instance.name, instance_sha256=instance.fingerprint(),
         scenarios_sha256=scenarios.fingerprint(), currency=instance.currency, model=plain.model_dump(mode="json"),

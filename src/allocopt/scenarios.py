@@ -97,10 +97,11 @@ class PartnerRisk(_Strict):
 
 
 class ScenarioObjective(_Strict):
-    """``expected``: the expected value of the model file's objective on the scenarios' gains; ``mean_cvar``:
-    ``(1 - weight) E[total] + weight CVaR_level[total]`` of the weighted total net gain."""
+    """``expected``: the expected weighted total net gain; ``mean_cvar``: ``(1 - weight) E[total] + weight
+    CVaR_level[total]``; ``maxmin``: the largest smallest weighted *expected* gain above the (expected) stand-alone
+    value, then the largest expected total among the plans that reach it."""
 
-    kind: Literal["expected", "mean_cvar"] = "expected"
+    kind: Literal["expected", "mean_cvar", "maxmin"] = "expected"
     weight: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False), NotBool] = 0.5
     level: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False), NotBool] = 0.1
 

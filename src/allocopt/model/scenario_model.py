@@ -164,14 +164,34 @@ def objective_expression(m: Any, sd: ScenarioData, gain: dict[tuple[str, str], A
     (1/a) sum_s pi_s v_s)`` with ``v_s >= eta - T_s``, ``v_s >= 0`` (the CVaR of the weighted total at level a)."""
     totals = {s: weighted_total(m, sd, s, gain) for s in sd.names}
     expected = sum(sd.probability[s] * totals[s] for s in sd.names)
+    m.expected_total = pyo.Expression(expr=expected)
     spec = sd.scenarios.objective
     if spec.kind == "expected":
         return expected
+    if spec.kind == "maxmin":
+        return add_smallest_expected_gain(m, sd, gain)
     m.total_quantile = pyo.Var()
     m.total_short = pyo.Var(sd.names, domain=pyo.NonNegativeReals)
     m.total_shortfall = pyo.Constraint(sd.names, rule=lambda m, s: m.total_short[s] >= m.total_quantile - totals[s])
     tail = m.total_quantile - sum(sd.probability[s] * m.total_short[s] for s in sd.names) / spec.level
     return (1 - spec.weight) * expected + spec.weight * tail
+
+
+def add_smallest_expected_gain(m: Any, sd: ScenarioData, gain: dict[tuple[str, str], Any]) -> Any:
+    """``smallest <= w_p (sum_s pi_s gain[s,p] - sum_s pi_s stand_alone[s,p])`` for every partner; returns
+    ``smallest``, the first stage of the ``maxmin`` objective over expected gains (the second, the expected total
+    with ``smallest`` held, is set by the planner on the live model)."""
+    partners = sd.data[sd.names[0]].PARTNERS
+    m.smallest_expected_gain = pyo.Var()
+
+    def rule(m: Any, p: str) -> Any:
+        w = sd.data[sd.names[0]].instance.partners[p].weight
+        above = sum(sd.probability[s] * (gain[s, p] - sd.data[s].instance.partners[p].stand_alone)
+                    for s in sd.names)
+        return m.smallest_expected_gain <= w * above
+
+    m.smallest_expected_gain_rows = pyo.Constraint(partners, rule=rule)
+    return m.smallest_expected_gain
 
 
 def create_scenario_model(sd: ScenarioData) -> Any:
