@@ -39,8 +39,9 @@ def plain_spec(spec: ModelSpec) -> ModelSpec:
     stage of its own in a deterministic plan, is not applied (``true`` holds in every scenario)."""
     if spec.objective.name not in EXPECTED_OBJECTIVES:
         raise ModelFileError([Problem("objective", f"the objective '{spec.objective.name}' is not available with "
-                                      "scenarios", "use total_net_gain (its expected value), or "
-                                      "scenarios.objective.kind: mean_cvar for a mean-risk plan")])
+                                      "scenarios", "use total_net_gain in the model file, and pick expected, "
+                                      "mean_cvar or maxmin under scenarios.objective.kind", source="<model file>")],
+                             "<model file>")
     data = spec.model_dump(mode="json")
     data["objective"] = "total_net_gain"
     data["tie_break"] = "none"
