@@ -62,6 +62,7 @@ __all__ = [
     "precheck", "Session", "renegotiate", "shadow_prices", "sweep", "tornado", "compare", "frontier",
     "fairness_metrics", "coalition_values", "coalition_game", "coalition_instance",
     "load_actuals", "actuals_from_plan", "hold_past", "replan", "plan_diff", "deviations",
+    "load_planning", "plan_scenarios", "check_scenario_result",
 ]
 
 
@@ -121,6 +122,15 @@ def __getattr__(name: str) -> Any:
     if name in ("replan", "plan_diff", "deviations"):
         from allocopt import replanning
         return getattr(replanning, name)
+    if name == "load_planning":
+        from allocopt.scenarios import load_planning
+        return load_planning
+    if name == "plan_scenarios":
+        from allocopt.scenario_plan import plan_scenarios
+        return plan_scenarios
+    if name == "check_scenario_result":
+        from allocopt.scenario_checker import check_scenario_result
+        return check_scenario_result
     if name == "check_result":
         from allocopt.checker import check_result
 

@@ -158,12 +158,26 @@ instance_arg = click.argument("instance", type=input_path(dir_okay=True))
               help="Also solve the utilitarian plan and report what this objective costs in total net gain")
 @click.option("--xlsx", "with_xlsx", is_flag=True,
               help="With --out: also write every table to one workbook, result.xlsx (needs allocopt[xlsx])")
+@click.option("--scenarios", "scenarios_file", type=input_path(),
+              help="Plan against the scenarios in this file (default: the instance's own scenarios section)")
 @handle_errors
 def solve(instance: Path, model_file: Path | None, time_limit: float | None, gap: float | None,
           threads: int | None, seed: int | None, out_dir: Path | None, fmt: str, log: bool,
-          with_prices: bool, objective: str | None, price_of_fairness: bool, with_xlsx: bool) -> None:
-    """Solve a partnership INSTANCE (YAML, JSON or an .xlsx workbook) and print the plan."""
+          with_prices: bool, objective: str | None, price_of_fairness: bool, with_xlsx: bool,
+          scenarios_file: Path | None) -> None:
+    """Solve a partnership INSTANCE (YAML, JSON or an .xlsx workbook) and print the plan (a plan per scenario
+    when it has scenarios)."""
     started = time.perf_counter()
+    from allocopt.scenarios import load_planning, may_have_scenarios
+
+    if scenarios_file is not None or (may_have_scenarios(instance)
+                                      and load_planning(instance, scenarios_file)[1] is not None):
+        if price_of_fairness:
+            _fail("error: --price-of-fairness is not available with scenarios (only the total net gain objective "
+                  "is); leave it out", EXIT_USAGE)
+        _plan_scenarios(instance, scenarios_file, model_file, time_limit, gap, threads, seed, out_dir, fmt, log,
+                        objective, values=False, prices=with_prices)
+        return
     from allocopt.checker import check_result
     from allocopt.files import OutputError, check_set_target
     from allocopt.instance import load_instance
@@ -253,6 +267,109 @@ def diagnose(instance: Path, model_file: Path | None, time_limit: float | None) 
         sys.exit(EXIT_INFEASIBLE)
 
 
+def _plan_scenarios(instance: Path, scenarios_file: Path | None, model_file: Path | None, time_limit: float | None,
+                    gap: float | None, threads: int | None, seed: int | None, out_dir: Path | None, fmt: str,
+                    log: bool, objective: str | None, *, values: bool, workers: int | None = None,
+                    prices: bool = False) -> None:
+    """Plan against scenarios, check the plan independently, print it and write result.json (see
+    :mod:`allocopt.scenario_plan`)."""
+    from allocopt.files import check_set_target, write_set
+    from allocopt.modelfile import load_model_spec, with_objective
+    from allocopt.scenario_checker import check_scenario_result
+    from allocopt.scenario_plan import plan_scenarios
+    from allocopt.scenario_report import render_scenarios
+    from allocopt.scenarios import load_planning
+
+    protect = [p for p in (instance, model_file, scenarios_file) if p is not None]
+    if out_dir is not None:
+        check_set_target(out_dir, protect=protect)
+    inst, scenarios = load_planning(instance, scenarios_file)
+    if scenarios is None:
+        _fail(f"error: {printable(str(instance))} has no scenarios section; add one or give --scenarios FILE",
+              EXIT_INPUT)
+        return
+    spec = load_model_spec(model_file)
+    if objective is not None:
+        spec = with_objective(spec, objective)
+    result = plan_scenarios(inst, scenarios, spec, time_limit=time_limit, rel_gap=gap, threads=threads,
+                            random_seed=seed, tee=log, values=values, workers=workers, prices=prices)
+    report = check_scenario_result(inst, scenarios, result.to_dict()) if result.status.has_plan else None
+    if out_dir is not None:
+        files = {"result.json": result.to_json()}
+        files.update({f"{name}.csv": df.reset_index().to_csv(index=False) for name, df in result.tables.items()})
+        write_set(out_dir, files, protect=protect)
+        click.echo(printable(f"wrote {out_dir / 'result.json'} and the scenario tables as CSV in {out_dir}"),
+                   err=True)
+    if fmt == "json":
+        click.echo(result.to_json(), nl=False)
+    elif fmt == "csv":
+        for name, df in result.tables.items():
+            click.echo(f"# {name}")
+            click.echo(df.reset_index().to_csv(index=False), nl=False)
+    else:
+        click.echo(render_scenarios(result, fmt), nl=False)
+        if report is not None:
+            click.echo(f"\nIndependent check: {report.summary().splitlines()[0]}")
+    if report is not None and not report.ok:
+        _fail("error: the independent checker found violations in this plan (a bug in allocopt):\n"
+              + report.summary(), EXIT_CHECK_FAILED)
+    if not result.status.has_plan:
+        code = EXIT_INFEASIBLE if result.status.infeasible else EXIT_NO_SOLUTION
+        _fail(f"no plan: {result.notes[-1]} (plan without the risk floors, or run 'allocopt diagnose' on "
+              "each scenario)", code)
+
+
+@main.command()
+@instance_arg
+@click.option("--scenarios", "scenarios_file", type=input_path(),
+              help="The scenarios (default: the instance's own scenarios section)")
+@click.option("--model", "model_file", type=input_path(), help="Model file (rules, solver options)")
+@click.option("--time-limit", type=TIME_LIMIT, help="Seconds HiGHS may run per solve")
+@click.option("--gap", type=GAP, help="Relative optimality gap at which to stop")
+@click.option("--workers", type=click.IntRange(1, 1024),
+              help="Solve the wait-and-see plans (one per scenario) on this many local processes")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path),
+              help="Write result.json and one CSV per scenario table in this directory")
+@click.option("--format", "fmt", type=click.Choice(["table", "markdown", "json", "csv"]), default="table",
+              show_default=True, help="What to print on stdout")
+@click.option("--prices", "with_prices", is_flag=True,
+              help="Also the shadow price of every limit per scenario and probability-weighted (gates held)")
+@click.option("--hedging", "hedging_iterations", type=click.IntRange(1, 10_000),
+              help="Instead of the deterministic equivalent: progressive hedging through mpi-sppy, this many "
+                   "iterations (a heuristic for two-stage trees; needs allocopt[hedging])")
+@handle_errors
+def scenarios(instance: Path, scenarios_file: Path | None, model_file: Path | None, time_limit: float | None,
+              gap: float | None, workers: int | None, out_dir: Path | None, fmt: str, with_prices: bool,
+              hedging_iterations: int | None) -> None:
+    """Plan INSTANCE against its scenarios: the plan to sign now, the gate policy per branch, each partner's gain
+    per scenario (expected, CVaR, worst case), the value of the stochastic solution and of perfect information."""
+    if hedging_iterations is not None:
+        from allocopt.hedging import hedge
+        from allocopt.modelfile import load_model_spec
+        from allocopt.scenarios import load_planning
+
+        inst, cases = load_planning(instance, scenarios_file)
+        if cases is None:
+            _fail(f"error: {printable(str(instance))} has no scenarios section; add one or give --scenarios FILE",
+                  EXIT_INPUT)
+            return
+        spec = load_model_spec(model_file).with_solver(time_limit=time_limit, rel_gap=gap)
+        ph = hedge(inst, cases, spec, iterations=hedging_iterations)
+        cur = inst.currency
+        click.echo(f"Progressive hedging (mpi-sppy), {ph.iterations} iterations, {ph.seconds:.1f} s; "
+                   f"convergence measure {ph.converged:.4g}")
+        value = "none found" if ph.plan_expected_total is None else f"{ph.plan_expected_total:,.2f} {cur}"
+        click.echo(f"Best hedged plan, carried out in every scenario: {value}")
+        click.echo(f"Wait-and-see bound (no plan does better):       {ph.bound:,.2f} {cur}")
+        click.echo(f"Gap: {'unknown' if ph.gap is None else f'{ph.gap:.2%}'}")
+        for key, v in ph.first_decisions.items():
+            click.echo(f"  {key} = {v:g}")
+        click.echo(f"Note: {ph.note}")
+        return
+    _plan_scenarios(instance, scenarios_file, model_file, time_limit, gap, None, None, out_dir, fmt, False, None,
+                    values=True, workers=workers, prices=with_prices)
+
+
 def _write_outputs(result: Any, out_dir: Path, protect: list[Path], xlsx: bool = False) -> None:
     """result.json and one CSV per table (and, with ``xlsx``, every table in result.xlsx), replacing the
     directory's previous set as a whole."""
@@ -270,12 +387,16 @@ def _write_outputs(result: Any, out_dir: Path, protect: list[Path], xlsx: bool =
 @main.command()
 @instance_arg
 @click.option("--actuals", "actuals_file", type=input_path(), help="Also check this actuals file against INSTANCE")
+@click.option("--scenarios", "scenarios_file", type=input_path(),
+              help="Also validate this scenarios file (an instance's own scenarios section is always validated)")
 @handle_errors
-def validate(instance: Path, actuals_file: Path | None) -> None:
-    """Validate an INSTANCE file (YAML, JSON or .xlsx), and an actuals file, and report every problem at once."""
-    from allocopt.instance import load_instance, never_started
+def validate(instance: Path, actuals_file: Path | None, scenarios_file: Path | None) -> None:
+    """Validate an INSTANCE file (YAML, JSON or .xlsx), its scenarios and an actuals file, and report every
+    problem at once."""
+    from allocopt.instance import never_started
+    from allocopt.scenarios import load_planning
 
-    inst = load_instance(instance)
+    inst, cases = load_planning(instance, scenarios_file)
     if actuals_file is not None:
         from allocopt.actuals import load_actuals
 
@@ -286,6 +407,9 @@ def validate(instance: Path, actuals_file: Path | None) -> None:
     click.echo(printable(f"{instance}: valid: {len(inst.partners)} partners, {len(inst.resources)} resources, "
                          f"{len(inst.phases)} phases, {len(inst.initiatives)} initiatives ({n_stages} stages), "
                          f"{len(inst.commitments)} commitments"))
+    if cases is not None:
+        click.echo(printable(f"{scenarios_file or instance}: valid scenarios: {len(cases.cases)} cases, "
+                             f"{len(cases.risk)} partners with risk floors"))
     for problem in never_started(inst):
         click.echo(f"warning: {problem}", err=True)
 
@@ -306,12 +430,22 @@ def schema() -> None:
               "(default: the rules the result file records)")
 @click.option("--actuals", "actuals_file", type=input_path(), help="RESULT_FILE is a re-plan: check it against "
               "INSTANCE with the past of this actuals file held (and that the past is as it happened)")
+@click.option("--scenarios", "scenarios_file", type=input_path(),
+              help="The scenarios of a scenario plan (default: the instance's own scenarios section)")
 @handle_errors
-def check(instance: Path, result_file: Path, model_file: Path | None, actuals_file: Path | None) -> None:
+def check(instance: Path, result_file: Path, model_file: Path | None, actuals_file: Path | None,
+          scenarios_file: Path | None) -> None:
     """Verify RESULT_FILE (result.json) against INSTANCE, independently of the model code."""
     from allocopt.checker import check_files
     from allocopt.modelfile import load_model_spec
+    from allocopt.scenario_checker import check_scenario_files, is_scenario_result
 
+    if is_scenario_result(result_file):
+        report = check_scenario_files(instance, result_file, scenarios_file)
+        click.echo(report.summary())
+        if not report.ok:
+            sys.exit(EXIT_CHECK_FAILED)
+        return
     rules = load_model_spec(model_file).model_dump(mode="json") if model_file is not None else None
     if actuals_file is not None:
         from allocopt.actuals import hold_past, load_actuals

@@ -1049,6 +1049,8 @@ def _validate_instance(data: Any, source: str, lines: LineIndex | None) -> Insta
                      "start from an example in instances/", source=source)],
             source,
         )
+    if "scenarios" in data:  # read by allocopt.scenarios; the partnership itself is everything else
+        data = {k: v for k, v in data.items() if k != "scenarios"}
     problems = _number_problems(data)
     try:
         inst = Instance.model_validate(data)

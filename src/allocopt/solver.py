@@ -174,6 +174,12 @@ class RowDuals:
     ranging: bool
 
 
+def _value_key(comp: Any) -> str:
+    """The key of a variable component's values: its name within the model, so ``proceed`` on the model itself
+    and ``scenario[bust].proceed`` in a scenario's block never collide."""
+    return str(comp.getname(fully_qualified=True))
+
+
 class HighsSession:
     """One live HiGHS model of one Pyomo model: solve, hold integer columns, duals, ranging, in-place edits, IIS.
 
@@ -319,14 +325,14 @@ class HighsSession:
             for key, var in comp.items():
                 col = col_of.get(id(var))
                 out[key] = float(col_value[col]) if col is not None else 0.0
-            values[comp.local_name] = out
+            values[_value_key(comp)] = out
         return values
 
     def col_values_of(self, values: dict[str, dict[Any, float]]) -> np.ndarray:
         """The column vector of the model's variables holding ``values`` (as :meth:`values` gives them)."""
         out = np.zeros(len(self._col_of_var_id))
         for comp in self.model.component_objects(pyo.Var, descend_into=True):
-            given = values.get(comp.local_name, {})
+            given = values.get(_value_key(comp), {})
             for key, var in comp.items():
                 col = self._col_of_var_id.get(id(var))
                 if col is not None and col < len(out):

@@ -9,13 +9,40 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from allocopt.instance import Commitment, Instance
 from allocopt.modelfile import ModelSpec
 
-Stage = tuple[str, str]  # (initiative, phase)
-Need = tuple[str, str, str]  # (initiative, phase, resource)
-Arc = tuple[str, str, str, str]  # (partner, initiative, phase, resource)
+
+class Stage(NamedTuple):
+    """An initiative running in a phase (an index of ``STAGES``)."""
+
+    initiative: str
+    phase: str
+
+
+class Need(NamedTuple):
+    """What a stage needs of one resource (an index of ``NEEDS``)."""
+
+    initiative: str
+    phase: str
+    resource: str
+
+
+class Arc(NamedTuple):
+    """Who may supply what (an index of ``SUPPLY``). Named tuples stay tuples: ``arc[3]`` and ``p, i, t, r = arc``
+    keep working, and a scenario's copy of the model is told apart by its block, never by a longer key."""
+
+    partner: str
+    initiative: str
+    phase: str
+    resource: str
+
+
+StageKey = tuple[str, str]
+NeedKey = tuple[str, str, str]
+"""Keys of the parameter tables: any (initiative, phase[, resource]) tuple finds its entry, named or not."""
 
 
 @dataclass
@@ -36,12 +63,12 @@ class ModelData:
     FIXED: list[str]
     phase_rank: dict[str, int]
     stage_phases: dict[str, list[str]]
-    need: dict[Need, float]
-    value: dict[Stage, float]
-    cost: dict[Stage, float]
+    need: dict[NeedKey, float]
+    value: dict[StageKey, float]
+    cost: dict[StageKey, float]
     unit_value: dict[str, float]
     capacity: dict[tuple[str, str, str], float]  # (partner, phase, resource) -> units, only where > 0
-    arcs_by_need: dict[Need, list[Arc]] = field(default_factory=dict)
+    arcs_by_need: dict[NeedKey, list[Arc]] = field(default_factory=dict)
     arcs_by_use: dict[tuple[str, str, str], list[Arc]] = field(default_factory=dict)  # (p, t, r)
     arcs_by_partner_resource: dict[tuple[str, str], list[Arc]] = field(default_factory=dict)
     arcs_by_partner: dict[str, list[Arc]] = field(default_factory=dict)
@@ -97,9 +124,9 @@ def build_data(inst: Instance, spec: ModelSpec) -> ModelData:
     stages: list[Stage] = []
     stage_phases: dict[str, list[str]] = {}
     needs: list[Need] = []
-    need: dict[Need, float] = {}
-    value: dict[Stage, float] = {}
-    cost: dict[Stage, float] = {}
+    need: dict[NeedKey, float] = {}
+    value: dict[StageKey, float] = {}
+    cost: dict[StageKey, float] = {}
     supply: list[Arc] = []
     for i in initiatives:
         ini = inst.initiatives[i]
@@ -107,20 +134,20 @@ def build_data(inst: Instance, spec: ModelSpec) -> ModelData:
         stage_phases[i] = order
         for t in order:
             plan = ini.phases[t]
-            stages.append((i, t))
+            stages.append(Stage(i, t))
             value[i, t] = float(plan.value)
             cost[i, t] = sum(unit_value[r] * float(u) for r, u in plan.needs.items())
             for r in resources:
                 units = float(plan.needs.get(r, 0.0))
                 if units <= 0:
                     continue
-                needs.append((i, t, r))
+                needs.append(Need(i, t, r))
                 need[i, t, r] = units
                 allowed = ini.eligible.get(r)
                 allowed_set = None if allowed is None else set(allowed)
                 for p in partners if allowed_set is None else [q for q in partners if q in allowed_set]:
                     if (p, t, r) in capacity:
-                        supply.append((p, i, t, r))
+                        supply.append(Arc(p, i, t, r))
 
     data = ModelData(
         instance=inst,
@@ -144,7 +171,7 @@ def build_data(inst: Instance, spec: ModelSpec) -> ModelData:
         capacity=capacity,
     )
 
-    by_need: dict[Need, list[Arc]] = defaultdict(list)
+    by_need: dict[NeedKey, list[Arc]] = defaultdict(list)
     by_use: dict[tuple[str, str, str], list[Arc]] = defaultdict(list)
     by_pr: dict[tuple[str, str], list[Arc]] = defaultdict(list)
     by_p: dict[str, list[Arc]] = defaultdict(list)

@@ -1,0 +1,205 @@
+"""The independent check of a scenario plan (``allocopt-scenario-result/1``).
+
+Like :mod:`allocopt.checker`, which it builds on, this module never imports Pyomo, HiGHS or anything of
+``allocopt.model`` or ``allocopt.solver``: it reads the instance, the scenario description and the result file, and
+
+* checks every scenario's plan against that scenario's instance with the ordinary checker (every rule, in every
+  scenario; each violation names its scenario);
+* checks non-anticipativity: scenarios that share their history until a phase report the same gate levels and
+  the same contributions in every phase before it;
+* recomputes each partner's expected gain, CVaR and worst case from the per-scenario gains (which the ordinary
+  checker has verified against the plan) and compares them with the ``risk`` table, then checks the floors;
+* recomputes the objective (expected weighted total, or mean-CVaR) from the per-scenario totals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from allocopt.checker import CheckReport, Violation, check_result, load_result_file
+from allocopt.errors import ResultFileError, printable
+from allocopt.instance import Instance
+from allocopt.scenarios import Scenarios, cvar
+
+SCENARIO_RESULT_FORMAT = "allocopt-scenario-result/1"
+SCENARIO_RULES = ("non_anticipativity", "risk_figures", "expected_gain_floor", "cvar_floor", "worst_case_floor",
+                  "scenario_objective", "scenario_tree")
+
+
+def _close(x: float, y: float, rel_tol: float, abs_tol: float, *scale: float) -> bool:
+    return abs(x - y) <= abs_tol + rel_tol * max(1.0, abs(x), abs(y), *map(abs, scale))
+
+
+def _rows(result: Mapping[str, Any], table: str) -> list[Mapping[str, Any]]:
+    tables = result.get("tables")
+    rows = tables.get(table) if isinstance(tables, Mapping) else None
+    return [r for r in rows if isinstance(r, Mapping)] if isinstance(rows, list) else []
+
+
+def _num(v: Any) -> float:
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else 0.0
+
+
+def check_scenario_result(instance: Instance, scenarios: Scenarios, result: Mapping[str, Any], *,
+                          rel_tol: float = 1e-6, abs_tol: float = 1e-6) -> CheckReport:
+    """Check a scenario result document against the instance and scenarios it claims to plan."""
+    violations: list[Violation] = []
+    checked: dict[str, int] = {}
+
+    def count(rule: str, n: int = 1) -> None:
+        checked[rule] = checked.get(rule, 0) + n
+
+    def flag(rule: str, where: dict[str, str], excess: float, unit: str, message: str) -> None:
+        violations.append(Violation(rule, where, excess, unit, message))
+
+    count("scenario_tree")
+    if result.get("format") != SCENARIO_RESULT_FORMAT:
+        flag("result_format", {}, 0.0, "", f"the result's format is {result.get('format')!r}, expected "
+             f"'{SCENARIO_RESULT_FORMAT}'")
+    if result.get("scenarios_sha256") != scenarios.fingerprint():
+        flag("instance_mismatch", {}, 0.0, "", "the result was made from other scenarios than those given")
+    per = result.get("scenarios")
+    per = per if isinstance(per, Mapping) else {}
+    status = result.get("status")
+    if not (isinstance(status, Mapping) and status.get("has_plan") is True):
+        return CheckReport(violations, checked, "no plan to check")
+    missing = [s for s in scenarios.names if not isinstance(per.get(s), Mapping)]
+    for s in missing:
+        flag("scenario_tree", {"scenario": s}, 0.0, "", f"the result holds no plan for scenario '{s}'")
+    if missing:
+        return CheckReport(violations, checked)
+
+    applied = ""
+    for s in scenarios.names:
+        report = check_result(scenarios.instance_for(instance, s), per[s], rel_tol=rel_tol, abs_tol=abs_tol)
+        applied = report.rules_applied
+        for rule, n in report.checked.items():
+            count(rule, n)
+        for v in report.violations:
+            violations.append(Violation(v.rule, {"scenario": s, **v.where}, v.excess, v.unit,
+                                        f"in scenario '{s}': {v.message}"))
+
+    rank = {t: n for n, t in enumerate(instance.phases)}
+    levels = {s: {(r.get("initiative"), r.get("phase")): _num(r.get("level")) for r in _rows(per[s], "gates")}
+              for s in scenarios.names}
+    units = {s: {(r.get("partner"), r.get("initiative"), r.get("phase"), r.get("resource")): _num(r.get("units"))
+                 for r in _rows(per[s], "contributions")} for s in scenarios.names}
+    for s, q, split in scenarios.links(instance):
+        limit = len(rank) if split is None else rank[split]
+        before = "every phase" if split is None else f"phases before '{split}'"
+        for key in sorted(set(levels[s]) | set(levels[q]), key=str):
+            if not isinstance(key[1], str) or rank.get(key[1], limit) >= limit:
+                continue
+            count("non_anticipativity")
+            a, b = levels[s].get(key, 0.0), levels[q].get(key, 0.0)
+            if not _close(a, b, rel_tol, abs_tol):
+                flag("non_anticipativity", {"scenario": s, "initiative": str(key[0]), "phase": str(key[1])},
+                     abs(a - b), "level", f"scenario '{s}' runs {key[0]} / {key[1]} at level {a:g} but scenario "
+                     f"'{q}', which it cannot be told apart from in {before}, at level {b:g}")
+        for arc in sorted(set(units[s]) | set(units[q]), key=str):
+            if not isinstance(arc[2], str) or rank.get(arc[2], limit) >= limit:
+                continue
+            count("non_anticipativity")
+            a, b = units[s].get(arc, 0.0), units[q].get(arc, 0.0)
+            if not _close(a, b, rel_tol, abs_tol):
+                unit = instance.resources[str(arc[3])].unit if arc[3] in instance.resources else ""
+                flag("non_anticipativity", {"scenario": s, "partner": str(arc[0]), "initiative": str(arc[1]),
+                                            "phase": str(arc[2]), "resource": str(arc[3])}, abs(a - b), unit,
+                     f"in scenario '{s}' {arc[0]} gives {a:,.6g} {unit} of {arc[3]} to {arc[1]} in {arc[2]}, "
+                     f"but {b:,.6g} {unit} in scenario '{q}', which it cannot be told apart from in {before}")
+
+    gains = {s: {r.get("partner"): _num(r.get("net_gain")) for r in _rows(per[s], "partners")}
+             for s in scenarios.names}
+    weight = {p: instance.partners[p].weight for p in instance.partners}
+    cur = instance.currency
+    reported = {r.get("partner"): r for r in _rows(result, "risk")}
+    for p in instance.partners:
+        outcomes = [(scenarios.probability(s), gains[s].get(p, 0.0)) for s in scenarios.names]
+        tol = scenarios.risk.get(p)
+        level = tol.cvar.level if tol is not None and tol.cvar is not None else scenarios.objective.level
+        figures = {"expected_gain": sum(pr * g for pr, g in outcomes), "cvar": cvar(outcomes, level),
+                   "worst_case": min(g for _, g in outcomes)}
+        row = reported.get(p, {})
+        for name, value in figures.items():
+            count("risk_figures")
+            if not _close(_num(row.get(name)), value, rel_tol, abs_tol):
+                flag("risk_figures", {"partner": p}, abs(_num(row.get(name)) - value), cur,
+                     f"the result reports {p}'s {name.replace('_', ' ')} as {_num(row.get(name)):,.2f} {cur}, but "
+                     f"recomputed from its gains in each scenario it is {value:,.2f} {cur}")
+        if tol is None:
+            continue
+        floors = (("expected_gain_floor", tol.expected_gain, figures["expected_gain"], "expected gain"),
+                  ("cvar_floor", tol.cvar.floor if tol.cvar else None, figures["cvar"],
+                   f"average of its worst {level:.0%} of outcomes"),
+                  ("worst_case_floor", tol.worst_case, figures["worst_case"], "worst-case gain"))
+        for rule, floor, value, what in floors:
+            if floor is None:
+                continue
+            count(rule)
+            if value < floor and not _close(value, floor, rel_tol, abs_tol):
+                flag(rule, {"partner": p}, floor - value, cur,
+                     f"{p}'s {what} is {value:,.2f} {cur}, below its floor of {floor:,.2f} {cur}")
+
+    count("scenario_objective")
+    totals = [(scenarios.probability(s), sum(weight[p] * gains[s].get(p, 0.0) for p in instance.partners))
+              for s in scenarios.names]
+    expected = sum(pr * t for pr, t in totals)
+    kind = scenarios.objective
+    if kind.kind == "maxmin":  # the smallest weighted expected gain above the expected stand-alone value
+        stand_alone = {s: scenarios.instance_for(instance, s) for s in scenarios.names}
+        value = min(weight[p] * sum(scenarios.probability(s) * (gains[s].get(p, 0.0)
+                                                                  - stand_alone[s].partners[p].stand_alone)
+                                    for s in scenarios.names) for p in instance.partners)
+    elif kind.kind == "expected":
+        value = expected
+    else:
+        value = (1 - kind.weight) * expected + kind.weight * cvar(totals, kind.level)
+    objective = result.get("objective")
+    got = _num(objective.get("value")) if isinstance(objective, Mapping) else 0.0
+    if not _close(got, value, rel_tol, abs_tol, *(t for _, t in totals)):
+        flag("scenario_objective", {}, abs(got - value), cur,
+             f"the result reports the objective as {got:,.2f} {cur}, but recomputed from the scenarios' gains "
+             f"it is {value:,.2f} {cur}")
+    return CheckReport(violations, checked, applied)
+
+
+def check_scenario_files(instance_path: str | Path, result_path: str | Path,
+                         scenarios_path: str | Path | None = None) -> CheckReport:
+    """Load the instance, its scenarios (from ``scenarios_path`` or the instance's own section) and a scenario
+    result file, and check the one against the others."""
+    from allocopt.scenarios import load_planning
+
+    instance, scenarios = load_planning(instance_path, scenarios_path)
+    if scenarios is None:
+        raise ResultFileError(printable(f"{result_path}: a scenario result, but {instance_path} has no scenarios "
+                                        "section; give the scenarios with --scenarios FILE"))
+    return check_scenario_result(instance, scenarios, load_scenario_file(result_path))
+
+
+def load_scenario_file(path: str | Path) -> dict[str, Any]:
+    """Read a scenario result file (the ordinary reader's safety, with the scenario format)."""
+    import json
+
+    from allocopt.reading import read_bounded
+
+    try:
+        data = json.loads(read_bounded(Path(path), str(path), "result").decode("utf-8-sig"))
+    except (ValueError, UnicodeDecodeError) as err:
+        raise ResultFileError(printable(f"{path}: is not a valid result file ({err})")) from None
+    if not isinstance(data, dict) or data.get("format") != SCENARIO_RESULT_FORMAT:
+        return load_result_file(path)  # the ordinary reader explains what it is not
+    return data
+
+
+def is_scenario_result(path: str | Path) -> bool:
+    """Whether a result file holds a scenario plan (read once, cheaply, by ``allocopt check``)."""
+    from allocopt.errors import InstanceError
+    from allocopt.reading import read_bounded
+
+    try:  # bounded, regular files only: a pipe or a device is left for the ordinary reader to refuse
+        head = read_bounded(Path(path), str(path), "result")[:200]
+    except InstanceError:
+        return False
+    return SCENARIO_RESULT_FORMAT.encode() in head

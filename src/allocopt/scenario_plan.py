@@ -1,0 +1,346 @@
+"""Planning against scenarios: one plan to sign now, a gate policy per branch, and what the scenarios are worth.
+
+    >>> import allocopt
+    >>> inst, scenarios = allocopt.load_planning("instances/market-scenarios.yaml")
+    >>> plan = allocopt.plan_scenarios(inst, scenarios)
+    >>> plan.tables["risk"], plan.value["vss"], plan.value["evpi"]
+
+The deterministic equivalent (:mod:`allocopt.model.scenario_model`) is solved once through
+:class:`~allocopt.solver.HighsSession`. The value of the stochastic solution (VSS) compares it with the plan made
+for the average scenario, whose decisions before the first split are held in every scenario while the later ones
+adapt; the expected value of perfect information (EVPI) compares it with the wait-and-see plans, one per scenario,
+solved through the executor (serially, on local processes or on a Dask cluster). Both are in money, on the expected
+weighted total net gain.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from allocopt.errors import ModelFileError, Problem
+from allocopt.instance import Instance
+from allocopt.modelfile import ModelSpec, load_model_spec, model_spec_from_dict
+from allocopt.result import Result, Status, Termination
+from allocopt.scenario_result import SCENARIO_TABLE_INDEX, ScenarioResult
+from allocopt.scenarios import Scenarios, cvar
+
+EXPECTED_OBJECTIVES = ("total_net_gain", "utilitarian")
+"""Objectives whose expected value the scenario planner maximises (the staged fairness objectives are not yet
+available over scenarios)."""
+
+
+def plain_spec(spec: ModelSpec) -> ModelSpec:
+    """The model file as each scenario applies it: one solve (no tie-break stage); ``participation: auto``, a
+    stage of its own in a deterministic plan, is not applied (``true`` holds in every scenario)."""
+    if spec.objective.name not in EXPECTED_OBJECTIVES:
+        raise ModelFileError([Problem("objective", f"the objective '{spec.objective.name}' is not available with "
+                                      "scenarios", "use total_net_gain in the model file, and pick expected, "
+                                      "mean_cvar or maxmin under scenarios.objective.kind", source="<model file>")],
+                             "<model file>")
+    data = spec.model_dump(mode="json")
+    data["objective"] = "total_net_gain"
+    data["tie_break"] = "none"
+    if spec.rules.participation.auto:
+        data["rules"]["participation"]["enabled"] = False
+    return model_spec_from_dict(data, source="<scenario model>")
+
+
+def scenario_data(inst: Instance, sc: Scenarios, spec: ModelSpec, fixed: dict[Any, float] | None = None) -> Any:
+    """The :class:`~allocopt.model.scenario_model.ScenarioData` of a tree."""
+    from allocopt.model import build_data
+    from allocopt.model.scenario_model import ScenarioData
+
+    return ScenarioData(
+        scenarios=sc, names=sc.names, probability={s: sc.probability(s) for s in sc.names},
+        data={s: build_data(sc.instance_for(inst, s), spec) for s in sc.names},
+        phase_rank={t: n for n, t in enumerate(inst.phases)}, links=sc.links(inst), fixed=dict(fixed or {}))
+
+
+def root_phases(inst: Instance, sc: Scenarios) -> list[str]:
+    """The phases decided before anything is learnt: every scenario shares them."""
+    return [t for t in inst.phases if len(sc.branches(inst, t)) == 1]
+
+
+@dataclasses.dataclass
+class _Solved:
+    outcome: Any
+    model: Any
+    data: Any
+    build_s: float
+    size: dict[str, int]
+    hs: Any
+
+
+def _solve_tree(inst: Instance, sc: Scenarios, spec: ModelSpec, *, tee: bool = False,
+                fixed: dict[Any, float] | None = None, deadline: float | None = None) -> _Solved:
+    from allocopt.model.scenario_model import create_scenario_model
+    from allocopt.solver import HighsSession
+
+    tick = time.perf_counter()
+    sd = scenario_data(inst, sc, spec, fixed)
+    model = create_scenario_model(sd)
+    build_s = time.perf_counter() - tick
+    hs = HighsSession(model, spec.solver, deadline=deadline)
+    lp = hs.highs.getLp()
+    size = {"rows": int(hs.highs.getNumRow()), "columns": int(hs.highs.getNumCol()),
+            "nonzeros": int(len(lp.a_matrix_.value_)), "integer_columns": int(len(hs.integer_cols))}
+    outcome = hs.solve(tee=tee)
+    if sc.objective.kind == "maxmin" and outcome.has_plan and outcome.objective is not None:
+        outcome = _best_total_holding(hs, model, outcome, tee)
+    return _Solved(outcome, model, sd, build_s + hs.handoff_s, size, hs)
+
+
+HOLD_TOLERANCE = 1e-7
+"""How far below its optimum the smallest expected gain may fall while the expected total is maximised."""
+
+
+def _best_total_holding(hs: Any, model: Any, first: Any, tee: bool) -> Any:
+    """The second stage of ``maxmin``: the largest expected total among the plans whose smallest expected gain
+    reaches the first stage's (less a relative tolerance). Its outcome reports the smallest expected gain."""
+    import dataclasses as dc
+
+    level = float(first.objective)
+    col = hs.col_of(model.smallest_expected_gain)
+    scale = max(1.0, abs(level), abs(float(first.bound or 0.0)))
+    hs.add_row({col: 1.0}, lower=level - HOLD_TOLERANCE * scale)
+    form, constant = hs.linear_form(model.expected_total.expr)
+    hs.set_objective(form, constant)
+    second = hs.solve(tee=tee)
+    if not second.has_plan:  # the time limit struck in the second stage: keep the first stage's plan
+        return first
+    smallest = float(second.values.get("smallest_expected_gain", {None: level}).get(None, level))
+    return dc.replace(second, objective=smallest, bound=first.bound, gap=first.gap)
+
+
+def _scenario_results(inst: Instance, sc: Scenarios, spec: ModelSpec, solved: _Solved, start: float
+                      ) -> dict[str, Result]:
+    from allocopt.model.scenario_model import block_values
+    from allocopt.session import make_result
+
+    out: dict[str, Result] = {}
+    for s in sc.names:
+        d = solved.data.data[s]
+        outcome = dataclasses.replace(solved.outcome, values=block_values(solved.model, solved.outcome.values, s))
+        result = make_result(d.instance, spec, d, outcome, [], 0.0, 0.0, start)
+        if result.status.has_plan:
+            partners = result.partners
+            total = float((partners["net_gain"] * partners["weight"]).sum())
+            result = dataclasses.replace(result, objective=total, bound=None, gap=None)
+        out[s] = result
+    return out
+
+
+def _expected_total(sc: Scenarios, results: dict[str, Result]) -> float:
+    return sum(sc.probability(s) * float(r.objective or 0.0) for s, r in results.items())
+
+
+def _frame(name: str, rows: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
+    index = SCENARIO_TABLE_INDEX[name]
+    return pd.DataFrame.from_records(rows, columns=index + columns).set_index(index)
+
+
+def scenario_tables(inst: Instance, sc: Scenarios, results: dict[str, Result]) -> dict[str, pd.DataFrame]:
+    """plan_now, gate_policy, gains and risk (see :mod:`allocopt.scenario_result`)."""
+    first = sc.names[0]
+    now = set(root_phases(inst, sc))
+    first_gates: Any = results[first].gates
+    plan_now = [{"initiative": i, "phase": t, "decision": row["decision"], "level": row["level"]}
+                for (i, t), row in first_gates.iterrows() if t in now]
+    policy = []
+    for t in inst.phases:
+        for group in sc.branches(inst, t):
+            gates: Any = results[group[0]].gates
+            for (i, phase), row in gates.iterrows():
+                if phase == t:
+                    policy.append({"phase": t, "branch": ", ".join(group), "initiative": i,
+                                   "decision": row["decision"], "level": row["level"],
+                                   "probability": sum(sc.probability(s) for s in group)})
+    gains = []
+    for s, r in results.items():
+        for p, row in r.partners.iterrows():
+            gains.append({"scenario": s, "partner": p, "probability": sc.probability(s),
+                          "net_gain": float(row["net_gain"])})
+    risk = []
+    for p in inst.partners:
+        outcomes = [(sc.probability(s), float(results[s].partners["net_gain"].to_dict()[p])) for s in sc.names]
+        tol = sc.risk.get(p)
+        level = tol.cvar.level if tol is not None and tol.cvar is not None else sc.objective.level
+        risk.append({"partner": p, "expected_gain": sum(pr * g for pr, g in outcomes),
+                     "cvar_level": level, "cvar": cvar(outcomes, level), "worst_case": min(g for _, g in outcomes),
+                     "expected_gain_floor": tol.expected_gain if tol else None,
+                     "cvar_floor": tol.cvar.floor if tol and tol.cvar else None,
+                     "worst_case_floor": tol.worst_case if tol else None})
+    return {
+        "plan_now": _frame("plan_now", plan_now, ["decision", "level"]),
+        "gate_policy": _frame("gate_policy", policy, ["decision", "level", "probability"]),
+        "gains": _frame("gains", gains, ["probability", "net_gain"]),
+        "risk": _frame("risk", risk, ["expected_gain", "cvar_level", "cvar", "worst_case", "expected_gain_floor",
+                                      "cvar_floor", "worst_case_floor"]),
+    }
+
+
+def _wait_and_see(task: tuple[dict[str, Any], dict[str, Any]]) -> float | None:
+    """One scenario planned as if it were certain: its weighted total net gain (None: no plan)."""
+    from allocopt.instance import instance_from_dict
+    from allocopt.session import Session
+
+    inst_data, spec_data = task
+    with Session(instance_from_dict(inst_data), model_spec_from_dict(spec_data)) as session:
+        result = session.solve()
+    return result.objective if result.status.has_plan else None
+
+
+def _root_decisions(inst: Instance, sc: Scenarios, plan: Result) -> dict[tuple[str, str, Any], float]:
+    """The average-scenario plan's gate decisions (and adjusted levels) in the phases every scenario shares, as
+    held decisions. Its contributions there are not held: they only split the needs of the stages it opens among
+    the partners, and held to the cent they would break the needs by the solver's rounding."""
+    now = set(root_phases(inst, sc))
+    fixed: dict[tuple[str, str, Any], float] = {}
+    adjustable = {i for i, ini in inst.initiatives.items() if ini.gate == "adjustable"}
+    gates: Any = plan.gates
+    for (i, t), row in gates.iterrows():
+        if t in now:
+            fixed["proceed", t, (i, t)] = 1.0 if row["level"] > 0 else 0.0
+            if i in adjustable:
+                fixed["scale", t, (i, t)] = float(row["level"])
+    return fixed
+
+
+def values_of_information(inst: Instance, sc: Scenarios, spec: ModelSpec, expected_rp: float, *,
+                          workers: int | None = None, dask: Any = None) -> tuple[dict[str, Any], list[str]]:
+    """VSS and EVPI (money) and the figures they come from."""
+    from allocopt.errors import InstanceError
+    from allocopt.executor import run_tasks
+    from allocopt.session import Session
+
+    notes: list[str] = []
+    ev: Result | None = None
+    try:
+        average = sc.average_instance(inst)
+    except InstanceError as err:  # e.g. an average need below the smallest amount an instance may hold
+        notes.append(f"The average scenario is not a valid partnership ({err.problems[0].message}): no value of the "
+                     "stochastic solution.")
+    else:
+        with Session(average, spec) as session:
+            ev = session.solve()
+    value: dict[str, Any] = {"expected_total": expected_rp,
+                             "average_scenario_plan": ev.objective if ev is not None else None}
+    eev: float | None = None
+    if ev is not None and ev.status.has_plan:
+        held = _solve_tree(inst, sc, spec, fixed=_root_decisions(inst, sc, ev))
+        if held.outcome.has_plan:
+            results = _scenario_results(inst, sc, spec, held, time.perf_counter())
+            eev = _expected_total(sc, results)
+        else:
+            notes.append("The plan made for the average scenario cannot be carried out in every scenario (its "
+                         "first decisions leave some scenario without a plan): its value over the scenarios is "
+                         "unbounded below, and so is the value of the stochastic solution.")
+    value["average_plan_expected_total"] = eev
+    value["vss"] = None if eev is None else expected_rp - eev
+    spec_data = spec.model_dump(mode="json")
+    tasks = [(sc.instance_for(inst, s).model_dump(mode="json", exclude_unset=True), spec_data) for s in sc.names]
+    alone = run_tasks(_wait_and_see, tasks, workers=workers, dask=dask)
+    value["wait_and_see"] = dict(zip(sc.names, alone, strict=True))
+    known = [v for v in alone if v is not None]
+    if len(known) == len(alone):
+        ws = float(sum(sc.probability(s) * v for s, v in zip(sc.names, known, strict=True)))
+        value["wait_and_see_expected_total"] = ws
+        value["evpi"] = ws - expected_rp
+    else:
+        value["wait_and_see_expected_total"] = value["evpi"] = None
+        notes.append("Some scenario has no plan even with perfect information: the EVPI is not defined.")
+    return value, notes
+
+
+def why_no_plan(inst: Instance, sc: Scenarios, spec: ModelSpec) -> list[str]:
+    """Which scenario breaks the plan: those with no plan even on their own; else whether the risk floors or the
+    decisions the scenarios must share are what cannot hold together."""
+    from allocopt.session import Session
+
+    alone: list[str] = []
+    for s in sc.names:
+        with Session(sc.instance_for(inst, s), spec) as session:
+            if not session.solve().status.has_plan:
+                alone.append(s)
+    if alone:
+        which = (f"Scenario {alone[0]!r} has" if len(alone) == 1
+                 else f"Scenarios {', '.join(repr(s) for s in alone)} have")
+        return [f"{which} no plan even on its own: run 'allocopt diagnose' on the base instance with its "
+                "changes to see why."]
+    if sc.risk:
+        loose = sc.model_copy(update={"risk": {}})
+        if _solve_tree(inst, loose, spec).outcome.has_plan:
+            return ["Every scenario has a plan, and so does the tree without the risk floors: the floors of "
+                    f"{', '.join(sc.risk)} cannot all hold; lower them."]
+    return ["Every scenario has a plan on its own, but no single plan for the phases before each split fits all "
+            "the scenarios that share them (non-anticipativity): the decisions that must be signed before the "
+            "branch is known cannot serve every branch."]
+
+
+def plan_scenarios(instance: Instance, scenarios: Scenarios, spec: ModelSpec | str | Path | None = None, *,
+                   time_limit: float | None = None, rel_gap: float | None = None, threads: int | None = None,
+                   random_seed: int | None = None, tee: bool = False, values: bool = True,
+                   prices: bool = False, workers: int | None = None, dask: Any = None) -> ScenarioResult:
+    """Plan the partnership against its scenarios (see the module docstring); ``values=False`` skips the VSS and
+    EVPI solves, ``prices=True`` adds the shadow prices per scenario and probability-weighted
+    (:mod:`allocopt.scenario_prices`)."""
+    from allocopt.session import PROVEN_GAP
+
+    start = time.perf_counter()
+    given = spec if isinstance(spec, ModelSpec) else load_model_spec(spec)
+    given = given.with_solver(time_limit=time_limit, rel_gap=rel_gap, threads=threads, random_seed=random_seed)
+    plain = plain_spec(given)
+    solved = _solve_tree(instance, scenarios, plain, tee=tee)
+    outcome = solved.outcome
+    solve_s = time.perf_counter() - start
+    notes: list[str] = []
+    if given.tie_break != "none":
+        notes.append("Ties between equally good plans are not broken by leximin over scenarios: the plan is the "
+                     "first optimum HiGHS finds (fixed seed and threads).")
+    if given.rules.participation.auto:
+        notes.append("participation: auto is not applied over scenarios; set it to true to hold every partner's "
+                     "stand-alone value in every scenario, or give floors under scenarios.risk.")
+    results: dict[str, Result] = {}
+    tables: dict[str, pd.DataFrame] = {}
+    value: dict[str, Any] = {}
+    if outcome.has_plan:
+        results = _scenario_results(instance, scenarios, plain, solved, start)
+        tables = scenario_tables(instance, scenarios, results)
+        if prices:
+            from allocopt.scenario_prices import PRICE_NOTE, scenario_price_tables
+
+            tables.update(scenario_price_tables(solved.hs, solved.model, solved.data, solved.hs.col_values()))
+            notes.append(PRICE_NOTE)
+        if values:
+            value, more = values_of_information(instance, scenarios, plain, _expected_total(scenarios, results),
+                                                workers=workers, dask=dask)
+            notes += more
+    else:
+        from allocopt.session import no_plan_note
+
+        notes.append(no_plan_note(outcome.termination))
+        if outcome.termination in (Termination.INFEASIBLE, Termination.INFEASIBLE_OR_UNBOUNDED):
+            notes += why_no_plan(instance, scenarios, plain)
+    proven = outcome.termination == Termination.OPTIMAL and (outcome.gap or 0.0) <= PROVEN_GAP
+    tree: dict[str, dict[str, Any]] = {s: {"probability": scenarios.probability(s), "shares_with": None,
+                                           "splits_at": None}
+            for s in scenarios.names}
+    for s, q, split in scenarios.links(instance):
+        tree[s].update(shares_with=q, splits_at=split)
+    kind = scenarios.objective
+    name = {"expected": "expected_total_net_gain", "maxmin": "smallest_expected_gain_above_stand_alone"}.get(
+        kind.kind, f"mean_cvar(weight={kind.weight}, level={kind.level})")
+    return ScenarioResult(
+        instance_name=instance.name, instance_sha256=instance.fingerprint(),
+        scenarios_sha256=scenarios.fingerprint(), currency=instance.currency, model=plain.model_dump(mode="json"),
+        status=Status(outcome.termination, outcome.solution_status, outcome.has_plan, proven and outcome.has_plan),
+        objective_name=name, objective=outcome.objective, bound=outcome.bound, gap=outcome.gap,
+        solver_version=outcome.version,
+        timing={"build_s": solved.build_s, "solve_s": outcome.solve_s, "plan_s": solve_s,
+                "total_s": time.perf_counter() - start},
+        tree=tree, scenarios=results, tables=tables, value=value, notes=notes, size=solved.size)
