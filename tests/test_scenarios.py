@@ -315,6 +315,7 @@ def test_probability_weighted_price_matches_a_finite_difference() -> None:
 
 
 def test_progressive_hedging_finds_the_option_and_reports_the_wait_and_see_bound() -> None:
+    pytest.importorskip("mpisppy", reason="progressive hedging needs the [hedging] extra (mpi-sppy)")
     from allocopt.hedging import hedge
     from allocopt.modelfile import ModelSpec
 

@@ -23,6 +23,7 @@ from allocopt import workbook  # noqa: E402
 from allocopt.cli import main  # noqa: E402
 from allocopt.errors import InstanceError  # noqa: E402
 from allocopt.instance import instance_from_dict, load_instance  # noqa: E402
+from allocopt.scenarios import load_planning  # noqa: E402
 from conftest import INSTANCES, TINY, solve_checked  # noqa: E402
 
 BUNDLED = sorted(INSTANCES.glob("*.yaml"))
@@ -50,6 +51,11 @@ def test_round_trip_of_every_bundled_instance_is_lossless(path: Path, tmp_path: 
     assert run("convert", back, again).exit_code == 0
     assert run("convert", again, last).exit_code == 0
     assert last.read_text() == back.read_text()  # YAML -> xlsx -> YAML is a fixed point, to the character
+    written = yaml.safe_load(path.read_text()).get("scenarios")  # the scenarios section travels too
+    assert yaml.safe_load(back.read_text()).get("scenarios") == written
+    assert (load_planning(book)[1] is None) == (written is None)
+    if written is not None:
+        assert load_planning(book)[1] == load_planning(path)[1]
 
 
 def test_json_and_validate_and_check_take_a_workbook(tmp_path: Path) -> None:

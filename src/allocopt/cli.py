@@ -978,6 +978,7 @@ def convert(source: Path, target: Path) -> None:
     then written as TARGET in the format its suffix names."""
     from allocopt.files import check_file_target, write_atomic
     from allocopt.instance import load_instance
+    from allocopt.scenarios import instance_file_data, load_planning, may_have_scenarios
     from allocopt.workbook import instance_text, openpyxl_module, write_instance_workbook
 
     suffix = target.suffix.lower()
@@ -988,10 +989,13 @@ def convert(source: Path, target: Path) -> None:
         openpyxl_module()
     check_file_target(target, protect=[source])
     inst = load_instance(source)
+    sections: dict[str, Any] = {}
+    if may_have_scenarios(source) and load_planning(source)[1] is not None:  # validated, then carried as written
+        sections["scenarios"] = instance_file_data(source).data["scenarios"]
     if suffix == ".xlsx":
-        write_instance_workbook(inst, target, protect=(source,))
+        write_instance_workbook(inst, target, protect=(source,), sections=sections)
     else:
-        write_atomic(target, instance_text(inst, suffix), protect=[source])
+        write_atomic(target, instance_text(inst, suffix, sections), protect=[source])
     click.echo(printable(f"wrote {target}"), err=True)
 
 

@@ -415,8 +415,19 @@ def load_planning(instance_path: str | Path, scenarios_path: str | Path | None =
     if scenarios_path is not None:
         file = read_data(scenarios_path, kind="scenarios")
         return inst, scenarios_from_data(file.data, inst, file.source, file.lines)
-    file = read_data(instance_path)
-    return inst, _section(file, inst)
+    return inst, _section(instance_file_data(instance_path), inst)
+
+
+def instance_file_data(path: str | Path) -> DataFile:
+    """The plain data of an instance file (YAML, JSON or an .xlsx workbook, whose ``more`` sheet carries the
+    ``scenarios`` section as JSON), with its lines where the format has them."""
+    from allocopt.workbook import is_workbook
+
+    if is_workbook(path):
+        from allocopt.workbook import read_workbook
+
+        return DataFile(read_workbook(path)[0], str(path))
+    return read_data(path)
 
 
 def may_have_scenarios(path: str | Path) -> bool:
@@ -426,6 +437,10 @@ def may_have_scenarios(path: str | Path) -> bool:
 
     from allocopt.reading import read_bounded
 
+    from allocopt.workbook import is_workbook
+
+    if is_workbook(path):  # compressed: only reading the workbook tells
+        return True
     try:  # bounded, regular files only: anything else is left for the instance reader to refuse
         text = read_bounded(Path(path), str(path), "instance")
     except InstanceError:

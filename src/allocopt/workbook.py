@@ -720,8 +720,9 @@ def _pop(mapping: dict[str, Any], key: str) -> Any:
     return mapping.pop(key, None)
 
 
-def instance_to_workbook(inst: Any) -> Any:
-    """An openpyxl workbook holding every field of the instance (see the module's docstring for the layout)."""
+def instance_to_workbook(inst: Any, sections: dict[str, Any] | None = None) -> Any:
+    """An openpyxl workbook holding every field of the instance (see the module's docstring for the layout), and
+    the file's other top-level ``sections`` (its ``scenarios``) as JSON on the ``more`` sheet."""
     openpyxl = openpyxl_module()
     data = copy.deepcopy(inst.model_dump(mode="json", exclude_unset=True))
     more: list[tuple[list[Any], Any]] = []
@@ -790,6 +791,7 @@ def instance_to_workbook(inst: Any) -> Any:
         more += [(["commitments", k, key], v) for key, v in c.items()]
     _sheet(book, "commitments", list(COMMITMENT_FIELDS), rows)
     more += [([k], v) for k, v in data.items()]
+    more += [([k], v) for k, v in (sections or {}).items()]
     _sheet(book, "more", ["field", "value"], [[json.dumps(keys), json.dumps(v)] for keys, v in more])
     return book
 
@@ -800,11 +802,12 @@ def workbook_bytes(book: Any) -> bytes:
     return buffer.getvalue()
 
 
-def write_instance_workbook(inst: Any, path: str | Path, *, protect: tuple[str | Path, ...] = ()) -> Path:
+def write_instance_workbook(inst: Any, path: str | Path, *, protect: tuple[str | Path, ...] = (),
+                            sections: dict[str, Any] | None = None) -> Path:
     """Write the instance as a workbook, atomically."""
     from allocopt.files import replace_atomic
 
-    payload = workbook_bytes(instance_to_workbook(inst))
+    payload = workbook_bytes(instance_to_workbook(inst, sections))
     return replace_atomic(path, lambda tmp: tmp.write_bytes(payload), protect=protect, suffix=".xlsx")
 
 
@@ -829,13 +832,15 @@ def instance_data(inst: Any) -> dict[str, Any]:
     return data
 
 
-def instance_text(inst: Any, suffix: str) -> str:
-    """The instance as YAML (``.yaml``/``.yml``) or JSON (``.json``) text."""
+def instance_text(inst: Any, suffix: str, sections: dict[str, Any] | None = None) -> str:
+    """The instance as YAML (``.yaml``/``.yml``) or JSON (``.json``) text, with the file's other top-level
+    ``sections`` (its ``scenarios``) after it."""
+    data = {**instance_data(inst), **(sections or {})}
     if suffix == ".json":
-        return json.dumps(instance_data(inst), indent=1, ensure_ascii=False) + "\n"
+        return json.dumps(data, indent=1, ensure_ascii=False) + "\n"
     import yaml
 
-    return str(yaml.safe_dump(instance_data(inst), sort_keys=False, allow_unicode=True, width=120))
+    return str(yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=120))
 
 
 # --------------------------------------------------------------------------------------------------------------
