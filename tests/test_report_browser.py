@@ -87,7 +87,8 @@ def _screenshot(driver: Any, name: str, tmp_path: Path) -> bytes:
     return path.read_bytes()
 
 
-def _check_page(driver: Any, page: Path, report: Any, name: str, tmp_path: Path) -> None:
+def _check_page(driver: Any, page: Path, report: Any, name: str, tmp_path: Path, charts_expected: bool = True
+                ) -> None:
     from selenium.webdriver.common.by import By
 
     errors = _open(driver, page)
@@ -100,7 +101,7 @@ def _check_page(driver: Any, page: Path, report: Any, name: str, tmp_path: Path)
     drawn = driver.execute_script(
         "return Array.from(document.images).map(i => i.complete && i.naturalWidth > 0)")
     assert drawn == [True] * len(charts)
-    assert charts or importlib.util.find_spec("matplotlib") is None
+    assert charts or importlib.util.find_spec("matplotlib") is None or not charts_expected
     assert driver.execute_script("return document.scripts.length") == 0
     shot = _screenshot(driver, name, tmp_path)
     assert shot.startswith(b"\x89PNG\r\n\x1a\n") and len(shot) > 20_000
@@ -150,3 +151,33 @@ def test_the_check_sees_console_errors(browser: Any, tmp_path: Path) -> None:
     errors = _open(browser, page)
     assert errors and "Content Security Policy" in errors[0]["message"]
     assert browser.title != "ran"
+
+
+def test_a_replan_report_with_its_diff_and_deviations_reads_in_a_browser(browser: Any, tmp_path: Path) -> None:
+    import allocopt
+    from allocopt.meeting_sections import deviations_section, diff_section
+
+    root = INSTANCES.parent / "examples"
+    inst = load_instance(root / "quarterly-venture.yaml")
+    first = solve_checked(inst)
+    actuals = allocopt.load_actuals(root / "quarterly-venture.actuals.yaml", inst)
+    answer = allocopt.replan(inst, actuals, previous=first)
+    sections = [diff_section(answer.diff), deviations_section(allocopt.deviations(first, actuals), inst.currency)]
+    report = meeting_report(answer.held, answer.result, sections=sections)
+    assert not answer.diff.empty and {"plan-diff", "deviations"} <= {s.key for s in report.sections}
+    page = tmp_path / "replan.html"
+    page.write_text(render_html(report), encoding="utf-8")
+    _check_page(browser, page, report, "replan", tmp_path)
+
+
+def test_a_scenario_report_reads_in_a_browser(browser: Any, tmp_path: Path) -> None:
+    import allocopt
+    from allocopt.meeting_sections import scenario_report
+
+    inst, scenarios = allocopt.load_planning(INSTANCES / "market-scenarios.yaml")
+    plan = allocopt.plan_scenarios(inst, scenarios)
+    report = scenario_report(plan.to_dict())
+    assert {"plan-now", "gate-policy", "scenario-gains", "value-of-information"} <= {s.key for s in report.sections}
+    page = tmp_path / "scenarios.html"
+    page.write_text(render_html(report), encoding="utf-8")
+    _check_page(browser, page, report, "scenarios", tmp_path, charts_expected=False)

@@ -1012,43 +1012,85 @@ def convert(source: Path, target: Path) -> None:
               "coalition of partners; sampled beyond 12 partners)")
 @click.option("--time-limit", type=TIME_LIMIT, help="Seconds HiGHS may run per solve (with --prices or "
               "--coalitions)")
+@click.option("--previous", "previous_file", type=input_path(),
+              help="The plan in force before (a result.json): add what changed since, and, with --actuals, the "
+                   "deviations of the actuals from it")
+@click.option("--actuals", "actuals_file", type=input_path(),
+              help="RESULT_FILE is a re-plan from these actuals (allocopt replan): check it with the past held")
+@click.option("--scenarios", "scenarios_file", type=input_path(),
+              help="The scenarios of a scenario plan (default: the instance's own scenarios section)")
 @handle_errors
 def report(instance: Path, result_file: Path, html_file: Path | None, markdown_file: Path | None,
-           with_prices: bool, with_coalitions: bool, time_limit: float | None) -> None:
-    """Write the report of a plan for a partner meeting: RESULT_FILE (result.json from 'allocopt solve --out')
-    of INSTANCE as a gate timeline, each partner's contributions and gains, fairness, commitments and the top
-    renegotiation prices."""
+           with_prices: bool, with_coalitions: bool, time_limit: float | None, previous_file: Path | None,
+           actuals_file: Path | None, scenarios_file: Path | None) -> None:
+    """Write the report of a plan for a partner meeting: RESULT_FILE (result.json from 'allocopt solve --out',
+    'allocopt replan --out' or 'allocopt scenarios --out') of INSTANCE as a gate timeline, each partner's
+    contributions and gains, fairness, commitments and the top renegotiation prices; with --previous, what changed
+    and the deviations from plan; for a scenario plan, its outcomes per scenario."""
     import dataclasses
 
     from allocopt.files import check_file_target, write_atomic
     from allocopt.instance import load_instance
     from allocopt.meeting_report import load_result, meeting_report, prices_of, render_html, render_markdown
+    from allocopt.scenario_checker import is_scenario_result
 
     if (html_file is None) == (markdown_file is None):
         raise click.UsageError("give exactly one of --html FILE or --markdown FILE")
     target = html_file if html_file is not None else markdown_file
     assert target is not None
-    protect = [instance, result_file]
+    protect = [p for p in (instance, result_file, previous_file, actuals_file, scenarios_file) if p is not None]
     check_file_target(target, protect=protect)
+    if is_scenario_result(result_file):
+        from allocopt.meeting_sections import scenario_report
+        from allocopt.scenario_checker import check_scenario_files, load_scenario_file
+
+        verdict = check_scenario_files(instance, result_file, scenarios_file)
+        if not verdict.ok:
+            _fail(printable(f"error: {result_file} does not check against {instance}, so no report is written:\n")
+                  + verdict.summary(), EXIT_CHECK_FAILED)
+        found = scenario_report(load_scenario_file(result_file))
+        write_atomic(target, render_html(found) if html_file is not None else render_markdown(found),
+                     protect=protect)
+        click.echo(printable(f"wrote {target}"), err=True)
+        return
     inst = load_instance(instance)
-    result = load_result(result_file, inst)
+    facts = None
+    planned = inst
+    if actuals_file is not None:
+        from allocopt.actuals import hold_past, load_actuals
+
+        facts = load_actuals(actuals_file, inst)
+        planned = hold_past(inst, facts)
+    result = load_result(result_file, planned)
+    previous = load_result(previous_file, inst) if previous_file is not None else None
     if result.status.has_plan:  # a report presents the plan to the partners: it must be one, checked
         from allocopt.checker import check_result
 
-        verdict = check_result(inst, result.to_dict())
+        verdict = check_result(planned, result.to_dict())
         if not verdict.ok:
             _fail(printable(f"error: {result_file} does not check against {instance}, so no report is written:\n")
                   + verdict.summary(), EXIT_CHECK_FAILED)
     prices = coalitions_found = None
     if with_prices and result.status.has_plan and not len(result.tables.get("prices", ())):
-        prices, notes = prices_of(inst, result, time_limit)
+        prices, notes = prices_of(planned, result, time_limit)
         result = dataclasses.replace(result, notes=[*result.notes, *notes])
     if with_coalitions and result.status.has_plan:
         from allocopt.coalitions import coalition_game
         from allocopt.modelfile import model_spec_from_dict
 
-        coalitions_found = coalition_game(inst, model_spec_from_dict(result.model), time_limit=time_limit)
-    found = meeting_report(inst, result, prices=prices, coalitions=coalitions_found)
+        coalitions_found = coalition_game(planned, model_spec_from_dict(result.model), time_limit=time_limit)
+    extra = []
+    if previous is not None and previous.status.has_plan and result.status.has_plan:
+        from allocopt.meeting_sections import deviations_section, diff_section
+        from allocopt.replanning import deviations, plan_diff
+
+        extra.append(diff_section(plan_diff(previous, result, held=planned if facts is not None else None)))
+        if facts is not None:
+            extra.append(deviations_section(deviations(previous, facts, instance=inst), inst.currency))
+    elif facts is not None:
+        click.echo("note: the deviations from plan need the plan in force before: give it with --previous",
+                   err=True)
+    found = meeting_report(planned, result, prices=prices, coalitions=coalitions_found, sections=extra)
     text = render_html(found) if html_file is not None else render_markdown(found)
     write_atomic(target, text, protect=protect)
     for note in found.notes:

@@ -436,7 +436,6 @@ def may_have_scenarios(path: str | Path) -> bool:
     import re
 
     from allocopt.reading import read_bounded
-
     from allocopt.workbook import is_workbook
 
     if is_workbook(path):  # compressed: only reading the workbook tells
