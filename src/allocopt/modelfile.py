@@ -115,6 +115,9 @@ class ModelSpec(_Strict):
         "leximin", description="Among the plans that reach the objective's optimum, pick the leximin of the "
         "weighted gains above stand-alone (the most equal split): the same answer under any solver seed")
     rules: Rules = Field(default_factory=Rules)
+    formulation: Literal["legacy", "strong"] = Field(
+        "legacy", description="How the rules are written as rows (the same plans and optimum either way): legacy, "
+        "or strong (tighter no-subsidy constants, data-implied bounds; see docs/performance.md)")
     solver: SolverOptions = Field(default_factory=SolverOptions)
     elastic: ElasticSettings = Field(default_factory=ElasticSettings)
 
