@@ -11,12 +11,12 @@ from pathlib import Path
 import highspy
 import pyomo.environ as pyo
 import pytest
+from tests.conftest import INSTANCES, solve_checked
 
 from allocopt.api import build
 from allocopt.instance import load_instance
 from allocopt.modelfile import model_spec_from_dict
 from allocopt.solver import write_model
-from tests.conftest import INSTANCES, solve_checked
 
 # The exported model is the Pyomo model: the main objective's MILP, without the staged tie-break or the
 # participation stage that run on the live HiGHS model.

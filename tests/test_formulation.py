@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.conftest import INSTANCES, TINY, solve_checked
 
 import allocopt
 from allocopt.errors import ModelFileError
@@ -17,7 +18,6 @@ from allocopt.model import build_data
 from allocopt.model.families import no_subsidy_constants, no_subsidy_ratios
 from allocopt.modelfile import ModelSpec, model_spec_from_dict
 from allocopt.session import Session
-from tests.conftest import INSTANCES, TINY, solve_checked
 
 
 def _spec(formulation: str, **extra: object) -> ModelSpec:
