@@ -69,13 +69,29 @@ def parse_sizes(text: str) -> list[Size]:
     return out
 
 
+HIGHS_OPTIONS: dict[str, Any] = {}
+"""Extra HiGHS options for the allocopt variants (``--highs-option``), for trying options on the family."""
+
+
 def model_spec(formulation: str, time_limit: float) -> Any:
     from allocopt.modelfile import model_spec_from_dict
 
     return model_spec_from_dict({"formulation": formulation, "tie_break": "none",
                                  "rules": {"participation": {"enabled": True}},
                                  "solver": {"time_limit": time_limit, "rel_gap": REL_GAP, "threads": 1,
-                                            "random_seed": 0}})
+                                            "random_seed": 0, "highs_options": HIGHS_OPTIONS}})
+
+
+def parse_option(text: str) -> tuple[str, Any]:
+    name, eq, value = text.partition("=")
+    if not eq:
+        raise argparse.ArgumentTypeError(f"'{text}' is not NAME=VALUE")
+    for kind in (int, float):
+        try:
+            return name.strip(), kind(value)
+        except ValueError:
+            pass
+    return name.strip(), {"true": True, "false": False}.get(value.strip().lower(), value.strip())
 
 
 def run_allocopt(inst: Any, formulation: str, time_limit: float) -> dict[str, Any]:
@@ -165,8 +181,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=5, help="generator seeds 1..N per size (default 5)")
     parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per solve (default 60)")
     parser.add_argument("--variants", default=",".join(VARIANTS), help="any of legacy,strong,cbc")
+    parser.add_argument("--highs-option", type=parse_option, action="append", default=[], metavar="NAME=VALUE",
+                        help="a HiGHS option for the allocopt variants (repeatable), to try options on the family")
     parser.add_argument("--json", metavar="FILE", help="also write every run to this JSON file")
     args = parser.parse_args(argv)
+    HIGHS_OPTIONS.update(dict(args.highs_option))
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     unknown = [v for v in variants if v not in VARIANTS]
     if unknown:
@@ -238,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"allocopt family benchmark: {platform.python_implementation()} {platform.python_version()}, HiGHS "
           f"{solver_version()}, threads=1, HiGHS seed 0, seeds 1..{args.seeds}, time limit {args.time_limit:g} s "
           f"(a run at the limit counts {args.time_limit:g} s), rel gap {REL_GAP:g}; one MILP per run "
-          f"(tie_break none, participation true); wall time {wall:.0f} s")
+          f"(tie_break none, participation true); HiGHS options {HIGHS_OPTIONS or 'default'}; wall time {wall:.0f} s")
     for note in notes:
         print(note)
     print(tabulate(rows, headers=["size PxIxTxR", "variant", "proven", "median s", "worst s", "median gap",

@@ -38,7 +38,7 @@ def _quiet_interrupts_while_starting() -> None:
 
 _quiet_interrupts_while_starting()
 
-from typing import Any  # noqa: E402
+from typing import TYPE_CHECKING, Any  # noqa: E402
 
 from allocopt.errors import (  # noqa: E402
     AllocoptError,
@@ -48,9 +48,11 @@ from allocopt.errors import (  # noqa: E402
     ModelFileError,
     SolverError,
 )
-from allocopt.instance import Instance, instance_from_dict, load_instance  # noqa: E402
-from allocopt.modelfile import ModelSpec, load_model_spec, model_spec_from_dict  # noqa: E402
-from allocopt.result import Result, Status  # noqa: E402
+
+if TYPE_CHECKING:
+    from allocopt.instance import Instance, instance_from_dict, load_instance
+    from allocopt.modelfile import ModelSpec, load_model_spec, model_spec_from_dict
+    from allocopt.result import Result, Status
 
 __version__ = "0.1.0"
 
@@ -114,6 +116,18 @@ def __getattr__(name: str) -> Any:
         from allocopt import coalitions
 
         return getattr(coalitions, name)
+    if name in ("Instance", "instance_from_dict", "load_instance"):  # pydantic: only when an instance is read
+        from allocopt import instance
+
+        return getattr(instance, name)
+    if name in ("ModelSpec", "load_model_spec", "model_spec_from_dict"):
+        from allocopt import modelfile
+
+        return getattr(modelfile, name)
+    if name in ("Result", "Status"):  # pandas: only when a result is read or made
+        from allocopt import result
+
+        return getattr(result, name)
     if name == "check_result":
         from allocopt.checker import check_result
 
