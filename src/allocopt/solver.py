@@ -37,6 +37,19 @@ from allocopt.errors import SolverError
 from allocopt.modelfile import SolverOptions
 from allocopt.result import SolutionStatus, Termination
 
+MIP_SEARCH_OPTIONS: dict[str, bool | int | float | str] = {
+    "mip_heuristic_run_rens": False,
+    "mip_heuristic_run_root_reduced_cost": False,
+    "mip_allow_restart": False,
+}
+"""HiGHS MIP search options allocopt sets unlike HiGHS's defaults, chosen on the benchmark family
+(``benchmarks/family.py``, ``docs/performance.md``): on these models HiGHS spent most of a small solve in RENS and
+root-reduced-cost sub-MIPs and in root restarts, with little to show for it. A model file's ``highs_options`` override
+them (``mip_heuristic_run_rens: true`` and so on give HiGHS's own defaults back). They change how HiGHS searches,
+never what is optimal."""
+HIGHS_SEARCH_DEFAULTS: dict[str, bool | int | float | str] = {name: True for name in MIP_SEARCH_OPTIONS}
+"""HiGHS's own defaults of :data:`MIP_SEARCH_OPTIONS` (as a model file's ``highs_options``, today's search)."""
+
 
 @dataclass
 class SolveOutcome:
@@ -230,6 +243,8 @@ class HighsSession:
         # HiGHS measures its time limit on a clock that keeps running across runs of one object: each run gets
         # the limit on top of the time already spent, or a re-solve on a live session would stop at once.
         h.setOptionValue("time_limit", h.getRunTime() + float(limit) if limit is not None else math.inf)
+        for name, value in MIP_SEARCH_OPTIONS.items():
+            h.setOptionValue(name, value)
         for name, value in o.highs_options.items():
             if h.setOptionValue(name, value) != _ok():
                 raise SolverError(f"HiGHS refuses the option {name} = {value!r}")
