@@ -79,3 +79,18 @@ def test_tiny_instance_default_model_both_formulations() -> None:
     inst = allocopt.instance_from_dict(yaml.safe_load(TINY))
     a, b = (solve_checked(inst, _spec(f)) for f in ("legacy", "strong"))
     assert a.objective == pytest.approx(b.objective) and a.objective == pytest.approx(80.0)
+
+
+def test_mip_search_options_are_set_and_a_model_file_overrides_them() -> None:
+    """allocopt's MIP search options reach HiGHS on every run; a model file's highs_options win over them."""
+    from allocopt.solver import HIGHS_SEARCH_DEFAULTS, MIP_SEARCH_OPTIONS
+
+    inst = allocopt.load_instance(INSTANCES / "joint-venture.yaml")
+    for given, expected in (({}, MIP_SEARCH_OPTIONS), (HIGHS_SEARCH_DEFAULTS, HIGHS_SEARCH_DEFAULTS)):
+        with Session(inst, model_spec_from_dict({"solver": {"highs_options": given}})) as s:
+            result = s.solve()
+            assert result.status.proven_optimal
+            for name, value in expected.items():
+                assert s.highs.highs.getOptionValue(name)[1] == value, name
+    assert set(MIP_SEARCH_OPTIONS) == set(HIGHS_SEARCH_DEFAULTS)
+    assert all(value is False for value in MIP_SEARCH_OPTIONS.values())
