@@ -116,8 +116,8 @@ class ModelSpec(_Strict):
         "weighted gains above stand-alone (the most equal split): the same answer under any solver seed")
     rules: Rules = Field(default_factory=Rules)
     formulation: Literal["legacy", "strong"] = Field(
-        "legacy", description="How the rules are written as rows (the same plans and optimum either way): legacy, "
-        "or strong (tighter no-subsidy constants, data-implied bounds; see docs/performance.md)")
+        "strong", description="How the rules are written as rows (the same optimum either way): strong (per-row "
+        "no-subsidy constants from what each initiative can cost and earn, faster) or legacy (as before issue 10)")
     solver: SolverOptions = Field(default_factory=SolverOptions)
     elastic: ElasticSettings = Field(default_factory=ElasticSettings)
 
