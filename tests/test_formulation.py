@@ -86,8 +86,8 @@ def test_mip_search_options_are_set_and_a_model_file_overrides_them() -> None:
     from allocopt.solver import HIGHS_SEARCH_DEFAULTS, MIP_SEARCH_OPTIONS
 
     inst = allocopt.load_instance(INSTANCES / "joint-venture.yaml")
-    for given, expected in (({}, MIP_SEARCH_OPTIONS), (HIGHS_SEARCH_DEFAULTS, HIGHS_SEARCH_DEFAULTS)):
-        with Session(inst, model_spec_from_dict({"solver": {"highs_options": given}})) as s:
+    for options, expected in (({}, MIP_SEARCH_OPTIONS), (HIGHS_SEARCH_DEFAULTS, HIGHS_SEARCH_DEFAULTS)):
+        with Session(inst, model_spec_from_dict({"solver": {"highs_options": options}})) as s:
             result = s.solve()
             assert result.status.proven_optimal
             for name, value in expected.items():
