@@ -137,7 +137,7 @@ def diagnose(instance: Instance, spec: ModelSpec | None = None, *, feasible_chec
     if conflict:
         # With whole gates the value split always exists; in the relaxation it makes chains no planner would read.
         ignore = () if spec.rules.participation.hard else ("value_split", "no_subsidy")
-        cs = conflict_set(create_model(data), spec.solver, ignore)
+        cs = conflict_set(create_model(build_data(instance, _legacy_rows(spec))), spec.solver, ignore)
         from_integrality = cs.lp_feasible
         entries = _unique([describe(fam, idx, data) for fam, idx in cs.rows])
 
@@ -183,13 +183,20 @@ def term_of(family: str, index: Any) -> str:
     return registered.term(family, key) if registered else f"{family} {' '.join(map(str, key))}"
 
 
+def _legacy_rows(spec: ModelSpec) -> ModelSpec:
+    """The spec with ``formulation: legacy``. The strong no-subsidy constants hold only while every no-subsidy row
+    holds; in the elastic relaxation those rows may be broken (and the conflict set is of the LP relaxation), so
+    explanations are built on the legacy rows, whose constants bound every row whatever the others do."""
+    return spec if spec.formulation == "legacy" else spec.model_copy(update={"formulation": "legacy"})
+
+
 def _elastic_solve(instance: Instance, spec: ModelSpec, soft: list[str],
                    terms: set[str] | None) -> tuple[Any, list[tuple[Any, float]], str, dict[str, dict[Any, float]]]:
     from allocopt.model import build_data, create_model
     from allocopt.model.elastic import make_elastic
     from allocopt.solver import solve_model
 
-    data = build_data(instance, spec)
+    data = build_data(instance, _legacy_rows(spec))
     model = create_model(data)
     only = None if terms is None else (lambda family, index: term_of(family, index) in terms)
     slacks = make_elastic(model, data, soft, spec.elastic.weights, only)
