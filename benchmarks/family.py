@@ -9,7 +9,7 @@ Run from the repository root::
 Per size (partners x initiatives x phases x resources) and seed (1, 2, ...), the instance comes from
 ``allocopt generate`` (:func:`allocopt.generate.generate_instance`) and is solved by:
 
-* ``legacy``: allocopt as before issue 10: ``formulation: legacy`` and HiGHS's own search defaults;
+* ``legacy``: allocopt as before issue 10 (and still the default): ``formulation: legacy``, HiGHS's own search;
 * ``legacy-tuned`` (on request): the legacy rows with allocopt's MIP search options
   (:data:`allocopt.solver.MIP_SEARCH_OPTIONS`), to tell what the rows and the options each bring;
 * ``strong``: allocopt today: ``formulation: strong`` and its MIP search options;
@@ -89,9 +89,10 @@ def model_spec(variant: str, time_limit: float) -> Any:
     ``legacy-tuned`` the legacy rows with allocopt's search options (what the rows alone change); ``strong`` the
     strong rows with allocopt's search options."""
     from allocopt.modelfile import model_spec_from_dict
-    from allocopt.solver import HIGHS_SEARCH_DEFAULTS
+    from allocopt.solver import HIGHS_SEARCH_DEFAULTS, MIP_SEARCH_OPTIONS
 
-    options = {**(HIGHS_SEARCH_DEFAULTS if variant == "legacy" else {}), **HIGHS_OPTIONS}
+    search = {"legacy": HIGHS_SEARCH_DEFAULTS, "legacy-tuned": MIP_SEARCH_OPTIONS}.get(variant, {})
+    options = {**search, **HIGHS_OPTIONS}
     return model_spec_from_dict({"formulation": "strong" if variant == "strong" else "legacy", "tie_break": "none",
                                  "rules": {"participation": {"enabled": True}},
                                  "solver": {"time_limit": 10 * time_limit, "rel_gap": REL_GAP, "threads": 1,

@@ -75,12 +75,7 @@ def test_result_file_round_trip() -> None:
 
 def test_time_limit_returns_a_checked_incumbent_with_its_gap() -> None:
     inst = instance_from_dict(generate_instance(5, 80, 4, 2, seed=1))
-    # The rows and HiGHS search as before issue 10, under which this instance is not proven within 1 s (the
-    # default strong formulation may prove it in about that time on a quiet machine).
-    from allocopt.solver import HIGHS_SEARCH_DEFAULTS
-
-    slow = {"formulation": "legacy", "solver": {"highs_options": HIGHS_SEARCH_DEFAULTS}}
-    r = solve_checked(inst, slow, time_limit=1.0)
+    r = solve_checked(inst, time_limit=1.0)
     assert r.status.termination == "time_limit"
     assert r.status.has_plan and not r.status.proven_optimal
     assert r.gap is not None and r.gap > 0 and r.bound is not None and r.objective is not None

@@ -82,12 +82,16 @@ def test_tiny_instance_default_model_both_formulations() -> None:
 
 
 def test_mip_search_options_are_set_and_a_model_file_overrides_them() -> None:
-    """allocopt's MIP search options reach HiGHS on every run; a model file's highs_options win over them."""
+    """The strong formulation's MIP search options reach HiGHS; a model file's highs_options win over them; the
+    legacy formulation keeps HiGHS's own search."""
     from allocopt.solver import HIGHS_SEARCH_DEFAULTS, MIP_SEARCH_OPTIONS
 
     inst = allocopt.load_instance(INSTANCES / "joint-venture.yaml")
-    for options, expected in (({}, MIP_SEARCH_OPTIONS), (HIGHS_SEARCH_DEFAULTS, HIGHS_SEARCH_DEFAULTS)):
-        with Session(inst, model_spec_from_dict({"solver": {"highs_options": options}})) as s:
+    cases = (("strong", {}, MIP_SEARCH_OPTIONS), ("strong", HIGHS_SEARCH_DEFAULTS, HIGHS_SEARCH_DEFAULTS),
+             ("legacy", {}, HIGHS_SEARCH_DEFAULTS))
+    for formulation, options, expected in cases:
+        spec = model_spec_from_dict({"formulation": formulation, "solver": {"highs_options": options}})
+        with Session(inst, spec) as s:
             result = s.solve()
             assert result.status.proven_optimal
             for name, value in expected.items():

@@ -116,8 +116,9 @@ class ModelSpec(_Strict):
         "weighted gains above stand-alone (the most equal split): the same answer under any solver seed")
     rules: Rules = Field(default_factory=Rules)
     formulation: Literal["legacy", "strong"] = Field(
-        "strong", description="How the rules are written as rows (the same optimum either way): strong (per-row "
-        "no-subsidy constants from what each initiative can cost and earn, faster) or legacy (as before issue 10)")
+        "legacy", description="How the rules are written as rows (the same optimum either way): legacy (as before "
+        "issue 10), or strong (per-row no-subsidy constants from what each initiative can cost and earn, with the "
+        "HiGHS search options that go with them: faster on the benchmark family)")
     solver: SolverOptions = Field(default_factory=SolverOptions)
     elastic: ElasticSettings = Field(default_factory=ElasticSettings)
 

@@ -58,7 +58,7 @@ class Session:
         from allocopt.model import build_data, create_model
         from allocopt.model.limits import row_bounds, structure_key
         from allocopt.precheck import check_instance
-        from allocopt.solver import HighsSession
+        from allocopt.solver import MIP_SEARCH_OPTIONS, HighsSession
 
         tick = time.perf_counter()
         self.instance = inst
@@ -66,7 +66,8 @@ class Session:
         self.findings = check_instance(self.data)
         self.model = create_model(self.data)
         self.build_s = time.perf_counter() - tick
-        self.highs = HighsSession(self.model, self.spec.solver, deadline=self.deadline)
+        search = MIP_SEARCH_OPTIONS if self.spec.formulation == "strong" else None
+        self.highs = HighsSession(self.model, self.spec.solver, deadline=self.deadline, search=search)
         self.handoff_s = self.highs.handoff_s
         self._structure = structure_key(self.data)
         self._bounds = row_bounds(self.data)

@@ -42,13 +42,13 @@ MIP_SEARCH_OPTIONS: dict[str, bool | int | float | str] = {
     "mip_heuristic_run_root_reduced_cost": False,
     "mip_allow_restart": False,
 }
-"""HiGHS MIP search options allocopt sets unlike HiGHS's defaults, chosen on the benchmark family
-(``benchmarks/family.py``, ``docs/performance.md``): on these models HiGHS spent most of a small solve in RENS and
-root-reduced-cost sub-MIPs and in root restarts, with little to show for it. A model file's ``highs_options`` override
-them (``mip_heuristic_run_rens: true`` and so on give HiGHS's own defaults back). They change how HiGHS searches,
-never what is optimal."""
+"""HiGHS MIP search options that go with ``formulation: strong``, chosen on the benchmark family
+(``benchmarks/family.py``, ``docs/performance.md``): with the strong rows HiGHS no longer needs the RENS and
+root-reduced-cost sub-MIPs and the root restarts it spent most of a small solve in (with the legacy rows, turning
+them off did not pay). A model file's ``highs_options`` override them. They change how HiGHS searches, never what
+is optimal."""
 HIGHS_SEARCH_DEFAULTS: dict[str, bool | int | float | str] = {name: True for name in MIP_SEARCH_OPTIONS}
-"""HiGHS's own defaults of :data:`MIP_SEARCH_OPTIONS` (as a model file's ``highs_options``, today's search)."""
+"""HiGHS's own defaults of :data:`MIP_SEARCH_OPTIONS` (the search under ``formulation: legacy``)."""
 
 
 @dataclass
@@ -194,7 +194,8 @@ class HighsSession:
     found from HiGHS's own integrality, so holding them needs no knowledge of the model.
     """
 
-    def __init__(self, model: Any, options: SolverOptions, *, deadline: float | None = None) -> None:
+    def __init__(self, model: Any, options: SolverOptions, *, deadline: float | None = None,
+                 search: dict[str, bool | int | float | str] | None = None) -> None:
         opt = SolverFactory("highs")
         if opt is None or not opt.available():
             raise SolverError("HiGHS is not available: install the 'highspy' package (pip install highspy)")
@@ -208,6 +209,9 @@ class HighsSession:
         self.handoff_s = time.perf_counter() - tick
         self.model = model
         self.options = options
+        self.search = dict(search or {})
+        """HiGHS search options set before the model file's (:data:`MIP_SEARCH_OPTIONS` under the strong
+        formulation)."""
         self.deadline = deadline
         """A :func:`time.perf_counter` reading past which no run may go (a time limit over a whole command)."""
         self._opt = opt
@@ -243,7 +247,7 @@ class HighsSession:
         # HiGHS measures its time limit on a clock that keeps running across runs of one object: each run gets
         # the limit on top of the time already spent, or a re-solve on a live session would stop at once.
         h.setOptionValue("time_limit", h.getRunTime() + float(limit) if limit is not None else math.inf)
-        for name, value in MIP_SEARCH_OPTIONS.items():
+        for name, value in {**HIGHS_SEARCH_DEFAULTS, **self.search}.items():
             h.setOptionValue(name, value)
         for name, value in o.highs_options.items():
             if h.setOptionValue(name, value) != _ok():

@@ -515,7 +515,7 @@ def add_no_subsidy(m: Any, d: ModelData) -> Any:
         benefit[p,i] - rho_ik money[p,i] >= -tau V_i - BigM_ik (1 - last[i,k])      (row "lower")
 
     Switched by ``rules.no_subsidy`` (tolerance tau) in the model file. ``formulation: legacy`` uses one
-    ``BigM_ik = max(V_i^all, rho_ik M_i^all)`` for both rows, ``strong`` (the default) the per-row constants of
+    ``BigM_ik = max(V_i^all, rho_ik M_i^all)`` for both rows, ``strong`` the per-row constants of
     :func:`no_subsidy_constants`.
     """
     rule_spec = d.spec.rules.no_subsidy
