@@ -9,14 +9,14 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.conftest import INSTANCES, TINY, solve_checked
+from tests.conftest import INSTANCES, MODELS, TINY, solve_checked
 
 import allocopt
 from allocopt.errors import ModelFileError
 from allocopt.generate import generate_instance
 from allocopt.model import build_data
 from allocopt.model.families import no_subsidy_constants, no_subsidy_ratios
-from allocopt.modelfile import ModelSpec, model_spec_from_dict
+from allocopt.modelfile import ModelSpec, load_model_spec, model_spec_from_dict
 from allocopt.session import Session
 
 
@@ -98,3 +98,10 @@ def test_mip_search_options_are_set_and_a_model_file_overrides_them() -> None:
                 assert s.highs.highs.getOptionValue(name)[1] == value, name
     assert set(MIP_SEARCH_OPTIONS) == set(HIGHS_SEARCH_DEFAULTS)
     assert all(value is False for value in MIP_SEARCH_OPTIONS.values())
+
+
+def test_bundled_strong_model_file_is_the_default_but_strong() -> None:
+    strong, default = load_model_spec(MODELS / "strong.yaml"), load_model_spec(MODELS / "default.yaml")
+    assert strong.formulation == "strong" and default.formulation == "legacy"
+    assert strong.model_copy(update={"formulation": "legacy", "name": "default",
+                                     "description": default.description}) == default
