@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 import subprocess
@@ -97,3 +98,18 @@ def test_bundled_instances_solve_to_optimality(name: str) -> None:
     assert r.status.proven_optimal
     assert (r.gates["decision"] == "proceed").any()
     assert (r.gates["decision"] != "proceed").any() or name == "tight-commitments"
+
+
+def test_no_public_name_is_hidden_by_a_module_of_the_same_name() -> None:
+    """Importing ``allocopt.x`` sets the package's attribute ``x`` to the module: a public function ``x`` living in a
+    module of that name would turn into the module after the first import (``allocopt.renegotiate`` once did)."""
+    import importlib
+    import pkgutil
+
+    modules = {m.name for m in pkgutil.iter_modules(allocopt.__path__)}
+    assert not set(allocopt.__all__) & modules
+    for name in modules - {"cli", "hedging"}:
+        importlib.import_module(f"allocopt.{name}")
+    for name in allocopt.__all__:
+        assert not inspect.ismodule(getattr(allocopt, name)), name
+    assert callable(allocopt.renegotiate) and callable(allocopt.precheck)

@@ -20,7 +20,7 @@ from allocopt.checker import check_result
 from allocopt.cli import main
 from allocopt.errors import InstanceError
 from allocopt.instance import instance_from_dict
-from allocopt.renegotiate import renegotiate
+from allocopt.renegotiation import renegotiate
 from allocopt.replanning import Replan, replan
 from allocopt.result import Result
 

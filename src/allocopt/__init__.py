@@ -38,7 +38,7 @@ def _quiet_interrupts_while_starting() -> None:
 
 _quiet_interrupts_while_starting()
 
-from typing import Any  # noqa: E402
+from typing import TYPE_CHECKING, Any  # noqa: E402
 
 from allocopt.errors import (  # noqa: E402
     AllocoptError,
@@ -48,9 +48,11 @@ from allocopt.errors import (  # noqa: E402
     ModelFileError,
     SolverError,
 )
-from allocopt.instance import Instance, instance_from_dict, load_instance  # noqa: E402
-from allocopt.modelfile import ModelSpec, load_model_spec, model_spec_from_dict  # noqa: E402
-from allocopt.result import Result, Status  # noqa: E402
+
+if TYPE_CHECKING:
+    from allocopt.instance import Instance, instance_from_dict, load_instance
+    from allocopt.modelfile import ModelSpec, load_model_spec, model_spec_from_dict
+    from allocopt.result import Result, Status
 
 __version__ = "0.1.0"
 
@@ -66,73 +68,42 @@ __all__ = [
 ]
 
 
+_LAZY = {
+    "allocopt.api": ("solve", "build", "with_value", "with_values"),
+    "allocopt.game": ("Game", "game_solutions", "solve_game", "sample_shapley"),
+    "allocopt.gamefile": ("load_game",),
+    "allocopt.frames": ("instance_frames", "with_frames"),
+    "allocopt.diagnosis": ("diagnose", "precheck"),
+    "allocopt.session": ("Session",),
+    "allocopt.renegotiation": ("renegotiate",),
+    "allocopt.prices": ("shadow_prices",),
+    "allocopt.comparison": ("compare", "frontier"),
+    "allocopt.metrics": ("fairness_metrics",),
+    "allocopt.sensitivity": ("sweep", "tornado"),
+    "allocopt.coalitions": ("coalition_values", "coalition_game", "coalition_instance"),
+    "allocopt.actuals": ("load_actuals", "actuals_from_plan", "hold_past"),
+    "allocopt.replanning": ("replan", "plan_diff", "deviations"),
+    "allocopt.scenarios": ("load_planning",),
+    "allocopt.scenario_plan": ("plan_scenarios",),
+    "allocopt.scenario_checker": ("check_scenario_result",),
+    "allocopt.instance": ("Instance", "instance_from_dict", "load_instance"),  # pydantic: only when one is read
+    "allocopt.modelfile": ("ModelSpec", "load_model_spec", "model_spec_from_dict"),
+    "allocopt.result": ("Result", "Status"),  # pandas: only when a result is read or made
+    "allocopt.checker": ("check_result",),
+}
+"""Where each public name lives: solving pulls in Pyomo, reading pydantic, results pandas; each is imported only
+when a name that needs it is first used."""
+_HOME = {name: module for module, names in _LAZY.items() for name in names}
+
+
 def __getattr__(name: str) -> Any:
-    """Solving pulls in Pyomo; import it only when used, so loading and checking stay light."""
-    if name in ("solve", "build", "with_value", "with_values"):
-        from allocopt import api
+    """Import a public name's module on first use, and keep the name. (No module is named as a public name: importing
+    ``allocopt.x`` sets the package's attribute ``x`` to the module, which would hide a function ``x``.)"""
+    import importlib
 
-        return getattr(api, name)
-    if name in ("Game", "game_solutions", "solve_game", "sample_shapley"):
-        from allocopt import game
-
-        return getattr(game, name)
-    if name == "load_game":
-        from allocopt.gamefile import load_game
-
-        return load_game
-    if name in ("instance_frames", "with_frames"):
-        from allocopt import frames
-
-        return getattr(frames, name)
-    if name in ("diagnose", "precheck"):
-        from allocopt import diagnosis
-
-        return getattr(diagnosis, name)
-    if name == "Session":
-        from allocopt.session import Session
-
-        return Session
-    if name == "renegotiate":
-        from allocopt.renegotiate import renegotiate
-
-        return renegotiate
-    if name == "shadow_prices":
-        from allocopt.prices import shadow_prices
-
-        return shadow_prices
-    if name in ("compare", "frontier"):
-        from allocopt import comparison
-
-        return getattr(comparison, name)
-    if name == "fairness_metrics":
-        from allocopt.metrics import fairness_metrics
-
-        return fairness_metrics
-    if name in ("sweep", "tornado"):
-        from allocopt import sensitivity
-
-        return getattr(sensitivity, name)
-    if name in ("coalition_values", "coalition_game", "coalition_instance"):
-        from allocopt import coalitions
-
-        return getattr(coalitions, name)
-    if name in ("load_actuals", "actuals_from_plan", "hold_past"):
-        from allocopt import actuals
-        return getattr(actuals, name)
-    if name in ("replan", "plan_diff", "deviations"):
-        from allocopt import replanning
-        return getattr(replanning, name)
-    if name == "load_planning":
-        from allocopt.scenarios import load_planning
-        return load_planning
-    if name == "plan_scenarios":
-        from allocopt.scenario_plan import plan_scenarios
-        return plan_scenarios
-    if name == "check_scenario_result":
-        from allocopt.scenario_checker import check_scenario_result
-        return check_scenario_result
-    if name == "check_result":
-        from allocopt.checker import check_result
-
-        return check_result
-    raise AttributeError(f"module 'allocopt' has no attribute {name!r}")
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module 'allocopt' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

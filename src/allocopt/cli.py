@@ -643,7 +643,7 @@ def renegotiate(instance: Path, model_file: Path | None, steps: str, terms: str 
     by each step (the plan re-solved at every step)."""
     from allocopt.instance import load_instance
     from allocopt.modelfile import load_model_spec
-    from allocopt.renegotiate import renegotiate as report_on
+    from allocopt.renegotiation import renegotiate as report_on
     from allocopt.report import render_renegotiation
     from allocopt.session import Session
 

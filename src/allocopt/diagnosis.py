@@ -2,7 +2,7 @@
 
 Three explanations, cheapest first:
 
-1. **Pre-solve findings** (:mod:`allocopt.precheck`): plain-arithmetic proofs (a mandatory initiative needing more
+1. **Pre-solve findings** (:mod:`allocopt.prechecks`): plain-arithmetic proofs (a mandatory initiative needing more
    than its partners can give after reserves, a commitment above capacity, ...).
 2. **Conflict set**: an irreducible infeasible subset of the LP relaxation from HiGHS, mapped back to the instance's
    entries. When the relaxation is feasible the conflict comes from whole-gate decisions alone, and we say so.
@@ -21,7 +21,7 @@ from allocopt.errors import InputError, NoPlanError
 from allocopt.instance import Instance
 from allocopt.model.entries import Entry, describe, fmt
 from allocopt.modelfile import ModelSpec
-from allocopt.precheck import Finding, check_instance
+from allocopt.prechecks import Finding, check_instance
 
 SLACK_TOLERANCE = 1e-6
 
@@ -145,7 +145,7 @@ def diagnose(instance: Instance, spec: ModelSpec | None = None, *, feasible_chec
     if conflict:
         # With whole gates the value split always exists; in the relaxation it makes chains no planner would read.
         ignore = () if spec.rules.participation.hard else ("value_split", "no_subsidy")
-        cs = conflict_set(create_model(data), spec.solver, ignore)
+        cs = conflict_set(create_model(build_data(instance, _legacy_rows(spec))), spec.solver, ignore)
         from_integrality = cs.lp_feasible
         entries = _unique([describe(fam, idx, data) for fam, idx in cs.rows])
 
@@ -203,13 +203,20 @@ def term_of(family: str, index: Any) -> str:
     return registered.term(family, key) if registered else f"{family} {' '.join(map(str, key))}"
 
 
+def _legacy_rows(spec: ModelSpec) -> ModelSpec:
+    """The spec with ``formulation: legacy``. The strong no-subsidy constants hold only while every no-subsidy row
+    holds; in the elastic relaxation those rows may be broken (and the conflict set is of the LP relaxation), so
+    explanations are built on the legacy rows, whose constants bound every row whatever the others do."""
+    return spec if spec.formulation == "legacy" else spec.model_copy(update={"formulation": "legacy"})
+
+
 def _elastic_solve(instance: Instance, spec: ModelSpec, soft: list[str], terms: set[str] | None,
                    allow: Any = None) -> tuple[Any, list[tuple[Any, float]], str, dict[str, dict[Any, float]]]:
     from allocopt.model import build_data, create_model
     from allocopt.model.elastic import make_elastic
     from allocopt.solver import solve_model
 
-    data = build_data(instance, spec)
+    data = build_data(instance, _legacy_rows(spec))
     model = create_model(data)
     only = None if terms is None and allow is None else (
         lambda family, index: (terms is None or term_of(family, index) in terms)

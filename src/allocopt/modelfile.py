@@ -115,6 +115,10 @@ class ModelSpec(_Strict):
         "leximin", description="Among the plans that reach the objective's optimum, pick the leximin of the "
         "weighted gains above stand-alone (the most equal split): the same answer under any solver seed")
     rules: Rules = Field(default_factory=Rules)
+    formulation: Literal["legacy", "strong"] = Field(
+        "legacy", description="How the rules are written as rows (the same optimum either way): legacy (as before "
+        "issue 10), or strong (per-row no-subsidy constants from what each initiative can cost and earn, with the "
+        "HiGHS search options that go with them: faster on the benchmark family)")
     solver: SolverOptions = Field(default_factory=SolverOptions)
     elastic: ElasticSettings = Field(default_factory=ElasticSettings)
 

@@ -57,8 +57,8 @@ class Session:
     def _build(self, inst: Instance) -> None:
         from allocopt.model import build_data, create_model
         from allocopt.model.limits import row_bounds, structure_key
-        from allocopt.precheck import check_instance
-        from allocopt.solver import HighsSession
+        from allocopt.prechecks import check_instance
+        from allocopt.solver import MIP_SEARCH_OPTIONS, HighsSession
 
         tick = time.perf_counter()
         self.instance = inst
@@ -66,7 +66,8 @@ class Session:
         self.findings = check_instance(self.data)
         self.model = create_model(self.data)
         self.build_s = time.perf_counter() - tick
-        self.highs = HighsSession(self.model, self.spec.solver, deadline=self.deadline)
+        search = MIP_SEARCH_OPTIONS if self.spec.formulation == "strong" else None
+        self.highs = HighsSession(self.model, self.spec.solver, deadline=self.deadline, search=search)
         self.handoff_s = self.highs.handoff_s
         self._structure = structure_key(self.data)
         self._bounds = row_bounds(self.data)
@@ -120,7 +121,7 @@ class Session:
             new_bounds = row_bounds(data)
             self._shift(new_bounds)
             self.instance, self.data, self.spec, self._bounds = instance, data, spec, new_bounds
-            from allocopt.precheck import check_instance
+            from allocopt.prechecks import check_instance
 
             self.findings = check_instance(data)
             self.in_place += 1

@@ -37,6 +37,19 @@ from allocopt.errors import SolverError
 from allocopt.modelfile import SolverOptions
 from allocopt.result import SolutionStatus, Termination
 
+MIP_SEARCH_OPTIONS: dict[str, bool | int | float | str] = {
+    "mip_heuristic_run_rens": False,
+    "mip_heuristic_run_root_reduced_cost": False,
+    "mip_allow_restart": False,
+}
+"""HiGHS MIP search options that go with ``formulation: strong``, chosen on the benchmark family
+(``benchmarks/family.py``, ``docs/performance.md``): with the strong rows HiGHS no longer needs the RENS and
+root-reduced-cost sub-MIPs and the root restarts it spent most of a small solve in (with the legacy rows, turning
+them off did not pay). A model file's ``highs_options`` override them. They change how HiGHS searches, never what
+is optimal."""
+HIGHS_SEARCH_DEFAULTS: dict[str, bool | int | float | str] = {name: True for name in MIP_SEARCH_OPTIONS}
+"""HiGHS's own defaults of :data:`MIP_SEARCH_OPTIONS` (the search under ``formulation: legacy``)."""
+
 
 @dataclass
 class SolveOutcome:
@@ -187,7 +200,8 @@ class HighsSession:
     found from HiGHS's own integrality, so holding them needs no knowledge of the model.
     """
 
-    def __init__(self, model: Any, options: SolverOptions, *, deadline: float | None = None) -> None:
+    def __init__(self, model: Any, options: SolverOptions, *, deadline: float | None = None,
+                 search: dict[str, bool | int | float | str] | None = None) -> None:
         opt = SolverFactory("highs")
         if opt is None or not opt.available():
             raise SolverError("HiGHS is not available: install the 'highspy' package (pip install highspy)")
@@ -201,6 +215,9 @@ class HighsSession:
         self.handoff_s = time.perf_counter() - tick
         self.model = model
         self.options = options
+        self.search = dict(search or {})
+        """HiGHS search options set before the model file's (:data:`MIP_SEARCH_OPTIONS` under the strong
+        formulation)."""
         self.deadline = deadline
         """A :func:`time.perf_counter` reading past which no run may go (a time limit over a whole command)."""
         self._opt = opt
@@ -236,6 +253,8 @@ class HighsSession:
         # HiGHS measures its time limit on a clock that keeps running across runs of one object: each run gets
         # the limit on top of the time already spent, or a re-solve on a live session would stop at once.
         h.setOptionValue("time_limit", h.getRunTime() + float(limit) if limit is not None else math.inf)
+        for name, value in {**HIGHS_SEARCH_DEFAULTS, **self.search}.items():
+            h.setOptionValue(name, value)
         for name, value in o.highs_options.items():
             if h.setOptionValue(name, value) != _ok():
                 raise SolverError(f"HiGHS refuses the option {name} = {value!r}")
@@ -646,13 +665,59 @@ def conflict_set(model: Any, options: SolverOptions, ignore: tuple[str, ...] = (
     return HighsSession(model, options).conflict()
 
 
+MPS_NOTE = ("* allocopt: this file MINIMISES the NEGATED objective (row {row}): the plan's objective (a maximum) is "
+            "minus\n* this file's optimum. No OBJSENSE section: CBC and PuLP ignore OBJSENSE MAX and would minimise.\n")
+"""Comment lines that head an exported MPS file (``{row}``: the name of its objective row)."""
+
+
 def write_model(model: Any, path: str, fmt: str) -> None:
-    """Write the model as an LP or MPS file for any other solver, with readable names."""
+    """Write the model as an LP or MPS file for any other solver, with readable names.
+
+    The LP file keeps the maximisation (``max`` is read the same way by every LP reader). The MPS file states the
+    same problem as the minimisation of the negated objective, with no ``OBJSENSE`` section and a comment line
+    saying so: CBC and PuLP ignore ``OBJSENSE MAX`` and would silently minimise, returning the worst plan. A
+    constant in the objective stays a constant (Pyomo writes it as the column ``ONE_VAR_CONSTANT`` held at 1)."""
     if fmt not in ("lp", "mps"):
         raise SolverError(f"unknown model format '{fmt}': use lp or mps")
     # Pyomo guesses the format from the extension and warns when told a name it spells differently ("cpxlp").
     guessed = path.lower().endswith(f".{fmt}")
-    model.write(path, format=None if guessed else fmt, io_options={"symbolic_solver_labels": True})
+    options = {"symbolic_solver_labels": True}
+    if fmt == "lp":
+        model.write(path, format=None if guessed else fmt, io_options=options)
+        return
+    objectives = [o for o in model.component_data_objects(pyo.Objective, active=True)]
+    negated = "minus_objective"
+    for obj in objectives:
+        obj.deactivate()
+    expr = sum(-o.expr if o.sense == pyo.maximize else o.expr for o in objectives)
+    model.add_component(negated, pyo.Objective(expr=expr if objectives else 0, sense=pyo.minimize))
+    try:
+        model.write(path, format=None if guessed else fmt, io_options=options)
+    finally:
+        model.del_component(negated)
+        for obj in objectives:
+            obj.activate()
+    _as_plain_minimisation(path, negated)
+
+
+def _as_plain_minimisation(path: str, row: str) -> None:
+    """Drop the ``OBJSENSE MIN`` section Pyomo writes (minimising is every MPS reader's default) and head the file
+    with :data:`MPS_NOTE`."""
+    with open(path, encoding="utf-8") as fh:
+        lines = fh.readlines()
+    out: list[str] = [MPS_NOTE.format(row=row)]
+    skip = False
+    for line in lines:
+        if skip:
+            skip = False
+            if line.strip().upper() in ("MIN", "MINIMIZE"):
+                continue
+        if line.strip().upper() == "OBJSENSE":
+            skip = True
+            continue
+        out.append(line)
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.writelines(out)
 
 
 def highs_option_problems(options: dict[str, Any]) -> list[str]:

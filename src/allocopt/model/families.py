@@ -473,6 +473,38 @@ def no_subsidy_ratios(d: ModelData, i: str) -> list[tuple[str, float, float, flo
     return out
 
 
+def no_subsidy_constants(d: ModelData, i: str) -> dict[str, tuple[float, float]]:
+    """``formulation: strong``: per phase k of ``no_subsidy_ratios``, the big-M constants (upper row, lower row)
+    that what the initiative can cost and earn allow, as in docs/formulation.md.
+
+    With ``m_j``, ``v_j`` the cost and value of i's phases up to j: when j (not k) is the last phase that proceeds,
+    partner p's money is at most ``m_j`` and, if ``m_j > 0``, its benefit is ``rho_ij`` times it (within
+    ``tau V_i``); if ``m_j = 0`` its money is 0 and its benefit at most ``v_j``. So
+    ``benefit[p,i] - rho_ik money[p,i]`` lies within ``tau V_i`` of ``[-(rho_ik m_j - v_j)^+, (v_j - rho_ik m_j)^+]``,
+    and nothing proceeding gives 0::
+
+        BigM_upper_ik = max_{j != k} (v_j - rho_ik m_j)^+ + margin
+        BigM_lower_ik = max_{j != k} (rho_ik m_j - v_j)^+ + margin
+
+    ``margin`` (1e-4 of the larger of i's total value and rho_ik times its total cost) keeps a row whose phase is
+    not the last one strictly slack in every plan, so the plan's LP, its duals and ranges are those of the legacy
+    rows."""
+    phases = d.stage_phases[i]
+    cum: list[tuple[str, float, float]] = []
+    v_cum = m_cum = 0.0
+    for t in phases:
+        v_cum += d.value[i, t]
+        m_cum += d.cost[i, t]
+        cum.append((t, v_cum, m_cum))
+    out: dict[str, tuple[float, float]] = {}
+    for k, rho, _v, _big in no_subsidy_ratios(d, i):
+        margin = 1e-4 * max(v_cum, rho * m_cum)
+        upper = max([0.0, *(v - rho * mj for j, v, mj in cum if j != k)])
+        lower = max([0.0, *(rho * mj - v for j, v, mj in cum if j != k)])
+        out[k] = (upper + margin, lower + margin)
+    return out
+
+
 def add_no_subsidy(m: Any, d: ModelData) -> Any:
     """Nobody quietly subsidises another: a partner's share of an initiative's value is its share of the money.
 
@@ -482,15 +514,19 @@ def add_no_subsidy(m: Any, d: ModelData) -> Any:
         benefit[p,i] - rho_ik money[p,i] <=  tau V_i + BigM_ik (1 - last[i,k])      (row "upper")
         benefit[p,i] - rho_ik money[p,i] >= -tau V_i - BigM_ik (1 - last[i,k])      (row "lower")
 
-    Switched by ``rules.no_subsidy`` (tolerance tau) in the model file.
+    Switched by ``rules.no_subsidy`` (tolerance tau) in the model file. ``formulation: legacy`` uses one
+    ``BigM_ik = max(V_i^all, rho_ik M_i^all)`` for both rows, ``strong`` the per-row constants of
+    :func:`no_subsidy_constants`.
     """
     rule_spec = d.spec.rules.no_subsidy
     tau = rule_spec.tolerance
-    params: dict[tuple[str, str], tuple[float, float]] = {}
+    strong = d.spec.formulation == "strong"
+    params: dict[tuple[str, str], tuple[float, float, float]] = {}
     index: list[tuple[str, str, str, str]] = []
     for i in d.DECIDED if rule_spec.enabled else []:
+        constants = no_subsidy_constants(d, i) if strong else {}
         for k, rho, _v, big in no_subsidy_ratios(d, i):
-            params[i, k] = (rho, big)
+            params[i, k] = (rho, *constants.get(k, (big, big)))
             for p in d.sharing[i]:
                 index.append((p, i, k, "upper"))
                 index.append((p, i, k, "lower"))
@@ -500,7 +536,8 @@ def add_no_subsidy(m: Any, d: ModelData) -> Any:
     value: dict[str, Terms] = {}
 
     def rule(m: Any, p: str, i: str, k: str, side: str) -> Any:
-        rho, big = params[i, k]
+        rho, big_upper, big_lower = params[i, k]
+        big = big_upper if side == "upper" else big_lower
         nxt = next_phase[i, k]
         if (p, i) not in money:
             money[p, i] = _money_terms(m, d, p, i)

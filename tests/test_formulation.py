@@ -1,0 +1,107 @@
+"""``formulation: legacy | strong``: the same optimum, the same plan checks, the same prices.
+
+The strong formulation only tightens the no-subsidy rows' big-M constants (per row, from what the initiative can
+cost and earn); every plan of one is a plan of the other, so the optima agree on every instance.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from tests.conftest import INSTANCES, MODELS, TINY, solve_checked
+
+import allocopt
+from allocopt.errors import ModelFileError
+from allocopt.generate import generate_instance
+from allocopt.model import build_data
+from allocopt.model.families import no_subsidy_constants, no_subsidy_ratios
+from allocopt.modelfile import ModelSpec, load_model_spec, model_spec_from_dict
+from allocopt.session import Session
+
+
+def _spec(formulation: str, **extra: object) -> ModelSpec:
+    return model_spec_from_dict({"formulation": formulation, **extra})
+
+
+def test_model_file_field_is_validated() -> None:
+    assert ModelSpec().formulation in ("legacy", "strong")
+    with pytest.raises(ModelFileError, match="formulation"):
+        model_spec_from_dict({"formulation": "fastest"}, "m.yaml")
+
+
+def test_strong_constants_hand_worked() -> None:
+    """Pilot costs 100 and earns 0, scale costs 100 and earns 300: m = (100, 200), v = (0, 300), rho = (0, 1.5).
+    Pilot rows: upper max(300 - 0 x 200, 0) = 300, lower 0; scale rows: upper max(0 - 1.5 x 100, 0) = 0, lower
+    1.5 x 100 - 0 = 150; each plus the margin 1e-4 x 300 = 0.03. Legacy: max(300, rho x 200) = 300 everywhere."""
+    inst = allocopt.instance_from_dict({
+        "resources": {"capital": {"unit": "USD", "unit_value": 1}}, "phases": ["pilot", "scale"],
+        "partners": {"a": {"capacity": {"capital": 500}}, "b": {"capacity": {"capital": 500}}},
+        "initiatives": {"x": {"phases": {"pilot": {"capital": 100, "value": 0},
+                                         "scale": {"capital": 100, "value": 300}}}}})
+    d = build_data(inst, _spec("strong"))
+    constants = no_subsidy_constants(d, "x")
+    assert constants["pilot"] == pytest.approx((300.03, 0.03))
+    assert constants["scale"] == pytest.approx((0.03, 150.03))
+    assert [big for _k, _rho, _v, big in no_subsidy_ratios(d, "x")] == [300, 300]
+
+
+@pytest.mark.parametrize("name", ["joint-venture", "channel-ecosystem", "tight-commitments"])
+def test_bundled_instances_same_optimum_and_prices(name: str) -> None:
+    inst = allocopt.load_instance(INSTANCES / f"{name}.yaml")
+    results = {f: solve_checked(inst, _spec(f)) for f in ("legacy", "strong")}
+    legacy, strong = results["legacy"].objective, results["strong"].objective
+    assert legacy is not None and strong == pytest.approx(legacy, rel=1e-7)
+    prices = {}
+    for f in ("legacy", "strong"):
+        with Session(inst, _spec(f, tie_break="none")) as s:
+            s.solve()
+            prices[f] = s.prices().limits.set_index("term")["price"]
+    assert prices["strong"].to_dict() == pytest.approx(prices["legacy"].to_dict(), rel=1e-6, abs=1e-6)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), partners=st.integers(2, 4), initiatives=st.integers(3, 8),
+       phases=st.integers(1, 4), tolerance=st.sampled_from([0.0, 0.05]))
+def test_random_instances_same_optimum(seed: int, partners: int, initiatives: int, phases: int,
+                                       tolerance: float) -> None:
+    inst = allocopt.instance_from_dict(generate_instance(partners, initiatives, phases, 2, seed))
+    rules = {"no_subsidy": {"tolerance": tolerance}, "participation": {"enabled": True}}
+    out = {f: solve_checked(inst, _spec(f, tie_break="none", rules=rules)) for f in ("legacy", "strong")}
+    assert out["legacy"].status.proven_optimal and out["strong"].status.proven_optimal
+    assert out["strong"].objective == pytest.approx(out["legacy"].objective, rel=1e-7, abs=1e-6)
+
+
+def test_tiny_instance_default_model_both_formulations() -> None:
+    """Both initiatives fit in the 200 of capital: value 80 + 90 + 70 less cost 160 = 80."""
+    import yaml
+
+    inst = allocopt.instance_from_dict(yaml.safe_load(TINY))
+    a, b = (solve_checked(inst, _spec(f)) for f in ("legacy", "strong"))
+    assert a.objective == pytest.approx(b.objective) and a.objective == pytest.approx(80.0)
+
+
+def test_mip_search_options_are_set_and_a_model_file_overrides_them() -> None:
+    """The strong formulation's MIP search options reach HiGHS; a model file's highs_options win over them; the
+    legacy formulation keeps HiGHS's own search."""
+    from allocopt.solver import HIGHS_SEARCH_DEFAULTS, MIP_SEARCH_OPTIONS
+
+    inst = allocopt.load_instance(INSTANCES / "joint-venture.yaml")
+    cases = (("strong", {}, MIP_SEARCH_OPTIONS), ("strong", HIGHS_SEARCH_DEFAULTS, HIGHS_SEARCH_DEFAULTS),
+             ("legacy", {}, HIGHS_SEARCH_DEFAULTS))
+    for formulation, options, expected in cases:
+        spec = model_spec_from_dict({"formulation": formulation, "solver": {"highs_options": options}})
+        with Session(inst, spec) as s:
+            result = s.solve()
+            assert result.status.proven_optimal
+            for name, value in expected.items():
+                assert s.highs.highs.getOptionValue(name)[1] == value, name
+    assert set(MIP_SEARCH_OPTIONS) == set(HIGHS_SEARCH_DEFAULTS)
+    assert all(value is False for value in MIP_SEARCH_OPTIONS.values())
+
+
+def test_bundled_strong_model_file_is_the_default_but_strong() -> None:
+    strong, default = load_model_spec(MODELS / "strong.yaml"), load_model_spec(MODELS / "default.yaml")
+    assert strong.formulation == "strong" and default.formulation == "legacy"
+    assert strong.model_copy(update={"formulation": "legacy", "name": "default",
+                                     "description": default.description}) == default
