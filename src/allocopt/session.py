@@ -231,10 +231,39 @@ class Session:
                 yield False
                 return
             self.highs.hold_integers(cols)
+        released = [] if relax else self._release_vacuous_rows(cols)
         try:
             yield True
         finally:
+            for row, lower, upper in released:
+                self.highs.set_row_bounds(row, lower, upper)
             self.highs.release_integers()
+
+    def _release_vacuous_rows(self, cols: np.ndarray) -> list[tuple[int, float, float]]:
+        """With the gates held, a no-subsidy row of a phase k that is not the last to proceed (``last[i,k] = 0``)
+        says nothing: its big-M term holds it open. Left in, it would still stop HiGHS's ranging at a basis change
+        where no price changes (the closer its constant, the sooner: ``formulation: strong``); released, the
+        valid ranges are those of the plan's real limits. Returns the rows released, with their bounds."""
+        comp = getattr(self.model, "no_subsidy", None)
+        if comp is None or not len(comp):
+            return []
+        data = self.data
+        after = {(i, t): (ts[n + 1] if n + 1 < len(ts) else None)
+                 for i, ts in data.stage_phases.items() for n, t in enumerate(ts)}
+
+        def proceeds(i: str, t: str | None) -> bool:
+            col = self.column(("proceed", (i, t))) if t is not None else None
+            return col is not None and cols[col] > 0.5
+
+        rows = sorted({r for index in comp
+                if proceeds(index[1], after[index[1], index[2]]) or not proceeds(index[1], index[2])
+                for r in [self.row(("no_subsidy", index))] if r is not None})
+        if not rows:
+            return []
+        lower, upper = self.highs.row_bounds(np.asarray(rows, dtype=np.int32))
+        for row in rows:
+            self.highs.set_row_bounds(row)
+        return [(row, float(lo), float(up)) for row, lo, up in zip(rows, lower, upper, strict=True)]
 
     def lp(self, *, ranging: bool = True, fresh: bool = True) -> Any:
         """Solve the LP held by :meth:`holding` and return its :class:`~allocopt.solver.RowDuals`, or None when it
