@@ -348,3 +348,23 @@ def test_maxmin_over_expected_gains_equalises_the_expected_gains_above_stand_alo
     assert risk.loc["b", "expected_gain"] == pytest.approx(35.0, rel=1e-6)
     assert result.scenarios["up"].contributions.loc[("b", "x", "pilot", "capital"), "units"] == \
         pytest.approx(40 * 35 / 60, rel=1e-6)
+
+
+ODD_VALUES = [[1, 2], 1e300, -1, "high", True, {"ghost": 2}, {"x": [1]}, {"x": {"pilot": {"set": "a"}}}]
+
+
+@pytest.mark.parametrize("odd", ODD_VALUES, ids=repr)
+@pytest.mark.parametrize("field", ["values", "needs", "capacity", "stand_alone"])
+def test_an_odd_multiplier_is_refused_in_a_planners_words(field: str, odd: Any) -> None:
+    """A field that takes a number or a mapping is one field to a planner: one problem, named by its path, and
+    never pydantic's names for the members of a union (``function-before[...]``, ``Override``, ``dict[...]``)."""
+    inst = instance_from_dict({
+        "resources": {"capital": {"unit": "USD", "unit_value": 1}}, "phases": ["pilot"],
+        "partners": {"a": {"capacity": {"capital": 100}}},
+        "initiatives": {"x": {"phases": {"pilot": {"capital": 50, "value": 80}}}}})
+    with pytest.raises(InstanceError) as err:
+        scenarios_from_data({"cases": {"s": {"probability": 1, field: odd}}}, inst)
+    for problem in err.value.problems:
+        text = f"{problem.path} {problem.message}"
+        assert "[" not in problem.path and "Override" not in text and "function-" not in text, text
+        assert problem.path.startswith(f"cases.s.{field}"), problem.path

@@ -1002,6 +1002,55 @@ def _model_named(title: str) -> type[BaseModel] | None:
     return found if isinstance(found, type) and issubclass(found, BaseModel) else None
 
 
+_UNION_TAG = re.compile(r"^(?:[\w-]+\[.*\]|[A-Z][A-Za-z0-9]*)$")
+"""How pydantic names the member of a union a nested error comes from (``function-before[...]``, ``dict[...]``,
+a model's class name): segments of an error location that are not fields of the file."""
+_TYPE_MISMATCH = {"float_type", "float_parsing", "int_type", "int_parsing", "string_type", "bool_type", "dict_type",
+                  "list_type", "model_type", "model_attributes_type", "is_instance_of"}
+
+
+def _union_collapsed(errors: list[Any], data: Any) -> list[Any]:
+    """The errors of a union (a field written as a number or as a mapping, say) as one field's errors: pydantic
+    reports the value against every member, each under the member's name; a planner needs the member the value
+    was meant for. Union tags are dropped from the location; of one field's errors, those that are not a plain
+    mismatch of type (the value is of the member's type but out of range, say) are kept, else the first."""
+    grouped: dict[tuple[Any, ...], list[Any]] = {}
+    for error in errors:
+        loc, node, known, tagged = [], data, data is not None, False
+        for seg in error["loc"]:
+            if known and isinstance(node, Mapping) and seg in node:
+                node = node[seg]
+            elif known and isinstance(node, list) and isinstance(seg, int) and 0 <= seg < len(node):
+                node = node[seg]
+            elif isinstance(seg, str) and _UNION_TAG.match(seg) and (known or "[" in seg):
+                tagged = True
+                continue
+            else:
+                known = False
+            loc.append(seg)
+        grouped.setdefault(tuple(loc), []).append({**error, "loc": tuple(loc)} if tagged else error)
+    out: list[Any] = []
+    for group in grouped.values():
+        if len(group) == 1:
+            out += group
+            continue
+        meant = [e for e in group if e["type"] not in _TYPE_MISMATCH]
+        if meant:
+            out += meant
+            continue
+        kinds = list(dict.fromkeys(_UNION_KINDS.get(e["type"], "another kind of value") for e in group))
+        expected = " or ".join(kinds)
+        out.append({**group[0], "type": "value_error",
+                    "msg": f"expected {expected}, got {_describe(group[0].get('input'))}"})
+    return out
+
+
+_UNION_KINDS = {"float_type": "a number", "float_parsing": "a number", "int_type": "a whole number",
+                "int_parsing": "a whole number", "string_type": "a name", "bool_type": "true or false",
+                "dict_type": "a mapping (name: value entries)", "model_type": "a mapping (name: value entries)",
+                "model_attributes_type": "a mapping (name: value entries)", "list_type": "a list"}
+
+
 def _pydantic_problems(err: ValidationError, source: str, data: Any = None, lines: LineIndex | None = None,
                        model: type[BaseModel] | None = None) -> list[Problem]:
     """Every error pydantic found, each with the field path as the file spells it (given the raw ``data``), the
@@ -1009,7 +1058,7 @@ def _pydantic_problems(err: ValidationError, source: str, data: Any = None, line
     root = model or _model_named(err.title)
     problems: list[Problem] = []
     seen: set[tuple[str, str]] = set()
-    for error in err.errors(include_url=False):
+    for error in _union_collapsed(err.errors(include_url=False), data):
         loc = tuple(error["loc"])
         path = _error_path(loc, data, root)
         message, fix = _explain(error, loc, root)
