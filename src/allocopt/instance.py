@@ -1018,9 +1018,7 @@ def _union_collapsed(errors: list[Any], data: Any) -> list[Any]:
     for error in errors:
         loc, node, known, tagged = [], data, data is not None, False
         for seg in error["loc"]:
-            if known and isinstance(node, Mapping) and seg in node:
-                node = node[seg]
-            elif known and isinstance(node, list) and isinstance(seg, int) and 0 <= seg < len(node):
+            if known and _has(node, seg):
                 node = node[seg]
             elif isinstance(seg, str) and _UNION_TAG.match(seg) and (known or "[" in seg):
                 tagged = True
@@ -1043,6 +1041,13 @@ def _union_collapsed(errors: list[Any], data: Any) -> list[Any]:
         out.append({**group[0], "type": "value_error",
                     "msg": f"expected {expected}, got {_describe(group[0].get('input'))}"})
     return out
+
+
+def _has(node: Any, seg: Any) -> bool:
+    """Whether ``node[seg]`` is a place in the file's data (a mapping's key, or a list's position)."""
+    if isinstance(node, Mapping):
+        return seg in node
+    return isinstance(node, list) and isinstance(seg, int) and 0 <= seg < len(node)
 
 
 _UNION_KINDS = {"float_type": "a number", "float_parsing": "a number", "int_type": "a whole number",

@@ -231,7 +231,7 @@ class Session:
                 yield False
                 return
             self.highs.hold_integers(cols)
-        released = [] if relax else self._release_vacuous_rows(cols)
+        released = [] if relax or cols is None else self._release_vacuous_rows(cols)
         try:
             yield True
         finally:
