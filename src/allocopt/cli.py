@@ -218,12 +218,8 @@ def solve(instance: Path, model_file: Path | None, time_limit: float | None, gap
         except OutputError as err:  # the plan is not lost: it is printed below, then the failure is reported
             not_written = err
 
-    if fmt == "json":
-        click.echo(result.to_json(), nl=False)
-    elif fmt == "csv":
-        for name, df in result.tables.items():
-            click.echo(f"# {name}")
-            click.echo(df.reset_index().to_csv(index=False), nl=False)
+    if fmt in ("json", "csv"):
+        _echo_data(result, fmt)
     else:
         infeasible = result.status.infeasible  # the explanation below says it all
         click.echo(render(result, list(inst.phases), fmt, notes=not infeasible), nl=False)
@@ -300,12 +296,8 @@ def _plan_scenarios(instance: Path, scenarios_file: Path | None, model_file: Pat
         write_set(out_dir, files, protect=protect)
         click.echo(printable(f"wrote {out_dir / 'result.json'} and the scenario tables as CSV in {out_dir}"),
                    err=True)
-    if fmt == "json":
-        click.echo(result.to_json(), nl=False)
-    elif fmt == "csv":
-        for name, df in result.tables.items():
-            click.echo(f"# {name}")
-            click.echo(df.reset_index().to_csv(index=False), nl=False)
+    if fmt in ("json", "csv"):
+        _echo_data(result, fmt)
     else:
         click.echo(render_scenarios(result, fmt), nl=False)
         if report is not None:
@@ -368,6 +360,16 @@ def scenarios(instance: Path, scenarios_file: Path | None, model_file: Path | No
         return
     _plan_scenarios(instance, scenarios_file, model_file, time_limit, gap, None, None, out_dir, fmt, False, None,
                     values=True, workers=workers, prices=with_prices)
+
+
+def _echo_data(result: Any, fmt: str) -> None:
+    """A result on stdout as data: its JSON, or each table as CSV under a ``# name`` line."""
+    if fmt == "json":
+        click.echo(result.to_json(), nl=False)
+        return
+    for name, df in result.tables.items():
+        click.echo(f"# {name}")
+        click.echo(df.reset_index().to_csv(index=False), nl=False)
 
 
 def _write_outputs(result: Any, out_dir: Path, protect: list[Path], xlsx: bool = False) -> None:

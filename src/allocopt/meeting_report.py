@@ -29,7 +29,17 @@ from typing import Any
 import pandas as pd
 
 from allocopt.errors import MissingExtraError
-from allocopt.report import _level, gate_view, money, objective_text, objective_value_text, percent, status_line, units
+from allocopt.report import (
+    _level,
+    gate_view,
+    money,
+    objective_text,
+    objective_value_text,
+    percent,
+    status_line,
+    units,
+    value_split_view,
+)
 from allocopt.result import Result
 
 TOP_PRICES = 10
@@ -325,13 +335,8 @@ def _funding(inst: Any, result: Result) -> Section:
         tables.append(Table("What each partner puts in, per phase and resource", view.set_index("partner")))
     b = result.benefits
     if len(b):
-        view = pd.DataFrame({
-            "receives": b["benefit"].map(lambda v: money(v, cur)),
-            "share of value": b["value_share"].map(percent),
-            "puts in": b["money"].map(lambda v: money(v, cur)),
-            "share of money": b["money_share"].map(percent),
-        }, index=b.index)
-        tables.append(Table("Value split: each partner's share of each initiative's value and money", view))
+        tables.append(Table("Value split: each partner's share of each initiative's value and money",
+                            value_split_view(b, cur)))
     prose = ["Contributions are valued at each resource's money value per unit."] if tables else \
         ["Nobody contributes anything in this plan."]
     return Section("funding", "Who funds what", prose, tables)

@@ -27,6 +27,16 @@ def _missing(x: Any) -> bool:
     return x is None or (isinstance(x, float) and math.isnan(x))
 
 
+def value_split_view(benefits: pd.DataFrame, cur: str) -> pd.DataFrame:
+    """Each partner's share of each initiative's value beside its share of the money, as display text."""
+    return pd.DataFrame({
+        "receives": benefits["benefit"].map(lambda v: money(v, cur)),
+        "share of value": benefits["value_share"].map(percent),
+        "puts in": benefits["money"].map(lambda v: money(v, cur)),
+        "share of money": benefits["money_share"].map(percent),
+    }, index=benefits.index)
+
+
 def money(x: Any, currency: str) -> str:
     if _missing(x):
         return "-"
@@ -166,14 +176,8 @@ def render(result: Result, phases: list[str], fmt: str = "table", notes: bool = 
 
     b = result.benefits
     if len(b):
-        view = pd.DataFrame({
-            "receives": b["benefit"].map(lambda v: money(v, cur)),
-            "share of value": b["value_share"].map(percent),
-            "puts in": b["money"].map(lambda v: money(v, cur)),
-            "share of money": b["money_share"].map(percent),
-        }, index=b.index)
         out.append(f"\n{h}Value split (by partner and initiative)")
-        out.append(_table(view, fmt))
+        out.append(_table(value_split_view(b, cur), fmt))
 
     cap = result.capacity
     if len(cap):

@@ -101,6 +101,11 @@ class Status:
         """A plan is held (optimal, or the best found within a limit)."""
         return self.has_plan
 
+    def to_dict(self) -> dict[str, Any]:
+        """The status as a result file records it."""
+        return {"termination": self.termination.value, "solution_status": self.solution_status.value,
+                "has_plan": self.has_plan, "proven_optimal": self.proven_optimal}
+
 
 def _enum(kind: Any, value: Any) -> Any:
     try:
@@ -162,12 +167,7 @@ class Result:
             "format": RESULT_FORMAT,
             "instance": {"name": self.instance_name, "sha256": self.instance_sha256, "currency": self.currency},
             "model": self.model,
-            "status": {
-                "termination": self.status.termination.value,
-                "solution_status": self.status.solution_status.value,
-                "has_plan": self.status.has_plan,
-                "proven_optimal": self.status.proven_optimal,
-            },
+            "status": self.status.to_dict(),
             "objective": {"name": self.objective_name, "value": _num(self.objective), "bound": _num(self.bound),
                           "gap": _num(self.gap)},
             "solver": {"name": self.solver_name, "version": self.solver_version},

@@ -66,12 +66,7 @@ class ScenarioResult:
             "instance": {"name": self.instance_name, "sha256": self.instance_sha256, "currency": self.currency},
             "scenarios_sha256": self.scenarios_sha256,
             "model": self.model,
-            "status": {
-                "termination": self.status.termination.value,
-                "solution_status": self.status.solution_status.value,
-                "has_plan": self.status.has_plan,
-                "proven_optimal": self.status.proven_optimal,
-            },
+            "status": self.status.to_dict(),
             "objective": {"name": self.objective_name, "value": _plain(self.objective), "bound": _plain(self.bound),
                           "gap": _plain(self.gap)},
             "solver": {"name": "highs", "version": self.solver_version},
