@@ -92,3 +92,10 @@ def test_a_tampered_scenario_plan_gets_no_report(scenario_plan: Path, tmp_path: 
     page = tmp_path / "bad.html"
     assert run("report", MARKET, bad, "--html", page).exit_code == 6
     assert not page.exists()
+
+
+def test_options_of_a_single_plan_are_refused_for_a_scenario_plan(scenario_plan: Path, tmp_path: Path) -> None:
+    for option in (["--prices"], ["--previous", scenario_plan]):
+        done = run("report", MARKET, scenario_plan, "--html", tmp_path / "s.html", *option)
+        assert done.exit_code == 2 and "scenario plan" in done.output
+    assert not (tmp_path / "s.html").exists()

@@ -1043,6 +1043,9 @@ def report(instance: Path, result_file: Path, html_file: Path | None, markdown_f
     protect = [p for p in (instance, result_file, previous_file, actuals_file, scenarios_file) if p is not None]
     check_file_target(target, protect=protect)
     if is_scenario_result(result_file):
+        if previous_file is not None or actuals_file is not None or with_prices or with_coalitions:
+            raise click.UsageError("RESULT_FILE is a scenario plan: --previous, --actuals, --prices and --coalitions "
+                                   "apply to a single plan (its report shows the scenario outcomes instead)")
         from allocopt.meeting_sections import scenario_report
         from allocopt.scenario_checker import check_scenario_files, load_scenario_file
 
