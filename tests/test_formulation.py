@@ -103,8 +103,8 @@ def test_mip_search_options_are_set_and_a_model_file_overrides_them() -> None:
     assert all(value is False for value in MIP_SEARCH_OPTIONS.values())
 
 
-def test_bundled_strong_model_file_is_the_default_but_strong() -> None:
-    strong, default = load_model_spec(MODELS / "strong.yaml"), load_model_spec(MODELS / "default.yaml")
-    assert strong.formulation == "strong" and default.formulation == "legacy"
-    assert strong.model_copy(update={"formulation": "legacy", "name": "default",
+def test_bundled_legacy_model_file_is_the_default_but_legacy() -> None:
+    legacy, default = load_model_spec(MODELS / "legacy.yaml"), load_model_spec(MODELS / "default.yaml")
+    assert legacy.formulation == "legacy" and default.formulation == "strong" == ModelSpec().formulation
+    assert legacy.model_copy(update={"formulation": "strong", "name": "default",
                                      "description": default.description}) == default

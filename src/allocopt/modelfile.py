@@ -116,7 +116,7 @@ class ModelSpec(_Strict):
         "weighted gains above stand-alone (the most equal split): the same answer under any solver seed")
     rules: Rules = Field(default_factory=Rules)
     formulation: Literal["legacy", "strong"] = Field(
-        "legacy", description="How the rules are written as rows (the same optimum either way): legacy (as before "
+        "strong", description="How the rules are written as rows (the same optimum either way): legacy (as before "
         "issue 10), or strong (per-row no-subsidy constants from what each initiative can cost and earn, with the "
         "HiGHS search options that go with them: faster on the benchmark family)")
     solver: SolverOptions = Field(default_factory=SolverOptions)

@@ -293,7 +293,12 @@ class HighsSession:
         differently than by a cold solve)."""
         h = self.highs
         tick = time.perf_counter()
-        if fresh or warm_start is not None:
+        if (fresh or warm_start is not None) and self.runs:
+            # HiGHS keeps state from earlier runs and edits that clearSolver does not forget (found by comparing a
+            # second solve on one session with a cold solve), enough to pick another of several equally good plans:
+            # passing the model back as it stands makes this run exactly that of a cold solve
+            h.passModel(h.getLp())
+        elif fresh or warm_start is not None:
             h.clearSolver()
         if warm_start is not None and len(warm_start) == h.getNumCol():
             import highspy
