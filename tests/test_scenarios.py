@@ -368,3 +368,45 @@ def test_an_odd_multiplier_is_refused_in_a_planners_words(field: str, odd: Any) 
         text = f"{problem.path} {problem.message}"
         assert "[" not in problem.path and "Override" not in text and "function-" not in text, text
         assert problem.path.startswith(f"cases.s.{field}"), problem.path
+
+
+SPLIT = {
+    "name": "split",
+    "resources": {"capital": {"unit": "USD", "unit_value": 1}},
+    "phases": ["pilot", "scale"],
+    "partners": {"a": {"capacity": {"capital": 100}}, "b": {"capacity": {"capital": 100}, "stand_alone": 60}},
+    "initiatives": {
+        "x": {"phases": {"pilot": {"capital": 100, "value": 200}}},
+        "y": {"phases": {"pilot": {"capital": 100, "value": 130}}, "eligible": {"capital": ["b"]}},
+    },
+}
+"""The largest expected total (130) has a fund x (gain 100) and b fund y (gain 30, below its stand-alone 60 in
+every case, 48 in the downturn); the only plan where b expects its stand-alone value has b fund x instead (a
+cannot fund y): b gains 100 (80 in the downturn, where x is worth 180), a nothing, the total 100 or 80."""
+SPLIT_CASES: dict[str, Any] = {"cases": {"steady": {"probability": 0.5},
+                                         "downturn": {"probability": 0.5, "values": {"x": 0.9},
+                                                      "stand_alone": {"b": 0.8}}}}
+
+
+def test_participation_auto_holds_over_expected_gains_worked_by_hand() -> None:
+    _, _, free = planned(SPLIT, SPLIT_CASES, spec=model_spec_from_dict(
+        {"rules": {"participation": {"enabled": False}}}))
+    assert free.objective == pytest.approx(0.5 * 130 + 0.5 * 110)
+    risk = free.tables["risk"]
+    assert risk.loc["b", "expected_gain"] == pytest.approx(30)
+    _, _, fair = planned(SPLIT, SPLIT_CASES)  # the default model: participation auto
+    assert fair.objective == pytest.approx(0.5 * 100 + 0.5 * 80)
+    risk = fair.tables["risk"]
+    assert risk.loc["b", "expected_gain"] == pytest.approx(0.5 * 100 + 0.5 * 80)
+    assert risk.loc["a", "expected_gain"] == pytest.approx(0)
+    assert not any("Participation" in n for n in fair.notes)
+
+
+def test_participation_auto_names_who_falls_short_when_nobody_can_reach_it() -> None:
+    data = copy.deepcopy(SPLIT)
+    data["partners"]["b"]["stand_alone"] = 150  # b expects at most 90
+    _, _, result = planned(data, SPLIT_CASES)
+    note = next(n for n in result.notes if n.startswith("Participation cannot hold in expectation"))
+    shortfall = 0.5 * 150 + 0.5 * 120 - 90  # expected stand-alone 135 against the best b can expect, 90
+    assert f"b by {shortfall:,.0f} USD" in note
+    assert result.tables["risk"].loc["b", "expected_gain"] == pytest.approx(90)

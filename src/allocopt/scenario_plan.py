@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from allocopt.errors import ModelFileError, Problem
@@ -35,8 +37,8 @@ available over scenarios)."""
 
 
 def plain_spec(spec: ModelSpec) -> ModelSpec:
-    """The model file as each scenario applies it: one solve (no tie-break stage); ``participation: auto``, a
-    stage of its own in a deterministic plan, is not applied (``true`` holds in every scenario)."""
+    """The model file as each scenario applies it: one objective (no tie-break stage). ``participation: true``
+    holds in every scenario; ``auto`` is a stage of its own over expected gains (:func:`_participation_stage`)."""
     if spec.objective.name not in EXPECTED_OBJECTIVES:
         raise ModelFileError([Problem("objective", f"the objective '{spec.objective.name}' is not available with "
                                       "scenarios", "use total_net_gain in the model file, and pick expected, "
@@ -45,8 +47,6 @@ def plain_spec(spec: ModelSpec) -> ModelSpec:
     data = spec.model_dump(mode="json")
     data["objective"] = "total_net_gain"
     data["tie_break"] = "none"
-    if spec.rules.participation.auto:
-        data["rules"]["participation"]["enabled"] = False
     return model_spec_from_dict(data, source="<scenario model>")
 
 
@@ -74,6 +74,7 @@ class _Solved:
     build_s: float
     size: dict[str, int]
     hs: Any
+    notes: list[str] = field(default_factory=list)
 
 
 def _solve_tree(inst: Instance, sc: Scenarios, spec: ModelSpec, *, tee: bool = False,
@@ -89,10 +90,55 @@ def _solve_tree(inst: Instance, sc: Scenarios, spec: ModelSpec, *, tee: bool = F
     lp = hs.highs.getLp()
     size = {"rows": int(hs.highs.getNumRow()), "columns": int(hs.highs.getNumCol()),
             "nonzeros": int(len(lp.a_matrix_.value_)), "integer_columns": int(len(hs.integer_cols))}
+    notes: list[str] = []
+    if spec.rules.participation.auto:
+        first, notes = _participation_stage(hs, model, sd, tee)
+        if not first.has_plan:
+            return _Solved(first, model, sd, build_s + hs.handoff_s, size, hs, notes)
     outcome = hs.solve(tee=tee)
     if sc.objective.kind == "maxmin" and outcome.has_plan and outcome.objective is not None:
         outcome = _best_total_holding(hs, model, outcome, tee)
-    return _Solved(outcome, model, sd, build_s + hs.handoff_s, size, hs)
+    return _Solved(outcome, model, sd, build_s + hs.handoff_s, size, hs, notes)
+
+
+def _participation_stage(hs: Any, model: Any, sd: Any, tee: bool) -> tuple[Any, list[str]]:
+    """``participation: auto`` over scenarios: first the smallest total shortfall of the partners' expected gains
+    below their expected stand-alone values, ``min sum_p s_p`` with
+    ``sum_s pi_s (gain[s,p] - stand_alone[s,p]) + s_p >= 0``, ``s_p >= 0``; then that shortfall is held (at zero
+    wherever every partner can expect its stand-alone value) while the objective is optimised. Returns the first
+    stage's outcome and the note naming who falls short."""
+    from allocopt.model.scenario_model import gains
+
+    gain = gains(model, sd)
+    partners = list(sd.data[sd.names[0]].PARTNERS)
+    short: dict[str, int] = {}
+    for p in partners:
+        expected = sum(sd.probability[s] * (gain[s, p] - sd.data[s].instance.partners[p].stand_alone)
+                       for s in sd.names)
+        form, constant = hs.linear_form(expected)
+        short[p] = hs.add_column(lower=0.0)
+        hs.add_row({**form, short[p]: 1.0}, lower=-constant)
+    lp = hs.highs.getLp()
+    costs, offset = np.asarray(lp.col_cost_, dtype=float).copy(), float(lp.offset_)
+    hs.set_objective({col: -1.0 for col in short.values()})
+    first = hs.solve(tee=tee)
+    hs.set_objective({c: float(v) for c, v in enumerate(costs) if v}, offset)
+    if not first.has_plan or first.objective is None:
+        return first, []
+    shortfall = -float(first.objective)
+    scale = max(1.0, max(abs(float(v)) for v in costs) if len(costs) else 1.0)
+    slack = max(1e-7, 1e-9 * scale, 1e-9 * shortfall)
+    if shortfall <= slack:
+        for col in short.values():
+            hs.set_column_bounds(col, 0.0, 0.0)
+        return first, []
+    hs.add_row(dict.fromkeys(short.values(), 1.0), upper=shortfall + slack)
+    values = hs.col_values()
+    cur = sd.data[sd.names[0]].instance.currency
+    missing = "; ".join(f"{p} by {values[col]:,.0f} {cur}" for p, col in short.items() if values[col] > 1e-6 * scale)
+    return first, [f"Participation cannot hold in expectation for every partner: no plan lets each expect its "
+                   f"stand-alone value. The plan keeps the total expected shortfall to its smallest possible "
+                   f"({shortfall:,.0f} {cur}): {missing} below stand-alone."]
 
 
 HOLD_TOLERANCE = 1e-7
@@ -302,9 +348,7 @@ def plan_scenarios(instance: Instance, scenarios: Scenarios, spec: ModelSpec | s
     if given.tie_break != "none":
         notes.append("Ties between equally good plans are not broken by leximin over scenarios: the plan is the "
                      "first optimum HiGHS finds (fixed seed and threads).")
-    if given.rules.participation.auto:
-        notes.append("participation: auto is not applied over scenarios; set it to true to hold every partner's "
-                     "stand-alone value in every scenario, or give floors under scenarios.risk.")
+    notes += solved.notes
     results: dict[str, Result] = {}
     tables: dict[str, pd.DataFrame] = {}
     value: dict[str, Any] = {}
