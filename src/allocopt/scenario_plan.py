@@ -75,6 +75,8 @@ class _Solved:
     size: dict[str, int]
     hs: Any
     notes: list[str] = field(default_factory=list)
+    columns: Any = None
+    """The plan's column values in the deterministic equivalent (without the stages' own columns)."""
 
 
 def _solve_tree(inst: Instance, sc: Scenarios, spec: ModelSpec, *, tee: bool = False,
@@ -91,14 +93,21 @@ def _solve_tree(inst: Instance, sc: Scenarios, spec: ModelSpec, *, tee: bool = F
     size = {"rows": int(hs.highs.getNumRow()), "columns": int(hs.highs.getNumCol()),
             "nonzeros": int(len(lp.a_matrix_.value_)), "integer_columns": int(len(hs.integer_cols))}
     notes: list[str] = []
-    if spec.rules.participation.auto:
-        first, notes = _participation_stage(hs, model, sd, tee)
-        if not first.has_plan:
-            return _Solved(first, model, sd, build_s + hs.handoff_s, size, hs, notes)
-    outcome = hs.solve(tee=tee)
-    if sc.objective.kind == "maxmin" and outcome.has_plan and outcome.objective is not None:
-        outcome = _best_total_holding(hs, model, outcome, tee)
-    return _Solved(outcome, model, sd, build_s + hs.handoff_s, size, hs, notes)
+    n_cols = hs.highs.getNumCol()
+    columns = None
+    with hs.extension():  # the stages' rows and columns go again: prices read the partnership's own rows
+        outcome = None
+        if spec.rules.participation.auto:
+            first, notes = _participation_stage(hs, model, sd, tee)
+            if not first.has_plan:
+                outcome = first
+        if outcome is None:
+            outcome = hs.solve(tee=tee)
+            if sc.objective.kind == "maxmin" and outcome.has_plan and outcome.objective is not None:
+                outcome = _best_total_holding(hs, model, outcome, tee)
+        if outcome.has_plan:
+            columns = hs.col_values()[:n_cols]
+    return _Solved(outcome, model, sd, build_s + hs.handoff_s, size, hs, notes, columns)
 
 
 def _participation_stage(hs: Any, model: Any, sd: Any, tee: bool) -> tuple[Any, list[str]]:
@@ -358,7 +367,7 @@ def plan_scenarios(instance: Instance, scenarios: Scenarios, spec: ModelSpec | s
         if prices:
             from allocopt.scenario_prices import PRICE_NOTE, scenario_price_tables
 
-            tables.update(scenario_price_tables(solved.hs, solved.model, solved.data, solved.hs.col_values()))
+            tables.update(scenario_price_tables(solved.hs, solved.model, solved.data, solved.columns))
             notes.append(PRICE_NOTE)
         if values:
             value, more = values_of_information(instance, scenarios, plain, _expected_total(scenarios, results),
