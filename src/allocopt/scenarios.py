@@ -269,23 +269,16 @@ def _problems(sc: Scenarios, inst: Instance, *, complete: bool = True) -> list[P
         if case.parent is not None and case.parent not in sc.cases:
             problems.append(Problem(f"{where}.parent", f"case '{case.parent}' is not defined",
                                     f"known cases: {', '.join(sc.cases)}"))
-        for i, change in _per_key(case.values):
-            if i not in inst.initiatives:
-                problems.append(Problem(f"{where}.values.{i}", f"initiative '{i}' is not defined",
-                                        _suggest(i, inst.initiatives) or "name an initiative of the instance"))
-            else:
+        for field_name, changes in (("values", case.values), ("needs", case.needs)):
+            for i, change in _per_key(changes):
+                at = f"{where}.{field_name}.{i}"
+                if i not in inst.initiatives:
+                    problems.append(Problem(at, f"initiative '{i}' is not defined",
+                                            _suggest(i, inst.initiatives) or "name an initiative of the instance"))
+                    continue
                 for t in _keys(change):
                     if t not in inst.initiatives[i].phases:
-                        problems.append(Problem(f"{where}.values.{i}.{t}", f"initiative '{i}' does not run in '{t}'",
-                                                f"its phases: {', '.join(inst.initiatives[i].phases)}"))
-        for i, change in _per_key(case.needs):
-            if i not in inst.initiatives:
-                problems.append(Problem(f"{where}.needs.{i}", f"initiative '{i}' is not defined",
-                                        _suggest(i, inst.initiatives) or "name an initiative of the instance"))
-            else:
-                for t in _keys(change):
-                    if t not in inst.initiatives[i].phases:
-                        problems.append(Problem(f"{where}.needs.{i}.{t}", f"initiative '{i}' does not run in '{t}'",
+                        problems.append(Problem(f"{at}.{t}", f"initiative '{i}' does not run in '{t}'",
                                                 f"its phases: {', '.join(inst.initiatives[i].phases)}"))
         for p, change in case.capacity.items():
             if p not in inst.partners:

@@ -443,24 +443,30 @@ class _Reader:
         if t.get("phases"):
             put("phases", "phases", t["phases"][0][0], None)
 
-        partners: dict[str, Any] = {}
-        seen = {}
-        for row, rec in t.get("partners", []):
-            pid = key_of("partners", row, rec, "partner", "partner")
-            if pid is None or not once(seen, pid, "partners", row, f"partner '{pid}'"):
-                continue
-            base = _join_path("partners", pid)
-            entry = partners[pid] = {}
-            put(base, "partners", row, rec["partner"])
-            for col in PARTNER_FIELDS:
-                if col in rec:
-                    entry[col] = rec[col].value
-                    put(_join_path(base, col), "partners", row, rec[col])
-            for col in RISK_FIELDS:
-                if col in rec:
-                    entry.setdefault("risk", {})[col] = rec[col].value
-                    put(_join_path(_join_path(base, "risk"), col), "partners", row, rec[col])
-        data["partners"] = partners
+        def named_rows(sheet: str, key: str, fields: tuple[str, ...], nested: str = "",
+                       nested_fields: tuple[str, ...] = ()) -> dict[str, Any]:
+            """One entry per row of a sheet of named things (partners, initiatives), each given once, with its
+            fields (and those of one nested mapping, a partner's ``risk``)."""
+            out: dict[str, Any] = {}
+            seen: dict[Any, int] = {}
+            for row, rec in t.get(sheet, []):
+                name = key_of(sheet, row, rec, key, key)
+                if name is None or not once(seen, name, sheet, row, f"{key} '{name}'"):
+                    continue
+                base = _join_path(sheet, name)
+                entry = out[name] = {}
+                put(base, sheet, row, rec[key])
+                for col in fields:
+                    if col in rec:
+                        entry[col] = rec[col].value
+                        put(_join_path(base, col), sheet, row, rec[col])
+                for col in nested_fields:
+                    if col in rec:
+                        entry.setdefault(nested, {})[col] = rec[col].value
+                        put(_join_path(_join_path(base, nested), col), sheet, row, rec[col])
+            return out
+
+        partners = data["partners"] = named_rows("partners", "partner", PARTNER_FIELDS, "risk", RISK_FIELDS)
 
         for sheet, section in (("capacity", "capacity"), ("totals", "total")):
             seen = {}
@@ -497,20 +503,7 @@ class _Reader:
                     node[rid] = rec["units"].value
                     put(path, sheet, row, rec["units"])
 
-        initiatives: dict[str, Any] = {}
-        seen = {}
-        for row, rec in t.get("initiatives", []):
-            iid = key_of("initiatives", row, rec, "initiative", "initiative")
-            if iid is None or not once(seen, iid, "initiatives", row, f"initiative '{iid}'"):
-                continue
-            base = _join_path("initiatives", iid)
-            entry = initiatives[iid] = {}
-            put(base, "initiatives", row, rec["initiative"])
-            for col in INITIATIVE_FIELDS:
-                if col in rec:
-                    entry[col] = rec[col].value
-                    put(_join_path(base, col), "initiatives", row, rec[col])
-        data["initiatives"] = initiatives
+        initiatives = data["initiatives"] = named_rows("initiatives", "initiative", INITIATIVE_FIELDS)
 
         def initiative_of(sheet: str, row: int, rec: dict[str, _Cell]) -> str | None:
             iid = key_of(sheet, row, rec, "initiative", "initiative")
