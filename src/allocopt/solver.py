@@ -23,7 +23,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -106,15 +106,16 @@ class _LogStream:
 
 
 @contextlib.contextmanager
-def _stop_on_ctrl_c(highs: Any) -> Iterator[None]:
-    """Ctrl-C asks HiGHS to stop at its next check and keep its best plan, instead of raising KeyboardInterrupt
-    inside a HiGHS callback (which HiGHS reports as a solve error, losing the incumbent)."""
+def _stop_on_ctrl_c(cancel: Callable[[], None]) -> Iterator[None]:
+    """Ctrl-C calls ``cancel`` (which asks HiGHS to stop at its next check and keep its best plan), instead of
+    raising KeyboardInterrupt inside a HiGHS callback (which HiGHS reports as a solve error, losing the
+    incumbent)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def stop(signum: int, frame: Any) -> None:
-        highs.cancelSolve()
+        cancel()
 
     previous = signal.signal(signal.SIGINT, stop)
     try:
@@ -223,7 +224,12 @@ class HighsSession:
         self._opt = opt
         handles = _pyomo_handles(opt)
         self.highs = handles.highs
-        self.highs.HandleUserInterrupt = True  # lets cancelSolve() (Ctrl-C) stop a run and keep its incumbent
+        self.cancelled = False
+        """Set by Ctrl-C: every run of this session stops at HiGHS's next check, keeping its best plan."""
+        self._stop_at: float | None = None
+        self._stopped_for_time = False
+        for hook in ("cbSimplexInterrupt", "cbIpmInterrupt", "cbMipInterrupt"):
+            getattr(self.highs, hook).subscribe(self._interrupt)
         self._col_of_var_id = handles.col_of_var_id
         self._row_of_con = handles.row_of_con
         self._con_of_row = {row: con for con, row in handles.row_of_con.items()}
@@ -236,6 +242,21 @@ class HighsSession:
         self.runs = 0
 
     # -- options and runs --------------------------------------------------------------------------------------
+    def cancel(self) -> None:
+        """Stop the current run at HiGHS's next check (keeping its best plan), and every later run at once."""
+        self.cancelled = True
+
+    def _interrupt(self, event: Any) -> None:
+        """HiGHS's interrupt check (simplex, interior point, branch and bound): stop on Ctrl-C or at the run's
+        deadline. HiGHS's own time limit is set too, but its clock differs between versions and between its LP
+        and MIP solvers (one counts from the object's first run, the other from this run), so the deadline on
+        our side is what keeps a time limit exact."""
+        if self.cancelled:
+            event.interrupt()
+        elif self._stop_at is not None and time.perf_counter() >= self._stop_at:
+            self._stopped_for_time = True
+            event.interrupt()
+
     def _apply_options(self, *, quiet: bool = True, time_limit: float | None = None,
                        rel_gap: float | None = None) -> None:
         """Every HiGHS option allocopt sets, in one place: the model file's, then a few of the session's own."""
@@ -253,6 +274,8 @@ class HighsSession:
         # HiGHS measures its time limit on a clock that keeps running across runs of one object: each run gets
         # the limit on top of the time already spent, or a re-solve on a live session would stop at once.
         h.setOptionValue("time_limit", h.getRunTime() + float(limit) if limit is not None else math.inf)
+        self._stop_at = None if limit is None else time.perf_counter() + float(limit)
+        self._stopped_for_time = False
         for name, value in {**HIGHS_SEARCH_DEFAULTS, **self.search}.items():
             h.setOptionValue(name, value)
         for name, value in o.highs_options.items():
@@ -269,7 +292,7 @@ class HighsSession:
             h.cbLogging += log
         before = h.getRunTime()
         try:
-            with _stop_on_ctrl_c(h):  # output_flag is off unless tee: HiGHS prints nothing
+            with _stop_on_ctrl_c(self.cancel):  # output_flag is off unless tee: HiGHS prints nothing
                 status = h.run()
         except Exception as err:  # a failure inside HiGHS
             raise SolverError(f"HiGHS could not solve the model: {err}") from err
@@ -313,6 +336,8 @@ class HighsSession:
         info = h.getInfo()
         has_solution = info.primal_solution_status == 2
         termination, solution_status = _termination(h.getModelStatus(), has_solution)
+        if termination == Termination.INTERRUPTED and self._stopped_for_time and not self.cancelled:
+            termination = Termination.TIME_LIMIT
         objective = float(info.objective_function_value) if has_solution else None
         is_mip = len(self.integer_cols) > 0 and self._held is None
         bound: float | None
