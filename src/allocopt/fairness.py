@@ -126,6 +126,8 @@ class _Stages:
         self.objective: dict[int, float] = {}
         """The objective of the last stage solved."""
         self.floored = False
+        self.leximin_done = (0, len(self.partners))
+        """Leximin stages completed, of how many."""
         self.unproven: list[Termination] = []
         """Terminations of stages that stopped with a plan but without proof (a time limit, Ctrl-C)."""
 
@@ -134,8 +136,6 @@ class _Stages:
         self.hs.set_objective(objective)
         self.objective = objective
         start = self.columns if warm and self.columns is not None else None
-        if start is not None and len(start) < self.hs.highs.getNumCol():
-            start = None  # new columns since: let HiGHS find its own first plan
         outcome = self.hs.solve(tee=self.tee, warm_start=start, time_limit=self.time_limit, rel_gap=rel_gap)
         self.milps += 1
         if outcome.has_plan and outcome.termination != Termination.OPTIMAL:
@@ -178,6 +178,7 @@ class _Stages:
         gains and holds it. Returns the last outcome (None if a stage found no plan)."""
         n = len(self.partners) if stages is None else stages
         outcome = self.last
+        self.leximin_done = (start_stage - 1, n)
         for k in range(start_stage, n + 1):
             r = self.hs.add_column()
             objective: dict[int, float] = {r: float(k)}
@@ -185,9 +186,10 @@ class _Stages:
                 d = self.hs.add_column(lower=0.0)
                 self.hs.add_row({d: 1.0, r: -1.0, self.gain[p]: self.weight[p]}, lower=0.0)
                 objective[d] = -1.0
-            outcome = self.solve(objective, warm=False)
+            outcome = self.solve(objective)  # the last stage's plan holds every stage so far: a first incumbent
             if not outcome.has_plan or outcome.objective is None:
                 return outcome
+            self.leximin_done = (k, n)
             if k < n:
                 self.hold(objective, outcome.objective)
         return outcome
@@ -301,8 +303,7 @@ def _staged(session: Session, st: _Stages, name: str, spec: Any) -> FairSolve:
             result.outcome = _restore_objective(final, st, result.outcome)
             result.notes.append(_tie_break_note(st, before, after))
         else:
-            result.notes.append("The leximin tie-break found no plan within the time limit: the split shown "
-                                "is the first one found.")
+            result.notes.append(_tie_break_failed_note(st, final))
     else:
         result.info.pop("_objective", None)
     result.info.pop("_held", None)
@@ -325,6 +326,21 @@ def _staged(session: Session, st: _Stages, name: str, spec: Any) -> FairSolve:
     # values of the model's own variables at the final plan
     result.outcome.values = session.highs.values(st.columns)
     return result
+
+
+def _tie_break_failed_note(st: _Stages, final: SolveOutcome | None) -> str:
+    """Why the leximin tie-break stopped short, and which split the plan shows."""
+    done, n = st.leximin_done
+    if final is not None and final.termination in (Termination.TIME_LIMIT, Termination.NODE_LIMIT,
+                                                    Termination.ITERATION_LIMIT):
+        why = "found no plan within the time limit"
+    else:
+        status = final.termination.value if final is not None else "no answer"
+        why = (f"stopped: HiGHS answered '{status}' although the previous stage's plan meets every rule (a "
+               "numerical failure of the solver)")
+    shown = ("the split shown is the first one found" if done == 0 else
+             f"the split shown is the most equal found by its first {done} of {n} stages")
+    return f"The leximin tie-break {why} in stage {done + 1} of {n}: {shown}."
 
 
 def _polish(st: _Stages) -> None:
@@ -425,7 +441,7 @@ def _tie_break_note(st: _Stages, before: dict[str, float], after: dict[str, floa
 
 def _first_stage(st: _Stages, name: str, objective: Any) -> FairSolve:
     if name in UTILITARIAN:
-        outcome = st.solve(st.utilitarian, warm=False)
+        outcome = st.solve(st.utilitarian)  # after the participation stage, its plan is a first incumbent
         return FairSolve(outcome, info={"_objective": st.utilitarian})
     if name == "maxmin":
         outcome, obj = st.maxmin()

@@ -331,6 +331,13 @@ class HighsSession:
             sol.value_valid = True
             with capture_output(capture_fd=True):
                 h.setSolution(sol)
+        elif warm_start is not None and len(warm_start) < h.getNumCol() and len(self.integer_cols):
+            # columns added since (a fairness stage's own): hand HiGHS the integer decisions only; it completes
+            # the rest by an LP with them fixed, and drops the start if that has no solution
+            given = self.integer_cols[self.integer_cols < len(warm_start)]
+            with capture_output(capture_fd=True):
+                h.setSolution(len(given), given.astype(np.int32),
+                              np.round(np.asarray(warm_start, dtype=float)[given]))
         highs_s = self._run(tee=tee, time_limit=time_limit, rel_gap=rel_gap)
         solve_s = time.perf_counter() - tick
         info = h.getInfo()
