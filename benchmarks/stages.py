@@ -25,7 +25,7 @@ import allocopt
 from allocopt.checker import check_result
 from allocopt.generate import generate_instance
 
-_STAGES = re.compile(r"first (\d+) of (\d+) stages|in stage (\d+) of (\d+)")
+_STAGES = re.compile(r"first (\d+) of (\d+) stages")
 
 
 def tie_break_stages(result: Any, partners: int) -> str:
@@ -33,7 +33,7 @@ def tie_break_stages(result: Any, partners: int) -> str:
     for note in result.notes:
         if note.startswith("The leximin tie-break") and ("found no plan" in note or "stopped" in note):
             found = _STAGES.search(note)
-            if found and found.group(1):
+            if found:
                 return f"{found.group(1)}/{found.group(2)}"
             return f"0/{partners}"
     return f"{partners}/{partners}"

@@ -3,7 +3,10 @@
 The oracle shares no code with the model: it enumerates, for every initiative, how many of its phases proceed (the
 gate sequence makes this a prefix), discards combinations that break requires / excludes / mandatory, and asks a
 small hand-built HiGHS LP whether the needs can be met from eligible capacity after reserves within exposure caps
-and maximum commitments. With equal weights the objective of a feasible combination is its value minus its cost.
+and commitments, and how far below stand-alone (0) the partners' net gains must fall when each partner's share of
+an initiative's value is its share of the money put in (the default model's no-subsidy and participation: auto
+rules). With equal weights the objective of a combination is its value minus its cost; the optimum is the best
+combination among those with the smallest shortfall.
 """
 
 from __future__ import annotations
@@ -69,10 +72,27 @@ def _capacity(partner: dict[str, Any], r: str, t: str) -> float:
     return float(partner["capacity"].get(r, {}).get(t, 0))
 
 
-def contributions_fit(data: dict[str, Any], open_stages: set[tuple[str, str]]) -> bool:
-    """A hand-built LP: can the open stages get their needs from eligible capacity within every limit?"""
+def _sharing(data: dict[str, Any], i: str) -> list[str]:
+    """Who may receive part of i's value: the partners eligible and with capacity for one of its needs (in any
+    phase), or every partner where nobody is."""
+    found = []
+    for p, partner in data["partners"].items():
+        for t, plan in data["initiatives"][i]["phases"].items():
+            for r, units in plan.items():
+                allowed = data["initiatives"][i].get("eligible", {}).get(r, list(data["partners"]))
+                if r != "value" and units and p in allowed and _capacity(partner, r, t) > 0 and p not in found:
+                    found.append(p)
+    return found or list(data["partners"])
+
+
+def smallest_shortfall(data: dict[str, Any], open_stages: set[tuple[str, str]]) -> float | None:
+    """A hand-built LP over the contributions and value shares of one gate combination: None if the open stages
+    cannot get their needs from eligible capacity within every limit; otherwise the smallest total shortfall of the
+    partners' net gains below their stand-alone value (0) when each partner's share of an initiative's value is
+    its share of the money put in (the no-subsidy rule, tolerance 0; the split is free where no money goes in)."""
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
+    inf = highspy.kHighsInf
     unit_value = {r: spec["unit_value"] for r, spec in data["resources"].items()}
     arcs = []
     for (i, t) in sorted(open_stages):
@@ -84,7 +104,18 @@ def contributions_fit(data: dict[str, Any], open_stages: set[tuple[str, str]]) -
                 if _capacity(data["partners"][p], r, t) > 0:
                     arcs.append((p, i, t, r))
     for _ in arcs:
-        h.addVar(0.0, highspy.kHighsInf)
+        h.addVar(0.0, inf)
+    opened = sorted({i for i, _t in open_stages})
+    benefit = {}
+    for i in opened:
+        for p in _sharing(data, i):
+            benefit[p, i] = h.getNumCol()
+            h.addVar(0.0, inf)
+    short = {}
+    for p in data["partners"]:
+        short[p] = h.getNumCol()
+        h.addVar(0.0, inf)
+        h.changeColCost(short[p], 1.0)
 
     def row(lower: float, upper: float, members: list[int], coef: list[float]) -> None:
         h.addRow(lower, upper, len(members), members, coef)
@@ -95,7 +126,7 @@ def contributions_fit(data: dict[str, Any], open_stages: set[tuple[str, str]]) -
                 continue
             members = [n for n, a in enumerate(arcs) if a[1:] == (i, t, r)]
             if not members:
-                return False
+                return None
             row(units, units, members, [1.0] * len(members))
     for p, partner in data["partners"].items():
         keep = 1 - partner["risk"]["reserve_margin"]
@@ -103,28 +134,48 @@ def contributions_fit(data: dict[str, Any], open_stages: set[tuple[str, str]]) -
             for t in data["phases"]:
                 members = [n for n, a in enumerate(arcs) if a[0] == p and a[2] == t and a[3] == r]
                 if members:
-                    row(-highspy.kHighsInf, keep * _capacity(partner, r, t), members, [1.0] * len(members))
+                    row(-inf, keep * _capacity(partner, r, t), members, [1.0] * len(members))
         exposure = partner["risk"].get("max_exposure")
         members = [n for n, a in enumerate(arcs) if a[0] == p]
         if exposure is not None and members:
-            row(-highspy.kHighsInf, exposure, members, [unit_value[arcs[n][3]] for n in members])
+            row(-inf, exposure, members, [unit_value[arcs[n][3]] for n in members])
     for c in data["commitments"]:
         members = [n for n, a in enumerate(arcs) if a[0] == c["partner"]]
-        lower, upper = c.get("min", -highspy.kHighsInf), c.get("max", highspy.kHighsInf)
+        lower, upper = c.get("min", -inf), c.get("max", inf)
         if not members and lower > 0:
-            return False
+            return None
         if members:
             row(lower, upper, members, [unit_value[arcs[n][3]] for n in members])
+    for i in opened:
+        plans = [data["initiatives"][i]["phases"][t] for (j, t) in open_stages if j == i]
+        value = sum(plan.get("value", 0) for plan in plans)
+        money = sum(unit_value[r] * u for plan in plans for r, u in plan.items() if r != "value")
+        sharing = [p for p in data["partners"] if (p, i) in benefit]
+        row(value, value, [benefit[p, i] for p in sharing], [1.0] * len(sharing))
+        if money > 0:  # no subsidy: p's part of the value is value/money times what p put in
+            for p in sharing:
+                members = [n for n, a in enumerate(arcs) if a[0] == p and a[1] == i]
+                row(0.0, 0.0, [benefit[p, i]] + members,
+                    [1.0] + [-value / money * unit_value[arcs[n][3]] for n in members])
+    for p in data["partners"]:  # participation: net gain + shortfall >= 0
+        members = [n for n, a in enumerate(arcs) if a[0] == p]
+        gets = [benefit[p, i] for i in opened if (p, i) in benefit]
+        row(0.0, inf, members + gets + [short[p]],
+            [-unit_value[arcs[n][3]] for n in members] + [1.0] * len(gets) + [1.0])
     h.run()
-    return h.getModelStatus() in (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kModelEmpty)
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    return max(0.0, float(h.getInfo().objective_function_value))
 
 
 def brute_force_optimum(data: dict[str, Any]) -> float | None:
+    """The default model's optimum by enumeration: among the gate combinations with the smallest total shortfall
+    below stand-alone (participation: auto), the largest value minus cost."""
     order = {t: n for n, t in enumerate(data["phases"])}
     inis = data["initiatives"]
     phases_of = {i: sorted(ini["phases"], key=order.__getitem__) for i, ini in inis.items()}
     unit_value = {r: spec["unit_value"] for r, spec in data["resources"].items()}
-    best: float | None = None
+    found: list[tuple[float, float]] = []
     for lengths in itertools.product(*[range(len(phases_of[i]) + 1) for i in inis]):
         opened = {i: phases_of[i][:k] for i, k in zip(inis, lengths, strict=True)}
         if any(ini.get("mandatory") and len(opened[i]) < len(phases_of[i]) for i, ini in inis.items()):
@@ -141,14 +192,18 @@ def brute_force_optimum(data: dict[str, Any]) -> float | None:
         if not ok:
             continue
         stages = {(i, t) for i, ts in opened.items() for t in ts}
-        if not contributions_fit(data, stages):
+        shortfall = smallest_shortfall(data, stages)
+        if shortfall is None:
             continue
         total = 0.0
         for i, t in stages:
             plan = inis[i]["phases"][t]
             total += plan.get("value", 0) - sum(unit_value[r] * u for r, u in plan.items() if r != "value")
-        best = total if best is None else max(best, total)
-    return best
+        found.append((shortfall, total))
+    if not found:
+        return None
+    least = min(shortfall for shortfall, _total in found)
+    return max(total for shortfall, total in found if shortfall <= least + 1e-6)
 
 
 EXAMPLES = int(os.environ.get("ALLOCOPT_BRUTE_EXAMPLES", "30"))

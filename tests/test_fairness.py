@@ -258,3 +258,34 @@ def test_default_split_does_not_depend_on_the_seed_on_random_partnerships(seed: 
     scale = 1e-6 * max(1.0, max(abs(g) for g in gains(runs[0])))
     for other in runs[1:]:
         assert gains(other) == pytest.approx(gains(runs[0]), abs=10 * scale + 1e-6)
+
+
+def test_tie_break_completes_where_a_stage_once_answered_infeasible() -> None:
+    """Regression: 5x50x4x2 seed 3 under the default model. Started from the previous stage's plan, HiGHS found the
+    last leximin stage 'infeasible' although that plan meets every held optimum (each carries the MIP solver's
+    integrality tolerance times the big-M constants); the stage is now solved again with the held optima widened,
+    and the tie-break completes."""
+    inst = allocopt.instance_from_dict(generate_instance(5, 50, 4, 2, seed=3))
+    r = allocopt.solve(inst)
+    assert r.status.proven_optimal
+    assert not any("tie-break stopped" in n or "tie-break found no plan" in n for n in r.notes), r.notes
+    assert any(n.startswith("Tie-break (leximin)") for n in r.notes)
+    assert allocopt.check_result(inst, r.to_dict()).ok
+
+
+@pytest.mark.parametrize(("termination", "done", "expected"), [
+    ("time_limit", 0, "found no plan within the time limit in stage 1 of 4: the split shown is the first one found"),
+    ("infeasible", 3, "HiGHS answered 'infeasible'"),
+    ("time_limit", 2, "in stage 3 of 4: the split shown is the most equal found by its first 2 of 4 stages"),
+])
+def test_a_tie_break_stopped_short_says_why_and_how_far_it_got(termination: str, done: int, expected: str) -> None:
+    from types import SimpleNamespace
+
+    from allocopt.fairness import _tie_break_failed_note
+    from allocopt.result import SolutionStatus, Termination
+    from allocopt.solver import SolveOutcome
+
+    outcome = SolveOutcome(termination=Termination(termination), solution_status=SolutionStatus.NONE,
+                           objective=None, bound=None, gap=None, handoff_s=0.0, solve_s=0.0, highs_s=0.0, version="")
+    note = _tie_break_failed_note(SimpleNamespace(leximin_done=(done, 4)), outcome)  # type: ignore[arg-type]
+    assert expected in note

@@ -50,6 +50,11 @@ POLISH_BAND = 1e-6
 """Relative band (of the money scale) within which a cleaned plan keeps each partner's gain."""
 HOLD_ABSOLUTE = 1e-7
 """Absolute slack of a held stage optimum (HiGHS's primal feasibility tolerance)."""
+HOLD_RETRY = (1e-6, 1e-4)
+"""Wider relative slacks (of the money scale) of every held optimum, tried in turn when a stage is found to have no
+plan although the previous stage's plan meets every held optimum: a MIP optimum carries the MIP solver's
+integrality tolerance times the no-subsidy rows' big-M constants (a few money units), which exact gate decisions
+cannot always reach. The final split is re-staged exactly on the final gates (:func:`_restage`)."""
 RETURN_NOISE = 1e-6
 """A partner whose outlay is below this fraction of the money scale contributes nothing (solver noise)."""
 CUT_SCALE = 1e4
@@ -131,13 +136,24 @@ class _Stages:
         self.unproven: list[Termination] = []
         """Terminations of stages that stopped with a plan but without proof (a time limit, Ctrl-C)."""
 
-    def solve(self, objective: dict[int, float], warm: bool = True, rel_gap: float | None = None) -> SolveOutcome:
-        """Maximise ``objective`` (column -> coefficient) under everything added so far."""
+    def solve(self, objective: dict[int, float], warm: bool = True, rel_gap: float | None = None,
+              retry: bool = False) -> SolveOutcome:
+        """Maximise ``objective`` (column -> coefficient) under everything added so far; ``warm`` hands HiGHS the
+        last stage's plan as a first incumbent (it holds every stage so far; HiGHS drops it where it breaks a row
+        added since). Each stage's start is fixed by the stages before it, so a staged solve is still reproducible.
+        ``retry``: the last plan meets every row of this stage, so 'infeasible' can only be the held optima's
+        tolerance (see :data:`HOLD_RETRY`)."""
         self.hs.set_objective(objective)
         self.objective = objective
         start = self.columns if warm and self.columns is not None else None
         outcome = self.hs.solve(tee=self.tee, warm_start=start, time_limit=self.time_limit, rel_gap=rel_gap)
         self.milps += 1
+        for widen in HOLD_RETRY if retry and self.hold_rows and self.columns is not None else ():
+            if outcome.termination != Termination.INFEASIBLE:
+                break
+            self._widen_holds(widen)
+            outcome = self.hs.solve(tee=self.tee, warm_start=start, time_limit=self.time_limit, rel_gap=rel_gap)
+            self.milps += 1
         if outcome.has_plan and outcome.termination != Termination.OPTIMAL:
             self.unproven.append(outcome.termination)
         if outcome.termination == Termination.INTERRUPTED:
@@ -148,6 +164,13 @@ class _Stages:
         if outcome.has_plan:
             self.columns = self.hs.col_values()
         return outcome
+
+    def _widen_holds(self, relative: float) -> None:
+        """Every held optimum less ``relative`` of the money scale (see :data:`HOLD_RETRY`)."""
+        rows = np.asarray(self.hold_rows, dtype=np.int32)
+        lower, upper = self.hs.row_bounds(rows)
+        for row, lo, up in zip(rows, lower, upper, strict=True):
+            self.hs.set_row_bounds(int(row), float(lo) - relative * max(abs(float(lo)), self.scale), float(up))
 
     def gains(self) -> dict[str, float]:
         assert self.columns is not None
@@ -186,7 +209,7 @@ class _Stages:
                 d = self.hs.add_column(lower=0.0)
                 self.hs.add_row({d: 1.0, r: -1.0, self.gain[p]: self.weight[p]}, lower=0.0)
                 objective[d] = -1.0
-            outcome = self.solve(objective)  # the last stage's plan holds every stage so far: a first incumbent
+            outcome = self.solve(objective, retry=True)  # the last stage's plan holds every stage so far
             if not outcome.has_plan or outcome.objective is None:
                 return outcome
             self.leximin_done = (k, n)
@@ -204,12 +227,12 @@ class _Stages:
             floors.append(p)
         out: dict[str, float] = {}
         for p in self.partners:
-            outcome = self.solve({self.gain[p]: 1.0}, warm=False)
+            outcome = self.solve({self.gain[p]: 1.0})
             if not outcome.has_plan and floors:
                 for q in floors:
                     self.hs.set_column_bounds(self.gain[q])
                 floors = []
-                outcome = self.solve({self.gain[p]: 1.0}, warm=False)
+                outcome = self.solve({self.gain[p]: 1.0})
             value = float(outcome.objective) if outcome.objective is not None else math.nan
             out[p] = 0.0 if abs(value) <= 1e-9 * self.scale else value
         for q in floors:
@@ -441,7 +464,7 @@ def _tie_break_note(st: _Stages, before: dict[str, float], after: dict[str, floa
 
 def _first_stage(st: _Stages, name: str, objective: Any) -> FairSolve:
     if name in UTILITARIAN:
-        outcome = st.solve(st.utilitarian)  # after the participation stage, its plan is a first incumbent
+        outcome = st.solve(st.utilitarian, retry=True)  # after the participation stage, its plan holds
         return FairSolve(outcome, info={"_objective": st.utilitarian})
     if name == "maxmin":
         outcome, obj = st.maxmin()
@@ -484,7 +507,7 @@ def _kalai_smorodinsky(st: _Stages) -> FairSolve:
     for p, ideal in usable.items():
         st.hs.add_row({st.gain[p]: 1.0, lam: -ideal}, lower=0.0)
     objective = {lam: 1.0}
-    outcome = st.solve(objective, warm=False)
+    outcome = st.solve(objective)
     info: dict[str, Any] = {"_objective": objective, "ideals": ideals}
     if outcome.has_plan:
         info["common_fraction"] = outcome.objective
@@ -577,7 +600,7 @@ def _alpha_fair(st: _Stages, alpha: float, tolerance: float, max_rounds: int) ->
 
 def _max_min_return(st: _Stages, tolerance: float, max_rounds: int) -> FairSolve:
     """Generalised Dinkelbach on ``min_p net_gain_p / outlay_p`` over the partners that contribute."""
-    first = st.solve(st.utilitarian, warm=False)
+    first = st.solve(st.utilitarian)
     if not first.has_plan:
         return FairSolve(first)
     rows: list[int] = []
@@ -657,7 +680,7 @@ def frontier_points(session: Session, between: tuple[str, str] | None, points: i
     with session.highs.extension():
         st = _Stages(session, False, None)
         if between is None:
-            first = st.solve(st.utilitarian, warm=False)
+            first = st.solve(st.utilitarian)
             if not first.has_plan:
                 return out
             gains = st.gains()
@@ -674,11 +697,11 @@ def frontier_points(session: Session, between: tuple[str, str] | None, points: i
             measure = "smallest weighted gain above stand-alone"
         else:
             a, b = between
-            best_a = st.solve({st.gain[a]: 1.0}, warm=False)
+            best_a = st.solve({st.gain[a]: 1.0})
             if not best_a.has_plan:
                 return out
             low = st.gains()[b]
-            best_b = st.solve({st.gain[b]: 1.0}, warm=False)
+            best_b = st.solve({st.gain[b]: 1.0})
             high = float(best_b.objective or low)
             t = st.hs.add_column()
             st.hs.add_row({st.gain[b]: 1.0, t: -1.0}, lower=0.0)
@@ -687,7 +710,7 @@ def frontier_points(session: Session, between: tuple[str, str] | None, points: i
         for k in range(points):
             floor = low + (high - low) * k / max(1, points - 1)
             st.hs.set_column_bounds(t, floor, floor)
-            outcome = st.solve(objective, warm=False)
+            outcome = st.solve(objective)
             if not outcome.has_plan:
                 continue
             gains = st.gains()
