@@ -7,6 +7,7 @@ import json
 import re
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -97,6 +98,21 @@ def test_time_limit_covers_every_stage_of_a_solve() -> None:
     r = allocopt.solve(inst, time_limit=3.0)
     assert r.timing["total_s"] < 3.0 * 2 + 5
     assert r.status.termination == "time_limit" or any("time limit" in n for n in r.notes)
+
+
+def test_a_plan_found_at_the_time_limit_still_gets_its_prices() -> None:
+    """Regression: HiGHS keeps the interrupt flag of the run stopped at the deadline, so every later run (the
+    plan's polish, the LP behind its prices) stopped at once and `solve --prices --time-limit` printed "No prices".
+    The LPs with the decisions held are not cut by the command's deadline either."""
+    from allocopt.session import Session
+
+    inst = instance_from_dict(generate_instance(10, 200, 6, 2, seed=1))
+    with Session(inst, time_limit=2.0, started=time.perf_counter()) as session:
+        r = session.solve()
+        assert r.status.has_plan and not r.status.proven_optimal
+        prices = session.prices()
+    assert prices.objective == pytest.approx(r.objective, rel=1e-6)
+    assert len(prices.limits) > 0
 
 
 def test_nearly_full_levels_count_as_proceed() -> None:

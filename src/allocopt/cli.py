@@ -176,7 +176,7 @@ def solve(instance: Path, model_file: Path | None, time_limit: float | None, gap
             _fail("error: --price-of-fairness is not available with scenarios (only the total net gain objective "
                   "is); leave it out", EXIT_USAGE)
         _plan_scenarios(instance, scenarios_file, model_file, time_limit, gap, threads, seed, out_dir, fmt, log,
-                        objective, values=False, prices=with_prices)
+                        objective, values=False, prices=with_prices, started=started)
         return
     from allocopt.checker import check_result
     from allocopt.files import OutputError, check_set_target
@@ -266,7 +266,7 @@ def diagnose(instance: Path, model_file: Path | None, time_limit: float | None) 
 def _plan_scenarios(instance: Path, scenarios_file: Path | None, model_file: Path | None, time_limit: float | None,
                     gap: float | None, threads: int | None, seed: int | None, out_dir: Path | None, fmt: str,
                     log: bool, objective: str | None, *, values: bool, workers: int | None = None,
-                    prices: bool = False) -> None:
+                    prices: bool = False, started: float | None = None) -> None:
     """Plan against scenarios, check the plan independently, print it and write result.json (see
     :mod:`allocopt.scenario_plan`)."""
     from allocopt.files import check_set_target, write_set
@@ -288,7 +288,8 @@ def _plan_scenarios(instance: Path, scenarios_file: Path | None, model_file: Pat
     if objective is not None:
         spec = with_objective(spec, objective)
     result = plan_scenarios(inst, scenarios, spec, time_limit=time_limit, rel_gap=gap, threads=threads,
-                            random_seed=seed, tee=log, values=values, workers=workers, prices=prices)
+                            random_seed=seed, tee=log, values=values, workers=workers, prices=prices,
+                            started=started)
     report = check_scenario_result(inst, scenarios, result.to_dict()) if result.status.has_plan else None
     if out_dir is not None:
         files = {"result.json": result.to_json()}

@@ -340,17 +340,22 @@ def why_no_plan(inst: Instance, sc: Scenarios, spec: ModelSpec) -> list[str]:
 def plan_scenarios(instance: Instance, scenarios: Scenarios, spec: ModelSpec | str | Path | None = None, *,
                    time_limit: float | None = None, rel_gap: float | None = None, threads: int | None = None,
                    random_seed: int | None = None, tee: bool = False, values: bool = True,
-                   prices: bool = False, workers: int | None = None, dask: Any = None) -> ScenarioResult:
+                   prices: bool = False, workers: int | None = None, dask: Any = None,
+                   started: float | None = None) -> ScenarioResult:
     """Plan the partnership against its scenarios (see the module docstring); ``values=False`` skips the VSS and
     EVPI solves, ``prices=True`` adds the shadow prices per scenario and probability-weighted
-    (:mod:`allocopt.scenario_prices`)."""
+    (:mod:`allocopt.scenario_prices`). The time limit applies to each solve; with ``started`` (a
+    :func:`time.perf_counter` reading, e.g. when a command began) it covers every stage of the plan's solve from
+    then on instead (the VSS and EVPI solves still get it each, as do LPs with the decisions held)."""
     from allocopt.session import PROVEN_GAP
 
     start = time.perf_counter()
     given = spec if isinstance(spec, ModelSpec) else load_model_spec(spec)
     given = given.with_solver(time_limit=time_limit, rel_gap=rel_gap, threads=threads, random_seed=random_seed)
     plain = plain_spec(given)
-    solved = _solve_tree(instance, scenarios, plain, tee=tee)
+    limit = plain.solver.time_limit
+    deadline = None if started is None or limit is None else started + limit
+    solved = _solve_tree(instance, scenarios, plain, tee=tee, deadline=deadline)
     outcome = solved.outcome
     solve_s = time.perf_counter() - start
     notes: list[str] = []

@@ -256,6 +256,8 @@ class HighsSession:
         elif self._stop_at is not None and time.perf_counter() >= self._stop_at:
             self._stopped_for_time = True
             event.interrupt()
+        else:  # HiGHS keeps the flag from the run it stopped: cleared, or every later run would stop at once
+            event.interrupt(False)
 
     def _apply_options(self, *, quiet: bool = True, time_limit: float | None = None,
                        rel_gap: float | None = None) -> None:
@@ -268,7 +270,10 @@ class HighsSession:
         h.setOptionValue("random_seed", o.random_seed)
         h.setOptionValue("mip_rel_gap", o.rel_gap if rel_gap is None else rel_gap)
         limit = time_limit if time_limit is not None else o.time_limit
-        if self.deadline is not None:  # the limit covers the whole command: only what is left of it
+        if self.deadline is not None and self._held is None:
+            # the limit covers the whole command's search: only what is left of it. The LPs with the decisions
+            # held (the plan's polish, its prices) get the limit each: they are quick, and cut short they would
+            # lose a found plan its polish and its prices
             left = max(self.deadline - time.perf_counter(), 1e-6)
             limit = left if limit is None else min(limit, left)
         # HiGHS measures its time limit on a clock that keeps running across runs of one object: each run gets
