@@ -144,3 +144,23 @@ def test_no_public_name_is_hidden_by_a_module_of_the_same_name() -> None:
     for name in allocopt.__all__:
         assert not inspect.ismodule(getattr(allocopt, name)), name
     assert callable(allocopt.renegotiate) and callable(allocopt.precheck)
+
+
+def test_a_closed_session_lets_go_of_highs_without_waiting_for_the_garbage_collector() -> None:
+    """HiGHS holds the session's interrupt callback; were it a bound method, the cycle would keep every closed
+    session's model and HiGHS object alive until a full collection (many of them in a sweep or a coalition table)."""
+    import gc
+    import weakref
+
+    from allocopt.session import Session
+
+    gc.disable()
+    try:
+        s = Session(allocopt.load_instance(INSTANCES / "joint-venture.yaml"))
+        s.solve()
+        held = weakref.ref(s.highs)
+        s.close()
+        del s
+        assert held() is None
+    finally:
+        gc.enable()

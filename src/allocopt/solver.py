@@ -23,6 +23,7 @@ import signal
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -228,8 +229,15 @@ class HighsSession:
         """Set by Ctrl-C: every run of this session stops at HiGHS's next check, keeping its best plan."""
         self._stop_at: float | None = None
         self._stopped_for_time = False
+        me = weakref.ref(self)  # HiGHS holds the callback: no cycle keeps a closed session's model alive
+
+        def interrupt(event: Any) -> None:
+            session = me()
+            if session is not None:
+                session._interrupt(event)
+
         for hook in ("cbSimplexInterrupt", "cbIpmInterrupt", "cbMipInterrupt"):
-            getattr(self.highs, hook).subscribe(self._interrupt)
+            getattr(self.highs, hook).subscribe(interrupt)
         self._col_of_var_id = handles.col_of_var_id
         self._row_of_con = handles.row_of_con
         self._con_of_row = {row: con for con, row in handles.row_of_con.items()}
