@@ -249,6 +249,27 @@ def test_metric_below_proceed_turns_the_gate_into_adjust_or_pause(uptime: float,
         assert not answer.diff.gates.empty  # type: ignore[union-attr]
 
 
+def test_an_adjust_verdict_has_a_price_per_point_of_scale_allowed() -> None:
+    """Uptime 80%: the gate says adjust, at most 50% in scale and expand. Each stage at level L earns 300 L for
+    100 L of capital, so every point of scale allowed is worth (300 - 100) x 2 / 100 = 4 USD; a re-solve at 51%
+    gains exactly that (the capacity of 100 per phase leaves room up to 100%)."""
+    from allocopt.api import with_value
+    from allocopt.session import Session
+
+    inst = instance_from_dict(metric_partnership())
+    held = hold_past(inst, actuals_from_dict(pilot_ended(80), inst))
+    with Session(held) as session:
+        base = session.solve()
+        prices = session.prices().limits.set_index("term")
+    row = prices.loc["x pilot gate adjust scale"]
+    assert row["family"] == "metric_gate" and row["unit"] == "point" and row["limit"] == pytest.approx(50)
+    assert row["price"] == pytest.approx(4.0) and row["price_unit"] == "USD per point"
+    assert row["path"] == "initiatives.x.gates.pilot.adjust_scale"
+    assert "metric gate of x at pilot" in row["meaning"]
+    wider = solve_checked(with_value(held, "initiatives.x.gates.pilot.adjust_scale", 0.51))
+    assert wider.objective - base.objective == pytest.approx(4.0)
+
+
 def test_the_checker_refuses_a_plan_that_ignores_the_metric_gate() -> None:
     inst = instance_from_dict(metric_partnership())
     held = hold_past(inst, actuals_from_dict(pilot_ended(50), inst))

@@ -662,7 +662,7 @@ FAMILIES.update({
                "value of the gate decision on {initiative} in {phase} having gone the other way (history)",
                "gate", False, describe=quarterly.DESCRIBERS["held_gate"]),
         Family("metric_gate", quarterly.add_metric_gate, ("initiative", "gate", "phase"),
-               "what the metric gate of {initiative} at {gate} costs, per unit of scale in {phase}",
+               "what the metric gate of {initiative} at {gate} costs: the value of allowing more scale after it",
                "fraction", False, describe=quarterly.DESCRIBERS["metric_gate"]),
         Family("incentive_capacity", quarterly.add_incentive_capacity, ("partner", "phase", "resource"),
                "value of {partner}'s incentive on {resource} in {phase} being met, per unit", "units", False,

@@ -249,9 +249,29 @@ def _no_subsidy_tolerance(d: ModelData) -> list[Limit]:
                   "upper", coefficients=tuple(effects), written_scale=0.01)]
 
 
+def _metric_gate_adjust(d: ModelData) -> list[Limit]:
+    """In a re-plan, a gate whose metrics said *adjust* caps the scale of each open phase after it at the gate's
+    ``adjust_scale``, in points: the bound of each of those ``metric_gate`` rows, slope 1/100 per point."""
+    from allocopt.model.quarterly import gate_allowance, held_phases
+
+    past = held_phases(d)
+    out = []
+    for (i, g), (score, allowed, decision) in gate_allowance(d).items():
+        if decision != "adjust":
+            continue
+        effects = tuple(BoundEffect(("metric_gate", (i, g, t)), "upper", 0.01) for t in d.stage_phases[i]
+                        if d.phase_rank[t] > d.phase_rank[g] and t not in past)
+        if effects:
+            out.append(Limit("metric_gate", f"{i} {g} gate adjust scale", {"initiative": i, "gate": g},
+                             f"the largest scale of {i} after its {g} gate said adjust (score {score:.0%})",
+                             allowed * 100.0, "point", ("initiatives", i, "gates", g, "adjust_scale"), "upper",
+                             effects, written_scale=0.01))
+    return out
+
+
 LIMIT_SOURCES: tuple[Callable[[ModelData], list[Limit]], ...] = (
     _capacity, _reserve_margin, _total, _exposure, _concentration, _commitments, _max_funders, _participation,
-    _no_subsidy_tolerance,
+    _no_subsidy_tolerance, _metric_gate_adjust,
 )
 
 
@@ -291,8 +311,14 @@ def row_bounds(d: ModelData) -> dict[RowKey, tuple[float | None, float | None]]:
         n = inst.initiatives[i].max_funders
         if n is not None:
             out["max_funders", i] = (None, float(n))
-    from allocopt.model.quarterly import unmet_incentives
+    from allocopt.model.quarterly import gate_allowance, held_phases, unmet_incentives
 
+    past = held_phases(d)
+    for (i, g), (_score, allowed, _decision) in gate_allowance(d).items():
+        if allowed < 1:
+            for t in d.stage_phases[i]:
+                if d.phase_rank[t] > d.phase_rank[g] and t not in past:
+                    out["metric_gate", (i, g, t)] = (None, allowed)
     for (p, t, r), (base, _numbers, _readings) in unmet_incentives(d).items():
         if (p, t, r) in d.arcs_by_use:
             out["incentive_capacity", (p, t, r)] = (None, (1.0 - inst.partners[p].risk.reserve_margin) * base)
