@@ -229,6 +229,7 @@ class HighsSession:
         """Set by Ctrl-C: every run of this session stops at HiGHS's next check, keeping its best plan."""
         self._stop_at: float | None = None
         self._stopped_for_time = False
+        self._first_check = True
         me = weakref.ref(self)  # HiGHS holds the callback: no cycle keeps a closed session's model alive
 
         def interrupt(event: Any) -> None:
@@ -259,13 +260,14 @@ class HighsSession:
         deadline. HiGHS's own time limit is set too, but its clock differs between versions and between its LP
         and MIP solvers (one counts from the object's first run, the other from this run), so the deadline on
         our side is what keeps a time limit exact."""
+        if self._first_check:  # HiGHS keeps the flag of the run it stopped: cleared, or every later run would stop
+            self._first_check = False
+            event.interrupt(False)
         if self.cancelled:
             event.interrupt()
         elif self._stop_at is not None and time.perf_counter() >= self._stop_at:
             self._stopped_for_time = True
             event.interrupt()
-        else:  # HiGHS keeps the flag from the run it stopped: cleared, or every later run would stop at once
-            event.interrupt(False)
 
     def _apply_options(self, *, quiet: bool = True, time_limit: float | None = None,
                        rel_gap: float | None = None) -> None:
@@ -289,6 +291,7 @@ class HighsSession:
         h.setOptionValue("time_limit", h.getRunTime() + float(limit) if limit is not None else math.inf)
         self._stop_at = None if limit is None else time.perf_counter() + float(limit)
         self._stopped_for_time = False
+        self._first_check = True
         for name, value in {**HIGHS_SEARCH_DEFAULTS, **self.search}.items():
             h.setOptionValue(name, value)
         for name, value in o.highs_options.items():
