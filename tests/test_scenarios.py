@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
+from tests.conftest import solve_checked
 
 from allocopt.cli import main
 from allocopt.errors import InstanceError, ModelFileError
@@ -219,6 +220,17 @@ def test_a_single_scenario_of_probability_one_gives_the_deterministic_plan() -> 
     assert result.value["evpi"] == pytest.approx(0.0, abs=1e-6)
 
 
+def test_a_single_scenario_under_the_default_model_splits_the_gains_as_one_plan_does() -> None:
+    """The default model's leximin tie-break, over expected gains, gives one scenario of probability 1 the
+    partners' gains of the deterministic default plan (its split is unique)."""
+    data = yaml.safe_load((ROOT / "instances" / "channel-ecosystem.yaml").read_text())
+    alone = solve_checked(instance_from_dict(copy.deepcopy(data)))
+    _, _, result = planned(data, {"cases": {"only": {"probability": 1.0}}}, values=False)
+    assert result.objective == pytest.approx(alone.objective, rel=1e-9)
+    expected = result.tables["risk"]["expected_gain"].to_dict()
+    assert expected == pytest.approx(alone.partners["net_gain"].to_dict(), rel=1e-6, abs=1e-3)
+
+
 def test_cvar_of_a_discrete_gain_splits_the_last_outcome() -> None:
     outcomes = [(0.5, -40.0), (0.3, 10.0), (0.2, 90.0)]
     assert cvar(outcomes, 0.6) == pytest.approx((0.5 * -40 + 0.1 * 10) / 0.6)
@@ -394,12 +406,20 @@ def test_participation_auto_holds_over_expected_gains_worked_by_hand() -> None:
     assert free.objective == pytest.approx(0.5 * 130 + 0.5 * 110)
     risk = free.tables["risk"]
     assert risk.loc["b", "expected_gain"] == pytest.approx(30)
-    _, _, fair = planned(SPLIT, SPLIT_CASES)  # the default model: participation auto
+    _, _, fair = planned(SPLIT, SPLIT_CASES)  # the default model: participation auto, leximin tie-break
     assert fair.objective == pytest.approx(0.5 * 100 + 0.5 * 80)
+    # x alone: 90 expected to share in proportion to money, m_a + m_b = 100. b must expect its stand-alone
+    # 0.5 * 60 + 0.5 * 48 = 54, so m_b >= 60; the tie-break equalises the expected gains above expected
+    # stand-alone, 0.9 m_a = 0.9 m_b - 54: m_b = 80, and a expects 18, b 72
     risk = fair.tables["risk"]
-    assert risk.loc["b", "expected_gain"] == pytest.approx(0.5 * 100 + 0.5 * 80)
-    assert risk.loc["a", "expected_gain"] == pytest.approx(0)
+    assert risk.loc["b", "expected_gain"] == pytest.approx(72)
+    assert risk.loc["a", "expected_gain"] == pytest.approx(18)
+    assert fair.scenarios["steady"].contributions.loc[("b", "x", "pilot", "capital"), "units"] == pytest.approx(80)
     assert not any("Participation" in n for n in fair.notes)
+    assert any(n.startswith("Tie-break (leximin)") for n in fair.notes)
+    _, _, first = planned(SPLIT, SPLIT_CASES, spec=model_spec_from_dict({"tie_break": "none"}))
+    assert first.objective == pytest.approx(fair.objective)
+    assert first.tables["risk"].loc["b", "expected_gain"] >= 54 - 1e-6  # participation holds either way
 
 
 def test_participation_auto_names_who_falls_short_when_nobody_can_reach_it() -> None:

@@ -80,7 +80,8 @@ class _Solved:
 
 
 def _solve_tree(inst: Instance, sc: Scenarios, spec: ModelSpec, *, tee: bool = False,
-                fixed: dict[Any, float] | None = None, deadline: float | None = None) -> _Solved:
+                fixed: dict[Any, float] | None = None, deadline: float | None = None,
+                tie_break: bool = False) -> _Solved:
     from allocopt.model.scenario_model import create_scenario_model
     from allocopt.solver import HighsSession
 
@@ -97,20 +98,26 @@ def _solve_tree(inst: Instance, sc: Scenarios, spec: ModelSpec, *, tee: bool = F
     columns = None
     with hs.extension():  # the stages' rows and columns go again: prices read the partnership's own rows
         outcome = None
+        held: list[tuple[int, dict[int, float]]] = []
         if spec.rules.participation.auto:
-            first, notes = _participation_stage(hs, model, sd, tee)
+            first, notes = _participation_stage(hs, model, sd, tee, held)
             if not first.has_plan:
                 outcome = first
         if outcome is None:
             outcome = hs.solve(tee=tee)
             if sc.objective.kind == "maxmin" and outcome.has_plan and outcome.objective is not None:
                 outcome = _best_total_holding(hs, model, outcome, tee)
-        if outcome.has_plan:
+            elif tie_break and outcome.has_plan and outcome.objective is not None:
+                outcome, more, plan = _leximin_tie_break(hs, model, sd, outcome, tee, held)
+                notes += more
+                columns = plan[:n_cols]
+        if outcome.has_plan and columns is None:
             columns = hs.col_values()[:n_cols]
     return _Solved(outcome, model, sd, build_s + hs.handoff_s, size, hs, notes, columns)
 
 
-def _participation_stage(hs: Any, model: Any, sd: Any, tee: bool) -> tuple[Any, list[str]]:
+def _participation_stage(hs: Any, model: Any, sd: Any, tee: bool,
+                         held: list[tuple[int, dict[int, float]]]) -> tuple[Any, list[str]]:
     """``participation: auto`` over scenarios: first the smallest total shortfall of the partners' expected gains
     below their expected stand-alone values, ``min sum_p s_p`` with
     ``sum_s pi_s (gain[s,p] - stand_alone[s,p]) + s_p >= 0``, ``s_p >= 0``; then that shortfall is held (at zero
@@ -141,7 +148,8 @@ def _participation_stage(hs: Any, model: Any, sd: Any, tee: bool) -> tuple[Any, 
         for col in short.values():
             hs.set_column_bounds(col, 0.0, 0.0)
         return first, []
-    hs.add_row(dict.fromkeys(short.values(), 1.0), upper=shortfall + slack)
+    held.append((hs.add_row(dict.fromkeys(short.values(), -1.0), lower=-shortfall - slack),
+                 {col: -1.0 for col in short.values()}))
     values = hs.col_values()
     cur = sd.data[sd.names[0]].instance.currency
     missing = "; ".join(f"{p} by {values[col]:,.0f} {cur}" for p, col in short.items() if values[col] > 1e-6 * scale)
@@ -170,6 +178,90 @@ def _best_total_holding(hs: Any, model: Any, first: Any, tee: bool) -> Any:
         return first
     smallest = float(second.values.get("smallest_expected_gain", {None: level}).get(None, level))
     return dc.replace(second, objective=smallest, bound=first.bound, gap=first.gap)
+
+
+TIE_BREAK_TOLERANCE = 1e-9
+"""How far below its optimum (relative) a held stage may fall while the later stages run (as for one plan:
+:data:`allocopt.fairness.HOLD_TOLERANCE`)."""
+
+
+def _leximin_tie_break(hs: Any, model: Any, sd: Any, first: Any, tee: bool,
+                       held: list[tuple[int, dict[int, float]]]) -> tuple[Any, list[str], np.ndarray]:
+    """The leximin tie-break over expected gains, as for one plan: with the objective held at its optimum (less a
+    relative tolerance), stage k = 1..n maximises the sum of the k smallest weighted expected gains above expected
+    stand-alone, ``k r - sum_p d_p`` with ``d_p >= r - w_p e_p``, ``d_p >= 0``, and holds it; each stage starts
+    from the last plan. On the final gates every held stage runs again as an LP (:func:`_restage`), so the split
+    depends on the gate decisions only. Returns the final outcome (reporting the objective's optimum), a note and
+    the plan's column values."""
+    import dataclasses as dc
+
+    from allocopt.model.scenario_model import gains
+
+    lp = hs.highs.getLp()
+    objective = {c: float(v) for c, v in enumerate(np.asarray(lp.col_cost_, dtype=float)) if v}
+    offset = float(lp.offset_)
+    value = float(first.objective)
+    scale = max(1.0, abs(value))
+    held.append((hs.add_row(objective, lower=value - offset - TIE_BREAK_TOLERANCE * scale), objective))
+    gain = gains(model, sd)
+    data = sd.data[sd.names[0]]
+    partners = list(data.PARTNERS)
+    expected: dict[str, int] = {}
+    for p in partners:
+        form, constant = hs.linear_form(sum(sd.probability[s] * (gain[s, p] - sd.data[s].instance.partners[p]
+                                                                  .stand_alone) for s in sd.names))
+        expected[p] = hs.add_column()
+        hs.add_row({**{c: -v for c, v in form.items()}, expected[p]: 1.0}, constant, constant)
+    weight = {p: float(data.instance.partners[p].weight) for p in partners}
+    columns = start = hs.col_values()
+    done = 0
+    for k in range(1, len(partners) + 1):
+        r = hs.add_column()
+        stage: dict[int, float] = {r: float(k)}
+        for p in partners:
+            d = hs.add_column(lower=0.0)
+            hs.add_row({d: 1.0, r: -1.0, expected[p]: weight[p]}, lower=0.0)
+            stage[d] = -1.0
+        hs.set_objective(stage)
+        outcome = hs.solve(tee=tee, warm_start=columns)
+        if not outcome.has_plan or outcome.objective is None:
+            break
+        done, columns = k, hs.col_values()
+        level = float(outcome.objective)
+        held.append((hs.add_row(stage, lower=level - TIE_BREAK_TOLERANCE * max(scale, abs(level))), stage))
+    final, plan = _restage(hs, held, columns, scale)
+    hs.set_objective(objective, offset)
+    if final is None:  # a stage LP found no optimum on the final gates (it should not): the first plan stands
+        return first, ["The leximin tie-break over expected gains could not be re-solved on the final gate "
+                       "decisions: the split shown is the first plan found."], start
+    out = dc.replace(final, objective=value, bound=first.bound, gap=first.gap, termination=first.termination,
+                     solution_status=first.solution_status)
+    if done == len(partners):
+        return out, ["Tie-break (leximin): among the plans that reach the objective's optimum, the split shown is "
+                     "the one whose expected gains above expected stand-alone are most equal."], plan
+    return out, [f"The leximin tie-break over expected gains stopped in stage {done + 1} of {len(partners)}: the "
+                 f"split shown is the most equal found by its first {done} stages."], plan
+
+
+def _restage(hs: Any, held: list[tuple[int, dict[int, float]]], columns: Any, scale: float) -> tuple[Any, Any]:
+    """With the gate decisions of ``columns`` held, run every held stage again as an LP, in order, holding each at
+    its LP optimum: the last LP's outcome (with its values) and column values, or (None, None) where a stage LP
+    has no optimum."""
+    hs.hold_integers(columns)
+    try:
+        for row, _objective in held:
+            hs.set_row_bounds(row)
+        outcome = None
+        for row, objective in held:
+            hs.set_objective(objective)
+            outcome = hs.solve()
+            if outcome.termination != Termination.OPTIMAL or outcome.objective is None:
+                return None, None
+            level = float(outcome.objective)
+            hs.set_row_bounds(row, level)  # an LP optimum, exact to HiGHS's feasibility tolerance: no slack
+        return outcome, hs.col_values()
+    finally:
+        hs.release_integers()
 
 
 def _scenario_results(inst: Instance, sc: Scenarios, spec: ModelSpec, solved: _Solved, start: float
@@ -355,13 +447,11 @@ def plan_scenarios(instance: Instance, scenarios: Scenarios, spec: ModelSpec | s
     plain = plain_spec(given)
     limit = plain.solver.time_limit
     deadline = None if started is None or limit is None else started + limit
-    solved = _solve_tree(instance, scenarios, plain, tee=tee, deadline=deadline)
+    solved = _solve_tree(instance, scenarios, plain, tee=tee, deadline=deadline,
+                         tie_break=given.tie_break == "leximin")
     outcome = solved.outcome
     solve_s = time.perf_counter() - start
     notes: list[str] = []
-    if given.tie_break != "none":
-        notes.append("Ties between equally good plans are not broken by leximin over scenarios: the plan is the "
-                     "first optimum HiGHS finds (fixed seed and threads).")
     notes += solved.notes
     results: dict[str, Result] = {}
     tables: dict[str, pd.DataFrame] = {}
