@@ -629,10 +629,12 @@ class _Reader:
             self.unread.add(place, "needs both a field and a value", "fill both cells, or delete the row")
             return
         try:
-            keys = json.loads(fcell.value) if isinstance(fcell.value, str) else None
-            value = json.loads(vcell.value) if isinstance(vcell.value, str) else vcell.value
-        except ValueError as err:
-            self.unread.add(place, f"is not valid JSON ({err})", "write the field as a JSON list of keys, e.g. "
+            keys = json.loads(fcell.value, parse_constant=_no_constant) if isinstance(fcell.value, str) else None
+            value = (json.loads(vcell.value, parse_constant=_no_constant) if isinstance(vcell.value, str)
+                     else vcell.value)
+        except (ValueError, RecursionError) as err:
+            what = "nested too deeply" if isinstance(err, RecursionError) else str(err)
+            self.unread.add(place, f"is not valid JSON ({what})", "write the field as a JSON list of keys, e.g. "
                               '["initiatives", "crm", "metrics"], and the value as JSON')
             return
         if not isinstance(keys, list) or not keys or not all(isinstance(k, (str, int)) and not isinstance(k, bool)
@@ -663,6 +665,10 @@ class _Reader:
                                   "check the keys against the rest of the workbook")
                 return
         self.index.add(path, "more", row, vcell.column, "value")
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number a workbook may hold; write a finite number")
 
 
 def read_workbook(path: str | Path) -> tuple[dict[str, Any], CellIndex, list[Problem]]:
