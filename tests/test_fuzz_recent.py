@@ -430,3 +430,49 @@ def test_convert_to_places_that_cannot_be_written(work: Path) -> None:
     for target in (work / "a-file" / "x.xlsx", Path("/proc/x.xlsx"), Path("/dev/full")):
         res = run("convert", JV, str(target))
         assert res.exit_code in (2, EXIT_INPUT) and res.stderr.strip(), (target, res.stderr)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# 5. Unreadable inputs and read-only output places, also as root
+
+
+UNPRIVILEGED_RUNS = """
+import json, sys
+from click.testing import CliRunner
+from allocopt.cli import main
+runs = [CliRunner().invoke(main, args) for args in json.loads(sys.argv[1])]
+print(json.dumps([[r.exit_code, r.stderr] for r in runs]))
+"""
+
+
+def test_unreadable_inputs_and_read_only_outputs(work: Path, workbook: Path, jv_result: dict[str, Any]) -> None:
+    from conftest import run_with_permissions
+
+    secret = {name: work / f"secret-{name}" for name in ("scenarios.yaml", "actuals.yaml", "previous.json",
+                                                          "plan.xlsx")}
+    secret["scenarios.yaml"].write_text(yaml.safe_dump(MS_DATA["scenarios"]))
+    secret["actuals.yaml"].write_text(Path(ACTUALS).read_text())
+    secret["previous.json"].write_text(json.dumps(jv_result))
+    secret["plan.xlsx"].write_bytes(workbook.read_bytes())
+    locked = work / "locked"
+    locked.mkdir(exist_ok=True)
+    for f in secret.values():
+        f.chmod(0)
+    locked.chmod(0o555)
+    try:
+        runs = [["validate", JV, "--scenarios", str(secret["scenarios.yaml"])],
+                ["validate", JV, "--actuals", str(secret["actuals.yaml"])],
+                ["replan", JV, "--actuals", ACTUALS, "--previous", str(secret["previous.json"])],
+                ["validate", str(secret["plan.xlsx"])],
+                ["convert", JV, str(locked / "plan.xlsx")],
+                ["report", JV, str(work / "jv" / "result.json"), "--html", str(locked / "r.html")]]
+        proc = run_with_permissions(UNPRIVILEGED_RUNS, json.dumps(runs))
+        assert proc.returncode == 0, proc.stderr
+        for args, (code, stderr) in zip(runs, json.loads(proc.stdout), strict=True):
+            assert code == EXIT_INPUT and "Traceback" not in stderr, (args, stderr)
+            assert "Permission denied" in stderr, (args, stderr)
+        assert list(locked.iterdir()) == []
+    finally:
+        for f in secret.values():
+            f.chmod(0o600)
+        locked.chmod(0o755)
