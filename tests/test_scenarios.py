@@ -255,7 +255,7 @@ def test_probabilities_must_sum_to_one_and_names_must_exist() -> None:
     with pytest.raises(InstanceError) as err:
         scenarios_from_data(bad, inst)
     text = str(err.value)
-    assert "cases.down.probability: must be greater than 0" in text
+    assert "cases.down.probability: must be greater than or equal to 0.000001" in text
     assert "initiative 'z' is not defined" in text and "risk.q: partner 'q' is not defined" in text
 
 

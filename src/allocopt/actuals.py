@@ -148,7 +148,7 @@ def _validate(file: DataFile, instance: Instance | None) -> Actuals:
     data, source = file.data, file.source
     if not isinstance(data, Mapping):
         raise InstanceError([Problem("", "expected a mapping with a 'phases' field at the top level",
-                                     "start from instances/joint-venture.actuals.yaml", source=source)], source)
+                                     "start from instances/actuals/joint-venture.yaml", source=source)], source)
     try:
         actuals = Actuals.model_validate(data)
     except ValidationError as err:

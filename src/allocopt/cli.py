@@ -1068,14 +1068,20 @@ def report(instance: Path, result_file: Path, html_file: Path | None, markdown_f
         facts = load_actuals(actuals_file, inst)
         planned = hold_past(inst, facts)
     result = load_result(result_file, planned)
-    previous = load_result(previous_file, inst) if previous_file is not None else None
-    if result.status.has_plan:  # a report presents the plan to the partners: it must be one, checked
-        from allocopt.checker import check_result
+    if previous_file is not None:  # the plan the changes are measured from: a plan of INSTANCE, checked
+        from allocopt.plan_file import load_plan
 
-        verdict = check_result(planned, result.to_dict())
-        if not verdict.ok:
-            _fail(printable(f"error: {result_file} does not check against {instance}, so no report is written:\n")
-                  + verdict.summary(), EXIT_CHECK_FAILED)
+        previous = load_plan(previous_file, inst)
+    else:
+        previous = None
+    from allocopt.checker import check_result, load_result_file
+
+    # a report presents the plan to the partners: it must be one, checked (a result that says it holds none must
+    # hold none: a plan whose status was edited to 'no plan' is not reported as a failure)
+    verdict = check_result(planned, load_result_file(result_file))
+    if not verdict.ok:
+        _fail(printable(f"error: {result_file} does not check against {instance}, so no report is written:\n")
+              + verdict.summary(), EXIT_CHECK_FAILED)
     prices = coalitions_found = None
     if with_prices and result.status.has_plan and not len(result.tables.get("prices", ())):
         prices, notes = prices_of(planned, result, time_limit)

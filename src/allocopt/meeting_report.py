@@ -642,21 +642,11 @@ def render_markdown(report: Report) -> str:
 
 
 def load_result(path: Any, inst: Any) -> Result:
-    """A result file written by ``allocopt solve --out``, checked to be a plan of ``inst``."""
-    from allocopt.checker import load_result_file
-    from allocopt.errors import ResultFileError, printable
+    """A result file written by ``allocopt solve --out``, checked to be a result of ``inst`` (its plan is checked
+    by the caller, which shows every violation)."""
+    from allocopt.plan_file import load_plan
 
-    data = load_result_file(path)
-    try:
-        result = Result.from_dict(data)
-    except (KeyError, TypeError, ValueError, AttributeError) as err:
-        raise ResultFileError(printable(f"{path}: is not a complete allocopt result (missing or malformed "
-                                        f"{err}); give the result.json written by 'allocopt solve --out'")) from None
-    if result.instance_sha256 != inst.fingerprint():
-        raise ResultFileError(printable(f"{path}: was solved from another instance than the one given (instance "
-                                        f"'{result.instance_name}', a different fingerprint); give the instance "
-                                        "file the plan was solved from"))
-    return result
+    return load_plan(path, inst, checked=False)
 
 
 def prices_of(inst: Any, result: Result, time_limit: float | None = None) -> tuple[Any, list[str]]:

@@ -132,7 +132,8 @@ def replan(inst: Instance | str | Path, actuals: Actuals | str | Path, previous:
     instance = inst if isinstance(inst, Instance) else load_instance(inst)
     facts = actuals if isinstance(actuals, Actuals) else load_actuals(actuals, instance)
     model = spec if isinstance(spec, ModelSpec) else load_model_spec(spec)
-    before = _as_result(previous) if previous is not None else solve(instance, model, time_limit=time_limit)
+    before = (_as_result(previous, instance) if previous is not None
+              else solve(instance, model, time_limit=time_limit))
     held = hold_past(instance, facts)
     result = _solve_near(held, model, before, time_limit)
     out = Replan(result, held, facts, before, current_phase(instance, facts), deviations(before, facts,
@@ -251,14 +252,16 @@ def _dense(form: dict[int, float], n: int) -> Any:
     return out
 
 
-def _as_result(previous: Result | str | Path | dict[str, Any]) -> Result:
+def _as_result(previous: Result | str | Path | dict[str, Any], inst: Instance) -> Result:
+    """The plan in force before: a result as given, or a result document or file of ``inst`` whose plan checks
+    against it (:func:`allocopt.plan_file.load_plan`)."""
+    from allocopt.plan_file import load_plan, plan_from_data
+
     if isinstance(previous, Result):
         return previous
     if isinstance(previous, dict):
-        return Result.from_dict(previous)
-    from allocopt.checker import load_result_file
-
-    return Result.from_dict(load_result_file(previous))
+        return plan_from_data(previous, inst, source="<previous plan>")
+    return load_plan(previous, inst)
 
 
 def gate_verdicts(held: Instance) -> list[str]:

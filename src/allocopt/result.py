@@ -153,12 +153,12 @@ class Result:
         return self.tables["partners"]
 
     @property
-    def capacity(self) -> pd.DataFrame:
-        return self.tables["capacity"]
+    def capacity(self) -> pd.DataFrame:  # optional in the result format (older results have none): empty if absent
+        return self.tables["capacity"] if "capacity" in self.tables else _frame("capacity", [])
 
     @property
-    def commitments(self) -> pd.DataFrame:
-        return self.tables["commitments"]
+    def commitments(self) -> pd.DataFrame:  # optional in the result format (older results have none): empty if absent
+        return self.tables["commitments"] if "commitments" in self.tables else _frame("commitments", [])
 
     # -- serialisation ---------------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

@@ -14,6 +14,7 @@ Like :mod:`allocopt.checker`, which it builds on, this module never imports Pyom
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,11 @@ def _rows(result: Mapping[str, Any], table: str) -> list[Mapping[str, Any]]:
     tables = result.get("tables")
     rows = tables.get(table) if isinstance(tables, Mapping) else None
     return [r for r in rows if isinstance(r, Mapping)] if isinstance(rows, list) else []
+
+
+def _h(v: Any) -> Any:
+    """A table cell as a key: a list or an object where a name belongs (a hand-edited file) as its text."""
+    return v if v is None or isinstance(v, (str, int, float)) else repr(v)
 
 
 def _num(v: Any) -> float:
@@ -62,6 +68,8 @@ def check_scenario_result(instance: Instance, scenarios: Scenarios, result: Mapp
         flag("instance_mismatch", {}, 0.0, "", "the result was made from other scenarios than those given")
     per = result.get("scenarios")
     per = per if isinstance(per, Mapping) else {}
+    for where, message in _shape_problems(instance, scenarios, result):
+        flag("result_format", {"field": where}, 0.0, "", message)
     status = result.get("status")
     if not (isinstance(status, Mapping) and status.get("has_plan") is True):
         return CheckReport(violations, checked, "no plan to check")
@@ -82,10 +90,10 @@ def check_scenario_result(instance: Instance, scenarios: Scenarios, result: Mapp
                                         f"in scenario '{s}': {v.message}"))
 
     rank = {t: n for n, t in enumerate(instance.phases)}
-    levels = {s: {(r.get("initiative"), r.get("phase")): _num(r.get("level")) for r in _rows(per[s], "gates")}
+    levels = {s: {(_h(r.get("initiative")), _h(r.get("phase"))): _num(r.get("level")) for r in _rows(per[s], "gates")}
               for s in scenarios.names}
-    units = {s: {(r.get("partner"), r.get("initiative"), r.get("phase"), r.get("resource")): _num(r.get("units"))
-                 for r in _rows(per[s], "contributions")} for s in scenarios.names}
+    units = {s: {(_h(r.get("partner")), _h(r.get("initiative")), _h(r.get("phase")), _h(r.get("resource"))):
+                 _num(r.get("units")) for r in _rows(per[s], "contributions")} for s in scenarios.names}
     for s, q, split in scenarios.links(instance):
         limit = len(rank) if split is None else rank[split]
         before = "every phase" if split is None else f"phases before '{split}'"
@@ -110,11 +118,11 @@ def check_scenario_result(instance: Instance, scenarios: Scenarios, result: Mapp
                      f"in scenario '{s}' {arc[0]} gives {a:,.6g} {unit} of {arc[3]} to {arc[1]} in {arc[2]}, "
                      f"but {b:,.6g} {unit} in scenario '{q}', which it cannot be told apart from in {before}")
 
-    gains = {s: {r.get("partner"): _num(r.get("net_gain")) for r in _rows(per[s], "partners")}
+    gains = {s: {_h(r.get("partner")): _num(r.get("net_gain")) for r in _rows(per[s], "partners")}
              for s in scenarios.names}
     weight = {p: instance.partners[p].weight for p in instance.partners}
     cur = instance.currency
-    reported = {r.get("partner"): r for r in _rows(result, "risk")}
+    reported = {r.get("partner"): r for r in _rows(result, "risk") if isinstance(r.get("partner"), str)}
     for p in instance.partners:
         outcomes = [(scenarios.probability(s), gains[s].get(p, 0.0)) for s in scenarios.names]
         tol = scenarios.risk.get(p)
@@ -142,6 +150,18 @@ def check_scenario_result(instance: Instance, scenarios: Scenarios, result: Mapp
                 flag(rule, {"partner": p}, floor - value, cur,
                      f"{p}'s {what} is {value:,.2f} {cur}, below its floor of {floor:,.2f} {cur}")
 
+    for r in _rows(result, "gains"):  # the gains table a report shows: each scenario's checked net gain
+        count("risk_figures")
+        case, who = r.get("scenario"), r.get("partner")
+        if not isinstance(case, str) or not isinstance(who, str) or case not in gains or who not in instance.partners:
+            flag("result_format", {"table": "gains"}, 0.0, "", f"the gains table names scenario {case!r} and partner "
+                 f"{who!r}, which the scenarios and the instance do not both hold")
+        elif not _close(_num(r.get("net_gain")), gains[case].get(who, 0.0), rel_tol, abs_tol):
+            flag("risk_figures", {"scenario": case, "partner": who},
+                 abs(_num(r.get("net_gain")) - gains[case].get(who, 0.0)), cur,
+                 f"the gains table reports {who}'s net gain in scenario '{case}' as {_num(r.get('net_gain')):,.2f} "
+                 f"{cur}, but its plan in that scenario gives {gains[case].get(who, 0.0):,.2f} {cur}")
+
     count("scenario_objective")
     totals = [(scenarios.probability(s), sum(weight[p] * gains[s].get(p, 0.0) for p in instance.partners))
               for s in scenarios.names]
@@ -165,6 +185,68 @@ def check_scenario_result(instance: Instance, scenarios: Scenarios, result: Mapp
     return CheckReport(violations, checked, applied)
 
 
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _shape_problems(instance: Instance, scenarios: Scenarios, result: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(field, problem) for every part of the result a report presents that is missing, malformed or not of this
+    instance and these scenarios: the instance, the tree, the notes, the value of information and the rows of the
+    plan-now, gate-policy and gains tables (a report shows these, so they are checked like the plans)."""
+    found: list[tuple[str, str]] = []
+    head = result.get("instance")
+    if not isinstance(head, Mapping) or head.get("sha256") != instance.fingerprint():
+        found.append(("instance", "the result was not made from the instance given (no 'instance' object, or "
+                                  "another fingerprint)"))
+    elif head.get("currency") != instance.currency or not isinstance(head.get("name"), str):
+        found.append(("instance", "the result's instance name or currency is missing or not the instance's"))
+    if not isinstance(result.get("status"), Mapping):
+        found.append(("status", "the result has no 'status' object"))
+    tree = result.get("tree")
+    links = {s: (q, split) for s, q, split in scenarios.links(instance)}
+    if not isinstance(tree, Mapping) or list(tree) != scenarios.names:
+        found.append(("tree", f"the result's tree does not list the scenarios {', '.join(scenarios.names)}"))
+    else:
+        for s, node in tree.items():
+            q, split = links.get(s, (None, None))
+            if not (isinstance(node, Mapping) and _is_number(node.get("probability"))
+                    and abs(float(node["probability"]) - scenarios.probability(s)) <= 1e-12
+                    and node.get("shares_with") == q and node.get("splits_at") == (split if q is not None else None)):
+                found.append((f"tree.{s}", f"the tree's entry for scenario '{s}' does not match the scenarios "
+                                           "(its probability, or what it shares its history with and until when)"))
+    objective = result.get("objective", {})
+    if not isinstance(objective, Mapping) or not (objective.get("value") is None or _is_number(objective["value"])):
+        found.append(("objective", "the result's objective is not an object with a number (or null) as its value"))
+    notes = result.get("notes", [])
+    if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
+        found.append(("notes", "the result's notes are not a list of texts"))
+    value = result.get("value", {})
+    if not isinstance(value, Mapping) or any(value.get(k) is not None and not _is_number(value.get(k))
+                                             for k in ("vss", "evpi")):
+        found.append(("value", "the result's value of information (vss, evpi) is not a number"))
+    tables = result.get("tables", {})
+    columns = {"plan_now": ("initiative", "phase", "level"), "gate_policy": ("initiative", "phase", "level",
+                                                                             "probability"),
+               "gains": ("scenario", "partner", "net_gain"),
+               "risk": ("partner", "expected_gain", "cvar", "cvar_level", "worst_case")}
+    if not isinstance(tables, Mapping):
+        return [*found, ("tables", "the result's tables are not an object")]
+    for name, needed in columns.items():
+        rows = tables.get(name, [])
+        if not isinstance(rows, list) or not all(
+                isinstance(r, Mapping) and all(k in r for k in needed)
+                and all(_is_number(r[k]) for k in needed if k not in ("initiative", "phase", "scenario", "partner"))
+                and all(isinstance(r[k], str) for k in needed if k in ("initiative", "phase", "scenario", "partner"))
+                for r in rows):
+            found.append((f"tables.{name}", f"the {name} table is not a list of rows with {', '.join(needed)}"))
+        elif name in ("plan_now", "gate_policy") and any(
+                r["initiative"] not in instance.initiatives or r["phase"] not in instance.phases
+                or not 0 <= r["level"] <= 1 for r in rows):
+            found.append((f"tables.{name}", f"the {name} table names a stage the instance does not hold, or a level "
+                                            "outside 0 to 1"))
+    return found
+
+
 def check_scenario_files(instance_path: str | Path, result_path: str | Path,
                          scenarios_path: str | Path | None = None) -> CheckReport:
     """Load the instance, its scenarios (from ``scenarios_path`` or the instance's own section) and a scenario
@@ -182,11 +264,13 @@ def load_scenario_file(path: str | Path) -> dict[str, Any]:
     """Read a scenario result file (the ordinary reader's safety, with the scenario format)."""
     import json
 
+    from allocopt.checker import _parse_int, _reject_constant
     from allocopt.reading import read_bounded
 
     try:
-        data = json.loads(read_bounded(Path(path), str(path), "result").decode("utf-8-sig"))
-    except (ValueError, UnicodeDecodeError) as err:
+        data = json.loads(read_bounded(Path(path), str(path), "result").decode("utf-8-sig"),
+                          parse_constant=_reject_constant, parse_int=_parse_int)
+    except (ValueError, UnicodeDecodeError, RecursionError) as err:
         raise ResultFileError(printable(f"{path}: is not a valid result file ({err})")) from None
     if not isinstance(data, dict) or data.get("format") != SCENARIO_RESULT_FORMAT:
         return load_result_file(path)  # the ordinary reader explains what it is not

@@ -43,6 +43,10 @@ from allocopt.reading import DataFile, LineIndex, locate, read_data
 PROBABILITY_TOLERANCE = 1e-6
 """How far the probabilities may sum from 1 (rounding in a hand-written file)."""
 MAX_FACTOR = 1e6
+SMALLEST_PROBABILITY = 1e-6
+"""The least probability of a case and the least CVaR level: below it a case weighs less than the rounding the
+probabilities may have, and a level's 1/level coefficients pass 1e6 and break HiGHS (a level of 1e-300 made a
+feasible tree 'infeasible'); the worst case is a level at or below the smallest probability, or ``worst_case``."""
 MAX_CASES = 10_000
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
@@ -67,7 +71,7 @@ Change = Multiplier | Override
 class Case(_Strict):
     """One scenario: its probability, where it branches, and what it changes."""
 
-    probability: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False), NotBool]
+    probability: Annotated[float, Field(ge=SMALLEST_PROBABILITY, le=1, allow_inf_nan=False), NotBool]
     description: str = ""
     parent: Name | None = Field(None, description="The case it shares its history with until splits_at")
     splits_at: Name | None = Field(None, description="First phase whose decisions may differ from the parent's")
@@ -84,7 +88,7 @@ class Case(_Strict):
 class CVaRFloor(_Strict):
     """The average of the partner's worst ``level`` (probability mass) of outcomes is at least ``floor``."""
 
-    level: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False), NotBool] = 0.1
+    level: Annotated[float, Field(ge=SMALLEST_PROBABILITY, le=1, allow_inf_nan=False), NotBool] = 0.1
     floor: Money
 
 
@@ -103,7 +107,7 @@ class ScenarioObjective(_Strict):
 
     kind: Literal["expected", "mean_cvar", "maxmin"] = "expected"
     weight: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False), NotBool] = 0.5
-    level: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False), NotBool] = 0.1
+    level: Annotated[float, Field(ge=SMALLEST_PROBABILITY, le=1, allow_inf_nan=False), NotBool] = 0.1
 
 
 class Scenarios(_Strict):

@@ -225,6 +225,9 @@ def _is_formula(cell: Any) -> bool:
 def _sheet_rows(ws: Any, title: str, problems: _Problems) -> list[tuple[int, list[Any]]] | None:
     """(row number, cells) of every non-empty row; ``None`` (with a problem) past the size limits."""
     rows: list[tuple[int, list[Any]]] = []
+    if hasattr(ws, "reset_dimensions"):  # the size a file records may be missing or wrong (rows past it were lost)
+        ws.reset_dimensions()
+        ws.calculate_dimension(force=True)
     for n, row in enumerate(ws.iter_rows(max_col=MAX_COLUMNS + 1), start=1):
         if n > MAX_SHEET_ROWS + 1:
             problems.add(f"sheet '{title}'", f"has more than {MAX_SHEET_ROWS:,} rows",
@@ -238,7 +241,31 @@ def _sheet_rows(ws: Any, title: str, problems: _Problems) -> list[tuple[int, lis
         cells = cells[:MAX_COLUMNS]
         if any(c.value is not None and c.value != "" for c in cells):
             rows.append((n, cells))
-    return rows
+    return rows if _nothing_beyond(ws, title, problems) else None
+
+
+MAX_CELLS_BEYOND = 20_000_000
+"""Most cells past the last usable column scanned for a value; a sheet claiming more is refused unread."""
+
+
+def _nothing_beyond(ws: Any, title: str, problems: _Problems) -> bool:
+    """No value past column ``MAX_COLUMNS + 1`` (read above): a value there would be lost without a word. The
+    sheet's size, measured from its cells by :func:`_sheet_rows`, says whether any cell lies there."""
+    width, height = getattr(ws, "max_column", None), getattr(ws, "max_row", None)
+    if not isinstance(width, int) or width <= MAX_COLUMNS + 1:
+        return True
+    if not isinstance(height, int) or height * (width - MAX_COLUMNS - 1) > MAX_CELLS_BEYOND:
+        problems.add(f"sheet '{title}'", f"uses {width:,} columns, more than the {MAX_COLUMNS} a sheet may use",
+                     "remove the cells beyond the table")
+        return False
+    for n, row in enumerate(ws.iter_rows(min_col=MAX_COLUMNS + 2, max_col=width, values_only=True), start=1):
+        for k, value in enumerate(row):
+            if value is not None and value != "":
+                problems.add(f"sheet '{title}', row {n}, column {column_letter(MAX_COLUMNS + 2 + k)}",
+                             f"holds a value beyond the {MAX_COLUMNS} columns a sheet may use",
+                             "move it into the table, or clear the cell")
+                return False
+    return True
 
 
 def _text(value: Any, text: bool) -> Any:
@@ -602,10 +629,12 @@ class _Reader:
             self.unread.add(place, "needs both a field and a value", "fill both cells, or delete the row")
             return
         try:
-            keys = json.loads(fcell.value) if isinstance(fcell.value, str) else None
-            value = json.loads(vcell.value) if isinstance(vcell.value, str) else vcell.value
-        except ValueError as err:
-            self.unread.add(place, f"is not valid JSON ({err})", "write the field as a JSON list of keys, e.g. "
+            keys = json.loads(fcell.value, parse_constant=_no_constant) if isinstance(fcell.value, str) else None
+            value = (json.loads(vcell.value, parse_constant=_no_constant) if isinstance(vcell.value, str)
+                     else vcell.value)
+        except (ValueError, RecursionError) as err:
+            what = "nested too deeply" if isinstance(err, RecursionError) else str(err)
+            self.unread.add(place, f"is not valid JSON ({what})", "write the field as a JSON list of keys, e.g. "
                               '["initiatives", "crm", "metrics"], and the value as JSON')
             return
         if not isinstance(keys, list) or not keys or not all(isinstance(k, (str, int)) and not isinstance(k, bool)
@@ -636,6 +665,10 @@ class _Reader:
                                   "check the keys against the rest of the workbook")
                 return
         self.index.add(path, "more", row, vcell.column, "value")
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number a workbook may hold; write a finite number")
 
 
 def read_workbook(path: str | Path) -> tuple[dict[str, Any], CellIndex, list[Problem]]:
