@@ -79,7 +79,7 @@ def test_time_limit_returns_a_checked_incumbent_with_its_gap() -> None:
     """A 10x200x6x2 partnership takes about a minute to prove here; the limit grows until HiGHS has a first plan
     (how soon it finds one depends on the machine), which stays far below a proof on any machine."""
     inst = instance_from_dict(generate_instance(10, 200, 6, 2, seed=2))
-    for limit in (1.0, 2.0, 4.0, 8.0):
+    for limit in (1.0, 2.0, 4.0, 8.0, 16.0):
         r = solve_checked(inst, time_limit=limit)
         if r.status.has_plan:
             break
@@ -96,7 +96,7 @@ def test_time_limit_covers_every_stage_of_a_solve() -> None:
     covers the whole call, whatever HiGHS's clock does (a loose bound: the machine may be loaded)."""
     inst = instance_from_dict(generate_instance(10, 200, 6, 2, seed=1))
     r = allocopt.solve(inst, time_limit=3.0)
-    assert r.timing["total_s"] < 3.0 * 2 + 5
+    assert r.timing["total_s"] < 3.0 * 3 + 10  # each of its dozen stages given the whole limit took 12 times it
     assert r.status.termination == "time_limit" or any("time limit" in n for n in r.notes)
 
 
@@ -107,10 +107,14 @@ def test_a_plan_found_at_the_time_limit_still_gets_its_prices() -> None:
     from allocopt.session import Session
 
     inst = instance_from_dict(generate_instance(10, 200, 6, 2, seed=1))
-    with Session(inst, time_limit=2.0, started=time.perf_counter()) as session:
-        r = session.solve()
-        assert r.status.has_plan and not r.status.proven_optimal
-        prices = session.prices()
+    for limit in (2.0, 4.0, 8.0, 16.0):  # until HiGHS has a first plan (how soon depends on the machine)
+        with Session(inst, time_limit=limit, started=time.perf_counter()) as session:
+            r = session.solve()
+            if not r.status.has_plan:
+                continue
+            assert not r.status.proven_optimal
+            prices = session.prices()
+            break
     assert prices.objective == pytest.approx(r.objective, rel=1e-6)
     assert len(prices.limits) > 0
 
