@@ -35,6 +35,7 @@ from allocopt.report import (
     money,
     objective_text,
     objective_value_text,
+    partner_view,
     percent,
     status_line,
     units,
@@ -293,14 +294,8 @@ def _partners(result: Result, charts: _Charts) -> Section:
     cur = result.currency
     p = result.partners
     above = p["net_gain"] - p["stand_alone"]
-    view = pd.DataFrame({
-        "contributes": p["contribution"].map(lambda v: money(v, cur)),
-        "receives": p["benefit"].map(lambda v: money(v, cur)),
-        "net gain": p["net_gain"].map(lambda v: money(v, cur)),
-        "return on contribution": p["return_on_contribution"].map(percent),
-        "stand-alone value": p["stand_alone"].map(lambda v: money(v, cur)),
-        "gain above stand-alone": above.map(lambda v: money(v, cur)),
-    }, index=p.index)
+    view = partner_view(result)
+    view["gain above stand-alone"] = above.map(lambda v: money(v, cur))
     classes = pd.DataFrame("", index=view.index, columns=view.columns)
     classes["gain above stand-alone"] = ["bad" if v < -1e-6 else "good" for v in above]
     best = p["net_gain"].idxmax()

@@ -142,16 +142,8 @@ def render(result: Result, phases: list[str], fmt: str = "table", notes: bool = 
     out.append(f"\n{h}Gate decisions (by initiative and phase)")
     out.append(_table(gate_view(result, phases), fmt))
 
-    partners = result.partners.copy()
-    view = pd.DataFrame({
-        "contributes": partners["contribution"].map(lambda v: money(v, cur)),
-        "receives": partners["benefit"].map(lambda v: money(v, cur)),
-        "net gain": partners["net_gain"].map(lambda v: money(v, cur)),
-        "return on contribution": partners["return_on_contribution"].map(percent),
-        "stand-alone value": partners["stand_alone"].map(lambda v: money(v, cur)),
-    })
     out.append(f"\n{h}Partners")
-    out.append(_table(view, fmt))
+    out.append(_table(partner_view(result), fmt))
     metrics = result.fairness.get("metrics") or {}
     if metrics:
         line = (f"Fairness: smallest weighted gain above stand-alone "
@@ -220,6 +212,20 @@ def _price(x: Any, price_unit: str) -> str:
     if abs(v) >= 1000 or v == 0:
         return f"{_number(v)} {price_unit}"
     return f"{v:,.4g} {price_unit}"
+
+
+def partner_view(result: Result) -> pd.DataFrame:
+    """Each partner's contribution, benefit, net gain, return and stand-alone value, as printed (money with its
+    currency, the return in percent)."""
+    cur = result.currency
+    p = result.partners
+    return pd.DataFrame({
+        "contributes": p["contribution"].map(lambda v: money(v, cur)),
+        "receives": p["benefit"].map(lambda v: money(v, cur)),
+        "net gain": p["net_gain"].map(lambda v: money(v, cur)),
+        "return on contribution": p["return_on_contribution"].map(percent),
+        "stand-alone value": p["stand_alone"].map(lambda v: money(v, cur)),
+    }, index=p.index)
 
 
 def render_prices(prices: Any, fmt: str = "table") -> str:
