@@ -6,6 +6,7 @@ cost and earn); every plan of one is a plan of the other, so the optima agree on
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -108,3 +109,49 @@ def test_bundled_legacy_model_file_is_the_default_but_legacy() -> None:
     assert legacy.formulation == "legacy" and default.formulation == "strong" == ModelSpec().formulation
     assert legacy.model_copy(update={"formulation": "strong", "name": "default",
                                      "description": default.description}) == default
+
+
+def test_adjustable_drop_rows_close_the_relaxation_hand_worked() -> None:
+    """One partner, one adjustable initiative (min_scale 0.5): the pilot costs 100 and earns 0, the scale phase costs
+    100 and earns 400; only 50 of capital in the pilot. A plan runs both phases at one level L <= 0.5: best 0.5 x (400
+    - 200) = 100. The legacy rows let the relaxation open the gates to x = 0.75 and run the pilot at scale 0.5 (the
+    link row: s_pilot >= x + x - 1) and the scale phase at 0.75: 300 x 0.75 - 100 x 0.5 = 175. The strong
+    formulation's "drop" rows say s_pilot - s_scale >= 0.5 (p_pilot - p_scale) >= 0: the relaxation is 100, the
+    optimum."""
+    inst = allocopt.instance_from_dict({
+        "resources": {"capital": {"unit": "USD", "unit_value": 1}}, "phases": ["pilot", "scale"],
+        "partners": {"a": {"capacity": {"capital": {"pilot": 50, "scale": 500}}}},
+        "initiatives": {"x": {"gate": "adjustable", "min_scale": 0.5,
+                              "phases": {"pilot": {"capital": 100, "value": 0},
+                                         "scale": {"capital": 100, "value": 400}}}}})
+    relaxed = {}
+    for f in ("legacy", "strong"):
+        result = solve_checked(inst, _spec(f))
+        assert result.objective == pytest.approx(100.0)
+        assert set(result.gates["level"].round(9)) == {0.5}
+        with Session(inst, _spec(f, tie_break="none")) as s:
+            lp = s.held_lp(relax=True, ranging=False)
+            relaxed[f] = float(lp.objective)
+    assert relaxed == pytest.approx({"legacy": 175.0, "strong": 100.0})
+
+
+def test_adjustable_drop_rows_only_under_strong_and_released_for_prices() -> None:
+    """The rows exist under strong only (two per later phase of each adjustable initiative), and are freed while
+    the plan's prices are read (the level rows imply them once the gates are held)."""
+    inst = allocopt.load_instance(INSTANCES / "joint-venture.yaml")
+    rows = {}
+    for f in ("legacy", "strong"):
+        with Session(inst, _spec(f, tie_break="none")) as s:
+            keys = [k for k in s.model.adjustable_scale if k[2] in ("drop_min", "drop_max")]
+            rows[f] = len(keys)
+            if keys:
+                s.solve()
+                cols = s.plan_columns()
+                with s.holding(cols) as held:
+                    assert held
+                    lower, upper = s.highs.row_bounds(
+                        np.asarray([s.row(("adjustable_scale", k)) for k in keys], dtype=np.int32))
+                    assert np.all(np.isinf(lower)) and np.all(np.isinf(upper))
+    adjustable = [i for i, ini in inst.initiatives.items() if ini.gate == "adjustable"]
+    assert adjustable and rows == {"legacy": 0, "strong": sum(2 * (len(inst.initiatives[i].phases) - 1)
+                                                              for i in adjustable)}

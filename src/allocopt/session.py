@@ -243,10 +243,15 @@ class Session:
         """With the gates held, a no-subsidy row of a phase k that is not the last to proceed (``last[i,k] = 0``)
         says nothing: its big-M term holds it open. Left in, it would still stop HiGHS's ranging at a basis change
         where no price changes (the closer its constant, the sooner: ``formulation: strong``); released, the
-        valid ranges are those of the plan's real limits. Returns the rows released, with their bounds."""
+        valid ranges are those of the plan's real limits. The strong formulation's "drop" rows of adjustable
+        initiatives (``adjustable_scale``) are implied by the level rows once the gates are held, and are released
+        for the same reason. Returns the rows released, with their bounds."""
+        drops = [r for index in getattr(self.model, "adjustable_scale", ())
+                 if index[2] in ("drop_min", "drop_max") for r in [self.row(("adjustable_scale", index))]
+                 if r is not None]
         comp = getattr(self.model, "no_subsidy", None)
         if comp is None or not len(comp):
-            return []
+            return self._release(drops)
         data = self.data
         after = {(i, t): (ts[n + 1] if n + 1 < len(ts) else None)
                  for i, ts in data.stage_phases.items() for n, t in enumerate(ts)}
@@ -258,6 +263,10 @@ class Session:
         rows = sorted({r for index in comp
                 if proceeds(index[1], after[index[1], index[2]]) or not proceeds(index[1], index[2])
                 for r in [self.row(("no_subsidy", index))] if r is not None})
+        return self._release(sorted({*rows, *drops}))
+
+    def _release(self, rows: list[int]) -> list[tuple[int, float, float]]:
+        """Free the rows (no bounds) and return them with the bounds they had."""
         if not rows:
             return []
         lower, upper = self.highs.row_bounds(np.asarray(rows, dtype=np.int32))

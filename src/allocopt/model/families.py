@@ -387,9 +387,28 @@ def add_adjustable_scale(m: Any, d: ModelData) -> Any:
         scale[i,t] <= level[i]                            (row "level")
         scale[i,t] >= level[i] - (1 - proceed[i,t])       (row "link")
         scale[i,t] >= min_scale[i] * proceed[i,t]         (row "min_scale")
+
+    ``formulation: strong`` adds, for each phase t of i after its first (a = the phase before t), the two rows
+    that with the gate sequence give the convex hull of the stage scales (``docs/formulation.md``): the scale
+    stays the same from a to t unless the initiative stops after a, and then it drops by the whole level, at
+    least ``min_scale``::
+
+        min_scale[i] (proceed[i,a] - proceed[i,t]) <= scale[i,a] - scale[i,t]    (row "drop_min")
+        scale[i,a] - scale[i,t] <= proceed[i,a] - proceed[i,t]                     (row "drop_max")
+
+    They hold in every plan (the rows above imply them at binary ``proceed``), so they change no plan, only the
+    LP relaxation: without them a fractional gate lets an adjustable initiative run its cheap early phases at
+    ``min_scale`` and its valuable late phases in full.
     """
     rows = ("proceed", "level", "link", "min_scale")
     index = [(i, t, row) for (i, t) in d.adjustable_stages for row in rows]
+    before: dict[tuple[str, str], str] = {}
+    if d.spec.formulation == "strong":
+        for i in d.ADJUSTABLE:
+            phases = d.stage_phases[i]
+            for a, t in zip(phases, phases[1:], strict=False):
+                before[i, t] = a
+                index.extend([(i, t, "drop_min"), (i, t, "drop_max")])
 
     def rule(m: Any, i: str, t: str, row: str) -> Any:
         scale, proceed, level = m.scale[i, t], m.proceed[i, t], m.level[i]
@@ -399,7 +418,14 @@ def add_adjustable_scale(m: Any, d: ModelData) -> Any:
             return _relation([(1, scale)], "<=", [(1, level)])
         if row == "link":  # scale >= level - (1 - proceed)
             return _relation([(1, scale)], ">=", [(1, level), (1, proceed)], rhs_constant=-1)
-        return _relation([(1, scale)], ">=", [(d.instance.initiatives[i].min_scale, proceed)])
+        if row == "min_scale":
+            return _relation([(1, scale)], ">=", [(d.instance.initiatives[i].min_scale, proceed)])
+        a = before[i, t]
+        drop = [(1, m.scale[i, a]), (-1, scale)]
+        if row == "drop_max":
+            return _relation(drop, "<=", [(1, m.proceed[i, a]), (-1, proceed)])
+        least = d.instance.initiatives[i].min_scale
+        return _relation(drop, ">=", [(least, m.proceed[i, a]), (-least, proceed)])
 
     return pyo.Constraint(index, rule=rule)
 

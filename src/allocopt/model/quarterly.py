@@ -108,6 +108,18 @@ def add_held_contribution(m: Any, d: ModelData) -> Any:
     return pyo.Constraint(index, rule=rule)
 
 
+def _release_drop_rows(m: Any, d: ModelData, i: str, t: str) -> None:
+    """Leave out the strong formulation's "drop" rows between a held stage that ran and its neighbours: they say
+    the scale stays at one common level, which binds only the stages still open."""
+    phases = d.stage_phases[i]
+    n = phases.index(t)
+    for later in phases[n:n + 2]:
+        for row in ("drop_min", "drop_max"):
+            key = (i, later, row)
+            if key in m.adjustable_scale:
+                m.adjustable_scale[key].deactivate()
+
+
 def add_held_gate(m: Any, d: ModelData) -> Any:
     """The gate decisions actually taken stay taken.
 
@@ -116,7 +128,8 @@ def add_held_gate(m: Any, d: ModelData) -> Any:
 
     A held stage of an adjustable initiative keeps the scale it ran at: the one common level of
     ``adjustable_scale`` binds only the stages still open (its "level" and "link" rows of held stages are left
-    out), so a gate that adjusts after a full-scale phase is possible.
+    out, and so are the strong formulation's "drop" rows next to it), so a gate that adjusts after a full-scale
+    phase is possible.
     """
     held = d.instance.held
     index: list[tuple[str, str, str]] = []
@@ -132,6 +145,7 @@ def add_held_gate(m: Any, d: ModelData) -> Any:
             if h.level > 0:
                 for row in ("level", "link"):
                     m.adjustable_scale[h.initiative, h.phase, row].deactivate()
+                _release_drop_rows(m, d, h.initiative, h.phase)
 
     def rule(m: Any, i: str, t: str, row: str) -> Any:
         if row == "proceed":
