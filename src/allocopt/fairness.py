@@ -198,10 +198,16 @@ class _Stages:
 
     def leximin(self, start_stage: int = 1, stages: int | None = None) -> SolveOutcome | None:
         """Ordered-sum leximin, stages ``start_stage..stages``: stage k maximises the sum of the k smallest weighted
-        gains and holds it. Returns the last outcome (None if a stage found no plan)."""
+        gains and holds it. Returns the last outcome (None if a stage found no plan).
+
+        After the full ladder the gains, sorted, are fixed, but not always who gets which: where partners stand
+        symmetrically (three partners, at most two may fund an initiative) plans that swap their gains tie, and
+        the solver's seed would pick one. :meth:`in_order` then gives the larger gains to the partners listed
+        first."""
         n = len(self.partners) if stages is None else stages
         outcome = self.last
         self.leximin_done = (start_stage - 1, n)
+        ladder: list[dict[int, float]] = []
         for k in range(start_stage, n + 1):
             r = self.hs.add_column()
             objective: dict[int, float] = {r: float(k)}
@@ -212,10 +218,56 @@ class _Stages:
             outcome = self.solve(objective, retry=True)  # the last stage's plan holds every stage so far
             if not outcome.has_plan or outcome.objective is None:
                 return outcome
+            ladder.append(objective)
             self.leximin_done = (k, n)
             if k < n:
                 self.hold(objective, outcome.objective)
+        if n > 1 and (stages is None or stages >= len(self.partners)) and outcome is not None:
+            ordered = self.in_order(outcome, ladder)
+            if ordered is not None:
+                return ordered
         return outcome
+
+    def in_order(self, last: SolveOutcome, ladder: list[dict[int, float]]) -> SolveOutcome | None:
+        """Among the plans that tie on every leximin stage, the one that gives the larger gains to the partners
+        listed first: with the last stage held too, maximise ``sum_p (n - position_p) w_p g_p``. Taken only where
+        it moves gains between partners by more than :data:`POLISH_BAND` of the money scale (plans that swap
+        them); otherwise everything is as it was and None is returned.
+
+        It picks only the gate and funder decisions: on them the held stages pin the gains (an LP's leximin split
+        is unique), and the plan is then polished under the ladder's objectives summed (each stage at its optimum
+        at once), so that this stage's pull towards the first partners cannot move gains within the held optima's
+        tolerance."""
+        assert self.columns is not None and last.objective is not None
+        n = len(self.partners)
+        order = {self.gain[p]: (n - k) * self.weight[p] for k, p in enumerate(self.partners)}
+        columns, objective = self.columns, self.objective
+        now = sum(coef * float(columns[col]) for col, coef in order.items())
+        row = self.hold(ladder[-1], float(last.objective))
+        unproven = len(self.unproven)
+
+        def undo() -> None:
+            self._forget_hold(row)
+            self.columns, self.objective, self.last = columns, objective, last
+            del self.unproven[unproven:]
+
+        try:
+            ordered = self.solve(order, retry=True)
+        except _Interrupted:
+            undo()
+            raise
+        if ordered.has_plan and ordered.objective is not None and \
+                float(ordered.objective) > now + POLISH_BAND * self.scale:
+            self.objective = _summed(ladder)
+            return ordered
+        undo()
+        return None
+
+    def _forget_hold(self, row: int) -> None:
+        """Release the latest held optimum (its row stays, without bounds)."""
+        self.hs.set_row_bounds(row)
+        self.hold_rows.remove(row)
+        self.held = [(r, o) for r, o in self.held if r != row]
 
     def ideals(self) -> dict[str, float]:
         """Each partner's best gain above stand-alone, with every partner at least at stand-alone where a plan allows
@@ -239,6 +291,15 @@ class _Stages:
             self.hs.set_column_bounds(self.gain[q])
         self.floored = bool(floors)
         return out
+
+
+def _summed(objectives: list[dict[int, float]]) -> dict[int, float]:
+    """One objective: the sum of several (column -> coefficient)."""
+    out: dict[int, float] = {}
+    for objective in objectives:
+        for col, coef in objective.items():
+            out[col] = out.get(col, 0.0) + coef
+    return out
 
 
 def needs_stages(session: Session) -> bool:

@@ -229,6 +229,16 @@ def _leximin_tie_break(hs: Any, model: Any, sd: Any, first: Any, tee: bool,
         done, columns = k, hs.col_values()
         level = float(outcome.objective)
         held.append((hs.add_row(stage, lower=level - TIE_BREAK_TOLERANCE * max(scale, abs(level))), stage))
+    if done == len(partners) > 1:
+        # the ladder fixes the expected gains sorted, not who gets which: among plans that only swap them, the
+        # larger go to the partners listed first (as for one plan); this stage picks gate decisions only
+        n = len(partners)
+        order = {expected[p]: (n - k) * weight[p] for k, p in enumerate(partners)}
+        hs.set_objective(order)
+        ordered = hs.solve(tee=tee, warm_start=columns)
+        now = sum(coef * float(columns[col]) for col, coef in order.items())
+        if ordered.has_plan and ordered.objective is not None and float(ordered.objective) > now + 1e-6 * scale:
+            columns = hs.col_values()  # a swap, not the held optima's tolerance
     final, plan = _restage(hs, held, columns, scale)
     hs.set_objective(objective, offset)
     if final is None:  # a stage LP found no optimum on the final gates (it should not): the first plan stands

@@ -125,6 +125,13 @@ def _stop_on_ctrl_c(cancel: Callable[[], None]) -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
+def _no_solution_verdicts() -> tuple[Any, ...]:
+    import highspy
+
+    s = highspy.HighsModelStatus
+    return s.kInfeasible, s.kUnboundedOrInfeasible, s.kUnbounded
+
+
 def _termination(status: Any, has_solution: bool) -> tuple[Termination, SolutionStatus]:
     import highspy
 
@@ -227,6 +234,8 @@ class HighsSession:
         self.highs = handles.highs
         self.cancelled = False
         """Set by Ctrl-C: every run of this session stops at HiGHS's next check, keeping its best plan."""
+        self._confirming = False
+        """Set while an LP's verdict of no solution is confirmed by a run without presolve."""
         self._stop_at: float | None = None
         self._stopped_for_time = False
         self._first_check = True
@@ -294,9 +303,12 @@ class HighsSession:
         self._first_check = True
         for name, value in {**HIGHS_SEARCH_DEFAULTS, **self.search}.items():
             h.setOptionValue(name, value)
+        h.setOptionValue("presolve", "choose")
         for name, value in o.highs_options.items():
             if h.setOptionValue(name, value) != _ok():
                 raise SolverError(f"HiGHS refuses the option {name} = {value!r}")
+        if self._confirming:
+            h.setOptionValue("presolve", "off")
 
     def _run(self, tee: bool = False, time_limit: float | None = None, rel_gap: float | None = None) -> float:
         """Run HiGHS on its current model; returns HiGHS's own time for this run (seconds)."""
@@ -355,6 +367,16 @@ class HighsSession:
                 h.setSolution(len(given), given.astype(np.int32),
                               np.round(np.asarray(warm_start, dtype=float)[given]))
         highs_s = self._run(tee=tee, time_limit=time_limit, rel_gap=rel_gap)
+        is_mip = len(self.integer_cols) > 0 and self._held is None
+        if not is_mip and h.getModelStatus() in _no_solution_verdicts():
+            # HiGHS's LP presolve can call a feasible LP infeasible: a leximin stage re-run as an LP on the final
+            # gates (3x5x2x2 seed 128) was "infeasible" with presolve and optimal without. An LP is cheap to solve
+            # again, so a verdict of no solution is only taken from a run without presolve.
+            self._confirming = True
+            try:
+                highs_s += self._run(tee=tee, time_limit=time_limit, rel_gap=rel_gap)
+            finally:
+                self._confirming = False
         solve_s = time.perf_counter() - tick
         info = h.getInfo()
         has_solution = info.primal_solution_status == 2
@@ -362,7 +384,6 @@ class HighsSession:
         if termination == Termination.INTERRUPTED and self._stopped_for_time and not self.cancelled:
             termination = Termination.TIME_LIMIT
         objective = float(info.objective_function_value) if has_solution else None
-        is_mip = len(self.integer_cols) > 0 and self._held is None
         bound: float | None
         gap: float | None = None
         if is_mip:
