@@ -271,7 +271,10 @@ def test_replan_and_report_refuse_odd_previous_plans(work: Path, jv_result: dict
              "other-instance": json.dumps(channel),
              "status-missing": json.dumps(changed(jv_result, ["status"], KeyError)),
              "tables-missing": json.dumps(changed(jv_result, ["tables"], KeyError)),
-             "edited": json.dumps(edited), "says-no-plan": json.dumps(no_plan)}
+             "edited": json.dumps(edited), "says-no-plan": json.dumps(no_plan),
+             # a table or a row of the wrong shape: named, where pandas used to build odd frames from it
+             "row-not-object": json.dumps(changed(jv_result, ["tables", "contributions", 0], [1, 2, 3])),
+             "table-not-list": json.dumps(changed(jv_result, ["tables", "gates"], "x"))}
     for name, content in cases.items():
         previous = put(work / f"previous-{name}.json", content)
         res = run("replan", JV, "--actuals", ACTUALS, "--previous", str(previous))
@@ -279,6 +282,8 @@ def test_replan_and_report_refuse_odd_previous_plans(work: Path, jv_result: dict
         res = run("report", JV, str(work / "jv" / "result.json"), "--previous", str(previous), "--markdown",
                   str(work / "r.md"))
         refused(res, previous)
+    assert "row 1 of table 'contributions' is a list, not an object" in run(
+        "replan", JV, "--actuals", ACTUALS, "--previous", str(work / "previous-row-not-object.json")).stderr
     # before: the other instance's plan was taken as the plan in force, and compared name by name
     assert "another instance" in run("replan", JV, "--actuals", ACTUALS, "--previous",
                                      str(work / "previous-other-instance.json")).stderr

@@ -235,6 +235,12 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def _frame(name: str, rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """A result table from its rows as a result file holds them: a list of objects (column -> value)."""
+    if not isinstance(rows, list):
+        raise ValueError(f"table '{name}' is a {type(rows).__name__}, not a list of rows")
+    for k, row in enumerate(rows):
+        if not isinstance(row, dict):
+            raise ValueError(f"row {k + 1} of table '{name}' is a {type(row).__name__}, not an object")
     index = TABLE_INDEX.get(name, [])
     df = pd.DataFrame.from_records(rows)
     if df.empty:
