@@ -155,3 +155,48 @@ def test_adjustable_drop_rows_only_under_strong_and_released_for_prices() -> Non
     adjustable = [i for i, ini in inst.initiatives.items() if ini.gate == "adjustable"]
     assert adjustable and rows == {"legacy": 0, "strong": sum(2 * (len(inst.initiatives[i].phases) - 1)
                                                               for i in adjustable)}
+
+
+@pytest.mark.parametrize("formulation", ["legacy", "strong"])
+def test_an_adjustable_initiative_with_min_scale_0_that_others_need_runs_at_least_0_1_percent(formulation: str) -> None:
+    """min_scale 0 let a stage proceed at scale 0: paused in the plan, yet started for the rows that read the gate,
+    so an initiative ran without the one it requires (found by random instances; the checker refused the plan).
+    The platform (costs 500, earns 100 in full) must now run at 0.1% at least for the app (costs 100, earns 400):
+    400 - 100 + 0.001 x (100 - 500) = 299.6. A mandatory one runs at 0.1% too; one nothing depends on may pause."""
+    base = {"resources": {"capital": {"unit": "USD", "unit_value": 1}}, "phases": ["pilot", "scale"],
+            "partners": {"a": {"capacity": {"capital": 1000}}}}
+    platform = {"gate": "adjustable", "min_scale": 0, "phases": {"pilot": {"capital": 500, "value": 100}}}
+    cases = {
+        "requires": ({"platform": platform,
+                      "app": {"requires": ["platform"], "phases": {"scale": {"capital": 100, "value": 400}}}}, 299.6),
+        "requires_any": ({"platform": platform,
+                          "app": {"requires_any": ["platform"], "phases": {"scale": {"capital": 100, "value": 400}}}},
+                         299.6),
+        "mandatory": ({"platform": {**platform, "mandatory": True}}, -0.4),
+        "nothing depends on it": ({"platform": platform}, 0.0),
+    }
+    for name, (initiatives, best) in cases.items():
+        inst = allocopt.instance_from_dict({**base, "initiatives": initiatives})
+        result = solve_checked(inst, _spec(formulation))
+        assert result.objective == pytest.approx(best, abs=1e-6), name
+        level = float(result.gates.loc[("platform", "pilot"), "level"])
+        assert level == pytest.approx(0.001 if best else 0.0, abs=1e-9), name
+
+
+def test_solver_noise_on_a_scale_is_no_level() -> None:
+    """An adjustable stage of min_scale 0 opened at scale 1e-15 (HiGHS's tolerance, found by random instances) was
+    reported as 'adjust' at level 1e-15, which the checker refused (level 0 means 'pause'). Levels within 1e-6 of 0
+    or 1 are 0 or 1; a real level stays."""
+    from allocopt.tables import stage_levels
+
+    inst = allocopt.instance_from_dict({
+        "resources": {"capital": {"unit": "USD", "unit_value": 1}}, "phases": ["pilot"],
+        "partners": {"a": {"capacity": {"capital": 1000}}},
+        "initiatives": {k: {"gate": "adjustable", "min_scale": 0, "phases": {"pilot": {"capital": 500, "value": 100}}}
+                        for k in ("x", "y", "z", "w")}})
+    d = build_data(inst, _spec("strong"))
+    values = {"proceed": {(i, "pilot"): 1.0 for i in "xyzw"},
+              "scale": {("x", "pilot"): 1.25e-15, ("y", "pilot"): 1 - 1e-9, ("z", "pilot"): 0.001,
+                        ("w", "pilot"): 0.5}}
+    levels = stage_levels(d, values)
+    assert levels == {("x", "pilot"): 0.0, ("y", "pilot"): 1.0, ("z", "pilot"): 0.001, ("w", "pilot"): 0.5}

@@ -85,7 +85,7 @@ def _check_members(inst: Instance, members: Sequence[str]) -> list[str]:
 def _can_run(inst: Instance, initiative: str, members: Sequence[str]) -> bool:
     """Whether the members eligible for each need hold at least it, in every phase (at min_scale if adjustable)."""
     ini = inst.initiatives[initiative]
-    scale = ini.min_scale if ini.gate == "adjustable" else 1.0
+    scale = inst.least_scale(initiative)
     for t, plan in ini.phases.items():
         for r, units in plan.needs.items():
             if units <= 0:

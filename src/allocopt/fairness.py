@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from allocopt.errors import SolverError
 from allocopt.result import SolutionStatus, Termination
 
 if TYPE_CHECKING:
@@ -146,7 +147,14 @@ class _Stages:
         self.hs.set_objective(objective)
         self.objective = objective
         start = self.columns if warm and self.columns is not None else None
-        outcome = self.hs.solve(tee=self.tee, warm_start=start, time_limit=self.time_limit, rel_gap=rel_gap)
+        try:
+            outcome = self.hs.solve(tee=self.tee, warm_start=start, time_limit=self.time_limit, rel_gap=rel_gap)
+        except SolverError:
+            if not retry or self.columns is None:
+                raise
+            # HiGHS gave up on numbers at its tolerances (a stand-alone value of 1e12 against plans of 1e6: "MIP
+            # solver claims optimality, but with primal infeasibilities"): the stage stops; the plan before stands
+            outcome = self.hs.no_answer("HiGHS gave up on the numbers (see its log with --log)")
         self.milps += 1
         for widen in HOLD_RETRY if retry and self.hold_rows and self.columns is not None else ():
             if outcome.termination != Termination.INFEASIBLE:
@@ -420,8 +428,9 @@ def _tie_break_failed_note(st: _Stages, final: SolveOutcome | None) -> str:
         why = "found no plan within the time limit"
     else:
         status = final.termination.value if final is not None else "no answer"
-        why = (f"stopped: HiGHS answered '{status}' although the previous stage's plan meets every rule (a "
-               "numerical failure of the solver)")
+        answer = final.detail if final is not None and final.detail else f"HiGHS answered '{status}'"
+        why = (f"stopped: {answer} although the previous stage's plan meets every rule (a numerical failure of "
+               "the solver)")
     shown = ("the split shown is the first one found" if done == 0 else
              f"the split shown is the most equal found by its first {done} of {n} stages")
     return f"The leximin tie-break {why} in stage {done + 1} of {n}: {shown}."

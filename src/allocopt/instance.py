@@ -405,6 +405,20 @@ class Instance(_Strict):
         return phases
 
     # -- derived views used by the model data and the checker -------------------------------------------------
+    def least_scale(self, initiative: str) -> float:
+        """The smallest scale at which the initiative runs in a phase that proceeds: 1 for go/no-go; its
+        ``min_scale`` if adjustable, but at least :data:`MIN_AMOUNT` (0.1%, the smallest fraction an instance
+        states) where something depends on it running: another initiative requires it, or it is mandatory. With
+        ``min_scale: 0`` a phase could otherwise proceed at scale 0: paused in the plan, yet counted as started."""
+        ini = self.initiatives[initiative]
+        if ini.gate != "adjustable":
+            return 1.0
+        if ini.min_scale >= MIN_AMOUNT:
+            return ini.min_scale
+        depended = ini.mandatory or any(initiative in other.requires or initiative in other.requires_any
+                                        for other in self.initiatives.values())
+        return MIN_AMOUNT if depended else ini.min_scale
+
     def capacity_of(self, partner: str, resource: str, phase: str) -> float:
         """Units of ``resource`` the partner can give in ``phase`` (0 where not stated)."""
         cap = self.partners[partner].capacity.get(resource)

@@ -50,7 +50,7 @@ def _suppliers(d: ModelData, i: str, t: str, r: str) -> list[str]:
 def _stage_shortfall(d: ModelData, i: str, t: str) -> tuple[str, float, float, list[str]] | None:
     """The first resource of stage (i,t) whose eligible partners cannot cover the need even at min scale."""
     ini = d.instance.initiatives[i]
-    scale = ini.min_scale if ini.gate == "adjustable" else 1.0
+    scale = d.instance.least_scale(i)
     for r in d.RESOURCES:
         need = d.need.get((i, t, r))
         if not need:
@@ -133,7 +133,7 @@ def check_instance(d: ModelData) -> list[Finding]:
     mandatory = [i for i in d.INITIATIVES if inst.initiatives[i].mandatory and i not in dead]
     for i in mandatory:
         ini = inst.initiatives[i]
-        scale = ini.min_scale if ini.gate == "adjustable" else 1.0
+        scale = inst.least_scale(i)
         for t in d.stage_phases[i]:
             for r in d.RESOURCES:
                 if d.need.get((i, t, r)):

@@ -329,6 +329,14 @@ class HighsSession:
                 h.cbLogging -= log
                 log.close()
         self.runs += 1
+        if status == _error() and not self._confirming:
+            # HiGHS ends some runs on extreme numbers in an error ("MIP solver claims optimality, but with primal
+            # infeasibilities": a stand-alone value of 1e12 beside plans of millions); without presolve it may not
+            self._confirming = True
+            try:
+                return self._run(tee=tee, time_limit=time_limit, rel_gap=rel_gap)
+            finally:
+                self._confirming = False
         if status == _error():
             raise SolverError("HiGHS reported an error while solving (see its log with --log)")
         return max(0.0, h.getRunTime() - before)
@@ -403,6 +411,12 @@ class HighsSession:
         if has_solution and read_values:
             outcome.values = self.values()
         return outcome
+
+    def no_answer(self, detail: str) -> SolveOutcome:
+        """The outcome of a run HiGHS ended in an error: no plan, and why (``detail``)."""
+        return SolveOutcome(termination=Termination.OTHER, solution_status=SolutionStatus.NONE, objective=None,
+                            bound=None, gap=None, handoff_s=self.handoff_s, solve_s=0.0, highs_s=0.0,
+                            version=self.version, detail=detail)
 
     # -- reading the solution ----------------------------------------------------------------------------------
     def col_values(self) -> np.ndarray:

@@ -13,7 +13,8 @@ from allocopt.result import TABLE_INDEX
 
 ZERO = 1e-9
 LEVEL_SNAP = 1e-6
-"""A level within this of 1 is full scale: HiGHS's feasibility tolerances leave such noise on adjusted levels."""
+"""A level within this of 1 is full scale, and one below it is none: HiGHS's feasibility tolerances leave such noise on
+adjusted levels."""
 
 
 def _clean(x: float, scale: float = 1.0) -> float:
@@ -44,7 +45,8 @@ def stage_levels(d: ModelData, values: dict[str, dict[Any, float]]) -> dict[tupl
             levels[i, t] = 0.0
         elif i in adjustable:
             lv = min(1.0, max(0.0, scale.get((i, t), 0.0)))
-            levels[i, t] = 1.0 if lv > 1 - LEVEL_SNAP else lv
+            # solver noise around the ends (a stage of min_scale 0 opened at scale 1e-15) is no level at all
+            levels[i, t] = 1.0 if lv > 1 - LEVEL_SNAP else (0.0 if lv < LEVEL_SNAP else lv)
         else:
             levels[i, t] = 1.0
     return levels

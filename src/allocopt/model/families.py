@@ -388,6 +388,8 @@ def add_adjustable_scale(m: Any, d: ModelData) -> Any:
         scale[i,t] >= level[i] - (1 - proceed[i,t])       (row "link")
         scale[i,t] >= min_scale[i] * proceed[i,t]         (row "min_scale")
 
+    (``min_scale`` as ``Instance.least_scale`` gives it: at least 0.1% where a stage of i must count as running.)
+
     ``formulation: strong`` adds, for each phase t of i after its first (a = the phase before t), the two rows
     that with the gate sequence give the convex hull of the stage scales (``docs/formulation.md``): the scale
     stays the same from a to t unless the initiative stops after a, and then it drops by the whole level, at
@@ -419,12 +421,12 @@ def add_adjustable_scale(m: Any, d: ModelData) -> Any:
         if row == "link":  # scale >= level - (1 - proceed)
             return _relation([(1, scale)], ">=", [(1, level), (1, proceed)], rhs_constant=-1)
         if row == "min_scale":
-            return _relation([(1, scale)], ">=", [(d.instance.initiatives[i].min_scale, proceed)])
+            return _relation([(1, scale)], ">=", [(d.instance.least_scale(i), proceed)])
         a = before[i, t]
         drop = [(1, m.scale[i, a]), (-1, scale)]
         if row == "drop_max":
             return _relation(drop, "<=", [(1, m.proceed[i, a]), (-1, proceed)])
-        least = d.instance.initiatives[i].min_scale
+        least = d.instance.least_scale(i)
         return _relation(drop, ">=", [(least, m.proceed[i, a]), (-least, proceed)])
 
     return pyo.Constraint(index, rule=rule)
