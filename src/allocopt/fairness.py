@@ -247,8 +247,7 @@ class _Stages:
         at once), so that this stage's pull towards the first partners cannot move gains within the held optima's
         tolerance."""
         assert self.columns is not None and last.objective is not None
-        n = len(self.partners)
-        order = {self.gain[p]: (n - k) * self.weight[p] for k, p in enumerate(self.partners)}
+        order = in_order_objective(self.partners, self.gain, self.weight)
         columns, objective = self.columns, self.objective
         now = sum(coef * float(columns[col]) for col, coef in order.items())
         row = self.hold(ladder[-1], float(last.objective))
@@ -299,6 +298,13 @@ class _Stages:
             self.hs.set_column_bounds(self.gain[q])
         self.floored = bool(floors)
         return out
+
+
+def in_order_objective(partners: list[str], gain: dict[str, int], weight: dict[str, float]) -> dict[int, float]:
+    """``sum_p (n - position_p) w_p g_p`` over the gain columns: larger gains to the partners listed first (the
+    last stage of a leximin tie-break, for one plan and over scenarios)."""
+    n = len(partners)
+    return {gain[p]: (n - k) * weight[p] for k, p in enumerate(partners)}
 
 
 def _summed(objectives: list[dict[int, float]]) -> dict[int, float]:

@@ -232,12 +232,14 @@ def _leximin_tie_break(hs: Any, model: Any, sd: Any, first: Any, tee: bool,
     if done == len(partners) > 1:
         # the ladder fixes the expected gains sorted, not who gets which: among plans that only swap them, the
         # larger go to the partners listed first (as for one plan); this stage picks gate decisions only
-        n = len(partners)
-        order = {expected[p]: (n - k) * weight[p] for k, p in enumerate(partners)}
+        from allocopt.fairness import POLISH_BAND, in_order_objective
+
+        order = in_order_objective(partners, expected, weight)
         hs.set_objective(order)
         ordered = hs.solve(tee=tee, warm_start=columns)
         now = sum(coef * float(columns[col]) for col, coef in order.items())
-        if ordered.has_plan and ordered.objective is not None and float(ordered.objective) > now + 1e-6 * scale:
+        if ordered.has_plan and ordered.objective is not None and \
+                float(ordered.objective) > now + POLISH_BAND * scale:
             columns = hs.col_values()  # a swap, not the held optima's tolerance
     final, plan = _restage(hs, held, columns, scale)
     hs.set_objective(objective, offset)
