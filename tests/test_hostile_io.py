@@ -546,7 +546,9 @@ def test_never_started_warnings_in_validate_and_notes(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT")
 def test_ctrl_c_while_starting_up_is_quiet() -> None:
-    code = ("import os, signal, sys, time\nsys.argv[0] = '/usr/local/bin/allocopt'\nimport allocopt\n"
+    # a shell that starts a job in the background has it ignore SIGINT; a terminal's Ctrl-C finds Python's default
+    code = ("import os, signal, sys, time\nsignal.signal(signal.SIGINT, signal.default_int_handler)\n"
+            "sys.argv[0] = '/usr/local/bin/allocopt'\nimport allocopt\n"
             "os.kill(os.getpid(), signal.SIGINT)\ntime.sleep(10)\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == EXIT_NO_SOLUTION and "Traceback" not in proc.stderr

@@ -67,7 +67,8 @@ class Session:
         self.model = create_model(self.data)
         self.build_s = time.perf_counter() - tick
         search = MIP_SEARCH_OPTIONS if self.spec.formulation == "strong" else None
-        self.highs = HighsSession(self.model, self.spec.solver, deadline=self.deadline, search=search)
+        self.highs = HighsSession(self.model, self.spec.solver, deadline=self.deadline, search=search,
+                                  scale=self.spec.formulation == "strong")
         self.handoff_s = self.highs.handoff_s
         self._structure = structure_key(self.data)
         self._bounds = row_bounds(self.data)

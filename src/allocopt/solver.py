@@ -50,6 +50,55 @@ them off did not pay). A model file's ``highs_options`` override them. They chan
 is optimal."""
 HIGHS_SEARCH_DEFAULTS: dict[str, bool | int | float | str] = {name: True for name in MIP_SEARCH_OPTIONS}
 """HiGHS's own defaults of :data:`MIP_SEARCH_OPTIONS` (the search under ``formulation: legacy``)."""
+SCALE_LIMIT = 1e6
+"""The largest cost, and the largest finite bound, HiGHS 1.16 takes without calling the model badly scaled (above
+it, it warns of "excessively large" costs or bounds)."""
+SCALE_FLOOR = 1e-6
+"""The smallest a cost, or a matrix value of an integer column, may become under user scaling. HiGHS drops matrix
+values below 1e-9 from the model for good (``user_bound_scale: -30`` on the joint venture removed 56 of them), so
+the scaling stops well short of that: an instance whose amounts span more than that range keeps some of its
+warning rather than lose a coefficient."""
+
+
+def user_scale(lp: Any, integer_cols: np.ndarray) -> tuple[int, int]:
+    """The exponents of HiGHS's user scaling (``user_objective_scale``, ``user_bound_scale``) that bring the
+    largest cost, and the largest finite bound of a row or of a continuous column, to :data:`SCALE_LIMIT` or below.
+
+    HiGHS multiplies every cost by 2**objective and every finite bound by 2**bound (an integer column keeps its
+    bounds: its matrix column is scaled instead), solves, and scales the plan back. Powers of two are exact in
+    floating point, so a plan, its objective and its bound come back in the planner's units unchanged. What changes
+    is what HiGHS's tolerances mean: an absolute feasibility tolerance of the scaled model is 2**-bound times
+    looser in money units (1e-6 becomes 8e-6 at bound -3), against money amounts that are millions."""
+    def exponent(values: np.ndarray) -> int:
+        values = values[(values > 0) & (values < math.inf)]
+        if not values.size or values.max() <= SCALE_LIMIT:
+            return 0
+        wanted = math.ceil(math.log2(values.max() / SCALE_LIMIT))
+        allowed = math.floor(math.log2(values.min() / SCALE_FLOOR)) if values.min() > SCALE_FLOOR else 0
+        return -max(0, min(wanted, allowed))
+
+    cost = np.abs(np.asarray(lp.col_cost_, dtype=float))
+    integer = np.zeros(len(cost), dtype=bool)
+    integer[np.asarray(integer_cols, dtype=np.int64)] = True
+    bounds = np.abs(np.concatenate([np.asarray(lp.col_lower_, dtype=float)[~integer],
+                                    np.asarray(lp.col_upper_, dtype=float)[~integer],
+                                    np.asarray(lp.row_lower_, dtype=float), np.asarray(lp.row_upper_, dtype=float)]))
+    bound_exponent = exponent(bounds)
+    if bound_exponent:
+        # an integer column keeps its bounds: HiGHS scales its matrix values instead, which must stay clear of 0
+        import highspy
+
+        matrix = lp.a_matrix_
+        values = np.abs(np.asarray(matrix.value_, dtype=float))
+        if matrix.format_ == highspy.MatrixFormat.kColwise:
+            starts = np.asarray(matrix.start_, dtype=np.int64)
+            owner = np.repeat(np.arange(len(cost)), starts[1:] - starts[:-1])
+        else:
+            owner = np.asarray(matrix.index_, dtype=np.int64)
+        small = values[integer[owner] & (values > 0)]
+        if small.size:
+            bound_exponent = max(bound_exponent, -max(0, math.floor(math.log2(small.min() / SCALE_FLOOR))))
+    return exponent(cost), bound_exponent
 
 
 @dataclass
@@ -210,7 +259,7 @@ class HighsSession:
     """
 
     def __init__(self, model: Any, options: SolverOptions, *, deadline: float | None = None,
-                 search: dict[str, bool | int | float | str] | None = None) -> None:
+                 search: dict[str, bool | int | float | str] | None = None, scale: bool = False) -> None:
         opt = SolverFactory("highs")
         if opt is None or not opt.available():
             raise SolverError("HiGHS is not available: install the 'highspy' package (pip install highspy)")
@@ -229,6 +278,11 @@ class HighsSession:
         formulation)."""
         self.deadline = deadline
         """A :func:`time.perf_counter` reading past which no run may go (a time limit over a whole command)."""
+        self.scale = scale
+        """Solve each MIP with HiGHS's user scaling chosen by :func:`user_scale` (the LPs, whose prices and ranges
+        are read, never: HiGHS's ranging differs under it)."""
+        self._scale = (0, 0)
+        """The user scaling of the run under way: (objective, bound) exponents."""
         self._opt = opt
         handles = _pyomo_handles(opt)
         self.highs = handles.highs
@@ -236,6 +290,8 @@ class HighsSession:
         """Set by Ctrl-C: every run of this session stops at HiGHS's next check, keeping its best plan."""
         self._confirming = False
         """Set while an LP's verdict of no solution is confirmed by a run without presolve."""
+        self._unscaled = False
+        """Set while a MIP whose plan HiGHS's user scaling lost is solved again without it."""
         self._stop_at: float | None = None
         self._stopped_for_time = False
         self._first_check = True
@@ -304,9 +360,14 @@ class HighsSession:
         for name, value in {**HIGHS_SEARCH_DEFAULTS, **self.search}.items():
             h.setOptionValue(name, value)
         h.setOptionValue("presolve", "choose")
+        h.setOptionValue("user_objective_scale", self._scale[0])
+        h.setOptionValue("user_bound_scale", self._scale[1])
         for name, value in o.highs_options.items():
             if h.setOptionValue(name, value) != _ok():
                 raise SolverError(f"HiGHS refuses the option {name} = {value!r}")
+        if self._unscaled:
+            h.setOptionValue("user_objective_scale", 0)
+            h.setOptionValue("user_bound_scale", 0)
         if self._confirming:
             h.setOptionValue("presolve", "off")
 
@@ -352,14 +413,20 @@ class HighsSession:
         differently than by a cold solve)."""
         h = self.highs
         tick = time.perf_counter()
+        is_mip = len(self.integer_cols) > 0 and self._held is None
+        lp = h.getLp() if (fresh or warm_start is not None) and self.runs or (is_mip and self.scale) else None
+        self._scale = user_scale(lp, self.integer_cols) if is_mip and self.scale else (0, 0)
         if (fresh or warm_start is not None) and self.runs:
             # HiGHS keeps state from earlier runs and edits that clearSolver does not forget (found by comparing a
             # second solve on one session with a cold solve), enough to pick another of several equally good plans:
             # passing the model back as it stands makes this run exactly that of a cold solve
-            h.passModel(h.getLp())
+            h.passModel(lp)
         elif fresh or warm_start is not None:
             h.clearSolver()
-        if warm_start is not None and len(warm_start) == h.getNumCol():
+        bound_scaled = bool(self.options.highs_options.get("user_bound_scale", self._scale[1]))
+        if warm_start is not None and len(warm_start) == h.getNumCol() and not bound_scaled:
+            # (under user bound scaling HiGHS 1.16 judges a whole plan against the scaled bounds and refuses it: it
+            # gets the integer decisions below instead, and completes the rest itself)
             import highspy
 
             sol = highspy.HighsSolution()
@@ -367,7 +434,7 @@ class HighsSession:
             sol.value_valid = True
             with capture_output(capture_fd=True):
                 h.setSolution(sol)
-        elif warm_start is not None and len(warm_start) < h.getNumCol() and len(self.integer_cols):
+        elif warm_start is not None and len(warm_start) <= h.getNumCol() and len(self.integer_cols):
             # columns added since (a fairness stage's own): hand HiGHS the integer decisions only; it completes
             # the rest by an LP with them fixed, and drops the start if that has no solution
             given = self.integer_cols[self.integer_cols < len(warm_start)]
@@ -375,7 +442,8 @@ class HighsSession:
                 h.setSolution(len(given), given.astype(np.int32),
                               np.round(np.asarray(warm_start, dtype=float)[given]))
         highs_s = self._run(tee=tee, time_limit=time_limit, rel_gap=rel_gap)
-        is_mip = len(self.integer_cols) > 0 and self._held is None
+        if is_mip and self._lost_to_scaling():
+            highs_s += self._solve_unscaled(tee=tee, time_limit=time_limit, rel_gap=rel_gap)
         if not is_mip and h.getModelStatus() in _no_solution_verdicts():
             # HiGHS's LP presolve can call a feasible LP infeasible: a leximin stage re-run as an LP on the final
             # gates (3x5x2x2 seed 128) was "infeasible" with presolve and optimal without. An LP is cheap to solve
@@ -411,6 +479,35 @@ class HighsSession:
         if has_solution and read_values:
             outcome.values = self.values()
         return outcome
+
+    def _lost_to_scaling(self) -> bool:
+        """Whether HiGHS found a plan under user scaling but then refused it: "User scaled problem solved to
+        optimality, but unscaled solution does not satisfy feasibility and optimality tolerances" (20x500x8x3 seed
+        5 with cut separation off at nodes: a row 1.4e-6 over its bound, 1e-6 allowed), which leaves no plan."""
+        h = self.highs
+        scaled = self.options.highs_options.get("user_objective_scale", self._scale[0]) or \
+            self.options.highs_options.get("user_bound_scale", self._scale[1])
+        if not scaled or self._unscaled:
+            return False
+        return h.getInfo().primal_solution_status != 2 and bool(h.getSolution().value_valid)
+
+    def _solve_unscaled(self, *, tee: bool, time_limit: float | None, rel_gap: float | None) -> float:
+        """Solve the MIP again without user scaling, from the integer decisions of the plan HiGHS refused (it
+        completes the rest by an LP), so that no plan is lost to scaling; returns HiGHS's time for it."""
+        h = self.highs
+        found = h.getSolution()
+        decisions = np.round(np.asarray(found.col_value, dtype=float)[self.integer_cols]) if found.value_valid \
+            else None
+        h.passModel(h.getLp())
+        if decisions is not None and len(decisions):
+            with capture_output(capture_fd=True):
+                h.setSolution(len(self.integer_cols), self.integer_cols, decisions)
+        self._unscaled = True
+        self._scale = (0, 0)
+        try:
+            return self._run(tee=tee, time_limit=time_limit, rel_gap=rel_gap)
+        finally:
+            self._unscaled = False
 
     def no_answer(self, detail: str) -> SolveOutcome:
         """The outcome of a run HiGHS ended in an error: no plan, and why (``detail``)."""
