@@ -141,3 +141,18 @@ def test_a_plan_refused_under_user_scaling_is_found_again_without_it(monkeypatch
     assert result.status.proven_optimal
     assert result.objective == pytest.approx(reference.objective, rel=1e-9)
     assert check_result(inst, result.to_dict()).ok
+
+
+def test_a_model_file_can_turn_the_scaling_off(capfd: pytest.CaptureFixture[str]) -> None:
+    """``highs_options: {user_objective_scale: 0, user_bound_scale: 0}``: HiGHS solves the model as built (and says
+    it is badly scaled), to the same optimum."""
+    inst = _generated()
+    spec = model_spec_from_dict({"tie_break": "none", "rules": {"participation": {"enabled": True}},
+                                 "solver": {"highs_options": {"user_objective_scale": 0, "user_bound_scale": 0}}})
+    with Session(inst, spec) as session:
+        result = session.solve(tee=True)
+    log = capfd.readouterr().err
+    assert "badly scaled" in log and "user_bound_scale option value" not in log
+    with Session(inst, _main_milp("strong")) as session:
+        scaled = session.solve()
+    assert result.status.proven_optimal and result.objective == pytest.approx(scaled.objective, rel=1e-9)
