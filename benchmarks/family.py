@@ -12,8 +12,8 @@ Per size (partners x initiatives x phases x resources) and seed (1, 2, ...), the
 * ``legacy``: allocopt as before issue 10: ``formulation: legacy``, HiGHS's own search, no user scaling;
 * ``legacy-tuned`` (on request): the legacy rows with allocopt's MIP search options
   (:data:`allocopt.solver.MIP_SEARCH_OPTIONS`), to tell what the rows and the options each bring;
-* ``strong``: allocopt today (the default): ``formulation: strong``, its MIP search options and HiGHS's user
-  scaling (:func:`allocopt.solver.user_scale`);
+* ``strong``: allocopt today (the default): ``formulation: strong``, its MIP search options, and each MILP
+  solved as a copy with rows and columns scaled by powers of two (:func:`allocopt.solver.equilibration`);
 * ``cbc``: CBC, the binary PuLP ships (``pip install -e ".[bench]"``), on the LP file ``allocopt export`` writes
   for the strong formulation; skipped, with a note, where PuLP is absent.
 
@@ -131,7 +131,7 @@ def run_allocopt(inst: Any, variant: str, time_limit: float) -> dict[str, Any]:
         result = session.solve()
         cpu = time.process_time() - cpu
         highs.cbMipInterrupt -= stop_at_limit
-        nodes = int(highs.getInfo().mip_node_count)
+        nodes = session.highs.node_count
         warned = badly_scaled(session)
     proven = bool(result.status.proven_optimal) and cpu <= time_limit
     checked = check_result(inst, result.to_dict()).ok if result.status.has_plan else None

@@ -641,23 +641,27 @@ def _alpha_fair(st: _Stages, alpha: float, tolerance: float, max_rounds: int) ->
     true_value = math.nan
     history: list[float] = []
     gap = min(st.hs.options.rel_gap, tolerance / 10)  # each round's MILP must be solved tighter than the cuts
-    while rounds < max_rounds:
-        rounds += 1
-        outcome = st.solve(objective, rel_gap=gap)
-        if not outcome.has_plan or outcome.objective is None:
-            break
-        gains = st.gains()
-        true_value = sum(st.weight[p] * utility(max(gains[p] / s, floor[p]), alpha) for p in st.partners)
-        reached = (outcome.objective / k - true_value) / max(1.0, abs(true_value))
-        history.append(reached)
-        if reached <= tolerance:
-            break
-        if len(history) > STALL_ROUNDS and history[-1] > 0.99 * history[-1 - STALL_ROUNDS]:
-            break  # the cuts no longer close the gap: HiGHS's own tolerances are reached
-        for p in st.partners:
-            a = max(gains[p] / s, floor[p])
-            if not any(abs(a - b) <= 1e-12 * max(1.0, a) for b in points[p]):
-                cut(p, a)
+    scaled, st.hs.scale = st.hs.scale, False  # the cuts are lifted by K above HiGHS's own absolute tolerances:
+    try:  # a scaled copy (solver.equilibration) would rescale those tolerances and stall the cuts short of the aim
+        while rounds < max_rounds:
+            rounds += 1
+            outcome = st.solve(objective, rel_gap=gap)
+            if not outcome.has_plan or outcome.objective is None:
+                break
+            gains = st.gains()
+            true_value = sum(st.weight[p] * utility(max(gains[p] / s, floor[p]), alpha) for p in st.partners)
+            reached = (outcome.objective / k - true_value) / max(1.0, abs(true_value))
+            history.append(reached)
+            if reached <= tolerance:
+                break
+            if len(history) > STALL_ROUNDS and history[-1] > 0.99 * history[-1 - STALL_ROUNDS]:
+                break  # the cuts no longer close the gap: HiGHS's own tolerances are reached
+            for p in st.partners:
+                a = max(gains[p] / s, floor[p])
+                if not any(abs(a - b) <= 1e-12 * max(1.0, a) for b in points[p]):
+                    cut(p, a)
+    finally:
+        st.hs.scale = scaled
     info.update({"rounds": rounds, "tolerance_reached": reached, "tolerance": tolerance, "scale": s,
                  "_objective": objective, "_stage_value": outcome.objective})
     if outcome.has_plan:

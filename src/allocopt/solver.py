@@ -50,55 +50,106 @@ them off did not pay). A model file's ``highs_options`` override them. They chan
 is optimal."""
 HIGHS_SEARCH_DEFAULTS: dict[str, bool | int | float | str] = {name: True for name in MIP_SEARCH_OPTIONS}
 """HiGHS's own defaults of :data:`MIP_SEARCH_OPTIONS` (the search under ``formulation: legacy``)."""
-SCALE_LIMIT = 1e6
-"""The largest cost, and the largest finite bound, HiGHS 1.16 takes without calling the model badly scaled (above
-it, it warns of "excessively large" costs or bounds)."""
-SCALE_FLOOR = 1e-6
-"""The smallest a cost, or a matrix value of an integer column, may become under user scaling. HiGHS drops matrix
-values below 1e-9 from the model for good (``user_bound_scale: -30`` on the joint venture removed 56 of them), so
-the scaling stops well short of that: an instance whose amounts span more than that range keeps some of its
-warning rather than lose a coefficient."""
+@dataclass
+class Equilibration:
+    """Powers of two HiGHS's copy of a MIP is multiplied by for a run: row i by ``row[i]``, column j by ``col[j]``
+    (the column's values are divided by it), every cost by ``objective`` (see :func:`equilibration`)."""
 
+    row: np.ndarray
+    col: np.ndarray
+    objective: float
 
-def user_scale(lp: Any, integer_cols: np.ndarray) -> tuple[int, int]:
-    """The exponents of HiGHS's user scaling (``user_objective_scale``, ``user_bound_scale``) that bring the
-    largest cost, and the largest finite bound of a row or of a continuous column, to :data:`SCALE_LIMIT` or below.
-
-    HiGHS multiplies every cost by 2**objective and every finite bound by 2**bound (an integer column keeps its
-    bounds: its matrix column is scaled instead), solves, and scales the plan back. Powers of two are exact in
-    floating point, so a plan, its objective and its bound come back in the planner's units unchanged. What changes
-    is what HiGHS's tolerances mean: an absolute feasibility tolerance of the scaled model is 2**-bound times
-    looser in money units (1e-6 becomes 8e-6 at bound -3), against money amounts that are millions."""
-    def exponent(values: np.ndarray) -> int:
-        values = values[(values > 0) & (values < math.inf)]
-        if not values.size or values.max() <= SCALE_LIMIT:
-            return 0
-        wanted = math.ceil(math.log2(values.max() / SCALE_LIMIT))
-        allowed = math.floor(math.log2(values.min() / SCALE_FLOOR)) if values.min() > SCALE_FLOOR else 0
-        return -max(0, min(wanted, allowed))
-
-    cost = np.abs(np.asarray(lp.col_cost_, dtype=float))
-    integer = np.zeros(len(cost), dtype=bool)
-    integer[np.asarray(integer_cols, dtype=np.int64)] = True
-    bounds = np.abs(np.concatenate([np.asarray(lp.col_lower_, dtype=float)[~integer],
-                                    np.asarray(lp.col_upper_, dtype=float)[~integer],
-                                    np.asarray(lp.row_lower_, dtype=float), np.asarray(lp.row_upper_, dtype=float)]))
-    bound_exponent = exponent(bounds)
-    if bound_exponent:
-        # an integer column keeps its bounds: HiGHS scales its matrix values instead, which must stay clear of 0
+    def apply(self, lp: Any) -> Any:
+        """A scaled copy of ``lp``: ``a[i,j] row[i] col[j]``, row bounds times ``row[i]``, column bounds over
+        ``col[j]``, costs times ``col[j] objective``. Powers of two are exact: nothing but the exponent changes."""
         import highspy
 
-        matrix = lp.a_matrix_
-        values = np.abs(np.asarray(matrix.value_, dtype=float))
-        if matrix.format_ == highspy.MatrixFormat.kColwise:
-            starts = np.asarray(matrix.start_, dtype=np.int64)
-            owner = np.repeat(np.arange(len(cost)), starts[1:] - starts[:-1])
-        else:
-            owner = np.asarray(matrix.index_, dtype=np.int64)
-        small = values[integer[owner] & (values > 0)]
-        if small.size:
-            bound_exponent = max(bound_exponent, -max(0, math.floor(math.log2(small.min() / SCALE_FLOOR))))
-    return exponent(cost), bound_exponent
+        out = highspy.HighsLp()
+        out.num_col_, out.num_row_ = lp.num_col_, lp.num_row_
+        out.sense_, out.offset_ = lp.sense_, lp.offset_ * self.objective
+        out.integrality_ = lp.integrality_
+        out.col_cost_ = np.asarray(lp.col_cost_, dtype=float) * self.col * self.objective
+        out.col_lower_ = np.asarray(lp.col_lower_, dtype=float) / self.col
+        out.col_upper_ = np.asarray(lp.col_upper_, dtype=float) / self.col
+        out.row_lower_ = np.asarray(lp.row_lower_, dtype=float) * self.row
+        out.row_upper_ = np.asarray(lp.row_upper_, dtype=float) * self.row
+        matrix = highspy.HighsSparseMatrix()
+        matrix.format_, matrix.num_col_, matrix.num_row_ = lp.a_matrix_.format_, lp.num_col_, lp.num_row_
+        matrix.start_, matrix.index_ = lp.a_matrix_.start_, lp.a_matrix_.index_
+        rows, cols = _entries(lp)
+        matrix.value_ = np.asarray(lp.a_matrix_.value_, dtype=float) * self.row[rows] * self.col[cols]
+        out.a_matrix_ = matrix
+        return out
+
+
+def _entries(lp: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The row and the column of every matrix value of ``lp``, in the order HiGHS stores them."""
+    import highspy
+
+    matrix = lp.a_matrix_
+    starts = np.asarray(matrix.start_, dtype=np.int64)
+    outer = np.repeat(np.arange(len(starts) - 1), starts[1:] - starts[:-1])
+    inner = np.asarray(matrix.index_, dtype=np.int64)
+    return (outer, inner) if matrix.format_ == highspy.MatrixFormat.kRowwise else (inner, outer)
+
+
+LARGE = 1e6
+"""HiGHS 1.16 calls a model badly scaled when a cost or a finite bound is above this ("excessively large"; measured:
+1.01e6 warns, 9.9e5 does not)."""
+
+
+def badly_scaled(lp: Any, integer_cols: np.ndarray) -> bool:
+    """Whether HiGHS would call ``lp`` badly scaled: a cost, or a finite bound of a row or of a continuous column,
+    above :data:`LARGE`."""
+    continuous = np.ones(lp.num_col_, dtype=bool)
+    continuous[np.asarray(integer_cols, dtype=np.int64)] = False
+    for values in (lp.col_cost_, np.asarray(lp.col_lower_)[continuous], np.asarray(lp.col_upper_)[continuous],
+                   lp.row_lower_, lp.row_upper_):
+        magnitudes = np.abs(np.asarray(values, dtype=float))
+        if np.any((magnitudes > LARGE) & (magnitudes < math.inf)):
+            return True
+    return False
+
+
+EQUILIBRATION_ROUNDS = 4
+COST_TARGET = 1e3
+"""The largest cost of the equilibrated model (a power of two at most this)."""
+
+
+def equilibration(lp: Any, integer_cols: np.ndarray) -> Equilibration:
+    """Row and column factors, powers of two, that bring each row's and each continuous column's matrix values
+    around 1, and an objective factor that brings the largest cost to :data:`COST_TARGET` at most.
+
+    Each round divides every row by the geometric mean of its largest and smallest value, then every continuous
+    column likewise (an integer column keeps factor 1: its values are decisions, 0 or 1). A partnership's rows mix
+    money (costs and values in the currency: millions, or billions in a currency of small units) with resource
+    amounts (FTE) and 0-1 gates; unscaled, HiGHS's tolerances are absolute in each row's own units, and with money
+    in the hundreds of billions beside amounts of 0.25 it returned "optimal" plans that run nothing (the money of a
+    generated partnership times 1e5). Scaled, every row's tolerance is relative to its own magnitude."""
+    rows, cols = _entries(lp)
+    values = np.abs(np.asarray(lp.a_matrix_.value_, dtype=float))
+    keep = values > 0
+    rows, cols, logs = rows[keep], cols[keep], np.log2(values[keep])
+    row_log = np.zeros(lp.num_row_)
+    col_log = np.zeros(lp.num_col_)
+    continuous = np.ones(lp.num_col_, dtype=bool)
+    continuous[np.asarray(integer_cols, dtype=np.int64)] = False
+    for _ in range(EQUILIBRATION_ROUNDS):
+        for log, index, free in ((row_log, rows, None), (col_log, cols, continuous)):
+            scaled = logs + row_log[rows] + col_log[cols]
+            high = np.full(len(log), -np.inf)
+            low = np.full(len(log), np.inf)
+            np.maximum.at(high, index, scaled)
+            np.minimum.at(low, index, scaled)
+            move = np.isfinite(high) if free is None else np.isfinite(high) & free
+            log[move] -= (high[move] + low[move]) / 2
+    row = np.exp2(np.round(row_log))
+    col = np.exp2(np.round(col_log))
+    col[~continuous] = 1.0
+    cost = np.abs(np.asarray(lp.col_cost_, dtype=float)) * col
+    largest = float(cost.max()) if cost.size else 0.0
+    objective = 2.0 ** -math.ceil(math.log2(largest / COST_TARGET)) if largest > COST_TARGET else 1.0
+    return Equilibration(row=row, col=col, objective=objective)
 
 
 @dataclass
@@ -138,6 +189,12 @@ def _reset_scheduler() -> None:
     import highspy
 
     highspy.Highs.resetGlobalScheduler(True)
+
+
+def _note_to_log(text: str) -> None:
+    """A line of allocopt's own in HiGHS's log (stderr, as :class:`_LogStream` writes it)."""
+    sys.stderr.flush()
+    os.write(2, text.encode("utf-8", "replace"))
 
 
 class _LogStream:
@@ -279,10 +336,8 @@ class HighsSession:
         self.deadline = deadline
         """A :func:`time.perf_counter` reading past which no run may go (a time limit over a whole command)."""
         self.scale = scale
-        """Solve each MIP with HiGHS's user scaling chosen by :func:`user_scale` (the LPs, whose prices and ranges
-        are read, never: HiGHS's ranging differs under it)."""
-        self._scale = (0, 0)
-        """The user scaling of the run under way: (objective, bound) exponents."""
+        """Solve each MIP that HiGHS would call badly scaled (:func:`badly_scaled`) as a copy scaled by
+        :func:`equilibration` (the LPs, whose prices and ranges are read, never: they are solved as they stand)."""
         self._opt = opt
         handles = _pyomo_handles(opt)
         self.highs = handles.highs
@@ -292,6 +347,10 @@ class HighsSession:
         """Set while an LP's verdict of no solution is confirmed by a run without presolve."""
         self._unscaled = False
         """Set while a MIP whose plan HiGHS's user scaling lost is solved again without it."""
+        self._solution: np.ndarray | None = None
+        """The plan of the last run when HiGHS solved a scaled copy (HiGHS then holds the model, not the plan)."""
+        self.node_count = -1
+        """Branch-and-bound nodes of the last run (-1 for an LP)."""
         self._stop_at: float | None = None
         self._stopped_for_time = False
         self._first_check = True
@@ -360,8 +419,8 @@ class HighsSession:
         for name, value in {**HIGHS_SEARCH_DEFAULTS, **self.search}.items():
             h.setOptionValue(name, value)
         h.setOptionValue("presolve", "choose")
-        h.setOptionValue("user_objective_scale", self._scale[0])
-        h.setOptionValue("user_bound_scale", self._scale[1])
+        h.setOptionValue("user_objective_scale", 0)  # HiGHS's own user scaling: only where a model file asks
+        h.setOptionValue("user_bound_scale", 0)
         for name, value in o.highs_options.items():
             if h.setOptionValue(name, value) != _ok():
                 raise SolverError(f"HiGHS refuses the option {name} = {value!r}")
@@ -414,62 +473,85 @@ class HighsSession:
         h = self.highs
         tick = time.perf_counter()
         is_mip = len(self.integer_cols) > 0 and self._held is None
-        lp = h.getLp() if (fresh or warm_start is not None) and self.runs or (is_mip and self.scale) else None
-        self._scale = user_scale(lp, self.integer_cols) if is_mip and self.scale else (0, 0)
-        if (fresh or warm_start is not None) and self.runs:
+        chosen = {"user_objective_scale", "user_bound_scale"} & set(self.options.highs_options)
+        equilibrate = is_mip and self.scale and not chosen
+        lp = h.getLp() if equilibrate or (fresh or warm_start is not None) and self.runs else None
+        eq = equilibration(lp, self.integer_cols) if equilibrate and badly_scaled(lp, self.integer_cols) else None
+        self._solution = None
+        if eq is not None:
+            # HiGHS solves a scaled copy, from cold; the model as it stands is handed back after the run
+            h.passModel(eq.apply(lp))
+            if tee:
+                k = -math.log2(eq.objective)
+                _note_to_log(f"allocopt: HiGHS solves the model with its rows and columns scaled by powers of two; "
+                             f"the objective values in its log are the plan's divided by 2^{k:.0f}\n")
+        elif (fresh or warm_start is not None) and self.runs:
             # HiGHS keeps state from earlier runs and edits that clearSolver does not forget (found by comparing a
             # second solve on one session with a cold solve), enough to pick another of several equally good plans:
             # passing the model back as it stands makes this run exactly that of a cold solve
             h.passModel(lp)
         elif fresh or warm_start is not None:
             h.clearSolver()
-        bound_scaled = bool(self.options.highs_options.get("user_bound_scale", self._scale[1]))
-        if warm_start is not None and len(warm_start) == h.getNumCol() and not bound_scaled:
-            # (under user bound scaling HiGHS 1.16 judges a whole plan against the scaled bounds and refuses it: it
-            # gets the integer decisions below instead, and completes the rest itself)
-            import highspy
+        bound_scaled = bool(self.options.highs_options.get("user_bound_scale", 0))
+        try:
+            if warm_start is not None and len(warm_start) == h.getNumCol() and not bound_scaled:
+                # (under HiGHS's user bound scaling HiGHS 1.16 judges a whole plan against the scaled bounds and
+                # refuses it: it gets the integer decisions below instead, and completes the rest itself)
+                import highspy
 
-            sol = highspy.HighsSolution()
-            sol.col_value = list(map(float, warm_start))
-            sol.value_valid = True
-            with capture_output(capture_fd=True):
-                h.setSolution(sol)
-        elif warm_start is not None and len(warm_start) <= h.getNumCol() and len(self.integer_cols):
-            # columns added since (a fairness stage's own): hand HiGHS the integer decisions only; it completes
-            # the rest by an LP with them fixed, and drops the start if that has no solution
-            given = self.integer_cols[self.integer_cols < len(warm_start)]
-            with capture_output(capture_fd=True):
-                h.setSolution(len(given), given.astype(np.int32),
-                              np.round(np.asarray(warm_start, dtype=float)[given]))
-        highs_s = self._run(tee=tee, time_limit=time_limit, rel_gap=rel_gap)
-        if is_mip and self._lost_to_scaling():
-            highs_s += self._solve_unscaled(tee=tee, time_limit=time_limit, rel_gap=rel_gap)
-        if not is_mip and h.getModelStatus() in _no_solution_verdicts():
-            # HiGHS's LP presolve can call a feasible LP infeasible: a leximin stage re-run as an LP on the final
-            # gates (3x5x2x2 seed 128) was "infeasible" with presolve and optimal without. An LP is cheap to solve
-            # again, so a verdict of no solution is only taken from a run without presolve.
-            self._confirming = True
-            try:
-                highs_s += self._run(tee=tee, time_limit=time_limit, rel_gap=rel_gap)
-            finally:
-                self._confirming = False
+                sol = highspy.HighsSolution()
+                start = np.asarray(warm_start, dtype=float)
+                sol.col_value = list(map(float, start / eq.col if eq is not None else start))
+                sol.value_valid = True
+                with capture_output(capture_fd=True):
+                    h.setSolution(sol)
+            elif warm_start is not None and len(warm_start) <= h.getNumCol() and len(self.integer_cols):
+                # columns added since (a fairness stage's own): hand HiGHS the integer decisions only (never scaled);
+                # it completes the rest by an LP with them fixed, and drops the start if that has no solution
+                given = self.integer_cols[self.integer_cols < len(warm_start)]
+                with capture_output(capture_fd=True):
+                    h.setSolution(len(given), given.astype(np.int32),
+                                  np.round(np.asarray(warm_start, dtype=float)[given]))
+            highs_s = self._run(tee=tee, time_limit=time_limit, rel_gap=rel_gap)
+            if is_mip and self._lost_to_scaling():
+                highs_s += self._solve_unscaled(tee=tee, time_limit=time_limit, rel_gap=rel_gap)
+            if not is_mip and h.getModelStatus() in _no_solution_verdicts():
+                # HiGHS's LP presolve can call a feasible LP infeasible: a leximin stage re-run as an LP on the
+                # final gates (3x5x2x2 seed 128) was "infeasible" with presolve and optimal without. An LP is cheap
+                # to solve again, so a verdict of no solution is only taken from a run without presolve.
+                self._confirming = True
+                try:
+                    highs_s += self._run(tee=tee, time_limit=time_limit, rel_gap=rel_gap)
+                finally:
+                    self._confirming = False
+            info = h.getInfo()
+            model_status = h.getModelStatus()
+            has_solution = info.primal_solution_status == 2
+            factor = eq.objective if eq is not None else 1.0
+            raw_objective = float(info.objective_function_value) / factor
+            raw_bound = float(info.mip_dual_bound) / factor
+            raw_gap = info.mip_gap
+            self.node_count = int(info.mip_node_count)
+            if eq is not None and has_solution:
+                self._solution = np.asarray(h.getSolution().col_value, dtype=float) * eq.col
+        finally:
+            if eq is not None:
+                h.passModel(lp)
         solve_s = time.perf_counter() - tick
-        info = h.getInfo()
-        has_solution = info.primal_solution_status == 2
-        termination, solution_status = _termination(h.getModelStatus(), has_solution)
+        termination, solution_status = _termination(model_status, has_solution)
         if termination == Termination.INTERRUPTED and self._stopped_for_time and not self.cancelled:
             termination = Termination.TIME_LIMIT
-        objective = float(info.objective_function_value) if has_solution else None
+        objective = raw_objective if has_solution else None
         bound: float | None
         gap: float | None = None
         if is_mip:
-            bound = float(info.mip_dual_bound)
-            if objective is not None and info.mip_gap is not None and math.isfinite(info.mip_gap):
-                gap = float(info.mip_gap)
+            bound = raw_bound
+            if objective is not None and raw_gap is not None and math.isfinite(raw_gap):
+                gap = float(raw_gap)
         else:
             bound = objective if termination == Termination.OPTIMAL else None
             gap = 0.0 if termination == Termination.OPTIMAL else None
-        if objective is not None and termination == Termination.OPTIMAL and info.mip_node_count in (-1, None):
+        if objective is not None and termination == Termination.OPTIMAL and self.node_count in (-1, None):
             gap = 0.0
         if bound is not None and not math.isfinite(bound):
             bound = None
@@ -481,12 +563,13 @@ class HighsSession:
         return outcome
 
     def _lost_to_scaling(self) -> bool:
-        """Whether HiGHS found a plan under user scaling but then refused it: "User scaled problem solved to
+        """Whether HiGHS found a plan under a model file's user scaling (``user_objective_scale``,
+        ``user_bound_scale``) but then refused it: "User scaled problem solved to
         optimality, but unscaled solution does not satisfy feasibility and optimality tolerances" (20x500x8x3 seed
         5 with cut separation off at nodes: a row 1.4e-6 over its bound, 1e-6 allowed), which leaves no plan."""
         h = self.highs
-        scaled = self.options.highs_options.get("user_objective_scale", self._scale[0]) or \
-            self.options.highs_options.get("user_bound_scale", self._scale[1])
+        scaled = self.options.highs_options.get("user_objective_scale", 0) or \
+            self.options.highs_options.get("user_bound_scale", 0)
         if not scaled or self._unscaled:
             return False
         return h.getInfo().primal_solution_status != 2 and bool(h.getSolution().value_valid)
@@ -503,7 +586,6 @@ class HighsSession:
             with capture_output(capture_fd=True):
                 h.setSolution(len(self.integer_cols), self.integer_cols, decisions)
         self._unscaled = True
-        self._scale = (0, 0)
         try:
             return self._run(tee=tee, time_limit=time_limit, rel_gap=rel_gap)
         finally:
@@ -517,6 +599,9 @@ class HighsSession:
 
     # -- reading the solution ----------------------------------------------------------------------------------
     def col_values(self) -> np.ndarray:
+        """The last run's plan, column by column (in the model's own units, also after a scaled run)."""
+        if self._solution is not None:
+            return self._solution.copy()
         return np.asarray(self.highs.getSolution().col_value, dtype=float)
 
     def values(self, col_value: np.ndarray | None = None) -> dict[str, dict[Any, float]]:
