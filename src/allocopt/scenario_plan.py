@@ -89,7 +89,7 @@ def _solve_tree(inst: Instance, sc: Scenarios, spec: ModelSpec, *, tee: bool = F
     sd = scenario_data(inst, sc, spec, fixed)
     model = create_scenario_model(sd)
     build_s = time.perf_counter() - tick
-    hs = HighsSession(model, spec.solver, deadline=deadline)
+    hs = HighsSession(model, spec.solver, deadline=deadline, scale=spec.formulation == "strong")
     lp = hs.highs.getLp()
     size = {"rows": int(hs.highs.getNumRow()), "columns": int(hs.highs.getNumCol()),
             "nonzeros": int(len(lp.a_matrix_.value_)), "integer_columns": int(len(hs.integer_cols))}
