@@ -50,6 +50,8 @@ them off did not pay). A model file's ``highs_options`` override them. They chan
 is optimal."""
 HIGHS_SEARCH_DEFAULTS: dict[str, bool | int | float | str] = {name: True for name in MIP_SEARCH_OPTIONS}
 """HiGHS's own defaults of :data:`MIP_SEARCH_OPTIONS` (the search under ``formulation: legacy``)."""
+
+
 @dataclass
 class Equilibration:
     """Powers of two HiGHS's copy of a MIP is multiplied by for a run: row i by ``row[i]``, column j by ``col[j]``
