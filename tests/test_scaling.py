@@ -42,16 +42,16 @@ def test_equilibration_hand_worked() -> None:
     so it is divided by 2^10 (values 2^-10, 2^10); x, the only continuous column, alone in its column, becomes 1
     (factor 2^10); g keeps factor 1. Round 2: the row spans 2^0..2^10 and is divided by 2^5; x again becomes 1
     (2^15)... after four rounds: row 2^-19, x 2^19 (values 1 and 2: x counts in units of 2^19, g's coefficient
-    is 2). The cost of 3 on x becomes 3 x 2^19 = 1.57e6, and the objective is divided by 2^11 to bring it to
-    1e3 at most (768)."""
+    is 2). The cost of 3 on x becomes 3 x 2^19 = 1.57e6, and the objective is divided by 2 to bring it to 1e6 at
+    most (786,432), HiGHS's own threshold."""
     lp, ints = _lp([3.0, 0.0], [math.inf, 1.0], [({0: 1.0, 1: 2.0 ** 20}, 2.0 ** 20)], integer=(1,))
     eq = equilibration(lp, ints)
     assert eq.row.tolist() == [2.0 ** -19] and eq.col.tolist() == [2.0 ** 19, 1.0]
-    assert eq.objective == 2.0 ** -11
+    assert eq.objective == 0.5
     scaled = eq.apply(lp)
     assert np.asarray(scaled.a_matrix_.value_).tolist() == [1.0, 2.0]
     assert np.asarray(scaled.row_upper_).tolist() == [2.0]
-    assert np.asarray(scaled.col_cost_).tolist() == [768.0, 0.0]
+    assert np.asarray(scaled.col_cost_).tolist() == [786432.0, 0.0]
     assert np.asarray(scaled.col_upper_).tolist() == [math.inf, 1.0]
     for factor in (*eq.row, *eq.col, eq.objective):  # powers of two: exact
         assert math.frexp(factor)[0] == 0.5

@@ -114,8 +114,10 @@ def badly_scaled(lp: Any, integer_cols: np.ndarray) -> bool:
 
 
 EQUILIBRATION_ROUNDS = 4
-COST_TARGET = 1e3
-"""The largest cost of the equilibrated model (a power of two at most this)."""
+COST_TARGET = LARGE
+"""The largest cost of the equilibrated model: the objective is divided by the power of two that brings it to
+HiGHS's own threshold, and no further (targets of 1 and 1e3 were slower on the benchmark family: see
+docs/performance.md)."""
 
 
 def equilibration(lp: Any, integer_cols: np.ndarray) -> Equilibration:
