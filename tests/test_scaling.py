@@ -18,7 +18,7 @@ from allocopt.checker import check_result
 from allocopt.generate import generate_instance
 from allocopt.modelfile import model_spec_from_dict
 from allocopt.session import Session
-from allocopt.solver import HighsSession, equilibration
+from allocopt.solver import HighsSession, _entries, equilibration
 
 
 def _lp(costs: list[float], upper: list[float], rows: list[tuple[dict[int, float], float]],
@@ -87,19 +87,11 @@ def test_generated_partnership_is_badly_scaled_only_under_legacy(capfd: pytest.C
     assert objectives["strong"] == pytest.approx(objectives["legacy"], rel=1e-9)
 
 
-def _rows_cols(lp: highspy.HighsLp) -> tuple[np.ndarray, np.ndarray]:
-    matrix = lp.a_matrix_
-    starts = np.asarray(matrix.start_, dtype=np.int64)
-    outer = np.repeat(np.arange(len(starts) - 1), np.diff(starts))
-    inner = np.asarray(matrix.index_, dtype=np.int64)
-    return (outer, inner) if matrix.format_ == highspy.MatrixFormat.kRowwise else (inner, outer)
-
-
 def _model_arrays(session: Session) -> dict[str, np.ndarray]:
     lp = session.highs.highs.getLp()
     names = ("col_cost_", "col_lower_", "col_upper_", "row_lower_", "row_upper_")
     out = {name: np.asarray(getattr(lp, name), dtype=float).copy() for name in names}
-    rows, cols = _rows_cols(lp)  # row-wise as handed over, column-wise once HiGHS has run: compare the entries
+    rows, cols = _entries(lp)  # row-wise as handed over, column-wise once HiGHS has run: compare the entries
     order = np.lexsort((cols, rows))
     out["matrix"] = np.stack([rows[order], cols[order], np.asarray(lp.a_matrix_.value_, dtype=float)[order]])
     return out
@@ -119,7 +111,7 @@ def test_a_scaled_run_leaves_the_model_exactly_as_it_was(time_limit: float | Non
             x = session.highs.col_values()
             lp = session.highs.highs.getLp()
             activity = np.zeros(lp.num_row_)
-            r, c = _rows_cols(lp)
+            r, c = _entries(lp)
             np.add.at(activity, r, np.asarray(lp.a_matrix_.value_) * x[c])
             slack = 1e-6 * np.maximum(1.0, np.abs(np.asarray(lp.row_upper_)))
             assert np.all(activity <= np.asarray(lp.row_upper_) + slack)
