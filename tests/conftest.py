@@ -19,6 +19,22 @@ from allocopt.modelfile import ModelSpec, model_spec_from_dict
 from allocopt.result import Result
 
 ROOT = Path(__file__).resolve().parents[1]
+
+#: The optional extras some tests need: extra -> (module it brings, what it is for).
+EXTRAS: dict[str, tuple[str, str]] = {
+    "xlsx": ("openpyxl", "workbooks"),
+    "plot": ("matplotlib", "charts"),
+    "dask": ("distributed", "the dask executor"),
+    "hedging": ("mpisppy", "progressive hedging"),
+    "browser": ("selenium", "the browser test"),
+}
+
+
+def needs_extra(extra: str) -> Any:
+    """Import the module an optional extra brings, or skip the calling test with a one-line reason naming the extra."""
+    module, purpose = EXTRAS[extra]
+    return pytest.importorskip(module, reason=f'needs the [{extra}] extra ({purpose}): pip install -e ".[{extra}]"')
+
 INSTANCES = ROOT / "instances"
 TINY = """\
 resources: {capital: {unit: USD, unit_value: 1}}

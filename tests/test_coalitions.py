@@ -26,6 +26,7 @@ from allocopt.generate import generate_instance
 from allocopt.instance import Instance, instance_from_dict
 from allocopt.model import build_data
 from allocopt.modelfile import ModelSpec, model_spec_from_dict
+from conftest import needs_extra
 
 RULES: dict[str, Any] = {
     "name": "rules",
@@ -182,7 +183,7 @@ def test_values_are_identical_serially_on_two_processes_and_on_dask() -> None:
     two = coalition_values(inst, workers=2)
     pd.testing.assert_frame_equal(_plain(serial), _plain(two), check_exact=True)
     assert two.attrs["solves"] == 7 and two.attrs["in_place"] + two.attrs["rebuilds"] <= 7
-    distributed = pytest.importorskip("distributed")
+    distributed = needs_extra("dask")
     with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
                                   dashboard_address=":0") as cluster:
         on_dask = coalition_values(inst, dask=cluster)

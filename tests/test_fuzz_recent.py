@@ -33,7 +33,7 @@ from allocopt.errors import ResultFileError
 from allocopt.instance import load_instance
 from allocopt.plan_file import load_plan
 from allocopt.scenarios import load_planning
-from conftest import INSTANCES
+from conftest import INSTANCES, needs_extra
 
 EXAMPLES = int(os.environ.get("ALLOCOPT_FUZZ_EXAMPLES", "40"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow,
@@ -370,13 +370,14 @@ def test_the_bundled_scenario_result_still_checks(ms_result: dict[str, Any], wor
 
 @pytest.fixture(scope="module")
 def workbook(work: Path) -> Path:
+    needs_extra("xlsx")
     path = work / "ms.xlsx"
     assert run("convert", MS, str(path)).exit_code == EXIT_OK
     return path
 
 
 def _edited(workbook: Path, target: Path, edit: Any) -> Path:
-    openpyxl = pytest.importorskip("openpyxl")
+    openpyxl = needs_extra("xlsx")
     book = openpyxl.load_workbook(workbook)
     edit(book)
     book.save(target)

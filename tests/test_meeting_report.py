@@ -24,7 +24,7 @@ from allocopt.meeting_report import (
 )
 from allocopt.report import money
 from allocopt.session import Session, with_prices_attached
-from conftest import INSTANCES, solve_checked
+from conftest import INSTANCES, needs_extra, solve_checked
 
 JV = INSTANCES / "joint-venture.yaml"
 
@@ -99,7 +99,7 @@ def test_top_prices_are_the_largest_with_their_ranges(jv: tuple[Any, Any]) -> No
 
 
 def test_the_page_stands_alone_and_is_deterministic(jv: tuple[Any, Any]) -> None:
-    pytest.importorskip("matplotlib")  # the [plot] extra; `.[dev]` installs it
+    needs_extra("plot")
     inst, result = jv
     page = render_html(meeting_report(inst, result))
     assert page == render_html(meeting_report(inst, result))

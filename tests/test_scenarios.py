@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
-from tests.conftest import solve_checked
+from tests.conftest import needs_extra, solve_checked
 
 from allocopt.cli import main
 from allocopt.errors import InstanceError, ModelFileError
@@ -327,7 +327,7 @@ def test_probability_weighted_price_matches_a_finite_difference() -> None:
 
 
 def test_progressive_hedging_finds_the_option_and_reports_the_wait_and_see_bound() -> None:
-    pytest.importorskip("mpisppy", reason="progressive hedging needs the [hedging] extra (mpi-sppy)")
+    needs_extra("hedging")
     from allocopt.hedging import hedge
     from allocopt.modelfile import ModelSpec
 

@@ -32,7 +32,7 @@ from allocopt.executor import run_tasks
 from allocopt.instance import Instance, instance_from_dict
 from allocopt.sensitivity import DEFAULT_TOLERANCE, sweep, tornado
 from allocopt.session import Session
-from conftest import INSTANCES
+from conftest import INSTANCES, needs_extra
 
 ALPHA_PILOT = "partners.alpha.capacity.capital.p1"
 
@@ -142,7 +142,7 @@ def test_sweep_is_identical_on_local_workers(jv: Instance, serial_sweep: pd.Data
 
 
 def test_sweep_is_identical_on_a_dask_cluster(jv: Instance, serial_sweep: pd.DataFrame) -> None:
-    distributed = pytest.importorskip("distributed")
+    distributed = needs_extra("dask")
     with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as cluster:
         on_dask = sweep(jv, JV_EXPOSURE, JV_VALUES, dask=cluster)
         # Again, by address: the workers now hold sessions that solved other points first.
@@ -247,7 +247,7 @@ def hand_file(tmp_path: Path) -> str:
 
 
 def test_cli_sweep_prints_a_table_and_draws_a_chart(hand_file: str, tmp_path: Path) -> None:
-    pytest.importorskip("matplotlib")  # the [plot] extra; `.[dev]` installs it
+    needs_extra("plot")
     chart = tmp_path / "sweep.png"
     res = CliRunner().invoke(main, ["sensitivity", hand_file, "--param", ALPHA_PILOT, "--range", "0:150:4",
                                     "--chart", str(chart)])

@@ -17,7 +17,9 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-openpyxl = pytest.importorskip("openpyxl", reason="the workbook tests need the [xlsx] extra (openpyxl)")
+from conftest import needs_extra
+
+openpyxl = needs_extra("xlsx")
 
 from allocopt import workbook  # noqa: E402
 from allocopt.cli import main  # noqa: E402
