@@ -58,7 +58,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import allocopt.instance
-import allocopt.reading
+import allocopt.io.reading
 from allocopt.cli import EXIT_CHECK_FAILED, EXIT_INFEASIBLE, EXIT_INPUT, EXIT_NO_SOLUTION, EXIT_OK, EXIT_USAGE, main
 from allocopt.errors import InstanceError, ModelFileError
 from allocopt.instance import instance_from_dict, load_instance
@@ -294,7 +294,7 @@ def test_random_bytes_and_text(workdir: Path, content: bytes, suffix: str) -> No
 @given(depth=st.integers(1, 400), kind=st.sampled_from(["flow-list", "flow-map", "block", "json"]))
 def test_deep_nesting(workdir: Path, depth: int, kind: str) -> None:
     res = check_file(workdir, deep_text(depth, kind), ".json" if kind == "json" else ".yaml")
-    if depth > allocopt.reading.MAX_DEPTH:
+    if depth > allocopt.io.reading.MAX_DEPTH:
         assert "levels deep" in res.stderr
 
 
@@ -922,7 +922,7 @@ def test_unreadable_file(tmp_path: Path) -> None:
 
 
 def test_too_large_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(allocopt.reading, "MAX_FILE_BYTES", 1000)
+    monkeypatch.setattr(allocopt.io.reading, "MAX_FILE_BYTES", 1000)
     f = tmp_path / "big.yaml"
     f.write_text(TEXTS["joint-venture.yaml"])
     assert "above the 1000 bytes limit" in problems(f)
@@ -940,7 +940,7 @@ def test_a_file_that_never_ends() -> None:
 
 
 def test_too_many_entries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(allocopt.reading, "MAX_NODES", 100)
+    monkeypatch.setattr(allocopt.io.reading, "MAX_NODES", 100)
     f = tmp_path / "plan.yaml"
     f.write_text(TEXTS["joint-venture.yaml"])
     assert "holds more than 100 entries" in problems(f)

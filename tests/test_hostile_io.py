@@ -25,12 +25,12 @@ import yaml
 from click.testing import CliRunner
 
 import allocopt
-import allocopt.files
+import allocopt.io.files
 from allocopt.checker import check_result
 from allocopt.cli import EXIT_CHECK_FAILED, EXIT_INPUT, EXIT_NO_SOLUTION, EXIT_OK, EXIT_USAGE, main
 from allocopt.errors import InstanceError, ModelFileError
-from allocopt.files import OutputError, write_atomic, write_set
 from allocopt.instance import instance_from_dict, load_instance, never_started
+from allocopt.io.files import OutputError, write_atomic, write_set
 from allocopt.modelfile import load_model_spec
 from allocopt.result import gap_text
 from conftest import INSTANCES, TINY, run_with_permissions
@@ -270,7 +270,7 @@ def test_ctrl_c_while_writing_leaves_no_temporary_file(tmp_path: Path, monkeypat
             raise KeyboardInterrupt
         real_chmod(path, mode, **kwargs)
 
-    monkeypatch.setattr(allocopt.files.os, "chmod", interrupt)
+    monkeypatch.setattr(allocopt.io.files.os, "chmod", interrupt)
     with pytest.raises(KeyboardInterrupt):
         write_set(out, _set("new"))
     assert _tags(out) == {"old"}

@@ -47,7 +47,7 @@ from allocopt.instance import (
     _unknown,
     instance_from_dict,
 )
-from allocopt.reading import DataFile, read_data
+from allocopt.io.reading import DataFile, read_data
 
 __all__ = ["Actuals", "actuals_from_dict", "actuals_from_plan", "actuals_problems", "hold_past", "load_actuals",
            "current_phase", "gate_score"]

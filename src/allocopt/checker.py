@@ -36,7 +36,7 @@ from typing import Any, TypeGuard
 
 from allocopt.errors import InstanceError, ResultFileError, printable
 from allocopt.instance import Instance, load_instance
-from allocopt.reading import read_bounded
+from allocopt.io.reading import read_bounded
 from allocopt.result import READABLE_FORMATS, RESULT_FORMAT
 
 RULES: tuple[str, ...] = (

@@ -179,15 +179,15 @@ def solve(instance: Path, model_file: Path | None, time_limit: float | None, gap
                         objective, values=False, prices=with_prices, started=started)
         return
     from allocopt.checker import check_result
-    from allocopt.files import OutputError, check_set_target
     from allocopt.instance import load_instance
+    from allocopt.io.files import OutputError, check_set_target
     from allocopt.modelfile import load_model_spec, with_objective
     from allocopt.report import render, render_prices
     from allocopt.session import Session, with_price_of_fairness, with_prices_attached
 
     protect = [instance] + ([model_file] if model_file else [])
     if with_xlsx:
-        from allocopt.workbook import openpyxl_module
+        from allocopt.io.workbook import openpyxl_module
 
         if out_dir is None:
             raise click.UsageError("--xlsx writes result.xlsx into the --out directory: give --out DIR too")
@@ -269,7 +269,7 @@ def _plan_scenarios(instance: Path, scenarios_file: Path | None, model_file: Pat
                     prices: bool = False, started: float | None = None) -> None:
     """Plan against scenarios, check the plan independently, print it and write result.json (see
     :mod:`allocopt.scenario_plan`)."""
-    from allocopt.files import check_set_target, write_set
+    from allocopt.io.files import check_set_target, write_set
     from allocopt.modelfile import load_model_spec, with_objective
     from allocopt.scenario_checker import check_scenario_result
     from allocopt.scenario_plan import plan_scenarios
@@ -376,12 +376,12 @@ def _echo_data(result: Any, fmt: str) -> None:
 def _write_outputs(result: Any, out_dir: Path, protect: list[Path], xlsx: bool = False) -> None:
     """result.json and one CSV per table (and, with ``xlsx``, every table in result.xlsx), replacing the
     directory's previous set as a whole."""
-    from allocopt.files import write_set
+    from allocopt.io.files import write_set
 
     files: dict[str, str | bytes] = {"result.json": result.to_json()}
     files.update({f"{name}.csv": df.reset_index().to_csv(index=False) for name, df in result.tables.items()})
     if xlsx:
-        from allocopt.workbook import result_workbook
+        from allocopt.io.workbook import result_workbook
 
         files["result.xlsx"] = result_workbook(result)
     write_set(out_dir, files, protect=protect)
@@ -474,8 +474,8 @@ def check(instance: Path, result_file: Path, model_file: Path | None, actuals_fi
 def export(instance: Path, model_file: Path | None, lp_file: Path | None, mps_file: Path | None) -> None:
     """Write the model of INSTANCE as an LP or MPS file, for any other solver."""
     from allocopt.api import build
-    from allocopt.files import check_file_target, replace_atomic
     from allocopt.instance import load_instance
+    from allocopt.io.files import check_file_target, replace_atomic
     from allocopt.modelfile import load_model_spec
     from allocopt.solver import write_model
 
@@ -541,9 +541,9 @@ def generate(partners: int, initiatives: int, phases: int, resources: int, seed:
     """Generate a synthetic, feasible instance (for benchmarks and tests)."""
     import yaml
 
-    from allocopt.files import check_file_target
     from allocopt.generate import count_entries, estimated_size, generate_instance, write_instance
-    from allocopt.reading import MAX_FILE_BYTES, MAX_NODES
+    from allocopt.io.files import check_file_target
+    from allocopt.io.reading import MAX_FILE_BYTES, MAX_NODES
 
     if out_file is not None:
         if out_file.suffix.lower() not in (".yaml", ".yml", ".json"):
@@ -705,7 +705,7 @@ def compare(instance: Path, model_file: Path | None, objectives: str, time_limit
             raise click.BadParameter(f"{name}: {err}", param_hint="--objectives") from None
     protect = [instance] + ([model_file] if model_file else [])
     if out_dir is not None:  # every plan's directory can be written, checked before any solve
-        from allocopt.files import check_set_target
+        from allocopt.io.files import check_set_target
 
         for objective in parsed:
             check_set_target(out_dir / _label_dir(objective), protect=protect)
@@ -979,10 +979,10 @@ INSTANCE_SUFFIXES = (".yaml", ".yml", ".json", ".xlsx")
 def convert(source: Path, target: Path) -> None:
     """Convert an instance between YAML, JSON and an Excel workbook (.xlsx), losslessly: SOURCE is validated,
     then written as TARGET in the format its suffix names."""
-    from allocopt.files import check_file_target, write_atomic
     from allocopt.instance import load_instance
+    from allocopt.io.files import check_file_target, write_atomic
+    from allocopt.io.workbook import instance_text, openpyxl_module, write_instance_workbook
     from allocopt.scenarios import instance_file_data, load_planning, may_have_scenarios
-    from allocopt.workbook import instance_text, openpyxl_module, write_instance_workbook
 
     suffix = target.suffix.lower()
     if suffix not in INSTANCE_SUFFIXES:
@@ -1032,8 +1032,8 @@ def report(instance: Path, result_file: Path, html_file: Path | None, markdown_f
     and the deviations from plan; for a scenario plan, its outcomes per scenario."""
     import dataclasses
 
-    from allocopt.files import check_file_target, write_atomic
     from allocopt.instance import load_instance
+    from allocopt.io.files import check_file_target, write_atomic
     from allocopt.meeting_report import load_result, meeting_report, prices_of, render_html, render_markdown
     from allocopt.scenario_checker import is_scenario_result
 
@@ -1129,8 +1129,8 @@ def replan(instance: Path, actuals_file: Path, previous_file: Path | None, model
     deviations from plan."""
     from allocopt.actuals import load_actuals
     from allocopt.checker import check_result
-    from allocopt.files import check_set_target, write_set
     from allocopt.instance import load_instance
+    from allocopt.io.files import check_set_target, write_set
     from allocopt.modelfile import load_model_spec
     from allocopt.replanning import deviation_lines
     from allocopt.replanning import replan as replan_with

@@ -1,6 +1,6 @@
 """Reading a cooperative game (a characteristic function) and an allocation from files.
 
-YAML or JSON (read safely by :func:`allocopt.reading.read_data`)::
+YAML or JSON (read safely by :func:`allocopt.io.reading.read_data`)::
 
     players: [acme, globex, initech]     # optional: else the order in which names first appear
     kind: value                          # or cost; default value
@@ -40,7 +40,7 @@ def load_game(path: str | Path, kind: str | None = None) -> Game:
     p = Path(path)
     if p.suffix.lower() == ".csv":
         return _load_csv(p, kind or "value")
-    from allocopt.reading import read_data
+    from allocopt.io.reading import read_data
 
     try:
         file = read_data(p, kind="game")
@@ -175,7 +175,7 @@ def _build(entries: list[tuple[str, str, list[str], Any]], players: Sequence[str
 
 
 def _read_text(path: Path, what: str) -> str:
-    from allocopt.reading import read_bounded
+    from allocopt.io.reading import read_bounded
 
     try:
         raw = read_bounded(path, str(path), what)
@@ -257,7 +257,7 @@ def load_allocation(spec: str, players: Sequence[str]) -> dict[str, float]:
                 name = row[column["player"]].strip()
                 given[name], where[name] = row[column["amount"]].strip(), (name, row_line)
     elif looks_like_file:
-        from allocopt.reading import read_data
+        from allocopt.io.reading import read_data
 
         try:
             file = read_data(path, kind="allocation")

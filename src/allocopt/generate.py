@@ -357,7 +357,7 @@ def _shares(rng: random.Random, names: list[str]) -> dict[str, float]:
 
 
 def count_entries(data: Any) -> int:
-    """Entries as the reader counts them (:data:`allocopt.reading.MAX_NODES`): every mapping, list, key and value."""
+    """Entries as the reader counts them (:data:`allocopt.io.reading.MAX_NODES`): every mapping, list, key and value."""
     total, stack = 0, [data]
     while stack:
         node = stack.pop()
@@ -403,7 +403,7 @@ def write_instance(
     arguments given to :func:`generate_instance`) are recorded in the YAML header; without them the header
     records the sizes counted from the data.
     """
-    from allocopt.files import write_atomic
+    from allocopt.io.files import write_atomic
 
     out = Path(path)
     suffix = out.suffix.lower()

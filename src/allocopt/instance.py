@@ -37,7 +37,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from allocopt.errors import InstanceError, Problem
-from allocopt.reading import (
+from allocopt.io.reading import (
     MAX_FILE_BYTES,
     LineIndex,
     _as_written,
@@ -1248,9 +1248,9 @@ def instance_from_dict(data: Any, source: str = "<instance>") -> Instance:
 
 def load_instance(path: str | Path) -> Instance:
     """Load and validate an instance file (YAML or JSON); every problem comes with the line of its field. An Excel
-    workbook (.xlsx) is read by :mod:`allocopt.workbook`, each problem with its sheet, row and column."""
+    workbook (.xlsx) is read by :mod:`allocopt.io.workbook`, each problem with its sheet, row and column."""
     if Path(path).suffix.lower() in (".xlsx", ".xlsm"):
-        from allocopt.workbook import load_workbook_instance
+        from allocopt.io.workbook import load_workbook_instance
 
         return _guarded(lambda: load_workbook_instance(path), str(path))
 

@@ -201,7 +201,7 @@ def load_model_spec(path: str | Path | None) -> ModelSpec:
     """Load a model file; ``None`` gives the defaults (the same as ``models/default.yaml``). Every problem comes
     with the line of its field."""
     from allocopt.errors import InstanceError
-    from allocopt.reading import read_data
+    from allocopt.io.reading import read_data
 
     if path is None:
         return ModelSpec()

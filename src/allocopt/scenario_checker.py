@@ -265,7 +265,7 @@ def load_scenario_file(path: str | Path) -> dict[str, Any]:
     import json
 
     from allocopt.checker import _parse_int, _reject_constant
-    from allocopt.reading import read_bounded
+    from allocopt.io.reading import read_bounded
 
     try:
         data = json.loads(read_bounded(Path(path), str(path), "result").decode("utf-8-sig"),
@@ -280,7 +280,7 @@ def load_scenario_file(path: str | Path) -> dict[str, Any]:
 def is_scenario_result(path: str | Path) -> bool:
     """Whether a result file holds a scenario plan (read once, cheaply, by ``allocopt check``)."""
     from allocopt.errors import InstanceError
-    from allocopt.reading import read_bounded
+    from allocopt.io.reading import read_bounded
 
     try:  # bounded, regular files only: a pipe or a device is left for the ordinary reader to refuse
         head = read_bounded(Path(path), str(path), "result")[:200]

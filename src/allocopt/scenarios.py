@@ -38,7 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from allocopt.errors import InstanceError, Problem
 from allocopt.instance import EVERY_PHASE, Instance, NotBool, _suggest, instance_from_dict
-from allocopt.reading import DataFile, LineIndex, locate, read_data
+from allocopt.io.reading import DataFile, LineIndex, locate, read_data
 
 PROBABILITY_TOLERANCE = 1e-6
 """How far the probabilities may sum from 1 (rounding in a hand-written file)."""
@@ -418,10 +418,10 @@ def load_planning(instance_path: str | Path, scenarios_path: str | Path | None =
 def instance_file_data(path: str | Path) -> DataFile:
     """The plain data of an instance file (YAML, JSON or an .xlsx workbook, whose ``more`` sheet carries the
     ``scenarios`` section as JSON), with its lines where the format has them."""
-    from allocopt.workbook import is_workbook
+    from allocopt.io.workbook import is_workbook
 
     if is_workbook(path):
-        from allocopt.workbook import read_workbook
+        from allocopt.io.workbook import read_workbook
 
         return DataFile(read_workbook(path)[0], str(path))
     return read_data(path)
@@ -432,8 +432,8 @@ def may_have_scenarios(path: str | Path) -> bool:
     without scenarios does not read a large file twice); :func:`load_planning` gives the answer."""
     import re
 
-    from allocopt.reading import read_bounded
-    from allocopt.workbook import is_workbook
+    from allocopt.io.reading import read_bounded
+    from allocopt.io.workbook import is_workbook
 
     if is_workbook(path):  # compressed: only reading the workbook tells
         return True

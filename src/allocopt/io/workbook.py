@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from allocopt.errors import InstanceError, MissingExtraError, Problem
-from allocopt.reading import _describe, _join_path, _parent_path, read_bounded
+from allocopt.io.reading import _describe, _join_path, _parent_path, read_bounded
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 MAX_SHEET_ROWS = 200_000
@@ -831,7 +831,7 @@ def workbook_bytes(book: Any) -> bytes:
 def write_instance_workbook(inst: Any, path: str | Path, *, protect: tuple[str | Path, ...] = (),
                             sections: dict[str, Any] | None = None) -> Path:
     """Write the instance as a workbook, atomically."""
-    from allocopt.files import replace_atomic
+    from allocopt.io.files import replace_atomic
 
     payload = workbook_bytes(instance_to_workbook(inst, sections))
     return replace_atomic(path, lambda tmp: tmp.write_bytes(payload), protect=protect, suffix=".xlsx")
