@@ -53,8 +53,8 @@ def run_size(size: Size, time_limit: float, seed: int) -> dict[str, Any]:
 
     import allocopt
     import allocopt.solver as solver_module
-    from allocopt.generate import generate_instance
-    from allocopt.instance import instance_from_dict
+    from allocopt.instance.generate import generate_instance
+    from allocopt.instance.schema import instance_from_dict
 
     # Keep the solver object that solve() creates, to read the model's size from HiGHS afterwards (benchmark only:
     # the library itself never exposes it).

@@ -25,8 +25,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from allocopt.generate import generate_instance, write_instance
-from allocopt.instance import instance_from_dict
+from allocopt.instance.generate import generate_instance, write_instance
+from allocopt.instance.schema import instance_from_dict
 from allocopt.result import RESULT_FORMAT
 
 

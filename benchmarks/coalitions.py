@@ -44,7 +44,7 @@ SAMPLED_SIZE = (16, 20, 3, 2)
 
 def _generated(size: tuple[int, int, int, int]) -> Any:
     import allocopt
-    from allocopt.generate import generate_instance
+    from allocopt.instance.generate import generate_instance
 
     return allocopt.instance_from_dict(generate_instance(*size, seed=SEED), source="<generated>")
 

@@ -21,8 +21,8 @@ from typing import Any
 from tabulate import tabulate
 
 import allocopt
-from allocopt.generate import generate_instance
-from allocopt.modelfile import model_spec_from_dict
+from allocopt.instance.generate import generate_instance
+from allocopt.instance.modelfile import model_spec_from_dict
 from allocopt.session import Session
 
 OBJECTIVES: list[Any] = ["utilitarian", "maxmin", "leximin", "nash", {"name": "alpha_fair", "alpha": 2},

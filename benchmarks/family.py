@@ -7,7 +7,7 @@ Run from the repository root::
     python benchmarks/family.py --variants legacy,strong --json family.json
 
 Per size (partners x initiatives x phases x resources) and seed (1, 2, ...), the instance comes from
-``allocopt generate`` (:func:`allocopt.generate.generate_instance`) and is solved by:
+``allocopt generate`` (:func:`allocopt.instance.generate.generate_instance`) and is solved by:
 
 * ``legacy``: allocopt as before issue 10: ``formulation: legacy``, HiGHS's own search, no user scaling;
 * ``legacy-tuned`` (on request): the legacy rows with allocopt's MIP search options
@@ -90,7 +90,7 @@ def model_spec(variant: str, time_limit: float) -> Any:
     ``legacy`` is allocopt as it was before issue 10: legacy rows and HiGHS's own search defaults;
     ``legacy-tuned`` the legacy rows with allocopt's search options (what the rows alone change); ``strong`` the
     strong rows with allocopt's search options."""
-    from allocopt.modelfile import model_spec_from_dict
+    from allocopt.instance.modelfile import model_spec_from_dict
     from allocopt.solver import HIGHS_SEARCH_DEFAULTS, MIP_SEARCH_OPTIONS
 
     search = {"legacy": HIGHS_SEARCH_DEFAULTS, "legacy-tuned": MIP_SEARCH_OPTIONS}.get(variant, {})
@@ -203,8 +203,8 @@ def run_cbc(inst: Any, time_limit: float, cbc: str) -> dict[str, Any]:
 def run_task(size: Size, seed: int, variant: str, time_limit: float, highs_options: dict[str, Any],
              cbc: str | None) -> dict[str, Any]:
     """One (size, seed, variant) run, in a worker process: generate the instance and solve it."""
-    from allocopt.generate import generate_instance
-    from allocopt.instance import instance_from_dict
+    from allocopt.instance.generate import generate_instance
+    from allocopt.instance.schema import instance_from_dict
 
     HIGHS_OPTIONS.clear()
     HIGHS_OPTIONS.update(highs_options)

@@ -20,7 +20,7 @@ import time
 from tabulate import tabulate
 
 import allocopt
-from allocopt.generate import generate_instance
+from allocopt.instance.generate import generate_instance
 from allocopt.session import Session
 
 

@@ -25,9 +25,9 @@ from typing import Any
 from tabulate import tabulate
 
 import allocopt
-from allocopt.actuals import actuals_from_plan, hold_past
-from allocopt.generate import generate_instance
-from allocopt.modelfile import ModelSpec, load_model_spec, model_spec_from_dict
+from allocopt.instance.actuals import actuals_from_plan, hold_past
+from allocopt.instance.generate import generate_instance
+from allocopt.instance.modelfile import ModelSpec, load_model_spec, model_spec_from_dict
 from allocopt.replanning import plan_diff, replan
 
 BUNDLED = ("joint-venture", "channel-ecosystem", "tight-commitments")

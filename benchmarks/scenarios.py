@@ -41,7 +41,7 @@ SIZE = (10, 100, 5, 2)
 
 def _cases(n: int, tree: str) -> dict[str, Any]:
     """The scenario section: n cases, values per initiative scaled, a capacity cut in a fifth of them."""
-    from allocopt.generate import generate_instance
+    from allocopt.instance.generate import generate_instance
 
     base = generate_instance(*SIZE, seed=SEED)
     rng = random.Random(SEED + n)
@@ -72,12 +72,12 @@ def run_case(n: int, tree: str, time_limit: float) -> dict[str, Any]:
     """One case, in this process: build, hand-off, solve; sizes, gap and peak memory."""
     import resource
 
-    from allocopt.generate import generate_instance
-    from allocopt.instance import instance_from_dict
+    from allocopt.instance.generate import generate_instance
+    from allocopt.instance.modelfile import ModelSpec
+    from allocopt.instance.scenarios import scenarios_from_data
+    from allocopt.instance.schema import instance_from_dict
     from allocopt.model.scenario_model import create_scenario_model
-    from allocopt.modelfile import ModelSpec
     from allocopt.scenario_plan import plain_spec, scenario_data
-    from allocopt.scenarios import scenarios_from_data
     from allocopt.solver import HighsSession
 
     inst = instance_from_dict(generate_instance(*SIZE, seed=SEED), source="<generated>")
@@ -98,12 +98,12 @@ def run_case(n: int, tree: str, time_limit: float) -> dict[str, Any]:
 
 def run_hedging(n: int, iterations: int, time_limit: float) -> dict[str, Any]:
     """Progressive hedging (mpi-sppy) on n two-stage scenarios against the deterministic equivalent."""
-    from allocopt.generate import generate_instance
     from allocopt.hedging import hedge
-    from allocopt.instance import instance_from_dict
-    from allocopt.modelfile import ModelSpec
+    from allocopt.instance.generate import generate_instance
+    from allocopt.instance.modelfile import ModelSpec
+    from allocopt.instance.scenarios import scenarios_from_data
+    from allocopt.instance.schema import instance_from_dict
     from allocopt.scenario_plan import plan_scenarios
-    from allocopt.scenarios import scenarios_from_data
 
     inst = instance_from_dict(generate_instance(*SIZE, seed=SEED), source="<generated>")
     sc = scenarios_from_data(_cases(n, "two"), inst)

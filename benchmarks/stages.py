@@ -23,7 +23,7 @@ from tabulate import tabulate
 
 import allocopt
 from allocopt.checker import check_result
-from allocopt.generate import generate_instance
+from allocopt.instance.generate import generate_instance
 
 _STAGES = re.compile(r"first (\d+) of (\d+) stages")
 

@@ -42,7 +42,7 @@ LARGE = (10, 200, 6, 2)
 
 def _instances(skip_large: bool) -> list[tuple[str, Any, int]]:
     import allocopt
-    from allocopt.generate import generate_instance
+    from allocopt.instance.generate import generate_instance
 
     out = [(path.stem, allocopt.load_instance(path), 20) for path in sorted((ROOT / "instances").glob("*.yaml"))]
     if not skip_large:
@@ -52,9 +52,9 @@ def _instances(skip_large: bool) -> list[tuple[str, Any, int]]:
 
 
 def _first_capacity(inst: Any) -> Any:
+    from allocopt.instance.modelfile import ModelSpec
     from allocopt.model import build_data
     from allocopt.model.limits import limits
-    from allocopt.modelfile import ModelSpec
 
     return next(lim for lim in limits(build_data(inst, ModelSpec())) if lim.family == "partner_capacity")
 

@@ -36,7 +36,7 @@ def median_time(work: Callable[[], Any], repeat: int = 3) -> float:
 
 def main() -> None:
     import allocopt
-    from allocopt.generate import generate_instance, write_instance
+    from allocopt.instance.generate import generate_instance, write_instance
     from allocopt.io.workbook import write_instance_workbook
     from allocopt.meeting_report import meeting_report, render_html
 

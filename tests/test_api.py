@@ -13,8 +13,8 @@ import pytest
 
 import allocopt
 from allocopt.errors import InstanceError
-from allocopt.generate import generate_instance
-from allocopt.instance import instance_from_dict
+from allocopt.instance.generate import generate_instance
+from allocopt.instance.schema import instance_from_dict
 from allocopt.result import TIMING_FIELDS, Result
 from conftest import INSTANCES, solve_checked
 

@@ -41,7 +41,7 @@ from allocopt.checker import (
     check_result,
 )
 from allocopt.errors import ResultFileError
-from allocopt.instance import Instance, instance_from_dict
+from allocopt.instance.schema import Instance, instance_from_dict
 
 SOUTH_MONEY = "#2 south / money / all phases / all initiatives"
 

@@ -22,10 +22,10 @@ import allocopt
 from allocopt.cli import EXIT_USAGE, main
 from allocopt.coalitions import coalition_game, coalition_instance, coalition_spec, coalition_values
 from allocopt.errors import InputError
-from allocopt.generate import generate_instance
-from allocopt.instance import Instance, instance_from_dict
+from allocopt.instance.generate import generate_instance
+from allocopt.instance.modelfile import ModelSpec, model_spec_from_dict
+from allocopt.instance.schema import Instance, instance_from_dict
 from allocopt.model import build_data
-from allocopt.modelfile import ModelSpec, model_spec_from_dict
 from conftest import needs_extra
 
 RULES: dict[str, Any] = {

@@ -10,8 +10,8 @@ from click.testing import CliRunner
 
 from allocopt.cli import EXIT_INFEASIBLE, main
 from allocopt.diagnosis import Diagnosis, diagnose
-from allocopt.instance import instance_from_dict
-from allocopt.modelfile import model_spec_from_dict
+from allocopt.instance.modelfile import model_spec_from_dict
+from allocopt.instance.schema import instance_from_dict
 from conftest import solve_checked
 
 RESOURCES = {"capital": {"unit": "USD", "unit_value": 1}, "talent": {"unit": "FTE-month", "unit_value": 15000}}
@@ -187,7 +187,7 @@ def test_renegotiation_is_pruned_to_an_irreducible_set() -> None:
     ever count (its 40 less the 5% reserve). The cheapest-price relaxation once lowered the commitment and the
     reserve margin together; pruning keeps the single change that suffices."""
     from allocopt.api import with_value
-    from allocopt.instance import load_instance
+    from allocopt.instance.schema import load_instance
     from conftest import INSTANCES
 
     inst = load_instance(INSTANCES / "joint-venture.yaml")

@@ -14,8 +14,8 @@ import pytest
 from tests.conftest import INSTANCES, solve_checked
 
 from allocopt.api import build
-from allocopt.instance import load_instance
-from allocopt.modelfile import model_spec_from_dict
+from allocopt.instance.modelfile import model_spec_from_dict
+from allocopt.instance.schema import load_instance
 from allocopt.solver import write_model
 
 # The exported model is the Pyomo model: the main objective's MILP, without the staged tie-break or the

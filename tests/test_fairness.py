@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 import allocopt
 from allocopt.cli import main
 from allocopt.comparison import compare, frontier
-from allocopt.generate import generate_instance
+from allocopt.instance.generate import generate_instance
+from allocopt.instance.modelfile import model_spec_from_dict
 from allocopt.metrics import bfT_bounds, fairness_metrics, gini, jain
-from allocopt.modelfile import model_spec_from_dict
 from allocopt.session import Session
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -301,7 +301,7 @@ def test_three_partners_funding_one_initiative_split_it_exactly_equally() -> Non
     was 9,333.07 / 9,333.33 / 9,333.60 (permuted by the seed): HiGHS's presolve called the re-staged second leximin
     stage infeasible, and the plan fell back to a band around the MIP's gains. An LP's verdict of no solution is now
     taken only from a run without presolve."""
-    from allocopt.generate import generate_instance
+    from allocopt.instance.generate import generate_instance
 
     inst = allocopt.instance_from_dict(generate_instance(3, 5, 2, 2, 128))
     for seed in (0, 1):
@@ -341,7 +341,7 @@ def test_partners_that_stand_symmetrically_get_the_larger_gains_in_the_order_lis
     """Generated 3x5x2x2 seed 514: the one initiative worth doing allows two funders out of three partners, so plans
     that give 4,150 USD each to two of them tie on every leximin stage. The seed used to pick the pair; now the
     partners listed first get the larger gains, under every seed."""
-    from allocopt.generate import generate_instance
+    from allocopt.instance.generate import generate_instance
 
     inst = allocopt.instance_from_dict(generate_instance(3, 5, 2, 2, 514))
     for seed in (0, 1, 2):

@@ -14,10 +14,10 @@ from tests.conftest import INSTANCES, MODELS, TINY, solve_checked
 
 import allocopt
 from allocopt.errors import ModelFileError
-from allocopt.generate import generate_instance
+from allocopt.instance.generate import generate_instance
+from allocopt.instance.modelfile import ModelSpec, load_model_spec, model_spec_from_dict
 from allocopt.model import build_data
 from allocopt.model.families import no_subsidy_constants, no_subsidy_ratios
-from allocopt.modelfile import ModelSpec, load_model_spec, model_spec_from_dict
 from allocopt.session import Session
 
 

@@ -7,7 +7,7 @@ import pytest
 
 import allocopt
 from allocopt.errors import InstanceError
-from allocopt.frames import instance_frames, with_frames
+from allocopt.instance.frames import instance_frames, with_frames
 from conftest import INSTANCES, solve_checked
 
 

@@ -57,12 +57,12 @@ from click.testing import CliRunner, Result
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-import allocopt.instance
+import allocopt.instance.schema
 import allocopt.io.reading
 from allocopt.cli import EXIT_CHECK_FAILED, EXIT_INFEASIBLE, EXIT_INPUT, EXIT_NO_SOLUTION, EXIT_OK, EXIT_USAGE, main
 from allocopt.errors import InstanceError, ModelFileError
-from allocopt.instance import instance_from_dict, load_instance
-from allocopt.modelfile import load_model_spec
+from allocopt.instance.modelfile import load_model_spec
+from allocopt.instance.schema import instance_from_dict, load_instance
 from conftest import INSTANCES, TINY, run_with_permissions
 
 EXAMPLES = int(os.environ.get("ALLOCOPT_FUZZ_EXAMPLES", "150"))

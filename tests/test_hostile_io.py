@@ -29,9 +29,9 @@ import allocopt.io.files
 from allocopt.checker import check_result
 from allocopt.cli import EXIT_CHECK_FAILED, EXIT_INPUT, EXIT_NO_SOLUTION, EXIT_OK, EXIT_USAGE, main
 from allocopt.errors import InstanceError, ModelFileError
-from allocopt.instance import instance_from_dict, load_instance, never_started
+from allocopt.instance.modelfile import load_model_spec
+from allocopt.instance.schema import instance_from_dict, load_instance, never_started
 from allocopt.io.files import OutputError, write_atomic, write_set
-from allocopt.modelfile import load_model_spec
 from allocopt.result import gap_text
 from conftest import INSTANCES, TINY, run_with_permissions
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from allocopt.instance import load_instance
+from allocopt.instance.schema import load_instance
 
 INSTANCES = Path(__file__).resolve().parents[1] / "instances"
 FILES = sorted(p for p in INSTANCES.iterdir() if p.suffix in (".yaml", ".yml", ".json"))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from allocopt.generate import generate_instance, write_instance
+from allocopt.instance.generate import generate_instance, write_instance
 
 # A HiGHS log row of the branch-and-bound table whose best-solution column holds a number: an incumbent exists.
 INCUMBENT_ROW = re.compile(r"^\s*[A-Za-z]?\s+\d+\s+\d+\s+\d+\s+[\d.]+%\s+\S+\s+-?\d[\d.e+]*\s")

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from allocopt.cli import main
-from allocopt.instance import instance_from_dict, load_instance
+from allocopt.instance.schema import instance_from_dict, load_instance
 from allocopt.meeting_report import (
     CHARTS_NEED,
     Section,

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import allocopt
 from allocopt.cli import main
-from allocopt.generate import generate_instance
+from allocopt.instance.generate import generate_instance
 from allocopt.model import FAMILIES
 from allocopt.model.entries import describe
 from allocopt.model.limits import limits
@@ -197,8 +197,8 @@ def test_every_family_is_built_described_and_checked() -> None:
     """Renaming a family's component, or forgetting its description or its checker rule, fails here."""
     inst = allocopt.load_instance(ROOT / "instances" / "joint-venture.yaml")
     model = allocopt.build(inst)
+    from allocopt.instance.modelfile import ModelSpec
     from allocopt.model import build_data
-    from allocopt.modelfile import ModelSpec
 
     data = build_data(inst, ModelSpec())
     checker = (ROOT / "src" / "allocopt" / "checker.py").read_text()

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from allocopt.instance import instance_from_dict, load_instance
+from allocopt.instance.schema import instance_from_dict, load_instance
 from allocopt.meeting_report import meeting_report, render_html
 from allocopt.session import Session, with_prices_attached
 from conftest import INSTANCES, solve_checked

@@ -15,8 +15,8 @@ from tests.conftest import INSTANCES
 
 import allocopt
 from allocopt.checker import check_result
-from allocopt.generate import generate_instance
-from allocopt.modelfile import model_spec_from_dict
+from allocopt.instance.generate import generate_instance
+from allocopt.instance.modelfile import model_spec_from_dict
 from allocopt.session import Session
 from allocopt.solver import HighsSession, _entries, equilibration
 

@@ -28,12 +28,12 @@ from tests.conftest import needs_extra, solve_checked
 
 from allocopt.cli import main
 from allocopt.errors import InstanceError, ModelFileError
-from allocopt.instance import Instance, instance_from_dict
-from allocopt.modelfile import model_spec_from_dict
+from allocopt.instance.modelfile import model_spec_from_dict
+from allocopt.instance.scenarios import Scenarios, cvar, scenarios_from_data
+from allocopt.instance.schema import Instance, instance_from_dict
 from allocopt.scenario_checker import check_scenario_result
 from allocopt.scenario_plan import plan_scenarios
 from allocopt.scenario_result import ScenarioResult
-from allocopt.scenarios import Scenarios, cvar, scenarios_from_data
 from allocopt.session import Session
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -296,12 +296,12 @@ def test_bundled_example_plans_and_checks() -> None:
 def test_scenario_checker_and_schema_are_independent_of_the_model() -> None:
     import ast
 
+    import allocopt.instance.scenarios
     import allocopt.scenario_checker
-    import allocopt.scenarios
 
     forbidden = ("pyomo", "highspy", "allocopt.model", "allocopt.solver", "allocopt.build", "allocopt.api",
                  "allocopt.scenario_plan", "allocopt.session")
-    for module in (allocopt.scenario_checker, allocopt.scenarios):
+    for module in (allocopt.scenario_checker, allocopt.instance.scenarios):
         tree = ast.parse(Path(str(module.__file__)).read_text())
         imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
         imported |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
@@ -310,7 +310,7 @@ def test_scenario_checker_and_schema_are_independent_of_the_model() -> None:
 
 def test_probability_weighted_price_matches_a_finite_difference() -> None:
     from allocopt.api import with_value
-    from allocopt.scenarios import load_planning
+    from allocopt.instance.scenarios import load_planning
 
     inst, sc = load_planning(ROOT / "instances" / "market-scenarios.yaml")
     base = plan_scenarios(inst, sc, values=False, prices=True)
@@ -329,7 +329,7 @@ def test_probability_weighted_price_matches_a_finite_difference() -> None:
 def test_progressive_hedging_finds_the_option_and_reports_the_wait_and_see_bound() -> None:
     needs_extra("hedging")
     from allocopt.hedging import hedge
-    from allocopt.modelfile import ModelSpec
+    from allocopt.instance.modelfile import ModelSpec
 
     inst, sc = _setup(OPTION, OPTION_CASES)
     result = hedge(inst, sc, ModelSpec(), iterations=5)

@@ -29,7 +29,7 @@ import allocopt
 from allocopt.cli import EXIT_INPUT, EXIT_USAGE, main
 from allocopt.errors import InstanceError, MissingExtraError
 from allocopt.executor import run_tasks
-from allocopt.instance import Instance, instance_from_dict
+from allocopt.instance.schema import Instance, instance_from_dict
 from allocopt.sensitivity import DEFAULT_TOLERANCE, sweep, tornado
 from allocopt.session import Session
 from conftest import INSTANCES, needs_extra

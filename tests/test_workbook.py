@@ -23,9 +23,9 @@ openpyxl = needs_extra("xlsx")
 
 from allocopt.cli import main  # noqa: E402
 from allocopt.errors import InstanceError  # noqa: E402
-from allocopt.instance import instance_from_dict, load_instance  # noqa: E402
+from allocopt.instance.scenarios import load_planning  # noqa: E402
+from allocopt.instance.schema import instance_from_dict, load_instance  # noqa: E402
 from allocopt.io import workbook  # noqa: E402
-from allocopt.scenarios import load_planning  # noqa: E402
 from conftest import INSTANCES, TINY, solve_checked  # noqa: E402
 
 BUNDLED = sorted(INSTANCES.glob("*.yaml"))

@@ -50,8 +50,8 @@ from allocopt.errors import (  # noqa: E402
 )
 
 if TYPE_CHECKING:
-    from allocopt.instance import Instance, instance_from_dict, load_instance
-    from allocopt.modelfile import ModelSpec, load_model_spec, model_spec_from_dict
+    from allocopt.instance.modelfile import ModelSpec, load_model_spec, model_spec_from_dict
+    from allocopt.instance.schema import Instance, instance_from_dict, load_instance
     from allocopt.result import Result, Status
 
 __version__ = "0.1.0"
@@ -72,7 +72,7 @@ _LAZY = {
     "allocopt.api": ("solve", "build", "with_value", "with_values"),
     "allocopt.game": ("Game", "game_solutions", "solve_game", "sample_shapley"),
     "allocopt.gamefile": ("load_game",),
-    "allocopt.frames": ("instance_frames", "with_frames"),
+    "allocopt.instance.frames": ("instance_frames", "with_frames"),
     "allocopt.diagnosis": ("diagnose", "precheck"),
     "allocopt.session": ("Session",),
     "allocopt.renegotiation": ("renegotiate",),
@@ -81,13 +81,13 @@ _LAZY = {
     "allocopt.metrics": ("fairness_metrics",),
     "allocopt.sensitivity": ("sweep", "tornado"),
     "allocopt.coalitions": ("coalition_values", "coalition_game", "coalition_instance"),
-    "allocopt.actuals": ("load_actuals", "actuals_from_plan", "hold_past"),
+    "allocopt.instance.actuals": ("load_actuals", "actuals_from_plan", "hold_past"),
     "allocopt.replanning": ("replan", "plan_diff", "deviations"),
-    "allocopt.scenarios": ("load_planning",),
+    "allocopt.instance.scenarios": ("load_planning",),
     "allocopt.scenario_plan": ("plan_scenarios",),
     "allocopt.scenario_checker": ("check_scenario_result",),
-    "allocopt.instance": ("Instance", "instance_from_dict", "load_instance"),  # pydantic: only when one is read
-    "allocopt.modelfile": ("ModelSpec", "load_model_spec", "model_spec_from_dict"),
+    "allocopt.instance.schema": ("Instance", "instance_from_dict", "load_instance"),  # pydantic: only when one is read
+    "allocopt.instance.modelfile": ("ModelSpec", "load_model_spec", "model_spec_from_dict"),
     "allocopt.result": ("Result", "Status"),  # pandas: only when a result is read or made
     "allocopt.checker": ("check_result",),
 }

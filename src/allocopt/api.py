@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from allocopt.errors import InstanceError, Problem
-from allocopt.instance import Instance, instance_from_dict, load_instance
-from allocopt.modelfile import ModelSpec
+from allocopt.instance.modelfile import ModelSpec
+from allocopt.instance.schema import Instance, instance_from_dict, load_instance
 from allocopt.result import Result
 
 

@@ -168,7 +168,7 @@ def solve(instance: Path, model_file: Path | None, time_limit: float | None, gap
     """Solve a partnership INSTANCE (YAML, JSON or an .xlsx workbook) and print the plan (a plan per scenario
     when it has scenarios)."""
     started = time.perf_counter()
-    from allocopt.scenarios import load_planning, may_have_scenarios
+    from allocopt.instance.scenarios import load_planning, may_have_scenarios
 
     if scenarios_file is not None or (may_have_scenarios(instance)
                                       and load_planning(instance, scenarios_file)[1] is not None):
@@ -179,9 +179,9 @@ def solve(instance: Path, model_file: Path | None, time_limit: float | None, gap
                         objective, values=False, prices=with_prices, started=started)
         return
     from allocopt.checker import check_result
-    from allocopt.instance import load_instance
+    from allocopt.instance.modelfile import load_model_spec, with_objective
+    from allocopt.instance.schema import load_instance
     from allocopt.io.files import OutputError, check_set_target
-    from allocopt.modelfile import load_model_spec, with_objective
     from allocopt.report import render, render_prices
     from allocopt.session import Session, with_price_of_fairness, with_prices_attached
 
@@ -252,8 +252,8 @@ def diagnose(instance: Path, model_file: Path | None, time_limit: float | None) 
     """Explain why INSTANCE has no plan: findings before solving, the conflicting terms, and the cheapest
     renegotiation that restores a plan (confirmed by solving again)."""
     from allocopt.diagnosis import diagnose as explain
-    from allocopt.instance import load_instance
-    from allocopt.modelfile import load_model_spec
+    from allocopt.instance.modelfile import load_model_spec
+    from allocopt.instance.schema import load_instance
 
     inst = load_instance(instance)
     spec = load_model_spec(model_file).with_solver(time_limit=time_limit)
@@ -269,12 +269,12 @@ def _plan_scenarios(instance: Path, scenarios_file: Path | None, model_file: Pat
                     prices: bool = False, started: float | None = None) -> None:
     """Plan against scenarios, check the plan independently, print it and write result.json (see
     :mod:`allocopt.scenario_plan`)."""
+    from allocopt.instance.modelfile import load_model_spec, with_objective
+    from allocopt.instance.scenarios import load_planning
     from allocopt.io.files import check_set_target, write_set
-    from allocopt.modelfile import load_model_spec, with_objective
     from allocopt.scenario_checker import check_scenario_result
     from allocopt.scenario_plan import plan_scenarios
     from allocopt.scenario_report import render_scenarios
-    from allocopt.scenarios import load_planning
 
     protect = [p for p in (instance, model_file, scenarios_file) if p is not None]
     if out_dir is not None:
@@ -338,8 +338,8 @@ def scenarios(instance: Path, scenarios_file: Path | None, model_file: Path | No
     per scenario (expected, CVaR, worst case), the value of the stochastic solution and of perfect information."""
     if hedging_iterations is not None:
         from allocopt.hedging import hedge
-        from allocopt.modelfile import load_model_spec
-        from allocopt.scenarios import load_planning
+        from allocopt.instance.modelfile import load_model_spec
+        from allocopt.instance.scenarios import load_planning
 
         inst, cases = load_planning(instance, scenarios_file)
         if cases is None:
@@ -396,12 +396,12 @@ def _write_outputs(result: Any, out_dir: Path, protect: list[Path], xlsx: bool =
 def validate(instance: Path, actuals_file: Path | None, scenarios_file: Path | None) -> None:
     """Validate an INSTANCE file (YAML, JSON or .xlsx), its scenarios and an actuals file, and report every
     problem at once."""
-    from allocopt.instance import never_started
-    from allocopt.scenarios import load_planning
+    from allocopt.instance.scenarios import load_planning
+    from allocopt.instance.schema import never_started
 
     inst, cases = load_planning(instance, scenarios_file)
     if actuals_file is not None:
-        from allocopt.actuals import load_actuals
+        from allocopt.instance.actuals import load_actuals
 
         facts = load_actuals(actuals_file, inst)
         states = ", ".join(f"{t} {a.status}" for t, a in facts.phases.items())
@@ -421,7 +421,7 @@ def validate(instance: Path, actuals_file: Path | None, scenarios_file: Path | N
 @handle_errors
 def schema() -> None:
     """Print the JSON Schema of the instance format (for editors)."""
-    from allocopt.instance import Instance
+    from allocopt.instance.schema import Instance
 
     click.echo(json.dumps(Instance.model_json_schema(), indent=2))
 
@@ -440,7 +440,7 @@ def check(instance: Path, result_file: Path, model_file: Path | None, actuals_fi
           scenarios_file: Path | None) -> None:
     """Verify RESULT_FILE (result.json) against INSTANCE, independently of the model code."""
     from allocopt.checker import check_files
-    from allocopt.modelfile import load_model_spec
+    from allocopt.instance.modelfile import load_model_spec
     from allocopt.scenario_checker import check_scenario_files, is_scenario_result
 
     if is_scenario_result(result_file):
@@ -451,9 +451,9 @@ def check(instance: Path, result_file: Path, model_file: Path | None, actuals_fi
         return
     rules = load_model_spec(model_file).model_dump(mode="json") if model_file is not None else None
     if actuals_file is not None:
-        from allocopt.actuals import hold_past, load_actuals
         from allocopt.checker import check_result, load_result_file
-        from allocopt.instance import load_instance
+        from allocopt.instance.actuals import hold_past, load_actuals
+        from allocopt.instance.schema import load_instance
 
         inst = load_instance(instance)
         report = check_result(hold_past(inst, load_actuals(actuals_file, inst)), load_result_file(result_file),
@@ -474,9 +474,9 @@ def check(instance: Path, result_file: Path, model_file: Path | None, actuals_fi
 def export(instance: Path, model_file: Path | None, lp_file: Path | None, mps_file: Path | None) -> None:
     """Write the model of INSTANCE as an LP or MPS file, for any other solver."""
     from allocopt.api import build
-    from allocopt.instance import load_instance
+    from allocopt.instance.modelfile import load_model_spec
+    from allocopt.instance.schema import load_instance
     from allocopt.io.files import check_file_target, replace_atomic
-    from allocopt.modelfile import load_model_spec
     from allocopt.solver import write_model
 
     if (lp_file is None) == (mps_file is None):
@@ -541,7 +541,7 @@ def generate(partners: int, initiatives: int, phases: int, resources: int, seed:
     """Generate a synthetic, feasible instance (for benchmarks and tests)."""
     import yaml
 
-    from allocopt.generate import count_entries, estimated_size, generate_instance, write_instance
+    from allocopt.instance.generate import count_entries, estimated_size, generate_instance, write_instance
     from allocopt.io.files import check_file_target
     from allocopt.io.reading import MAX_FILE_BYTES, MAX_NODES
 
@@ -594,8 +594,8 @@ def _frames_out(frames: dict[str, Any], fmt: str, extra: dict[str, Any]) -> None
 def prices(instance: Path, model_file: Path | None, relax: bool, time_limit: float | None, fmt: str) -> None:
     """Shadow prices of every limit of INSTANCE (capacities, totals, caps, margins, commitments), each with the
     range over which it holds: what one more unit of each limit is worth to the partnership."""
-    from allocopt.instance import load_instance
-    from allocopt.modelfile import load_model_spec
+    from allocopt.instance.modelfile import load_model_spec
+    from allocopt.instance.schema import load_instance
     from allocopt.report import render_prices
     from allocopt.session import Session
 
@@ -644,8 +644,8 @@ def renegotiate(instance: Path, model_file: Path | None, steps: str, terms: str 
                 workers: int | None, dask_address: str | None, fmt: str) -> None:
     """Which term of INSTANCE is worth renegotiating: each limit's price and range, and the true value of moving it
     by each step (the plan re-solved at every step)."""
-    from allocopt.instance import load_instance
-    from allocopt.modelfile import load_model_spec
+    from allocopt.instance.modelfile import load_model_spec
+    from allocopt.instance.schema import load_instance
     from allocopt.renegotiation import renegotiate as report_on
     from allocopt.report import render_renegotiation
     from allocopt.session import Session
@@ -691,8 +691,8 @@ def compare(instance: Path, model_file: Path | None, objectives: str, time_limit
     from allocopt.checker import check_result
     from allocopt.comparison import compare as compare_objectives
     from allocopt.fairness_report import render_comparison
-    from allocopt.instance import load_instance
-    from allocopt.modelfile import load_model_spec, parse_objective
+    from allocopt.instance.modelfile import load_model_spec, parse_objective
+    from allocopt.instance.schema import load_instance
 
     names = [o.strip() for o in objectives.split(",") if o.strip()]
     if not names:
@@ -808,8 +808,8 @@ def frontier(instance: Path, model_file: Path | None, points: int, between: str,
     against the smallest gain above stand-alone, or one partner's gain against another's."""
     from allocopt.comparison import frontier as frontier_of
     from allocopt.fairness_report import render_frontier
-    from allocopt.instance import load_instance
-    from allocopt.modelfile import load_model_spec
+    from allocopt.instance.modelfile import load_model_spec
+    from allocopt.instance.schema import load_instance
 
     parts = [p.strip() for p in between.split(",")]
     if len(parts) != 2:
@@ -863,8 +863,8 @@ def sensitivity(instance: Path, model_file: Path | None, param: str | None, valu
     """How the plan of INSTANCE moves when one field moves (--param with --values or --range), or which fields
     move it most (--tornado PCT)."""
     from allocopt import sensitivity_report as show
-    from allocopt.instance import load_instance
-    from allocopt.modelfile import load_model_spec
+    from allocopt.instance.modelfile import load_model_spec
+    from allocopt.instance.schema import load_instance
     from allocopt.sensitivity import check_sweep, sweep, tornado, tornado_solves
 
     if (param is None) == (tornado_pct is None):
@@ -944,8 +944,8 @@ def coalitions(instance: Path, model_file: Path | None, concepts: str, target: s
     nucleolus) split."""
     from allocopt.coalitions import CONCEPTS, DEFAULT_SAMPLES, MAX_EXACT_PARTNERS, coalition_game, coalition_masks
     from allocopt.coalitions_report import render_coalitions
-    from allocopt.instance import load_instance
-    from allocopt.modelfile import load_model_spec
+    from allocopt.instance.modelfile import load_model_spec
+    from allocopt.instance.schema import load_instance
 
     wanted = _concepts(concepts, CONCEPTS)
     if workers is not None and dask_address is not None:
@@ -979,10 +979,10 @@ INSTANCE_SUFFIXES = (".yaml", ".yml", ".json", ".xlsx")
 def convert(source: Path, target: Path) -> None:
     """Convert an instance between YAML, JSON and an Excel workbook (.xlsx), losslessly: SOURCE is validated,
     then written as TARGET in the format its suffix names."""
-    from allocopt.instance import load_instance
+    from allocopt.instance.scenarios import instance_file_data, load_planning, may_have_scenarios
+    from allocopt.instance.schema import load_instance
     from allocopt.io.files import check_file_target, write_atomic
     from allocopt.io.workbook import instance_text, openpyxl_module, write_instance_workbook
-    from allocopt.scenarios import instance_file_data, load_planning, may_have_scenarios
 
     suffix = target.suffix.lower()
     if suffix not in INSTANCE_SUFFIXES:
@@ -1032,7 +1032,7 @@ def report(instance: Path, result_file: Path, html_file: Path | None, markdown_f
     and the deviations from plan; for a scenario plan, its outcomes per scenario."""
     import dataclasses
 
-    from allocopt.instance import load_instance
+    from allocopt.instance.schema import load_instance
     from allocopt.io.files import check_file_target, write_atomic
     from allocopt.meeting_report import load_result, meeting_report, prices_of, render_html, render_markdown
     from allocopt.scenario_checker import is_scenario_result
@@ -1063,7 +1063,7 @@ def report(instance: Path, result_file: Path, html_file: Path | None, markdown_f
     facts = None
     planned = inst
     if actuals_file is not None:
-        from allocopt.actuals import hold_past, load_actuals
+        from allocopt.instance.actuals import hold_past, load_actuals
 
         facts = load_actuals(actuals_file, inst)
         planned = hold_past(inst, facts)
@@ -1088,7 +1088,7 @@ def report(instance: Path, result_file: Path, html_file: Path | None, markdown_f
         result = dataclasses.replace(result, notes=[*result.notes, *notes])
     if with_coalitions and result.status.has_plan:
         from allocopt.coalitions import coalition_game
-        from allocopt.modelfile import model_spec_from_dict
+        from allocopt.instance.modelfile import model_spec_from_dict
 
         coalitions_found = coalition_game(planned, model_spec_from_dict(result.model), time_limit=time_limit)
     extra = []
@@ -1127,11 +1127,11 @@ def replan(instance: Path, actuals_file: Path, previous_file: Path | None, model
     """Re-plan INSTANCE from its actuals: the past held as it happened, everything still open re-optimised under
     the same objective and rules; prints the new plan, the plan diff against the previous plan and the
     deviations from plan."""
-    from allocopt.actuals import load_actuals
     from allocopt.checker import check_result
-    from allocopt.instance import load_instance
+    from allocopt.instance.actuals import load_actuals
+    from allocopt.instance.modelfile import load_model_spec
+    from allocopt.instance.schema import load_instance
     from allocopt.io.files import check_set_target, write_set
-    from allocopt.modelfile import load_model_spec
     from allocopt.replanning import deviation_lines
     from allocopt.replanning import replan as replan_with
     from allocopt.report import render

@@ -59,8 +59,8 @@ import numpy as np
 import pandas as pd
 
 from allocopt.errors import GameError, InputError, Problem
-from allocopt.instance import Instance, instance_from_dict, load_instance
-from allocopt.modelfile import ModelSpec, load_model_spec, model_spec_from_dict
+from allocopt.instance.modelfile import ModelSpec, load_model_spec, model_spec_from_dict
+from allocopt.instance.schema import Instance, instance_from_dict, load_instance
 
 MAX_EXACT_PARTNERS = 12
 """Most partners for which every coalition is solved (4,095 coalitions); beyond, the Shapley value is sampled."""

@@ -16,9 +16,9 @@ from typing import Any
 
 import pandas as pd
 
-from allocopt.instance import Instance, load_instance
+from allocopt.instance.modelfile import ModelSpec, load_model_spec, parse_objective
+from allocopt.instance.schema import Instance, load_instance
 from allocopt.metrics import fairness_metrics
-from allocopt.modelfile import ModelSpec, load_model_spec, parse_objective
 from allocopt.result import Result
 
 DEFAULT_OBJECTIVES = ("utilitarian", "maxmin", "leximin", "nash", "kalai_smorodinsky", "max_min_return")
@@ -38,7 +38,7 @@ class Comparison:
 
 
 def _spec_for(spec: ModelSpec, objective: str | dict[str, Any]) -> ModelSpec:
-    from allocopt.modelfile import model_spec_from_dict
+    from allocopt.instance.modelfile import model_spec_from_dict
 
     data = spec.model_dump(mode="json")
     data["objective"] = parse_objective(objective) if isinstance(objective, str) else dict(objective)

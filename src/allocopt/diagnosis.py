@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from allocopt.errors import InputError, NoPlanError
-from allocopt.instance import Instance
+from allocopt.instance.modelfile import ModelSpec
+from allocopt.instance.schema import Instance
 from allocopt.model.entries import Entry, describe, fmt
-from allocopt.modelfile import ModelSpec
 from allocopt.prechecks import Finding, check_instance
 
 SLACK_TOLERANCE = 1e-6
@@ -67,7 +67,7 @@ class Diagnosis:
     """Why the renegotiation could not even be tried (the changed values fall outside the accepted ranges)."""
     window_notes: list[str] = field(default_factory=list)
     """Changes of the cheapest fix that need a term whose renegotiation window is closed (or a larger change than
-    its window allows): see :mod:`allocopt.windows`."""
+    its window allows): see :mod:`allocopt.instance.windows`."""
 
     def summary(self, short: bool = False, currency: str = "") -> str:
         """The explanation as text; ``short`` keeps the essentials for ``allocopt solve``."""
@@ -123,7 +123,7 @@ def diagnose(instance: Instance, spec: ModelSpec | None = None, *, feasible_chec
     """Explain why ``instance`` has no plan, and find the cheapest set of changes that gives it one.
 
     With ``open_windows_only`` the renegotiation uses only terms whose renegotiation window is open at the current
-    phase (:mod:`allocopt.windows`) where that can restore a plan; otherwise (and by default) it may use any term,
+    phase (:mod:`allocopt.instance.windows`) where that can restore a plan; otherwise (and by default) it may use any term,
     and says which of its changes need a closed window."""
     from allocopt.api import solve
     from allocopt.model import build_data, create_model
@@ -152,7 +152,7 @@ def diagnose(instance: Instance, spec: ModelSpec | None = None, *, feasible_chec
     changes: list[Change] = []
     status = "not run"
     if open_windows_only:
-        from allocopt.windows import closed_row
+        from allocopt.instance.windows import closed_row
 
         changes, status = _renegotiate(instance, spec, allow=lambda family, index: not closed_row(
             instance, family, index))
@@ -172,7 +172,7 @@ def diagnose(instance: Instance, spec: ModelSpec | None = None, *, feasible_chec
             check = solve(repaired, repaired_spec)
             confirmed = check.status.has_plan
             objective = check.objective
-    from allocopt.windows import window_notes
+    from allocopt.instance.windows import window_notes
 
     notes = window_notes(instance, [(c.text, c.keys, float(c.entry.value or 0.0), float(c.new_value))
                                     for c in changes if isinstance(c.new_value, (int, float))])

@@ -29,9 +29,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from allocopt.errors import MissingExtraError, ModelFileError, Problem
-from allocopt.instance import Instance
-from allocopt.modelfile import ModelSpec
-from allocopt.scenarios import Scenarios
+from allocopt.instance.modelfile import ModelSpec
+from allocopt.instance.scenarios import Scenarios
+from allocopt.instance.schema import Instance
 
 SOLVER = "appsi_highs"
 

@@ -647,7 +647,7 @@ def load_result(path: Any, inst: Any) -> Result:
 def prices_of(inst: Any, result: Result, time_limit: float | None = None) -> tuple[Any, list[str]]:
     """The shadow prices of the result's plan, by solving the instance again under the result's model (HiGHS is
     deterministic with its seed and threads fixed), and a note if the plan found differs from the result's."""
-    from allocopt.modelfile import model_spec_from_dict
+    from allocopt.instance.modelfile import model_spec_from_dict
     from allocopt.session import Session
 
     spec = model_spec_from_dict(result.model)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from allocopt.errors import ResultFileError, printable
-from allocopt.instance import Instance
+from allocopt.instance.schema import Instance
 from allocopt.result import Result
 
 __all__ = ["load_plan", "plan_from_data"]

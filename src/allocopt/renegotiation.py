@@ -122,7 +122,7 @@ def renegotiate(session: Session, *, steps: Sequence[float] = DEFAULT_STEPS,
     prices = shadow_prices(session)
     by_term = {row["term"]: row for row in prices.limits.to_dict(orient="records")}
     base_obj = float(base_summary["objective"] or 0.0)
-    from allocopt.windows import closed_because, within_window
+    from allocopt.instance.windows import closed_because, within_window
 
     wanted = [lim for lim in limits(session.data) if _matches(lim, terms) and lim.name in by_term]
     chosen = [lim for lim in wanted if not closed_because(inst, lim.keys)]

@@ -6,7 +6,7 @@
     >>> new = allocopt.replan(inst, actuals)
     >>> new.result.gates, new.diff.contributions, new.deviations
 
-:func:`replan` solves the *held instance* (:func:`allocopt.actuals.hold_past`) under the same model file (objective
+:func:`replan` solves the *held instance* (:func:`allocopt.instance.actuals.hold_past`) under the same model file (objective
 and rules) as a first plan. :func:`plan_diff` compares two plans, :func:`deviations` a plan with the actuals; both
 return DataFrames labelled by partner, initiative, phase and resource, in units, money and percent.
 """
@@ -21,9 +21,9 @@ from typing import Any, cast
 
 import pandas as pd
 
-from allocopt.actuals import Actuals, current_phase, gate_score, hold_past, load_actuals
-from allocopt.instance import Instance, load_instance
-from allocopt.modelfile import ModelSpec
+from allocopt.instance.actuals import Actuals, current_phase, gate_score, hold_past, load_actuals
+from allocopt.instance.modelfile import ModelSpec
+from allocopt.instance.schema import Instance, load_instance
 from allocopt.result import Result
 
 TOTAL = "(total)"
@@ -91,7 +91,7 @@ class Replan:
     result: Result
     """The new plan (past held, the rest re-optimised); check it against :attr:`held`."""
     held: Instance
-    """The instance with the past written in (see :func:`allocopt.actuals.hold_past`)."""
+    """The instance with the past written in (see :func:`allocopt.instance.actuals.hold_past`)."""
     actuals: Actuals
     previous: Result | None
     current_phase: str | None
@@ -127,7 +127,7 @@ def replan(inst: Instance | str | Path, actuals: Actuals | str | Path, previous:
     When no plan remains, :attr:`Replan.diagnosis` explains why, naming the actuals involved.
     """
     from allocopt.api import solve
-    from allocopt.modelfile import load_model_spec
+    from allocopt.instance.modelfile import load_model_spec
 
     instance = inst if isinstance(inst, Instance) else load_instance(inst)
     facts = actuals if isinstance(actuals, Actuals) else load_actuals(actuals, instance)

@@ -21,8 +21,8 @@ from typing import Any
 
 from allocopt.checker import CheckReport, Violation, check_result, load_result_file
 from allocopt.errors import ResultFileError, printable
-from allocopt.instance import Instance
-from allocopt.scenarios import Scenarios, cvar
+from allocopt.instance.scenarios import Scenarios, cvar
+from allocopt.instance.schema import Instance
 
 SCENARIO_RESULT_FORMAT = "allocopt-scenario-result/1"
 SCENARIO_RULES = ("non_anticipativity", "risk_figures", "expected_gain_floor", "cvar_floor", "worst_case_floor",
@@ -251,7 +251,7 @@ def check_scenario_files(instance_path: str | Path, result_path: str | Path,
                          scenarios_path: str | Path | None = None) -> CheckReport:
     """Load the instance, its scenarios (from ``scenarios_path`` or the instance's own section) and a scenario
     result file, and check the one against the others."""
-    from allocopt.scenarios import load_planning
+    from allocopt.instance.scenarios import load_planning
 
     instance, scenarios = load_planning(instance_path, scenarios_path)
     if scenarios is None:

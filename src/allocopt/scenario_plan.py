@@ -25,11 +25,11 @@ import numpy as np
 import pandas as pd
 
 from allocopt.errors import ModelFileError, Problem
-from allocopt.instance import Instance
-from allocopt.modelfile import ModelSpec, load_model_spec, model_spec_from_dict
+from allocopt.instance.modelfile import ModelSpec, load_model_spec, model_spec_from_dict
+from allocopt.instance.scenarios import Scenarios, cvar
+from allocopt.instance.schema import Instance
 from allocopt.result import Result, Status, Termination
 from allocopt.scenario_result import SCENARIO_TABLE_INDEX, ScenarioResult
-from allocopt.scenarios import Scenarios, cvar
 
 EXPECTED_OBJECTIVES = ("total_net_gain", "utilitarian")
 """Objectives whose expected value the scenario planner maximises (the staged fairness objectives are not yet
@@ -345,7 +345,7 @@ def scenario_tables(inst: Instance, sc: Scenarios, results: dict[str, Result]) -
 
 def _wait_and_see(task: tuple[dict[str, Any], dict[str, Any]]) -> float | None:
     """One scenario planned as if it were certain: its weighted total net gain (None: no plan)."""
-    from allocopt.instance import instance_from_dict
+    from allocopt.instance.schema import instance_from_dict
     from allocopt.session import Session
 
     inst_data, spec_data = task

@@ -29,8 +29,8 @@ from typing import Any
 import pandas as pd
 
 from allocopt.errors import InputError, InstanceError, Problem
-from allocopt.instance import Instance, instance_from_dict, load_instance
-from allocopt.modelfile import ModelSpec, load_model_spec, model_spec_from_dict
+from allocopt.instance.modelfile import ModelSpec, load_model_spec, model_spec_from_dict
+from allocopt.instance.schema import Instance, instance_from_dict, load_instance
 
 Keys = tuple[str | int, ...]
 Change = tuple[Keys, float]

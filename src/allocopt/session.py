@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from allocopt.instance import Instance, load_instance, never_started
-from allocopt.modelfile import ModelSpec, load_model_spec
+from allocopt.instance.modelfile import ModelSpec, load_model_spec
+from allocopt.instance.schema import Instance, load_instance, never_started
 from allocopt.result import Result, Status, Termination, gap_text
 
 PROVEN_GAP = 1e-6
@@ -304,7 +304,7 @@ class Session:
 
 def _spec_with(spec: ModelSpec, changes: Mapping[tuple[str | int, ...], Any]) -> ModelSpec:
     from allocopt.errors import ModelFileError, Problem
-    from allocopt.modelfile import model_spec_from_dict
+    from allocopt.instance.modelfile import model_spec_from_dict
 
     data = spec.model_dump(mode="json")
     for keys, value in changes.items():
@@ -406,8 +406,8 @@ def with_price_of_fairness(session: Session, result: Result) -> Result:
     same live session, which is left with its own objective)."""
     import dataclasses
 
+    from allocopt.instance.modelfile import model_spec_from_dict
     from allocopt.metrics import fairness_metrics
-    from allocopt.modelfile import model_spec_from_dict
 
     own = session.spec
     if own.objective.name in ("utilitarian", "total_net_gain"):

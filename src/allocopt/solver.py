@@ -35,7 +35,7 @@ from pyomo.common.tee import capture_output
 from pyomo.contrib.solver.common.factory import SolverFactory
 
 from allocopt.errors import SolverError
-from allocopt.modelfile import SolverOptions
+from allocopt.instance.modelfile import SolverOptions
 from allocopt.result import SolutionStatus, Termination
 
 MIP_SEARCH_OPTIONS: dict[str, bool | int | float | str] = {

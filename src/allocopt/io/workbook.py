@@ -692,10 +692,10 @@ def read_workbook(path: str | Path) -> tuple[dict[str, Any], CellIndex, list[Pro
 
 
 def load_workbook_instance(path: str | Path) -> Any:
-    """An :class:`~allocopt.instance.Instance` from a workbook; every problem names its sheet, row and column.
+    """An :class:`~allocopt.instance.schema.Instance` from a workbook; every problem names its sheet, row and column.
     Rows that cannot be read (a name missing, a row given twice) are reported together with what validating the
     other rows finds."""
-    from allocopt.instance import instance_from_dict
+    from allocopt.instance.schema import instance_from_dict
 
     data, index, unread = read_workbook(path)
     try:

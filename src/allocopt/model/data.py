@@ -1,6 +1,6 @@
 """Model data: the sparse index sets and parameters the formulation is built from.
 
-Everything is derived once from a validated :class:`~allocopt.instance.Instance`, as plain tuples and dicts, so that
+Everything is derived once from a validated :class:`~allocopt.instance.schema.Instance`, as plain tuples and dicts, so that
 the constraint families only iterate over pairs that exist (no dense cross products) and the model build is linear in
 the number of supply arcs. This module does not import Pyomo.
 """
@@ -11,8 +11,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from allocopt.instance import Commitment, Instance
-from allocopt.modelfile import ModelSpec
+from allocopt.instance.modelfile import ModelSpec
+from allocopt.instance.schema import Commitment, Instance
 
 
 class Stage(NamedTuple):

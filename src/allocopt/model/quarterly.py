@@ -1,7 +1,7 @@
 """Constraint families of the quarterly loop: the past held as it happened, gates that follow metrics, capacity
 unlocked by a metric.
 
-They have rows only in a held instance (one with ``held``, written by :func:`allocopt.actuals.hold_past`), so a
+They have rows only in a held instance (one with ``held``, written by :func:`allocopt.instance.actuals.hold_past`), so a
 first plan is built exactly as before. Registered in :data:`allocopt.model.families.FAMILIES` like every other
 family, with their math here and in ``docs/formulation.md`` (section "The quarterly loop").
 """
@@ -13,7 +13,7 @@ from typing import Any
 
 import pyomo.environ as pyo
 
-from allocopt.actuals import gate_score, incentive_met
+from allocopt.instance.actuals import gate_score, incentive_met
 from allocopt.model.data import ModelData
 from allocopt.model.entries import Entry, fmt
 

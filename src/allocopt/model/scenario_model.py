@@ -24,10 +24,10 @@ from typing import Any
 import pyomo.environ as pyo
 from pyomo.common.gc_manager import PauseGC
 
+from allocopt.instance.scenarios import Scenarios
 from allocopt.model.build import add_sets, add_variables
 from allocopt.model.data import ModelData
 from allocopt.model.families import FAMILIES, _linear, _relation, net_gain
-from allocopt.scenarios import Scenarios
 
 LINKED_VARIABLES = ("proceed", "scale", "contribution")
 """Decisions taken in a phase: the gate (``proceed``), the scale of an adjusted stage and each contribution."""

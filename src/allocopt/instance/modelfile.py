@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from allocopt.errors import ModelFileError, Problem
-from allocopt.instance import NotBool, NotTiny
+from allocopt.instance.schema import NotBool, NotTiny
 
 MAX_TIME_LIMIT = 1e7
 """Longest time limit accepted, in seconds (about 116 days): a larger one is surely a typo."""
@@ -130,7 +130,7 @@ class ModelSpec(_Strict):
         try:
             solver = SolverOptions.model_validate({**self.solver.model_dump(), **given})
         except ValidationError as err:  # e.g. solve(..., time_limit=float("nan")) from Python
-            from allocopt.instance import _pydantic_problems
+            from allocopt.instance.schema import _pydantic_problems
 
             problems = [replace(p, path=f"solver.{p.path}") for p in _pydantic_problems(err, "<options>",
                                                                                          model=SolverOptions)]
@@ -140,7 +140,7 @@ class ModelSpec(_Strict):
 
 def model_spec_from_dict(data: Any, source: str = "<model>") -> ModelSpec:
     """Validate a model file's data."""
-    from allocopt.instance import _pydantic_problems
+    from allocopt.instance.schema import _pydantic_problems
     from allocopt.model.families import FAMILIES
     from allocopt.model.objectives import OBJECTIVES
 

@@ -1,7 +1,7 @@
 """Seeded random partnership instances, for benchmarks and property tests.
 
 :func:`generate_instance` returns raw instance data (the dict that
-:func:`allocopt.instance.instance_from_dict` validates); :func:`write_instance` saves it as YAML or JSON. This
+:func:`allocopt.instance.schema.instance_from_dict` validates); :func:`write_instance` saves it as YAML or JSON. This
 module never imports Pyomo.
 
 Shape of a generated instance (``P`` partners, ``N`` initiatives, ``T`` phases, ``R`` resources):
@@ -111,7 +111,7 @@ def generate_instance(
             capacity.
 
     Returns:
-        A dict that :func:`allocopt.instance.instance_from_dict` accepts. Feasible under any model file (see
+        A dict that :func:`allocopt.instance.schema.instance_from_dict` accepts. Feasible under any model file (see
         the module docstring).
     """
     for label, count in (("partners", partners), ("initiatives", initiatives), ("phases", phases),
@@ -415,9 +415,9 @@ def write_instance(
 
     if params is not None:
         call = ", ".join(f"{k}={v!r}" for k, v in params.items())
-        origin = f"allocopt.generate.generate_instance({call})"
+        origin = f"allocopt.instance.generate.generate_instance({call})"
     else:
-        origin = "allocopt.generate"
+        origin = "allocopt.instance.generate"
     sizes = ", ".join(
         f"{len(data.get(key) or [])} {key}" for key in ("partners", "initiatives", "phases", "resources")
     )

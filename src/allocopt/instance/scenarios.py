@@ -37,7 +37,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from allocopt.errors import InstanceError, Problem
-from allocopt.instance import EVERY_PHASE, Instance, NotBool, _suggest, instance_from_dict
+from allocopt.instance.schema import EVERY_PHASE, Instance, NotBool, _suggest, instance_from_dict
 from allocopt.io.reading import DataFile, LineIndex, locate, read_data
 
 PROBABILITY_TOLERANCE = 1e-6
@@ -351,7 +351,7 @@ class ScenarioSource:
 def scenarios_from_data(raw: Any, inst: Instance, source: str = "<scenarios>", lines: LineIndex | None = None,
                         prefix: str = "") -> Scenarios:
     """Validate a scenario section against its instance, reporting every problem at once (with lines)."""
-    from allocopt.instance import _pydantic_problems
+    from allocopt.instance.schema import _pydantic_problems
 
     def placed(problems: list[Problem]) -> list[Problem]:
         moved = [Problem(f"{prefix}{p.path}" if p.path else prefix.rstrip("."), p.message, p.fix, line=p.line)
@@ -406,7 +406,7 @@ def load_planning(instance_path: str | Path, scenarios_path: str | Path | None =
                   ) -> tuple[Instance, Scenarios | None]:
     """The instance and its scenarios: from ``scenarios_path`` when given, else from the instance's own
     ``scenarios:`` section (None when it has none)."""
-    from allocopt.instance import load_instance
+    from allocopt.instance.schema import load_instance
 
     inst = load_instance(instance_path)
     if scenarios_path is not None:

@@ -359,7 +359,7 @@ class HeldReading(_Strict):
 
 class Held(_Strict):
     """The partnership's past as it happened, held fixed in a re-plan (written by ``allocopt replan`` from an
-    actuals file; see :mod:`allocopt.actuals`)."""
+    actuals file; see :mod:`allocopt.instance.actuals`)."""
 
     ended: list[Name] = Field(default_factory=list, description="Phases that have ended")
     started: list[Name] = Field(default_factory=list, description="The phase under way (at most one)")
@@ -1010,7 +1010,7 @@ def _explain(error: Any, loc: tuple[Any, ...], root: type[BaseModel] | None) -> 
 def _model_named(title: str) -> type[BaseModel] | None:
     if title == Instance.__name__:
         return Instance
-    from allocopt import modelfile
+    from allocopt.instance import modelfile
 
     found = getattr(modelfile, title, None)
     return found if isinstance(found, type) and issubclass(found, BaseModel) else None
@@ -1117,7 +1117,7 @@ def _validate_instance(data: Any, source: str, lines: LineIndex | None) -> Insta
                      "start from an example in instances/", source=source)],
             source,
         )
-    if "scenarios" in data:  # read by allocopt.scenarios; the partnership itself is everything else
+    if "scenarios" in data:  # read by allocopt.instance.scenarios; the partnership itself is everything else
         data = {k: v for k, v in data.items() if k != "scenarios"}
     problems = _number_problems(data)
     try:

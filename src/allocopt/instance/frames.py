@@ -26,7 +26,7 @@ from typing import Any
 import pandas as pd
 
 from allocopt.errors import InstanceError, Problem
-from allocopt.instance import EVERY_PHASE, Instance, instance_from_dict
+from allocopt.instance.schema import EVERY_PHASE, Instance, instance_from_dict
 
 
 def instance_frames(inst: Instance) -> dict[str, pd.DataFrame]:

@@ -30,7 +30,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, ValidationError
 
 from allocopt.errors import InstanceError, Problem
-from allocopt.instance import (
+from allocopt.instance.schema import (
     EVERY_PHASE,
     MAX_AMOUNT,
     Amount,
