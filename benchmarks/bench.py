@@ -52,7 +52,7 @@ def run_size(size: Size, time_limit: float, seed: int) -> dict[str, Any]:
     import pyomo.version
 
     import allocopt
-    import allocopt.solver as solver_module
+    import allocopt.solver.highs as solver_module
     from allocopt.instance.generate import generate_instance
     from allocopt.instance.schema import instance_from_dict
 

@@ -27,7 +27,7 @@ from typing import Any
 
 from allocopt.instance.generate import generate_instance, write_instance
 from allocopt.instance.schema import instance_from_dict
-from allocopt.result import RESULT_FORMAT
+from allocopt.results.result import RESULT_FORMAT
 
 
 def crafted_result(data: dict[str, Any]) -> dict[str, Any]:

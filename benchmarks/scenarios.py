@@ -33,7 +33,7 @@ from typing import Any
 
 from tabulate import tabulate
 
-from allocopt.result import gap_text
+from allocopt.results.result import gap_text
 
 SEED = 7
 SIZE = (10, 100, 5, 2)
@@ -78,7 +78,7 @@ def run_case(n: int, tree: str, time_limit: float) -> dict[str, Any]:
     from allocopt.instance.schema import instance_from_dict
     from allocopt.model.scenario_model import create_scenario_model
     from allocopt.scenario_plan import plain_spec, scenario_data
-    from allocopt.solver import HighsSession
+    from allocopt.solver.highs import HighsSession
 
     inst = instance_from_dict(generate_instance(*SIZE, seed=SEED), source="<generated>")
     sc = scenarios_from_data(_cases(n, tree), inst)

@@ -16,7 +16,7 @@ import allocopt
 from allocopt.checker import check_result
 from allocopt.instance.modelfile import ModelSpec, model_spec_from_dict
 from allocopt.instance.schema import Instance, instance_from_dict
-from allocopt.result import Result
+from allocopt.results.result import Result
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -15,7 +15,7 @@ import allocopt
 from allocopt.errors import InstanceError
 from allocopt.instance.generate import generate_instance
 from allocopt.instance.schema import instance_from_dict
-from allocopt.result import TIMING_FIELDS, Result
+from allocopt.results.result import TIMING_FIELDS, Result
 from conftest import INSTANCES, solve_checked
 
 JV = INSTANCES / "joint-venture.yaml"

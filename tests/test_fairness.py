@@ -19,7 +19,7 @@ from allocopt.cli import main
 from allocopt.comparison import compare, frontier
 from allocopt.instance.generate import generate_instance
 from allocopt.instance.modelfile import model_spec_from_dict
-from allocopt.metrics import bfT_bounds, fairness_metrics, gini, jain
+from allocopt.results.metrics import bfT_bounds, fairness_metrics, gini, jain
 from allocopt.session import Session
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -286,8 +286,8 @@ def test_a_tie_break_stopped_short_says_why_and_how_far_it_got(termination: str,
     from types import SimpleNamespace
 
     from allocopt.fairness import _tie_break_failed_note
-    from allocopt.result import SolutionStatus, Termination
-    from allocopt.solver import SolveOutcome
+    from allocopt.results.result import SolutionStatus, Termination
+    from allocopt.solver.highs import SolveOutcome
 
     outcome = SolveOutcome(termination=Termination(termination), solution_status=SolutionStatus.NONE,
                            objective=None, bound=None, gap=None, handoff_s=0.0, solve_s=0.0, highs_s=0.0, version="")
@@ -313,7 +313,7 @@ def test_three_partners_funding_one_initiative_split_it_exactly_equally() -> Non
 def test_an_infeasible_held_lp_is_confirmed_without_presolve() -> None:
     """A held LP that really has no solution is still reported so, after a second run without presolve; a
     feasible one runs once."""
-    from allocopt.result import Termination
+    from allocopt.results.result import Termination
 
     inst = allocopt.load_instance(ROOT / "instances" / "joint-venture.yaml")
     with Session(inst, allocopt.ModelSpec()) as s:

@@ -88,7 +88,7 @@ def test_tiny_instance_default_model_both_formulations() -> None:
 def test_mip_search_options_are_set_and_a_model_file_overrides_them() -> None:
     """The strong formulation's MIP search options reach HiGHS; a model file's highs_options win over them; the
     legacy formulation keeps HiGHS's own search."""
-    from allocopt.solver import HIGHS_SEARCH_DEFAULTS, MIP_SEARCH_OPTIONS
+    from allocopt.solver.highs import HIGHS_SEARCH_DEFAULTS, MIP_SEARCH_OPTIONS
 
     inst = allocopt.load_instance(INSTANCES / "joint-venture.yaml")
     cases = (("strong", {}, MIP_SEARCH_OPTIONS), ("strong", HIGHS_SEARCH_DEFAULTS, HIGHS_SEARCH_DEFAULTS),
@@ -187,7 +187,7 @@ def test_solver_noise_on_a_scale_is_no_level() -> None:
     """An adjustable stage of min_scale 0 opened at scale 1e-15 (HiGHS's tolerance, found by random instances) was
     reported as 'adjust' at level 1e-15, which the checker refused (level 0 means 'pause'). Levels within 1e-6 of 0
     or 1 are 0 or 1; a real level stays."""
-    from allocopt.tables import stage_levels
+    from allocopt.solver.tables import stage_levels
 
     inst = allocopt.instance_from_dict({
         "resources": {"capital": {"unit": "USD", "unit_value": 1}}, "phases": ["pilot"],

@@ -32,7 +32,7 @@ from allocopt.errors import InstanceError, ModelFileError
 from allocopt.instance.modelfile import load_model_spec
 from allocopt.instance.schema import instance_from_dict, load_instance, never_started
 from allocopt.io.files import OutputError, write_atomic, write_set
-from allocopt.result import gap_text
+from allocopt.results.result import gap_text
 from conftest import INSTANCES, TINY, run_with_permissions
 
 JV = str(INSTANCES / "joint-venture.yaml")

@@ -216,7 +216,7 @@ def test_every_family_is_built_described_and_checked() -> None:
 
 def test_pyomo_private_attributes_are_pinned() -> None:
     """The live HiGHS object and the maps to its columns and rows: a Pyomo upgrade that renames them fails here."""
-    from allocopt.solver import HighsSession
+    from allocopt.solver.highs import HighsSession
 
     inst = allocopt.load_instance(ROOT / "instances" / "joint-venture.yaml")
     model = allocopt.build(inst)

@@ -22,7 +22,7 @@ from allocopt.instance.actuals import actuals_from_dict, actuals_from_plan, hold
 from allocopt.instance.schema import instance_from_dict
 from allocopt.renegotiation import renegotiate
 from allocopt.replanning import Replan, replan
-from allocopt.result import Result
+from allocopt.results.result import Result
 
 JV = INSTANCES / "joint-venture.yaml"
 JV_ACTUALS = INSTANCES / "actuals" / "joint-venture.yaml"

@@ -28,10 +28,10 @@ from click.testing import CliRunner
 import allocopt
 from allocopt.cli import EXIT_INPUT, EXIT_USAGE, main
 from allocopt.errors import InstanceError, MissingExtraError
-from allocopt.executor import run_tasks
 from allocopt.instance.schema import Instance, instance_from_dict
 from allocopt.sensitivity import DEFAULT_TOLERANCE, sweep, tornado
 from allocopt.session import Session
+from allocopt.solver.executor import run_tasks
 from conftest import INSTANCES, needs_extra
 
 ALPHA_PILOT = "partners.alpha.capacity.capital.p1"

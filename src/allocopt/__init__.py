@@ -52,7 +52,7 @@ from allocopt.errors import (  # noqa: E402
 if TYPE_CHECKING:
     from allocopt.instance.modelfile import ModelSpec, load_model_spec, model_spec_from_dict
     from allocopt.instance.schema import Instance, instance_from_dict, load_instance
-    from allocopt.result import Result, Status
+    from allocopt.results.result import Result, Status
 
 __version__ = "0.1.0"
 
@@ -78,7 +78,7 @@ _LAZY = {
     "allocopt.renegotiation": ("renegotiate",),
     "allocopt.prices": ("shadow_prices",),
     "allocopt.comparison": ("compare", "frontier"),
-    "allocopt.metrics": ("fairness_metrics",),
+    "allocopt.results.metrics": ("fairness_metrics",),
     "allocopt.sensitivity": ("sweep", "tornado"),
     "allocopt.coalitions": ("coalition_values", "coalition_game", "coalition_instance"),
     "allocopt.instance.actuals": ("load_actuals", "actuals_from_plan", "hold_past"),
@@ -88,7 +88,7 @@ _LAZY = {
     "allocopt.scenario_checker": ("check_scenario_result",),
     "allocopt.instance.schema": ("Instance", "instance_from_dict", "load_instance"),  # pydantic: only when one is read
     "allocopt.instance.modelfile": ("ModelSpec", "load_model_spec", "model_spec_from_dict"),
-    "allocopt.result": ("Result", "Status"),  # pandas: only when a result is read or made
+    "allocopt.results.result": ("Result", "Status"),  # pandas: only when a result is read or made
     "allocopt.checker": ("check_result",),
 }
 """Where each public name lives: solving pulls in Pyomo, reading pydantic, results pandas; each is imported only

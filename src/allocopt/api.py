@@ -18,7 +18,7 @@ from typing import Any
 from allocopt.errors import InstanceError, Problem
 from allocopt.instance.modelfile import ModelSpec
 from allocopt.instance.schema import Instance, instance_from_dict, load_instance
-from allocopt.result import Result
+from allocopt.results.result import Result
 
 
 def build(instance: Instance, spec: ModelSpec | None = None) -> Any:
@@ -39,7 +39,7 @@ def solve(
     tee: bool = False,
     started: float | None = None,
 ) -> Result:
-    """Solve a partnership and return a :class:`~allocopt.result.Result`.
+    """Solve a partnership and return a :class:`~allocopt.results.result.Result`.
 
     ``instance`` and ``spec`` may be objects or file paths; keyword options override the model file's solver
     options. The time limit covers the whole call (reading files, building the model and HiGHS's search), counted

@@ -2,7 +2,7 @@
 
 Why independent: a checker that shared the model's code would share its bugs. A constraint family written
 wrongly, dropped in a refactoring or indexed over the wrong set would be "verified" by the same mistake. So
-this module never imports Pyomo, HiGHS, or anything in ``allocopt.model``, ``allocopt.solver``,
+this module never imports Pyomo, HiGHS, or anything in ``allocopt.model``, ``allocopt.solver.highs``,
 ``allocopt.build`` or ``allocopt.api``. It reads only the validated :class:`~allocopt.instance.schema.Instance` (the
 planners' own data) and the result document of ``docs/result-format.md``, and re-derives everything from three
 reported columns:
@@ -37,7 +37,7 @@ from typing import Any, TypeGuard
 from allocopt.errors import InstanceError, ResultFileError, printable
 from allocopt.instance.schema import Instance, load_instance
 from allocopt.io.reading import read_bounded
-from allocopt.result import READABLE_FORMATS, RESULT_FORMAT
+from allocopt.results.result import READABLE_FORMATS, RESULT_FORMAT
 
 RULES: tuple[str, ...] = (
     "result_format",

@@ -477,7 +477,7 @@ def export(instance: Path, model_file: Path | None, lp_file: Path | None, mps_fi
     from allocopt.instance.modelfile import load_model_spec
     from allocopt.instance.schema import load_instance
     from allocopt.io.files import check_file_target, replace_atomic
-    from allocopt.solver import write_model
+    from allocopt.solver.highs import write_model
 
     if (lp_file is None) == (mps_file is None):
         raise click.UsageError("give exactly one of --lp FILE or --mps FILE")
@@ -571,7 +571,7 @@ def generate(partners: int, initiatives: int, phases: int, resources: int, seed:
 def _frames_out(frames: dict[str, Any], fmt: str, extra: dict[str, Any]) -> None:
     """Print DataFrames as JSON (one object, with ``extra`` fields) or CSV (one block per frame)."""
     if fmt == "json":
-        from allocopt.result import _clean
+        from allocopt.results.result import _clean
 
         payload = dict(extra)
         for name, df in frames.items():
@@ -880,7 +880,7 @@ def sensitivity(instance: Path, model_file: Path | None, param: str | None, valu
             raise click.BadParameter(why, param_hint="--chart")
         show.pyplot()  # fail before solving if matplotlib is missing
     if dask_address is not None:
-        from allocopt.executor import dask_client_class
+        from allocopt.solver.executor import dask_client_class
 
         dask_client_class()
 
@@ -951,7 +951,7 @@ def coalitions(instance: Path, model_file: Path | None, concepts: str, target: s
     if workers is not None and dask_address is not None:
         raise click.UsageError("give either --workers or --dask, not both")
     if dask_address is not None:
-        from allocopt.executor import dask_client_class
+        from allocopt.solver.executor import dask_client_class
 
         dask_client_class()
     inst = load_instance(instance)

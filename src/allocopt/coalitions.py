@@ -36,7 +36,7 @@ Exact for up to :data:`MAX_EXACT_PARTNERS` partners (every one of the ``2^n - 1`
 each coalition met solved once.
 
 Each coalition solve is fresh (it equals a cold solve of the reduced partnership), so the values do not depend on
-where they ran: serially, on local worker processes or on a Dask cluster (:mod:`allocopt.executor`; the
+where they ran: serially, on local worker processes or on a Dask cluster (:mod:`allocopt.solver.executor`; the
 coalitions are cut into contiguous blocks, one per worker). A worker keeps the whole partnership's model live and
 solves a coalition *in place* on it, with the outsiders' capacities, totals, exposure caps, participation rows and
 commitment minimums moved to 0 (:func:`outsider_bounds`), wherever that gives the reduced partnership's
@@ -255,7 +255,7 @@ def _blocks(items: list[Any], n: int) -> list[list[Any]]:
 def _solve_all(inst: Instance, spec: ModelSpec, coalitions: list[list[str]], workers: int | None, dask: Any,
                progress: Callable[[int], None] | None) -> tuple[list[dict[str, Any]], int, int]:
     """Every coalition's summary (in order), and how many changes were in place / rebuilt."""
-    from allocopt.executor import open_executor
+    from allocopt.solver.executor import open_executor
 
     base = {"instance": inst.model_dump(mode="json", exclude_unset=True), "spec": spec.model_dump(mode="json")}
     if not coalitions:
@@ -321,7 +321,7 @@ class CoalitionGame:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON (NaN as None)."""
-        from allocopt.result import _clean
+        from allocopt.results.result import _clean
 
         def records(df: pd.DataFrame | None) -> list[dict[str, Any]] | None:
             if df is None:

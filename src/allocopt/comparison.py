@@ -18,8 +18,8 @@ import pandas as pd
 
 from allocopt.instance.modelfile import ModelSpec, load_model_spec, parse_objective
 from allocopt.instance.schema import Instance, load_instance
-from allocopt.metrics import fairness_metrics
-from allocopt.result import Result
+from allocopt.results.metrics import fairness_metrics
+from allocopt.results.result import Result
 
 DEFAULT_OBJECTIVES = ("utilitarian", "maxmin", "leximin", "nash", "kalai_smorodinsky", "max_min_return")
 

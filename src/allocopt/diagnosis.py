@@ -127,7 +127,7 @@ def diagnose(instance: Instance, spec: ModelSpec | None = None, *, feasible_chec
     and says which of its changes need a closed window."""
     from allocopt.api import solve
     from allocopt.model import build_data, create_model
-    from allocopt.solver import conflict_set
+    from allocopt.solver.highs import conflict_set
 
     spec = spec or ModelSpec()
     data = build_data(instance, spec)
@@ -214,7 +214,7 @@ def _elastic_solve(instance: Instance, spec: ModelSpec, soft: list[str], terms: 
                    allow: Any = None) -> tuple[Any, list[tuple[Any, float]], str, dict[str, dict[Any, float]]]:
     from allocopt.model import build_data, create_model
     from allocopt.model.elastic import make_elastic
-    from allocopt.solver import solve_model
+    from allocopt.solver.highs import solve_model
 
     data = build_data(instance, _legacy_rows(spec))
     model = create_model(data)

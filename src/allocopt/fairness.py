@@ -36,11 +36,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from allocopt.errors import SolverError
-from allocopt.result import SolutionStatus, Termination
+from allocopt.results.result import SolutionStatus, Termination
 
 if TYPE_CHECKING:
     from allocopt.session import Session
-    from allocopt.solver import SolveOutcome
+    from allocopt.solver.highs import SolveOutcome
 
 UTILITARIAN = ("utilitarian", "total_net_gain")
 HOLD_TOLERANCE = 1e-9

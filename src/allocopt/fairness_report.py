@@ -43,7 +43,7 @@ def render_comparison(found: Any, fmt: str = "table") -> str:
     out.append(_table(view.T.rename_axis("measure"), fmt))
     n = len(partners)
     if n:
-        from allocopt.metrics import bfT_bounds
+        from allocopt.results.metrics import bfT_bounds
 
         bounds = bfT_bounds(n)
         out.append(f"\nWorst-case price of fairness for {n} partners (Bertsimas, Farias and Trichakis 2011): "

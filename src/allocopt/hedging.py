@@ -217,7 +217,7 @@ def _solve_alone(d: Any) -> float | None:
     import pyomo.environ as pyo
 
     from allocopt.model.scenario_model import add_partnership
-    from allocopt.solver import HighsSession
+    from allocopt.solver.highs import HighsSession
 
     m = pyo.ConcreteModel()
     add_partnership(m, d)

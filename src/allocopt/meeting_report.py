@@ -41,7 +41,7 @@ from allocopt.report import (
     units,
     value_split_view,
 )
-from allocopt.result import Result
+from allocopt.results.result import Result
 
 TOP_PRICES = 10
 """The renegotiation section shows this many limits, the largest prices first."""

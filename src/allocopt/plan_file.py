@@ -14,7 +14,7 @@ from typing import Any
 
 from allocopt.errors import ResultFileError, printable
 from allocopt.instance.schema import Instance
-from allocopt.result import Result
+from allocopt.results.result import Result
 
 __all__ = ["load_plan", "plan_from_data"]
 

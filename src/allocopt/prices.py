@@ -259,7 +259,7 @@ def _gate_reduced_costs(session: Session, duals: Any, values: dict[str, dict[Any
     """For each stage: its decision and the reduced cost of its gate column (the change of the objective per unit
     of opening it, with everything else held); for a paused stage, the extra value it would need before
     proceeding pays."""
-    from allocopt.tables import stage_levels
+    from allocopt.solver.tables import stage_levels
 
     data = session.data
     levels = stage_levels(data, values)

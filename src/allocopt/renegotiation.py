@@ -109,9 +109,9 @@ def renegotiate(session: Session, *, steps: Sequence[float] = DEFAULT_STEPS,
     """The renegotiation report of the session's partnership (see the module docstring). The steps are
     independent solves: serially on the session's own process by default, on ``workers`` local processes or a
     Dask cluster (``dask``) with identical results."""
-    from allocopt.executor import open_executor
     from allocopt.prices import shadow_prices
     from allocopt.sensitivity import _base_task, _run_points, _solve_point, adopted_session
+    from allocopt.solver.executor import open_executor
 
     inst, spec = session.instance, session.spec
     cur = inst.currency

@@ -24,7 +24,7 @@ import pandas as pd
 from allocopt.instance.actuals import Actuals, current_phase, gate_score, hold_past, load_actuals
 from allocopt.instance.modelfile import ModelSpec
 from allocopt.instance.schema import Instance, load_instance
-from allocopt.result import Result
+from allocopt.results.result import Result
 
 TOTAL = "(total)"
 """Label of the per-partner total rows of :func:`deviations`."""
@@ -159,11 +159,11 @@ def _solve_near(held: Instance, spec: ModelSpec, previous: Result, time_limit: f
     import dataclasses
 
     from allocopt.fairness import needs_stages
-    from allocopt.metrics import fairness_metrics
     from allocopt.model.families import net_gain
-    from allocopt.result import Termination
+    from allocopt.results.metrics import fairness_metrics
+    from allocopt.results.result import Termination
     from allocopt.session import Session
-    from allocopt.tables import solution_tables
+    from allocopt.solver.tables import solution_tables
 
     with Session(held, spec, time_limit=time_limit) as session:
         result = session.solve(incumbent=_plan_columns(session, previous))

@@ -1,6 +1,6 @@
 """Rendering of a result for people: tables with units and labels a planner understands.
 
-This module only renders; every figure it shows was computed in :mod:`allocopt.tables` or by the solver.
+This module only renders; every figure it shows was computed in :mod:`allocopt.solver.tables` or by the solver.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 from tabulate import tabulate
 
-from allocopt.result import Result, gap_text
+from allocopt.results.result import Result, gap_text
 
 
 def _number(v: float) -> str:

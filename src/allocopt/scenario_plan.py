@@ -6,7 +6,7 @@
     >>> plan.tables["risk"], plan.value["vss"], plan.value["evpi"]
 
 The deterministic equivalent (:mod:`allocopt.model.scenario_model`) is solved once through
-:class:`~allocopt.solver.HighsSession`. The value of the stochastic solution (VSS) compares it with the plan made
+:class:`~allocopt.solver.highs.HighsSession`. The value of the stochastic solution (VSS) compares it with the plan made
 for the average scenario, whose decisions before the first split are held in every scenario while the later ones
 adapt; the expected value of perfect information (EVPI) compares it with the wait-and-see plans, one per scenario,
 solved through the executor (serially, on local processes or on a Dask cluster). Both are in money, on the expected
@@ -28,8 +28,8 @@ from allocopt.errors import ModelFileError, Problem
 from allocopt.instance.modelfile import ModelSpec, load_model_spec, model_spec_from_dict
 from allocopt.instance.scenarios import Scenarios, cvar
 from allocopt.instance.schema import Instance
-from allocopt.result import Result, Status, Termination
-from allocopt.scenario_result import SCENARIO_TABLE_INDEX, ScenarioResult
+from allocopt.results.result import Result, Status, Termination
+from allocopt.results.scenario_result import SCENARIO_TABLE_INDEX, ScenarioResult
 
 EXPECTED_OBJECTIVES = ("total_net_gain", "utilitarian")
 """Objectives whose expected value the scenario planner maximises (the staged fairness objectives are not yet
@@ -83,7 +83,7 @@ def _solve_tree(inst: Instance, sc: Scenarios, spec: ModelSpec, *, tee: bool = F
                 fixed: dict[Any, float] | None = None, deadline: float | None = None,
                 tie_break: bool = False) -> _Solved:
     from allocopt.model.scenario_model import create_scenario_model
-    from allocopt.solver import HighsSession
+    from allocopt.solver.highs import HighsSession
 
     tick = time.perf_counter()
     sd = scenario_data(inst, sc, spec, fixed)
@@ -304,7 +304,7 @@ def _frame(name: str, rows: list[dict[str, Any]], columns: list[str]) -> pd.Data
 
 
 def scenario_tables(inst: Instance, sc: Scenarios, results: dict[str, Result]) -> dict[str, pd.DataFrame]:
-    """plan_now, gate_policy, gains and risk (see :mod:`allocopt.scenario_result`)."""
+    """plan_now, gate_policy, gains and risk (see :mod:`allocopt.results.scenario_result`)."""
     first = sc.names[0]
     now = set(root_phases(inst, sc))
     first_gates: Any = results[first].gates
@@ -374,8 +374,8 @@ def values_of_information(inst: Instance, sc: Scenarios, spec: ModelSpec, expect
                           workers: int | None = None, dask: Any = None) -> tuple[dict[str, Any], list[str]]:
     """VSS and EVPI (money) and the figures they come from."""
     from allocopt.errors import InstanceError
-    from allocopt.executor import run_tasks
     from allocopt.session import Session
+    from allocopt.solver.executor import run_tasks
 
     notes: list[str] = []
     ev: Result | None = None

@@ -1,6 +1,6 @@
 """A scenario plan as text: the plan to sign now, the gate policy per branch, each partner's gain per scenario with
 its expectation, CVaR and worst case, and the value of the stochastic solution and of perfect information.
-Rendering only: every figure comes from the :class:`~allocopt.scenario_result.ScenarioResult`."""
+Rendering only: every figure comes from the :class:`~allocopt.results.scenario_result.ScenarioResult`."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 import pandas as pd
 
 from allocopt.report import _table, money
-from allocopt.result import gap_text
-from allocopt.scenario_result import ScenarioResult
+from allocopt.results.result import gap_text
+from allocopt.results.scenario_result import ScenarioResult
 
 
 def _money(v: Any, cur: str) -> str:

@@ -10,7 +10,7 @@
 
 Every point is an independent, fresh solve of the base instance with that one change, so the answer does not
 depend on what was solved before, nor on where it ran: serially (one live :class:`~allocopt.session.Session`,
-limits moved in place), on local worker processes or on a Dask cluster (:mod:`allocopt.executor`; the points are cut
+limits moved in place), on local worker processes or on a Dask cluster (:mod:`allocopt.solver.executor`; the points are cut
 into contiguous blocks, one per worker, each block on that worker's cached session).
 """
 
@@ -370,10 +370,10 @@ def sweep(inst: Instance | str | Path, path: str | Keys, values: Sequence[float]
     bisection adds the value where the plan changes, to within ``tolerance`` of the value (relative): the row holds
     the first value found on the new plan's side (where a point has no plan, ``changes`` says so; where the first
     point has none, every decision shows as ``- -> ...``). ``workers`` / ``dask`` run the solves in parallel
-    (:mod:`allocopt.executor`); the table is the same either way. ``progress`` is told how many of the points
+    (:mod:`allocopt.solver.executor`); the table is the same either way. ``progress`` is told how many of the points
     (not bisection steps) are done.
     ``df.attrs`` holds the field's ``path``, ``label``, ``unit`` and the ``currency``."""
-    from allocopt.executor import open_executor
+    from allocopt.solver.executor import open_executor
 
     if not (0 < tolerance < 1) or not math.isfinite(tolerance):
         raise InstanceError([Problem("tolerance", f"{tolerance} is not between 0 and 1",
@@ -445,7 +445,7 @@ def tornado(inst: Instance | str | Path, pct: float, spec: ModelSpec | str | Pat
     Columns: ``field`` (the path), ``label`` (in planner words), ``unit``, ``base``, ``low``, ``high``,
     ``objective low``, ``objective high``, ``swing``, ``note``. ``df.attrs`` holds the base ``objective``, ``pct``
     and the ``currency``. ``progress`` is told how many solves are done (two per field, plus the base)."""
-    from allocopt.executor import open_executor
+    from allocopt.solver.executor import open_executor
 
     if isinstance(pct, bool) or not isinstance(pct, (int, float)) or not 0 < pct < 100:
         raise InstanceError([Problem("pct", f"{pct!r} is not a percentage between 0 and 100",

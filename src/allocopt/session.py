@@ -25,7 +25,7 @@ import numpy as np
 
 from allocopt.instance.modelfile import ModelSpec, load_model_spec
 from allocopt.instance.schema import Instance, load_instance, never_started
-from allocopt.result import Result, Status, Termination, gap_text
+from allocopt.results.result import Result, Status, Termination, gap_text
 
 PROVEN_GAP = 1e-6
 """A plan within this relative gap of the bound is reported as proven optimal."""
@@ -58,7 +58,7 @@ class Session:
         from allocopt.model import build_data, create_model
         from allocopt.model.limits import row_bounds, structure_key
         from allocopt.prechecks import check_instance
-        from allocopt.solver import MIP_SEARCH_OPTIONS, HighsSession
+        from allocopt.solver.highs import MIP_SEARCH_OPTIONS, HighsSession
 
         tick = time.perf_counter()
         self.instance = inst
@@ -276,7 +276,7 @@ class Session:
         return [(row, float(lo), float(up)) for row, lo, up in zip(rows, lower, upper, strict=True)]
 
     def lp(self, *, ranging: bool = True, fresh: bool = True) -> Any:
-        """Solve the LP held by :meth:`holding` and return its :class:`~allocopt.solver.RowDuals`, or None when it
+        """Solve the LP held by :meth:`holding` and return its :class:`~allocopt.solver.highs.RowDuals`, or None when it
         has no optimum. ``fresh=False`` re-solves from the previous basis (after a small change)."""
         outcome = self.highs.solve(fresh=fresh, read_values=False)
         if outcome.termination != Termination.OPTIMAL:
@@ -290,7 +290,7 @@ class Session:
 
     def held_lp(self, columns: np.ndarray | None = None, *, relax: bool = False, ranging: bool = True) -> Any:
         """Solve the LP with every gate and funder decision held at the plan's values (or, with ``relax``, the LP
-        relaxation of the whole plan) and return its :class:`~allocopt.solver.RowDuals`; the MIP is restored
+        relaxation of the whole plan) and return its :class:`~allocopt.solver.highs.RowDuals`; the MIP is restored
         afterwards. Returns None when that LP has no optimum (the plan is no longer feasible)."""
         with self.holding(columns, relax=relax) as held:
             return self.lp(ranging=ranging) if held else None
@@ -325,7 +325,7 @@ def make_result(inst: Instance, spec: ModelSpec, data: Any, outcome: Any, findin
                 handoff_s: float, start: float, *, extra_notes: list[str] | None = None,
                 fairness: dict[str, Any] | None = None) -> Result:
     """A :class:`Result` from a solve outcome: tables, status, notes and timing."""
-    from allocopt.tables import empty_tables, solution_tables
+    from allocopt.solver.tables import empty_tables, solution_tables
 
     tick = time.perf_counter()
     tables = solution_tables(data, outcome.values) if outcome.has_plan else empty_tables()
@@ -344,7 +344,7 @@ def make_result(inst: Instance, spec: ModelSpec, data: Any, outcome: Any, findin
     notes += list(extra_notes or [])
     notes += [("Why: " if f.proves_infeasible else "Warning: ") + str(f) for f in findings]
     notes += [f"Warning: {p.message} ({p.fix})." for p in never_started(inst)]
-    from allocopt.metrics import fairness_metrics
+    from allocopt.results.metrics import fairness_metrics
 
     fair: dict[str, Any] = {"objective": spec.objective.model_dump(mode="json"), "tie_break": spec.tie_break}
     fair.update({k: v for k, v in (fairness or {}).items() if not k.startswith("_")})
@@ -407,7 +407,7 @@ def with_price_of_fairness(session: Session, result: Result) -> Result:
     import dataclasses
 
     from allocopt.instance.modelfile import model_spec_from_dict
-    from allocopt.metrics import fairness_metrics
+    from allocopt.results.metrics import fairness_metrics
 
     own = session.spec
     if own.objective.name in ("utilitarian", "total_net_gain"):

@@ -180,7 +180,7 @@ def model_spec_from_dict(data: Any, source: str = "<model>") -> ModelSpec:
                                     "'allocopt export' to write the model", source=source))
     options = {k: v for k, v in spec.solver.highs_options.items() if not names_a_file(k)}
     if options:
-        from allocopt.solver import highs_option_problems
+        from allocopt.solver.highs import highs_option_problems
 
         for message in highs_option_problems(options):
             problems.append(Problem("solver.highs_options", message,

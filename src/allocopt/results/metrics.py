@@ -44,7 +44,7 @@ def gini(x: list[float]) -> float | None:
 
 
 def fairness_metrics(partners: pd.DataFrame | Any, utilitarian: float | None = None) -> dict[str, Any]:
-    """The metrics of a plan from its ``partners`` table (or a :class:`~allocopt.result.Result`);
+    """The metrics of a plan from its ``partners`` table (or a :class:`~allocopt.results.result.Result`);
     ``utilitarian`` is the utilitarian optimum of the same instance, for the price of fairness."""
     table = partners.partners if hasattr(partners, "partners") and not isinstance(partners, pd.DataFrame) \
         else partners

@@ -36,7 +36,7 @@ from pyomo.contrib.solver.common.factory import SolverFactory
 
 from allocopt.errors import SolverError
 from allocopt.instance.modelfile import SolverOptions
-from allocopt.result import SolutionStatus, Termination
+from allocopt.results.result import SolutionStatus, Termination
 
 MIP_SEARCH_OPTIONS: dict[str, bool | int | float | str] = {
     "mip_heuristic_run_rens": False,

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from allocopt.model.data import ModelData
-from allocopt.result import TABLE_INDEX
+from allocopt.results.result import TABLE_INDEX
 
 ZERO = 1e-9
 LEVEL_SNAP = 1e-6
