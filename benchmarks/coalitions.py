@@ -61,7 +61,7 @@ def _without_fixed_shares(inst: Any) -> Any:
 
 def part_a(workers: int, free_shares: bool = False) -> None:
     import allocopt
-    from allocopt.coalitions import coalition_instance, coalition_spec, coalition_values
+    from allocopt.games.coalitions import coalition_instance, coalition_spec, coalition_values
 
     inst = _generated(EXACT_SIZE)
     if free_shares:
@@ -99,7 +99,7 @@ def part_a(workers: int, free_shares: bool = False) -> None:
 
 def _samples_for(n: int, target: int, seed: int) -> int:
     """The fewest orders of joining whose coalitions number at least ``target`` (bisection on the count)."""
-    from allocopt.coalitions import coalition_masks
+    from allocopt.games.coalitions import coalition_masks
 
     lo, hi = 2, 2
     while len(coalition_masks(n, hi, seed)) < target:
@@ -114,7 +114,7 @@ def _samples_for(n: int, target: int, seed: int) -> int:
 
 
 def part_b(workers: int, targets: list[int], size: tuple[int, int, int, int]) -> None:
-    from allocopt.coalitions import coalition_game
+    from allocopt.games.coalitions import coalition_game
 
     inst = _generated(size)
     n = len(inst.partners)

@@ -115,7 +115,7 @@ def parse_option(text: str) -> tuple[str, Any]:
 
 def run_allocopt(inst: Any, variant: str, time_limit: float) -> dict[str, Any]:
     """One MILP solve on a fresh session, the root LP relaxation's value, and the checker's verdict."""
-    from allocopt.checker import check_result
+    from allocopt.check.checker import check_result
     from allocopt.session import Session
 
     with Session(inst, model_spec(variant, time_limit)) as session:

@@ -22,7 +22,7 @@ from typing import Any
 from tabulate import tabulate
 
 import allocopt
-from allocopt.checker import check_result
+from allocopt.check.checker import check_result
 from allocopt.instance.generate import generate_instance
 
 _STAGES = re.compile(r"first (\d+) of (\d+) stages")

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import allocopt
-from allocopt.checker import check_result
+from allocopt.check.checker import check_result
 from allocopt.instance.modelfile import ModelSpec, model_spec_from_dict
 from allocopt.instance.schema import Instance, instance_from_dict
 from allocopt.results.result import Result

@@ -32,7 +32,7 @@ from typing import Any
 
 import pytest
 
-from allocopt.checker import (
+from allocopt.check.checker import (
     OBJECTIVE_RECOMPUTERS,
     CheckReport,
     PlanFigures,
@@ -753,9 +753,9 @@ def test_result_file_wrong_content(tmp_path: Path, text: str, match: str) -> Non
 
 
 def test_checker_is_independent_of_the_model() -> None:
-    import allocopt.checker
+    import allocopt.check.checker
 
-    tree = ast.parse(Path(allocopt.checker.__file__).read_text())
+    tree = ast.parse(Path(allocopt.check.checker.__file__).read_text())
     imported: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):

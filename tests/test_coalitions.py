@@ -20,8 +20,8 @@ from click.testing import CliRunner
 
 import allocopt
 from allocopt.cli import EXIT_USAGE, main
-from allocopt.coalitions import coalition_game, coalition_instance, coalition_spec, coalition_values
 from allocopt.errors import InputError
+from allocopt.games.coalitions import coalition_game, coalition_instance, coalition_spec, coalition_values
 from allocopt.instance.generate import generate_instance
 from allocopt.instance.modelfile import ModelSpec, model_spec_from_dict
 from allocopt.instance.schema import Instance, instance_from_dict
@@ -94,7 +94,7 @@ def test_outsiders_fixed_benefit_shares_are_value_lost() -> None:
 
 
 def test_in_place_only_where_outsiders_value_is_surely_zero() -> None:
-    from allocopt.coalitions import in_place_obstacle
+    from allocopt.games.coalitions import in_place_obstacle
 
     inst, spec = rules(), ModelSpec()
     assert in_place_obstacle(inst, spec, ["a", "b"]) == "weights other than 1"

@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 import allocopt.api
-import allocopt.checker
+import allocopt.check.checker
 import allocopt.session
-from allocopt.checker import CheckReport, Violation
+from allocopt.check.checker import CheckReport, Violation
 from allocopt.cli import (
     EXIT_CHECK_FAILED,
     EXIT_INFEASIBLE,
@@ -134,7 +134,7 @@ def test_6_checker_violations(runner: CliRunner, monkeypatch: pytest.MonkeyPatch
                               1.0, "USD", "planted violation")
         return CheckReport([violation], {"meet_need": 1})
 
-    monkeypatch.setattr(allocopt.checker, "check_result", failing)
+    monkeypatch.setattr(allocopt.check.checker, "check_result", failing)
     res = runner.invoke(main, ["solve", JV])
     assert res.exit_code == EXIT_CHECK_FAILED
     assert "the independent checker found violations" in res.stderr and "planted violation" in res.stderr

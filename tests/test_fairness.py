@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 import allocopt
 from allocopt.cli import main
-from allocopt.comparison import compare, frontier
+from allocopt.fairness.compare import compare, frontier
 from allocopt.instance.generate import generate_instance
 from allocopt.instance.modelfile import model_spec_from_dict
 from allocopt.results.metrics import bfT_bounds, fairness_metrics, gini, jain
@@ -285,7 +285,7 @@ def test_tie_break_completes_where_a_stage_once_answered_infeasible() -> None:
 def test_a_tie_break_stopped_short_says_why_and_how_far_it_got(termination: str, done: int, expected: str) -> None:
     from types import SimpleNamespace
 
-    from allocopt.fairness import _tie_break_failed_note
+    from allocopt.fairness.staged import _tie_break_failed_note
     from allocopt.results.result import SolutionStatus, Termination
     from allocopt.solver.highs import SolveOutcome
 

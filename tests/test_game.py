@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import allocopt
 from allocopt.errors import GameError
-from allocopt.game import (
+from allocopt.games.concepts import (
     Game,
     banzhaf,
     core_bounds,

@@ -188,7 +188,7 @@ _FIELDS = st.fixed_dictionaries({}, optional={"players": _DATA, "kind": st.one_o
 @given(_FIELDS)
 def test_any_data_gives_a_game_or_a_game_error(data: dict[str, object]) -> None:
     from allocopt.errors import GameError
-    from allocopt.gamefile import game_from_dict
+    from allocopt.games.gamefile import game_from_dict
 
     try:
         game_from_dict(data, "fuzz.yaml")

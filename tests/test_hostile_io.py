@@ -26,7 +26,7 @@ from click.testing import CliRunner
 
 import allocopt
 import allocopt.io.files
-from allocopt.checker import check_result
+from allocopt.check.checker import check_result
 from allocopt.cli import EXIT_CHECK_FAILED, EXIT_INPUT, EXIT_NO_SOLUTION, EXIT_OK, EXIT_USAGE, main
 from allocopt.errors import InstanceError, ModelFileError
 from allocopt.instance.modelfile import load_model_spec

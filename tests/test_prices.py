@@ -19,7 +19,7 @@ from allocopt.instance.generate import generate_instance
 from allocopt.model import FAMILIES
 from allocopt.model.entries import describe
 from allocopt.model.limits import limits
-from allocopt.renegotiation import renegotiate
+from allocopt.prices.renegotiation import renegotiate
 from allocopt.session import Session
 
 ROOT = Path(__file__).resolve().parents[1]

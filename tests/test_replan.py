@@ -15,12 +15,12 @@ from click.testing import CliRunner
 from tests.conftest import INSTANCES, ROOT, solve_checked
 
 import allocopt
-from allocopt.checker import check_result
+from allocopt.check.checker import check_result
 from allocopt.cli import main
 from allocopt.errors import InstanceError
 from allocopt.instance.actuals import actuals_from_dict, actuals_from_plan, hold_past, load_actuals
 from allocopt.instance.schema import instance_from_dict
-from allocopt.renegotiation import renegotiate
+from allocopt.prices.renegotiation import renegotiate
 from allocopt.replanning import Replan, replan
 from allocopt.results.result import Result
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from tests.conftest import INSTANCES
 
 import allocopt
-from allocopt.checker import check_result
+from allocopt.check.checker import check_result
 from allocopt.instance.generate import generate_instance
 from allocopt.instance.modelfile import model_spec_from_dict
 from allocopt.session import Session

@@ -26,13 +26,13 @@ import yaml
 from click.testing import CliRunner
 from tests.conftest import needs_extra, solve_checked
 
+from allocopt.check.scenario_checker import check_scenario_result
 from allocopt.cli import main
 from allocopt.errors import InstanceError, ModelFileError
 from allocopt.instance.modelfile import model_spec_from_dict
 from allocopt.instance.scenarios import Scenarios, cvar, scenarios_from_data
 from allocopt.instance.schema import Instance, instance_from_dict
 from allocopt.results.scenario_result import ScenarioResult
-from allocopt.scenario_checker import check_scenario_result
 from allocopt.scenario_plan import plan_scenarios
 from allocopt.session import Session
 
@@ -296,12 +296,12 @@ def test_bundled_example_plans_and_checks() -> None:
 def test_scenario_checker_and_schema_are_independent_of_the_model() -> None:
     import ast
 
+    import allocopt.check.scenario_checker
     import allocopt.instance.scenarios
-    import allocopt.scenario_checker
 
     forbidden = ("pyomo", "highspy", "allocopt.model", "allocopt.solver.highs", "allocopt.build", "allocopt.api",
                  "allocopt.scenario_plan", "allocopt.session")
-    for module in (allocopt.scenario_checker, allocopt.instance.scenarios):
+    for module in (allocopt.check.scenario_checker, allocopt.instance.scenarios):
         tree = ast.parse(Path(str(module.__file__)).read_text())
         imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
         imported |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}

@@ -29,7 +29,7 @@ import allocopt
 from allocopt.cli import EXIT_INPUT, EXIT_USAGE, main
 from allocopt.errors import InstanceError, MissingExtraError
 from allocopt.instance.schema import Instance, instance_from_dict
-from allocopt.sensitivity import DEFAULT_TOLERANCE, sweep, tornado
+from allocopt.prices.sensitivity import DEFAULT_TOLERANCE, sweep, tornado
 from allocopt.session import Session
 from allocopt.solver.executor import run_tasks
 from conftest import INSTANCES, needs_extra
@@ -154,7 +154,7 @@ def test_sweep_is_identical_on_a_dask_cluster(jv: Instance, serial_sweep: pd.Dat
 
 
 def test_serial_points_share_one_session_moved_in_place(jv: Instance) -> None:
-    from allocopt import sensitivity
+    from allocopt.prices import sensitivity
 
     task = {"instance": jv.model_dump(mode="json", exclude_unset=True),
             "spec": allocopt.load_model_spec(None).model_dump(mode="json"),

@@ -70,26 +70,26 @@ __all__ = [
 
 _LAZY = {
     "allocopt.api": ("solve", "build", "with_value", "with_values"),
-    "allocopt.game": ("Game", "game_solutions", "solve_game", "sample_shapley"),
-    "allocopt.gamefile": ("load_game",),
+    "allocopt.games.concepts": ("Game", "game_solutions", "solve_game", "sample_shapley"),
+    "allocopt.games.gamefile": ("load_game",),
     "allocopt.instance.frames": ("instance_frames", "with_frames"),
     "allocopt.diagnosis": ("diagnose", "precheck"),
     "allocopt.session": ("Session",),
-    "allocopt.renegotiation": ("renegotiate",),
-    "allocopt.prices": ("shadow_prices",),
-    "allocopt.comparison": ("compare", "frontier"),
+    "allocopt.prices.renegotiation": ("renegotiate",),
+    "allocopt.prices.shadow": ("shadow_prices",),
+    "allocopt.fairness.compare": ("compare", "frontier"),
     "allocopt.results.metrics": ("fairness_metrics",),
-    "allocopt.sensitivity": ("sweep", "tornado"),
-    "allocopt.coalitions": ("coalition_values", "coalition_game", "coalition_instance"),
+    "allocopt.prices.sensitivity": ("sweep", "tornado"),
+    "allocopt.games.coalitions": ("coalition_values", "coalition_game", "coalition_instance"),
     "allocopt.instance.actuals": ("load_actuals", "actuals_from_plan", "hold_past"),
     "allocopt.replanning": ("replan", "plan_diff", "deviations"),
     "allocopt.instance.scenarios": ("load_planning",),
     "allocopt.scenario_plan": ("plan_scenarios",),
-    "allocopt.scenario_checker": ("check_scenario_result",),
+    "allocopt.check.scenario_checker": ("check_scenario_result",),
     "allocopt.instance.schema": ("Instance", "instance_from_dict", "load_instance"),  # pydantic: only when one is read
     "allocopt.instance.modelfile": ("ModelSpec", "load_model_spec", "model_spec_from_dict"),
     "allocopt.results.result": ("Result", "Status"),  # pandas: only when a result is read or made
-    "allocopt.checker": ("check_result",),
+    "allocopt.check.checker": ("check_result",),
 }
 """Where each public name lives: solving pulls in Pyomo, reading pydantic, results pandas; each is imported only
 when a name that needs it is first used."""

@@ -178,7 +178,7 @@ def solve(instance: Path, model_file: Path | None, time_limit: float | None, gap
         _plan_scenarios(instance, scenarios_file, model_file, time_limit, gap, threads, seed, out_dir, fmt, log,
                         objective, values=False, prices=with_prices, started=started)
         return
-    from allocopt.checker import check_result
+    from allocopt.check.checker import check_result
     from allocopt.instance.modelfile import load_model_spec, with_objective
     from allocopt.instance.schema import load_instance
     from allocopt.io.files import OutputError, check_set_target
@@ -269,10 +269,10 @@ def _plan_scenarios(instance: Path, scenarios_file: Path | None, model_file: Pat
                     prices: bool = False, started: float | None = None) -> None:
     """Plan against scenarios, check the plan independently, print it and write result.json (see
     :mod:`allocopt.scenario_plan`)."""
+    from allocopt.check.scenario_checker import check_scenario_result
     from allocopt.instance.modelfile import load_model_spec, with_objective
     from allocopt.instance.scenarios import load_planning
     from allocopt.io.files import check_set_target, write_set
-    from allocopt.scenario_checker import check_scenario_result
     from allocopt.scenario_plan import plan_scenarios
     from allocopt.scenario_report import render_scenarios
 
@@ -439,9 +439,9 @@ def schema() -> None:
 def check(instance: Path, result_file: Path, model_file: Path | None, actuals_file: Path | None,
           scenarios_file: Path | None) -> None:
     """Verify RESULT_FILE (result.json) against INSTANCE, independently of the model code."""
-    from allocopt.checker import check_files
+    from allocopt.check.checker import check_files
+    from allocopt.check.scenario_checker import check_scenario_files, is_scenario_result
     from allocopt.instance.modelfile import load_model_spec
-    from allocopt.scenario_checker import check_scenario_files, is_scenario_result
 
     if is_scenario_result(result_file):
         report = check_scenario_files(instance, result_file, scenarios_file)
@@ -451,7 +451,7 @@ def check(instance: Path, result_file: Path, model_file: Path | None, actuals_fi
         return
     rules = load_model_spec(model_file).model_dump(mode="json") if model_file is not None else None
     if actuals_file is not None:
-        from allocopt.checker import check_result, load_result_file
+        from allocopt.check.checker import check_result, load_result_file
         from allocopt.instance.actuals import hold_past, load_actuals
         from allocopt.instance.schema import load_instance
 
@@ -508,9 +508,9 @@ def game(game_file: Path, concepts: str, kind: str | None, allocation: str | Non
     """Split a partnership's value by cooperative game theory: read a characteristic function (coalition ->
     value or cost) from GAME_FILE (YAML, JSON or CSV) and print each solution concept side by side, whether the
     core is empty, the least-core epsilon and any superadditivity changes."""
-    from allocopt.game import CONCEPTS, side_payments, solve_game, stability
-    from allocopt.gamefile import load_allocation, load_game
     from allocopt.gamereport import AllocationCheck, render_game
+    from allocopt.games.concepts import CONCEPTS, side_payments, solve_game, stability
+    from allocopt.games.gamefile import load_allocation, load_game
 
     wanted = _concepts(concepts, CONCEPTS)
     if allocation is not None and target not in wanted:
@@ -646,7 +646,7 @@ def renegotiate(instance: Path, model_file: Path | None, steps: str, terms: str 
     by each step (the plan re-solved at every step)."""
     from allocopt.instance.modelfile import load_model_spec
     from allocopt.instance.schema import load_instance
-    from allocopt.renegotiation import renegotiate as report_on
+    from allocopt.prices.renegotiation import renegotiate as report_on
     from allocopt.report import render_renegotiation
     from allocopt.session import Session
 
@@ -688,8 +688,8 @@ def compare(instance: Path, model_file: Path | None, objectives: str, time_limit
             out_dir: Path | None, fmt: str) -> None:
     """Solve INSTANCE under several fairness objectives and show them side by side: total, each partner's gain
     and return, the smallest gain, Jain, Gini, the price of fairness, and what changes in the plan."""
-    from allocopt.checker import check_result
-    from allocopt.comparison import compare as compare_objectives
+    from allocopt.check.checker import check_result
+    from allocopt.fairness.compare import compare as compare_objectives
     from allocopt.fairness_report import render_comparison
     from allocopt.instance.modelfile import load_model_spec, parse_objective
     from allocopt.instance.schema import load_instance
@@ -806,7 +806,7 @@ def frontier(instance: Path, model_file: Path | None, points: int, between: str,
              chart: Path | None, fmt: str) -> None:
     """The Pareto frontier of INSTANCE by the epsilon-constraint method, exact at each point: the total net gain
     against the smallest gain above stand-alone, or one partner's gain against another's."""
-    from allocopt.comparison import frontier as frontier_of
+    from allocopt.fairness.compare import frontier as frontier_of
     from allocopt.fairness_report import render_frontier
     from allocopt.instance.modelfile import load_model_spec
     from allocopt.instance.schema import load_instance
@@ -865,7 +865,7 @@ def sensitivity(instance: Path, model_file: Path | None, param: str | None, valu
     from allocopt import sensitivity_report as show
     from allocopt.instance.modelfile import load_model_spec
     from allocopt.instance.schema import load_instance
-    from allocopt.sensitivity import check_sweep, sweep, tornado, tornado_solves
+    from allocopt.prices.sensitivity import check_sweep, sweep, tornado, tornado_solves
 
     if (param is None) == (tornado_pct is None):
         raise click.UsageError("give either --param PATH (with --values or --range) or --tornado PCT")
@@ -942,8 +942,8 @@ def coalitions(instance: Path, model_file: Path | None, concepts: str, target: s
     on their own, at least their stand-alone sum), the solution concepts beside the plan's split, the coalitions
     that would walk away from the plan, and the side payments that turn the plan's split into the Shapley (or
     nucleolus) split."""
-    from allocopt.coalitions import CONCEPTS, DEFAULT_SAMPLES, MAX_EXACT_PARTNERS, coalition_game, coalition_masks
     from allocopt.coalitions_report import render_coalitions
+    from allocopt.games.coalitions import CONCEPTS, DEFAULT_SAMPLES, MAX_EXACT_PARTNERS, coalition_game, coalition_masks
     from allocopt.instance.modelfile import load_model_spec
     from allocopt.instance.schema import load_instance
 
@@ -1032,10 +1032,10 @@ def report(instance: Path, result_file: Path, html_file: Path | None, markdown_f
     and the deviations from plan; for a scenario plan, its outcomes per scenario."""
     import dataclasses
 
+    from allocopt.check.scenario_checker import is_scenario_result
     from allocopt.instance.schema import load_instance
     from allocopt.io.files import check_file_target, write_atomic
     from allocopt.meeting_report import load_result, meeting_report, prices_of, render_html, render_markdown
-    from allocopt.scenario_checker import is_scenario_result
 
     if (html_file is None) == (markdown_file is None):
         raise click.UsageError("give exactly one of --html FILE or --markdown FILE")
@@ -1047,8 +1047,8 @@ def report(instance: Path, result_file: Path, html_file: Path | None, markdown_f
         if previous_file is not None or actuals_file is not None or with_prices or with_coalitions:
             raise click.UsageError("RESULT_FILE is a scenario plan: --previous, --actuals, --prices and --coalitions "
                                    "apply to a single plan (its report shows the scenario outcomes instead)")
+        from allocopt.check.scenario_checker import check_scenario_files, load_scenario_file
         from allocopt.meeting_sections import scenario_report
-        from allocopt.scenario_checker import check_scenario_files, load_scenario_file
 
         verdict = check_scenario_files(instance, result_file, scenarios_file)
         if not verdict.ok:
@@ -1074,7 +1074,7 @@ def report(instance: Path, result_file: Path, html_file: Path | None, markdown_f
         previous = load_plan(previous_file, inst)
     else:
         previous = None
-    from allocopt.checker import check_result, load_result_file
+    from allocopt.check.checker import check_result, load_result_file
 
     # a report presents the plan to the partners: it must be one, checked (a result that says it holds none must
     # hold none: a plan whose status was edited to 'no plan' is not reported as a failure)
@@ -1087,7 +1087,7 @@ def report(instance: Path, result_file: Path, html_file: Path | None, markdown_f
         prices, notes = prices_of(planned, result, time_limit)
         result = dataclasses.replace(result, notes=[*result.notes, *notes])
     if with_coalitions and result.status.has_plan:
-        from allocopt.coalitions import coalition_game
+        from allocopt.games.coalitions import coalition_game
         from allocopt.instance.modelfile import model_spec_from_dict
 
         coalitions_found = coalition_game(planned, model_spec_from_dict(result.model), time_limit=time_limit)
@@ -1127,7 +1127,7 @@ def replan(instance: Path, actuals_file: Path, previous_file: Path | None, model
     """Re-plan INSTANCE from its actuals: the past held as it happened, everything still open re-optimised under
     the same objective and rules; prints the new plan, the plan diff against the previous plan and the
     deviations from plan."""
-    from allocopt.checker import check_result
+    from allocopt.check.checker import check_result
     from allocopt.instance.actuals import load_actuals
     from allocopt.instance.modelfile import load_model_spec
     from allocopt.instance.schema import load_instance

@@ -1,5 +1,5 @@
 """Rendering coalition values for planners: the value table, the concepts beside the plan's split, who would leave
-the plan, and the side payments. This module only renders; every figure comes from :mod:`allocopt.coalitions`.
+the plan, and the side payments. This module only renders; every figure comes from :mod:`allocopt.games.coalitions`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 from tabulate import tabulate
 
-from allocopt.coalitions import CoalitionGame
+from allocopt.games.coalitions import CoalitionGame
 from allocopt.report import money
 
 MOST_ROWS = 64

@@ -1,7 +1,7 @@
 """Rendering a cooperative game's solutions for people: the concepts side by side, the core, the superadditive
 cover and, for a given allocation, who would leave and the side payments that fix it.
 
-This module only renders; every figure comes from :mod:`allocopt.game`.
+This module only renders; every figure comes from :mod:`allocopt.games.concepts`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 from tabulate import tabulate
 
-from allocopt.game import GameSolution, Stability
+from allocopt.games.concepts import GameSolution, Stability
 
 HEADINGS = {"shapley": "Shapley", "banzhaf": "Banzhaf", "banzhaf_raw": "Banzhaf (raw)", "nucleolus": "nucleolus",
             "core_min": "core min", "core_max": "core max", "least_core": "least core", "given": "given"}

@@ -396,8 +396,8 @@ def _commitments(result: Result) -> Section | None:
 
 
 def _prices(result: Result, prices: Any) -> Section:
-    """The largest prices: from ``prices`` (a :class:`~allocopt.prices.Prices`) or the result's prices table."""
-    from allocopt.prices import HELD_NOTE
+    """The largest prices: from ``prices`` (a :class:`~allocopt.prices.shadow.Prices`) or the result's prices table."""
+    from allocopt.prices.shadow import HELD_NOTE
     from allocopt.report import _bound, _price
 
     table = prices.limits if prices is not None else (

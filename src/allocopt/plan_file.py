@@ -25,7 +25,7 @@ SHOWN_VIOLATIONS = 3
 def load_plan(path: str | Path, inst: Instance, *, checked: bool = True) -> Result:
     """The result in the file at ``path``, a result of ``inst``; with ``checked``, it must pass the independent
     checker against ``inst``. Raises :class:`ResultFileError` naming the file otherwise."""
-    from allocopt.checker import load_result_file
+    from allocopt.check.checker import load_result_file
 
     return plan_from_data(load_result_file(path), inst, source=str(path), checked=checked)
 
@@ -46,7 +46,7 @@ def plan_from_data(data: Any, inst: Instance, *, source: str = "<result>", check
                                         f"'{result.instance_name}', a different fingerprint); give the instance "
                                         "file the plan was solved from"))
     if checked:  # a result that says it holds no plan must hold none (its tables are read too)
-        from allocopt.checker import check_result
+        from allocopt.check.checker import check_result
 
         verdict = check_result(inst, data)
         if not verdict.ok:

@@ -158,7 +158,7 @@ def _solve_near(held: Instance, spec: ModelSpec, previous: Result, time_limit: f
     actuals make it move."""
     import dataclasses
 
-    from allocopt.fairness import needs_stages
+    from allocopt.fairness.staged import needs_stages
     from allocopt.model.families import net_gain
     from allocopt.results.metrics import fairness_metrics
     from allocopt.results.result import Termination

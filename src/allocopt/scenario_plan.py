@@ -182,7 +182,7 @@ def _best_total_holding(hs: Any, model: Any, first: Any, tee: bool) -> Any:
 
 TIE_BREAK_TOLERANCE = 1e-9
 """How far below its optimum (relative) a held stage may fall while the later stages run (as for one plan:
-:data:`allocopt.fairness.HOLD_TOLERANCE`)."""
+:data:`allocopt.fairness.staged.HOLD_TOLERANCE`)."""
 
 
 def _leximin_tie_break(hs: Any, model: Any, sd: Any, first: Any, tee: bool,
@@ -232,7 +232,7 @@ def _leximin_tie_break(hs: Any, model: Any, sd: Any, first: Any, tee: bool,
     if done == len(partners) > 1:
         # the ladder fixes the expected gains sorted, not who gets which: among plans that only swap them, the
         # larger go to the partners listed first (as for one plan); this stage picks gate decisions only
-        from allocopt.fairness import POLISH_BAND, in_order_objective
+        from allocopt.fairness.staged import POLISH_BAND, in_order_objective
 
         order = in_order_objective(partners, expected, weight)
         hs.set_objective(order)

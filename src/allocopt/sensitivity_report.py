@@ -1,6 +1,6 @@
 """Showing a sweep or a tornado: text tables (table, markdown, json, csv) and charts (PNG or SVG).
 
-Renders only: the numbers come from :mod:`allocopt.sensitivity`. Charts need matplotlib, the optional extra
+Renders only: the numbers come from :mod:`allocopt.prices.sensitivity`. Charts need matplotlib, the optional extra
 ``allocopt[plot]``; they are drawn with the Agg backend (no display needed).
 """
 
@@ -48,7 +48,7 @@ def _table(rows: list[list[str]], headers: list[str], fmt: str) -> str:
 
 
 def render_sweep(df: pd.DataFrame, fmt: str) -> str:
-    """A sweep's table (see :func:`allocopt.sensitivity.sweep`) as text."""
+    """A sweep's table (see :func:`allocopt.prices.sensitivity.sweep`) as text."""
     a = df.attrs
     if fmt == "json":
         return json.dumps({"kind": "sweep", "field": a["path"], "label": a["label"], "unit": a["unit"],
@@ -75,7 +75,7 @@ def render_sweep(df: pd.DataFrame, fmt: str) -> str:
 
 
 def render_tornado(df: pd.DataFrame, fmt: str) -> str:
-    """A tornado's table (see :func:`allocopt.sensitivity.tornado`) as text."""
+    """A tornado's table (see :func:`allocopt.prices.sensitivity.tornado`) as text."""
     a = df.attrs
     if fmt == "json":
         return json.dumps({"kind": "tornado", "pct": a["pct"], "currency": a["currency"],

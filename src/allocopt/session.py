@@ -187,7 +187,7 @@ class Session:
 
         ``warm_start`` hands HiGHS the previous plan as a first incumbent (see :meth:`HighsSession.solve`);
         ``incumbent`` hands it these column values instead (a single-objective model only)."""
-        from allocopt.fairness import needs_stages, staged_solve
+        from allocopt.fairness.staged import needs_stages, staged_solve
 
         start = time.perf_counter()
         self.highs.release_integers()
@@ -296,8 +296,8 @@ class Session:
             return self.lp(ranging=ranging) if held else None
 
     def prices(self, *, relax: bool = False) -> Any:
-        """Shadow prices of every negotiable limit, with valid ranges (see :mod:`allocopt.prices`)."""
-        from allocopt.prices import shadow_prices
+        """Shadow prices of every negotiable limit, with valid ranges (see :mod:`allocopt.prices.shadow`)."""
+        from allocopt.prices.shadow import shadow_prices
 
         return shadow_prices(self, relax=relax)
 

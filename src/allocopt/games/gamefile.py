@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from allocopt.errors import GameError, InstanceError, Problem
-from allocopt.game import KINDS, Game, player_problems
+from allocopt.games.concepts import KINDS, Game, player_problems
 
 TOP_FIELDS = ("players", "kind", "values", "name", "description")
 

@@ -1,6 +1,6 @@
 """The independent check of a scenario plan (``allocopt-scenario-result/1``).
 
-Like :mod:`allocopt.checker`, which it builds on, this module never imports Pyomo, HiGHS or anything of
+Like :mod:`allocopt.check.checker`, which it builds on, this module never imports Pyomo, HiGHS or anything of
 ``allocopt.model`` or ``allocopt.solver.highs``: it reads the instance, the scenario description and the result file, and
 
 * checks every scenario's plan against that scenario's instance with the ordinary checker (every rule, in every
@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from allocopt.checker import CheckReport, Violation, check_result, load_result_file
+from allocopt.check.checker import CheckReport, Violation, check_result, load_result_file
 from allocopt.errors import ResultFileError, printable
 from allocopt.instance.scenarios import Scenarios, cvar
 from allocopt.instance.schema import Instance
@@ -264,7 +264,7 @@ def load_scenario_file(path: str | Path) -> dict[str, Any]:
     """Read a scenario result file (the ordinary reader's safety, with the scenario format)."""
     import json
 
-    from allocopt.checker import _parse_int, _reject_constant
+    from allocopt.check.checker import _parse_int, _reject_constant
     from allocopt.io.reading import read_bounded
 
     try:

@@ -30,9 +30,9 @@ Rules that name outsiders (partners not in ``S``), as :func:`coalition_instance`
 - **Weights are 1**: a coalition's value is its members' unweighted total net gain (transferable utility).
 
 The game is then made superadditive (a coalition may split into sub-coalitions that work apart: its value is the
-best such split; :func:`allocopt.game.superadditive_cover`), and the result says which values that changed.
+best such split; :func:`allocopt.games.concepts.superadditive_cover`), and the result says which values that changed.
 Exact for up to :data:`MAX_EXACT_PARTNERS` partners (every one of the ``2^n - 1`` coalitions); beyond, or with
-``samples``, the Shapley value is estimated by sampling orders of joining (:func:`allocopt.game.sample_shapley`),
+``samples``, the Shapley value is estimated by sampling orders of joining (:func:`allocopt.games.concepts.sample_shapley`),
 each coalition met solved once.
 
 Each coalition solve is fresh (it equals a cold solve of the reduced partnership), so the values do not depend on
@@ -142,7 +142,7 @@ _SOLVING = threading.RLock()
 
 
 def _session_key(task: Mapping[str, Any]) -> str:
-    from allocopt.sensitivity import _digest
+    from allocopt.prices.sensitivity import _digest
 
     return _digest(task["instance"], task["spec"])
 
@@ -247,7 +247,7 @@ def solve_coalitions(task: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def _blocks(items: list[Any], n: int) -> list[list[Any]]:
-    from allocopt.sensitivity import _blocks as blocks
+    from allocopt.prices.sensitivity import _blocks as blocks
 
     return blocks(items, n)
 
@@ -268,7 +268,7 @@ def _solve_all(inst: Instance, spec: ModelSpec, coalitions: list[list[str]], wor
             blocks = _blocks(coalitions, executor.size)
             step = None
             if progress is not None:
-                from allocopt.sensitivity import _block_progress
+                from allocopt.prices.sensitivity import _block_progress
 
                 step = _block_progress(progress, [len(b) for b in blocks])
             answers = executor.map(solve_coalitions, [{**base, "coalitions": b} for b in blocks], step)
@@ -377,7 +377,7 @@ def _names(mask: int, players: Sequence[str]) -> list[str]:
 
 def coalition_masks(n: int, samples: int | None, seed: int) -> list[int]:
     """Every coalition (``samples`` None), or those met by the orders of joining that
-    :func:`allocopt.game.sample_shapley` draws with this seed (the same generator, the same calls), in mask order."""
+    :func:`allocopt.games.concepts.sample_shapley` draws with this seed (the same generator, the same calls), in mask order."""
     if samples is None:
         return list(range(1, 2**n))
     rng = np.random.default_rng(seed)
@@ -408,8 +408,8 @@ def coalition_game(inst: Instance | str | Path, spec: ModelSpec | str | Path | N
     Shapley value), the solution concepts on the superadditive cover beside the plan's split, the coalitions that
     would leave the model file's plan, and the side payments from the plan's split to ``target`` (``shapley`` by
     default, else ``nucleolus``)."""
-    from allocopt import game as games
     from allocopt.api import solve
+    from allocopt.games import concepts as games
 
     base, model_spec = _prepare(inst, spec, time_limit)
     wanted = _concepts(concepts)
@@ -515,7 +515,7 @@ def _stability(players: tuple[str, ...], values: Mapping[int, float], plan_split
 
 def _payments(allocations: pd.DataFrame, plan_split: pd.Series | None, grand: float, target: str | None,
               notes: list[str], currency: str) -> tuple[str | None, pd.DataFrame]:
-    from allocopt.game import side_payments
+    from allocopt.games.concepts import side_payments
     from allocopt.report import money
 
     empty = pd.DataFrame(columns=["payer", "receiver", "amount", "text"])

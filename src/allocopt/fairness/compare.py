@@ -140,7 +140,7 @@ def frontier(instance: Instance | str | Path, points: int = 11, between: tuple[s
     """The Pareto frontier (epsilon-constraint, exact at each point) between the total net gain and the smallest
     gain above stand-alone, or between two partners' gains (``between=(a, b)``)."""
     from allocopt.errors import InstanceError, Problem
-    from allocopt.fairness import frontier_points
+    from allocopt.fairness.staged import frontier_points
     from allocopt.session import Session
 
     inst = instance if isinstance(instance, Instance) else load_instance(instance)
