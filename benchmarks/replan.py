@@ -28,7 +28,7 @@ import allocopt
 from allocopt.instance.actuals import actuals_from_plan, hold_past
 from allocopt.instance.generate import generate_instance
 from allocopt.instance.modelfile import ModelSpec, load_model_spec, model_spec_from_dict
-from allocopt.replanning import plan_diff, replan
+from allocopt.quarterly.replan import plan_diff, replan
 
 BUNDLED = ("joint-venture", "channel-ecosystem", "tight-commitments")
 

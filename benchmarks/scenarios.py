@@ -77,7 +77,7 @@ def run_case(n: int, tree: str, time_limit: float) -> dict[str, Any]:
     from allocopt.instance.scenarios import scenarios_from_data
     from allocopt.instance.schema import instance_from_dict
     from allocopt.model.scenario_model import create_scenario_model
-    from allocopt.scenario_plan import plain_spec, scenario_data
+    from allocopt.scenarios.plan import plain_spec, scenario_data
     from allocopt.solver.highs import HighsSession
 
     inst = instance_from_dict(generate_instance(*SIZE, seed=SEED), source="<generated>")
@@ -98,12 +98,12 @@ def run_case(n: int, tree: str, time_limit: float) -> dict[str, Any]:
 
 def run_hedging(n: int, iterations: int, time_limit: float) -> dict[str, Any]:
     """Progressive hedging (mpi-sppy) on n two-stage scenarios against the deterministic equivalent."""
-    from allocopt.hedging import hedge
     from allocopt.instance.generate import generate_instance
     from allocopt.instance.modelfile import ModelSpec
     from allocopt.instance.scenarios import scenarios_from_data
     from allocopt.instance.schema import instance_from_dict
-    from allocopt.scenario_plan import plan_scenarios
+    from allocopt.scenarios.hedging import hedge
+    from allocopt.scenarios.plan import plan_scenarios
 
     inst = instance_from_dict(generate_instance(*SIZE, seed=SEED), source="<generated>")
     sc = scenarios_from_data(_cases(n, "two"), inst)

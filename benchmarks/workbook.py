@@ -38,7 +38,7 @@ def main() -> None:
     import allocopt
     from allocopt.instance.generate import generate_instance, write_instance
     from allocopt.io.workbook import write_instance_workbook
-    from allocopt.meeting_report import meeting_report, render_html
+    from allocopt.reports.meeting import meeting_report, render_html
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

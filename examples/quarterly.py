@@ -12,7 +12,7 @@ import argparse
 from pathlib import Path
 
 import allocopt
-from allocopt.replanning import deviation_lines
+from allocopt.quarterly.replan import deviation_lines
 
 
 def main() -> None:

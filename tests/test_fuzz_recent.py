@@ -32,7 +32,7 @@ from allocopt.cli import EXIT_CHECK_FAILED, EXIT_INPUT, EXIT_OK, main
 from allocopt.errors import ResultFileError
 from allocopt.instance.scenarios import load_planning
 from allocopt.instance.schema import load_instance
-from allocopt.plan_file import load_plan
+from allocopt.quarterly.previous import load_plan
 from conftest import INSTANCES, needs_extra
 
 EXAMPLES = int(os.environ.get("ALLOCOPT_FUZZ_EXAMPLES", "40"))

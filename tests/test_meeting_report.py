@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from allocopt.cli import main
 from allocopt.instance.schema import instance_from_dict, load_instance
-from allocopt.meeting_report import (
+from allocopt.reports.meeting import (
     CHARTS_NEED,
     Section,
     load_result,
@@ -22,7 +22,7 @@ from allocopt.meeting_report import (
     render_html,
     render_markdown,
 )
-from allocopt.report import money
+from allocopt.reports.text import money
 from allocopt.session import Session, with_prices_attached
 from conftest import INSTANCES, needs_extra, solve_checked
 

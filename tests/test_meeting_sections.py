@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from allocopt.cli import main
-from allocopt.report import money
+from allocopt.reports.text import money
 from conftest import INSTANCES, ROOT
 
 VENTURE = ROOT / "examples" / "quarterly-venture.yaml"

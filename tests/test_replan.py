@@ -21,7 +21,7 @@ from allocopt.errors import InstanceError
 from allocopt.instance.actuals import actuals_from_dict, actuals_from_plan, hold_past, load_actuals
 from allocopt.instance.schema import instance_from_dict
 from allocopt.prices.renegotiation import renegotiate
-from allocopt.replanning import Replan, replan
+from allocopt.quarterly.replan import Replan, replan
 from allocopt.results.result import Result
 
 JV = INSTANCES / "joint-venture.yaml"

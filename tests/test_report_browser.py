@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from allocopt.instance.schema import instance_from_dict, load_instance
-from allocopt.meeting_report import meeting_report, render_html
+from allocopt.reports.meeting import meeting_report, render_html
 from allocopt.session import Session, with_prices_attached
 from conftest import INSTANCES, solve_checked
 
@@ -155,7 +155,7 @@ def test_the_check_sees_console_errors(browser: Any, tmp_path: Path) -> None:
 
 def test_a_replan_report_with_its_diff_and_deviations_reads_in_a_browser(browser: Any, tmp_path: Path) -> None:
     import allocopt
-    from allocopt.meeting_sections import deviations_section, diff_section
+    from allocopt.reports.meeting_sections import deviations_section, diff_section
 
     root = INSTANCES.parent / "examples"
     inst = load_instance(root / "quarterly-venture.yaml")
@@ -172,7 +172,7 @@ def test_a_replan_report_with_its_diff_and_deviations_reads_in_a_browser(browser
 
 def test_a_scenario_report_reads_in_a_browser(browser: Any, tmp_path: Path) -> None:
     import allocopt
-    from allocopt.meeting_sections import scenario_report
+    from allocopt.reports.meeting_sections import scenario_report
 
     inst, scenarios = allocopt.load_planning(INSTANCES / "market-scenarios.yaml")
     plan = allocopt.plan_scenarios(inst, scenarios)

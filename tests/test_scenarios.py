@@ -33,7 +33,7 @@ from allocopt.instance.modelfile import model_spec_from_dict
 from allocopt.instance.scenarios import Scenarios, cvar, scenarios_from_data
 from allocopt.instance.schema import Instance, instance_from_dict
 from allocopt.results.scenario_result import ScenarioResult
-from allocopt.scenario_plan import plan_scenarios
+from allocopt.scenarios.plan import plan_scenarios
 from allocopt.session import Session
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -300,7 +300,7 @@ def test_scenario_checker_and_schema_are_independent_of_the_model() -> None:
     import allocopt.instance.scenarios
 
     forbidden = ("pyomo", "highspy", "allocopt.model", "allocopt.solver.highs", "allocopt.build", "allocopt.api",
-                 "allocopt.scenario_plan", "allocopt.session")
+                 "allocopt.scenarios.plan", "allocopt.session")
     for module in (allocopt.check.scenario_checker, allocopt.instance.scenarios):
         tree = ast.parse(Path(str(module.__file__)).read_text())
         imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
@@ -328,8 +328,8 @@ def test_probability_weighted_price_matches_a_finite_difference() -> None:
 
 def test_progressive_hedging_finds_the_option_and_reports_the_wait_and_see_bound() -> None:
     needs_extra("hedging")
-    from allocopt.hedging import hedge
     from allocopt.instance.modelfile import ModelSpec
+    from allocopt.scenarios.hedging import hedge
 
     inst, sc = _setup(OPTION, OPTION_CASES)
     result = hedge(inst, sc, ModelSpec(), iterations=5)

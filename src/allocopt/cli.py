@@ -182,7 +182,7 @@ def solve(instance: Path, model_file: Path | None, time_limit: float | None, gap
     from allocopt.instance.modelfile import load_model_spec, with_objective
     from allocopt.instance.schema import load_instance
     from allocopt.io.files import OutputError, check_set_target
-    from allocopt.report import render, render_prices
+    from allocopt.reports.text import render, render_prices
     from allocopt.session import Session, with_price_of_fairness, with_prices_attached
 
     protect = [instance] + ([model_file] if model_file else [])
@@ -235,7 +235,7 @@ def solve(instance: Path, model_file: Path | None, time_limit: float | None, gap
               + report.summary(), EXIT_CHECK_FAILED)
     if not result.status.has_plan:
         if result.status.infeasible:
-            from allocopt.diagnosis import diagnose as explain
+            from allocopt.diagnosis.diagnose import diagnose as explain
 
             click.echo(explain(inst, spec, feasible_check=False, conflict=False).summary(short=True), err=True)
             sys.exit(EXIT_INFEASIBLE)
@@ -251,7 +251,7 @@ def solve(instance: Path, model_file: Path | None, time_limit: float | None, gap
 def diagnose(instance: Path, model_file: Path | None, time_limit: float | None) -> None:
     """Explain why INSTANCE has no plan: findings before solving, the conflicting terms, and the cheapest
     renegotiation that restores a plan (confirmed by solving again)."""
-    from allocopt.diagnosis import diagnose as explain
+    from allocopt.diagnosis.diagnose import diagnose as explain
     from allocopt.instance.modelfile import load_model_spec
     from allocopt.instance.schema import load_instance
 
@@ -268,13 +268,13 @@ def _plan_scenarios(instance: Path, scenarios_file: Path | None, model_file: Pat
                     log: bool, objective: str | None, *, values: bool, workers: int | None = None,
                     prices: bool = False, started: float | None = None) -> None:
     """Plan against scenarios, check the plan independently, print it and write result.json (see
-    :mod:`allocopt.scenario_plan`)."""
+    :mod:`allocopt.scenarios.plan`)."""
     from allocopt.check.scenario_checker import check_scenario_result
     from allocopt.instance.modelfile import load_model_spec, with_objective
     from allocopt.instance.scenarios import load_planning
     from allocopt.io.files import check_set_target, write_set
-    from allocopt.scenario_plan import plan_scenarios
-    from allocopt.scenario_report import render_scenarios
+    from allocopt.reports.scenarios import render_scenarios
+    from allocopt.scenarios.plan import plan_scenarios
 
     protect = [p for p in (instance, model_file, scenarios_file) if p is not None]
     if out_dir is not None:
@@ -337,9 +337,9 @@ def scenarios(instance: Path, scenarios_file: Path | None, model_file: Path | No
     """Plan INSTANCE against its scenarios: the plan to sign now, the gate policy per branch, each partner's gain
     per scenario (expected, CVaR, worst case), the value of the stochastic solution and of perfect information."""
     if hedging_iterations is not None:
-        from allocopt.hedging import hedge
         from allocopt.instance.modelfile import load_model_spec
         from allocopt.instance.scenarios import load_planning
+        from allocopt.scenarios.hedging import hedge
 
         inst, cases = load_planning(instance, scenarios_file)
         if cases is None:
@@ -508,9 +508,9 @@ def game(game_file: Path, concepts: str, kind: str | None, allocation: str | Non
     """Split a partnership's value by cooperative game theory: read a characteristic function (coalition ->
     value or cost) from GAME_FILE (YAML, JSON or CSV) and print each solution concept side by side, whether the
     core is empty, the least-core epsilon and any superadditivity changes."""
-    from allocopt.gamereport import AllocationCheck, render_game
     from allocopt.games.concepts import CONCEPTS, side_payments, solve_game, stability
     from allocopt.games.gamefile import load_allocation, load_game
+    from allocopt.reports.game import AllocationCheck, render_game
 
     wanted = _concepts(concepts, CONCEPTS)
     if allocation is not None and target not in wanted:
@@ -596,7 +596,7 @@ def prices(instance: Path, model_file: Path | None, relax: bool, time_limit: flo
     range over which it holds: what one more unit of each limit is worth to the partnership."""
     from allocopt.instance.modelfile import load_model_spec
     from allocopt.instance.schema import load_instance
-    from allocopt.report import render_prices
+    from allocopt.reports.text import render_prices
     from allocopt.session import Session
 
     inst = load_instance(instance)
@@ -647,7 +647,7 @@ def renegotiate(instance: Path, model_file: Path | None, steps: str, terms: str 
     from allocopt.instance.modelfile import load_model_spec
     from allocopt.instance.schema import load_instance
     from allocopt.prices.renegotiation import renegotiate as report_on
-    from allocopt.report import render_renegotiation
+    from allocopt.reports.text import render_renegotiation
     from allocopt.session import Session
 
     step_list = _steps(steps)
@@ -690,9 +690,9 @@ def compare(instance: Path, model_file: Path | None, objectives: str, time_limit
     and return, the smallest gain, Jain, Gini, the price of fairness, and what changes in the plan."""
     from allocopt.check.checker import check_result
     from allocopt.fairness.compare import compare as compare_objectives
-    from allocopt.fairness_report import render_comparison
     from allocopt.instance.modelfile import load_model_spec, parse_objective
     from allocopt.instance.schema import load_instance
+    from allocopt.reports.fairness import render_comparison
 
     names = [o.strip() for o in objectives.split(",") if o.strip()]
     if not names:
@@ -807,9 +807,9 @@ def frontier(instance: Path, model_file: Path | None, points: int, between: str,
     """The Pareto frontier of INSTANCE by the epsilon-constraint method, exact at each point: the total net gain
     against the smallest gain above stand-alone, or one partner's gain against another's."""
     from allocopt.fairness.compare import frontier as frontier_of
-    from allocopt.fairness_report import render_frontier
     from allocopt.instance.modelfile import load_model_spec
     from allocopt.instance.schema import load_instance
+    from allocopt.reports.fairness import render_frontier
 
     parts = [p.strip() for p in between.split(",")]
     if len(parts) != 2:
@@ -822,7 +822,7 @@ def frontier(instance: Path, model_file: Path | None, points: int, between: str,
     if table.empty:
         _fail("no plan: the frontier is empty (run 'allocopt diagnose')", EXIT_INFEASIBLE)
     if chart is not None:
-        from allocopt.fairness_report import frontier_chart
+        from allocopt.reports.fairness import frontier_chart
 
         frontier_chart(table, pair, inst.currency, chart)
         click.echo(f"wrote {chart}", err=True)
@@ -862,10 +862,10 @@ def sensitivity(instance: Path, model_file: Path | None, param: str | None, valu
                 time_limit: float | None) -> None:
     """How the plan of INSTANCE moves when one field moves (--param with --values or --range), or which fields
     move it most (--tornado PCT)."""
-    from allocopt import sensitivity_report as show
     from allocopt.instance.modelfile import load_model_spec
     from allocopt.instance.schema import load_instance
     from allocopt.prices.sensitivity import check_sweep, sweep, tornado, tornado_solves
+    from allocopt.reports import sensitivity as show
 
     if (param is None) == (tornado_pct is None):
         raise click.UsageError("give either --param PATH (with --values or --range) or --tornado PCT")
@@ -942,10 +942,10 @@ def coalitions(instance: Path, model_file: Path | None, concepts: str, target: s
     on their own, at least their stand-alone sum), the solution concepts beside the plan's split, the coalitions
     that would walk away from the plan, and the side payments that turn the plan's split into the Shapley (or
     nucleolus) split."""
-    from allocopt.coalitions_report import render_coalitions
     from allocopt.games.coalitions import CONCEPTS, DEFAULT_SAMPLES, MAX_EXACT_PARTNERS, coalition_game, coalition_masks
     from allocopt.instance.modelfile import load_model_spec
     from allocopt.instance.schema import load_instance
+    from allocopt.reports.coalitions import render_coalitions
 
     wanted = _concepts(concepts, CONCEPTS)
     if workers is not None and dask_address is not None:
@@ -1035,7 +1035,7 @@ def report(instance: Path, result_file: Path, html_file: Path | None, markdown_f
     from allocopt.check.scenario_checker import is_scenario_result
     from allocopt.instance.schema import load_instance
     from allocopt.io.files import check_file_target, write_atomic
-    from allocopt.meeting_report import load_result, meeting_report, prices_of, render_html, render_markdown
+    from allocopt.reports.meeting import load_result, meeting_report, prices_of, render_html, render_markdown
 
     if (html_file is None) == (markdown_file is None):
         raise click.UsageError("give exactly one of --html FILE or --markdown FILE")
@@ -1048,7 +1048,7 @@ def report(instance: Path, result_file: Path, html_file: Path | None, markdown_f
             raise click.UsageError("RESULT_FILE is a scenario plan: --previous, --actuals, --prices and --coalitions "
                                    "apply to a single plan (its report shows the scenario outcomes instead)")
         from allocopt.check.scenario_checker import check_scenario_files, load_scenario_file
-        from allocopt.meeting_sections import scenario_report
+        from allocopt.reports.meeting_sections import scenario_report
 
         verdict = check_scenario_files(instance, result_file, scenarios_file)
         if not verdict.ok:
@@ -1069,7 +1069,7 @@ def report(instance: Path, result_file: Path, html_file: Path | None, markdown_f
         planned = hold_past(inst, facts)
     result = load_result(result_file, planned)
     if previous_file is not None:  # the plan the changes are measured from: a plan of INSTANCE, checked
-        from allocopt.plan_file import load_plan
+        from allocopt.quarterly.previous import load_plan
 
         previous = load_plan(previous_file, inst)
     else:
@@ -1093,8 +1093,8 @@ def report(instance: Path, result_file: Path, html_file: Path | None, markdown_f
         coalitions_found = coalition_game(planned, model_spec_from_dict(result.model), time_limit=time_limit)
     extra = []
     if previous is not None and previous.status.has_plan and result.status.has_plan:
-        from allocopt.meeting_sections import deviations_section, diff_section
-        from allocopt.replanning import deviations, plan_diff
+        from allocopt.quarterly.replan import deviations, plan_diff
+        from allocopt.reports.meeting_sections import deviations_section, diff_section
 
         extra.append(diff_section(plan_diff(previous, result, held=planned if facts is not None else None)))
         if facts is not None:
@@ -1132,9 +1132,9 @@ def replan(instance: Path, actuals_file: Path, previous_file: Path | None, model
     from allocopt.instance.modelfile import load_model_spec
     from allocopt.instance.schema import load_instance
     from allocopt.io.files import check_set_target, write_set
-    from allocopt.replanning import deviation_lines
-    from allocopt.replanning import replan as replan_with
-    from allocopt.report import render
+    from allocopt.quarterly.replan import deviation_lines
+    from allocopt.quarterly.replan import replan as replan_with
+    from allocopt.reports.text import render
 
     protect = [instance, actuals_file] + [f for f in (model_file, previous_file) if f is not None]
     if out_dir is not None:

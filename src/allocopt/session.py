@@ -55,9 +55,9 @@ class Session:
 
     # -- life cycle ----------------------------------------------------------------------------------------------
     def _build(self, inst: Instance) -> None:
+        from allocopt.diagnosis.prechecks import check_instance
         from allocopt.model import build_data, create_model
         from allocopt.model.limits import row_bounds, structure_key
-        from allocopt.prechecks import check_instance
         from allocopt.solver.highs import MIP_SEARCH_OPTIONS, HighsSession
 
         tick = time.perf_counter()
@@ -122,7 +122,7 @@ class Session:
             new_bounds = row_bounds(data)
             self._shift(new_bounds)
             self.instance, self.data, self.spec, self._bounds = instance, data, spec, new_bounds
-            from allocopt.prechecks import check_instance
+            from allocopt.diagnosis.prechecks import check_instance
 
             self.findings = check_instance(data)
             self.in_place += 1

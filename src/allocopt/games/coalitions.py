@@ -391,7 +391,7 @@ def coalition_masks(n: int, samples: int | None, seed: int) -> list[int]:
 
 
 def _blocking_text(members: list[str], outsiders: list[str], gain: float, currency: str) -> str:
-    from allocopt.report import money
+    from allocopt.reports.text import money
 
     together = members[0] if len(members) == 1 else ", ".join(members[:-1]) + " and " + members[-1]
     verb = "alone could" if len(members) == 1 else "together could"
@@ -516,7 +516,7 @@ def _stability(players: tuple[str, ...], values: Mapping[int, float], plan_split
 def _payments(allocations: pd.DataFrame, plan_split: pd.Series | None, grand: float, target: str | None,
               notes: list[str], currency: str) -> tuple[str | None, pd.DataFrame]:
     from allocopt.games.concepts import side_payments
-    from allocopt.report import money
+    from allocopt.reports.text import money
 
     empty = pd.DataFrame(columns=["payer", "receiver", "amount", "text"])
     name = target or next((c for c in ("shapley", "nucleolus") if c in allocations.columns), None)

@@ -98,7 +98,7 @@ class Replan:
     deviations: pd.DataFrame
     diff: PlanDiff | None = None
     diagnosis: Any = None
-    """Why there is no plan (a :class:`~allocopt.diagnosis.Diagnosis` naming the actuals involved), if none."""
+    """Why there is no plan (a :class:`~allocopt.diagnosis.diagnose.Diagnosis` naming the actuals involved), if none."""
     gate_verdicts: list[str] = field(default_factory=list)
 
     def summary(self) -> list[str]:
@@ -141,7 +141,7 @@ def replan(inst: Instance | str | Path, actuals: Actuals | str | Path, previous:
     if result.status.has_plan and before.status.has_plan:
         out.diff = plan_diff(before, result, held=held)
     elif not result.status.has_plan and result.status.infeasible and diagnose:
-        from allocopt.diagnosis import diagnose as explain
+        from allocopt.diagnosis.diagnose import diagnose as explain
 
         out.diagnosis = explain(held, model, feasible_check=False, open_windows_only=True)
     return out
@@ -254,8 +254,8 @@ def _dense(form: dict[int, float], n: int) -> Any:
 
 def _as_result(previous: Result | str | Path | dict[str, Any], inst: Instance) -> Result:
     """The plan in force before: a result as given, or a result document or file of ``inst`` whose plan checks
-    against it (:func:`allocopt.plan_file.load_plan`)."""
-    from allocopt.plan_file import load_plan, plan_from_data
+    against it (:func:`allocopt.quarterly.previous.load_plan`)."""
+    from allocopt.quarterly.previous import load_plan, plan_from_data
 
     if isinstance(previous, Result):
         return previous

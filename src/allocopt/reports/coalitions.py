@@ -11,7 +11,7 @@ import pandas as pd
 from tabulate import tabulate
 
 from allocopt.games.coalitions import CoalitionGame
-from allocopt.report import money
+from allocopt.reports.text import money
 
 MOST_ROWS = 64
 """Most coalitions the value table shows (JSON and CSV hold them all)."""

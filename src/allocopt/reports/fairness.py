@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from allocopt.report import _table, money, percent
+from allocopt.reports.text import _table, money, percent
 
 
 def _ratio(x: Any) -> str:
@@ -89,7 +89,7 @@ def render_frontier(table: pd.DataFrame, currency: str, fmt: str = "table") -> s
 
 def frontier_chart(table: pd.DataFrame, between: tuple[str, str] | None, currency: str, path: Path) -> None:
     """The frontier as a line chart (PNG or SVG by the file's suffix); needs the [plot] extra."""
-    from allocopt.sensitivity_report import pyplot
+    from allocopt.reports.sensitivity import pyplot
 
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))

@@ -100,7 +100,7 @@ def hedge(inst: Instance, sc: Scenarios, spec: ModelSpec, *, iterations: int = 2
 
     from allocopt.model import build_data
     from allocopt.model.scenario_model import add_partnership
-    from allocopt.scenario_plan import plain_spec
+    from allocopt.scenarios.plan import plain_spec
 
     mpisppy = _mpisppy()
     sputils = mpisppy.utils.sputils
@@ -238,7 +238,7 @@ def _wait_and_see(sc: Scenarios, datas: dict[str, Any]) -> float:
 def _evaluate(inst: Instance, sc: Scenarios, spec: ModelSpec, held: dict[str, float]) -> float | None:
     """The hedged gate decisions (and adjusted scales) held in every scenario, everything else planned again with
     the scenarios linked (the deterministic equivalent with those gates held): the plan's expected total."""
-    from allocopt.scenario_plan import _solve_tree
+    from allocopt.scenarios.plan import _solve_tree
 
     fixed: dict[tuple[str, str, Any], float] = {}
     for key, value in held.items():

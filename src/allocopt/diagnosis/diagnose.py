@@ -2,7 +2,7 @@
 
 Three explanations, cheapest first:
 
-1. **Pre-solve findings** (:mod:`allocopt.prechecks`): plain-arithmetic proofs (a mandatory initiative needing more
+1. **Pre-solve findings** (:mod:`allocopt.diagnosis.prechecks`): plain-arithmetic proofs (a mandatory initiative needing more
    than its partners can give after reserves, a commitment above capacity, ...).
 2. **Conflict set**: an irreducible infeasible subset of the LP relaxation from HiGHS, mapped back to the instance's
    entries. When the relaxation is feasible the conflict comes from whole-gate decisions alone, and we say so.
@@ -17,11 +17,11 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from allocopt.diagnosis.prechecks import Finding, check_instance
 from allocopt.errors import InputError, NoPlanError
 from allocopt.instance.modelfile import ModelSpec
 from allocopt.instance.schema import Instance
 from allocopt.model.entries import Entry, describe, fmt
-from allocopt.prechecks import Finding, check_instance
 
 SLACK_TOLERANCE = 1e-6
 

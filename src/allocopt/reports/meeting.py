@@ -29,7 +29,7 @@ from typing import Any
 import pandas as pd
 
 from allocopt.errors import MissingExtraError
-from allocopt.report import (
+from allocopt.reports.text import (
     _level,
     gate_view,
     money,
@@ -138,7 +138,7 @@ class _Charts:
 
     def __init__(self) -> None:
         try:
-            from allocopt.sensitivity_report import pyplot
+            from allocopt.reports.sensitivity import pyplot
 
             self.plt: Any = pyplot()
         except MissingExtraError:
@@ -398,7 +398,7 @@ def _commitments(result: Result) -> Section | None:
 def _prices(result: Result, prices: Any) -> Section:
     """The largest prices: from ``prices`` (a :class:`~allocopt.prices.shadow.Prices`) or the result's prices table."""
     from allocopt.prices.shadow import HELD_NOTE
-    from allocopt.report import _bound, _price
+    from allocopt.reports.text import _bound, _price
 
     table = prices.limits if prices is not None else (
         result.tables["prices"].reset_index() if "prices" in result.tables and len(result.tables["prices"]) else None)
@@ -639,7 +639,7 @@ def render_markdown(report: Report) -> str:
 def load_result(path: Any, inst: Any) -> Result:
     """A result file written by ``allocopt solve --out``, checked to be a result of ``inst`` (its plan is checked
     by the caller, which shows every violation)."""
-    from allocopt.plan_file import load_plan
+    from allocopt.quarterly.previous import load_plan
 
     return load_plan(path, inst, checked=False)
 

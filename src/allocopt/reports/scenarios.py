@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from allocopt.report import _table, money
+from allocopt.reports.text import _table, money
 from allocopt.results.result import gap_text
 from allocopt.results.scenario_result import ScenarioResult
 

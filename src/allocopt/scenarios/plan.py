@@ -448,7 +448,7 @@ def plan_scenarios(instance: Instance, scenarios: Scenarios, spec: ModelSpec | s
                    started: float | None = None) -> ScenarioResult:
     """Plan the partnership against its scenarios (see the module docstring); ``values=False`` skips the VSS and
     EVPI solves, ``prices=True`` adds the shadow prices per scenario and probability-weighted
-    (:mod:`allocopt.scenario_prices`). The time limit applies to each solve; with ``started`` (a
+    (:mod:`allocopt.scenarios.prices`). The time limit applies to each solve; with ``started`` (a
     :func:`time.perf_counter` reading, e.g. when a command began) it covers every stage of the plan's solve from
     then on instead (the VSS and EVPI solves still get it each, as do LPs with the decisions held)."""
     from allocopt.session import PROVEN_GAP
@@ -472,7 +472,7 @@ def plan_scenarios(instance: Instance, scenarios: Scenarios, spec: ModelSpec | s
         results = _scenario_results(instance, scenarios, plain, solved, start)
         tables = scenario_tables(instance, scenarios, results)
         if prices:
-            from allocopt.scenario_prices import PRICE_NOTE, scenario_price_tables
+            from allocopt.scenarios.prices import PRICE_NOTE, scenario_price_tables
 
             tables.update(scenario_price_tables(solved.hs, solved.model, solved.data, solved.columns))
             notes.append(PRICE_NOTE)

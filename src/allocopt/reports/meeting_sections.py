@@ -1,6 +1,6 @@
 """The report's sections that come from the quarterly loop and from scenario plans.
 
-:mod:`allocopt.meeting_report` makes the sections of one plan; this module adds what a partner meeting reads beside
+:mod:`allocopt.reports.meeting` makes the sections of one plan; this module adds what a partner meeting reads beside
 it: what changed since the previous plan (:func:`diff_section`, from :func:`allocopt.plan_diff`), planned against
 actual (:func:`deviations_section`, from :func:`allocopt.deviations`), and the report of a scenario plan
 (:func:`scenario_report`, from the result file ``allocopt scenarios --out`` writes: the plan to sign now, the gate
@@ -15,8 +15,8 @@ from typing import Any
 
 import pandas as pd
 
-from allocopt.meeting_report import Report, Section, Table, _plain_value
-from allocopt.report import money
+from allocopt.reports.meeting import Report, Section, Table, _plain_value
+from allocopt.reports.text import money
 
 DIFF_TABLES = (("gates", "Gate decisions that changed"), ("contributions", "Contributions that moved"),
                ("partners", "Each partner's contribution and net gain, before and after"),
@@ -35,7 +35,7 @@ def _table(caption: str, frame: pd.DataFrame) -> Table:
 
 
 def diff_section(diff: Any) -> Section:
-    """What changed from the previous plan to this one (a :class:`~allocopt.replanning.PlanDiff`)."""
+    """What changed from the previous plan to this one (a :class:`~allocopt.quarterly.replan.PlanDiff`)."""
     prose = [line.strip() for line in diff.summary()]
     tables = []
     for name, caption in DIFF_TABLES:
