@@ -119,7 +119,7 @@ def main() -> None:
         result.write_text(json.dumps(doc), encoding="utf-8")
         rows = {name: len(table) for name, table in doc["tables"].items()}
         start = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-c", "from allocopt.cli import main; main()", "check",
+        proc = subprocess.run([sys.executable, "-c", "from allocopt.cli.main import main; main()", "check",
                                str(instance), str(result)],
                               capture_output=True, text=True)
         elapsed = time.perf_counter() - start

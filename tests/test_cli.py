@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from allocopt.cli import EXIT_CHECK_FAILED, EXIT_INPUT, EXIT_USAGE, main
+from allocopt.cli.main import EXIT_CHECK_FAILED, EXIT_INPUT, EXIT_USAGE, main
 from conftest import INSTANCES, MODELS
 
 JV = str(INSTANCES / "joint-venture.yaml")

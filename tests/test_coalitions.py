@@ -19,7 +19,7 @@ import yaml
 from click.testing import CliRunner
 
 import allocopt
-from allocopt.cli import EXIT_USAGE, main
+from allocopt.cli.main import EXIT_USAGE, main
 from allocopt.errors import InputError
 from allocopt.games.coalitions import coalition_game, coalition_instance, coalition_spec, coalition_values
 from allocopt.instance.generate import generate_instance

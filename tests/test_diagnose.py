@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from allocopt.cli import EXIT_INFEASIBLE, main
+from allocopt.cli.main import EXIT_INFEASIBLE, main
 from allocopt.diagnosis.diagnose import Diagnosis, diagnose
 from allocopt.instance.modelfile import model_spec_from_dict
 from allocopt.instance.schema import instance_from_dict

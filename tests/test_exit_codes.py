@@ -1,4 +1,4 @@
-"""One test per exit code documented in ``allocopt.cli``: what a script calling ``allocopt`` can rely on."""
+"""One test per exit code documented in ``allocopt.cli.main``: what a script calling ``allocopt`` can rely on."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import allocopt.api
 import allocopt.check.checker
 import allocopt.session
 from allocopt.check.checker import CheckReport, Violation
-from allocopt.cli import (
+from allocopt.cli.main import (
     EXIT_CHECK_FAILED,
     EXIT_INFEASIBLE,
     EXIT_INPUT,

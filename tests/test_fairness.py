@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import allocopt
-from allocopt.cli import main
+from allocopt.cli.main import main
 from allocopt.fairness.compare import compare, frontier
 from allocopt.instance.generate import generate_instance
 from allocopt.instance.modelfile import model_spec_from_dict

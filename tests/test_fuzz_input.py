@@ -59,7 +59,15 @@ from hypothesis import strategies as st
 
 import allocopt.instance.schema
 import allocopt.io.reading
-from allocopt.cli import EXIT_CHECK_FAILED, EXIT_INFEASIBLE, EXIT_INPUT, EXIT_NO_SOLUTION, EXIT_OK, EXIT_USAGE, main
+from allocopt.cli.main import (
+    EXIT_CHECK_FAILED,
+    EXIT_INFEASIBLE,
+    EXIT_INPUT,
+    EXIT_NO_SOLUTION,
+    EXIT_OK,
+    EXIT_USAGE,
+    main,
+)
 from allocopt.errors import InstanceError, ModelFileError
 from allocopt.instance.modelfile import load_model_spec
 from allocopt.instance.schema import instance_from_dict, load_instance
@@ -910,7 +918,7 @@ def test_unreadable_file(tmp_path: Path) -> None:
     f = tmp_path / "secret.yaml"
     f.write_text(TEXTS["joint-venture.yaml"])
     f.chmod(0)
-    code = ("import sys\nfrom click.testing import CliRunner\nfrom allocopt.cli import main\n"
+    code = ("import sys\nfrom click.testing import CliRunner\nfrom allocopt.cli.main import main\n"
             "r = CliRunner().invoke(main, ['validate', sys.argv[1]])\nprint(r.exit_code)\nprint(r.stderr)")
     try:
         proc = run_with_permissions(code, str(f))

@@ -28,7 +28,7 @@ from click.testing import CliRunner, Result
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from allocopt.cli import EXIT_CHECK_FAILED, EXIT_INPUT, EXIT_OK, main
+from allocopt.cli.main import EXIT_CHECK_FAILED, EXIT_INPUT, EXIT_OK, main
 from allocopt.errors import ResultFileError
 from allocopt.instance.scenarios import load_planning
 from allocopt.instance.schema import load_instance
@@ -445,7 +445,7 @@ def test_convert_to_places_that_cannot_be_written(work: Path) -> None:
 UNPRIVILEGED_RUNS = """
 import json, sys
 from click.testing import CliRunner
-from allocopt.cli import main
+from allocopt.cli.main import main
 runs = [CliRunner().invoke(main, args) for args in json.loads(sys.argv[1])]
 print(json.dumps([[r.exit_code, r.stderr] for r in runs]))
 """

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from allocopt.cli import EXIT_INPUT, EXIT_USAGE, main
+from allocopt.cli.main import EXIT_INPUT, EXIT_USAGE, main
 
 GLOVE_YAML = """\
 players: [left, right1, right2]

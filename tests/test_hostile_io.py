@@ -27,7 +27,7 @@ from click.testing import CliRunner
 import allocopt
 import allocopt.io.files
 from allocopt.check.checker import check_result
-from allocopt.cli import EXIT_CHECK_FAILED, EXIT_INPUT, EXIT_NO_SOLUTION, EXIT_OK, EXIT_USAGE, main
+from allocopt.cli.main import EXIT_CHECK_FAILED, EXIT_INPUT, EXIT_NO_SOLUTION, EXIT_OK, EXIT_USAGE, main
 from allocopt.errors import InstanceError, ModelFileError
 from allocopt.instance.modelfile import load_model_spec
 from allocopt.instance.schema import instance_from_dict, load_instance, never_started
@@ -366,7 +366,7 @@ def test_large_crafted_tables_are_checked_in_linear_time(jv_result: dict[str, An
 UNPRIVILEGED_RUNS = """
 import json, sys
 from click.testing import CliRunner
-from allocopt.cli import main
+from allocopt.cli.main import main
 runs = [CliRunner().invoke(main, args) for args in json.loads(sys.argv[1])]
 print(json.dumps([[r.exit_code, r.stderr] for r in runs]))
 """

@@ -23,7 +23,7 @@ def test_ctrl_c_returns_the_incumbent(tmp_path: Path) -> None:
     instance = tmp_path / "hard.yaml"
     write_instance(generate_instance(20, 500, 8, 3, seed=1), instance)
     out = tmp_path / "out"
-    cmd = [sys.executable, "-u", "-c", "from allocopt.cli import main; main()", "solve", str(instance), "--log",
+    cmd = [sys.executable, "-u", "-c", "from allocopt.cli.main import main; main()", "solve", str(instance), "--log",
            "--time-limit", "300", "--out", str(out)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from allocopt.cli import main
+from allocopt.cli.main import main
 from allocopt.instance.schema import instance_from_dict, load_instance
 from allocopt.reports.meeting import (
     CHARTS_NEED,

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from allocopt.cli import main
+from allocopt.cli.main import main
 from allocopt.reports.text import money
 from conftest import INSTANCES, ROOT
 

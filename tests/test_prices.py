@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import allocopt
-from allocopt.cli import main
+from allocopt.cli.main import main
 from allocopt.instance.generate import generate_instance
 from allocopt.model import FAMILIES
 from allocopt.model.entries import describe

@@ -16,7 +16,7 @@ from tests.conftest import INSTANCES, ROOT, solve_checked
 
 import allocopt
 from allocopt.check.checker import check_result
-from allocopt.cli import main
+from allocopt.cli.main import main
 from allocopt.errors import InstanceError
 from allocopt.instance.actuals import actuals_from_dict, actuals_from_plan, hold_past, load_actuals
 from allocopt.instance.schema import instance_from_dict

@@ -27,7 +27,7 @@ from click.testing import CliRunner
 from tests.conftest import needs_extra, solve_checked
 
 from allocopt.check.scenario_checker import check_scenario_result
-from allocopt.cli import main
+from allocopt.cli.main import main
 from allocopt.errors import InstanceError, ModelFileError
 from allocopt.instance.modelfile import model_spec_from_dict
 from allocopt.instance.scenarios import Scenarios, cvar, scenarios_from_data

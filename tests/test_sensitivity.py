@@ -26,7 +26,7 @@ import yaml
 from click.testing import CliRunner
 
 import allocopt
-from allocopt.cli import EXIT_INPUT, EXIT_USAGE, main
+from allocopt.cli.main import EXIT_INPUT, EXIT_USAGE, main
 from allocopt.errors import InstanceError, MissingExtraError
 from allocopt.instance.schema import Instance, instance_from_dict
 from allocopt.prices.sensitivity import DEFAULT_TOLERANCE, sweep, tornado

@@ -21,7 +21,7 @@ from conftest import needs_extra
 
 openpyxl = needs_extra("xlsx")
 
-from allocopt.cli import main  # noqa: E402
+from allocopt.cli.main import main  # noqa: E402
 from allocopt.errors import InstanceError  # noqa: E402
 from allocopt.instance.scenarios import load_planning  # noqa: E402
 from allocopt.instance.schema import instance_from_dict, load_instance  # noqa: E402

@@ -16,7 +16,7 @@ from typing import Any
 
 from click.testing import CliRunner
 
-from allocopt.cli import main
+from allocopt.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = Path(__file__).resolve().parent / "outputs"
