@@ -22,8 +22,8 @@ from tabulate import tabulate
 
 import allocopt
 from allocopt.instance.generate import generate_instance
-from allocopt.instance.modelfile import model_spec_from_dict
 from allocopt.session import Session
+from allocopt.solver.specs import model_spec_from_dict
 
 OBJECTIVES: list[Any] = ["utilitarian", "maxmin", "leximin", "nash", {"name": "alpha_fair", "alpha": 2},
                          "kalai_smorodinsky", "max_min_return"]

@@ -90,8 +90,8 @@ def model_spec(variant: str, time_limit: float) -> Any:
     ``legacy`` is allocopt as it was before issue 10: legacy rows and HiGHS's own search defaults;
     ``legacy-tuned`` the legacy rows with allocopt's search options (what the rows alone change); ``strong`` the
     strong rows with allocopt's search options."""
-    from allocopt.instance.modelfile import model_spec_from_dict
     from allocopt.solver.highs import HIGHS_SEARCH_DEFAULTS, MIP_SEARCH_OPTIONS
+    from allocopt.solver.specs import model_spec_from_dict
 
     search = {"legacy": HIGHS_SEARCH_DEFAULTS, "legacy-tuned": MIP_SEARCH_OPTIONS}.get(variant, {})
     options = {**search, **HIGHS_OPTIONS}

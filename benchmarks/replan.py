@@ -27,8 +27,9 @@ from tabulate import tabulate
 import allocopt
 from allocopt.instance.actuals import actuals_from_plan, hold_past
 from allocopt.instance.generate import generate_instance
-from allocopt.instance.modelfile import ModelSpec, load_model_spec, model_spec_from_dict
+from allocopt.instance.modelfile import ModelSpec
 from allocopt.quarterly.replan import plan_diff, replan
+from allocopt.solver.specs import load_model_spec, model_spec_from_dict
 
 BUNDLED = ("joint-venture", "channel-ecosystem", "tight-commitments")
 

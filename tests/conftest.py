@@ -14,9 +14,10 @@ import pytest
 
 import allocopt
 from allocopt.check.checker import check_result
-from allocopt.instance.modelfile import ModelSpec, model_spec_from_dict
+from allocopt.instance.modelfile import ModelSpec
 from allocopt.instance.schema import Instance, instance_from_dict
 from allocopt.results.result import Result
+from allocopt.solver.specs import model_spec_from_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 

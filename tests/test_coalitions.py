@@ -23,9 +23,10 @@ from allocopt.cli.main import EXIT_USAGE, main
 from allocopt.errors import InputError
 from allocopt.games.coalitions import coalition_game, coalition_instance, coalition_spec, coalition_values
 from allocopt.instance.generate import generate_instance
-from allocopt.instance.modelfile import ModelSpec, model_spec_from_dict
+from allocopt.instance.modelfile import ModelSpec
 from allocopt.instance.schema import Instance, instance_from_dict
 from allocopt.model import build_data
+from allocopt.solver.specs import model_spec_from_dict
 from conftest import needs_extra
 
 RULES: dict[str, Any] = {

@@ -10,8 +10,8 @@ from click.testing import CliRunner
 
 from allocopt.cli.main import EXIT_INFEASIBLE, main
 from allocopt.diagnosis.diagnose import Diagnosis, diagnose
-from allocopt.instance.modelfile import model_spec_from_dict
 from allocopt.instance.schema import instance_from_dict
+from allocopt.solver.specs import model_spec_from_dict
 from conftest import solve_checked
 
 RESOURCES = {"capital": {"unit": "USD", "unit_value": 1}, "talent": {"unit": "FTE-month", "unit_value": 15000}}

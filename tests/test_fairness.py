@@ -18,9 +18,9 @@ import allocopt
 from allocopt.cli.main import main
 from allocopt.fairness.compare import compare, frontier
 from allocopt.instance.generate import generate_instance
-from allocopt.instance.modelfile import model_spec_from_dict
 from allocopt.results.metrics import bfT_bounds, fairness_metrics, gini, jain
 from allocopt.session import Session
+from allocopt.solver.specs import model_spec_from_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = sorted((ROOT / "instances").glob("*.yaml"))
@@ -285,9 +285,9 @@ def test_tie_break_completes_where_a_stage_once_answered_infeasible() -> None:
 def test_a_tie_break_stopped_short_says_why_and_how_far_it_got(termination: str, done: int, expected: str) -> None:
     from types import SimpleNamespace
 
-    from allocopt.fairness.staged import _tie_break_failed_note
     from allocopt.results.result import SolutionStatus, Termination
     from allocopt.solver.highs import SolveOutcome
+    from allocopt.solver.stages import _tie_break_failed_note
 
     outcome = SolveOutcome(termination=Termination(termination), solution_status=SolutionStatus.NONE,
                            objective=None, bound=None, gap=None, handoff_s=0.0, solve_s=0.0, highs_s=0.0, version="")

@@ -15,10 +15,11 @@ from tests.conftest import INSTANCES, MODELS, TINY, solve_checked
 import allocopt
 from allocopt.errors import ModelFileError
 from allocopt.instance.generate import generate_instance
-from allocopt.instance.modelfile import ModelSpec, load_model_spec, model_spec_from_dict
+from allocopt.instance.modelfile import ModelSpec
 from allocopt.model import build_data
 from allocopt.model.families import no_subsidy_constants, no_subsidy_ratios
 from allocopt.session import Session
+from allocopt.solver.specs import load_model_spec, model_spec_from_dict
 
 
 def _spec(formulation: str, **extra: object) -> ModelSpec:

@@ -69,8 +69,8 @@ from allocopt.cli.main import (
     main,
 )
 from allocopt.errors import InstanceError, ModelFileError
-from allocopt.instance.modelfile import load_model_spec
 from allocopt.instance.schema import instance_from_dict, load_instance
+from allocopt.solver.specs import load_model_spec
 from conftest import INSTANCES, TINY, run_with_permissions
 
 EXAMPLES = int(os.environ.get("ALLOCOPT_FUZZ_EXAMPLES", "150"))

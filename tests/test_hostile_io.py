@@ -29,10 +29,10 @@ import allocopt.io.files
 from allocopt.check.checker import check_result
 from allocopt.cli.main import EXIT_CHECK_FAILED, EXIT_INPUT, EXIT_NO_SOLUTION, EXIT_OK, EXIT_USAGE, main
 from allocopt.errors import InstanceError, ModelFileError
-from allocopt.instance.modelfile import load_model_spec
 from allocopt.instance.schema import instance_from_dict, load_instance, never_started
 from allocopt.io.files import OutputError, write_atomic, write_set
 from allocopt.results.result import gap_text
+from allocopt.solver.specs import load_model_spec
 from conftest import INSTANCES, TINY, run_with_permissions
 
 JV = str(INSTANCES / "joint-venture.yaml")

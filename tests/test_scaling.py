@@ -16,9 +16,9 @@ from tests.conftest import INSTANCES
 import allocopt
 from allocopt.check.checker import check_result
 from allocopt.instance.generate import generate_instance
-from allocopt.instance.modelfile import model_spec_from_dict
 from allocopt.session import Session
 from allocopt.solver.highs import HighsSession, _entries, equilibration
+from allocopt.solver.specs import model_spec_from_dict
 
 
 def _lp(costs: list[float], upper: list[float], rows: list[tuple[dict[int, float], float]],

@@ -29,12 +29,12 @@ from tests.conftest import needs_extra, solve_checked
 from allocopt.check.scenario_checker import check_scenario_result
 from allocopt.cli.main import main
 from allocopt.errors import InstanceError, ModelFileError
-from allocopt.instance.modelfile import model_spec_from_dict
 from allocopt.instance.scenarios import Scenarios, cvar, scenarios_from_data
 from allocopt.instance.schema import Instance, instance_from_dict
 from allocopt.results.scenario_result import ScenarioResult
 from allocopt.scenarios.plan import plan_scenarios
 from allocopt.session import Session
+from allocopt.solver.specs import model_spec_from_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 

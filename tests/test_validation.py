@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from allocopt.errors import InstanceError, ModelFileError
-from allocopt.instance.modelfile import model_spec_from_dict
 from allocopt.instance.schema import instance_from_dict, load_instance
+from allocopt.solver.specs import model_spec_from_dict
 
 VALID: dict[str, Any] = {
     "name": "valid",

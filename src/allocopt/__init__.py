@@ -50,9 +50,10 @@ from allocopt.errors import (  # noqa: E402
 )
 
 if TYPE_CHECKING:
-    from allocopt.instance.modelfile import ModelSpec, load_model_spec, model_spec_from_dict
+    from allocopt.instance.modelfile import ModelSpec
     from allocopt.instance.schema import Instance, instance_from_dict, load_instance
     from allocopt.results.result import Result, Status
+    from allocopt.solver.specs import load_model_spec, model_spec_from_dict
 
 __version__ = "0.1.0"
 
@@ -76,7 +77,7 @@ _LAZY = {
     "allocopt.diagnosis.diagnose": ("diagnose", "precheck"),
     "allocopt.session": ("Session",),
     "allocopt.prices.renegotiation": ("renegotiate",),
-    "allocopt.prices.shadow": ("shadow_prices",),
+    "allocopt.solver.duals": ("shadow_prices",),
     "allocopt.fairness.compare": ("compare", "frontier"),
     "allocopt.results.metrics": ("fairness_metrics",),
     "allocopt.prices.sensitivity": ("sweep", "tornado"),
@@ -87,7 +88,8 @@ _LAZY = {
     "allocopt.scenarios.plan": ("plan_scenarios",),
     "allocopt.check.scenario_checker": ("check_scenario_result",),
     "allocopt.instance.schema": ("Instance", "instance_from_dict", "load_instance"),  # pydantic: only when one is read
-    "allocopt.instance.modelfile": ("ModelSpec", "load_model_spec", "model_spec_from_dict"),
+    "allocopt.instance.modelfile": ("ModelSpec",),
+    "allocopt.solver.specs": ("load_model_spec", "model_spec_from_dict"),
     "allocopt.results.result": ("Result", "Status"),  # pandas: only when a result is read or made
     "allocopt.check.checker": ("check_result",),
 }

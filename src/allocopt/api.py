@@ -9,16 +9,15 @@
 
 from __future__ import annotations
 
-import re
-import time
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from allocopt.errors import InstanceError, Problem
+from allocopt.instance.edits import split_path, with_value, with_values
 from allocopt.instance.modelfile import ModelSpec
-from allocopt.instance.schema import Instance, instance_from_dict, load_instance
-from allocopt.results.result import Result
+from allocopt.instance.schema import Instance
+from allocopt.session import solve
+
+__all__ = ["build", "export_model", "solve", "split_path", "with_value", "with_values"]
 
 
 def build(instance: Instance, spec: ModelSpec | None = None) -> Any:
@@ -28,92 +27,18 @@ def build(instance: Instance, spec: ModelSpec | None = None) -> Any:
     return create_model(build_data(instance, spec or ModelSpec()))
 
 
-def solve(
-    instance: Instance | str | Path,
-    spec: ModelSpec | str | Path | None = None,
-    *,
-    time_limit: float | None = None,
-    rel_gap: float | None = None,
-    threads: int | None = None,
-    random_seed: int | None = None,
-    tee: bool = False,
-    started: float | None = None,
-) -> Result:
-    """Solve a partnership and return a :class:`~allocopt.results.result.Result`.
+def export_model(instance: Instance | str | Path, spec: ModelSpec | str | Path | None, target: str | Path,
+                 fmt: str = "lp", *, protect: list[Path] | None = None) -> Path:
+    """Write the model of a partnership as an LP or MPS file (``fmt``) for any other solver, atomically, never over
+    an input file (``protect``); returns the path written."""
+    from allocopt.instance.schema import load_instance
+    from allocopt.io.files import check_file_target, replace_atomic
+    from allocopt.solver.highs import write_model
+    from allocopt.solver.specs import load_model_spec
 
-    ``instance`` and ``spec`` may be objects or file paths; keyword options override the model file's solver
-    options. The time limit covers the whole call (reading files, building the model and HiGHS's search), counted
-    from ``started`` (a :func:`time.perf_counter` reading, e.g. when a command began) or from the call. The result
-    holds no plan when the instance is infeasible or no plan was found in time: look at ``result.status``. For many
-    solves of one partnership, keep a :class:`~allocopt.session.Session` instead.
-    """
-    from allocopt.session import Session
-
-    start = time.perf_counter() if started is None else started
+    target = Path(target)
+    check_file_target(target, protect=protect or [])  # before building the model
     inst = instance if isinstance(instance, Instance) else load_instance(instance)
-    with Session(inst, spec, time_limit=time_limit, rel_gap=rel_gap, threads=threads, random_seed=random_seed,
-                 started=start) as session:
-        result = session.solve(tee=tee)
-    result.timing["total_s"] = time.perf_counter() - start
-    return result
-
-
-def with_value(instance: Instance, path: str, value: Any) -> Instance:
-    """A copy of the instance with one field changed, validated again.
-
-    ``path`` is dotted, as in error messages: ``partners.northwind.capacity.capital.pilot``,
-    ``initiatives.crm.phases.scale.value``, ``commitments[0].min``.
-    """
-    return with_values(instance, {path: value})
-
-
-def with_values(instance: Instance, changes: Mapping[str | tuple[str | int, ...], Any]) -> Instance:
-    """A copy of the instance with several fields changed, validated once at the end.
-
-    Each field is a dotted path (``partners.northwind.weight``) or a tuple of keys
-    (``("partners", "north.wind", "weight")``, for names that hold '.' or '[').
-    """
-    data = instance.model_dump(mode="json", exclude_unset=True)
-    for path, value in changes.items():
-        _set_path(data, path, value)
-    return instance_from_dict(data, source="<changed instance>")
-
-
-_OPTIONAL_SECTIONS = {"risk", "total", "capacity", "eligible", "benefit_share"}
-
-
-def _set_path(data: dict[str, Any], path: str | tuple[str | int, ...], value: Any) -> None:
-    keys = list(path) if isinstance(path, tuple) else split_path(path)
-    path = ".".join(map(str, keys))
-    if not keys:
-        raise InstanceError([Problem(path, "empty field path", "name a field, e.g. partners.northwind.weight")])
-    node: Any = data
-    for n, key in enumerate(keys[:-1]):
-        where = ".".join(map(str, keys[: n + 1]))
-        optional = key in _OPTIONAL_SECTIONS or (n > 0 and keys[n - 1] == "capacity")
-        if isinstance(node, dict) and isinstance(key, str) and node.get(key) is None and optional:
-            node[key] = {}  # an optional section not written in the file (e.g. a partner's risk)
-        try:
-            node = node[key]
-        except (KeyError, IndexError, TypeError):
-            raise InstanceError([Problem(where, "no such field", "check the path against the instance")]) from None
-    last = keys[-1]
-    if isinstance(node, dict) and isinstance(last, str):
-        _inline_phase(node)
-        node[last] = value
-    elif isinstance(node, list) and isinstance(last, int) and 0 <= last < len(node):
-        node[last] = value
-    else:
-        raise InstanceError([Problem(path, "no such field", "check the path against the instance")])
-
-
-def _inline_phase(node: dict[str, Any]) -> None:
-    """Phase plans dump as {needs: {...}, value}; let ``...phases.scale.capital`` address a need directly."""
-    if set(node) == {"needs", "value"} and isinstance(node["needs"], dict):
-        needs = node.pop("needs")
-        node.update(needs)
-
-
-def split_path(path: str) -> list[str | int]:
-    """``commitments[0].min`` -> ["commitments", 0, "min"]."""
-    return [int(tok[1:-1]) if tok.startswith("[") else tok for tok in re.findall(r"\[\d+\]|[^.\[\]]+", path)]
+    model = build(inst, spec if isinstance(spec, ModelSpec) else load_model_spec(spec))
+    replace_atomic(target, lambda tmp: write_model(model, str(tmp), fmt), protect=protect or [], suffix=f".{fmt}")
+    return target

@@ -23,9 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from allocopt.instance.modelfile import ModelSpec, load_model_spec
+from allocopt.instance.modelfile import ModelSpec
 from allocopt.instance.schema import Instance, load_instance, never_started
 from allocopt.results.result import Result, Status, Termination, gap_text
+from allocopt.solver.specs import load_model_spec
 
 PROVEN_GAP = 1e-6
 """A plan within this relative gap of the bound is reported as proven optimal."""
@@ -55,9 +56,9 @@ class Session:
 
     # -- life cycle ----------------------------------------------------------------------------------------------
     def _build(self, inst: Instance) -> None:
-        from allocopt.diagnosis.prechecks import check_instance
         from allocopt.model import build_data, create_model
         from allocopt.model.limits import row_bounds, structure_key
+        from allocopt.model.prechecks import check_instance
         from allocopt.solver.highs import MIP_SEARCH_OPTIONS, HighsSession
 
         tick = time.perf_counter()
@@ -94,7 +95,7 @@ class Session:
 
     def set_many(self, changes: Mapping[str | tuple[str | int, ...], Any]) -> str:
         """Change several fields at once, validated together."""
-        from allocopt.api import split_path, with_values
+        from allocopt.instance.edits import split_path, with_values
 
         instance_changes: dict[str | tuple[str | int, ...], Any] = {}
         model_changes: dict[tuple[str | int, ...], Any] = {}
@@ -107,7 +108,7 @@ class Session:
         inst = with_values(self.instance, instance_changes) if instance_changes else self.instance
         spec = self.spec
         if model_changes:
-            spec = _spec_with(spec, model_changes)
+            spec = spec_with(spec, model_changes)
         return self.replace(inst, spec)
 
     def replace(self, instance: Instance, spec: ModelSpec | None = None) -> str:
@@ -122,7 +123,7 @@ class Session:
             new_bounds = row_bounds(data)
             self._shift(new_bounds)
             self.instance, self.data, self.spec, self._bounds = instance, data, spec, new_bounds
-            from allocopt.diagnosis.prechecks import check_instance
+            from allocopt.model.prechecks import check_instance
 
             self.findings = check_instance(data)
             self.in_place += 1
@@ -187,7 +188,7 @@ class Session:
 
         ``warm_start`` hands HiGHS the previous plan as a first incumbent (see :meth:`HighsSession.solve`);
         ``incumbent`` hands it these column values instead (a single-objective model only)."""
-        from allocopt.fairness.staged import needs_stages, staged_solve
+        from allocopt.solver.stages import needs_stages, staged_solve
 
         start = time.perf_counter()
         self.highs.release_integers()
@@ -296,15 +297,15 @@ class Session:
             return self.lp(ranging=ranging) if held else None
 
     def prices(self, *, relax: bool = False) -> Any:
-        """Shadow prices of every negotiable limit, with valid ranges (see :mod:`allocopt.prices.shadow`)."""
-        from allocopt.prices.shadow import shadow_prices
+        """Shadow prices of every negotiable limit, with valid ranges (see :mod:`allocopt.solver.duals`)."""
+        from allocopt.solver.duals import shadow_prices
 
         return shadow_prices(self, relax=relax)
 
 
-def _spec_with(spec: ModelSpec, changes: Mapping[tuple[str | int, ...], Any]) -> ModelSpec:
+def spec_with(spec: ModelSpec, changes: Mapping[tuple[str | int, ...], Any]) -> ModelSpec:
     from allocopt.errors import ModelFileError, Problem
-    from allocopt.instance.modelfile import model_spec_from_dict
+    from allocopt.solver.specs import model_spec_from_dict
 
     data = spec.model_dump(mode="json")
     for keys, value in changes.items():
@@ -406,8 +407,8 @@ def with_price_of_fairness(session: Session, result: Result) -> Result:
     same live session, which is left with its own objective)."""
     import dataclasses
 
-    from allocopt.instance.modelfile import model_spec_from_dict
     from allocopt.results.metrics import fairness_metrics
+    from allocopt.solver.specs import model_spec_from_dict
 
     own = session.spec
     if own.objective.name in ("utilitarian", "total_net_gain"):
@@ -424,3 +425,31 @@ def with_price_of_fairness(session: Session, result: Result) -> Result:
     fairness = dict(result.fairness)
     fairness["metrics"] = fairness_metrics(result.partners, utilitarian=utilitarian)
     return dataclasses.replace(result, fairness=fairness)
+
+
+def solve(
+    instance: Instance | str | Path,
+    spec: ModelSpec | str | Path | None = None,
+    *,
+    time_limit: float | None = None,
+    rel_gap: float | None = None,
+    threads: int | None = None,
+    random_seed: int | None = None,
+    tee: bool = False,
+    started: float | None = None,
+) -> Result:
+    """Solve a partnership and return a :class:`~allocopt.results.result.Result`.
+
+    ``instance`` and ``spec`` may be objects or file paths; keyword options override the model file's solver
+    options. The time limit covers the whole call (reading files, building the model and HiGHS's search), counted
+    from ``started`` (a :func:`time.perf_counter` reading, e.g. when a command began) or from the call. The result
+    holds no plan when the instance is infeasible or no plan was found in time: look at ``result.status``. For many
+    solves of one partnership, keep a :class:`~allocopt.session.Session` instead.
+    """
+    start = time.perf_counter() if started is None else started
+    inst = instance if isinstance(instance, Instance) else load_instance(instance)
+    with Session(inst, spec, time_limit=time_limit, rel_gap=rel_gap, threads=threads, random_seed=random_seed,
+                 started=start) as session:
+        result = session.solve(tee=tee)
+    result.timing["total_s"] = time.perf_counter() - start
+    return result

@@ -1,7 +1,8 @@
 """The independent check of a scenario plan (``allocopt-scenario-result/1``).
 
 Like :mod:`allocopt.check.checker`, which it builds on, this module never imports Pyomo, HiGHS or anything of
-``allocopt.model`` or ``allocopt.solver.highs``: it reads the instance, the scenario description and the result file, and
+``allocopt.model`` or ``allocopt.solver.highs``: it reads the instance, the scenario description and the result file,
+and
 
 * checks every scenario's plan against that scenario's instance with the ordinary checker (every rule, in every
   scenario; each violation names its scenario);

@@ -179,11 +179,11 @@ def solve(instance: Path, model_file: Path | None, time_limit: float | None, gap
                         objective, values=False, prices=with_prices, started=started)
         return
     from allocopt.check.checker import check_result
-    from allocopt.instance.modelfile import load_model_spec, with_objective
     from allocopt.instance.schema import load_instance
     from allocopt.io.files import OutputError, check_set_target
     from allocopt.reports.text import render, render_prices
     from allocopt.session import Session, with_price_of_fairness, with_prices_attached
+    from allocopt.solver.specs import load_model_spec, with_objective
 
     protect = [instance] + ([model_file] if model_file else [])
     if with_xlsx:
@@ -252,8 +252,8 @@ def diagnose(instance: Path, model_file: Path | None, time_limit: float | None) 
     """Explain why INSTANCE has no plan: findings before solving, the conflicting terms, and the cheapest
     renegotiation that restores a plan (confirmed by solving again)."""
     from allocopt.diagnosis.diagnose import diagnose as explain
-    from allocopt.instance.modelfile import load_model_spec
     from allocopt.instance.schema import load_instance
+    from allocopt.solver.specs import load_model_spec
 
     inst = load_instance(instance)
     spec = load_model_spec(model_file).with_solver(time_limit=time_limit)
@@ -270,11 +270,11 @@ def _plan_scenarios(instance: Path, scenarios_file: Path | None, model_file: Pat
     """Plan against scenarios, check the plan independently, print it and write result.json (see
     :mod:`allocopt.scenarios.plan`)."""
     from allocopt.check.scenario_checker import check_scenario_result
-    from allocopt.instance.modelfile import load_model_spec, with_objective
     from allocopt.instance.scenarios import load_planning
     from allocopt.io.files import check_set_target, write_set
     from allocopt.reports.scenarios import render_scenarios
     from allocopt.scenarios.plan import plan_scenarios
+    from allocopt.solver.specs import load_model_spec, with_objective
 
     protect = [p for p in (instance, model_file, scenarios_file) if p is not None]
     if out_dir is not None:
@@ -337,9 +337,9 @@ def scenarios(instance: Path, scenarios_file: Path | None, model_file: Path | No
     """Plan INSTANCE against its scenarios: the plan to sign now, the gate policy per branch, each partner's gain
     per scenario (expected, CVaR, worst case), the value of the stochastic solution and of perfect information."""
     if hedging_iterations is not None:
-        from allocopt.instance.modelfile import load_model_spec
         from allocopt.instance.scenarios import load_planning
         from allocopt.scenarios.hedging import hedge
+        from allocopt.solver.specs import load_model_spec
 
         inst, cases = load_planning(instance, scenarios_file)
         if cases is None:
@@ -441,7 +441,7 @@ def check(instance: Path, result_file: Path, model_file: Path | None, actuals_fi
     """Verify RESULT_FILE (result.json) against INSTANCE, independently of the model code."""
     from allocopt.check.checker import check_files
     from allocopt.check.scenario_checker import check_scenario_files, is_scenario_result
-    from allocopt.instance.modelfile import load_model_spec
+    from allocopt.solver.specs import load_model_spec
 
     if is_scenario_result(result_file):
         report = check_scenario_files(instance, result_file, scenarios_file)
@@ -473,20 +473,13 @@ def check(instance: Path, result_file: Path, model_file: Path | None, actuals_fi
 @handle_errors
 def export(instance: Path, model_file: Path | None, lp_file: Path | None, mps_file: Path | None) -> None:
     """Write the model of INSTANCE as an LP or MPS file, for any other solver."""
-    from allocopt.api import build
-    from allocopt.instance.modelfile import load_model_spec
-    from allocopt.instance.schema import load_instance
-    from allocopt.io.files import check_file_target, replace_atomic
-    from allocopt.solver.highs import write_model
+    from allocopt.api import export_model
 
     if (lp_file is None) == (mps_file is None):
         raise click.UsageError("give exactly one of --lp FILE or --mps FILE")
     target, fmt = (lp_file, "lp") if lp_file is not None else (mps_file, "mps")
     assert target is not None
-    protect = [instance] + ([model_file] if model_file else [])
-    check_file_target(target, protect=protect)  # before building the model
-    model = build(load_instance(instance), load_model_spec(model_file))
-    replace_atomic(target, lambda tmp: write_model(model, str(tmp), fmt), protect=protect, suffix=f".{fmt}")
+    export_model(instance, model_file, target, fmt, protect=[instance] + ([model_file] if model_file else []))
     click.echo(printable(f"wrote {target}"), err=True)
 
 
@@ -571,11 +564,11 @@ def generate(partners: int, initiatives: int, phases: int, resources: int, seed:
 def _frames_out(frames: dict[str, Any], fmt: str, extra: dict[str, Any]) -> None:
     """Print DataFrames as JSON (one object, with ``extra`` fields) or CSV (one block per frame)."""
     if fmt == "json":
-        from allocopt.results.result import _clean
+        from allocopt.results.result import json_safe
 
         payload = dict(extra)
         for name, df in frames.items():
-            payload[name] = [{str(k): _clean(v) for k, v in row.items()} for row in df.to_dict(orient="records")]
+            payload[name] = [{str(k): json_safe(v) for k, v in row.items()} for row in df.to_dict(orient="records")]
         click.echo(json.dumps(payload, indent=2, allow_nan=False))
     else:
         for name, df in frames.items():
@@ -594,10 +587,10 @@ def _frames_out(frames: dict[str, Any], fmt: str, extra: dict[str, Any]) -> None
 def prices(instance: Path, model_file: Path | None, relax: bool, time_limit: float | None, fmt: str) -> None:
     """Shadow prices of every limit of INSTANCE (capacities, totals, caps, margins, commitments), each with the
     range over which it holds: what one more unit of each limit is worth to the partnership."""
-    from allocopt.instance.modelfile import load_model_spec
     from allocopt.instance.schema import load_instance
     from allocopt.reports.text import render_prices
     from allocopt.session import Session
+    from allocopt.solver.specs import load_model_spec
 
     inst = load_instance(instance)
     with Session(inst, load_model_spec(model_file), time_limit=time_limit) as session:
@@ -644,11 +637,11 @@ def renegotiate(instance: Path, model_file: Path | None, steps: str, terms: str 
                 workers: int | None, dask_address: str | None, fmt: str) -> None:
     """Which term of INSTANCE is worth renegotiating: each limit's price and range, and the true value of moving it
     by each step (the plan re-solved at every step)."""
-    from allocopt.instance.modelfile import load_model_spec
     from allocopt.instance.schema import load_instance
     from allocopt.prices.renegotiation import renegotiate as report_on
     from allocopt.reports.text import render_renegotiation
     from allocopt.session import Session
+    from allocopt.solver.specs import load_model_spec
 
     step_list = _steps(steps)
     term_list = [t.strip() for t in terms.split(",") if t.strip()] if terms else None
@@ -690,9 +683,10 @@ def compare(instance: Path, model_file: Path | None, objectives: str, time_limit
     and return, the smallest gain, Jain, Gini, the price of fairness, and what changes in the plan."""
     from allocopt.check.checker import check_result
     from allocopt.fairness.compare import compare as compare_objectives
-    from allocopt.instance.modelfile import load_model_spec, parse_objective
+    from allocopt.instance.modelfile import parse_objective
     from allocopt.instance.schema import load_instance
     from allocopt.reports.fairness import render_comparison
+    from allocopt.solver.specs import load_model_spec
 
     names = [o.strip() for o in objectives.split(",") if o.strip()]
     if not names:
@@ -807,9 +801,9 @@ def frontier(instance: Path, model_file: Path | None, points: int, between: str,
     """The Pareto frontier of INSTANCE by the epsilon-constraint method, exact at each point: the total net gain
     against the smallest gain above stand-alone, or one partner's gain against another's."""
     from allocopt.fairness.compare import frontier as frontier_of
-    from allocopt.instance.modelfile import load_model_spec
     from allocopt.instance.schema import load_instance
     from allocopt.reports.fairness import render_frontier
+    from allocopt.solver.specs import load_model_spec
 
     parts = [p.strip() for p in between.split(",")]
     if len(parts) != 2:
@@ -862,10 +856,10 @@ def sensitivity(instance: Path, model_file: Path | None, param: str | None, valu
                 time_limit: float | None) -> None:
     """How the plan of INSTANCE moves when one field moves (--param with --values or --range), or which fields
     move it most (--tornado PCT)."""
-    from allocopt.instance.modelfile import load_model_spec
     from allocopt.instance.schema import load_instance
     from allocopt.prices.sensitivity import check_sweep, sweep, tornado, tornado_solves
     from allocopt.reports import sensitivity as show
+    from allocopt.solver.specs import load_model_spec
 
     if (param is None) == (tornado_pct is None):
         raise click.UsageError("give either --param PATH (with --values or --range) or --tornado PCT")
@@ -943,9 +937,9 @@ def coalitions(instance: Path, model_file: Path | None, concepts: str, target: s
     that would walk away from the plan, and the side payments that turn the plan's split into the Shapley (or
     nucleolus) split."""
     from allocopt.games.coalitions import CONCEPTS, DEFAULT_SAMPLES, MAX_EXACT_PARTNERS, coalition_game, coalition_masks
-    from allocopt.instance.modelfile import load_model_spec
     from allocopt.instance.schema import load_instance
     from allocopt.reports.coalitions import render_coalitions
+    from allocopt.solver.specs import load_model_spec
 
     wanted = _concepts(concepts, CONCEPTS)
     if workers is not None and dask_address is not None:
@@ -1088,7 +1082,7 @@ def report(instance: Path, result_file: Path, html_file: Path | None, markdown_f
         result = dataclasses.replace(result, notes=[*result.notes, *notes])
     if with_coalitions and result.status.has_plan:
         from allocopt.games.coalitions import coalition_game
-        from allocopt.instance.modelfile import model_spec_from_dict
+        from allocopt.solver.specs import model_spec_from_dict
 
         coalitions_found = coalition_game(planned, model_spec_from_dict(result.model), time_limit=time_limit)
     extra = []
@@ -1129,12 +1123,12 @@ def replan(instance: Path, actuals_file: Path, previous_file: Path | None, model
     deviations from plan."""
     from allocopt.check.checker import check_result
     from allocopt.instance.actuals import load_actuals
-    from allocopt.instance.modelfile import load_model_spec
     from allocopt.instance.schema import load_instance
     from allocopt.io.files import check_set_target, write_set
     from allocopt.quarterly.replan import deviation_lines
     from allocopt.quarterly.replan import replan as replan_with
     from allocopt.reports.text import render
+    from allocopt.solver.specs import load_model_spec
 
     protect = [instance, actuals_file] + [f for f in (model_file, previous_file) if f is not None]
     if out_dir is not None:

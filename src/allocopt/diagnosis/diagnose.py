@@ -2,7 +2,8 @@
 
 Three explanations, cheapest first:
 
-1. **Pre-solve findings** (:mod:`allocopt.diagnosis.prechecks`): plain-arithmetic proofs (a mandatory initiative needing more
+1. **Pre-solve findings** (:mod:`allocopt.model.prechecks`): plain-arithmetic proofs (a mandatory initiative needing
+more
    than its partners can give after reserves, a commitment above capacity, ...).
 2. **Conflict set**: an irreducible infeasible subset of the LP relaxation from HiGHS, mapped back to the instance's
    entries. When the relaxation is feasible the conflict comes from whole-gate decisions alone, and we say so.
@@ -17,11 +18,11 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from allocopt.diagnosis.prechecks import Finding, check_instance
 from allocopt.errors import InputError, NoPlanError
 from allocopt.instance.modelfile import ModelSpec
 from allocopt.instance.schema import Instance
 from allocopt.model.entries import Entry, describe, fmt
+from allocopt.model.prechecks import Finding, check_instance
 
 SLACK_TOLERANCE = 1e-6
 
@@ -123,10 +124,11 @@ def diagnose(instance: Instance, spec: ModelSpec | None = None, *, feasible_chec
     """Explain why ``instance`` has no plan, and find the cheapest set of changes that gives it one.
 
     With ``open_windows_only`` the renegotiation uses only terms whose renegotiation window is open at the current
-    phase (:mod:`allocopt.instance.windows`) where that can restore a plan; otherwise (and by default) it may use any term,
+    phase (:mod:`allocopt.instance.windows`) where that can restore a plan; otherwise (and by default) it may use any
+    term,
     and says which of its changes need a closed window."""
-    from allocopt.api import solve
     from allocopt.model import build_data, create_model
+    from allocopt.session import solve
     from allocopt.solver.highs import conflict_set
 
     spec = spec or ModelSpec()
@@ -407,7 +409,7 @@ def _stage_scale(values: dict[str, dict[Any, float]], d: Any, i: str, t: str) ->
 
 def apply_changes(instance: Instance, spec: ModelSpec, changes: list[Change]) -> tuple[Instance, ModelSpec]:
     """A copy of the instance (and model settings) with every change applied."""
-    from allocopt.api import with_values
+    from allocopt.instance.edits import with_values
 
     edits: dict[str | tuple[str | int, ...], Any] = {c.keys: c.new_value for c in changes if c.keys[0] != "model"}
     repaired = with_values(instance, edits) if edits else instance

@@ -16,10 +16,11 @@ from typing import Any
 
 import pandas as pd
 
-from allocopt.instance.modelfile import ModelSpec, load_model_spec, parse_objective
+from allocopt.instance.modelfile import ModelSpec, parse_objective
 from allocopt.instance.schema import Instance, load_instance
 from allocopt.results.metrics import fairness_metrics
 from allocopt.results.result import Result
+from allocopt.solver.specs import load_model_spec
 
 DEFAULT_OBJECTIVES = ("utilitarian", "maxmin", "leximin", "nash", "kalai_smorodinsky", "max_min_return")
 
@@ -38,7 +39,7 @@ class Comparison:
 
 
 def _spec_for(spec: ModelSpec, objective: str | dict[str, Any]) -> ModelSpec:
-    from allocopt.instance.modelfile import model_spec_from_dict
+    from allocopt.solver.specs import model_spec_from_dict
 
     data = spec.model_dump(mode="json")
     data["objective"] = parse_objective(objective) if isinstance(objective, str) else dict(objective)
@@ -140,8 +141,8 @@ def frontier(instance: Instance | str | Path, points: int = 11, between: tuple[s
     """The Pareto frontier (epsilon-constraint, exact at each point) between the total net gain and the smallest
     gain above stand-alone, or between two partners' gains (``between=(a, b)``)."""
     from allocopt.errors import InstanceError, Problem
-    from allocopt.fairness.staged import frontier_points
     from allocopt.session import Session
+    from allocopt.solver.stages import frontier_points
 
     inst = instance if isinstance(instance, Instance) else load_instance(instance)
     if between is not None:

@@ -32,7 +32,8 @@ Rules that name outsiders (partners not in ``S``), as :func:`coalition_instance`
 The game is then made superadditive (a coalition may split into sub-coalitions that work apart: its value is the
 best such split; :func:`allocopt.games.concepts.superadditive_cover`), and the result says which values that changed.
 Exact for up to :data:`MAX_EXACT_PARTNERS` partners (every one of the ``2^n - 1`` coalitions); beyond, or with
-``samples``, the Shapley value is estimated by sampling orders of joining (:func:`allocopt.games.concepts.sample_shapley`),
+``samples``, the Shapley value is estimated by sampling orders of joining
+(:func:`allocopt.games.concepts.sample_shapley`),
 each coalition met solved once.
 
 Each coalition solve is fresh (it equals a cold solve of the reduced partnership), so the values do not depend on
@@ -59,8 +60,9 @@ import numpy as np
 import pandas as pd
 
 from allocopt.errors import GameError, InputError, Problem
-from allocopt.instance.modelfile import ModelSpec, load_model_spec, model_spec_from_dict
+from allocopt.instance.modelfile import ModelSpec
 from allocopt.instance.schema import Instance, instance_from_dict, load_instance
+from allocopt.solver.specs import load_model_spec, model_spec_from_dict
 
 MAX_EXACT_PARTNERS = 12
 """Most partners for which every coalition is solved (4,095 coalitions); beyond, the Shapley value is sampled."""
@@ -142,9 +144,9 @@ _SOLVING = threading.RLock()
 
 
 def _session_key(task: Mapping[str, Any]) -> str:
-    from allocopt.prices.sensitivity import _digest
+    from allocopt.prices.sensitivity import task_digest
 
-    return _digest(task["instance"], task["spec"])
+    return task_digest(task["instance"], task["spec"])
 
 
 def forget_sessions() -> None:
@@ -246,8 +248,8 @@ def solve_coalitions(task: Mapping[str, Any]) -> list[dict[str, Any]]:
         return out
 
 
-def _blocks(items: list[Any], n: int) -> list[list[Any]]:
-    from allocopt.prices.sensitivity import _blocks as blocks
+def contiguous_blocks(items: list[Any], n: int) -> list[list[Any]]:
+    from allocopt.prices.sensitivity import contiguous_blocks as blocks
 
     return blocks(items, n)
 
@@ -265,12 +267,12 @@ def _solve_all(inst: Instance, spec: ModelSpec, coalitions: list[list[str]], wor
             tasks = [{**base, "coalitions": [c]} for c in coalitions]
             answers = executor.map(solve_coalitions, tasks, progress)
         else:
-            blocks = _blocks(coalitions, executor.size)
+            blocks = contiguous_blocks(coalitions, executor.size)
             step = None
             if progress is not None:
-                from allocopt.prices.sensitivity import _block_progress
+                from allocopt.prices.sensitivity import block_progress
 
-                step = _block_progress(progress, [len(b) for b in blocks])
+                step = block_progress(progress, [len(b) for b in blocks])
             answers = executor.map(solve_coalitions, [{**base, "coalitions": b} for b in blocks], step)
     if executor.kind == "serial":
         forget_sessions()
@@ -321,19 +323,19 @@ class CoalitionGame:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON (NaN as None)."""
-        from allocopt.results.result import _clean
+        from allocopt.results.result import json_safe
 
         def records(df: pd.DataFrame | None) -> list[dict[str, Any]] | None:
             if df is None:
                 return None
-            return [{str(k): _clean(v) for k, v in row.items()} for row in df.to_dict(orient="records")]
+            return [{str(k): json_safe(v) for k, v in row.items()} for row in df.to_dict(orient="records")]
 
         return {
             "instance": self.name, "currency": self.currency, "partners": list(self.partners),
             "method": self.method, "samples": self.samples, "solves": self.solves, "in_place": self.in_place,
-            "rebuilds": self.rebuilds, "plan_status": self.plan_status, "plan_total": _clean(self.plan_total),
+            "rebuilds": self.rebuilds, "plan_status": self.plan_status, "plan_total": json_safe(self.plan_total),
             "grand_value": self.grand_value, "core_empty": self.core_empty,
-            "least_core_epsilon": _clean(self.least_core_epsilon),
+            "least_core_epsilon": json_safe(self.least_core_epsilon),
             "values": records(self.values),
             "allocations": records(self.allocations.reset_index()),
             "superadditive_cover_changes": records(self.cover_changes),
@@ -377,7 +379,8 @@ def _names(mask: int, players: Sequence[str]) -> list[str]:
 
 def coalition_masks(n: int, samples: int | None, seed: int) -> list[int]:
     """Every coalition (``samples`` None), or those met by the orders of joining that
-    :func:`allocopt.games.concepts.sample_shapley` draws with this seed (the same generator, the same calls), in mask order."""
+    :func:`allocopt.games.concepts.sample_shapley` draws with this seed (the same generator, the same calls), in mask
+    order."""
     if samples is None:
         return list(range(1, 2**n))
     rng = np.random.default_rng(seed)
@@ -391,7 +394,7 @@ def coalition_masks(n: int, samples: int | None, seed: int) -> list[int]:
 
 
 def _blocking_text(members: list[str], outsiders: list[str], gain: float, currency: str) -> str:
-    from allocopt.reports.text import money
+    from allocopt.results.units import money
 
     together = members[0] if len(members) == 1 else ", ".join(members[:-1]) + " and " + members[-1]
     verb = "alone could" if len(members) == 1 else "together could"
@@ -408,8 +411,8 @@ def coalition_game(inst: Instance | str | Path, spec: ModelSpec | str | Path | N
     Shapley value), the solution concepts on the superadditive cover beside the plan's split, the coalitions that
     would leave the model file's plan, and the side payments from the plan's split to ``target`` (``shapley`` by
     default, else ``nucleolus``)."""
-    from allocopt.api import solve
     from allocopt.games import concepts as games
+    from allocopt.session import solve
 
     base, model_spec = _prepare(inst, spec, time_limit)
     wanted = _concepts(concepts)
@@ -516,7 +519,7 @@ def _stability(players: tuple[str, ...], values: Mapping[int, float], plan_split
 def _payments(allocations: pd.DataFrame, plan_split: pd.Series | None, grand: float, target: str | None,
               notes: list[str], currency: str) -> tuple[str | None, pd.DataFrame]:
     from allocopt.games.concepts import side_payments
-    from allocopt.reports.text import money
+    from allocopt.results.units import money
 
     empty = pd.DataFrame(columns=["payer", "receiver", "amount", "text"])
     name = target or next((c for c in ("shapley", "nucleolus") if c in allocations.columns), None)

@@ -7,7 +7,6 @@ As AMPL keeps ``.mod`` apart from ``.dat``, a model file (``models/*.yaml``) say
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -138,11 +137,10 @@ class ModelSpec(_Strict):
         return self.model_copy(update={"solver": solver})
 
 
-def model_spec_from_dict(data: Any, source: str = "<model>") -> ModelSpec:
-    """Validate a model file's data."""
+def parse_model_spec(data: Any, source: str = "<model>") -> ModelSpec:
+    """A model file's data checked for its shape and types; the names it gives (objectives, rule families, HiGHS
+    options) are checked by the layers that own them (:func:`allocopt.solver.specs.model_spec_from_dict`)."""
     from allocopt.instance.schema import _pydantic_problems
-    from allocopt.model.families import FAMILIES
-    from allocopt.model.objectives import OBJECTIVES
 
     if data is None:
         raise ModelFileError([Problem("", "the model file is empty", "give at least one field (see "
@@ -155,38 +153,6 @@ def model_spec_from_dict(data: Any, source: str = "<model>") -> ModelSpec:
         spec = ModelSpec.model_validate(data)
     except ValidationError as err:
         raise ModelFileError(_pydantic_problems(err, source), source) from None
-    if spec.objective.name not in OBJECTIVES:
-        raise ModelFileError(
-            [Problem("objective", f"unknown objective '{spec.objective.name}'",
-                     f"choose one of: {', '.join(sorted(OBJECTIVES))}", source=source)], source)
-    if spec.objective.name == "alpha_fair" and spec.objective.alpha is None:
-        raise ModelFileError([Problem("objective.alpha", "alpha_fair needs its parameter alpha",
-                                      "e.g. objective: {name: alpha_fair, alpha: 2}", source=source)], source)
-    if spec.objective.alpha is not None and spec.objective.name != "alpha_fair":
-        raise ModelFileError([Problem("objective.alpha", f"'{spec.objective.name}' takes no alpha",
-                                      "use name: alpha_fair, or remove alpha", source=source)], source)
-    soft = {name for name, f in FAMILIES.items() if f.soft}
-    problems = []
-    for field, names in (("elastic.soft", spec.elastic.soft or []), ("elastic.weights", list(spec.elastic.weights))):
-        for name in names:
-            if name not in soft:
-                problems.append(Problem(field, f"'{name}' is not a renegotiable rule",
-                                        f"choose among: {', '.join(sorted(soft))}", source=source))
-    for name in spec.solver.highs_options:
-        if names_a_file(name):
-            problems.append(Problem(f"solver.highs_options.{name}", f"the HiGHS option '{name}' names a file, "
-                                    "which allocopt does not let a model file choose (it could write over an input)",
-                                    "remove it: use --log to see HiGHS's log, --out to write the plan, and "
-                                    "'allocopt export' to write the model", source=source))
-    options = {k: v for k, v in spec.solver.highs_options.items() if not names_a_file(k)}
-    if options:
-        from allocopt.solver.highs import highs_option_problems
-
-        for message in highs_option_problems(options):
-            problems.append(Problem("solver.highs_options", message,
-                                    "check the name and value against HiGHS's option list", source=source))
-    if problems:
-        raise ModelFileError(problems, source)
     return spec
 
 
@@ -195,24 +161,6 @@ def names_a_file(option: str) -> bool:
     ``read_*``, ...): such options are refused, whatever their value."""
     name = option.strip().lower()
     return "file" in name or name.startswith(("write_", "read_")) or name.endswith(("_path", "_dir"))
-
-
-def load_model_spec(path: str | Path | None) -> ModelSpec:
-    """Load a model file; ``None`` gives the defaults (the same as ``models/default.yaml``). Every problem comes
-    with the line of its field."""
-    from allocopt.errors import InstanceError
-    from allocopt.io.reading import read_data
-
-    if path is None:
-        return ModelSpec()
-    try:
-        file = read_data(path, kind="model")
-    except InstanceError as err:  # unreadable: the same problems, labelled as the model file's
-        raise ModelFileError(err.problems, str(path)) from None
-    try:
-        return model_spec_from_dict(file.data, file.source)
-    except ModelFileError as err:
-        raise ModelFileError(file.locate(err.problems), file.source) from None
 
 
 def parse_objective(text: str) -> dict[str, Any]:
@@ -230,15 +178,3 @@ def parse_objective(text: str) -> dict[str, Any]:
             raise ValueError(f"{key.strip()}={value!r} is not a number") from None
         out[key.strip()] = int(number) if key.strip() == "max_rounds" else number
     return out
-
-
-def with_objective(spec: ModelSpec, text: str, source: str = "--objective") -> ModelSpec:
-    """The spec with the objective given on the command line (``nash``, ``alpha_fair:alpha=2``)."""
-    try:
-        objective = parse_objective(text)
-    except ValueError as err:
-        raise ModelFileError([Problem("objective", str(err), "write NAME or NAME:key=value,...",
-                                      source=source)], source) from None
-    data = spec.model_dump(mode="json")
-    data["objective"] = objective
-    return model_spec_from_dict(data, source)

@@ -40,13 +40,13 @@ from allocopt.errors import InstanceError, Problem
 from allocopt.io.reading import (
     MAX_FILE_BYTES,
     LineIndex,
-    _as_written,
-    _describe,
-    _digits,
-    _fits_float,
-    _join_path,
-    _quoted,
+    as_written,
+    describe_value,
+    digit_count,
+    fits_float,
+    join_path,
     locate,
+    quoted,
     read_data,
 )
 
@@ -644,15 +644,15 @@ def _id_problems(inst: Instance) -> list[Problem]:
             hidden = [c for c in name if unicodedata.category(c) in _INVISIBLE or (c.isspace() and c != " ")]
             if hidden:
                 codes = ", ".join(sorted({f"U+{ord(c):04X}" for c in hidden}))
-                problems.append(Problem(path, f"{kind} id {_quoted(name)} holds invisible or text-direction "
+                problems.append(Problem(path, f"{kind} id {quoted(name)} holds invisible or text-direction "
                                         f"characters ({codes})", "retype the id with visible characters only"))
             elif name != name.strip():
-                problems.append(Problem(path, f"{kind} id {_quoted(name)} starts or ends with a space",
+                problems.append(Problem(path, f"{kind} id {quoted(name)} starts or ends with a space",
                                         "remove the space"))
             key = _folded(name)
             if key in seen:
                 other = seen[key][0]
-                problems.append(Problem(path, f"{kind} ids {_quoted(other)} and {_quoted(name)} differ only by "
+                problems.append(Problem(path, f"{kind} ids {quoted(other)} and {quoted(name)} differ only by "
                                         "case, accents written differently or spaces, so readers would confuse "
                                         "them", f"rename one of the two {kind}s"))
             else:
@@ -904,7 +904,7 @@ def _error_path(loc: tuple[Any, ...], data: Any, root: type[BaseModel] | None) -
             if seg == EVERY_PHASE:
                 continue
             in_list = get_origin(_unwrap(container)) is list if container is not None else True
-            path = _join_path(path, seg, index=isinstance(seg, int) and in_list)
+            path = join_path(path, seg, index=isinstance(seg, int) and in_list)
             continue
         found, child = _child(node, seg)
         if seg == EVERY_PHASE and not found:
@@ -913,7 +913,7 @@ def _error_path(loc: tuple[Any, ...], data: Any, root: type[BaseModel] | None) -
             following = segs[i + 1]
             if not found or (not _child(child, following)[0] and _child(node, following)[0]):
                 continue
-        path = _join_path(path, seg, index=isinstance(seg, int) and not isinstance(node, Mapping))
+        path = join_path(path, seg, index=isinstance(seg, int) and not isinstance(node, Mapping))
         node, known = child, found
     return path
 
@@ -923,7 +923,7 @@ def _explain(error: Any, loc: tuple[Any, ...], root: type[BaseModel] | None) -> 
     kind: str = error["type"]
     value = error.get("input")
     ctx = error.get("ctx") or {}
-    got = _describe(value)
+    got = describe_value(value)
     number_kinds = ("float_type", "float_parsing", "int_type", "int_parsing", "int_parsing_size", "int_from_float")
     too_large = "use a number below 1e308; a value this large is surely a typo"
 
@@ -932,14 +932,14 @@ def _explain(error: Any, loc: tuple[Any, ...], root: type[BaseModel] | None) -> 
             return "this name holds text that is not valid Unicode (a lone \\ud800-style escape)", "remove the escape"
         if value is None:
             return "names must be text, got an empty key (null or ~)", "write a name"
-        return f"names must be text, got {got}", f"put it in quotes: '{_as_written(value)}'"
+        return f"names must be text, got {got}", f"put it in quotes: '{as_written(value)}'"
     if kind == "missing":
         return "required field is missing", "add it"
     if kind in ("extra_forbidden", "invalid_key"):
         model = _model_at(root, loc[:-1])
         known = list(model.model_fields) if model is not None else []
         field = loc[-1] if loc else value
-        name = _quoted(str(field)) if isinstance(field, str) else got
+        name = quoted(str(field)) if isinstance(field, str) else got
         hint = _suggest(str(field), known)
         if kind == "invalid_key":
             got = "an empty key (null or ~)" if value is None else got
@@ -950,8 +950,8 @@ def _explain(error: Any, loc: tuple[Any, ...], root: type[BaseModel] | None) -> 
         return f"unknown field {name}", f"{listed}remove it or correct its spelling"
     if kind in number_kinds:
         whole = kind.startswith("int")
-        if isinstance(value, int) and not isinstance(value, bool) and not _fits_float(value):
-            return f"the number is too large ({_digits(value)} digits)", too_large
+        if isinstance(value, int) and not isinstance(value, bool) and not fits_float(value):
+            return f"the number is too large ({digit_count(value)} digits)", too_large
         if kind == "int_parsing_size":
             return f"expected a whole number, got {got}, which is too large", too_large
         if kind == "int_from_float":
@@ -975,7 +975,7 @@ def _explain(error: Any, loc: tuple[Any, ...], root: type[BaseModel] | None) -> 
             return "expected text, got nothing (an empty value)", "write a name, or remove the line"
         if isinstance(value, (Mapping, list, tuple)):
             return f"expected text, got {got}", "write a single name"
-        fix = f"put it in quotes: '{_as_written(value)}'"
+        fix = f"put it in quotes: '{as_written(value)}'"
         if isinstance(value, bool):
             fix += " (YAML reads yes, no, on, off, true and false as true/false)"
         return f"expected text, got {got}", fix
@@ -1053,7 +1053,7 @@ def _union_collapsed(errors: list[Any], data: Any) -> list[Any]:
         kinds = list(dict.fromkeys(_UNION_KINDS.get(e["type"], "another kind of value") for e in group))
         expected = " or ".join(kinds)
         out.append({**group[0], "type": "value_error",
-                    "msg": f"expected {expected}, got {_describe(group[0].get('input'))}"})
+                    "msg": f"expected {expected}, got {describe_value(group[0].get('input'))}"})
     return out
 
 
@@ -1101,17 +1101,17 @@ def _number_problems(data: Any) -> list[Problem]:
                 continue
             seen.add(id(node))
             items = node.items() if isinstance(node, Mapping) else enumerate(node)
-            children = [(v, _join_path(path, k, index=not isinstance(node, Mapping))) for k, v in items]
+            children = [(v, join_path(path, k, index=not isinstance(node, Mapping))) for k, v in items]
             stack.extend(reversed(children))
-        elif isinstance(node, int) and not isinstance(node, bool) and not _fits_float(node):
-            problems.append(Problem(path, f"the number is too large ({_digits(node)} digits)",
+        elif isinstance(node, int) and not isinstance(node, bool) and not fits_float(node):
+            problems.append(Problem(path, f"the number is too large ({digit_count(node)} digits)",
                                     "use a number below 1e308; a value this large is surely a typo"))
     return problems
 
 
 def _validate_instance(data: Any, source: str, lines: LineIndex | None) -> Instance:
     if not isinstance(data, Mapping):
-        got = "nothing (the file is empty)" if data is None else _describe(data)
+        got = "nothing (the file is empty)" if data is None else describe_value(data)
         raise InstanceError(
             [Problem("", f"expected a mapping of fields at the top level, got {got}",
                      "start from an example in instances/", source=source)],
@@ -1250,8 +1250,6 @@ def load_instance(path: str | Path) -> Instance:
     """Load and validate an instance file (YAML or JSON); every problem comes with the line of its field. An Excel
     workbook (.xlsx) is read by :mod:`allocopt.io.workbook`, each problem with its sheet, row and column."""
     if Path(path).suffix.lower() in (".xlsx", ".xlsm"):
-        from allocopt.io.workbook import load_workbook_instance
-
         return _guarded(lambda: load_workbook_instance(path), str(path))
 
     def load() -> Instance:
@@ -1259,3 +1257,19 @@ def load_instance(path: str | Path) -> Instance:
         return _validate_instance(file.data, file.source, file.lines)
 
     return _guarded(load, str(path))
+
+
+def load_workbook_instance(path: str | Path) -> Any:
+    """An :class:`~allocopt.instance.schema.Instance` from a workbook; every problem names its sheet, row and column.
+    Rows that cannot be read (a name missing, a row given twice) are reported together with what validating the
+    other rows finds."""
+    from allocopt.io.workbook import read_workbook
+
+    data, index, unread = read_workbook(path)
+    try:
+        inst = instance_from_dict(data, source=str(path))
+    except InstanceError as err:
+        raise InstanceError(unread + [index.locate(p) for p in err.problems], str(path)) from None
+    if unread:
+        raise InstanceError(unread, str(path))
+    return inst

@@ -70,7 +70,7 @@ class LineIndex:
         while path:
             if path in lines:
                 return lines[path]
-            path = _parent_path(path)
+            path = parent_path(path)
         return None
 
     def _build(self) -> dict[str, int]:
@@ -92,13 +92,13 @@ def locate(problems: Iterable[Problem], source: str, lines: LineIndex | None) ->
     return located
 
 
-def _join_path(path: str, key: Any, index: bool = False) -> str:
+def join_path(path: str, key: Any, index: bool = False) -> str:
     if index:
         return f"{path}[{key}]"
     return f"{path}.{key}" if path else str(key)
 
 
-def _parent_path(path: str) -> str:
+def parent_path(path: str) -> str:
     cut = max(path.rfind("."), path.rfind("["))
     return path[:cut] if cut > 0 else ""
 
@@ -157,7 +157,7 @@ class _KeyReader:
             self._constructor.yaml_constructors[node.tag](self._constructor, node)
         except Exception as err:  # PyYAML's constructors fail in many ways on explicitly tagged junk (!!bool x)
             detail = f" ({err})" if isinstance(err, (ValueError, OverflowError)) else ""
-            return Problem(path, f"{_quoted(node.value)} is not {what}{detail}",
+            return Problem(path, f"{quoted(node.value)} is not {what}{detail}",
                            "correct it, or put it in quotes if it is meant as text", line=line)
         return None
 
@@ -251,10 +251,10 @@ def _inspect_tree(root: Any) -> list[Problem]:
                         seen.setdefault(key, line)
                     except TypeError:  # unhashable: the constructor reports it
                         pass
-                child = path if key is _NO_KEY else _join_path(path, key)
+                child = path if key is _NO_KEY else join_path(path, key)
                 children += [(key_node, child), (value_node, child)]
         else:
-            children = [(item, _join_path(path, i, index=True)) for i, item in enumerate(node.value)]
+            children = [(item, join_path(path, i, index=True)) for i, item in enumerate(node.value)]
         stack.extend((kid, False, p) for kid, p in reversed(children) if id(kid) not in size)
     return problems
 
@@ -280,7 +280,7 @@ def _field_lines(root: Any) -> dict[str, int]:
                 key = keys.value(key_node)
                 if key is _NO_KEY:
                     continue
-                child = _join_path(path, key)
+                child = join_path(path, key)
                 lines.setdefault(child, key_node.start_mark.line + 1)
                 children.append((value_node, child))
                 if key == "needs" and isinstance(value_node, yaml.MappingNode):
@@ -288,10 +288,10 @@ def _field_lines(root: Any) -> dict[str, int]:
             for key_node, _value in needs:  # a phase plan's resources may be written inline too
                 key = keys.value(key_node)
                 if key is not _NO_KEY:
-                    lines.setdefault(_join_path(path, key), key_node.start_mark.line + 1)
+                    lines.setdefault(join_path(path, key), key_node.start_mark.line + 1)
         elif isinstance(node, yaml.SequenceNode):
             for i, item in enumerate(node.value):
-                child = _join_path(path, i, index=True)
+                child = join_path(path, i, index=True)
                 lines.setdefault(child, item.start_mark.line + 1)
                 children.append((item, child))
         stack.extend(reversed(children))
@@ -653,16 +653,16 @@ def read_data_file(path: str | Path, kind: str = "instance") -> Any:
 # How values are shown in messages
 
 
-def _quoted(text: str, limit: int = 40) -> str:
+def quoted(text: str, limit: int = 40) -> str:
     return "'" + (text if len(text) <= limit else text[: limit - 3] + "...") + "'"
 
 
-def _digits(n: int) -> int:
+def digit_count(n: int) -> int:
     bits = abs(n).bit_length()
     return len(str(abs(n))) if bits < 13000 else int(bits * math.log10(2)) + 1
 
 
-def _fits_float(n: int) -> bool:
+def fits_float(n: int) -> bool:
     try:
         float(n)
     except OverflowError:
@@ -670,14 +670,14 @@ def _fits_float(n: int) -> bool:
     return True
 
 
-def _describe(value: Any) -> str:
+def describe_value(value: Any) -> str:
     """A value as a planner would recognise it in the file, kept short."""
     if value is None:
         return "nothing (an empty value)"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
-        return str(value) if value.bit_length() <= 64 else f"a number with {_digits(value)} digits"
+        return str(value) if value.bit_length() <= 64 else f"a number with {digit_count(value)} digits"
     if isinstance(value, float):
         if math.isnan(value):
             return "NaN (not a number)"
@@ -685,7 +685,7 @@ def _describe(value: Any) -> str:
             return f"{'minus ' if value < 0 else ''}infinity (.inf, or a number too large to hold)"
         return repr(value)
     if isinstance(value, str):
-        return _quoted(value)
+        return quoted(value)
     if isinstance(value, datetime.date):
         return f"the date {value.isoformat()}"
     if isinstance(value, (bytes, bytearray)):
@@ -697,7 +697,7 @@ def _describe(value: Any) -> str:
     return f"a value of type {type(value).__name__}"
 
 
-def _as_written(value: Any) -> str:
+def as_written(value: Any) -> str:
     if isinstance(value, datetime.date):
         return value.isoformat()
     if isinstance(value, bool):

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from allocopt.errors import InstanceError, MissingExtraError, Problem
-from allocopt.io.reading import _describe, _join_path, _parent_path, read_bounded
+from allocopt.io.reading import describe_value, join_path, parent_path, read_bounded
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 MAX_SHEET_ROWS = 200_000
@@ -141,7 +141,7 @@ class CellIndex:
                 return self.cells[path]
             if not path:
                 return None
-            path = _parent_path(path)
+            path = parent_path(path)
 
     def locate(self, problem: Problem) -> Problem:
         from dataclasses import replace
@@ -349,7 +349,7 @@ class _Reader:
                 continue
             where = f"sheet '{title}', row {head_row}, column {column_letter(cell_no)}"
             if _is_formula(cell) or not isinstance(value, str):
-                self.problems.add(where, f"a column name must be text, got {_describe(value)}", "type the name")
+                self.problems.add(where, f"a column name must be text, got {describe_value(value)}", "type the name")
                 continue
             name = value.strip().lower().replace(" ", "_")
             if spec.name == "stages" and (name not in spec.columns or name in seen):
@@ -421,8 +421,9 @@ class _Reader:
                                   f"write the {what}'s name, or delete the row")
                 return None
             if not isinstance(cell.value, str):
-                self.unread.add(where(sheet, row, cell), f"a {what} name must be text, got {_describe(cell.value)}",
-                                  "type the name (format the cell as text)")
+                self.unread.add(where(sheet, row, cell),
+                                f"a {what} name must be text, got {describe_value(cell.value)}",
+                                "type the name (format the cell as text)")
                 return None
             return cell.value
 
@@ -455,11 +456,11 @@ class _Reader:
             if rid is None or not once(seen, rid, "resources", row, f"resource '{rid}'"):
                 continue
             entry = resources[rid] = {}
-            put(_join_path("resources", rid), "resources", row, rec["resource"])
+            put(join_path("resources", rid), "resources", row, rec["resource"])
             for col in ("unit", "unit_value"):
                 if col in rec:
                     entry[col] = rec[col].value
-                    put(_join_path(_join_path("resources", rid), col), "resources", row, rec[col])
+                    put(join_path(join_path("resources", rid), col), "resources", row, rec[col])
         data["resources"] = resources
 
         phases: list[Any] = []
@@ -480,17 +481,17 @@ class _Reader:
                 name = key_of(sheet, row, rec, key, key)
                 if name is None or not once(seen, name, sheet, row, f"{key} '{name}'"):
                     continue
-                base = _join_path(sheet, name)
+                base = join_path(sheet, name)
                 entry = out[name] = {}
                 put(base, sheet, row, rec[key])
                 for col in fields:
                     if col in rec:
                         entry[col] = rec[col].value
-                        put(_join_path(base, col), sheet, row, rec[col])
+                        put(join_path(base, col), sheet, row, rec[col])
                 for col in nested_fields:
                     if col in rec:
                         entry.setdefault(nested, {})[col] = rec[col].value
-                        put(_join_path(_join_path(base, nested), col), sheet, row, rec[col])
+                        put(join_path(join_path(base, nested), col), sheet, row, rec[col])
             return out
 
         partners = data["partners"] = named_rows("partners", "partner", PARTNER_FIELDS, "risk", RISK_FIELDS)
@@ -503,7 +504,7 @@ class _Reader:
                 phase = rec.get("phase")
                 tid = EVERY_PHASE if phase is None else phase.value
                 if sheet == "capacity" and not isinstance(tid, str):
-                    self.unread.add(where(sheet, row, phase), f"a phase name must be text, got {_describe(tid)}",
+                    self.unread.add(where(sheet, row, phase), f"a phase name must be text, got {describe_value(tid)}",
                                       "type the phase's name, or * (or nothing) for every phase")
                     continue
                 if pid is None or rid is None or "units" not in rec:
@@ -521,10 +522,10 @@ class _Reader:
                 if not once(seen, key, sheet, row, label):
                     continue
                 node = partners[pid].setdefault(section, {})
-                path = _join_path(_join_path(_join_path("partners", pid), section), rid)
+                path = join_path(join_path(join_path("partners", pid), section), rid)
                 if sheet == "capacity":
                     node.setdefault(rid, {})[tid] = rec["units"].value
-                    put(_join_path(path, tid), sheet, row, rec["units"])
+                    put(join_path(path, tid), sheet, row, rec["units"])
                     put(path, sheet, row, rec["resource"] if tid != EVERY_PHASE else rec["units"])
                 else:
                     node[rid] = rec["units"].value
@@ -547,20 +548,20 @@ class _Reader:
             if iid is None or tid is None or not once(seen, (iid, tid), "stages", row,
                                                       f"stage '{iid}' in '{tid}'"):
                 continue
-            base = _join_path(_join_path(_join_path("initiatives", iid), "phases"), tid)
+            base = join_path(join_path(join_path("initiatives", iid), "phases"), tid)
             plan: dict[str, Any] = {}
             initiatives[iid].setdefault("phases", {})[tid] = plan
             put(base, "stages", row, rec["phase"])
             if "value" in rec:
                 plan["value"] = rec["value"].value
-                put(_join_path(base, "value"), "stages", row, rec["value"])
+                put(join_path(base, "value"), "stages", row, rec["value"])
             for name, cell in rec.items():
                 if not name.startswith(NEED):
                     continue
                 name = name.removeprefix(NEED)
                 plan.setdefault("needs", {})[name] = cell.value
-                put(_join_path(_join_path(base, "needs"), name), "stages", row, cell)
-                put(_join_path(base, name), "stages", row, cell)
+                put(join_path(join_path(base, "needs"), name), "stages", row, cell)
+                put(join_path(base, name), "stages", row, cell)
 
         for row, rec in t.get("dependencies", []):
             iid = initiative_of("dependencies", row, rec)
@@ -574,9 +575,9 @@ class _Reader:
                                   (f"did you mean '{hint[0]}'? " if hint else "") + f"use one of {', '.join(KINDS)}")
                 continue
             listed = initiatives[iid].setdefault(kind, [])
-            put(f"{_join_path(_join_path('initiatives', iid), kind)}[{len(listed)}]", "dependencies", row,
+            put(f"{join_path(join_path('initiatives', iid), kind)}[{len(listed)}]", "dependencies", row,
                 rec["other"])
-            put(_join_path(_join_path("initiatives", iid), kind), "dependencies", row, rec["other"])
+            put(join_path(join_path("initiatives", iid), kind), "dependencies", row, rec["other"])
             listed.append(other)
 
         for row, rec in t.get("eligible", []):
@@ -585,7 +586,7 @@ class _Reader:
             if iid is None or rid is None:
                 continue
             allowed = initiatives[iid].setdefault("eligible", {}).setdefault(rid, [])
-            path = _join_path(_join_path(_join_path("initiatives", iid), "eligible"), rid)
+            path = join_path(join_path(join_path("initiatives", iid), "eligible"), rid)
             put(path, "eligible", row, rec.get("partner") or rec["resource"])
             if "partner" in rec:
                 put(f"{path}[{len(allowed)}]", "eligible", row, rec["partner"])
@@ -600,9 +601,9 @@ class _Reader:
             if not once(seen, (iid, pid), "benefit_shares", row, f"the share of '{pid}' in '{iid}'"):
                 continue
             shares = initiatives[iid].setdefault("benefit_share", {})
-            path = _join_path(_join_path("initiatives", iid), "benefit_share")
+            path = join_path(join_path("initiatives", iid), "benefit_share")
             put(path, "benefit_shares", row, rec["share"])
-            put(_join_path(path, pid), "benefit_shares", row, rec["share"])
+            put(join_path(path, pid), "benefit_shares", row, rec["share"])
             shares[pid] = rec["share"].value
 
         if t.get("commitments"):
@@ -648,7 +649,7 @@ class _Reader:
         for n, key in enumerate(keys):
             last = n == len(keys) - 1
             if isinstance(node, dict) and isinstance(key, str):
-                path = _join_path(path, key)
+                path = join_path(path, key)
                 if last:
                     node[key] = value
                 else:
@@ -689,22 +690,6 @@ def read_workbook(path: str | Path) -> tuple[dict[str, Any], CellIndex, list[Pro
         raise _refuse(source, f"cannot be read as an Excel workbook ({_first_line(err)})",
                       "save it again from your spreadsheet program as .xlsx") from None
     return data, reader.index, reader.unread.found
-
-
-def load_workbook_instance(path: str | Path) -> Any:
-    """An :class:`~allocopt.instance.schema.Instance` from a workbook; every problem names its sheet, row and column.
-    Rows that cannot be read (a name missing, a row given twice) are reported together with what validating the
-    other rows finds."""
-    from allocopt.instance.schema import instance_from_dict
-
-    data, index, unread = read_workbook(path)
-    try:
-        inst = instance_from_dict(data, source=str(path))
-    except InstanceError as err:
-        raise InstanceError(unread + [index.locate(p) for p in err.problems], str(path)) from None
-    if unread:
-        raise InstanceError(unread, str(path))
-    return inst
 
 
 # --------------------------------------------------------------------------------------------------------------

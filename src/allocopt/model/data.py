@@ -1,6 +1,7 @@
 """Model data: the sparse index sets and parameters the formulation is built from.
 
-Everything is derived once from a validated :class:`~allocopt.instance.schema.Instance`, as plain tuples and dicts, so that
+Everything is derived once from a validated :class:`~allocopt.instance.schema.Instance`, as plain tuples and dicts, so
+that
 the constraint families only iterate over pairs that exist (no dense cross products) and the model build is linear in
 the number of supply arcs. This module does not import Pyomo.
 """

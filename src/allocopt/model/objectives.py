@@ -48,5 +48,5 @@ OBJECTIVES: dict[str, Objective] = {
         Objective("max_min_return", "the largest possible smallest return on contribution", total_net_gain),
     )
 }
-"""Every objective. The fairness objectives are solved in stages by :mod:`allocopt.fairness.staged` on the live HiGHS
+"""Every objective. The fairness objectives are solved in stages by :mod:`allocopt.solver.stages` on the live HiGHS
 model; the Pyomo model always carries the utilitarian objective, their first stage or their reference."""

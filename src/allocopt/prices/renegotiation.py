@@ -1,6 +1,7 @@
 """Which term is worth renegotiating, and by how much: prices checked against the true value of each step.
 
-For every negotiable limit the report gives its shadow price and valid range (:mod:`allocopt.prices.shadow`), then moves the
+For every negotiable limit the report gives its shadow price and valid range (:mod:`allocopt.solver.duals`), then
+moves the
 limit by each step (default plus and minus 5%, 10% and 25%) on the live session, re-solves the mixed-integer plan,
 and compares the true change of the objective with price x step. Where they differ it says why: a gate decision
 flips (named), or the step leaves the range over which the price holds.
@@ -110,7 +111,7 @@ def renegotiate(session: Session, *, steps: Sequence[float] = DEFAULT_STEPS,
     independent solves: serially on the session's own process by default, on ``workers`` local processes or a
     Dask cluster (``dask``) with identical results."""
     from allocopt.prices.sensitivity import _base_task, _run_points, _solve_point, adopted_session
-    from allocopt.prices.shadow import shadow_prices
+    from allocopt.solver.duals import shadow_prices
     from allocopt.solver.executor import open_executor
 
     inst, spec = session.instance, session.spec

@@ -10,7 +10,8 @@
 
 Every point is an independent, fresh solve of the base instance with that one change, so the answer does not
 depend on what was solved before, nor on where it ran: serially (one live :class:`~allocopt.session.Session`,
-limits moved in place), on local worker processes or on a Dask cluster (:mod:`allocopt.solver.executor`; the points are cut
+limits moved in place), on local worker processes or on a Dask cluster (:mod:`allocopt.solver.executor`; the points
+are cut
 into contiguous blocks, one per worker, each block on that worker's cached session).
 """
 
@@ -29,8 +30,9 @@ from typing import Any
 import pandas as pd
 
 from allocopt.errors import InputError, InstanceError, Problem
-from allocopt.instance.modelfile import ModelSpec, load_model_spec, model_spec_from_dict
+from allocopt.instance.modelfile import ModelSpec
 from allocopt.instance.schema import Instance, instance_from_dict, load_instance
+from allocopt.solver.specs import load_model_spec, model_spec_from_dict
 
 Keys = tuple[str | int, ...]
 Change = tuple[Keys, float]
@@ -65,7 +67,7 @@ def path_text(keys: Keys) -> str:
 
 def field_of(inst: Instance, spec: ModelSpec, path: str | Keys) -> Field:
     """The numeric field at ``path``, or an :class:`InstanceError` saying why it cannot be moved."""
-    from allocopt.api import split_path
+    from allocopt.instance.edits import split_path
 
     keys: Keys = tuple(path) if isinstance(path, tuple) else tuple(split_path(path))
     where = path_text(keys)
@@ -143,7 +145,7 @@ _SOLVING = threading.RLock()
 HiGHS solves side by side: HiGHS keeps one thread scheduler per process)."""
 
 
-def _digest(instance: Mapping[str, Any], spec: Mapping[str, Any]) -> str:
+def task_digest(instance: Mapping[str, Any], spec: Mapping[str, Any]) -> str:
     text = json.dumps([instance, spec], sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -152,7 +154,7 @@ def _session_for(task: Mapping[str, Any]) -> tuple[Any, Instance, ModelSpec]:
     """This process's session for the task's base instance and model file, built on first use."""
     from allocopt.session import Session
 
-    key = _digest(task["instance"], task["spec"])
+    key = task_digest(task["instance"], task["spec"])
     if key not in _SESSIONS:
         forget_sessions()
         inst = instance_from_dict(dict(task["instance"]), source="<sweep base>")
@@ -165,7 +167,7 @@ def _session_for(task: Mapping[str, Any]) -> tuple[Any, Instance, ModelSpec]:
 def adopted_session(task: Mapping[str, Any], session: Any) -> Iterator[None]:
     """Within the block, this process's serial tasks for ``task``'s base instance run on an existing live session
     (a caller's) instead of building another; the cache forgets it afterwards (the caller owns it)."""
-    key = _digest(task["instance"], task["spec"])
+    key = task_digest(task["instance"], task["spec"])
     with _SOLVING:
         forget_sessions_unlocked()
         _SESSIONS[key] = (session, session.instance, session.spec)
@@ -190,8 +192,8 @@ def forget_sessions() -> None:
 
 def changed(inst: Instance, spec: ModelSpec, changes: Sequence[Change]) -> tuple[Instance, ModelSpec]:
     """The base instance and model file with the changes made (validated)."""
-    from allocopt.api import with_values
-    from allocopt.session import _spec_with
+    from allocopt.instance.edits import with_values
+    from allocopt.session import spec_with
 
     inst_changes: dict[str | tuple[str | int, ...], Any] = {}
     model_changes: dict[tuple[str | int, ...], Any] = {}
@@ -203,7 +205,7 @@ def changed(inst: Instance, spec: ModelSpec, changes: Sequence[Change]) -> tuple
     if inst_changes:
         inst = with_values(inst, inst_changes)
     if model_changes:
-        spec = _spec_with(spec, model_changes)
+        spec = spec_with(spec, model_changes)
     return inst, spec
 
 
@@ -288,7 +290,7 @@ def _base_task(inst: Instance, spec: ModelSpec) -> dict[str, Any]:
     return {"instance": inst.model_dump(mode="json", exclude_unset=True), "spec": spec.model_dump(mode="json")}
 
 
-def _blocks(points: list[Any], n: int) -> list[list[Any]]:
+def contiguous_blocks(points: list[Any], n: int) -> list[list[Any]]:
     """``points`` cut into at most ``n`` contiguous blocks of nearly equal length."""
     n = max(1, min(n, len(points)))
     size, extra = divmod(len(points), n)
@@ -306,13 +308,13 @@ def _run_points(base: dict[str, Any], points: list[list[Change]], executor: Any,
         tasks = [{**base, "points": [point]} for point in points]  # one session, one point per task: fine progress
         done = executor.map(solve_block, tasks, progress)
     else:
-        blocks = _blocks(points, executor.size)
-        step = None if progress is None else _block_progress(progress, [len(b) for b in blocks])
+        blocks = contiguous_blocks(points, executor.size)
+        step = None if progress is None else block_progress(progress, [len(b) for b in blocks])
         done = executor.map(solve_block, [{**base, "points": block} for block in blocks], step)
     return [summary for block in done for summary in block]
 
 
-def _block_progress(progress: Callable[[int], None], sizes: list[int]) -> Callable[[int], None]:
+def block_progress(progress: Callable[[int], None], sizes: list[int]) -> Callable[[int], None]:
     """Report progress in points when the tasks are blocks (blocks finish in any order: count the average)."""
     average = sum(sizes) / len(sizes)
     state = {"blocks": 0, "told": 0}

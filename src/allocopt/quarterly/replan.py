@@ -6,7 +6,8 @@
     >>> new = allocopt.replan(inst, actuals)
     >>> new.result.gates, new.diff.contributions, new.deviations
 
-:func:`replan` solves the *held instance* (:func:`allocopt.instance.actuals.hold_past`) under the same model file (objective
+:func:`replan` solves the *held instance* (:func:`allocopt.instance.actuals.hold_past`) under the same model file
+(objective
 and rules) as a first plan. :func:`plan_diff` compares two plans, :func:`deviations` a plan with the actuals; both
 return DataFrames labelled by partner, initiative, phase and resource, in units, money and percent.
 """
@@ -126,8 +127,8 @@ def replan(inst: Instance | str | Path, actuals: Actuals | str | Path, previous:
     the plan the actuals are compared with; without it, a first plan of ``inst`` is solved for the comparison.
     When no plan remains, :attr:`Replan.diagnosis` explains why, naming the actuals involved.
     """
-    from allocopt.api import solve
-    from allocopt.instance.modelfile import load_model_spec
+    from allocopt.session import solve
+    from allocopt.solver.specs import load_model_spec
 
     instance = inst if isinstance(inst, Instance) else load_instance(inst)
     facts = actuals if isinstance(actuals, Actuals) else load_actuals(actuals, instance)
@@ -158,11 +159,11 @@ def _solve_near(held: Instance, spec: ModelSpec, previous: Result, time_limit: f
     actuals make it move."""
     import dataclasses
 
-    from allocopt.fairness.staged import needs_stages
     from allocopt.model.families import net_gain
     from allocopt.results.metrics import fairness_metrics
     from allocopt.results.result import Termination
     from allocopt.session import Session
+    from allocopt.solver.stages import needs_stages
     from allocopt.solver.tables import solution_tables
 
     with Session(held, spec, time_limit=time_limit) as session:

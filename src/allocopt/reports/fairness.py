@@ -1,6 +1,6 @@
 """Rendering of fairness comparisons and frontiers: tables with partner names and units, and the frontier chart.
 
-Renders only: the numbers come from :mod:`allocopt.fairness.compare` and :mod:`allocopt.fairness.staged`.
+Renders only: the numbers come from :mod:`allocopt.fairness.compare` and :mod:`allocopt.solver.stages`.
 """
 
 from __future__ import annotations

@@ -396,9 +396,9 @@ def _commitments(result: Result) -> Section | None:
 
 
 def _prices(result: Result, prices: Any) -> Section:
-    """The largest prices: from ``prices`` (a :class:`~allocopt.prices.shadow.Prices`) or the result's prices table."""
-    from allocopt.prices.shadow import HELD_NOTE
+    """The largest prices: from ``prices`` (a :class:`~allocopt.solver.duals.Prices`) or the result's prices table."""
     from allocopt.reports.text import _bound, _price
+    from allocopt.solver.duals import HELD_NOTE
 
     table = prices.limits if prices is not None else (
         result.tables["prices"].reset_index() if "prices" in result.tables and len(result.tables["prices"]) else None)
@@ -647,8 +647,8 @@ def load_result(path: Any, inst: Any) -> Result:
 def prices_of(inst: Any, result: Result, time_limit: float | None = None) -> tuple[Any, list[str]]:
     """The shadow prices of the result's plan, by solving the instance again under the result's model (HiGHS is
     deterministic with its seed and threads fixed), and a note if the plan found differs from the result's."""
-    from allocopt.instance.modelfile import model_spec_from_dict
     from allocopt.session import Session
+    from allocopt.solver.specs import model_spec_from_dict
 
     spec = model_spec_from_dict(result.model)
     with Session(inst, spec, time_limit=time_limit) as session:

@@ -12,19 +12,7 @@ import pandas as pd
 from tabulate import tabulate
 
 from allocopt.results.result import Result, gap_text
-
-
-def _number(v: float) -> str:
-    """Thousands separators; whole numbers without decimals; no '-0' from solver noise."""
-    if abs(v - round(v)) < 1e-6 * max(1.0, abs(v)):
-        return f"{round(v) + 0:,.0f}"
-    if abs(v) >= 1000:
-        return f"{v:,.0f}"
-    return f"{v:,.2f}"
-
-
-def _missing(x: Any) -> bool:
-    return x is None or (isinstance(x, float) and math.isnan(x))
+from allocopt.results.units import is_missing, money, percent, plain_number, units
 
 
 def value_split_view(benefits: pd.DataFrame, cur: str) -> pd.DataFrame:
@@ -35,26 +23,6 @@ def value_split_view(benefits: pd.DataFrame, cur: str) -> pd.DataFrame:
         "puts in": benefits["money"].map(lambda v: money(v, cur)),
         "share of money": benefits["money_share"].map(percent),
     }, index=benefits.index)
-
-
-def money(x: Any, currency: str) -> str:
-    if _missing(x):
-        return "-"
-    v = float(x)
-    return f"{_number(round(v) if abs(v) >= 1 else (0.0 if abs(v) < 0.005 else v))} {currency}"
-
-
-def units(x: Any, unit: str) -> str:
-    if _missing(x):
-        return "-"
-    return f"{_number(float(x))} {unit}"
-
-
-def percent(x: Any) -> str:
-    if _missing(x):
-        return "-"
-    v = float(x)
-    return f"{0.0 if abs(v) < 0.0005 else v:.1%}"
 
 
 def status_line(result: Result) -> str:
@@ -87,7 +55,7 @@ def objective_text(name: str) -> str:
 
 def objective_value_text(name: str, value: Any, currency: str) -> str:
     """The objective's value in its own unit: money, a fraction, a return, or a utility (no unit)."""
-    if _missing(value):
+    if is_missing(value):
         return "-"
     if name in ("nash", "alpha_fair"):
         return f"{float(value):,.6g}"
@@ -97,7 +65,7 @@ def objective_value_text(name: str, value: Any, currency: str) -> str:
 
 
 def _index(x: Any) -> str:
-    return "-" if _missing(x) else f"{float(x):.3f}"
+    return "-" if is_missing(x) else f"{float(x):.3f}"
 
 
 def _level(level: float) -> str:
@@ -197,7 +165,7 @@ def render(result: Result, phases: list[str], fmt: str = "table", notes: bool = 
 
 
 def _bound(x: Any, unit: str) -> str:
-    if _missing(x):
+    if is_missing(x):
         return "-"
     v = float(x)
     if math.isinf(v):
@@ -206,11 +174,11 @@ def _bound(x: Any, unit: str) -> str:
 
 
 def _price(x: Any, price_unit: str) -> str:
-    if _missing(x):
+    if is_missing(x):
         return "-"
     v = float(x)
     if abs(v) >= 1000 or v == 0:
-        return f"{_number(v)} {price_unit}"
+        return f"{plain_number(v)} {price_unit}"
     return f"{v:,.4g} {price_unit}"
 
 
@@ -245,7 +213,7 @@ def render_prices(prices: Any, fmt: str = "table") -> str:
         for r in order.to_dict(orient="records"):
             note = ""
             up, down = r["price_up"], r["price_down"]
-            if r["degenerate"] and not (not _missing(up) and not _missing(down) and abs(up - down) <= 1e-9):
+            if r["degenerate"] and not (not is_missing(up) and not is_missing(down) and abs(up - down) <= 1e-9):
                 note = f"one-sided: up {_price(up, '').strip()}, down {_price(down, '').strip()}"
             rows.append({"limit": r["term"], "as written": _bound(r["limit"], r["unit"]),
                          "plan uses": _bound(r["activity"], r["unit"]), "slack": _bound(r["slack"], r["unit"]),
@@ -282,7 +250,7 @@ def render_renegotiation(reneg: Any, fmt: str = "table", top: int = 15) -> str:
             "price": [_price(p, pu) for p, pu in zip(rank["price"], rank["price_unit"], strict=True)],
             "holds from": [_bound(v, u) for v, u in zip(rank["range_low"], rank["unit"], strict=True)],
             "to": [_bound(v, u) for v, u in zip(rank["range_high"], rank["unit"], strict=True)],
-            "best step": [("-" if _missing(s) or not g > 0 else f"{s:+g}%")
+            "best step": [("-" if is_missing(s) or not g > 0 else f"{s:+g}%")
                           for s, g in zip(rank["best_step_pct"], rank["best_gain"], strict=True)],
             "worth": [money(max(0.0, w), cur) for w in rank["best_gain"]],
         }, index=pd.Index(rank["term"], name="term"))

@@ -210,7 +210,7 @@ def _plain(x: Any) -> Any:
         return {str(k): _plain(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
         return [_plain(v) for v in x]
-    return _clean(x)
+    return json_safe(x)
 
 
 def _num(x: float | None) -> float | None:
@@ -219,19 +219,19 @@ def _num(x: float | None) -> float | None:
     return float(x)
 
 
-def _clean(v: Any) -> Any:
+def json_safe(v: Any) -> Any:
     if isinstance(v, float):
         if not math.isfinite(v):
             return None
         return 0.0 if v == 0 else v  # no negative zeros in files
     if hasattr(v, "item"):
-        return _clean(v.item())
+        return json_safe(v.item())
     return v
 
 
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
     flat = df.reset_index()
-    return [{str(k): _clean(v) for k, v in row.items()} for row in flat.to_dict(orient="records")]
+    return [{str(k): json_safe(v) for k, v in row.items()} for row in flat.to_dict(orient="records")]
 
 
 def _frame(name: str, rows: list[dict[str, Any]]) -> pd.DataFrame:

@@ -1,6 +1,7 @@
 """The typed result of planning against scenarios, and its file format (``allocopt-scenario-result/1``).
 
-A :class:`ScenarioResult` holds one ordinary :class:`~allocopt.results.result.Result` per scenario (that scenario's gates,
+A :class:`ScenarioResult` holds one ordinary :class:`~allocopt.results.result.Result` per scenario (that scenario's
+gates,
 contributions, benefits and gains, checked by the independent checker like any plan) and the tables that only make
 sense across scenarios:
 

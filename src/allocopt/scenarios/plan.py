@@ -25,11 +25,12 @@ import numpy as np
 import pandas as pd
 
 from allocopt.errors import ModelFileError, Problem
-from allocopt.instance.modelfile import ModelSpec, load_model_spec, model_spec_from_dict
+from allocopt.instance.modelfile import ModelSpec
 from allocopt.instance.scenarios import Scenarios, cvar
 from allocopt.instance.schema import Instance
 from allocopt.results.result import Result, Status, Termination
 from allocopt.results.scenario_result import SCENARIO_TABLE_INDEX, ScenarioResult
+from allocopt.solver.specs import load_model_spec, model_spec_from_dict
 
 EXPECTED_OBJECTIVES = ("total_net_gain", "utilitarian")
 """Objectives whose expected value the scenario planner maximises (the staged fairness objectives are not yet
@@ -182,7 +183,7 @@ def _best_total_holding(hs: Any, model: Any, first: Any, tee: bool) -> Any:
 
 TIE_BREAK_TOLERANCE = 1e-9
 """How far below its optimum (relative) a held stage may fall while the later stages run (as for one plan:
-:data:`allocopt.fairness.staged.HOLD_TOLERANCE`)."""
+:data:`allocopt.solver.stages.HOLD_TOLERANCE`)."""
 
 
 def _leximin_tie_break(hs: Any, model: Any, sd: Any, first: Any, tee: bool,
@@ -232,7 +233,7 @@ def _leximin_tie_break(hs: Any, model: Any, sd: Any, first: Any, tee: bool,
     if done == len(partners) > 1:
         # the ladder fixes the expected gains sorted, not who gets which: among plans that only swap them, the
         # larger go to the partners listed first (as for one plan); this stage picks gate decisions only
-        from allocopt.fairness.staged import POLISH_BAND, in_order_objective
+        from allocopt.solver.stages import POLISH_BAND, in_order_objective
 
         order = in_order_objective(partners, expected, weight)
         hs.set_objective(order)

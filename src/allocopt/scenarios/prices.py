@@ -1,6 +1,6 @@
 """Shadow prices of a scenario plan: per scenario, and probability-weighted over all of them.
 
-As for a deterministic plan (:mod:`allocopt.prices.shadow`), a mixed-integer plan has no duals of its own: these are the
+As for a deterministic plan (:mod:`allocopt.solver.duals`), a mixed-integer plan has no duals of its own: these are the
 duals of the deterministic equivalent's LP with every gate and funder decision held at the plan's values, in every
 scenario. The dual of a limit's row in scenario s's block is a rate of the *expected* objective, so it already
 carries the scenario's probability:

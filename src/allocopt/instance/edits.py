@@ -1,0 +1,71 @@
+"""What-if copies of an instance: one or several fields changed by their path, validated again."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from allocopt.errors import InstanceError, Problem
+from allocopt.instance.schema import Instance, instance_from_dict
+
+
+def with_value(instance: Instance, path: str, value: Any) -> Instance:
+    """A copy of the instance with one field changed, validated again.
+
+    ``path`` is dotted, as in error messages: ``partners.northwind.capacity.capital.pilot``,
+    ``initiatives.crm.phases.scale.value``, ``commitments[0].min``.
+    """
+    return with_values(instance, {path: value})
+
+
+def with_values(instance: Instance, changes: Mapping[str | tuple[str | int, ...], Any]) -> Instance:
+    """A copy of the instance with several fields changed, validated once at the end.
+
+    Each field is a dotted path (``partners.northwind.weight``) or a tuple of keys
+    (``("partners", "north.wind", "weight")``, for names that hold '.' or '[').
+    """
+    data = instance.model_dump(mode="json", exclude_unset=True)
+    for path, value in changes.items():
+        _set_path(data, path, value)
+    return instance_from_dict(data, source="<changed instance>")
+
+
+_OPTIONAL_SECTIONS = {"risk", "total", "capacity", "eligible", "benefit_share"}
+
+
+def _set_path(data: dict[str, Any], path: str | tuple[str | int, ...], value: Any) -> None:
+    keys = list(path) if isinstance(path, tuple) else split_path(path)
+    path = ".".join(map(str, keys))
+    if not keys:
+        raise InstanceError([Problem(path, "empty field path", "name a field, e.g. partners.northwind.weight")])
+    node: Any = data
+    for n, key in enumerate(keys[:-1]):
+        where = ".".join(map(str, keys[: n + 1]))
+        optional = key in _OPTIONAL_SECTIONS or (n > 0 and keys[n - 1] == "capacity")
+        if isinstance(node, dict) and isinstance(key, str) and node.get(key) is None and optional:
+            node[key] = {}  # an optional section not written in the file (e.g. a partner's risk)
+        try:
+            node = node[key]
+        except (KeyError, IndexError, TypeError):
+            raise InstanceError([Problem(where, "no such field", "check the path against the instance")]) from None
+    last = keys[-1]
+    if isinstance(node, dict) and isinstance(last, str):
+        _inline_phase(node)
+        node[last] = value
+    elif isinstance(node, list) and isinstance(last, int) and 0 <= last < len(node):
+        node[last] = value
+    else:
+        raise InstanceError([Problem(path, "no such field", "check the path against the instance")])
+
+
+def _inline_phase(node: dict[str, Any]) -> None:
+    """Phase plans dump as {needs: {...}, value}; let ``...phases.scale.capital`` address a need directly."""
+    if set(node) == {"needs", "value"} and isinstance(node["needs"], dict):
+        needs = node.pop("needs")
+        node.update(needs)
+
+
+def split_path(path: str) -> list[str | int]:
+    """``commitments[0].min`` -> ["commitments", 0, "min"]."""
+    return [int(tok[1:-1]) if tok.startswith("[") else tok for tok in re.findall(r"\[\d+\]|[^.\[\]]+", path)]
