@@ -1,0 +1,311 @@
+"""Commands that analyse a plan: diagnose, prices, renegotiate, compare, frontier, sensitivity."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from allocopt.cli.app import (
+    EXIT_CHECK_FAILED,
+    EXIT_INFEASIBLE,
+    EXIT_NO_SOLUTION,
+    EXIT_USAGE,
+    TIME_LIMIT,
+    FiniteFloat,
+    _fail,
+    _frames_out,
+    _label_dir,
+    _LazyProgress,
+    _steps,
+    _sweep_values,
+    _write_outputs,
+    handle_errors,
+    input_path,
+    instance_arg,
+    main,
+)
+from allocopt.errors import InputError
+
+
+@main.command()
+@instance_arg
+@click.option("--model", "model_file", type=input_path(), help="Model file (its elastic section "
+              "sets which rules may be renegotiated, and their weights)")
+@click.option("--time-limit", type=TIME_LIMIT, help="Seconds HiGHS may run per solve")
+@handle_errors
+def diagnose(instance: Path, model_file: Path | None, time_limit: float | None) -> None:
+    """Explain why INSTANCE has no plan: findings before solving, the conflicting terms, and the cheapest
+    renegotiation that restores a plan (confirmed by solving again)."""
+    from allocopt.diagnosis.diagnose import diagnose as explain
+    from allocopt.instance.schema import load_instance
+    from allocopt.solver.specs import load_model_spec
+
+    inst = load_instance(instance)
+    spec = load_model_spec(model_file).with_solver(time_limit=time_limit)
+    result = explain(inst, spec)
+    click.echo(result.summary(currency=inst.currency), nl=False)
+    if result.infeasible:
+        sys.exit(EXIT_INFEASIBLE)
+
+
+@main.command()
+@instance_arg
+@click.option("--model", "model_file", type=input_path(), help="Model file")
+@click.option("--relax", is_flag=True, help="Prices of the LP relaxation (gates fractional) instead of the plan's")
+@click.option("--time-limit", type=TIME_LIMIT, help="Seconds HiGHS may run per solve")
+@click.option("--format", "fmt", type=click.Choice(["table", "markdown", "json", "csv"]), default="table",
+              show_default=True, help="What to print on stdout")
+@handle_errors
+def prices(instance: Path, model_file: Path | None, relax: bool, time_limit: float | None, fmt: str) -> None:
+    """Shadow prices of every limit of INSTANCE (capacities, totals, caps, margins, commitments), each with the
+    range over which it holds: what one more unit of each limit is worth to the partnership."""
+    from allocopt.instance.schema import load_instance
+    from allocopt.reports.text import render_prices
+    from allocopt.session import Session
+    from allocopt.solver.specs import load_model_spec
+
+    inst = load_instance(instance)
+    with Session(inst, load_model_spec(model_file), time_limit=time_limit) as session:
+        if not relax:
+            result = session.solve()
+            if not result.status.has_plan:
+                _fail(f"no plan to price: {' '.join(result.notes[:1])} (run 'allocopt diagnose')",
+                      EXIT_INFEASIBLE if result.status.infeasible else EXIT_NO_SOLUTION)
+        found = session.prices(relax=relax)
+    if found.objective is None:
+        _fail("no prices: the LP has no optimum (run 'allocopt diagnose')", EXIT_INFEASIBLE)
+    if fmt in ("json", "csv"):
+        _frames_out({"limits": found.limits, "gates": found.gates}, fmt,
+                    {"basis": found.basis, "note": found.note, "objective": found.objective,
+                     "currency": found.currency})
+    else:
+        click.echo(render_prices(found, fmt), nl=False)
+
+
+@main.command()
+@instance_arg
+@click.option("--model", "model_file", type=input_path(), help="Model file")
+@click.option("--steps", default="5,10,25", show_default=True,
+              help="Steps in percent; each is tried up and down")
+@click.option("--terms", default=None, help="Only these terms (comma-separated names, families or paths)")
+@click.option("--time-limit", type=TIME_LIMIT, help="Seconds HiGHS may run per solve")
+@click.option("--workers", type=click.IntRange(1, 256), help="Solve the steps on this many local processes")
+@click.option("--dask", "dask_address", metavar="ADDRESS", help="Solve the steps on the Dask cluster at ADDRESS "
+              "(needs allocopt[dask])")
+@click.option("--format", "fmt", type=click.Choice(["table", "markdown", "json", "csv"]), default="table",
+              show_default=True, help="What to print on stdout")
+@handle_errors
+def renegotiate(instance: Path, model_file: Path | None, steps: str, terms: str | None, time_limit: float | None,
+                workers: int | None, dask_address: str | None, fmt: str) -> None:
+    """Which term of INSTANCE is worth renegotiating: each limit's price and range, and the true value of moving it
+    by each step (the plan re-solved at every step)."""
+    from allocopt.instance.schema import load_instance
+    from allocopt.prices.renegotiation import renegotiate as report_on
+    from allocopt.reports.text import render_renegotiation
+    from allocopt.session import Session
+    from allocopt.solver.specs import load_model_spec
+
+    step_list = _steps(steps)
+    term_list = [t.strip() for t in terms.split(",") if t.strip()] if terms else None
+    inst = load_instance(instance)
+    with Session(inst, load_model_spec(model_file), time_limit=time_limit) as session:
+        found = report_on(session, steps=step_list, terms=term_list, workers=workers, dask=dask_address)
+    if found.base_objective is None:
+        _fail("\n".join(found.summary), EXIT_INFEASIBLE)
+    if term_list and found.ranking.empty:
+        _fail(f"no limit matches --terms {terms}: run 'allocopt prices' to see the terms", EXIT_USAGE)
+    if fmt in ("json", "csv"):
+        _frames_out({"ranking": found.ranking, "steps": found.steps}, fmt,
+                    {"summary": found.summary, "objective": found.base_objective, "currency": found.currency})
+    else:
+        click.echo(render_renegotiation(found, fmt), nl=False)
+
+
+@main.command()
+@instance_arg
+@click.option("--model", "model_file", type=input_path(), help="Model file (rules, solver options)")
+@click.option("--objectives", default=",".join(("utilitarian", "maxmin", "leximin", "nash", "kalai_smorodinsky",
+                                                "max_min_return")), show_default=True,
+              help="Objectives to compare, comma-separated; parameters as alpha_fair:alpha=2")
+@click.option("--time-limit", type=TIME_LIMIT, help="Seconds HiGHS may run per solve")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Also write each plan's result file (DIR/OBJECTIVE/result.json and its tables)")
+@click.option("--format", "fmt", type=click.Choice(["table", "markdown", "json", "csv"]), default="table",
+              show_default=True, help="What to print on stdout")
+@handle_errors
+def compare(instance: Path, model_file: Path | None, objectives: str, time_limit: float | None,
+            out_dir: Path | None, fmt: str) -> None:
+    """Solve INSTANCE under several fairness objectives and show them side by side: total, each partner's gain
+    and return, the smallest gain, Jain, Gini, the price of fairness, and what changes in the plan."""
+    from allocopt.check.checker import check_result
+    from allocopt.fairness.compare import compare as compare_objectives
+    from allocopt.instance.modelfile import parse_objective
+    from allocopt.instance.schema import load_instance
+    from allocopt.reports.fairness import render_comparison
+    from allocopt.solver.specs import load_model_spec
+
+    names = [o.strip() for o in objectives.split(",") if o.strip()]
+    if not names:
+        raise click.BadParameter("name at least one objective", param_hint="--objectives")
+    parsed = []
+    for name in names:
+        try:
+            parsed.append(parse_objective(name))
+        except ValueError as err:
+            raise click.BadParameter(f"{name}: {err}", param_hint="--objectives") from None
+    protect = [instance] + ([model_file] if model_file else [])
+    if out_dir is not None:  # every plan's directory can be written, checked before any solve
+        from allocopt.io.files import check_set_target
+
+        for objective in parsed:
+            check_set_target(out_dir / _label_dir(objective), protect=protect)
+    inst = load_instance(instance)
+    found = compare_objectives(inst, parsed, load_model_spec(model_file), time_limit=time_limit)
+    failed = []
+    for label, result in found.results.items():
+        if result.status.has_plan:
+            report = check_result(inst, result.to_dict())
+            if not report.ok:
+                failed.append(f"{label}: {report.summary()}")
+        if out_dir is not None:
+            _write_outputs(result, out_dir / label.replace(":", "_").replace("=", "-"), protect=protect)
+    if fmt in ("json", "csv"):
+        _frames_out({"comparison": found.table.reset_index(), "changes": found.changes}, fmt,
+                    {"currency": found.currency})
+    else:
+        click.echo(render_comparison(found, fmt), nl=False)
+        click.echo(f"\nIndependent check: {'OK for every plan' if not failed else 'FAILED'}")
+    if failed:
+        _fail("error: the independent checker found violations:\n" + "\n".join(failed), EXIT_CHECK_FAILED)
+    if not any(r.status.has_plan for r in found.results.values()):
+        _fail("no plan under any objective (run 'allocopt diagnose')", EXIT_INFEASIBLE)
+
+
+@main.command()
+@instance_arg
+@click.option("--model", "model_file", type=input_path(), help="Model file (rules, solver options)")
+@click.option("--points", type=click.IntRange(2, 200), default=11, show_default=True, help="Points on the frontier")
+@click.option("--between", default="total,min_gain", show_default=True,
+              help="total,min_gain (efficiency against equality) or PARTNER_A,PARTNER_B")
+@click.option("--time-limit", type=TIME_LIMIT, help="Seconds HiGHS may run per solve")
+@click.option("--chart", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also draw the frontier as PNG or SVG (needs the [plot] extra)")
+@click.option("--format", "fmt", type=click.Choice(["table", "markdown", "json", "csv"]), default="table",
+              show_default=True, help="What to print on stdout")
+@handle_errors
+def frontier(instance: Path, model_file: Path | None, points: int, between: str, time_limit: float | None,
+             chart: Path | None, fmt: str) -> None:
+    """The Pareto frontier of INSTANCE by the epsilon-constraint method, exact at each point: the total net gain
+    against the smallest gain above stand-alone, or one partner's gain against another's."""
+    from allocopt.fairness.compare import frontier as frontier_of
+    from allocopt.instance.schema import load_instance
+    from allocopt.reports.fairness import render_frontier
+    from allocopt.solver.specs import load_model_spec
+
+    parts = [p.strip() for p in between.split(",")]
+    if len(parts) != 2:
+        raise click.BadParameter("give total,min_gain or two partners, e.g. northwind,acme", param_hint="--between")
+    pair = None if parts == ["total", "min_gain"] else (parts[0], parts[1])
+    if chart is not None and chart.suffix.lower() not in (".png", ".svg"):
+        raise click.BadParameter("the chart is written as .png or .svg", param_hint="--chart")
+    inst = load_instance(instance)
+    table = frontier_of(inst, points, pair, load_model_spec(model_file), time_limit=time_limit)
+    if table.empty:
+        _fail("no plan: the frontier is empty (run 'allocopt diagnose')", EXIT_INFEASIBLE)
+    if chart is not None:
+        from allocopt.reports.fairness import frontier_chart
+
+        frontier_chart(table, pair, inst.currency, chart)
+        click.echo(f"wrote {chart}", err=True)
+    if fmt in ("json", "csv"):
+        _frames_out({"frontier": table}, fmt, {"currency": inst.currency})
+    else:
+        click.echo(render_frontier(table, inst.currency, fmt), nl=False)
+
+
+@main.command()
+@instance_arg
+@click.option("--model", "model_file", type=input_path(), help="Model file")
+@click.option("--param", "param", metavar="PATH",
+              help="Field to sweep, as in error messages: partners.NAME.capacity.RESOURCE.PHASE, "
+                   "initiatives.NAME.phases.PHASE.value, commitments[0].min, model.rules.no_subsidy.tolerance")
+@click.option("--values", "values", metavar="A,B,C", help="Values to solve at (as written in the instance file)")
+@click.option("--range", "value_range", metavar="LO:HI:N", help="N evenly spaced values from LO to HI")
+@click.option("--tornado", "tornado_pct", type=FiniteFloat(0, 100, min_open=True, max_open=True),
+              metavar="PCT", help="Move every capacity, total, cap, commitment bound and stage value by PCT% down "
+                                  "and up, one at a time, and rank them by the objective's swing")
+@click.option("--breakpoints/--no-breakpoints", default=True, show_default=True,
+              help="Bisect between points where the gate decisions change")
+@click.option("--tolerance", type=FiniteFloat(0, 1, min_open=True, max_open=True), default=1e-3,
+              show_default=True, help="Breakpoints located to this share of the value")
+@click.option("--workers", type=click.IntRange(1, 256), help="Solve on this many local processes")
+@click.option("--dask", "dask_address", metavar="ADDRESS", help="Solve on the Dask cluster at ADDRESS "
+              "(tcp://host:8786; needs allocopt[dask])")
+@click.option("--chart", "chart", type=click.Path(dir_okay=False, path_type=Path), help="Draw a chart (.png or .svg; "
+              "needs allocopt[plot])")
+@click.option("--format", "fmt", type=click.Choice(["table", "markdown", "json", "csv"]), default="table",
+              show_default=True, help="What to print on stdout")
+@click.option("--time-limit", type=TIME_LIMIT, help="Seconds HiGHS may run per solve")
+@handle_errors
+def sensitivity(instance: Path, model_file: Path | None, param: str | None, values: str | None,
+                value_range: str | None, tornado_pct: float | None, breakpoints: bool, tolerance: float,
+                workers: int | None, dask_address: str | None, chart: Path | None, fmt: str,
+                time_limit: float | None) -> None:
+    """How the plan of INSTANCE moves when one field moves (--param with --values or --range), or which fields
+    move it most (--tornado PCT)."""
+    from allocopt.instance.schema import load_instance
+    from allocopt.prices.sensitivity import check_sweep, sweep, tornado, tornado_solves
+    from allocopt.reports import sensitivity as show
+    from allocopt.solver.specs import load_model_spec
+
+    if (param is None) == (tornado_pct is None):
+        raise click.UsageError("give either --param PATH (with --values or --range) or --tornado PCT")
+    if tornado_pct is not None and (values is not None or value_range is not None):
+        raise click.UsageError("--values and --range go with --param, not --tornado")
+    if workers is not None and dask_address is not None:
+        raise click.UsageError("give either --workers or --dask, not both")
+    points = _sweep_values(values, value_range) if param is not None else []
+    if chart is not None:
+        why = show.check_chart_path(chart)
+        if why:
+            raise click.BadParameter(why, param_hint="--chart")
+        show.pyplot()  # fail before solving if matplotlib is missing
+    if dask_address is not None:
+        from allocopt.solver.executor import dask_client_class
+
+        dask_client_class()
+
+    inst = load_instance(instance)
+    spec = load_model_spec(model_file)
+    if param is not None:
+        try:
+            check_sweep(inst, spec, param, points)
+        except InputError as err:  # the option is wrong, not the file
+            hint = "--param" if any(p.message.startswith(("no such", "is not a number", "empty"))
+                                    for p in err.problems) else "--values/--range"
+            raise click.BadParameter("; ".join(f"{p.path}: {p.message}" + (f" ({p.fix})" if p.fix else "")
+                                               for p in err.problems), param_hint=hint) from None
+        bar = _LazyProgress(len(points), "solving")
+        try:
+            df = sweep(inst, param, points, spec, workers=workers, dask=dask_address, breakpoints=breakpoints,
+                       tolerance=tolerance, time_limit=time_limit, progress=bar)
+        finally:
+            bar.close()
+        click.echo(show.render_sweep(df, fmt), nl=False)
+        if chart is not None:
+            show.sweep_chart(df, chart)
+    else:
+        assert tornado_pct is not None
+        bar = _LazyProgress(tornado_solves(inst, spec), "solving")
+        try:
+            df = tornado(inst, tornado_pct, spec, workers=workers, dask=dask_address, time_limit=time_limit,
+                         progress=bar)
+        finally:
+            bar.close()
+        click.echo(show.render_tornado(df, fmt), nl=False)
+        if chart is not None:
+            show.tornado_chart(df, chart)
+    if chart is not None:
+        click.echo(f"wrote {chart}", err=True)

@@ -1,0 +1,315 @@
+"""The ``allocopt`` command: a thin click layer over the Python API.
+
+Library errors are caught only here and turned into messages (on stderr) and exit codes:
+
+==== ==========================================================
+code meaning
+==== ==========================================================
+0    success
+1    internal error (a bug: please report it)
+2    usage error (wrong command-line options)
+3    invalid input (instance, model or result file)
+4    infeasible: the commitments and limits cannot all hold
+5    no plan found within the time limit (or interrupted)
+6    the checker found violations
+==== ==========================================================
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import os
+import signal
+import sys
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from allocopt.errors import AllocoptError, InputError, NoPlanError, ResultFileError, SolverError, printable
+
+EXIT_OK = 0
+
+
+EXIT_INTERNAL = 1
+
+
+EXIT_USAGE = 2
+
+
+EXIT_INPUT = 3
+
+
+EXIT_INFEASIBLE = 4
+
+
+EXIT_NO_SOLUTION = 5
+
+
+EXIT_CHECK_FAILED = 6
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(message, err=True)
+    sys.exit(code)
+
+
+def _handle_interrupts_here() -> None:
+    """From here on Ctrl-C raises KeyboardInterrupt, handled below (before, while importing, it ends quietly)."""
+    try:
+        if signal.getsignal(signal.SIGINT) not in (signal.SIG_IGN, signal.default_int_handler):
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+    except ValueError:  # not the main thread: signals are not ours to handle
+        pass
+
+
+def handle_errors(func: F) -> F:
+    """Turn library errors into messages and exit codes; never show a traceback for a user's mistake."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            _handle_interrupts_here()
+            return func(*args, **kwargs)
+        except InputError as err:
+            _fail(f"error: {err}", EXIT_INPUT)
+        except ResultFileError as err:
+            _fail(f"error: {err}", EXIT_INPUT)
+        except NoPlanError as err:
+            _fail(f"no plan: {err}", EXIT_NO_SOLUTION)
+        except SolverError as err:
+            _fail(f"error: {err}", EXIT_INTERNAL)
+        except AllocoptError as err:
+            _fail(f"error: {err}", EXIT_INPUT)
+        except KeyboardInterrupt:
+            _fail("interrupted", EXIT_NO_SOLUTION)
+        except BrokenPipeError:  # e.g. `allocopt solve plan.yaml | head`: the reader left, nothing is wrong
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(EXIT_OK)
+        except OSError as err:  # the library turns the OS errors it expects into domain errors; never a traceback
+            where = f" {err.filename}" if err.filename else ""
+            _fail(printable(f"error: cannot read or write{where}: {err.strerror or err}"), EXIT_INPUT)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except Exception:
+            click.echo(traceback.format_exc(), err=True)
+            _fail("internal error: this is a bug in allocopt; please report it with the traceback above",
+                  EXIT_INTERNAL)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="allocopt")
+def main() -> None:
+    """Plan strategic B2B partnerships: who puts in what, in which phase, for which initiative, and who gets
+    which share of the upside."""
+
+
+class FiniteFloat(click.FloatRange):
+    """A number within a range, refusing ``nan`` and ``inf`` (which ``float()`` accepts) as a usage error."""
+
+    name = "number"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if isinstance(number, float) and not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
+def _concepts(text: str, known: Sequence[str]) -> list[str]:
+    """``--concepts a,b``: the names given, each one of ``known``, else a usage error naming the choices."""
+    wanted = [c.strip() for c in text.split(",") if c.strip()]
+    unknown = [c for c in wanted if c not in known]
+    if unknown or not wanted:
+        raise click.BadParameter(f"'{', '.join(unknown) or text}': choose from {', '.join(known)}",
+                                 param_hint="--concepts")
+    return wanted
+
+
+def input_path(**kwargs: Any) -> click.Path:
+    """A path the library opens itself (not click), so that a file that cannot be read is reported with the
+    reason and exit 3, and a FIFO or a device is refused without being opened."""
+    return click.Path(path_type=Path, readable=False, **kwargs)
+
+
+TIME_LIMIT = FiniteFloat(min=0, min_open=True, max=1e7)
+
+
+GAP = FiniteFloat(0, 1)
+
+
+instance_arg = click.argument("instance", type=input_path(dir_okay=True))
+
+
+def _plan_scenarios(instance: Path, scenarios_file: Path | None, model_file: Path | None, time_limit: float | None,
+                    gap: float | None, threads: int | None, seed: int | None, out_dir: Path | None, fmt: str,
+                    log: bool, objective: str | None, *, values: bool, workers: int | None = None,
+                    prices: bool = False, started: float | None = None) -> None:
+    """Plan against scenarios, check the plan independently, print it and write result.json (see
+    :mod:`allocopt.scenarios.plan`)."""
+    from allocopt.check.scenario_checker import check_scenario_result
+    from allocopt.instance.scenarios import load_planning
+    from allocopt.io.files import check_set_target, write_set
+    from allocopt.reports.scenarios import render_scenarios
+    from allocopt.scenarios.plan import plan_scenarios
+    from allocopt.solver.specs import load_model_spec, with_objective
+
+    protect = [p for p in (instance, model_file, scenarios_file) if p is not None]
+    if out_dir is not None:
+        check_set_target(out_dir, protect=protect)
+    inst, scenarios = load_planning(instance, scenarios_file)
+    if scenarios is None:
+        _fail(f"error: {printable(str(instance))} has no scenarios section; add one or give --scenarios FILE",
+              EXIT_INPUT)
+        return
+    spec = load_model_spec(model_file)
+    if objective is not None:
+        spec = with_objective(spec, objective)
+    result = plan_scenarios(inst, scenarios, spec, time_limit=time_limit, rel_gap=gap, threads=threads,
+                            random_seed=seed, tee=log, values=values, workers=workers, prices=prices,
+                            started=started)
+    report = check_scenario_result(inst, scenarios, result.to_dict()) if result.status.has_plan else None
+    if out_dir is not None:
+        files = {"result.json": result.to_json()}
+        files.update({f"{name}.csv": df.reset_index().to_csv(index=False) for name, df in result.tables.items()})
+        write_set(out_dir, files, protect=protect)
+        click.echo(printable(f"wrote {out_dir / 'result.json'} and the scenario tables as CSV in {out_dir}"),
+                   err=True)
+    if fmt in ("json", "csv"):
+        _echo_data(result, fmt)
+    else:
+        click.echo(render_scenarios(result, fmt), nl=False)
+        if report is not None:
+            click.echo(f"\nIndependent check: {report.summary().splitlines()[0]}")
+    if report is not None and not report.ok:
+        _fail("error: the independent checker found violations in this plan (a bug in allocopt):\n"
+              + report.summary(), EXIT_CHECK_FAILED)
+    if not result.status.has_plan:
+        code = EXIT_INFEASIBLE if result.status.infeasible else EXIT_NO_SOLUTION
+        _fail(f"no plan: {result.notes[-1]} (plan without the risk floors, or run 'allocopt diagnose' on "
+              "each scenario)", code)
+
+
+def _echo_data(result: Any, fmt: str) -> None:
+    """A result on stdout as data: its JSON, or each table as CSV under a ``# name`` line."""
+    if fmt == "json":
+        click.echo(result.to_json(), nl=False)
+        return
+    for name, df in result.tables.items():
+        click.echo(f"# {name}")
+        click.echo(df.reset_index().to_csv(index=False), nl=False)
+
+
+def _write_outputs(result: Any, out_dir: Path, protect: list[Path], xlsx: bool = False) -> None:
+    """result.json and one CSV per table (and, with ``xlsx``, every table in result.xlsx), replacing the
+    directory's previous set as a whole."""
+    from allocopt.io.files import write_set
+
+    files: dict[str, str | bytes] = {"result.json": result.to_json()}
+    files.update({f"{name}.csv": df.reset_index().to_csv(index=False) for name, df in result.tables.items()})
+    if xlsx:
+        from allocopt.io.workbook import result_workbook
+
+        files["result.xlsx"] = result_workbook(result)
+    write_set(out_dir, files, protect=protect)
+
+
+def _frames_out(frames: dict[str, Any], fmt: str, extra: dict[str, Any]) -> None:
+    """Print DataFrames as JSON (one object, with ``extra`` fields) or CSV (one block per frame)."""
+    if fmt == "json":
+        from allocopt.results.result import json_safe
+
+        payload = dict(extra)
+        for name, df in frames.items():
+            payload[name] = [{str(k): json_safe(v) for k, v in row.items()} for row in df.to_dict(orient="records")]
+        click.echo(json.dumps(payload, indent=2, allow_nan=False))
+    else:
+        for name, df in frames.items():
+            click.echo(f"# {name}")
+            click.echo(df.to_csv(index=False), nl=False)
+
+
+def _steps(text: str) -> list[float]:
+    try:
+        steps = [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise click.BadParameter(f"'{text}' is not a list of percentages such as 5,10,25") from None
+    if not steps or any(not (0 < s < 1000) for s in steps):
+        raise click.BadParameter("each step is a percentage above 0 and below 1000, e.g. 5,10,25")
+    return steps
+
+
+def _label_dir(objective: dict[str, Any]) -> str:
+    """The directory of one objective's plan under compare --out: its label, safe as a file name."""
+    label = objective["name"] + ("" if objective.get("alpha") is None else f"_alpha-{objective['alpha']:g}")
+    return label
+
+
+def _sweep_values(values: str | None, value_range: str | None) -> list[float]:
+    """--values a,b,c or --range LO:HI:N (N evenly spaced points, ends included) as numbers; usage errors if not."""
+    import math
+
+    if (values is None) == (value_range is None):
+        raise click.UsageError("with --param, give exactly one of --values a,b,c or --range LO:HI:N")
+    if values is not None:
+        try:
+            out = [float(v) for v in values.split(",") if v.strip()]
+        except ValueError:
+            raise click.BadParameter(f"{values!r}: give numbers separated by commas, e.g. 1e6,1.5e6,2e6",
+                                     param_hint="--values") from None
+        if not out or not all(math.isfinite(v) for v in out):
+            raise click.BadParameter(f"{values!r}: give finite numbers separated by commas", param_hint="--values")
+        return out
+    assert value_range is not None
+    parts = value_range.split(":")
+    try:
+        if len(parts) != 3:
+            raise ValueError
+        lo, hi, n = float(parts[0]), float(parts[1]), int(parts[2])
+    except ValueError:
+        raise click.BadParameter(f"{value_range!r}: write LO:HI:N, e.g. 1e6:3e6:11 (N a whole number of points)",
+                                 param_hint="--range") from None
+    if not (math.isfinite(lo) and math.isfinite(hi)) or n < 2 or lo == hi:
+        raise click.BadParameter(f"{value_range!r}: LO and HI must be finite and differ, and N at least 2",
+                                 param_hint="--range")
+    return [lo + (hi - lo) * k / (n - 1) for k in range(n)]
+
+
+class _LazyProgress:
+    """A progress bar on stderr that appears only after ~2 s, and only when stderr is a terminal."""
+
+    DELAY_S = 2.0
+
+    def __init__(self, total: int, label: str) -> None:
+
+        self.total, self.label, self.done = total, label, 0
+        self.start = time.monotonic()
+        self.bar: Any = None
+
+    def __call__(self, n: int) -> None:
+
+        self.done += n
+        if self.bar is not None:
+            self.bar.update(n)
+        elif sys.stderr.isatty() and time.monotonic() - self.start > self.DELAY_S:
+            self.bar = click.progressbar(length=self.total, label=self.label, file=sys.stderr)
+            self.bar.__enter__()
+            self.bar.update(self.done)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+
+
+INSTANCE_SUFFIXES = (".yaml", ".yml", ".json", ".xlsx")

@@ -1,0 +1,356 @@
+"""Commands that make and keep a plan: solve, scenarios, validate, schema, check, export, generate, convert."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from allocopt.cli.app import (
+    EXIT_CHECK_FAILED,
+    EXIT_INFEASIBLE,
+    EXIT_INPUT,
+    EXIT_NO_SOLUTION,
+    EXIT_USAGE,
+    GAP,
+    INSTANCE_SUFFIXES,
+    TIME_LIMIT,
+    _echo_data,
+    _fail,
+    _plan_scenarios,
+    _write_outputs,
+    handle_errors,
+    input_path,
+    instance_arg,
+    main,
+)
+from allocopt.errors import printable
+
+
+@main.command()
+@instance_arg
+@click.option("--model", "model_file", type=input_path(),
+              help="Model file (objective, rules, solver options); default: models/default.yaml settings")
+@click.option("--time-limit", type=TIME_LIMIT, help="Seconds the whole solve may take: reading, building and "
+              "HiGHS's search (the best plan found by then is reported)")
+@click.option("--gap", type=GAP, help="Relative optimality gap at which to stop")
+@click.option("--threads", type=click.IntRange(1, 256), help="HiGHS threads (fixed by default, for reproducibility)")
+@click.option("--seed", type=click.IntRange(0, 2**31 - 1), help="HiGHS random seed (fixed by default)")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path),
+              help="Write result.json and one CSV per table in this directory")
+@click.option("--format", "fmt", type=click.Choice(["table", "markdown", "json", "csv"]), default="table",
+              show_default=True, help="What to print on stdout")
+@click.option("--log", is_flag=True, help="Show HiGHS's log on stderr")
+@click.option("--prices", "with_prices", is_flag=True,
+              help="Also compute the shadow price of every limit (gate decisions held) and its valid range")
+@click.option("--objective", "objective", default=None,
+              help="Objective, overriding the model file's: utilitarian, maxmin, leximin, nash, "
+                   "alpha_fair:alpha=2, kalai_smorodinsky, max_min_return")
+@click.option("--price-of-fairness", "price_of_fairness", is_flag=True,
+              help="Also solve the utilitarian plan and report what this objective costs in total net gain")
+@click.option("--xlsx", "with_xlsx", is_flag=True,
+              help="With --out: also write every table to one workbook, result.xlsx (needs allocopt[xlsx])")
+@click.option("--scenarios", "scenarios_file", type=input_path(),
+              help="Plan against the scenarios in this file (default: the instance's own scenarios section)")
+@handle_errors
+def solve(instance: Path, model_file: Path | None, time_limit: float | None, gap: float | None,
+          threads: int | None, seed: int | None, out_dir: Path | None, fmt: str, log: bool,
+          with_prices: bool, objective: str | None, price_of_fairness: bool, with_xlsx: bool,
+          scenarios_file: Path | None) -> None:
+    """Solve a partnership INSTANCE (YAML, JSON or an .xlsx workbook) and print the plan (a plan per scenario
+    when it has scenarios)."""
+    started = time.perf_counter()
+    from allocopt.instance.scenarios import load_planning, may_have_scenarios
+
+    if scenarios_file is not None or (may_have_scenarios(instance)
+                                      and load_planning(instance, scenarios_file)[1] is not None):
+        if price_of_fairness:
+            _fail("error: --price-of-fairness is not available with scenarios (only the total net gain objective "
+                  "is); leave it out", EXIT_USAGE)
+        _plan_scenarios(instance, scenarios_file, model_file, time_limit, gap, threads, seed, out_dir, fmt, log,
+                        objective, values=False, prices=with_prices, started=started)
+        return
+    from allocopt.check.checker import check_result
+    from allocopt.instance.schema import load_instance
+    from allocopt.io.files import OutputError, check_set_target
+    from allocopt.reports.text import render, render_prices
+    from allocopt.session import Session, with_price_of_fairness, with_prices_attached
+    from allocopt.solver.specs import load_model_spec, with_objective
+
+    protect = [instance] + ([model_file] if model_file else [])
+    if with_xlsx:
+        from allocopt.io.workbook import openpyxl_module
+
+        if out_dir is None:
+            raise click.UsageError("--xlsx writes result.xlsx into the --out directory: give --out DIR too")
+        openpyxl_module()  # fail before solving if openpyxl is missing
+    if out_dir is not None:
+        check_set_target(out_dir, protect=protect)  # before spending time on a solve
+    inst = load_instance(instance)
+    spec = load_model_spec(model_file)
+    if objective is not None:
+        spec = with_objective(spec, objective)
+    prices = None
+    with Session(inst, spec, time_limit=time_limit, rel_gap=gap, threads=threads, random_seed=seed,
+                 started=started) as session:
+        result = session.solve(tee=log)
+        if with_prices and result.status.has_plan:
+            prices = session.prices()
+            result = with_prices_attached(result, prices)
+        if price_of_fairness and result.status.has_plan:
+            result = with_price_of_fairness(session, result)
+    report = check_result(inst, result.to_dict()) if result.status.has_plan else None
+
+    not_written: OutputError | None = None
+    if out_dir is not None:
+        try:
+            _write_outputs(result, out_dir, protect=protect, xlsx=with_xlsx)
+            click.echo(printable(f"wrote {out_dir / 'result.json'} and the tables as CSV"
+                                 f"{' and result.xlsx' if with_xlsx else ''} in {out_dir}"), err=True)
+        except OutputError as err:  # the plan is not lost: it is printed below, then the failure is reported
+            not_written = err
+
+    if fmt in ("json", "csv"):
+        _echo_data(result, fmt)
+    else:
+        infeasible = result.status.infeasible  # the explanation below says it all
+        click.echo(render(result, list(inst.phases), fmt, notes=not infeasible), nl=False)
+        if prices is not None:
+            click.echo("\n" + render_prices(prices, fmt), nl=False)
+        if report is not None:
+            click.echo(f"\nIndependent check: {report.summary().splitlines()[0]}")
+
+    if not_written is not None:
+        _fail(f"error: the plan above was not saved: {not_written}", EXIT_INPUT)
+    if report is not None and not report.ok:
+        _fail("error: the independent checker found violations in this plan (a bug in allocopt):\n"
+              + report.summary(), EXIT_CHECK_FAILED)
+    if not result.status.has_plan:
+        if result.status.infeasible:
+            from allocopt.diagnosis.diagnose import diagnose as explain
+
+            click.echo(explain(inst, spec, feasible_check=False, conflict=False).summary(short=True), err=True)
+            sys.exit(EXIT_INFEASIBLE)
+        _fail(f"no plan: {' '.join(result.notes)}", EXIT_NO_SOLUTION)
+
+
+@main.command()
+@instance_arg
+@click.option("--scenarios", "scenarios_file", type=input_path(),
+              help="The scenarios (default: the instance's own scenarios section)")
+@click.option("--model", "model_file", type=input_path(), help="Model file (rules, solver options)")
+@click.option("--time-limit", type=TIME_LIMIT, help="Seconds HiGHS may run per solve")
+@click.option("--gap", type=GAP, help="Relative optimality gap at which to stop")
+@click.option("--workers", type=click.IntRange(1, 1024),
+              help="Solve the wait-and-see plans (one per scenario) on this many local processes")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path),
+              help="Write result.json and one CSV per scenario table in this directory")
+@click.option("--format", "fmt", type=click.Choice(["table", "markdown", "json", "csv"]), default="table",
+              show_default=True, help="What to print on stdout")
+@click.option("--prices", "with_prices", is_flag=True,
+              help="Also the shadow price of every limit per scenario and probability-weighted (gates held)")
+@click.option("--hedging", "hedging_iterations", type=click.IntRange(1, 10_000),
+              help="Instead of the deterministic equivalent: progressive hedging through mpi-sppy, this many "
+                   "iterations (a heuristic for two-stage trees; needs allocopt[hedging])")
+@handle_errors
+def scenarios(instance: Path, scenarios_file: Path | None, model_file: Path | None, time_limit: float | None,
+              gap: float | None, workers: int | None, out_dir: Path | None, fmt: str, with_prices: bool,
+              hedging_iterations: int | None) -> None:
+    """Plan INSTANCE against its scenarios: the plan to sign now, the gate policy per branch, each partner's gain
+    per scenario (expected, CVaR, worst case), the value of the stochastic solution and of perfect information."""
+    if hedging_iterations is not None:
+        from allocopt.instance.scenarios import load_planning
+        from allocopt.scenarios.hedging import hedge
+        from allocopt.solver.specs import load_model_spec
+
+        inst, cases = load_planning(instance, scenarios_file)
+        if cases is None:
+            _fail(f"error: {printable(str(instance))} has no scenarios section; add one or give --scenarios FILE",
+                  EXIT_INPUT)
+            return
+        spec = load_model_spec(model_file).with_solver(time_limit=time_limit, rel_gap=gap)
+        ph = hedge(inst, cases, spec, iterations=hedging_iterations)
+        cur = inst.currency
+        click.echo(f"Progressive hedging (mpi-sppy), {ph.iterations} iterations, {ph.seconds:.1f} s; "
+                   f"convergence measure {ph.converged:.4g}")
+        value = "none found" if ph.plan_expected_total is None else f"{ph.plan_expected_total:,.2f} {cur}"
+        click.echo(f"Best hedged plan, carried out in every scenario: {value}")
+        click.echo(f"Wait-and-see bound (no plan does better):       {ph.bound:,.2f} {cur}")
+        click.echo(f"Gap: {'unknown' if ph.gap is None else f'{ph.gap:.2%}'}")
+        for key, v in ph.first_decisions.items():
+            click.echo(f"  {key} = {v:g}")
+        click.echo(f"Note: {ph.note}")
+        return
+    _plan_scenarios(instance, scenarios_file, model_file, time_limit, gap, None, None, out_dir, fmt, False, None,
+                    values=True, workers=workers, prices=with_prices)
+
+
+@main.command()
+@instance_arg
+@click.option("--actuals", "actuals_file", type=input_path(), help="Also check this actuals file against INSTANCE")
+@click.option("--scenarios", "scenarios_file", type=input_path(),
+              help="Also validate this scenarios file (an instance's own scenarios section is always validated)")
+@handle_errors
+def validate(instance: Path, actuals_file: Path | None, scenarios_file: Path | None) -> None:
+    """Validate an INSTANCE file (YAML, JSON or .xlsx), its scenarios and an actuals file, and report every
+    problem at once."""
+    from allocopt.instance.scenarios import load_planning
+    from allocopt.instance.schema import never_started
+
+    inst, cases = load_planning(instance, scenarios_file)
+    if actuals_file is not None:
+        from allocopt.instance.actuals import load_actuals
+
+        facts = load_actuals(actuals_file, inst)
+        states = ", ".join(f"{t} {a.status}" for t, a in facts.phases.items())
+        click.echo(printable(f"{actuals_file}: valid actuals for {inst.name}: {states or 'no phase yet'}"))
+    n_stages = sum(len(i.phases) for i in inst.initiatives.values())
+    click.echo(printable(f"{instance}: valid: {len(inst.partners)} partners, {len(inst.resources)} resources, "
+                         f"{len(inst.phases)} phases, {len(inst.initiatives)} initiatives ({n_stages} stages), "
+                         f"{len(inst.commitments)} commitments"))
+    if cases is not None:
+        click.echo(printable(f"{scenarios_file or instance}: valid scenarios: {len(cases.cases)} cases, "
+                             f"{len(cases.risk)} partners with risk floors"))
+    for problem in never_started(inst):
+        click.echo(f"warning: {problem}", err=True)
+
+
+@main.command()
+@handle_errors
+def schema() -> None:
+    """Print the JSON Schema of the instance format (for editors)."""
+    from allocopt.instance.schema import Instance
+
+    click.echo(json.dumps(Instance.model_json_schema(), indent=2))
+
+
+@main.command()
+@instance_arg
+@click.argument("result_file", type=input_path())
+@click.option("--model", "model_file", type=input_path(), help="Check against the rules of this model file "
+              "(default: the rules the result file records)")
+@click.option("--actuals", "actuals_file", type=input_path(), help="RESULT_FILE is a re-plan: check it against "
+              "INSTANCE with the past of this actuals file held (and that the past is as it happened)")
+@click.option("--scenarios", "scenarios_file", type=input_path(),
+              help="The scenarios of a scenario plan (default: the instance's own scenarios section)")
+@handle_errors
+def check(instance: Path, result_file: Path, model_file: Path | None, actuals_file: Path | None,
+          scenarios_file: Path | None) -> None:
+    """Verify RESULT_FILE (result.json) against INSTANCE, independently of the model code."""
+    from allocopt.check.checker import check_files
+    from allocopt.check.scenario_checker import check_scenario_files, is_scenario_result
+    from allocopt.solver.specs import load_model_spec
+
+    if is_scenario_result(result_file):
+        report = check_scenario_files(instance, result_file, scenarios_file)
+        click.echo(report.summary())
+        if not report.ok:
+            sys.exit(EXIT_CHECK_FAILED)
+        return
+    rules = load_model_spec(model_file).model_dump(mode="json") if model_file is not None else None
+    if actuals_file is not None:
+        from allocopt.check.checker import check_result, load_result_file
+        from allocopt.instance.actuals import hold_past, load_actuals
+        from allocopt.instance.schema import load_instance
+
+        inst = load_instance(instance)
+        report = check_result(hold_past(inst, load_actuals(actuals_file, inst)), load_result_file(result_file),
+                              model=rules)
+    else:
+        report = check_files(instance, result_file, model=rules)
+    click.echo(report.summary())
+    if not report.ok:
+        sys.exit(EXIT_CHECK_FAILED)
+
+
+@main.command()
+@instance_arg
+@click.option("--model", "model_file", type=input_path(), help="Model file")
+@click.option("--lp", "lp_file", type=click.Path(path_type=Path), help="Write an LP file")
+@click.option("--mps", "mps_file", type=click.Path(path_type=Path), help="Write an MPS file")
+@handle_errors
+def export(instance: Path, model_file: Path | None, lp_file: Path | None, mps_file: Path | None) -> None:
+    """Write the model of INSTANCE as an LP or MPS file, for any other solver."""
+    from allocopt.api import export_model
+
+    if (lp_file is None) == (mps_file is None):
+        raise click.UsageError("give exactly one of --lp FILE or --mps FILE")
+    target, fmt = (lp_file, "lp") if lp_file is not None else (mps_file, "mps")
+    assert target is not None
+    export_model(instance, model_file, target, fmt, protect=[instance] + ([model_file] if model_file else []))
+    click.echo(printable(f"wrote {target}"), err=True)
+
+
+@main.command()
+@click.option("--partners", type=click.IntRange(1, 1000), default=3, show_default=True)
+@click.option("--initiatives", type=click.IntRange(1, 100000), default=10, show_default=True)
+@click.option("--phases", type=click.IntRange(1, 50), default=3, show_default=True)
+@click.option("--resources", type=click.IntRange(1, 20), default=2, show_default=True)
+@click.option("--seed", type=click.IntRange(-(2**63), 2**63 - 1), default=0, show_default=True)
+@click.option("--out", "out_file", type=click.Path(path_type=Path),
+              help="Write here (.yaml, .yml or .json); default: YAML on stdout")
+@handle_errors
+def generate(partners: int, initiatives: int, phases: int, resources: int, seed: int,
+             out_file: Path | None) -> None:
+    """Generate a synthetic, feasible instance (for benchmarks and tests)."""
+    import yaml
+
+    from allocopt.instance.generate import count_entries, estimated_size, generate_instance, write_instance
+    from allocopt.io.files import check_file_target
+    from allocopt.io.reading import MAX_FILE_BYTES, MAX_NODES
+
+    if out_file is not None:
+        if out_file.suffix.lower() not in (".yaml", ".yml", ".json"):
+            raise click.BadParameter(f"cannot tell the format of '{out_file}': name it .yaml, .yml or .json",
+                                     param_hint="'--out'")
+        check_file_target(out_file)
+    sizes = (partners, initiatives, phases, resources)
+    entries, size = estimated_size(*sizes)
+    limits = f"the {MAX_NODES:,} entries and {MAX_FILE_BYTES // 2**20} MiB an instance file may hold"
+    if entries > 1.25 * MAX_NODES or size > 1.25 * MAX_FILE_BYTES:
+        raise click.UsageError(f"an instance of this size (about {entries:,} entries, {size / 2**20:.0f} MiB) "
+                               f"would be past {limits}: ask for fewer initiatives or partners")
+    data = generate_instance(*sizes, seed)
+    as_json = out_file is not None and out_file.suffix.lower() == ".json"
+    text = json.dumps(data, indent=1) + "\n" if as_json else yaml.safe_dump(data, sort_keys=False)
+    if count_entries(data) > MAX_NODES or len(text.encode("utf-8")) > MAX_FILE_BYTES:
+        raise click.UsageError(f"this instance would be past {limits}: ask for fewer initiatives or partners")
+    if out_file is None:
+        click.echo(text, nl=False)
+    else:
+        write_instance(data, out_file)
+        click.echo(f"wrote {out_file}", err=True)
+
+
+@main.command()
+@click.argument("source", type=input_path())
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+@handle_errors
+def convert(source: Path, target: Path) -> None:
+    """Convert an instance between YAML, JSON and an Excel workbook (.xlsx), losslessly: SOURCE is validated,
+    then written as TARGET in the format its suffix names."""
+    from allocopt.instance.scenarios import instance_file_data, load_planning, may_have_scenarios
+    from allocopt.instance.schema import load_instance
+    from allocopt.io.files import check_file_target, write_atomic
+    from allocopt.io.workbook import instance_text, openpyxl_module, write_instance_workbook
+
+    suffix = target.suffix.lower()
+    if suffix not in INSTANCE_SUFFIXES:
+        raise click.BadParameter(f"cannot tell the format of '{target}': name it .yaml, .yml, .json or .xlsx",
+                                 param_hint="TARGET")
+    if suffix == ".xlsx" or source.suffix.lower() == ".xlsx":
+        openpyxl_module()
+    check_file_target(target, protect=[source])
+    inst = load_instance(source)
+    sections: dict[str, Any] = {}
+    if may_have_scenarios(source) and load_planning(source)[1] is not None:  # validated, then carried as written
+        sections["scenarios"] = instance_file_data(source).data["scenarios"]
+    if suffix == ".xlsx":
+        write_instance_workbook(inst, target, protect=(source,), sections=sections)
+    else:
+        write_atomic(target, instance_text(inst, suffix, sections), protect=[source])
+    click.echo(printable(f"wrote {target}"), err=True)
