@@ -287,11 +287,11 @@ def test_a_tie_break_stopped_short_says_why_and_how_far_it_got(termination: str,
 
     from allocopt.results.result import SolutionStatus, Termination
     from allocopt.solver.highs import SolveOutcome
-    from allocopt.solver.stages import _tie_break_failed_note
+    from allocopt.solver.stages import tie_break_failed_note
 
     outcome = SolveOutcome(termination=Termination(termination), solution_status=SolutionStatus.NONE,
                            objective=None, bound=None, gap=None, handoff_s=0.0, solve_s=0.0, highs_s=0.0, version="")
-    note = _tie_break_failed_note(SimpleNamespace(leximin_done=(done, 4)), outcome)  # type: ignore[arg-type]
+    note = tie_break_failed_note(SimpleNamespace(leximin_done=(done, 4)), outcome)  # type: ignore[arg-type]
     assert expected in note
 
 

@@ -188,7 +188,7 @@ class Session:
 
         ``warm_start`` hands HiGHS the previous plan as a first incumbent (see :meth:`HighsSession.solve`);
         ``incumbent`` hands it these column values instead (a single-objective model only)."""
-        from allocopt.solver.stages import needs_stages, staged_solve
+        from allocopt.solver.fair import needs_stages, staged_solve
 
         start = time.perf_counter()
         self.highs.release_integers()
@@ -408,10 +408,11 @@ def with_price_of_fairness(session: Session, result: Result) -> Result:
     import dataclasses
 
     from allocopt.results.metrics import fairness_metrics
+    from allocopt.solver.objectives import is_utilitarian
     from allocopt.solver.specs import model_spec_from_dict
 
     own = session.spec
-    if own.objective.name in ("utilitarian", "total_net_gain"):
+    if is_utilitarian(own.objective.name):
         utilitarian = result.objective
     else:
         data = own.model_dump(mode="json")

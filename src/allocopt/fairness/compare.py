@@ -20,9 +20,10 @@ from allocopt.instance.modelfile import ModelSpec, parse_objective
 from allocopt.instance.schema import Instance, load_instance
 from allocopt.results.metrics import fairness_metrics
 from allocopt.results.result import Result
+from allocopt.solver.objectives import DEFAULT_COMPARISON, is_utilitarian
 from allocopt.solver.specs import load_model_spec
 
-DEFAULT_OBJECTIVES = ("utilitarian", "maxmin", "leximin", "nash", "kalai_smorodinsky", "max_min_return")
+DEFAULT_OBJECTIVES = DEFAULT_COMPARISON
 
 
 @dataclass(frozen=True)
@@ -57,14 +58,14 @@ def compare(instance: Instance | str | Path, objectives: Sequence[str | dict[str
     results: dict[str, Result] = {}
     utilitarian_total: float | None = None
     with Session(inst, base, time_limit=time_limit) as session:
-        if not any(s.objective.name in ("utilitarian", "total_net_gain") for s in specs.values()):
+        if not any(is_utilitarian(s.objective.name) for s in specs.values()):
             session.replace(inst, _spec_for(session.spec, "utilitarian"))
             reference = session.solve()
             utilitarian_total = reference.objective if reference.status.has_plan else None
         for label, objective_spec in specs.items():
             session.replace(inst, objective_spec.model_copy(update={"solver": session.spec.solver}))
             results[label] = session.solve()
-            if objective_spec.objective.name in ("utilitarian", "total_net_gain") and \
+            if is_utilitarian(objective_spec.objective.name) and \
                     results[label].status.has_plan:
                 utilitarian_total = results[label].objective
     rows = []
@@ -141,8 +142,8 @@ def frontier(instance: Instance | str | Path, points: int = 11, between: tuple[s
     """The Pareto frontier (epsilon-constraint, exact at each point) between the total net gain and the smallest
     gain above stand-alone, or between two partners' gains (``between=(a, b)``)."""
     from allocopt.errors import InstanceError, Problem
+    from allocopt.fairness.frontier import frontier_points
     from allocopt.session import Session
-    from allocopt.solver.stages import frontier_points
 
     inst = instance if isinstance(instance, Instance) else load_instance(instance)
     if between is not None:

@@ -18,7 +18,9 @@ set                 index   meaning
 =================== ======= ========================================================================
 
 Modules: :mod:`~allocopt.model.data` (sparse sets and parameters), :mod:`~allocopt.model.families` (one function per
-constraint family and the registry), :mod:`~allocopt.model.objectives` (objective plug-ins),
+constraint family and the registry), :mod:`~allocopt.model.objectives` (the expression every model
+carries, the weighted total net gain; the objectives a model file names are classes in
+:mod:`allocopt.solver.objectives`),
 :mod:`~allocopt.model.build` (``create_model``).
 """
 
@@ -27,6 +29,5 @@ from __future__ import annotations
 from allocopt.model.build import create_model
 from allocopt.model.data import ModelData, build_data
 from allocopt.model.families import FAMILIES, Family
-from allocopt.model.objectives import OBJECTIVES, Objective
 
-__all__ = ["FAMILIES", "OBJECTIVES", "Family", "ModelData", "Objective", "build_data", "create_model"]
+__all__ = ["FAMILIES", "Family", "ModelData", "build_data", "create_model"]

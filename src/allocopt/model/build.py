@@ -9,7 +9,7 @@ from pyomo.common.gc_manager import PauseGC
 
 from allocopt.model.data import ModelData
 from allocopt.model.families import FAMILIES
-from allocopt.model.objectives import OBJECTIVES
+from allocopt.model.objectives import total_net_gain
 
 
 def add_sets(m: Any, d: ModelData) -> None:
@@ -50,6 +50,5 @@ def create_model(d: ModelData) -> Any:
         add_variables(m, d)
         for family in FAMILIES.values():
             m.add_component(family.name, family.build(m, d))
-        objective = OBJECTIVES[d.spec.objective.name]
-        m.objective = pyo.Objective(expr=objective.build(m, d), sense=pyo.maximize)
+        m.objective = pyo.Objective(expr=total_net_gain(m, d), sense=pyo.maximize)
     return m

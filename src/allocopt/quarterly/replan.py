@@ -163,7 +163,7 @@ def _solve_near(held: Instance, spec: ModelSpec, previous: Result, time_limit: f
     from allocopt.results.metrics import fairness_metrics
     from allocopt.results.result import Termination
     from allocopt.session import Session
-    from allocopt.solver.stages import needs_stages
+    from allocopt.solver.fair import needs_stages
     from allocopt.solver.tables import solution_tables
 
     with Session(held, spec, time_limit=time_limit) as session:

@@ -13,6 +13,7 @@ from tabulate import tabulate
 
 from allocopt.results.result import Result, gap_text
 from allocopt.results.units import is_missing, money, percent, plain_number, units
+from allocopt.solver.objectives import OBJECTIVES
 
 
 def value_split_view(benefits: pd.DataFrame, cur: str) -> pd.DataFrame:
@@ -37,29 +38,20 @@ def status_line(result: Result) -> str:
     return f"Best plan found, NOT proven optimal ({st.termination.replace('_', ' ')}); gap to the best possible: {gap}."
 
 
-OBJECTIVE_TEXT = {
-    "total_net_gain": "total net gain",
-    "utilitarian": "utilitarian: total net gain",
-    "maxmin": "maxmin: smallest weighted gain above stand-alone",
-    "leximin": "leximin: smallest weighted gain above stand-alone, then the next",
-    "nash": "nash: sum of weighted logarithms of the gains above stand-alone",
-    "alpha_fair": "alpha-fair utility of the gains above stand-alone",
-    "kalai_smorodinsky": "Kalai-Smorodinsky: common fraction of each partner's ideal gain",
-    "max_min_return": "max-min return: smallest return on contribution",
-}
-
-
 def objective_text(name: str) -> str:
-    return OBJECTIVE_TEXT.get(name, name)
+    """How a planner reads an objective's name (its registered label; an unregistered name as it is)."""
+    found = OBJECTIVES.get(name)
+    return found.label if found is not None else name
 
 
 def objective_value_text(name: str, value: Any, currency: str) -> str:
     """The objective's value in its own unit: money, a fraction, a return, or a utility (no unit)."""
     if is_missing(value):
         return "-"
-    if name in ("nash", "alpha_fair"):
+    kind = OBJECTIVES[name].value_kind if name in OBJECTIVES else "money"
+    if kind == "utility":
         return f"{float(value):,.6g}"
-    if name in ("kalai_smorodinsky", "max_min_return"):
+    if kind == "fraction":
         return percent(value)
     return money(value, currency)
 

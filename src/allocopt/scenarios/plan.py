@@ -30,17 +30,14 @@ from allocopt.instance.scenarios import Scenarios, cvar
 from allocopt.instance.schema import Instance
 from allocopt.results.result import Result, Status, Termination
 from allocopt.results.scenario_result import SCENARIO_TABLE_INDEX, ScenarioResult
+from allocopt.solver.objectives import is_utilitarian
 from allocopt.solver.specs import load_model_spec, model_spec_from_dict
-
-EXPECTED_OBJECTIVES = ("total_net_gain", "utilitarian")
-"""Objectives whose expected value the scenario planner maximises (the staged fairness objectives are not yet
-available over scenarios)."""
 
 
 def plain_spec(spec: ModelSpec) -> ModelSpec:
     """The model file as each scenario applies it: one objective (no tie-break stage). ``participation: true``
     holds in every scenario; ``auto`` is a stage of its own over expected gains (:func:`_participation_stage`)."""
-    if spec.objective.name not in EXPECTED_OBJECTIVES:
+    if not is_utilitarian(spec.objective.name):  # the staged fairness objectives are not available over scenarios
         raise ModelFileError([Problem("objective", f"the objective '{spec.objective.name}' is not available with "
                                       "scenarios", "use total_net_gain in the model file, and pick expected, "
                                       "mean_cvar or maxmin under scenarios.objective.kind", source="<model file>")],

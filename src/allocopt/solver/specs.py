@@ -15,17 +15,18 @@ from allocopt.solver.highs import highs_option_problems
 def model_spec_from_dict(data: Any, source: str = "<model>") -> ModelSpec:
     """Validate a model file's data: its shape, then every name it gives."""
     from allocopt.model.families import FAMILIES
-    from allocopt.model.objectives import OBJECTIVES
+    from allocopt.solver.objectives import OBJECTIVES
 
     spec = parse_model_spec(data, source)
     if spec.objective.name not in OBJECTIVES:
         raise ModelFileError(
             [Problem("objective", f"unknown objective '{spec.objective.name}'",
                      f"choose one of: {', '.join(sorted(OBJECTIVES))}", source=source)], source)
-    if spec.objective.name == "alpha_fair" and spec.objective.alpha is None:
-        raise ModelFileError([Problem("objective.alpha", "alpha_fair needs its parameter alpha",
+    objective = OBJECTIVES[spec.objective.name]
+    if objective.takes_alpha and spec.objective.alpha is None:
+        raise ModelFileError([Problem("objective.alpha", f"{objective.name} needs its parameter alpha",
                                       "e.g. objective: {name: alpha_fair, alpha: 2}", source=source)], source)
-    if spec.objective.alpha is not None and spec.objective.name != "alpha_fair":
+    if spec.objective.alpha is not None and not objective.takes_alpha:
         raise ModelFileError([Problem("objective.alpha", f"'{spec.objective.name}' takes no alpha",
                                       "use name: alpha_fair, or remove alpha", source=source)], source)
     soft = {name for name, f in FAMILIES.items() if f.soft}

@@ -1,0 +1,384 @@
+"""Objectives as classes: each owns how it is solved (its rows, cuts and stages on the live HiGHS model), its value
+as the checker recomputes it, and how a planner reads it. :data:`OBJECTIVES` is the only place that maps a name to
+an objective.
+
+Every objective acts on each partner's gain above its stand-alone value (its disagreement point),
+``g_p = net_gain_p - stand_alone_p``, weighted by the partner's weight ``w_p``, over exactly the same rules as the
+plain plan (see :mod:`allocopt.solver.stages` for the columns ``g_p`` and the stage machinery). The Pyomo model always
+carries the utilitarian objective (:func:`allocopt.model.objectives.total_net_gain`); a fairness objective changes
+HiGHS's objective in place and restores it afterwards.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from allocopt.solver.stages import (
+    CUT_SCALE,
+    CUT_START,
+    HOLD_ABSOLUTE,
+    RETURN_NOISE,
+    STALL_ROUNDS,
+    FairSolve,
+    Stages,
+    returns,
+    slope,
+    smallest_return,
+    utility,
+)
+
+if TYPE_CHECKING:
+    from allocopt.instance.modelfile import ObjectiveSpec
+
+
+class Objective:
+    """A registered objective (always maximised). Subclasses override :meth:`first_stage` and :meth:`value`."""
+
+    utilitarian: ClassVar[bool] = False
+    """The weighted total net gain itself: one MILP, and the reference of the price of fairness."""
+    takes_alpha: ClassVar[bool] = False
+    """Whether the objective takes the parameter ``alpha`` (a model file must give it; no other may)."""
+    value_kind: ClassVar[str] = "money"
+    """The unit of its value: ``money`` (the instance's currency), ``fraction`` (a percentage) or ``utility``."""
+
+    def __init__(self, name: str, description: str, label: str) -> None:
+        self.name = name
+        self.description = description
+        self.label = label
+        """How a report names it (``maxmin: smallest weighted gain above stand-alone``)."""
+
+    def first_stage(self, st: Stages, spec: ObjectiveSpec) -> FairSolve:
+        """Solve the objective itself on the live model (before any tie-break); ``info["_objective"]`` is the
+        stage objective the tie-break holds at its optimum."""
+        raise NotImplementedError
+
+    def value(self, st: Stages, spec: ObjectiveSpec, info: dict[str, Any]) -> float:
+        """The objective's value at the final plan, as the checker recomputes it from the partners' gains."""
+        gains = st.gains()
+        return min(st.weight[p] * gains[p] for p in st.partners)
+
+    def unique_gains(self, spec: ObjectiveSpec, info: dict[str, Any]) -> bool:
+        """Whether the optimum's gains are unique (a strictly concave objective): holding its value within a
+        tolerance for a tie-break would only blur them."""
+        return False
+
+    def breaks_ties(self) -> bool:
+        """Whether the leximin tie-break may run after this objective (leximin is its own tie-break)."""
+        return True
+
+
+class TotalNetGain(Objective):
+    """``max sum_p w_p net_gain_p``: the partnership's weighted total net gain (one MILP)."""
+
+    utilitarian = True
+
+    def first_stage(self, st: Stages, spec: ObjectiveSpec) -> FairSolve:
+        outcome = st.solve(st.utilitarian, retry=True)  # after the participation stage, its plan holds
+        return FairSolve(outcome, info={"_objective": st.utilitarian})
+
+    def value(self, st: Stages, spec: ObjectiveSpec, info: dict[str, Any]) -> float:
+        gains = st.gains()
+        return sum(st.weight[p] * (gains[p] + st.stand_alone[p]) for p in st.partners)
+
+
+class MaxMin(Objective):
+    """``max t`` with ``t <= w_p g_p``: the largest possible smallest weighted gain above stand-alone (one MILP)."""
+
+    def first_stage(self, st: Stages, spec: ObjectiveSpec) -> FairSolve:
+        outcome, objective = st.maxmin()
+        return FairSolve(outcome, info={"_objective": objective})
+
+
+class Leximin(Objective):
+    """n MILPs (ordered sums, Ogryczak): stage k maximises the sum of the k smallest ``w_p g_p``,
+    ``k r_k - sum_p d_pk`` with ``d_pk >= r_k - w_p g_p, d_pk >= 0``, then holds it."""
+
+    def first_stage(self, st: Stages, spec: ObjectiveSpec) -> FairSolve:
+        staged = st.leximin()
+        assert staged is not None
+        if staged.has_plan:
+            gains = st.gains()
+            staged.objective = min(st.weight[p] * gains[p] for p in st.partners)
+        return FairSolve(staged, info={})
+
+    def breaks_ties(self) -> bool:
+        return False
+
+
+class AlphaFair(Objective):
+    """Cutting planes on ``max sum_p w_p u_p`` with tangent cuts ``u_p <= U(a) + U'(a)(x_p - a)`` of the concave
+    utility ``U(x) = x^(1-alpha)/(1-alpha)`` of the scaled gain ``x_p = g_p / S``; cuts are added at the incumbent
+    until the cut model's objective is within the tolerance of the true one. Every partner must gain more than its
+    stand-alone value (else the objective is undefined and the leximin plan is shown)."""
+
+    takes_alpha = True
+    value_kind = "utility"
+
+    def alpha(self, spec: ObjectiveSpec | None) -> float:
+        assert spec is not None and spec.alpha is not None
+        return float(spec.alpha)
+
+    def first_stage(self, st: Stages, spec: ObjectiveSpec) -> FairSolve:
+        return _alpha_fair(st, self.alpha(spec), spec.tolerance, spec.max_rounds)
+
+    def value(self, st: Stages, spec: ObjectiveSpec, info: dict[str, Any]) -> float:
+        if info.get("undefined"):
+            return super().value(st, spec, info)
+        gains = st.gains()
+        alpha = self.alpha(spec)
+        return sum(st.weight[p] * utility(max(gains[p], 1e-300), alpha) for p in st.partners)
+
+    def unique_gains(self, spec: ObjectiveSpec, info: dict[str, Any]) -> bool:
+        return not info.get("undefined") and self.alpha(spec) > 0
+
+
+class Nash(AlphaFair):
+    """Nash bargaining: alpha-fair with ``alpha = 1``, ``U = log``."""
+
+    takes_alpha = False
+
+    def alpha(self, spec: ObjectiveSpec | None) -> float:
+        return 1.0
+
+
+class KalaiSmorodinsky(Objective):
+    """n MILPs for the ideals ``I_p = max g_p`` (every partner at least at stand-alone where possible), then
+    ``max lambda`` with ``g_p >= lambda I_p``."""
+
+    value_kind = "fraction"
+
+    def first_stage(self, st: Stages, spec: ObjectiveSpec) -> FairSolve:
+        return _kalai_smorodinsky(st)
+
+    def value(self, st: Stages, spec: ObjectiveSpec, info: dict[str, Any]) -> float:
+        if info.get("undefined"):
+            return super().value(st, spec, info)
+        gains = st.gains()
+        ideals = info.get("ideals", {})
+        ratios = [gains[p] / ideals[p] for p in st.partners if ideals.get(p, 0) > 1e-9 * st.scale]
+        return min(ratios) if ratios else 0.0
+
+
+class MaxMinReturn(Objective):
+    """Generalised Dinkelbach: ``max t`` with ``t <= net_gain_p - rho outlay_p`` over the partners that contribute,
+    ``rho`` updated to the smallest return of the plan found, until ``t`` reaches 0."""
+
+    value_kind = "fraction"
+
+    def first_stage(self, st: Stages, spec: ObjectiveSpec) -> FairSolve:
+        return _max_min_return(st, spec.tolerance, spec.max_rounds)
+
+    def value(self, st: Stages, spec: ObjectiveSpec, info: dict[str, Any]) -> float:
+        smallest = smallest_return(st)
+        return smallest if math.isfinite(smallest) else 0.0
+
+
+# -- the stages of the objectives solved as sequences of MILPs --------------------------------------------------
+
+
+def _kalai_smorodinsky(st: Stages) -> FairSolve:
+    ideals = st.ideals()
+    notes = []
+    usable = {p: v for p, v in ideals.items() if math.isfinite(v) and v > 1e-9 * st.scale}
+    for p in st.partners:
+        if p not in usable:
+            notes.append(f"{p} cannot be made better off than its stand-alone value by any plan (its best gain "
+                         f"above stand-alone is {ideals[p]:,.0f}); it is left out of the common fraction.")
+    if not usable:
+        notes.append("No partner can be made better off than its stand-alone value, so the Kalai-Smorodinsky "
+                     "common fraction is undefined; the plan shown is the leximin plan.")
+        leximin = st.leximin()
+        assert leximin is not None
+        return FairSolve(leximin, notes=notes, info={"ideals": ideals, "undefined": True})
+    if st.floored:  # the ideals kept everyone at stand-alone: so does the common fraction (nobody left worse off)
+        for p in st.partners:
+            st.hs.set_column_bounds(st.gain[p], lower=0.0)
+    lam = st.hs.add_column(upper=1.0)  # nobody gets more than its ideal
+    for p, ideal in usable.items():
+        st.hs.add_row({st.gain[p]: 1.0, lam: -ideal}, lower=0.0)
+    objective = {lam: 1.0}
+    outcome = st.solve(objective)
+    info: dict[str, Any] = {"_objective": objective, "ideals": ideals}
+    if outcome.has_plan:
+        info["common_fraction"] = outcome.objective
+    return FairSolve(outcome, notes=notes, info=info)
+
+
+def _alpha_fair(st: Stages, alpha: float, tolerance: float, max_rounds: int) -> FairSolve:
+    """Cutting planes on ``sum_p w_p U(g_p / S)``: every partner must gain more than its stand-alone value."""
+    outcome, _ = st.maxmin()
+    notes: list[str] = []
+    info: dict[str, Any] = {"alpha": alpha}
+    if not outcome.has_plan:
+        return FairSolve(outcome, info=info)
+    smallest = float(outcome.objective or 0.0)
+    if smallest <= 1e-9 * st.scale:
+        ideals = st.ideals()
+        stuck = [p for p in st.partners if not (ideals[p] > 1e-9 * st.scale)]
+        if stuck:
+            why = "; ".join(f"{p} cannot be made better off than its stand-alone value by any plan (best gain above "
+                            f"it: {ideals[p]:,.0f})" for p in stuck)
+        else:
+            why = ("each partner can be made better off on its own, but no single plan makes all of them better "
+                   "off at once")
+        notes.append(f"No plan gives every partner a gain above its stand-alone value, so the "
+                     f"{'Nash' if alpha == 1 else 'alpha-fair'} objective is undefined: {why}. The plan shown is the "
+                     "leximin plan instead.")
+        leximin = st.leximin()
+        assert leximin is not None
+        info["undefined"] = True
+        return FairSolve(leximin, notes=notes, info=info)
+    # every partner can gain at least `smallest / w_p`: keep that floor, scaled
+    s = st.scale
+    floor = {p: max(1e-9, smallest / st.weight[p] / s * 1e-3) for p in st.partners}
+    for p in st.partners:
+        st.hs.set_column_bounds(st.gain[p], lower=floor[p] * s)
+    u = {p: st.hs.add_column() for p in st.partners}
+    points: dict[str, list[float]] = {p: [] for p in st.partners}
+
+    k = CUT_SCALE
+
+    def cut(p: str, a: float) -> None:
+        # u_p <= K (U(a) + U'(a) (g_p / S - a)): K lifts the utilities above HiGHS's feasibility tolerance
+        tangent = slope(a, alpha)
+        st.hs.add_row({u[p]: 1.0, st.gain[p]: -k * tangent / s}, upper=k * (utility(a, alpha) - tangent * a))
+        points[p].append(a)
+
+    top = max(1.0, sum(st.session.data.value.values()) / s)
+    for p in st.partners:
+        lo = floor[p]
+        for j in range(CUT_START):
+            cut(p, lo * (top / lo) ** (j / (CUT_START - 1)))
+    objective = {u[p]: st.weight[p] for p in st.partners}
+    reached = math.inf
+    rounds = 0
+    true_value = math.nan
+    history: list[float] = []
+    gap = min(st.hs.options.rel_gap, tolerance / 10)  # each round's MILP must be solved tighter than the cuts
+    scaled, st.hs.scale = st.hs.scale, False  # the cuts are lifted by K above HiGHS's own absolute tolerances:
+    try:  # a scaled copy (solver.equilibration) would rescale those tolerances and stall the cuts short of the aim
+        while rounds < max_rounds:
+            rounds += 1
+            outcome = st.solve(objective, rel_gap=gap)
+            if not outcome.has_plan or outcome.objective is None:
+                break
+            gains = st.gains()
+            true_value = sum(st.weight[p] * utility(max(gains[p] / s, floor[p]), alpha) for p in st.partners)
+            reached = (outcome.objective / k - true_value) / max(1.0, abs(true_value))
+            history.append(reached)
+            if reached <= tolerance:
+                break
+            if len(history) > STALL_ROUNDS and history[-1] > 0.99 * history[-1 - STALL_ROUNDS]:
+                break  # the cuts no longer close the gap: HiGHS's own tolerances are reached
+            for p in st.partners:
+                a = max(gains[p] / s, floor[p])
+                if not any(abs(a - b) <= 1e-12 * max(1.0, a) for b in points[p]):
+                    cut(p, a)
+    finally:
+        st.hs.scale = scaled
+    info.update({"rounds": rounds, "tolerance_reached": reached, "tolerance": tolerance, "scale": s,
+                 "_objective": objective, "_stage_value": outcome.objective})
+    if outcome.has_plan:
+        outcome.objective = true_value
+    if reached > tolerance:
+        notes.append(f"The {'Nash' if alpha == 1 else 'alpha-fair'} tangent cuts stopped after {rounds} rounds at "
+                     f"a relative tolerance of {reached:.1e} (asked: {tolerance:.0e}): the solver's own "
+                     "tolerances allow no closer approach." if rounds < max_rounds else
+                     f"The {'Nash' if alpha == 1 else 'alpha-fair'} tangent cuts stopped at the limit of "
+                     f"{max_rounds} rounds, at a relative tolerance of {reached:.1e} (asked: {tolerance:.0e}).")
+    else:
+        notes.append(f"{'Nash' if alpha == 1 else f'Alpha-fair (alpha = {alpha:g})'} objective solved to a relative "
+                     f"tolerance of {max(reached, 0.0):.1e} in {rounds} rounds of tangent cuts.")
+    return FairSolve(outcome, notes=notes, info=info)
+
+
+def _max_min_return(st: Stages, tolerance: float, max_rounds: int) -> FairSolve:
+    """Generalised Dinkelbach on ``min_p net_gain_p / outlay_p`` over the partners that contribute."""
+    first = st.solve(st.utilitarian)
+    if not first.has_plan:
+        return FairSolve(first)
+    rows: list[int] = []
+    rho = smallest_return(st)
+    if not math.isfinite(rho):
+        return FairSolve(first, notes=["Max-min return: no partner contributes anything in the best plan, so no "
+                                       "return on contribution is defined; the plan shown is the utilitarian one."],
+                         info={"_objective": st.utilitarian, "undefined": True})
+    rounds = 0
+    objective: dict[int, float] = {}
+    outcome = first
+    best = (rho, st.columns)
+    while rounds < max_rounds and math.isfinite(rho):
+        rounds += 1
+        t = st.hs.add_column()
+        for p in st.partners:
+            col = st.outlay[p]
+            assert st.columns is not None
+            if col is None or st.columns[col] <= RETURN_NOISE * st.scale:
+                continue
+            row = {t: 1.0, st.gain[p]: -1.0, col: rho}
+            rows.append(st.hs.add_row(row, upper=st.stand_alone[p]))
+        objective = {t: 1.0}
+        outcome = st.solve(objective)
+        if not outcome.has_plan or outcome.objective is None:
+            break
+        new_rho = smallest_return(st)
+        if new_rho > best[0]:
+            best = (new_rho, st.columns)
+        if outcome.objective <= tolerance * st.scale or new_rho <= rho + tolerance * max(1.0, abs(rho)):
+            break
+        rho = new_rho
+        # the next round starts from fresh rows for the partners that contribute now
+        st.hs.set_column_bounds(t, 0.0, 0.0)
+    st.columns = best[1]
+    # hold the smallest return for the tie-break: every partner's net gain at least rho* times what it puts in
+    for p in st.partners:
+        col = st.outlay[p]
+        if col is not None:
+            st.hold_rows.append(st.hs.add_row({st.gain[p]: 1.0, col: -best[0]},
+                                              lower=-st.stand_alone[p] - HOLD_ABSOLUTE))
+    info: dict[str, Any] = {"rounds": rounds, "smallest_return": best[0], "_held": True}
+    outcome.objective = best[0]
+    by_partner = returns(st)
+    spread = (max(by_partner.values()) - min(by_partner.values())) if by_partner else math.nan
+    notes = [f"Max-min return: the smallest return on contribution is {best[0]:.2%} (spread of returns between "
+             f"partners that contribute: {spread:.2%}), after {rounds} rounds."]
+    return FairSolve(outcome, notes=notes, info=info)
+
+
+OBJECTIVES: dict[str, Objective] = {
+    o.name: o
+    for o in (
+        TotalNetGain("total_net_gain", "maximise the (weighted) total net gain of all partners", "total net gain"),
+        TotalNetGain("utilitarian", "the weighted total net gain (same as total_net_gain)",
+                     "utilitarian: total net gain"),
+        MaxMin("maxmin", "the largest possible smallest weighted gain above stand-alone",
+               "maxmin: smallest weighted gain above stand-alone"),
+        Leximin("leximin", "lexicographic max-min of the weighted gains above stand-alone",
+                "leximin: smallest weighted gain above stand-alone, then the next"),
+        Nash("nash", "Nash bargaining: the sum of weighted logarithms of the gains above stand-alone",
+             "nash: sum of weighted logarithms of the gains above stand-alone"),
+        AlphaFair("alpha_fair", "alpha-fair utility of the gains above stand-alone (parameter alpha)",
+                  "alpha-fair utility of the gains above stand-alone"),
+        KalaiSmorodinsky("kalai_smorodinsky",
+                         "the largest common fraction of each partner's ideal gain above stand-alone",
+                         "Kalai-Smorodinsky: common fraction of each partner's ideal gain"),
+        MaxMinReturn("max_min_return", "the largest possible smallest return on contribution",
+                     "max-min return: smallest return on contribution"),
+    )
+}
+"""Every objective, by the name a model file gives."""
+
+DEFAULT_COMPARISON = ("utilitarian", "maxmin", "leximin", "nash", "kalai_smorodinsky", "max_min_return")
+"""The objectives ``compare`` puts side by side unless told otherwise."""
+
+
+def objective_named(name: str) -> Objective:
+    """The registered objective of that name (model files are validated, so it exists)."""
+    return OBJECTIVES[name]
+
+
+def is_utilitarian(name: str) -> bool:
+    """Whether the named objective is the weighted total net gain itself."""
+    found = OBJECTIVES.get(name)
+    return found is not None and found.utilitarian
