@@ -14,7 +14,6 @@ more
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,31 +21,11 @@ from allocopt.errors import InputError, NoPlanError
 from allocopt.instance.modelfile import ModelSpec
 from allocopt.instance.schema import Instance
 from allocopt.model.entries import Entry, describe, fmt
+from allocopt.model.families import FAMILIES
 from allocopt.model.prechecks import Finding, check_instance
+from allocopt.model.steps import Change, Ledger
 
 SLACK_TOLERANCE = 1e-6
-
-
-@dataclass(frozen=True)
-class Change:
-    """One renegotiation: which term, by how much, and the edit that makes it."""
-
-    entry: Entry
-    text: str
-    amount: float
-    """Size of the change in the term's own unit."""
-    unit: str
-    price: float
-    """Money-equivalent price used to rank the changes."""
-    keys: tuple[str | int, ...]
-    """Field changed: keys into the instance (``("partners", "northwind", "risk", "reserve_margin")``), or into the
-    model file under a first key ``"model"``. Keys, not a dotted string, so names holding '.' or '[' are safe."""
-    new_value: Any
-
-    @property
-    def path(self) -> str:
-        """The field as written in messages: ``partners.northwind.risk.reserve_margin``, ``commitments[0].min``."""
-        return "".join(f"[{k}]" if isinstance(k, int) else (f".{k}" if n else k) for n, k in enumerate(self.keys))
 
 
 @dataclass(frozen=True)
@@ -260,151 +239,16 @@ def _renegotiate(instance: Instance, spec: ModelSpec, allow: Any = None) -> tupl
     return _changes(data, raw, values), status
 
 
-def _round_up(x: float) -> float:
-    """Round a change up to three significant figures, so a planner reads 400,000 rather than 399,999.9997."""
-    if x <= 0:
-        return 0.0
-    step = 10 ** (math.floor(math.log10(x)) - 2)
-    return math.ceil(x / step - 1e-9) * step
-
-
 def _changes(d: Any, raw: list[tuple[Any, float]], values: dict[str, dict[Any, float]]) -> list[Change]:
-    """Group slack into edits of the instance, one per term, with planner-readable text."""
-    inst = d.instance
-    cur = inst.currency
-    out: dict[str, Change] = {}
-    margin_need: dict[str, tuple[float, Entry, float]] = {}
-    share_need: dict[str, tuple[float, Entry, float]] = {}
-    tolerance_need = tolerance_price = 0.0
-    tolerance_entry: Entry | None = None
+    """Group slack into edits of the instance, one per term, with planner-readable text: each renegotiable family
+    turns its rows' slack into changes (:attr:`allocopt.model.families.Family.renegotiate`)."""
+    ledger = Ledger(d, values)
     for s, amount in raw:
-        e = describe(s.family, s.index, d)
-        key = s.index if isinstance(s.index, tuple) else (s.index,)
-        price = s.price * amount
-        if s.family == "partner_capacity":
-            p, t, r = key
-            u, old = e.unit, d.capacity[p, t, r]
-            new = old + _round_up(amount)
-            out[f"cap {p} {t} {r}"] = Change(e, f"raise {p}'s {r} capacity in {t} from {fmt(old, u)} to "
-                                             f"{fmt(new, u)} (+{fmt(new - old, u)})", new - old, u, price,
-                                             ("partners", p, "capacity", r, t), new)
-        elif s.family == "reserve_margin":
-            p, t, r = key
-            margin, capacity = e.extra["margin"], e.extra["capacity"]
-            needed = max(0.0, margin - amount / capacity)
-            _tightest(margin_need, p, needed, e, price, lower=True)
-        elif s.family == "partner_total":
-            p, r = key
-            old = inst.partners[p].total[r]
-            new = old + _round_up(amount)
-            out[f"total {p} {r}"] = Change(e, f"raise {p}'s total {r} from {fmt(old, e.unit)} to {fmt(new, e.unit)}",
-                                           new - old, e.unit, price, ("partners", p, "total", r), new)
-        elif s.family == "max_exposure":
-            (p,) = key
-            old = inst.partners[p].risk.max_exposure or 0.0
-            new = old + _round_up(amount)
-            out[f"exposure {p}"] = Change(e, f"raise {p}'s exposure cap from {fmt(old, cur)} to {fmt(new, cur)}",
-                                          new - old, cur, price, ("partners", p, "risk", "max_exposure"), new)
-        elif s.family == "initiative_concentration":
-            p, _i = key
-            outlay = max(values.get("outlay", {}).get(p, 0.0), 1e-9)
-            share = inst.partners[p].risk.max_initiative_share or 1.0
-            needed = min(1.0, share + amount / outlay)
-            _tightest(share_need, p, needed, e, price, lower=False)
-        elif s.family in ("commitment_min", "commitment_max"):
-            (k,) = key
-            c = inst.commitments[k]
-            if s.family == "commitment_min":
-                old = c.min or 0.0
-                new = max(0.0, old - _round_up(amount))
-                label = inst.commitment_label(k)
-                text = f"lower commitment {label} from at least {fmt(old, e.unit)} to {fmt(new, e.unit)}"
-                out[f"cmin {k}"] = Change(e, text, old - new, e.unit, price, ("commitments", k, "min"), new)
-            else:
-                old = c.max or 0.0
-                new = old + _round_up(amount)
-                label = inst.commitment_label(k)
-                text = f"raise commitment {label} from at most {fmt(old, e.unit)} to {fmt(new, e.unit)}"
-                out[f"cmax {k}"] = Change(e, text, new - old, e.unit, price, ("commitments", k, "max"), new)
-        elif s.family == "mandatory":
-            i, _t = key
-            prev_change = out.get(f"mandatory {i}")
-            out[f"mandatory {i}"] = Change(e, f"make {i} optional (it is mandatory now)", 1.0, "rule",
-                                           price + (prev_change.price if prev_change else 0.0),
-                                           ("initiatives", i, "mandatory"), False)
-        elif s.family == "requires":
-            i, j, _t = key
-            keep = [x for x in inst.initiatives[i].requires if x != j]
-            out[f"requires {i} {j}"] = Change(e, f"let {i} go ahead without {j} (drop the requirement)", 1.0, "rule",
-                                              price, ("initiatives", i, "requires"), keep)
-        elif s.family == "requires_any":
-            i, _t = key
-            out[f"requires_any {i}"] = Change(e, f"drop {i}'s condition that one of "
-                                              f"{', '.join(inst.initiatives[i].requires_any)} has started", 1.0,
-                                              "rule", price, ("initiatives", i, "requires_any"), [])
-        elif s.family == "excludes":
-            i, j = key
-            for a, b in ((i, j), (j, i)):
-                if b in inst.initiatives[a].excludes:
-                    keep = [x for x in inst.initiatives[a].excludes if x != b]
-                    out[f"excludes {a} {b}"] = Change(e, f"let {i} and {j} both go ahead (drop the exclusion)", 1.0,
-                                                      "rule", price, ("initiatives", a, "excludes"), keep)
-        elif s.family == "max_funders":
-            (i,) = key
-            old = inst.initiatives[i].max_funders or 0
-            new = old + math.ceil(amount - 1e-6)
-            out[f"funders {i}"] = Change(e, f"allow {new} funders for {i} instead of {old}", new - old, "partners",
-                                         price, ("initiatives", i, "max_funders"), new)
-        elif s.family == "participation":
-            (p,) = key
-            old = inst.partners[p].stand_alone
-            new = old - _round_up(amount)
-            out[f"participation {p}"] = Change(e, f"accept a net gain for {p} of {fmt(new, cur)} instead of its "
-                                               f"stand-alone value {fmt(old, cur)}", old - new, cur, price,
-                                               ("partners", p, "stand_alone"), new)
-        elif s.family == "no_subsidy":
-            _p, i, _k, _side = key
-            value = sum(d.value[i, t] * _stage_scale(values, d, i, t) for t in d.stage_phases[i])
-            if value > 0:
-                tolerance_need = max(tolerance_need, d.spec.rules.no_subsidy.tolerance + amount / value)
-                tolerance_entry = e
-                tolerance_price += price
-    for p, (needed, e, price) in margin_need.items():
-        old = inst.partners[p].risk.reserve_margin
-        new = math.floor(needed * 1000 + 1e-9) / 1000
-        out[f"margin {p}"] = Change(e, f"lower {p}'s reserve margin from {old:.1%} to {new:.1%}", old - new,
-                                    "fraction", price, ("partners", p, "risk", "reserve_margin"), new)
-    for p, (needed, e, price) in share_need.items():
-        old = inst.partners[p].risk.max_initiative_share or 1.0
-        new = min(1.0, math.ceil(needed * 1000 - 1e-9) / 1000)
-        out[f"share {p}"] = Change(e, f"let {p} put up to {new:.1%} of its money in one initiative (now {old:.1%})",
-                                   new - old, "fraction", price, ("partners", p, "risk", "max_initiative_share"), new)
-    if tolerance_entry is not None:
-        old = d.spec.rules.no_subsidy.tolerance
-        new = min(1.0, math.ceil(tolerance_need * 1000 - 1e-9) / 1000)
-        out["tolerance"] = Change(tolerance_entry, f"let value shares differ from money shares by up to {new:.1%} "
-                                  f"(no-subsidy tolerance, now {old:.1%})", new - old, "fraction",
-                                  tolerance_price, ("model", "rules", "no_subsidy", "tolerance"), new)
-    return sorted(out.values(), key=lambda c: (-c.price, c.text))
-
-
-def _tightest(table: dict[str, tuple[float, Entry, float]], partner: str, needed: float, entry: Entry, price: float,
-              lower: bool) -> None:
-    """One partner-wide term (a reserve margin, a concentration limit) must satisfy all its rows: keep the
-    tightest value any row needs (the lowest margin, the highest share) and add up the price of every row."""
-    prev = table.get(partner)
-    if prev is None:
-        table[partner] = (needed, entry, price)
-    elif (needed < prev[0]) if lower else (needed > prev[0]):
-        table[partner] = (needed, entry, prev[2] + price)
-    else:
-        table[partner] = (prev[0], prev[1], prev[2] + price)
-
-
-def _stage_scale(values: dict[str, dict[Any, float]], d: Any, i: str, t: str) -> float:
-    if i in d.ADJUSTABLE:
-        return values.get("scale", {}).get((i, t), 0.0)
-    return 1.0 if values.get("proceed", {}).get((i, t), 0.0) > 0.5 else 0.0
+        step = FAMILIES[s.family].renegotiate
+        if step is not None:
+            key = s.index if isinstance(s.index, tuple) else (s.index,)
+            step(ledger, key, amount, describe(s.family, s.index, d), s.price * amount)
+    return ledger.changes()
 
 
 def apply_changes(instance: Instance, spec: ModelSpec, changes: list[Change]) -> tuple[Instance, ModelSpec]:

@@ -23,7 +23,7 @@ from typing import Any, cast
 import pyomo.environ as pyo
 from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
 
-from allocopt.model import terms
+from allocopt.model import steps, terms
 from allocopt.model.data import ModelData
 from allocopt.model.entries import DESCRIBERS, Describer
 from allocopt.model.terms import SlackPrice, Term
@@ -55,6 +55,8 @@ class Family:
     """Which negotiable term a row belongs to (rows of one term are renegotiated together)."""
     slack_price: SlackPrice = terms.money_unit
     """What breaking one of its rows by one unit costs in the elastic relaxation, on one money scale."""
+    renegotiate: steps.Step | None = None
+    """How breaking one of its rows becomes an edit of the instance a planner can sign (renegotiable families)."""
 
 
 # -- helpers ---------------------------------------------------------------------------------------------------
@@ -669,9 +671,27 @@ _TERMS: dict[str, tuple[Term, SlackPrice]] = {
     "excludes": (terms.each_row, terms.logical_rule),
     "no_subsidy": (terms.one_term, terms.money_unit),
 }
+_STEPS: dict[str, steps.Step] = {
+    "partner_capacity": steps.raise_capacity,
+    "reserve_margin": steps.lower_reserve_margin,
+    "partner_total": steps.raise_total,
+    "max_exposure": steps.raise_exposure_cap,
+    "initiative_concentration": steps.widen_concentration,
+    "commitment_min": steps.lower_commitment_min,
+    "commitment_max": steps.raise_commitment_max,
+    "mandatory": steps.make_optional,
+    "requires": steps.drop_requirement,
+    "requires_any": steps.drop_any_requirement,
+    "excludes": steps.drop_exclusion,
+    "max_funders": steps.allow_more_funders,
+    "participation": steps.accept_below_stand_alone,
+    "no_subsidy": steps.widen_no_subsidy_tolerance,
+}
+"""Each renegotiable family's step: how breaking its rows becomes an edit of the instance (see
+:mod:`allocopt.model.steps`)."""
 FAMILIES = {
     name: dataclasses.replace(f, describe=DESCRIBERS.get(name), term=_TERMS.get(name, (f.term, f.slack_price))[0],
-                              slack_price=_TERMS.get(name, (f.term, f.slack_price))[1])
+                              slack_price=_TERMS.get(name, (f.term, f.slack_price))[1], renegotiate=_STEPS.get(name))
     for name, f in FAMILIES.items()
 }
 
