@@ -1,2 +1,3 @@
-"""Fair plans: fairness objectives solved as sequences of MILPs on the live session, the leximin tie-break, and the
-objectives side by side (compare) and against total gain (frontier)."""
+"""Fair plans side by side: fairness objectives compared on one live session (compare) and the Pareto frontier
+between total gain and the smallest gain (frontier). The objectives themselves and the staged solve that runs them
+live in :mod:`allocopt.solver.objectives` and :mod:`allocopt.solver.fair`."""
