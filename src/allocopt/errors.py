@@ -69,9 +69,23 @@ class ResultFileError(AllocoptError):
 
 class NoPlanError(SolverError):
     """The solver stopped at a limit with no plan and no proof that none exists."""
+
+
 class MissingExtraError(AllocoptError):
     """An optional dependency is needed and not installed; the message names the extra to install."""
 
 
 class ExecutorError(AllocoptError):
     """Tasks cannot be run the way asked (a bad number of workers, an unreachable cluster)."""
+
+
+class CheckFailedError(AllocoptError):
+    """The independent checker refused a plan (exit code 6 on the command line)."""
+
+
+class OptionsError(AllocoptError):
+    """Options that do not go together (a usage error on the command line)."""
+
+
+class NoScenariosError(AllocoptError):
+    """A scenario plan was asked of an instance without scenarios."""

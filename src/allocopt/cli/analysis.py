@@ -20,7 +20,6 @@ from allocopt.cli.app import (
     _LazyProgress,
     _steps,
     _sweep_values,
-    _write_outputs,
     handle_errors,
     input_path,
     instance_arg,
@@ -145,6 +144,7 @@ def compare(instance: Path, model_file: Path | None, objectives: str, time_limit
     from allocopt.instance.schema import load_instance
     from allocopt.reports.fairness import render_comparison
     from allocopt.solver.specs import load_model_spec
+    from allocopt.workflows import write_result_set
 
     names = [o.strip() for o in objectives.split(",") if o.strip()]
     if not names:
@@ -170,7 +170,7 @@ def compare(instance: Path, model_file: Path | None, objectives: str, time_limit
             if not report.ok:
                 failed.append(f"{label}: {report.summary()}")
         if out_dir is not None:
-            _write_outputs(result, out_dir / label.replace(":", "_").replace("=", "-"), protect=protect)
+            write_result_set(result, out_dir / label.replace(":", "_").replace("=", "-"), protect=protect)
     if fmt in ("json", "csv"):
         _frames_out({"comparison": found.table.reset_index(), "changes": found.changes}, fmt,
                     {"currency": found.currency})

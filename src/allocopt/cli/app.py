@@ -31,7 +31,16 @@ from typing import Any, TypeVar
 
 import click
 
-from allocopt.errors import AllocoptError, InputError, NoPlanError, ResultFileError, SolverError, printable
+from allocopt.errors import (
+    AllocoptError,
+    CheckFailedError,
+    InputError,
+    NoPlanError,
+    OptionsError,
+    ResultFileError,
+    SolverError,
+    printable,
+)
 
 EXIT_OK = 0
 
@@ -79,6 +88,10 @@ def handle_errors(func: F) -> F:
         try:
             _handle_interrupts_here()
             return func(*args, **kwargs)
+        except OptionsError as err:
+            raise click.UsageError(str(err)) from None
+        except CheckFailedError as err:
+            _fail(f"error: {err}", EXIT_CHECK_FAILED)
         except InputError as err:
             _fail(f"error: {err}", EXIT_INPUT)
         except ResultFileError as err:
@@ -157,33 +170,16 @@ def _plan_scenarios(instance: Path, scenarios_file: Path | None, model_file: Pat
                     log: bool, objective: str | None, *, values: bool, workers: int | None = None,
                     prices: bool = False, started: float | None = None) -> None:
     """Plan against scenarios, check the plan independently, print it and write result.json (see
-    :mod:`allocopt.scenarios.plan`)."""
-    from allocopt.check.scenario_checker import check_scenario_result
-    from allocopt.instance.scenarios import load_planning
-    from allocopt.io.files import check_set_target, write_set
+    :func:`allocopt.workflows.plan_scenario_set`)."""
     from allocopt.reports.scenarios import render_scenarios
-    from allocopt.scenarios.plan import plan_scenarios
-    from allocopt.solver.specs import load_model_spec, with_objective
+    from allocopt.workflows import plan_scenario_set
 
-    protect = [p for p in (instance, model_file, scenarios_file) if p is not None]
-    if out_dir is not None:
-        check_set_target(out_dir, protect=protect)
-    inst, scenarios = load_planning(instance, scenarios_file)
-    if scenarios is None:
-        _fail(f"error: {printable(str(instance))} has no scenarios section; add one or give --scenarios FILE",
-              EXIT_INPUT)
-        return
-    spec = load_model_spec(model_file)
-    if objective is not None:
-        spec = with_objective(spec, objective)
-    result = plan_scenarios(inst, scenarios, spec, time_limit=time_limit, rel_gap=gap, threads=threads,
-                            random_seed=seed, tee=log, values=values, workers=workers, prices=prices,
-                            started=started)
-    report = check_scenario_result(inst, scenarios, result.to_dict()) if result.status.has_plan else None
-    if out_dir is not None:
-        files = {"result.json": result.to_json()}
-        files.update({f"{name}.csv": df.reset_index().to_csv(index=False) for name, df in result.tables.items()})
-        write_set(out_dir, files, protect=protect)
+    run = plan_scenario_set(instance, scenarios_file, model_file, objective=objective, time_limit=time_limit,
+                            gap=gap, threads=threads, seed=seed, values=values, workers=workers, prices=prices,
+                            out=out_dir, tee=log, started=started)
+    result, report = run.result, run.check
+    if run.written is not None:
+        assert out_dir is not None
         click.echo(printable(f"wrote {out_dir / 'result.json'} and the scenario tables as CSV in {out_dir}"),
                    err=True)
     if fmt in ("json", "csv"):
@@ -209,20 +205,6 @@ def _echo_data(result: Any, fmt: str) -> None:
     for name, df in result.tables.items():
         click.echo(f"# {name}")
         click.echo(df.reset_index().to_csv(index=False), nl=False)
-
-
-def _write_outputs(result: Any, out_dir: Path, protect: list[Path], xlsx: bool = False) -> None:
-    """result.json and one CSV per table (and, with ``xlsx``, every table in result.xlsx), replacing the
-    directory's previous set as a whole."""
-    from allocopt.io.files import write_set
-
-    files: dict[str, str | bytes] = {"result.json": result.to_json()}
-    files.update({f"{name}.csv": df.reset_index().to_csv(index=False) for name, df in result.tables.items()})
-    if xlsx:
-        from allocopt.io.workbook import result_workbook
-
-        files["result.xlsx"] = result_workbook(result)
-    write_set(out_dir, files, protect=protect)
 
 
 def _frames_out(frames: dict[str, Any], fmt: str, extra: dict[str, Any]) -> None:

@@ -22,7 +22,6 @@ from allocopt.cli.app import (
     _echo_data,
     _fail,
     _plan_scenarios,
-    _write_outputs,
     handle_errors,
     input_path,
     instance_arg,
@@ -74,66 +73,35 @@ def solve(instance: Path, model_file: Path | None, time_limit: float | None, gap
         _plan_scenarios(instance, scenarios_file, model_file, time_limit, gap, threads, seed, out_dir, fmt, log,
                         objective, values=False, prices=with_prices, started=started)
         return
-    from allocopt.check.checker import check_result
-    from allocopt.instance.schema import load_instance
-    from allocopt.io.files import OutputError, check_set_target
     from allocopt.reports.text import render, render_prices
-    from allocopt.session import Session, with_price_of_fairness, with_prices_attached
-    from allocopt.solver.specs import load_model_spec, with_objective
+    from allocopt.workflows import solve_plan
 
-    protect = [instance] + ([model_file] if model_file else [])
-    if with_xlsx:
-        from allocopt.io.workbook import openpyxl_module
-
-        if out_dir is None:
-            raise click.UsageError("--xlsx writes result.xlsx into the --out directory: give --out DIR too")
-        openpyxl_module()  # fail before solving if openpyxl is missing
-    if out_dir is not None:
-        check_set_target(out_dir, protect=protect)  # before spending time on a solve
-    inst = load_instance(instance)
-    spec = load_model_spec(model_file)
-    if objective is not None:
-        spec = with_objective(spec, objective)
-    prices = None
-    with Session(inst, spec, time_limit=time_limit, rel_gap=gap, threads=threads, random_seed=seed,
-                 started=started) as session:
-        result = session.solve(tee=log)
-        if with_prices and result.status.has_plan:
-            prices = session.prices()
-            result = with_prices_attached(result, prices)
-        if price_of_fairness and result.status.has_plan:
-            result = with_price_of_fairness(session, result)
-    report = check_result(inst, result.to_dict()) if result.status.has_plan else None
-
-    not_written: OutputError | None = None
-    if out_dir is not None:
-        try:
-            _write_outputs(result, out_dir, protect=protect, xlsx=with_xlsx)
-            click.echo(printable(f"wrote {out_dir / 'result.json'} and the tables as CSV"
-                                 f"{' and result.xlsx' if with_xlsx else ''} in {out_dir}"), err=True)
-        except OutputError as err:  # the plan is not lost: it is printed below, then the failure is reported
-            not_written = err
-
+    run = solve_plan(instance, model_file, objective=objective, time_limit=time_limit, gap=gap, threads=threads,
+                     seed=seed, prices=with_prices, price_of_fairness=price_of_fairness, out=out_dir, xlsx=with_xlsx,
+                     tee=log, started=started)
+    result, report = run.result, run.check
+    if run.written is not None:
+        assert out_dir is not None
+        click.echo(printable(f"wrote {out_dir / 'result.json'} and the tables as CSV"
+                             f"{' and result.xlsx' if with_xlsx else ''} in {out_dir}"), err=True)
     if fmt in ("json", "csv"):
         _echo_data(result, fmt)
     else:
         infeasible = result.status.infeasible  # the explanation below says it all
-        click.echo(render(result, list(inst.phases), fmt, notes=not infeasible), nl=False)
-        if prices is not None:
-            click.echo("\n" + render_prices(prices, fmt), nl=False)
+        click.echo(render(result, list(run.instance.phases), fmt, notes=not infeasible), nl=False)
+        if run.prices is not None:
+            click.echo("\n" + render_prices(run.prices, fmt), nl=False)
         if report is not None:
             click.echo(f"\nIndependent check: {report.summary().splitlines()[0]}")
 
-    if not_written is not None:
-        _fail(f"error: the plan above was not saved: {not_written}", EXIT_INPUT)
+    if run.not_written is not None:
+        _fail(f"error: the plan above was not saved: {run.not_written}", EXIT_INPUT)
     if report is not None and not report.ok:
         _fail("error: the independent checker found violations in this plan (a bug in allocopt):\n"
               + report.summary(), EXIT_CHECK_FAILED)
     if not result.status.has_plan:
-        if result.status.infeasible:
-            from allocopt.diagnosis.diagnose import diagnose as explain
-
-            click.echo(explain(inst, spec, feasible_check=False, conflict=False).summary(short=True), err=True)
+        if run.explanation is not None:
+            click.echo(run.explanation.summary(short=True), err=True)
             sys.exit(EXIT_INFEASIBLE)
         _fail(f"no plan: {' '.join(result.notes)}", EXIT_NO_SOLUTION)
 

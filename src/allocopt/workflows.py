@@ -1,0 +1,347 @@
+"""Whole workflows, one call each: what ``allocopt solve``, ``scenarios``, ``replan`` and ``report`` do, for a quarterly
+planning script.
+
+    >>> from allocopt.workflows import solve_plan, write_meeting_report
+    >>> run = solve_plan("instances/joint-venture.yaml", prices=True, out="out/")
+    >>> run.result.partners, run.check.ok, run.written
+    >>> write_meeting_report("instances/joint-venture.yaml", "out/result.json", "meeting.html")
+
+Each returns what it computed (the plan, the independent check, what was written) and raises the library's errors;
+the command line only renders these and turns them into exit codes. A result set that cannot be written does not
+lose the plan: :attr:`PlanRun.not_written` holds the error and the plan is still returned.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from allocopt.errors import AllocoptError, CheckFailedError, NoScenariosError, OptionsError, printable
+from allocopt.instance.modelfile import ModelSpec
+from allocopt.instance.schema import Instance
+from allocopt.results.result import Result
+
+PathLike = str | Path
+
+
+@dataclass
+class PlanRun:
+    """What :func:`solve_plan` did."""
+
+    instance: Instance
+    spec: ModelSpec
+    result: Result
+    prices: Any = None
+    """The shadow prices (gate decisions held), when asked for and a plan exists."""
+    check: Any = None
+    """The independent checker's report on the plan (None when there is no plan)."""
+    written: Path | None = None
+    """The result set's directory, when one was asked for and written."""
+    not_written: AllocoptError | None = None
+    """Why the result set asked for could not be written (the plan is not lost: it is here)."""
+    explanation: Any = None
+    """Why there is no plan, when the partnership is infeasible (a short diagnosis)."""
+
+
+def _spec(model: ModelSpec | PathLike | None, objective: str | None) -> ModelSpec:
+    from allocopt.solver.specs import load_model_spec, with_objective
+
+    spec = model if isinstance(model, ModelSpec) else load_model_spec(model)
+    return with_objective(spec, objective) if objective is not None else spec
+
+
+def _inputs(*paths: Any) -> list[Path]:
+    """The files a workflow reads: never written over."""
+    return [Path(p) for p in paths if isinstance(p, (str, Path))]
+
+
+def result_files(result: Any, xlsx: bool = False) -> dict[str, str | bytes]:
+    """A result set: result.json and one CSV per table (and, with ``xlsx``, every table in result.xlsx)."""
+    files: dict[str, str | bytes] = {"result.json": result.to_json()}
+    files.update({f"{name}.csv": df.reset_index().to_csv(index=False) for name, df in result.tables.items()})
+    if xlsx:
+        from allocopt.io.workbook import result_workbook
+
+        files["result.xlsx"] = result_workbook(result)
+    return files
+
+
+def write_result_set(result: Any, out: PathLike, *, protect: Sequence[PathLike] = (), xlsx: bool = False) -> Path:
+    """Write a result set into ``out``, replacing the set allocopt wrote there before as a whole (never anything
+    else: see :func:`allocopt.io.files.write_set`)."""
+    from allocopt.io.files import write_set
+
+    return write_set(out, result_files(result, xlsx), protect=protect)
+
+
+def solve_plan(instance: Instance | PathLike, model: ModelSpec | PathLike | None = None, *,
+               objective: str | None = None, time_limit: float | None = None, gap: float | None = None,
+               threads: int | None = None, seed: int | None = None, prices: bool = False,
+               price_of_fairness: bool = False, out: PathLike | None = None, xlsx: bool = False,
+               tee: bool = False, explain: bool = True, started: float | None = None) -> PlanRun:
+    """Solve one partnership, check the plan independently and write its result set: ``allocopt solve``.
+
+    ``objective`` overrides the model file's (``nash``, ``alpha_fair:alpha=2``); ``prices`` adds the shadow prices
+    of the plan (gate decisions held); ``price_of_fairness`` solves the utilitarian plan too; ``out`` writes
+    result.json and the tables (refused before solving if the directory cannot take them); ``explain`` diagnoses an
+    infeasible partnership."""
+    from allocopt.check.checker import check_result
+    from allocopt.instance.schema import load_instance
+    from allocopt.io.files import OutputError, check_set_target
+    from allocopt.session import Session, with_price_of_fairness, with_prices_attached
+
+    started = time.perf_counter() if started is None else started
+    protect = _inputs(instance, model)
+    if xlsx:
+        from allocopt.io.workbook import openpyxl_module
+
+        if out is None:
+            raise OptionsError("--xlsx writes result.xlsx into the --out directory: give --out DIR too")
+        openpyxl_module()  # fail before solving if openpyxl is missing
+    if out is not None:
+        check_set_target(out, protect=protect)  # before spending time on a solve
+    inst = instance if isinstance(instance, Instance) else load_instance(instance)
+    spec = _spec(model, objective)
+    found = None
+    with Session(inst, spec, time_limit=time_limit, rel_gap=gap, threads=threads, random_seed=seed,
+                 started=started) as session:
+        result = session.solve(tee=tee)
+        if prices and result.status.has_plan:
+            found = session.prices()
+            result = with_prices_attached(result, found)
+        if price_of_fairness and result.status.has_plan:
+            result = with_price_of_fairness(session, result)
+    run = PlanRun(inst, spec, result, prices=found)
+    run.check = check_result(inst, result.to_dict()) if result.status.has_plan else None
+    if out is not None:
+        try:
+            run.written = write_result_set(run.result, out, protect=protect, xlsx=xlsx)
+        except OutputError as err:  # the plan is not lost: it is returned, with the failure
+            run.not_written = err
+    if explain and run.result.status.infeasible:
+        from allocopt.diagnosis.diagnose import diagnose
+
+        run.explanation = diagnose(inst, spec, feasible_check=False, conflict=False)
+    return run
+
+
+@dataclass
+class ScenarioRun:
+    """What :func:`plan_scenario_set` did."""
+
+    instance: Instance
+    result: Any
+    """The scenario plan (:class:`~allocopt.results.scenario_result.ScenarioResult`)."""
+    check: Any = None
+    written: Path | None = None
+
+
+def plan_scenario_set(instance: PathLike, scenarios: PathLike | None = None,
+                      model: ModelSpec | PathLike | None = None, *, objective: str | None = None,
+                      time_limit: float | None = None, gap: float | None = None, threads: int | None = None,
+                      seed: int | None = None, values: bool = True, workers: int | None = None,
+                      prices: bool = False, out: PathLike | None = None, tee: bool = False,
+                      started: float | None = None) -> ScenarioRun:
+    """Plan against scenarios (the instance's own section, or the file ``scenarios``), check the plan
+    independently and write its result set: ``allocopt scenarios``."""
+    from allocopt.check.scenario_checker import check_scenario_result
+    from allocopt.instance.scenarios import load_planning
+    from allocopt.io.files import check_set_target, write_set
+    from allocopt.scenarios.plan import plan_scenarios
+
+    protect = _inputs(instance, model, scenarios)
+    if out is not None:
+        check_set_target(out, protect=protect)
+    inst, cases = load_planning(instance, scenarios)
+    if cases is None:
+        raise NoScenariosError(f"{printable(str(instance))} has no scenarios section; add one or give --scenarios "
+                               "FILE")
+    spec = _spec(model, objective)
+    result = plan_scenarios(inst, cases, spec, time_limit=time_limit, rel_gap=gap, threads=threads,
+                            random_seed=seed, tee=tee, values=values, workers=workers, prices=prices,
+                            started=started)
+    run = ScenarioRun(inst, result)
+    run.check = check_scenario_result(inst, cases, result.to_dict()) if result.status.has_plan else None
+    if out is not None:
+        files = {"result.json": result.to_json()}
+        files.update({f"{name}.csv": df.reset_index().to_csv(index=False) for name, df in result.tables.items()})
+        run.written = write_set(out, files, protect=protect)
+    return run
+
+
+@dataclass
+class ReplanRun:
+    """What :func:`replan_and_write` did."""
+
+    instance: Instance
+    answer: Any
+    """The re-plan (:class:`~allocopt.quarterly.replan.Replan`): the held instance, the plan, diff, deviations."""
+    check: Any = None
+    """The independent check of the plan against the instance with the past held."""
+    written: Path | None = None
+
+
+def replan_and_write(instance: Instance | PathLike, actuals: PathLike, previous: PathLike | None = None,
+                     model: ModelSpec | PathLike | None = None, *, time_limit: float | None = None,
+                     out: PathLike | None = None) -> ReplanRun:
+    """Re-plan from actuals (the past held as it happened), check the plan independently and write the result set
+    with the plan diff, the deviations and the held instance: ``allocopt replan``."""
+    from allocopt.check.checker import check_result
+    from allocopt.instance.actuals import load_actuals
+    from allocopt.instance.schema import load_instance
+    from allocopt.io.files import check_set_target, write_set
+    from allocopt.quarterly.replan import replan
+
+    protect = _inputs(instance, actuals, model, previous)
+    if out is not None:
+        check_set_target(out, protect=protect)
+    inst = instance if isinstance(instance, Instance) else load_instance(instance)
+    facts = load_actuals(actuals, inst)
+    spec = model if isinstance(model, ModelSpec) else _spec(model, None)
+    answer = replan(inst, facts, previous, spec, time_limit=time_limit)
+    result = answer.result
+    run = ReplanRun(inst, answer)
+    run.check = check_result(answer.held, result.to_dict()) if result.status.has_plan else None
+    if out is not None:
+        files: dict[str, str | bytes] = {
+            "result.json": result.to_json(),
+            "held-instance.json": json.dumps(answer.held.model_dump(mode="json", exclude_unset=True), indent=2),
+            "deviations.csv": answer.deviations.reset_index().to_csv(index=False)}
+        files.update({f"{name}.csv": df.reset_index().to_csv(index=False) for name, df in result.tables.items()})
+        if answer.diff is not None:
+            for name in ("gates", "contributions", "partners", "fairness", "commitments"):
+                files[f"diff-{name}.csv"] = getattr(answer.diff, name).reset_index().to_csv(index=False)
+        run.written = write_set(out, files, protect=protect)
+    return run
+
+
+@dataclass
+class MeetingReportRun:
+    """What :func:`write_meeting_report` wrote."""
+
+    path: Path
+    notes: list[str] = field(default_factory=list)
+    """What a planner should know about the report (why a section is missing, charts that need an extra)."""
+
+
+def write_meeting_report(instance: PathLike, result_file: PathLike, target: PathLike, *, markdown: bool = False,
+                         prices: bool = False, coalitions: bool = False, time_limit: float | None = None,
+                         previous: PathLike | None = None, actuals: PathLike | None = None,
+                         scenarios: PathLike | None = None) -> MeetingReportRun:
+    """Write the partner meeting's report of a checked plan (``result_file``) as one self-contained HTML page (or
+    Markdown): ``allocopt report``. Raises :class:`CheckFailedError` if the plan does not check against the
+    instance (nothing is written then)."""
+    from allocopt.check.scenario_checker import is_scenario_result
+    from allocopt.io.files import check_file_target, write_atomic
+    from allocopt.reports.meeting import render_html, render_markdown
+
+    protect = _inputs(instance, result_file, previous, actuals, scenarios)
+    check_file_target(target, protect=protect)
+    if is_scenario_result(result_file):
+        if previous is not None or actuals is not None or prices or coalitions:
+            raise OptionsError("RESULT_FILE is a scenario plan: --previous, --actuals, --prices and --coalitions "
+                               "apply to a single plan (its report shows the scenario outcomes instead)")
+        found: Any = _scenario_meeting(instance, result_file, scenarios)
+        messages: list[str] = []
+    else:
+        found, messages = _plan_meeting(instance, result_file, prices=prices, coalitions=coalitions,
+                                        time_limit=time_limit, previous=previous, actuals=actuals)
+    write_atomic(target, render_markdown(found) if markdown else render_html(found), protect=protect)
+    return MeetingReportRun(Path(target), messages + list(found.notes))
+
+
+def _refused(result_file: PathLike, instance: PathLike, verdict: Any) -> CheckFailedError:
+    return CheckFailedError(printable(f"{result_file} does not check against {instance}, so no report is "
+                                      "written:\n") + verdict.summary())
+
+
+def _scenario_meeting(instance: PathLike, result_file: PathLike, scenarios: PathLike | None) -> Any:
+    from allocopt.check.scenario_checker import check_scenario_files, load_scenario_file
+    from allocopt.reports.meeting_sections import scenario_report
+
+    verdict = check_scenario_files(instance, result_file, scenarios)
+    if not verdict.ok:
+        raise _refused(result_file, instance, verdict)
+    return scenario_report(load_scenario_file(result_file))
+
+
+def _plan_meeting(instance: PathLike, result_file: PathLike, *, prices: bool, coalitions: bool,
+                  time_limit: float | None, previous: PathLike | None, actuals: PathLike | None
+                  ) -> tuple[Any, list[str]]:
+    from allocopt.check.checker import check_result, load_result_file
+    from allocopt.instance.schema import load_instance
+    from allocopt.reports.meeting import load_result, meeting_report
+
+    inst = load_instance(instance)
+    facts = planned = None
+    if actuals is not None:
+        from allocopt.instance.actuals import hold_past, load_actuals
+
+        facts = load_actuals(actuals, inst)
+        planned = hold_past(inst, facts)
+    planned = inst if planned is None else planned
+    result = load_result(result_file, planned)
+    before = None
+    if previous is not None:  # the plan the changes are measured from: a plan of INSTANCE, checked
+        from allocopt.quarterly.previous import load_plan
+
+        before = load_plan(previous, inst)
+    # a report presents the plan to the partners: it must be one, checked (a result that says it holds none must
+    # hold none: a plan whose status was edited to 'no plan' is not reported as a failure)
+    verdict = check_result(planned, load_result_file(result_file))
+    if not verdict.ok:
+        raise _refused(result_file, instance, verdict)
+    found_prices = found_coalitions = None
+    if prices and result.status.has_plan and not len(result.tables.get("prices", ())):
+        found_prices, notes = prices_of_result(planned, result, time_limit)
+        result = dataclasses.replace(result, notes=[*result.notes, *notes])
+    if coalitions and result.status.has_plan:
+        from allocopt.games.coalitions import coalition_game
+        from allocopt.solver.specs import model_spec_from_dict
+
+        found_coalitions = coalition_game(planned, model_spec_from_dict(result.model), time_limit=time_limit)
+    sections, notes = _quarterly_sections(inst, planned, result, before, facts)
+    found = meeting_report(planned, result, prices=found_prices, coalitions=found_coalitions, sections=sections)
+    return found, notes
+
+
+def _quarterly_sections(inst: Instance, planned: Instance, result: Result, before: Result | None,
+                        facts: Any) -> tuple[list[Any], list[str]]:
+    """The report's sections of the quarterly loop: what changed since the plan before, and the deviations of the
+    actuals from it."""
+    if before is not None and before.status.has_plan and result.status.has_plan:
+        from allocopt.quarterly.replan import deviations, plan_diff
+        from allocopt.reports.meeting_sections import deviations_section, diff_section
+
+        sections = [diff_section(plan_diff(before, result, held=planned if facts is not None else None))]
+        if facts is not None:
+            sections.append(deviations_section(deviations(before, facts, instance=inst), inst.currency))
+        return sections, []
+    if facts is not None:
+        return [], ["note: the deviations from plan need the plan in force before: give it with --previous"]
+    return [], []
+
+
+def prices_of_result(inst: Instance, result: Result, time_limit: float | None = None) -> tuple[Any, list[str]]:
+    """The shadow prices of a result file's plan, by solving the instance again under the result's model (HiGHS is
+    deterministic with its seed and threads fixed), and a note if the plan found differs from the result's."""
+    from allocopt.session import Session
+    from allocopt.solver.specs import model_spec_from_dict
+
+    spec = model_spec_from_dict(result.model)
+    with Session(inst, spec, time_limit=time_limit) as session:
+        again = session.solve()
+        if not again.status.has_plan:
+            return None, ["Prices could not be computed: solving the instance again gave no plan."]
+        found = session.prices()
+    notes = []
+    if result.objective is not None and again.objective is not None and \
+            abs(again.objective - result.objective) > 1e-6 * max(1.0, abs(result.objective)):
+        notes.append(f"The prices belong to the plan found by solving again (objective {again.objective:,.0f}), "
+                     f"which differs from the result file's ({result.objective:,.0f}).")
+    return found, notes
