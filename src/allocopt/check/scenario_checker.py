@@ -22,7 +22,7 @@ from typing import Any
 
 from allocopt.check.checker import CheckReport, Violation, check_result, load_result_file
 from allocopt.errors import ResultFileError, printable
-from allocopt.instance.scenarios import Scenarios, cvar
+from allocopt.instance.scenarios import PartnerRisk, Scenarios, cvar
 from allocopt.instance.schema import Instance
 
 SCENARIO_RESULT_FORMAT = "allocopt-scenario-result/1"
@@ -52,138 +52,217 @@ def _num(v: Any) -> float:
 def check_scenario_result(instance: Instance, scenarios: Scenarios, result: Mapping[str, Any], *,
                           rel_tol: float = 1e-6, abs_tol: float = 1e-6) -> CheckReport:
     """Check a scenario result document against the instance and scenarios it claims to plan."""
-    violations: list[Violation] = []
-    checked: dict[str, int] = {}
+    return _ScenarioCheck(instance, scenarios, rel_tol, abs_tol).run(result)
 
-    def count(rule: str, n: int = 1) -> None:
-        checked[rule] = checked.get(rule, 0) + n
 
-    def flag(rule: str, where: dict[str, str], excess: float, unit: str, message: str) -> None:
-        violations.append(Violation(rule, where, excess, unit, message))
+class _ScenarioCheck:
+    """One scenario result against its instance and scenarios: what has been checked and found so far."""
 
-    count("scenario_tree")
-    if result.get("format") != SCENARIO_RESULT_FORMAT:
-        flag("result_format", {}, 0.0, "", f"the result's format is {result.get('format')!r}, expected "
-             f"'{SCENARIO_RESULT_FORMAT}'")
-    if result.get("scenarios_sha256") != scenarios.fingerprint():
-        flag("instance_mismatch", {}, 0.0, "", "the result was made from other scenarios than those given")
-    per = result.get("scenarios")
-    per = per if isinstance(per, Mapping) else {}
-    for where, message in _shape_problems(instance, scenarios, result):
-        flag("result_format", {"field": where}, 0.0, "", message)
-    status = result.get("status")
-    if not (isinstance(status, Mapping) and status.get("has_plan") is True):
-        return CheckReport(violations, checked, "no plan to check")
-    missing = [s for s in scenarios.names if not isinstance(per.get(s), Mapping)]
-    for s in missing:
-        flag("scenario_tree", {"scenario": s}, 0.0, "", f"the result holds no plan for scenario '{s}'")
-    if missing:
-        return CheckReport(violations, checked)
+    def __init__(self, instance: Instance, scenarios: Scenarios, rel_tol: float, abs_tol: float) -> None:
+        self.inst = instance
+        self.scenarios = scenarios
+        self.rel_tol = rel_tol
+        self.abs_tol = abs_tol
+        self.violations: list[Violation] = []
+        self.checked: dict[str, int] = {}
 
-    applied = ""
-    for s in scenarios.names:
-        report = check_result(scenarios.instance_for(instance, s), per[s], rel_tol=rel_tol, abs_tol=abs_tol)
-        applied = report.rules_applied
-        for rule, n in report.checked.items():
-            count(rule, n)
-        for v in report.violations:
-            violations.append(Violation(v.rule, {"scenario": s, **v.where}, v.excess, v.unit,
-                                        f"in scenario '{s}': {v.message}"))
+    def count(self, rule: str, n: int = 1) -> None:
+        self.checked[rule] = self.checked.get(rule, 0) + n
 
-    rank = {t: n for n, t in enumerate(instance.phases)}
-    levels = {s: {(_h(r.get("initiative")), _h(r.get("phase"))): _num(r.get("level")) for r in _rows(per[s], "gates")}
-              for s in scenarios.names}
-    units = {s: {(_h(r.get("partner")), _h(r.get("initiative")), _h(r.get("phase")), _h(r.get("resource"))):
-                 _num(r.get("units")) for r in _rows(per[s], "contributions")} for s in scenarios.names}
-    for s, q, split in scenarios.links(instance):
+    def flag(self, rule: str, where: dict[str, str], excess: float, unit: str, message: str) -> None:
+        self.violations.append(Violation(rule, where, excess, unit, message))
+
+    def close(self, x: float, y: float, *scale: float) -> bool:
+        return _close(x, y, self.rel_tol, self.abs_tol, *scale)
+
+    def run(self, result: Mapping[str, Any]) -> CheckReport:
+        """The document, then every scenario's plan, the shared history, the risk figures and the objective."""
+        self.count("scenario_tree")
+        self.check_document(result)
+        per = result.get("scenarios")
+        per = per if isinstance(per, Mapping) else {}
+        status = result.get("status")
+        if not (isinstance(status, Mapping) and status.get("has_plan") is True):
+            return CheckReport(self.violations, self.checked, "no plan to check")
+        if not self.every_scenario_planned(per):
+            return CheckReport(self.violations, self.checked)
+        applied = self.check_each_scenario(per)
+        self.check_non_anticipativity(per)
+        gains = {s: {_h(r.get("partner")): _num(r.get("net_gain")) for r in _rows(per[s], "partners")}
+                 for s in self.scenarios.names}
+        self.check_risk(result, gains)
+        self.check_gains_table(result, gains)
+        self.check_objective(result, gains)
+        return CheckReport(self.violations, self.checked, applied)
+
+    def check_document(self, result: Mapping[str, Any]) -> None:
+        """The format, the scenarios' fingerprint and the shape of every part a report presents."""
+        if result.get("format") != SCENARIO_RESULT_FORMAT:
+            self.flag("result_format", {}, 0.0, "", f"the result's format is {result.get('format')!r}, expected "
+                      f"'{SCENARIO_RESULT_FORMAT}'")
+        if result.get("scenarios_sha256") != self.scenarios.fingerprint():
+            self.flag("instance_mismatch", {}, 0.0, "", "the result was made from other scenarios than those given")
+        for where, message in _shape_problems(self.inst, self.scenarios, result):
+            self.flag("result_format", {"field": where}, 0.0, "", message)
+
+    def every_scenario_planned(self, per: Mapping[str, Any]) -> bool:
+        """Whether the result holds a plan for every scenario (each one missing is a violation)."""
+        missing = [s for s in self.scenarios.names if not isinstance(per.get(s), Mapping)]
+        for s in missing:
+            self.flag("scenario_tree", {"scenario": s}, 0.0, "", f"the result holds no plan for scenario '{s}'")
+        return not missing
+
+    def check_each_scenario(self, per: Mapping[str, Any]) -> str:
+        """Every scenario's plan against that scenario's instance, by the ordinary checker: its violations, each
+        naming its scenario. Returns the rules applied (those of the last scenario)."""
+        applied = ""
+        for s in self.scenarios.names:
+            report = check_result(self.scenarios.instance_for(self.inst, s), per[s], rel_tol=self.rel_tol,
+                                  abs_tol=self.abs_tol)
+            applied = report.rules_applied
+            for rule, n in report.checked.items():
+                self.count(rule, n)
+            for v in report.violations:
+                self.violations.append(Violation(v.rule, {"scenario": s, **v.where}, v.excess, v.unit,
+                                                 f"in scenario '{s}': {v.message}"))
+        return applied
+
+    def check_non_anticipativity(self, per: Mapping[str, Any]) -> None:
+        """Scenarios that share their history until a phase report the same gate levels and contributions in every
+        phase before it."""
+        names = self.scenarios.names
+        levels = {s: {(_h(r.get("initiative")), _h(r.get("phase"))): _num(r.get("level"))
+                      for r in _rows(per[s], "gates")} for s in names}
+        units = {s: {(_h(r.get("partner")), _h(r.get("initiative")), _h(r.get("phase")), _h(r.get("resource"))):
+                     _num(r.get("units")) for r in _rows(per[s], "contributions")} for s in names}
+        for s, q, split in self.scenarios.links(self.inst):
+            self.check_same_levels(s, q, split, levels[s], levels[q])
+            self.check_same_contributions(s, q, split, units[s], units[q])
+
+    def shared_history(self, split: str | None) -> tuple[dict[str, int], int, str]:
+        """Each phase's rank, the rank of the phase two scenarios split at (past the last when they never do), and
+        the phases they share, in words."""
+        rank = {t: n for n, t in enumerate(self.inst.phases)}
         limit = len(rank) if split is None else rank[split]
         before = "every phase" if split is None else f"phases before '{split}'"
-        for key in sorted(set(levels[s]) | set(levels[q]), key=str):
+        return rank, limit, before
+
+    def check_same_levels(self, s: str, q: str, split: str | None, mine: dict[Any, float],
+                          theirs: dict[Any, float]) -> None:
+        """Scenario ``s`` runs every stage of the history it shares with ``q`` at ``q``'s level."""
+        rank, limit, before = self.shared_history(split)
+        for key in sorted(set(mine) | set(theirs), key=str):
             if not isinstance(key[1], str) or rank.get(key[1], limit) >= limit:
                 continue
-            count("non_anticipativity")
-            a, b = levels[s].get(key, 0.0), levels[q].get(key, 0.0)
-            if not _close(a, b, rel_tol, abs_tol):
-                flag("non_anticipativity", {"scenario": s, "initiative": str(key[0]), "phase": str(key[1])},
-                     abs(a - b), "level", f"scenario '{s}' runs {key[0]} / {key[1]} at level {a:g} but scenario "
-                     f"'{q}', which it cannot be told apart from in {before}, at level {b:g}")
-        for arc in sorted(set(units[s]) | set(units[q]), key=str):
+            self.count("non_anticipativity")
+            a, b = mine.get(key, 0.0), theirs.get(key, 0.0)
+            if not self.close(a, b):
+                self.flag("non_anticipativity", {"scenario": s, "initiative": str(key[0]), "phase": str(key[1])},
+                          abs(a - b), "level", f"scenario '{s}' runs {key[0]} / {key[1]} at level {a:g} but "
+                          f"scenario '{q}', which it cannot be told apart from in {before}, at level {b:g}")
+
+    def check_same_contributions(self, s: str, q: str, split: str | None, mine: dict[Any, float],
+                                 theirs: dict[Any, float]) -> None:
+        """In scenario ``s`` every partner gives, in the history it shares with ``q``, what it gives in ``q``."""
+        rank, limit, before = self.shared_history(split)
+        for arc in sorted(set(mine) | set(theirs), key=str):
             if not isinstance(arc[2], str) or rank.get(arc[2], limit) >= limit:
                 continue
-            count("non_anticipativity")
-            a, b = units[s].get(arc, 0.0), units[q].get(arc, 0.0)
-            if not _close(a, b, rel_tol, abs_tol):
-                unit = instance.resources[str(arc[3])].unit if arc[3] in instance.resources else ""
-                flag("non_anticipativity", {"scenario": s, "partner": str(arc[0]), "initiative": str(arc[1]),
-                                            "phase": str(arc[2]), "resource": str(arc[3])}, abs(a - b), unit,
-                     f"in scenario '{s}' {arc[0]} gives {a:,.6g} {unit} of {arc[3]} to {arc[1]} in {arc[2]}, "
-                     f"but {b:,.6g} {unit} in scenario '{q}', which it cannot be told apart from in {before}")
+            self.count("non_anticipativity")
+            a, b = mine.get(arc, 0.0), theirs.get(arc, 0.0)
+            if not self.close(a, b):
+                unit = self.inst.resources[str(arc[3])].unit if arc[3] in self.inst.resources else ""
+                self.flag("non_anticipativity", {"scenario": s, "partner": str(arc[0]), "initiative": str(arc[1]),
+                                                 "phase": str(arc[2]), "resource": str(arc[3])}, abs(a - b), unit,
+                          f"in scenario '{s}' {arc[0]} gives {a:,.6g} {unit} of {arc[3]} to {arc[1]} in {arc[2]}, "
+                          f"but {b:,.6g} {unit} in scenario '{q}', which it cannot be told apart from in {before}")
 
-    gains = {s: {_h(r.get("partner")): _num(r.get("net_gain")) for r in _rows(per[s], "partners")}
-             for s in scenarios.names}
-    weight = {p: instance.partners[p].weight for p in instance.partners}
-    cur = instance.currency
-    reported = {r.get("partner"): r for r in _rows(result, "risk") if isinstance(r.get("partner"), str)}
-    for p in instance.partners:
-        outcomes = [(scenarios.probability(s), gains[s].get(p, 0.0)) for s in scenarios.names]
-        tol = scenarios.risk.get(p)
-        level = tol.cvar.level if tol is not None and tol.cvar is not None else scenarios.objective.level
-        figures = {"expected_gain": sum(pr * g for pr, g in outcomes), "cvar": cvar(outcomes, level),
-                   "worst_case": min(g for _, g in outcomes)}
-        row = reported.get(p, {})
+    def check_risk(self, result: Mapping[str, Any], gains: dict[str, dict[Any, float]]) -> None:
+        """Each partner's expected gain, CVaR and worst case, recomputed from its gains in each scenario, against
+        the ``risk`` table; then its floors."""
+        reported = {r.get("partner"): r for r in _rows(result, "risk") if isinstance(r.get("partner"), str)}
+        scenarios = self.scenarios
+        for p in self.inst.partners:
+            outcomes = [(scenarios.probability(s), gains[s].get(p, 0.0)) for s in scenarios.names]
+            limits = scenarios.risk.get(p)
+            level = limits.cvar.level if limits is not None and limits.cvar is not None else scenarios.objective.level
+            figures = {"expected_gain": sum(pr * g for pr, g in outcomes), "cvar": cvar(outcomes, level),
+                       "worst_case": min(g for _, g in outcomes)}
+            self.check_risk_row(p, reported.get(p, {}), figures)
+            if limits is not None:
+                self.check_risk_floors(p, limits, figures, level)
+
+    def check_risk_row(self, p: str, row: Mapping[str, Any], figures: dict[str, float]) -> None:
+        """The ``risk`` table's row for partner ``p`` reports its recomputed risk figures."""
+        cur = self.inst.currency
         for name, value in figures.items():
-            count("risk_figures")
-            if not _close(_num(row.get(name)), value, rel_tol, abs_tol):
-                flag("risk_figures", {"partner": p}, abs(_num(row.get(name)) - value), cur,
-                     f"the result reports {p}'s {name.replace('_', ' ')} as {_num(row.get(name)):,.2f} {cur}, but "
-                     f"recomputed from its gains in each scenario it is {value:,.2f} {cur}")
-        if tol is None:
-            continue
-        floors = (("expected_gain_floor", tol.expected_gain, figures["expected_gain"], "expected gain"),
-                  ("cvar_floor", tol.cvar.floor if tol.cvar else None, figures["cvar"],
+            self.count("risk_figures")
+            if not self.close(_num(row.get(name)), value):
+                self.flag("risk_figures", {"partner": p}, abs(_num(row.get(name)) - value), cur,
+                          f"the result reports {p}'s {name.replace('_', ' ')} as {_num(row.get(name)):,.2f} {cur}, "
+                          f"but recomputed from its gains in each scenario it is {value:,.2f} {cur}")
+
+    def check_risk_floors(self, p: str, limits: PartnerRisk, figures: dict[str, float], level: float) -> None:
+        """Partner ``p``'s expected gain, CVaR and worst case stay above the floors it set."""
+        cur = self.inst.currency
+        floors = (("expected_gain_floor", limits.expected_gain, figures["expected_gain"], "expected gain"),
+                  ("cvar_floor", limits.cvar.floor if limits.cvar else None, figures["cvar"],
                    f"average of its worst {level:.0%} of outcomes"),
-                  ("worst_case_floor", tol.worst_case, figures["worst_case"], "worst-case gain"))
+                  ("worst_case_floor", limits.worst_case, figures["worst_case"], "worst-case gain"))
         for rule, floor, value, what in floors:
             if floor is None:
                 continue
-            count(rule)
-            if value < floor and not _close(value, floor, rel_tol, abs_tol):
-                flag(rule, {"partner": p}, floor - value, cur,
-                     f"{p}'s {what} is {value:,.2f} {cur}, below its floor of {floor:,.2f} {cur}")
+            self.count(rule)
+            if value < floor and not self.close(value, floor):
+                self.flag(rule, {"partner": p}, floor - value, cur,
+                          f"{p}'s {what} is {value:,.2f} {cur}, below its floor of {floor:,.2f} {cur}")
 
-    for r in _rows(result, "gains"):  # the gains table a report shows: each scenario's checked net gain
-        count("risk_figures")
-        case, who = r.get("scenario"), r.get("partner")
-        if not isinstance(case, str) or not isinstance(who, str) or case not in gains or who not in instance.partners:
-            flag("result_format", {"table": "gains"}, 0.0, "", f"the gains table names scenario {case!r} and partner "
-                 f"{who!r}, which the scenarios and the instance do not both hold")
-        elif not _close(_num(r.get("net_gain")), gains[case].get(who, 0.0), rel_tol, abs_tol):
-            flag("risk_figures", {"scenario": case, "partner": who},
-                 abs(_num(r.get("net_gain")) - gains[case].get(who, 0.0)), cur,
-                 f"the gains table reports {who}'s net gain in scenario '{case}' as {_num(r.get('net_gain')):,.2f} "
-                 f"{cur}, but its plan in that scenario gives {gains[case].get(who, 0.0):,.2f} {cur}")
+    def check_gains_table(self, result: Mapping[str, Any], gains: dict[str, dict[Any, float]]) -> None:
+        """The gains table a report shows: each scenario's checked net gain."""
+        cur = self.inst.currency
+        for r in _rows(result, "gains"):
+            self.count("risk_figures")
+            case, who = r.get("scenario"), r.get("partner")
+            if (not isinstance(case, str) or not isinstance(who, str) or case not in gains
+                    or who not in self.inst.partners):
+                self.flag("result_format", {"table": "gains"}, 0.0, "", f"the gains table names scenario {case!r} "
+                          f"and partner {who!r}, which the scenarios and the instance do not both hold")
+            elif not self.close(_num(r.get("net_gain")), gains[case].get(who, 0.0)):
+                self.flag("risk_figures", {"scenario": case, "partner": who},
+                          abs(_num(r.get("net_gain")) - gains[case].get(who, 0.0)), cur,
+                          f"the gains table reports {who}'s net gain in scenario '{case}' as "
+                          f"{_num(r.get('net_gain')):,.2f} {cur}, but its plan in that scenario gives "
+                          f"{gains[case].get(who, 0.0):,.2f} {cur}")
 
-    count("scenario_objective")
-    totals = [(scenarios.probability(s), sum(weight[p] * gains[s].get(p, 0.0) for p in instance.partners))
-              for s in scenarios.names]
-    expected = sum(pr * t for pr, t in totals)
-    kind = scenarios.objective
-    if kind.kind == "maxmin":  # the smallest weighted expected gain above the expected stand-alone value
-        stand_alone = {s: scenarios.instance_for(instance, s) for s in scenarios.names}
-        value = min(weight[p] * sum(scenarios.probability(s) * (gains[s].get(p, 0.0)
-                                                                  - stand_alone[s].partners[p].stand_alone)
-                                    for s in scenarios.names) for p in instance.partners)
-    elif kind.kind == "expected":
-        value = expected
-    else:
-        value = (1 - kind.weight) * expected + kind.weight * cvar(totals, kind.level)
-    objective = result.get("objective")
-    got = _num(objective.get("value")) if isinstance(objective, Mapping) else 0.0
-    if not _close(got, value, rel_tol, abs_tol, *(t for _, t in totals)):
-        flag("scenario_objective", {}, abs(got - value), cur,
-             f"the result reports the objective as {got:,.2f} {cur}, but recomputed from the scenarios' gains "
-             f"it is {value:,.2f} {cur}")
-    return CheckReport(violations, checked, applied)
+    def check_objective(self, result: Mapping[str, Any], gains: dict[str, dict[Any, float]]) -> None:
+        """The objective, recomputed from the scenarios' weighted totals (or, for maxmin, the partners' gains)."""
+        self.count("scenario_objective")
+        weight = {p: self.inst.partners[p].weight for p in self.inst.partners}
+        totals = [(self.scenarios.probability(s), sum(weight[p] * gains[s].get(p, 0.0) for p in self.inst.partners))
+                  for s in self.scenarios.names]
+        value = self.objective_value(gains, weight, totals)
+        objective = result.get("objective")
+        got = _num(objective.get("value")) if isinstance(objective, Mapping) else 0.0
+        if not self.close(got, value, *(t for _, t in totals)):
+            cur = self.inst.currency
+            self.flag("scenario_objective", {}, abs(got - value), cur,
+                      f"the result reports the objective as {got:,.2f} {cur}, but recomputed from the scenarios' "
+                      f"gains it is {value:,.2f} {cur}")
+
+    def objective_value(self, gains: dict[str, dict[Any, float]], weight: dict[str, float],
+                        totals: list[tuple[float, float]]) -> float:
+        """The scenario objective's value: expected weighted total, mean-CVaR, or the smallest weighted expected
+        gain above the expected stand-alone value (maxmin)."""
+        scenarios, expected = self.scenarios, sum(pr * t for pr, t in totals)
+        kind = scenarios.objective
+        if kind.kind == "maxmin":
+            stand_alone = {s: scenarios.instance_for(self.inst, s) for s in scenarios.names}
+            return min(weight[p] * sum(scenarios.probability(s) * (gains[s].get(p, 0.0)
+                                                                   - stand_alone[s].partners[p].stand_alone)
+                                       for s in scenarios.names) for p in self.inst.partners)
+        if kind.kind == "expected":
+            return expected
+        return (1 - kind.weight) * expected + kind.weight * cvar(totals, kind.level)
 
 
 def _is_number(v: Any) -> bool:
@@ -265,12 +344,12 @@ def load_scenario_file(path: str | Path) -> dict[str, Any]:
     """Read a scenario result file (the ordinary reader's safety, with the scenario format)."""
     import json
 
-    from allocopt.check.checker import _parse_int, _reject_constant
+    from allocopt.check.result_file import parse_int, reject_constant
     from allocopt.io.reading import read_bounded
 
     try:
         data = json.loads(read_bounded(Path(path), str(path), "result").decode("utf-8-sig"),
-                          parse_constant=_reject_constant, parse_int=_parse_int)
+                          parse_constant=reject_constant, parse_int=parse_int)
     except (ValueError, UnicodeDecodeError, RecursionError) as err:
         raise ResultFileError(printable(f"{path}: is not a valid result file ({err})")) from None
     if not isinstance(data, dict) or data.get("format") != SCENARIO_RESULT_FORMAT:
