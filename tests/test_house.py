@@ -42,3 +42,47 @@ def test_import_contracts_hold() -> None:
     run = subprocess.run([linter], capture_output=True, text=True, cwd=SRC.parent, timeout=300)
     assert run.returncode == 0, run.stdout[-3000:]
     assert "BROKEN" not in run.stdout and "KEPT" in run.stdout
+
+
+#: Where a name may be written as a string: the registries themselves, and the independent checker (which keeps its
+#: own registry of what each rule and objective means, sharing no code with the model by design).
+REGISTRIES = ("allocopt/model/families.py", "allocopt/solver/objectives.py", "allocopt/check/")
+#: Settings whose values happen to share a name with an objective: the tie-break (``tie_break: leximin``) and a
+#: scenario plan's objective kind (``kind: maxmin``), options of their own and not objectives.
+OTHER_OPTIONS = {"tie_break", "kind"}
+
+
+def _named_by_string(compare: ast.Compare, names: set[str]) -> list[str]:
+    operands = [compare.left, *compare.comparators]
+    if any(isinstance(o, ast.Attribute) and o.attr in OTHER_OPTIONS for o in operands):
+        return []
+    found = []
+    for operand in operands:
+        items = operand.elts if isinstance(operand, (ast.Tuple, ast.List, ast.Set)) else [operand]
+        found += [i.value for i in items if isinstance(i, ast.Constant) and i.value in names]
+    return found
+
+
+def test_no_family_or_objective_is_named_by_a_string_outside_its_registry() -> None:
+    """A family or an objective describes its own behaviour (rows, renegotiation step, owner, window, stages,
+    value, label): code elsewhere asks the registry, never compares a name."""
+    from allocopt.model.families import FAMILIES
+    from allocopt.solver.objectives import OBJECTIVES
+
+    names = set(FAMILIES) | set(OBJECTIVES)
+    found = []
+    for path in sorted(SRC.rglob("*.py")):
+        where = path.relative_to(SRC).as_posix()
+        if where.startswith(REGISTRIES):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Compare):
+                found += [f"{where}:{node.lineno} compares '{n}'" for n in _named_by_string(node, names)]
+    assert found == []
+
+
+def test_the_name_rule_sees_a_comparison() -> None:
+    tree = ast.parse('if family == "partner_capacity" or spec.tie_break == "leximin" or x in ("nash", 1): pass')
+    compares = [n for n in ast.walk(tree) if isinstance(n, ast.Compare)]
+    assert [hit for c in compares for hit in _named_by_string(c, {"partner_capacity", "leximin", "nash"})] == \
+        ["partner_capacity", "nash"]

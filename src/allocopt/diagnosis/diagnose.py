@@ -23,7 +23,7 @@ from allocopt.instance.schema import Instance
 from allocopt.model.entries import Entry, describe, fmt
 from allocopt.model.families import FAMILIES
 from allocopt.model.prechecks import Finding, check_instance
-from allocopt.model.steps import Change, Ledger
+from allocopt.model.steps import TOLERANCE_FIELD, Change, Ledger
 
 SLACK_TOLERANCE = 1e-6
 
@@ -133,8 +133,6 @@ def diagnose(instance: Instance, spec: ModelSpec | None = None, *, feasible_chec
     changes: list[Change] = []
     status = "not run"
     if open_windows_only:
-        from allocopt.instance.windows import closed_row
-
         changes, status = _renegotiate(instance, spec, allow=lambda family, index: not closed_row(
             instance, family, index))
     if not changes:
@@ -251,6 +249,16 @@ def _changes(d: Any, raw: list[tuple[Any, float]], values: dict[str, dict[Any, f
     return ledger.changes()
 
 
+def closed_row(inst: Instance, family: str, index: object) -> bool:
+    """Whether a model row belongs to a term whose renegotiation window is closed now (the family says which field's
+    window governs its rows: commitments and capacities; every other row is open)."""
+    from allocopt.instance.windows import closed_because
+
+    field_of = FAMILIES[family].window_field
+    keys = field_of(index) if field_of is not None else None
+    return keys is not None and bool(closed_because(inst, keys))
+
+
 def apply_changes(instance: Instance, spec: ModelSpec, changes: list[Change]) -> tuple[Instance, ModelSpec]:
     """A copy of the instance (and model settings) with every change applied."""
     from allocopt.instance.edits import with_values
@@ -259,7 +267,7 @@ def apply_changes(instance: Instance, spec: ModelSpec, changes: list[Change]) ->
     repaired = with_values(instance, edits) if edits else instance
     new_spec = spec
     for c in changes:
-        if c.keys == ("model", "rules", "no_subsidy", "tolerance"):
+        if c.keys == TOLERANCE_FIELD:
             rules = spec.rules.model_copy(update={"no_subsidy": spec.rules.no_subsidy.model_copy(
                 update={"tolerance": c.new_value})})
             new_spec = new_spec.model_copy(update={"rules": rules})

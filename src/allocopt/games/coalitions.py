@@ -187,25 +187,19 @@ def outsider_bounds(data: Any, members: Sequence[str]) -> dict[Any, tuple[float 
     """The row bounds of the whole partnership's model with the outsiders' limits at 0: their capacities (and
     reserve rows), totals and exposure caps 0, their participation rows and the minimums of commitments naming
     them 0. Every other row keeps the instance's bound."""
+    from allocopt.model.families import FAMILIES
     from allocopt.model.limits import row_bounds
 
     inside = set(members)
-    commitments = data.instance.commitments
     bounds = row_bounds(data)
-    upper_to_zero = ("partner_capacity", "reserve_margin", "partner_total", "max_exposure")
     for key, (lo, up) in list(bounds.items()):
         family, index = key
-        if family in ("partner_capacity", "reserve_margin", "partner_total"):
-            partner = index[0]
-        elif family in ("max_exposure", "participation"):
-            partner = index
-        elif family == "commitment_min":
-            partner = commitments[index].partner
-        else:
-            continue
+        owner = FAMILIES[family].owner
+        partner = owner(index, data.instance) if owner is not None else None
         if partner is None or partner in inside:
             continue
-        bounds[key] = (lo, 0.0) if family in upper_to_zero else (0.0, up)
+        # an outsider brings none of its capacity (upper limits to 0) and is owed nothing (lower limits to 0)
+        bounds[key] = (lo, 0.0) if up is not None else (0.0, up)
     return bounds
 
 

@@ -67,15 +67,3 @@ def window_notes(inst: Instance, changes: Sequence[tuple[str, Sequence[str | int
         if window is not None and window.by is not None and not within_window(inst, keys, value, new):
             notes.append(f"{text}: larger than its window allows (at most {window.by:.0%} of its value)")
     return notes
-
-
-def closed_row(inst: Instance, family: str, index: object) -> bool:
-    """Whether a model row belongs to a term whose renegotiation window is closed now (commitments and capacities;
-    every other row is open)."""
-    key = index if isinstance(index, tuple) else (index,)
-    if family in ("commitment_min", "commitment_max") and isinstance(key[0], int):
-        return bool(closed_because(inst, ("commitments", key[0])))
-    if family in ("partner_capacity", "reserve_margin", "incentive_capacity") and len(key) == 3:
-        p, t, r = key
-        return bool(closed_because(inst, ("partners", str(p), "capacity", str(r), str(t))))
-    return False

@@ -123,14 +123,22 @@ def _adjustable_scale(family: str, key: Key, d: ModelData) -> Entry:
                  f"{i} runs all its phases at one scale of at least {ms:.0%}", ms, "fraction", internal=True)
 
 
-def _commitment(family: str, key: Key, d: ModelData) -> Entry:
+def _commitment_min(family: str, key: Key, d: ModelData) -> Entry:
+    return _commitment(family, key, d, minimum=True)
+
+
+def _commitment_max(family: str, key: Key, d: ModelData) -> Entry:
+    return _commitment(family, key, d, minimum=False)
+
+
+def _commitment(family: str, key: Key, d: ModelData, minimum: bool) -> Entry:
     (k,) = key
     inst = d.instance
     c = inst.commitments[k]
     label = inst.commitment_label(k)
     u = _unit(d, c.resource) if c.resource else inst.currency
-    bound = c.min if family == "commitment_min" else c.max
-    word = "at least" if family == "commitment_min" else "at most"
+    bound = c.min if minimum else c.max
+    word = "at least" if minimum else "at most"
     labels = {"commitment": label}
     labels.update({f: str(getattr(c, f)) for f in ("partner", "resource", "phase", "initiative")
                    if getattr(c, f) is not None})
@@ -181,7 +189,7 @@ DESCRIBERS: dict[str, Describer] = {
     "partner_total": _partner_total, "max_exposure": _max_exposure,
     "initiative_concentration": _initiative_concentration, "gate_sequence": _gate_sequence, "requires": _requires,
     "requires_any": _requires_any, "excludes": _excludes, "mandatory": _mandatory,
-    "adjustable_scale": _adjustable_scale, "commitment_min": _commitment, "commitment_max": _commitment,
+    "adjustable_scale": _adjustable_scale, "commitment_min": _commitment_min, "commitment_max": _commitment_max,
     "max_funders": _max_funders, "no_subsidy": _no_subsidy, "participation": _participation,
     "value_split": _value_split, "funder_link": _funder_link, "outlay_definition": _outlay_definition,
 }

@@ -57,6 +57,12 @@ class Family:
     """What breaking one of its rows by one unit costs in the elastic relaxation, on one money scale."""
     renegotiate: steps.Step | None = None
     """How breaking one of its rows becomes an edit of the instance a planner can sign (renegotiable families)."""
+    owner: Callable[[Any, Any], str | None] | None = None
+    """``owner(index, instance)``: the partner whose own term a row is (its capacity, total, exposure cap, stand-alone
+    value, a commitment it made), for coalitions that leave the partner out; None for terms of no one partner."""
+    window_field: Callable[[Any], tuple[str | int, ...] | None] | None = None
+    """``window_field(index)``: the instance field whose renegotiation window governs a row (commitments and
+    capacities); None where every phase may renegotiate it."""
 
 
 # -- helpers ---------------------------------------------------------------------------------------------------
@@ -689,9 +695,50 @@ _STEPS: dict[str, steps.Step] = {
 }
 """Each renegotiable family's step: how breaking its rows becomes an edit of the instance (see
 :mod:`allocopt.model.steps`)."""
+
+
+def _first_partner(index: Any, inst: Any) -> str:
+    return str(index[0])
+
+
+def _the_partner(index: Any, inst: Any) -> str:
+    return str(index)
+
+
+def _committing_partner(index: Any, inst: Any) -> str | None:
+    return inst.commitments[index].partner
+
+
+_OWNERS: dict[str, Callable[[Any, Any], str | None]] = {
+    "partner_capacity": _first_partner, "reserve_margin": _first_partner, "partner_total": _first_partner,
+    "max_exposure": _the_partner, "participation": _the_partner, "commitment_min": _committing_partner,
+}
+"""Whose own term each partner-owned family's rows are (see :attr:`Family.owner`)."""
+
+
+def _commitment_field(index: Any) -> tuple[str | int, ...] | None:
+    key = index if isinstance(index, tuple) else (index,)
+    return ("commitments", key[0]) if isinstance(key[0], int) else None
+
+
+def _capacity_field(index: Any) -> tuple[str | int, ...] | None:
+    key = index if isinstance(index, tuple) else (index,)
+    if len(key) != 3:
+        return None
+    p, t, r = key
+    return ("partners", str(p), "capacity", str(r), str(t))
+
+
+_WINDOW_FIELDS: dict[str, Callable[[Any], tuple[str | int, ...] | None]] = {
+    "commitment_min": _commitment_field, "commitment_max": _commitment_field,
+    "partner_capacity": _capacity_field, "reserve_margin": _capacity_field,
+}
+"""Which renegotiation window governs each family's rows (see :attr:`Family.window_field`)."""
+
 FAMILIES = {
     name: dataclasses.replace(f, describe=DESCRIBERS.get(name), term=_TERMS.get(name, (f.term, f.slack_price))[0],
-                              slack_price=_TERMS.get(name, (f.term, f.slack_price))[1], renegotiate=_STEPS.get(name))
+                              slack_price=_TERMS.get(name, (f.term, f.slack_price))[1], renegotiate=_STEPS.get(name),
+                              owner=_OWNERS.get(name), window_field=_WINDOW_FIELDS.get(name))
     for name, f in FAMILIES.items()
 }
 
@@ -714,7 +761,7 @@ FAMILIES.update({
                "fraction", False, describe=quarterly.DESCRIBERS["metric_gate"]),
         Family("incentive_capacity", quarterly.add_incentive_capacity, ("partner", "phase", "resource"),
                "value of {partner}'s incentive on {resource} in {phase} being met, per unit", "units", False,
-               describe=quarterly.DESCRIBERS["incentive_capacity"]),
+               describe=quarterly.DESCRIBERS["incentive_capacity"], window_field=_capacity_field),
         Family("no_subsidy_split", quarterly.add_no_subsidy_split, ("partner", "initiative", "last_phase", "side"),
                "value of letting {partner}'s share of {initiative}'s value differ from its share of the money "
                "(held and open parts apart)", "money", False, describe=quarterly.DESCRIBERS["no_subsidy_split"]),

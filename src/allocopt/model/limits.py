@@ -74,6 +74,8 @@ class Limit:
     """The instance holds ``value * written_scale`` (a reserve margin shown in points is stored as a fraction)."""
     activity_of: Callable[[dict[str, dict[Any, float]]], float] | None = field(default=None, compare=False)
     """For coefficient limits: the level the plan reaches, from the solution values."""
+    whole: bool = False
+    """Counted in whole numbers (partners who may fund an initiative): a step moves it to a whole number."""
 
     @property
     def path(self) -> str:
@@ -207,7 +209,7 @@ def _max_funders(d: ModelData) -> list[Limit]:
             out.append(Limit("max_funders", f"{i} max funders", {"initiative": i},
                              f"the number of partners who may fund {i}", float(n), "partners",
                              ("initiatives", i, "max_funders"), "upper",
-                             (BoundEffect(("max_funders", i), "upper", 1.0),)))
+                             (BoundEffect(("max_funders", i), "upper", 1.0),), whole=True))
     return out
 
 

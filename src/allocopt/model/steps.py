@@ -17,6 +17,8 @@ from typing import Any
 from allocopt.model.entries import Entry, fmt
 
 Key = tuple[Any, ...]
+TOLERANCE_FIELD: tuple[str, ...] = ("model", "rules", "no_subsidy", "tolerance")
+"""The model file's field a change of the no-subsidy tolerance edits (not the instance's)."""
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,7 @@ class Ledger:
         new = min(1.0, math.ceil(self.tolerance_need * 1000 - 1e-9) / 1000)
         self.out["tolerance"] = Change(self.tolerance_entry, f"let value shares differ from money shares by up to "
                                        f"{new:.1%} (no-subsidy tolerance, now {old:.1%})", new - old, "fraction",
-                                       self.tolerance_price, ("model", "rules", "no_subsidy", "tolerance"), new)
+                                       self.tolerance_price, TOLERANCE_FIELD, new)
 
 
 Step = Callable[[Ledger, Key, float, Entry, float], None]

@@ -93,7 +93,7 @@ def _targets(limit: Limit, steps: Sequence[float]) -> list[tuple[float, float]]:
     for pct in sorted({s for step in steps for s in (step, -step)}):
         new = limit.value * (1 + pct / 100.0) if limit.value else pct / 100.0 * (100.0 if limit.unit == "point"
                                                                                  else 1.0)
-        if limit.family == "max_funders":
+        if limit.whole:
             new = float(max(1, round(new)))
         if new < 0 or (limit.unit == "point" and new >= 100.0):
             continue

@@ -29,8 +29,9 @@ def render_comparison(found: Any, fmt: str = "table") -> str:
     view = pd.DataFrame(index=table.index)
     view["status"] = [("optimal" if ok else s) for s, ok in zip(table["status"], table["proven_optimal"],
                                                                 strict=True)]
-    if "total_net_gain" in table:
-        view["total net gain"] = table["total_net_gain"].map(lambda v: money(v, cur))
+    total = table.get("total_net_gain")  # a column of the metrics (absent where no objective found a plan)
+    if total is not None:
+        view["total net gain"] = total.map(lambda v: money(v, cur))
         for p in partners:
             view[f"{p} net gain"] = table[f"net_gain {p}"].map(lambda v: money(v, cur))
             view[f"{p} return"] = table[f"return {p}"].map(percent)

@@ -642,23 +642,3 @@ def load_result(path: Any, inst: Any) -> Result:
     from allocopt.quarterly.previous import load_plan
 
     return load_plan(path, inst, checked=False)
-
-
-def prices_of(inst: Any, result: Result, time_limit: float | None = None) -> tuple[Any, list[str]]:
-    """The shadow prices of the result's plan, by solving the instance again under the result's model (HiGHS is
-    deterministic with its seed and threads fixed), and a note if the plan found differs from the result's."""
-    from allocopt.session import Session
-    from allocopt.solver.specs import model_spec_from_dict
-
-    spec = model_spec_from_dict(result.model)
-    with Session(inst, spec, time_limit=time_limit) as session:
-        again = session.solve()
-        if not again.status.has_plan:
-            return None, ["Prices could not be computed: solving the instance again gave no plan."]
-        found = session.prices()
-    notes = []
-    if result.objective is not None and again.objective is not None and \
-            abs(again.objective - result.objective) > 1e-6 * max(1.0, abs(result.objective)):
-        notes.append(f"The prices belong to the plan found by solving again (objective {again.objective:,.0f}), "
-                     f"which differs from the result file's ({result.objective:,.0f}).")
-    return found, notes
