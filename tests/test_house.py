@@ -46,7 +46,7 @@ def test_import_contracts_hold() -> None:
 
 #: Where a name may be written as a string: the registries themselves, and the independent checker (which keeps its
 #: own registry of what each rule and objective means, sharing no code with the model by design).
-REGISTRIES = ("allocopt/model/families.py", "allocopt/solver/objectives.py", "allocopt/check/")
+REGISTRIES = ("allocopt/model/registry.py", "allocopt/solver/objectives.py", "allocopt/check/")
 #: Settings whose values happen to share a name with an objective: the tie-break (``tie_break: leximin``) and a
 #: scenario plan's objective kind (``kind: maxmin``), options of their own and not objectives.
 OTHER_OPTIONS = {"tie_break", "kind"}
@@ -66,7 +66,7 @@ def _named_by_string(compare: ast.Compare, names: set[str]) -> list[str]:
 def test_no_family_or_objective_is_named_by_a_string_outside_its_registry() -> None:
     """A family or an objective describes its own behaviour (rows, renegotiation step, owner, window, stages,
     value, label): code elsewhere asks the registry, never compares a name."""
-    from allocopt.model.families import FAMILIES
+    from allocopt.model.registry import FAMILIES
     from allocopt.solver.objectives import OBJECTIVES
 
     names = set(FAMILIES) | set(OBJECTIVES)

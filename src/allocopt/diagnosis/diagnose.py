@@ -21,8 +21,8 @@ from allocopt.errors import InputError, NoPlanError
 from allocopt.instance.modelfile import ModelSpec
 from allocopt.instance.schema import Instance
 from allocopt.model.entries import Entry, describe, fmt
-from allocopt.model.families import FAMILIES
 from allocopt.model.prechecks import Finding, check_instance
+from allocopt.model.registry import FAMILIES
 from allocopt.model.steps import TOLERANCE_FIELD, Change, Ledger
 
 SLACK_TOLERANCE = 1e-6
@@ -239,7 +239,7 @@ def _renegotiate(instance: Instance, spec: ModelSpec, allow: Any = None) -> tupl
 
 def _changes(d: Any, raw: list[tuple[Any, float]], values: dict[str, dict[Any, float]]) -> list[Change]:
     """Group slack into edits of the instance, one per term, with planner-readable text: each renegotiable family
-    turns its rows' slack into changes (:attr:`allocopt.model.families.Family.renegotiate`)."""
+    turns its rows' slack into changes (:attr:`allocopt.model.registry.Family.renegotiate`)."""
     ledger = Ledger(d, values)
     for s, amount in raw:
         step = FAMILIES[s.family].renegotiate

@@ -187,8 +187,8 @@ def outsider_bounds(data: Any, members: Sequence[str]) -> dict[Any, tuple[float 
     """The row bounds of the whole partnership's model with the outsiders' limits at 0: their capacities (and
     reserve rows), totals and exposure caps 0, their participation rows and the minimums of commitments naming
     them 0. Every other row keeps the instance's bound."""
-    from allocopt.model.families import FAMILIES
     from allocopt.model.limits import row_bounds
+    from allocopt.model.registry import FAMILIES
 
     inside = set(members)
     bounds = row_bounds(data)

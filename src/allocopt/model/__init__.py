@@ -28,6 +28,6 @@ from __future__ import annotations
 
 from allocopt.model.build import create_model
 from allocopt.model.data import ModelData, build_data
-from allocopt.model.families import FAMILIES, Family
+from allocopt.model.registry import FAMILIES, Family
 
 __all__ = ["FAMILIES", "Family", "ModelData", "build_data", "create_model"]

@@ -8,8 +8,8 @@ import pyomo.environ as pyo
 from pyomo.common.gc_manager import PauseGC
 
 from allocopt.model.data import ModelData
-from allocopt.model.families import FAMILIES
 from allocopt.model.objectives import total_net_gain
+from allocopt.model.registry import FAMILIES
 
 
 def add_sets(m: Any, d: ModelData) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 import pyomo.environ as pyo
 
 from allocopt.model.data import ModelData
-from allocopt.model.families import FAMILIES
+from allocopt.model.registry import FAMILIES
 
 
 @dataclass(frozen=True)

@@ -198,7 +198,7 @@ DESCRIBERS: dict[str, Describer] = {
 
 def describe(family: str, index: tuple[Any, ...], d: ModelData) -> Entry:
     """The instance entry behind row ``index`` of constraint family ``family`` (as the family describes it)."""
-    from allocopt.model.families import FAMILIES
+    from allocopt.model.registry import FAMILIES
 
     key = tuple(index) if isinstance(index, tuple) else (index,)
     registered = FAMILIES.get(family)

@@ -2,7 +2,7 @@
 unlocked by a metric.
 
 They have rows only in a held instance (one with ``held``, written by :func:`allocopt.instance.actuals.hold_past`), so a
-first plan is built exactly as before. Registered in :data:`allocopt.model.families.FAMILIES` like every other
+first plan is built exactly as before. Registered in :data:`allocopt.model.registry.FAMILIES` like every other
 family, with their math here and in ``docs/formulation.md`` (section "The quarterly loop").
 """
 

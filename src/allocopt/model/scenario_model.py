@@ -27,7 +27,8 @@ from pyomo.common.gc_manager import PauseGC
 from allocopt.instance.scenarios import Scenarios
 from allocopt.model.build import add_sets, add_variables
 from allocopt.model.data import ModelData
-from allocopt.model.families import FAMILIES, _linear, _relation, net_gain
+from allocopt.model.families import _linear, _relation, net_gain
+from allocopt.model.registry import FAMILIES
 
 LINKED_VARIABLES = ("proceed", "scale", "contribution")
 """Decisions taken in a phase: the gate (``proceed``), the scale of an adjusted stage and each contribution."""

@@ -1,7 +1,7 @@
 """Renegotiation steps: how breaking a row of a family turns into an edit of the instance a planner can sign.
 
 The elastic relaxation (:mod:`allocopt.model.elastic`) says which rows must break and by how much; each renegotiable
-family owns one step here (registered on its :class:`~allocopt.model.families.Family` as ``renegotiate``) that turns
+family owns one step here (registered on its :class:`~allocopt.model.registry.Family` as ``renegotiate``) that turns
 its rows' slack into :class:`Change` s: "raise northwind's capital capacity in pilot from 2 M to 2.4 M". Rows of one
 partner-wide term (a reserve margin, a concentration limit, the no-subsidy tolerance) are gathered in a
 :class:`Ledger` and settled once, at the tightest value any of them needs.

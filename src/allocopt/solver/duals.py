@@ -154,7 +154,7 @@ def shadow_prices(session: Session, *, relax: bool = False) -> Prices:
 
 def _price_table(session: Session, duals: Any, relax: bool, cur: str) -> Prices:
     data = session.data
-    from allocopt.model.families import FAMILIES
+    from allocopt.model.registry import FAMILIES
 
     values = session.highs.values(duals.col_value)
     scale = max(1.0, abs(duals.objective))

@@ -14,7 +14,7 @@ from allocopt.solver.highs import highs_option_problems
 
 def model_spec_from_dict(data: Any, source: str = "<model>") -> ModelSpec:
     """Validate a model file's data: its shape, then every name it gives."""
-    from allocopt.model.families import FAMILIES
+    from allocopt.model.registry import FAMILIES
     from allocopt.solver.objectives import OBJECTIVES
 
     spec = parse_model_spec(data, source)
