@@ -11,9 +11,9 @@ Per size (partners x initiatives x phases x resources) and seed (1, 2, ...), the
 
 * ``legacy``: allocopt as before issue 10: ``formulation: legacy``, HiGHS's own search, no user scaling;
 * ``legacy-tuned`` (on request): the legacy rows with allocopt's MIP search options
-  (:data:`allocopt.solver.highs.MIP_SEARCH_OPTIONS`), to tell what the rows and the options each bring;
+  (:data:`allocopt.solver.options.MIP_SEARCH_OPTIONS`), to tell what the rows and the options each bring;
 * ``strong``: allocopt today (the default): ``formulation: strong``, its MIP search options, and each MILP
-  solved as a copy with rows and columns scaled by powers of two (:func:`allocopt.solver.highs.equilibration`);
+  solved as a copy with rows and columns scaled by powers of two (:func:`allocopt.solver.scaling.equilibration`);
 * ``cbc``: CBC, the binary PuLP ships (``pip install -e ".[bench]"``), on the LP file ``allocopt export`` writes
   for the strong formulation; skipped, with a note, where PuLP is absent.
 
@@ -90,7 +90,7 @@ def model_spec(variant: str, time_limit: float) -> Any:
     ``legacy`` is allocopt as it was before issue 10: legacy rows and HiGHS's own search defaults;
     ``legacy-tuned`` the legacy rows with allocopt's search options (what the rows alone change); ``strong`` the
     strong rows with allocopt's search options."""
-    from allocopt.solver.highs import HIGHS_SEARCH_DEFAULTS, MIP_SEARCH_OPTIONS
+    from allocopt.solver.options import HIGHS_SEARCH_DEFAULTS, MIP_SEARCH_OPTIONS
     from allocopt.solver.specs import model_spec_from_dict
 
     search = {"legacy": HIGHS_SEARCH_DEFAULTS, "legacy-tuned": MIP_SEARCH_OPTIONS}.get(variant, {})
@@ -169,7 +169,7 @@ def cbc_path() -> str | None:
 def run_cbc(inst: Any, time_limit: float, cbc: str) -> dict[str, Any]:
     """CBC on the LP file ``allocopt export`` writes (strong formulation), one thread, the same gap and limit."""
     from allocopt.api import build
-    from allocopt.solver.highs import write_model
+    from allocopt.solver.export import write_model
 
     with tempfile.TemporaryDirectory() as tmp:
         lp_file = Path(tmp) / "model.lp"
@@ -261,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown variant(s) {', '.join(unknown)}: choose among {', '.join(VARIANTS)}")
 
-    from allocopt.solver.highs import solver_version
+    from allocopt.solver.native import solver_version
 
     cbc = cbc_path() if "cbc" in variants else None
     notes = []

@@ -15,7 +15,7 @@ from tests.conftest import INSTANCES, solve_checked
 
 from allocopt.api import build
 from allocopt.instance.schema import load_instance
-from allocopt.solver.highs import write_model
+from allocopt.solver.export import write_model
 from allocopt.solver.specs import model_spec_from_dict
 
 # The exported model is the Pyomo model: the main objective's MILP, without the staged tie-break or the

@@ -89,7 +89,7 @@ def test_tiny_instance_default_model_both_formulations() -> None:
 def test_mip_search_options_are_set_and_a_model_file_overrides_them() -> None:
     """The strong formulation's MIP search options reach HiGHS; a model file's highs_options win over them; the
     legacy formulation keeps HiGHS's own search."""
-    from allocopt.solver.highs import HIGHS_SEARCH_DEFAULTS, MIP_SEARCH_OPTIONS
+    from allocopt.solver.options import HIGHS_SEARCH_DEFAULTS, MIP_SEARCH_OPTIONS
 
     inst = allocopt.load_instance(INSTANCES / "joint-venture.yaml")
     cases = (("strong", {}, MIP_SEARCH_OPTIONS), ("strong", HIGHS_SEARCH_DEFAULTS, HIGHS_SEARCH_DEFAULTS),

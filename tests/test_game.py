@@ -454,16 +454,16 @@ def test_nucleolus_without_duals_checks_each_tight_coalition_by_lp(monkeypatch: 
     """Should HiGHS's duals show no tight coalition, a second LP per tight coalition decides; same answers."""
     import dataclasses
 
-    import allocopt.solver.highs
+    import allocopt.solver.lp
 
-    real = allocopt.solver.highs.solve_lp
+    real = allocopt.solver.lp.solve_lp
 
-    def without_duals(*args: object, **kwargs: object) -> allocopt.solver.highs.LPOutcome:
+    def without_duals(*args: object, **kwargs: object) -> allocopt.solver.lp.LPOutcome:
         outcome = real(*args, **kwargs)  # type: ignore[arg-type]
         duals = None if outcome.row_duals is None else np.zeros_like(outcome.row_duals)
         return dataclasses.replace(outcome, row_duals=duals)
 
-    monkeypatch.setattr(allocopt.solver.highs, "solve_lp", without_duals)
+    monkeypatch.setattr(allocopt.solver.lp, "solve_lp", without_duals)
     for estate, talmud in ((100, [100 / 3] * 3), (200, [50, 75, 75]), (300, [50, 100, 150])):
         assert nucleolus(bankruptcy(estate)).tolist() == approx(talmud, abs=1e-5)
     assert nucleolus(glove()).tolist() == approx([1, 0, 0])

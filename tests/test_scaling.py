@@ -17,7 +17,8 @@ import allocopt
 from allocopt.check.checker import check_result
 from allocopt.instance.generate import generate_instance
 from allocopt.session import Session
-from allocopt.solver.highs import HighsSession, _entries, equilibration
+from allocopt.solver.highs import HighsSession
+from allocopt.solver.scaling import _entries, equilibration
 from allocopt.solver.specs import model_spec_from_dict
 
 

@@ -33,7 +33,7 @@ def export_model(instance: Instance | str | Path, spec: ModelSpec | str | Path |
     an input file (``protect``); returns the path written."""
     from allocopt.instance.schema import load_instance
     from allocopt.io.files import check_file_target, replace_atomic
-    from allocopt.solver.highs import write_model
+    from allocopt.solver.export import write_model
     from allocopt.solver.specs import load_model_spec
 
     target = Path(target)

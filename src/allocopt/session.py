@@ -59,7 +59,8 @@ class Session:
         from allocopt.model import build_data, create_model
         from allocopt.model.limits import row_bounds, structure_key
         from allocopt.model.prechecks import check_instance
-        from allocopt.solver.highs import MIP_SEARCH_OPTIONS, HighsSession
+        from allocopt.solver.highs import HighsSession
+        from allocopt.solver.options import MIP_SEARCH_OPTIONS
 
         tick = time.perf_counter()
         self.instance = inst
@@ -277,7 +278,7 @@ class Session:
         return [(row, float(lo), float(up)) for row, lo, up in zip(rows, lower, upper, strict=True)]
 
     def lp(self, *, ranging: bool = True, fresh: bool = True) -> Any:
-        """Solve the LP held by :meth:`holding` and return its :class:`~allocopt.solver.highs.RowDuals`, or None when it
+        """Solve the LP held by :meth:`holding` and return its :class:`~allocopt.solver.holds.RowDuals`, or None when it
         has no optimum. ``fresh=False`` re-solves from the previous basis (after a small change)."""
         outcome = self.highs.solve(fresh=fresh, read_values=False)
         if outcome.termination != Termination.OPTIMAL:
@@ -291,7 +292,7 @@ class Session:
 
     def held_lp(self, columns: np.ndarray | None = None, *, relax: bool = False, ranging: bool = True) -> Any:
         """Solve the LP with every gate and funder decision held at the plan's values (or, with ``relax``, the LP
-        relaxation of the whole plan) and return its :class:`~allocopt.solver.highs.RowDuals`; the MIP is restored
+        relaxation of the whole plan) and return its :class:`~allocopt.solver.holds.RowDuals`; the MIP is restored
         afterwards. Returns None when that LP has no optimum (the plan is no longer feasible)."""
         with self.holding(columns, relax=relax) as held:
             return self.lp(ranging=ranging) if held else None

@@ -21,7 +21,7 @@ Glossary: ``n`` players; ``v`` the characteristic function as an array over the 
 *allocation* gives each player an amount, and is *efficient* when it hands out exactly ``v(N)``.
 
 Pure numpy and pandas; the linear programs (least core, core bounds, nucleolus) go through
-:func:`allocopt.solver.highs.solve_lp`, imported when first needed.
+:func:`allocopt.solver.lp.solve_lp`, imported when first needed.
 """
 
 from __future__ import annotations
@@ -534,7 +534,7 @@ def _row_basis(rows: np.ndarray) -> np.ndarray:
 
 def _lp(c: np.ndarray, a_ub: np.ndarray, b_ub: np.ndarray, a_eq: np.ndarray, b_eq: np.ndarray,
         maximise: bool = False, allow_infeasible: bool = False) -> Any:
-    from allocopt.solver.highs import solve_lp
+    from allocopt.solver.lp import solve_lp
 
     outcome = solve_lp(c, a_ub, b_ub, a_eq, b_eq, maximise=maximise)
     if outcome.is_ok or (allow_infeasible and outcome.status == "infeasible"):

@@ -9,7 +9,7 @@ from typing import Any
 
 from allocopt.errors import ModelFileError, Problem
 from allocopt.instance.modelfile import ModelSpec, names_a_file, parse_model_spec, parse_objective
-from allocopt.solver.highs import highs_option_problems
+from allocopt.solver.options import highs_option_problems
 
 
 def model_spec_from_dict(data: Any, source: str = "<model>") -> ModelSpec:

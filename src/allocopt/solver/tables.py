@@ -54,15 +54,40 @@ def stage_levels(d: ModelData, values: dict[str, dict[Any, float]]) -> dict[tupl
 
 def solution_tables(d: ModelData, values: dict[str, dict[Any, float]]) -> dict[str, pd.DataFrame]:
     """All result tables of a plan (see ``docs/result-format.md``)."""
-    inst = d.instance
     levels = stage_levels(d, values)
+    gates = _gate_rows(d, levels)
+    contributions, money, used = _contribution_rows(d, values)
+    benefits, benefit_of = _benefit_rows(d, values, levels, money)
+    partners = _partner_rows(d, money, benefit_of)
+    capacity = _capacity_rows(d, used)
+    commitments = _commitment_rows(d, contributions)
+    return {
+        "gates": _frame("gates", gates, ["decision", "level", "value"]),
+        "contributions": _frame("contributions", contributions, ["units", "unit", "money"]),
+        "benefits": _frame("benefits", benefits, ["benefit", "value_share", "money", "money_share"]),
+        "partners": _frame("partners", partners, ["contribution", "benefit", "net_gain", "return_on_contribution",
+                                                  "stand_alone", "weight"]),
+        "capacity": _frame("capacity", capacity, ["unit", "capacity", "reserve", "available", "used", "unused"]),
+        "commitments": _frame("commitments", commitments, ["partner", "resource", "phase", "initiative", "unit",
+                                                           "min", "max", "actual"]),
+    }
 
+
+def _gate_rows(d: ModelData, levels: dict[tuple[str, str], float]) -> list[dict[str, Any]]:
+    """Each stage's decision (pause, proceed or adjust), its level and the value it brings."""
     gates = []
     for i, t in d.STAGES:
         lv = levels[i, t]
         decision = "pause" if lv == 0 else ("proceed" if lv == 1 else "adjust")
         gates.append({"initiative": i, "phase": t, "decision": decision, "level": lv, "value": d.value[i, t] * lv})
+    return gates
 
+
+def _contribution_rows(d: ModelData, values: dict[str, dict[Any, float]]) -> tuple[
+        list[dict[str, Any]], dict[tuple[str, str], float], dict[tuple[str, str, str], float]]:
+    """Every contribution of the plan, and their money per (partner, initiative) and units per (partner, phase,
+    resource)."""
+    inst = d.instance
     contrib = values.get("contribution", {})
     contributions: list[dict[str, Any]] = []
     money: dict[tuple[str, str], float] = {}
@@ -77,7 +102,13 @@ def solution_tables(d: ModelData, values: dict[str, dict[Any, float]]) -> dict[s
                               "unit": inst.resources[r].unit, "money": cash})
         money[p, i] = money.get((p, i), 0.0) + cash
         used[p, t, r] = used.get((p, t, r), 0.0) + units
+    return contributions, money, used
 
+
+def _benefit_rows(d: ModelData, values: dict[str, dict[Any, float]], levels: dict[tuple[str, str], float],
+                  money: dict[tuple[str, str], float]) -> tuple[list[dict[str, Any]], dict[str, float]]:
+    """Each partner's benefit from each initiative (beside the money it put in), and each partner's total."""
+    inst = d.instance
     value_of = {i: sum(d.value[i, t] * levels[i, t] for t in d.stage_phases[i]) for i in d.INITIATIVES}
     money_of = {i: 0.0 for i in d.INITIATIVES}
     for (_p, i), cash in money.items():
@@ -102,7 +133,13 @@ def solution_tables(d: ModelData, values: dict[str, dict[Any, float]]) -> dict[s
                 "money": cash,
                 "money_share": cash / money_of[i] if money_of[i] > 0 else None,
             })
+    return benefits, benefit_of
 
+
+def _partner_rows(d: ModelData, money: dict[tuple[str, str], float],
+                  benefit_of: dict[str, float]) -> list[dict[str, Any]]:
+    """Each partner's contribution, benefit, net gain and return."""
+    inst = d.instance
     spent_by: dict[str, float] = {}
     for (q, _i), cash in money.items():
         spent_by[q] = spent_by.get(q, 0) + cash
@@ -113,7 +150,12 @@ def solution_tables(d: ModelData, values: dict[str, dict[Any, float]]) -> dict[s
         partners.append({"partner": p, "contribution": spent, "benefit": benefit_of[p], "net_gain": gain,
                          "return_on_contribution": gain / spent if spent > 0 else None,
                          "stand_alone": inst.partners[p].stand_alone, "weight": inst.partners[p].weight})
+    return partners
 
+
+def _capacity_rows(d: ModelData, used: dict[tuple[str, str, str], float]) -> list[dict[str, Any]]:
+    """Each partner's capacity per phase and resource: its reserve, what is available, used and unused."""
+    inst = d.instance
     partner_rank = {p: n for n, p in enumerate(d.PARTNERS)}
     resource_rank = {r: n for n, r in enumerate(d.RESOURCES)}
     capacity: list[dict[str, Any]] = []
@@ -123,7 +165,12 @@ def solution_tables(d: ModelData, values: dict[str, dict[Any, float]]) -> dict[s
         u = used.get((p, t, r), 0.0)
         capacity.append({"partner": p, "phase": t, "resource": r, "unit": inst.resources[r].unit, "capacity": cap,
                          "reserve": reserve, "available": cap - reserve, "used": u, "unused": cap - reserve - u})
+    return capacity
 
+
+def _commitment_rows(d: ModelData, contributions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each commitment's bounds beside what the plan's contributions make of it."""
+    inst = d.instance
     commitments: list[dict[str, Any]] = []
     by_arc = {(c["partner"], c["initiative"], c["phase"], c["resource"]): c["units"] for c in contributions}
     for k, c in enumerate(inst.commitments):
@@ -133,14 +180,4 @@ def solution_tables(d: ModelData, values: dict[str, dict[Any, float]]) -> dict[s
                             "phase": c.phase, "initiative": c.initiative,
                             "unit": inst.resources[c.resource].unit if c.resource else inst.currency,
                             "min": c.min, "max": c.max, "actual": actual})
-
-    return {
-        "gates": _frame("gates", gates, ["decision", "level", "value"]),
-        "contributions": _frame("contributions", contributions, ["units", "unit", "money"]),
-        "benefits": _frame("benefits", benefits, ["benefit", "value_share", "money", "money_share"]),
-        "partners": _frame("partners", partners, ["contribution", "benefit", "net_gain", "return_on_contribution",
-                                                  "stand_alone", "weight"]),
-        "capacity": _frame("capacity", capacity, ["unit", "capacity", "reserve", "available", "used", "unused"]),
-        "commitments": _frame("commitments", commitments, ["partner", "resource", "phase", "initiative", "unit",
-                                                           "min", "max", "actual"]),
-    }
+    return commitments

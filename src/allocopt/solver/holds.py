@@ -1,0 +1,177 @@
+"""The LP of a session's MIP: its integer decisions held at a plan's values (:meth:`LpHolds.hold_integers`) or
+relaxed (:meth:`LpHolds.relax_integers`), and what HiGHS reads from that LP: duals and ranging
+(:meth:`LpHolds.lp_duals`, a :class:`RowDuals`) and an irreducible infeasible subset (:meth:`LpHolds.conflict`, a
+:class:`ConflictSet`). :class:`LpHolds` is a part of :class:`allocopt.solver.highs.HighsSession`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from pyomo.common.tee import capture_output
+
+from allocopt.solver.native import status_error, status_ok
+
+
+@dataclass(frozen=True)
+class RowDuals:
+    """Duals and ranging of an LP solve, by HiGHS row and column.
+
+    ``row_dual[r]`` is the rate of change of the objective per unit increase of row r's active bound (HiGHS's own
+    convention, verified on the Wyndor glass LP: a binding ``<=`` row of a maximisation has a positive dual).
+    ``bound_up`` / ``bound_dn`` give, per row, the interval of the active bound over which that rate holds
+    (``nan`` where HiGHS gives none), and ``basic`` whether the row is basic (not binding)."""
+
+    objective: float
+    col_value: np.ndarray
+    col_dual: np.ndarray
+    row_value: np.ndarray
+    row_dual: np.ndarray
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    basic: np.ndarray
+    bound_up: np.ndarray
+    bound_dn: np.ndarray
+    ranging: bool
+
+
+@dataclass
+class ConflictSet:
+    """An irreducible infeasible subset of the LP relaxation, as (family, index) pairs of the model's rows."""
+
+    lp_feasible: bool
+    """The LP relaxation is feasible: the conflict comes from integrality (whole gates, whole funders) alone."""
+    rows: list[tuple[str, Any]] = field(default_factory=list)
+    complete: bool = True
+
+
+class LpHolds:
+    """Holding the integer columns of a :class:`~allocopt.solver.highs.HighsSession`, and reading the LP so held."""
+
+    highs: Any
+    integer_cols: np.ndarray
+    _held: tuple[np.ndarray, np.ndarray] | None
+
+    if TYPE_CHECKING:
+        def _run(self, tee: bool = False, time_limit: float | None = None, rel_gap: float | None = None) -> float: ...
+
+        def constraint_of_row(self, row: int) -> Any: ...
+
+    @property
+    def holding(self) -> bool:
+        return self._held is not None
+
+    def hold_integers(self, col_value: np.ndarray) -> None:
+        """Hold every integer column at its (rounded) value in ``col_value`` and make it continuous, so the model
+        becomes the LP of this plan's decisions: HiGHS then gives duals and ranging. Fixing alone would leave an
+        integer column, and HiGHS would run its MIP solver again (no duals)."""
+        if self._held is not None:
+            self.release_integers()
+        h = self.highs
+        cols = self.integer_cols
+        if not len(cols):
+            self._held = (np.zeros(0), np.zeros(0))
+            return
+        lp = h.getLp()
+        lower = np.asarray(lp.col_lower_, dtype=float)[cols]
+        upper = np.asarray(lp.col_upper_, dtype=float)[cols]
+        self._held = (lower, upper)
+        fixed = np.clip(np.round(np.asarray(col_value, dtype=float)[cols]), lower, upper)
+        h.changeColsIntegrality(len(cols), cols, np.zeros(len(cols), dtype=np.uint8))
+        h.changeColsBounds(len(cols), cols, fixed, fixed)
+
+    def relax_integers(self) -> None:
+        """Make every integer column continuous within its bounds: the LP relaxation."""
+        if self._held is not None:
+            self.release_integers()
+        h = self.highs
+        cols = self.integer_cols
+        lp = h.getLp()
+        self._held = (np.asarray(lp.col_lower_, dtype=float)[cols], np.asarray(lp.col_upper_, dtype=float)[cols])
+        if len(cols):
+            h.changeColsIntegrality(len(cols), cols, np.zeros(len(cols), dtype=np.uint8))
+
+    def release_integers(self) -> None:
+        """Undo :meth:`hold_integers` or :meth:`relax_integers`: the MIP as it was."""
+        if self._held is None:
+            return
+        lower, upper = self._held
+        self._held = None
+        cols = self.integer_cols
+        if not len(cols):
+            return
+        h = self.highs
+        h.changeColsBounds(len(cols), cols, lower, upper)
+        h.changeColsIntegrality(len(cols), cols, np.ones(len(cols), dtype=np.uint8))
+
+    def lp_duals(self, ranging: bool = True) -> RowDuals:
+        """Duals (and, if asked, ranging) of the LP just solved (held or relaxed integer columns)."""
+        import highspy
+
+        h = self.highs
+        sol = h.getSolution()
+        lp = h.getLp()
+        basis = h.getBasis()
+        n_rows = h.getNumRow()
+        basic = np.array([s == highspy.HighsBasisStatus.kBasic for s in basis.row_status], dtype=bool) \
+            if basis.valid and len(basis.row_status) == n_rows else np.zeros(n_rows, dtype=bool)
+        up = np.full(n_rows, np.nan)
+        dn = np.full(n_rows, np.nan)
+        ok = False
+        if ranging and n_rows:
+            with capture_output(capture_fd=True):
+                status, rng = h.getRanging()
+            if status == status_ok() and rng.valid:
+                up = np.asarray(rng.row_bound_up.value_, dtype=float)
+                dn = np.asarray(rng.row_bound_dn.value_, dtype=float)
+                ok = True
+        return RowDuals(
+            objective=float(h.getInfo().objective_function_value),
+            col_value=np.asarray(sol.col_value, dtype=float),
+            col_dual=np.asarray(sol.col_dual, dtype=float),
+            row_value=np.asarray(sol.row_value, dtype=float),
+            row_dual=np.asarray(sol.row_dual, dtype=float),
+            row_lower=np.asarray(lp.row_lower_, dtype=float),
+            row_upper=np.asarray(lp.row_upper_, dtype=float),
+            basic=basic, bound_up=up, bound_dn=dn, ranging=ok,
+        )
+
+    # -- infeasibility ------------------------------------------------------------------------------------------
+    def conflict(self) -> ConflictSet:
+        """An irreducible infeasible subset (IIS) of the LP relaxation, as Pyomo constraint data objects.
+
+        The default ``iis_strategy`` returns nothing for an ordinary LP; strategy 4 (a deletion filter) gives an
+        irreducible set. The relaxation is solved as a pure feasibility problem (costs set to 0, then restored)."""
+        import highspy
+
+        h = self.highs
+        n = h.getNumCol()
+        costs = np.asarray(h.getLp().col_cost_, dtype=float).copy()
+        self.relax_integers()
+        try:
+            if n:
+                h.changeColsCost(n, np.arange(n, dtype=np.int32), np.zeros(n))
+            h.clearSolver()
+            self._run()
+            status = h.getModelStatus()
+            if status != highspy.HighsModelStatus.kInfeasible:
+                return ConflictSet(lp_feasible=status == highspy.HighsModelStatus.kOptimal)
+            h.setOptionValue("iis_strategy", 4)
+            with capture_output(capture_fd=True):
+                ok, iis = h.getIis()
+            h.setOptionValue("iis_strategy", 0)
+            if ok == status_error() or not iis.valid_:
+                return ConflictSet(lp_feasible=False, complete=False)
+            rows: list[tuple[str, Any]] = []
+            for row in iis.row_index_:
+                con = self.constraint_of_row(int(row))
+                if con is not None:
+                    rows.append((con.parent_component().local_name, con.index()))
+            return ConflictSet(lp_feasible=False, rows=rows)
+        finally:
+            if n:
+                h.changeColsCost(n, np.arange(n, dtype=np.int32), costs)
+            self.release_integers()
+            h.clearSolver()
