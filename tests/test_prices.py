@@ -17,8 +17,8 @@ import allocopt
 from allocopt.cli.main import main
 from allocopt.instance.generate import generate_instance
 from allocopt.model import FAMILIES
-from allocopt.model.entries import describe
 from allocopt.model.limits import limits
+from allocopt.model.registry import describe
 from allocopt.prices.renegotiation import renegotiate
 from allocopt.session import Session
 

@@ -20,9 +20,9 @@ from typing import Any
 from allocopt.errors import InputError, NoPlanError
 from allocopt.instance.modelfile import ModelSpec
 from allocopt.instance.schema import Instance
-from allocopt.model.entries import Entry, describe, fmt
+from allocopt.model.entries import Entry, fmt
 from allocopt.model.prechecks import Finding, check_instance
-from allocopt.model.registry import FAMILIES
+from allocopt.model.registry import FAMILIES, describe
 from allocopt.model.steps import TOLERANCE_FIELD, Change, Ledger
 
 SLACK_TOLERANCE = 1e-6

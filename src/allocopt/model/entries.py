@@ -194,14 +194,3 @@ DESCRIBERS: dict[str, Describer] = {
     "value_split": _value_split, "funder_link": _funder_link, "outlay_definition": _outlay_definition,
 }
 """How each family's rows read as instance entries; attached to the families' registry (``Family.describe``)."""
-
-
-def describe(family: str, index: tuple[Any, ...], d: ModelData) -> Entry:
-    """The instance entry behind row ``index`` of constraint family ``family`` (as the family describes it)."""
-    from allocopt.model.registry import FAMILIES
-
-    key = tuple(index) if isinstance(index, tuple) else (index,)
-    registered = FAMILIES.get(family)
-    if registered is None or registered.describe is None:
-        return Entry(family, {"index": ", ".join(map(str, key))}, f"{family} {key}", internal=True)
-    return registered.describe(family, key, d)

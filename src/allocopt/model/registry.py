@@ -16,7 +16,7 @@ from typing import Any
 
 from allocopt.model import quarterly, steps, terms
 from allocopt.model.data import ModelData
-from allocopt.model.entries import DESCRIBERS, Describer
+from allocopt.model.entries import DESCRIBERS, Describer, Entry
 from allocopt.model.families import (
     add_adjustable_scale,
     add_commitment_max,
@@ -228,3 +228,12 @@ FAMILIES.update({
                "(held and open parts apart)", "money", False, describe=quarterly.DESCRIBERS["no_subsidy_split"]),
     )
 })
+
+
+def describe(family: str, index: tuple[Any, ...], d: ModelData) -> Entry:
+    """The instance entry behind row ``index`` of constraint family ``family`` (as the family describes it)."""
+    key = tuple(index) if isinstance(index, tuple) else (index,)
+    registered = FAMILIES.get(family)
+    if registered is None or registered.describe is None:
+        return Entry(family, {"index": ", ".join(map(str, key))}, f"{family} {key}", internal=True)
+    return registered.describe(family, key, d)
