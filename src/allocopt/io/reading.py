@@ -142,6 +142,7 @@ def _parse_json(text: str) -> DataFile:
         raise too_deep(None)
     return DataFile(data, "", LineIndex(text=text))
 
+
 def _parse_yaml(text: str) -> DataFile:
     import yaml
 
@@ -300,4 +301,3 @@ def read_data(path: str | Path, kind: str = "instance") -> DataFile:
 def read_data_file(path: str | Path, kind: str = "instance") -> Any:
     """The plain data of a YAML or JSON file (see :func:`read_data`)."""
     return read_data(path, kind).data
-

@@ -184,8 +184,6 @@ def _text(value: Any, text: bool) -> Any:
     return value
 
 
-
-
 class _Reader:
     def __init__(self, raw: bytes, source: str) -> None:
         self.raw, self.source = raw, source
@@ -332,4 +330,3 @@ def read_workbook(path: str | Path) -> tuple[dict[str, Any], CellIndex, list[Pro
         raise _refuse(source, f"cannot be read as an Excel workbook ({_first_line(err)})",
                       "save it again from your spreadsheet program as .xlsx") from None
     return data, reader.index, reader.unread.found
-

@@ -373,4 +373,3 @@ class RowAssembler:
 
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number a workbook may hold; write a finite number")
-

@@ -66,7 +66,6 @@ def _pop(mapping: dict[str, Any], key: str) -> Any:
     return mapping.pop(key, None)
 
 
-
 def instance_to_workbook(inst: Any, sections: dict[str, Any] | None = None) -> Any:
     """An openpyxl workbook holding every field of the instance (see :mod:`allocopt.io.workbook_layout` for the
     layout), and the file's other top-level ``sections`` (its ``scenarios``) as JSON on the ``more`` sheet."""
@@ -237,4 +236,3 @@ def _finite(v: Any) -> Any:
     if isinstance(v, (str, int, float, bool)):
         return v
     return str(v)
-

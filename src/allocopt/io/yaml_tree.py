@@ -341,4 +341,3 @@ def compose_fast(text: str) -> tuple[Any, Any] | None:
     except Exception:  # noqa: BLE001 - the Python parser gives the precise message
         return None
     return loader, root
-
