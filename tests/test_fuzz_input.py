@@ -58,6 +58,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import allocopt.instance.schema
+import allocopt.io.limits
 import allocopt.io.reading
 from allocopt.cli.main import (
     EXIT_CHECK_FAILED,
@@ -930,7 +931,7 @@ def test_unreadable_file(tmp_path: Path) -> None:
 
 
 def test_too_large_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(allocopt.io.reading, "MAX_FILE_BYTES", 1000)
+    monkeypatch.setattr(allocopt.io.limits, "MAX_FILE_BYTES", 1000)
     f = tmp_path / "big.yaml"
     f.write_text(TEXTS["joint-venture.yaml"])
     assert "above the 1000 bytes limit" in problems(f)
@@ -948,7 +949,7 @@ def test_a_file_that_never_ends() -> None:
 
 
 def test_too_many_entries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(allocopt.io.reading, "MAX_NODES", 100)
+    monkeypatch.setattr(allocopt.io.limits, "MAX_NODES", 100)
     f = tmp_path / "plan.yaml"
     f.write_text(TEXTS["joint-venture.yaml"])
     assert "holds more than 100 entries" in problems(f)

@@ -50,8 +50,9 @@ from allocopt.errors import (  # noqa: E402
 )
 
 if TYPE_CHECKING:
+    from allocopt.instance.loading import instance_from_dict, load_instance
     from allocopt.instance.modelfile import ModelSpec
-    from allocopt.instance.schema import Instance, instance_from_dict, load_instance
+    from allocopt.instance.partnership import Instance
     from allocopt.results.result import Result, Status
     from allocopt.solver.specs import load_model_spec, model_spec_from_dict
 
@@ -87,7 +88,8 @@ _LAZY = {
     "allocopt.instance.scenarios": ("load_planning",),
     "allocopt.scenarios.plan": ("plan_scenarios",),
     "allocopt.check.scenario_checker": ("check_scenario_result",),
-    "allocopt.instance.schema": ("Instance", "instance_from_dict", "load_instance"),  # pydantic: only when one is read
+    "allocopt.instance.partnership": ("Instance",),  # pydantic: only when one is read
+    "allocopt.instance.loading": ("instance_from_dict", "load_instance"),
     "allocopt.instance.modelfile": ("ModelSpec",),
     "allocopt.solver.specs": ("load_model_spec", "model_spec_from_dict"),
     "allocopt.results.result": ("Result", "Status"),  # pandas: only when a result is read or made

@@ -22,7 +22,6 @@ This module belongs to the input layer: it imports neither the model nor the sol
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -30,34 +29,40 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, ValidationError
 
 from allocopt.errors import InstanceError, Problem
-from allocopt.instance.schema import (
-    EVERY_PHASE,
+from allocopt.instance.explain import in_file_order, pydantic_problems
+from allocopt.instance.holding import (
+    ROUNDING,
+    held_stages,
+    hold_capacities,
+    hold_caps,
+    hold_commitments,
+    hold_needs,
+    incentive_met,
+    put_in,
+    release_incentives,
+)
+from allocopt.instance.loading import instance_from_dict
+from allocopt.instance.partnership import (
     MAX_AMOUNT,
     Amount,
     Held,
     HeldContribution,
     HeldReading,
-    HeldStage,
     Instance,
     Name,
     NotBool,
-    _in_file_order,
-    _pydantic_problems,
-    _Strict,
-    _unknown,
-    instance_from_dict,
+    StrictModel,
 )
+from allocopt.instance.references import unknown_problem
 from allocopt.io.reading import DataFile, read_data
 
 __all__ = ["Actuals", "actuals_from_dict", "actuals_from_plan", "actuals_problems", "hold_past", "load_actuals",
-           "current_phase", "gate_score"]
+           "current_phase", "gate_score", "incentive_met"]
 
 Reading = Annotated[float, Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT, allow_inf_nan=False), NotBool]
-ROUNDING = 1e-9
-"""Relative rounding below which an actual counts as equal to a limit (money in millions is not exact)."""
 
 
-class Adjust(_Strict):
+class Adjust(StrictModel):
     """A gate decision to go on at a reduced scale (adjustable initiatives)."""
 
     adjust: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False), NotBool] = Field(
@@ -67,7 +72,7 @@ class Adjust(_Strict):
 GateDecision = Literal["proceed", "pause"] | Adjust
 
 
-class PhaseActuals(_Strict):
+class PhaseActuals(StrictModel):
     """What happened in one phase."""
 
     status: Literal["ended", "started"] = Field(description="ended, or started (under way)")
@@ -80,7 +85,7 @@ class PhaseActuals(_Strict):
         default_factory=dict, description="initiative -> metric -> reading taken in this phase, for its gate")
 
 
-class Actuals(_Strict):
+class Actuals(StrictModel):
     """The actuals of a partnership: its phases that have ended or started, in order."""
 
     name: Name | None = Field(None, description="A label for reports")
@@ -152,12 +157,12 @@ def _validate(file: DataFile, instance: Instance | None) -> Actuals:
     try:
         actuals = Actuals.model_validate(data)
     except ValidationError as err:
-        problems = _pydantic_problems(err, source, data, model=Actuals)
-        raise InstanceError(_in_file_order(file.locate(problems)), source) from None
+        problems = pydantic_problems(err, source, data, model=Actuals)
+        raise InstanceError(in_file_order(file.locate(problems)), source) from None
     if instance is not None:
         problems = actuals_problems(instance, actuals)
         if problems:
-            raise InstanceError(_in_file_order(file.locate(problems)), source)
+            raise InstanceError(in_file_order(file.locate(problems)), source)
     return actuals
 
 
@@ -169,7 +174,7 @@ def actuals_problems(inst: Instance, actuals: Actuals) -> list[Problem]:
     listed = [t for t in actuals.phases if t in order]
     for t in actuals.phases:
         if t not in order:
-            problems.append(_unknown("phase", t, inst.phases, f"phases.{t}", "the instance's phases"))
+            problems.append(unknown_problem("phase", t, inst.phases, f"phases.{t}", "the instance's phases"))
     listed.sort(key=order.__getitem__)
     if listed and [order[t] for t in listed] != list(range(len(listed))):
         missing = next(t for t in inst.phases if t not in actuals.phases)
@@ -185,39 +190,57 @@ def actuals_problems(inst: Instance, actuals: Actuals) -> list[Problem]:
 
 
 def _phase_problems(inst: Instance, actuals: Actuals, t: str) -> list[Problem]:
-    problems: list[Problem] = []
+    """Every way the actuals of phase ``t`` do not fit the instance: its contributions, gate decisions, the order
+    of the phases an initiative ran in, and its readings."""
     got = actuals.phases[t]
     base = f"phases.{t}"
+    problems: list[Problem] = []
     for p, by_initiative in got.contributions.items():
         if p not in inst.partners:
-            problems.append(_unknown("partner", p, inst.partners, f"{base}.contributions.{p}",
-                                     "the instance's partners"))
+            problems.append(unknown_problem("partner", p, inst.partners, f"{base}.contributions.{p}",
+                                            "the instance's partners"))
             continue
         for i, by_resource in by_initiative.items():
-            where = f"{base}.contributions.{p}.{i}"
-            if i not in inst.initiatives:
-                problems.append(_unknown("initiative", i, inst.initiatives, where, "the instance's initiatives"))
-                continue
-            if t not in inst.initiatives[i].phases and any(by_resource.values()):
-                problems.append(Problem(where, f"{i} does not run in {t}", "remove these contributions or move "
-                                        "them to a phase the initiative runs in"))
-                continue
-            for r, units in by_resource.items():
-                if r not in inst.resources:
-                    problems.append(_unknown("resource", r, inst.resources, f"{where}.{r}", "the instance's resources"))
-                elif units > 0 and not inst.may_supply(p, i, r):
-                    problems.append(Problem(f"{where}.{r}", f"{p} is not eligible to supply {r} to {i}",
-                                            f"correct the partner, or add {p} to {i}'s eligible {r} suppliers"))
-            if i in inst.initiatives and t in inst.initiatives[i].phases and any(by_resource.values()) \
-                    and actuals.level(inst, i, t) == 0 and i in got.gates:
-                problems.append(Problem(where, f"{i} is recorded as paused in {t}, but {p} put resources into it",
-                                        f"record the gate of {i} in {t} as proceed (or adjust), or remove these "
-                                        "contributions"))
+            problems.extend(_contribution_problems(inst, actuals, t, p, i, by_resource))
+    problems.extend(_gate_problems(inst, got, t))
+    problems.extend(_order_problems(inst, actuals, t))
+    problems.extend(_reading_problems(inst, got, t))
+    return problems
+
+
+def _contribution_problems(inst: Instance, actuals: Actuals, t: str, p: str, i: str,
+                           by_resource: Mapping[str, float]) -> list[Problem]:
+    """What partner ``p`` put into initiative ``i`` in phase ``t``: an initiative that runs then, resources the
+    partner may supply, and not into a stage recorded as paused."""
+    where = f"phases.{t}.contributions.{p}.{i}"
+    if i not in inst.initiatives:
+        return [unknown_problem("initiative", i, inst.initiatives, where, "the instance's initiatives")]
+    if t not in inst.initiatives[i].phases and any(by_resource.values()):
+        return [Problem(where, f"{i} does not run in {t}", "remove these contributions or move "
+                        "them to a phase the initiative runs in")]
+    problems: list[Problem] = []
+    for r, units in by_resource.items():
+        if r not in inst.resources:
+            problems.append(unknown_problem("resource", r, inst.resources, f"{where}.{r}", "the instance's resources"))
+        elif units > 0 and not inst.may_supply(p, i, r):
+            problems.append(Problem(f"{where}.{r}", f"{p} is not eligible to supply {r} to {i}",
+                                    f"correct the partner, or add {p} to {i}'s eligible {r} suppliers"))
+    if i in inst.initiatives and t in inst.initiatives[i].phases and any(by_resource.values()) \
+            and actuals.level(inst, i, t) == 0 and i in actuals.phases[t].gates:
+        problems.append(Problem(where, f"{i} is recorded as paused in {t}, but {p} put resources into it",
+                                f"record the gate of {i} in {t} as proceed (or adjust), or remove these "
+                                "contributions"))
+    return problems
+
+
+def _gate_problems(inst: Instance, got: PhaseActuals, t: str) -> list[Problem]:
+    """Gate decisions of initiatives that run in the phase, as their gate allows them."""
+    problems: list[Problem] = []
     for i, decision in got.gates.items():
-        where = f"{base}.gates.{i}"
+        where = f"phases.{t}.gates.{i}"
         ini = inst.initiatives.get(i)
         if ini is None:
-            problems.append(_unknown("initiative", i, inst.initiatives, where, "the instance's initiatives"))
+            problems.append(unknown_problem("initiative", i, inst.initiatives, where, "the instance's initiatives"))
             continue
         if t not in ini.phases:
             problems.append(Problem(where, f"{i} does not run in {t}, so it has no gate decision there",
@@ -230,6 +253,13 @@ def _phase_problems(inst: Instance, actuals: Actuals, t: str) -> list[Problem]:
             elif decision.adjust < ini.min_scale - ROUNDING:
                 problems.append(Problem(f"{where}.adjust", f"{decision.adjust:g} is below {i}'s minimum scale "
                                         f"{ini.min_scale:g}", f"write at least {ini.min_scale:g}, or pause"))
+    return problems
+
+
+def _order_problems(inst: Instance, actuals: Actuals, t: str) -> list[Problem]:
+    """An initiative runs in phase ``t`` only if it did not pause in its phase before."""
+    problems: list[Problem] = []
+    base, got = f"phases.{t}", actuals.phases[t]
     for i in inst.initiatives:
         order = inst.phase_order(i)
         if t in order and order.index(t) > 0:
@@ -238,30 +268,30 @@ def _phase_problems(inst: Instance, actuals: Actuals, t: str) -> list[Problem]:
                 problems.append(Problem(f"{base}.gates.{i}" if i in got.gates else f"{base}.contributions",
                                         f"{i} runs in {t} but was paused in {prev}: a phase opens only after the "
                                         "one before", f"record {i} as proceeding in {prev}, or as paused in {t}"))
+    return problems
+
+
+def _reading_problems(inst: Instance, got: PhaseActuals, t: str) -> list[Problem]:
+    """Readings of metrics the initiatives define, one of every metric where a gate reads them."""
+    problems: list[Problem] = []
     for i, readings in got.readings.items():
-        where = f"{base}.readings.{i}"
+        where = f"phases.{t}.readings.{i}"
         ini = inst.initiatives.get(i)
         if ini is None:
-            problems.append(_unknown("initiative", i, inst.initiatives, where, "the instance's initiatives"))
+            problems.append(unknown_problem("initiative", i, inst.initiatives, where, "the instance's initiatives"))
             continue
         for name in readings:
             if name not in ini.metrics:
-                problems.append(_unknown("metric", name, ini.metrics, f"{where}.{name}",
-                                         f"initiatives.{i}.metrics"))
+                problems.append(unknown_problem("metric", name, ini.metrics, f"{where}.{name}",
+                                                f"initiatives.{i}.metrics"))
         missing = [m for m in ini.metrics if m not in readings]
         if missing and t in ini.gates:
             problems.append(Problem(where, f"the gate of {i} at the end of {t} needs a reading of every metric; "
                                     f"missing: {', '.join(missing)}", "add the readings"))
     return problems
 
-
 # --------------------------------------------------------------------------------------------------------------
 # Holding the past
-
-
-def _amount(x: float) -> float:
-    """An amount as the instance accepts it: 0, or at least the smallest amount (rounding dust dropped)."""
-    return 0.0 if abs(x) < 1e-3 else float(x)
 
 
 def hold_past(inst: Instance, actuals: Actuals) -> Instance:
@@ -290,23 +320,9 @@ def hold_past(inst: Instance, actuals: Actuals) -> Instance:
     started = [t for t in inst.phases if t in actuals.phases and actuals.phases[t].status == "started"]
     past = set(ended) | set(started)
     notes: list[str] = []
-    cur = inst.currency
 
-    stages: list[HeldStage] = []
-    level: dict[tuple[str, str], float] = {}
-    for i in inst.initiatives:
-        for t in inst.phase_order(i):
-            if t in past:
-                level[i, t] = actuals.level(inst, i, t)
-                stages.append(HeldStage(initiative=i, phase=t, level=level[i, t]))
-
-    put: dict[tuple[str, str, str, str], float] = {}
-    for t in ended + started:
-        for p, by_initiative in actuals.phases[t].contributions.items():
-            for i, by_resource in by_initiative.items():
-                for r, units in by_resource.items():
-                    if units > 0 or t in ended:
-                        put[p, i, t, r] = put.get((p, i, t, r), 0.0) + float(units)
+    level, stages = held_stages(inst, actuals, past)
+    put = put_in(actuals, ended, started)
     contributions = [HeldContribution(partner=p, initiative=i, phase=t, resource=r, units=units,
                                       so_far=t not in ended)
                      for (p, i, t, r), units in put.items() if units > 0]
@@ -314,133 +330,14 @@ def hold_past(inst: Instance, actuals: Actuals) -> Instance:
                 for t in ended + started for i, by_metric in actuals.phases[t].readings.items()
                 for m, v in by_metric.items()]
 
-    # needs of the stages that ran
-    total_in: dict[tuple[str, str, str], float] = defaultdict(float)
-    for (_p, i, t, r), units in put.items():
-        total_in[i, t, r] += units
-    for (i, t), lv in level.items():
-        if lv <= 0:
-            continue
-        plan = data["initiatives"][i]["phases"][t]
-        needs = _needs_of(plan)
-        resources = set(needs) | {r for (j, s, r) in total_in if (j, s) == (i, t)}
-        for r in resources:
-            actual = total_in.get((i, t, r), 0.0) / lv
-            if t in ended or actual > needs.get(r, 0.0):
-                needs[r] = _amount(actual)
-        plan["needs"] = {r: u for r, u in needs.items()}
-
-    # capacities: a past phase's use is history; a capacity it overran is raised to it
-    use: dict[tuple[str, str, str], float] = defaultdict(float)
-    for (p, _i, t, r), units in put.items():
-        use[p, t, r] += units
-    for (p, t, r), used in use.items():
-        margin = inst.partners[p].risk.reserve_margin
-        cap = inst.capacity_of(p, r, t)
-        if used > (1 - margin) * cap * (1 + ROUNDING) + 1e-9:
-            raised = used / (1 - margin)
-            _set_capacity(data, p, r, t, raised)
-            unit = inst.resources[r].unit
-            notes.append(f"{p} put {_fmt(used)} {unit} of {r} into {t}, above its usable capacity of "
-                         f"{_fmt((1 - margin) * cap)} {unit}: held as it happened")
-    # incentives met: capacity released
-    read = {(h.initiative, h.gate, h.metric): h.value for h in readings}
-    for p, partner in inst.partners.items():
-        for n, inc in enumerate(partner.incentives):
-            x = read.get((inc.initiative, inc.gate, inc.metric))
-            if x is None or inc.phase in past:
-                continue
-            cap = _capacity_in(data, p, inc.resource, inc.phase, inst)
-            _set_capacity(data, p, inc.resource, inc.phase, cap + inc.amount)
-            unit = inst.resources[inc.resource].unit
-            met = incentive_met(inst, p, n, x)
-            notes.append(f"incentive {'met' if met else 'not met'}: {inc.metric} of {inc.initiative} read "
-                         f"{_fmt(x)} at {inc.gate} (needed {_fmt(inc.reaches)}), so {p} "
-                         + (f"releases {_fmt(inc.amount)} {unit} more {inc.resource} in {inc.phase}" if met else
-                            f"does not release the {_fmt(inc.amount)} {unit} of {inc.resource} in {inc.phase}"))
-    # totals, exposure caps and commitments the past overran
-    money: dict[str, float] = defaultdict(float)
-    units_of: dict[tuple[str, str], float] = defaultdict(float)
-    for (p, _i, _t, r), units in put.items():
-        money[p] += units * inst.resources[r].unit_value
-        units_of[p, r] += units
-    for p, partner in inst.partners.items():
-        for r, total in partner.total.items():
-            if units_of[p, r] > total * (1 + ROUNDING) + 1e-9:
-                data["partners"][p]["total"][r] = units_of[p, r]
-                notes.append(f"broken: {p}'s total {r} of {_fmt(total)} {inst.resources[r].unit}, already "
-                             f"{_fmt(units_of[p, r])} spent")
-        exposure = partner.risk.max_exposure
-        if exposure is not None and money[p] > exposure * (1 + ROUNDING) + 1e-9:
-            data["partners"][p].setdefault("risk", {})["max_exposure"] = money[p]
-            notes.append(f"broken: {p}'s exposure cap of {_fmt(exposure)} {cur}, already {_fmt(money[p])} {cur} "
-                         "put in")
-    for k, c in enumerate(inst.commitments):
-        amount = sum(units * (1.0 if c.resource else inst.resources[r].unit_value)
-                     for (p, i, t, r), units in put.items()
-                     if (c.partner in (None, p) and c.initiative in (None, i) and c.phase in (None, t)
-                         and c.resource in (None, r)))
-        label = inst.commitment_label(k)
-        unit = inst.resources[c.resource].unit if c.resource else cur
-        entry = data["commitments"][k]
-        if c.max is not None and amount > c.max * (1 + ROUNDING) + 1e-9:
-            entry["max"] = amount
-            notes.append(f"broken: commitment {label} (at most {_fmt(c.max)} {unit}), already {_fmt(amount)} "
-                         f"{unit}")
-        if c.min is not None and amount < c.min * (1 - ROUNDING) - 1e-9 and _only_ended(inst, c, ended):
-            entry["min"] = _amount(amount) or None
-            if entry["min"] is None and entry.get("max") is None:
-                entry["max"] = MAX_AMOUNT
-            notes.append(f"broken: commitment {label} (at least {_fmt(c.min)} {unit}), only {_fmt(amount)} "
-                         f"{unit} put in")
+    hold_needs(data, put, level, ended)
+    hold_capacities(inst, data, put, notes)
+    release_incentives(inst, data, readings, past, notes)
+    hold_caps(inst, data, put, notes)
+    hold_commitments(inst, data, put, ended, notes)
     data["held"] = Held(ended=ended, started=started, stages=stages, contributions=contributions,
                         readings=readings, notes=notes).model_dump(mode="json")
     return instance_from_dict(data, source="<held instance>")
-
-
-def incentive_met(inst: Instance, partner: str, n: int, reading: float) -> bool:
-    """Whether incentive n of the partner is unlocked by ``reading`` (in the metric's direction)."""
-    inc = inst.partners[partner].incentives[n]
-    metric = inst.initiatives[inc.initiative].metrics[inc.metric]
-    return reading >= inc.reaches if metric.direction == "higher" else reading <= inc.reaches
-
-
-def _only_ended(inst: Instance, c: Any, ended: list[str]) -> bool:
-    """Whether a commitment counts only contributions of ended phases (nothing still open can meet it)."""
-    if c.phase is not None:
-        return c.phase in ended
-    phases = inst.phases if c.initiative is None else inst.phase_order(c.initiative)
-    return all(t in ended for t in phases)
-
-
-def _needs_of(plan: dict[str, Any]) -> dict[str, float]:
-    if "needs" in plan and isinstance(plan["needs"], dict):
-        return dict(plan["needs"])
-    return {k: v for k, v in plan.items() if k not in ("needs", "value")}
-
-
-def _capacity_in(data: dict[str, Any], p: str, r: str, t: str, inst: Instance) -> float:
-    cap = data["partners"][p].get("capacity", {}).get(r)
-    if cap is None:
-        return 0.0
-    if not isinstance(cap, dict):
-        return float(cap)
-    return float(cap.get(t, cap.get(EVERY_PHASE, 0.0)) or 0.0)
-
-
-def _set_capacity(data: dict[str, Any], p: str, r: str, t: str, units: float) -> None:
-    capacity = data["partners"][p].setdefault("capacity", {})
-    cap = capacity.get(r)
-    if cap is None:
-        capacity[r] = {t: units}
-    elif isinstance(cap, dict):
-        cap[t] = units
-    else:
-        capacity[r] = {EVERY_PHASE: cap, t: units}
-
-
-def _fmt(x: float) -> str:
-    return f"{x:,.0f}" if abs(x) >= 100 or x == int(x) else f"{x:,.2f}"
 
 
 def actuals_from_plan(inst: Instance, result: Any, ended: list[str], started: str | None = None,

@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from allocopt.errors import InstanceError, Problem
-from allocopt.instance.schema import Instance, instance_from_dict
+from allocopt.instance.loading import instance_from_dict
+from allocopt.instance.partnership import Instance
 
 
 def with_value(instance: Instance, path: str, value: Any) -> Instance:

@@ -26,7 +26,8 @@ from typing import Any
 import pandas as pd
 
 from allocopt.errors import InstanceError, Problem
-from allocopt.instance.schema import EVERY_PHASE, Instance, instance_from_dict
+from allocopt.instance.loading import instance_from_dict
+from allocopt.instance.partnership import EVERY_PHASE, Instance
 
 
 def instance_frames(inst: Instance) -> dict[str, pd.DataFrame]:

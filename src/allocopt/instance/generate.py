@@ -33,6 +33,7 @@ import json
 import math
 import random
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +115,36 @@ def generate_instance(
         A dict that :func:`allocopt.instance.schema.instance_from_dict` accepts. Feasible under any model file (see
         the module docstring).
     """
+    _check_arguments(partners, initiatives, phases, resources, density, tightness)
+    rng = random.Random(seed)  # every draw below comes from it, in a fixed order: keep that order
+    d = _draft(rng, partners, initiatives, phases, resources)
+    plans = _initiative_plans(rng, d, density)
+    requires, requires_any, excludes = _dependencies(rng, initiatives, plans.stage_phases)
+    capacity = _capacities(rng, d, plans, tightness)
+    data_partners = _partner_entries(rng, d, capacity)
+    data_initiatives: dict[str, Any] = {}
+    for i, name in enumerate(d.initiative_names):
+        phases_out = _stage_values(rng, d, plans.needs[i])
+        dependencies = (requires[i], requires_any[i], excludes[i])
+        entry = _initiative_terms(rng, d, plans.needs[i], plans.consortia[i], dependencies)
+        entry["phases"] = phases_out
+        data_initiatives[name] = entry
+    commitments = _commitments(rng, d, plans.needs, capacity)
+    data: dict[str, Any] = {
+        "name": f"generated-p{partners}-i{initiatives}-t{phases}-r{resources}-s{seed}",
+        "currency": "USD",
+        "resources": {name: {"unit": unit, "unit_value": value} for name, unit, value in d.resource_specs},
+        "phases": d.phase_names,
+        "partners": data_partners,
+        "initiatives": data_initiatives,
+    }
+    if commitments:
+        data["commitments"] = list(commitments.values())
+    return data
+
+
+def _check_arguments(partners: int, initiatives: int, phases: int, resources: int, density: float,
+                     tightness: float) -> None:
     for label, count in (("partners", partners), ("initiatives", initiatives), ("phases", phases),
                          ("resources", resources)):
         if count < 1:
@@ -123,7 +154,36 @@ def generate_instance(
     if tightness <= 0:
         raise ValueError(f"tightness must be positive, got {tightness}")
 
-    rng = random.Random(seed)
+
+_Units = dict[int, dict[int, float | int]]
+"""Units by two indices: an initiative's needs (phase -> resource -> units) or a partner's capacity (resource ->
+phase -> units)."""
+
+
+@dataclass
+class _Draft:
+    """What is drawn first and used throughout: the sizes and names, the resources and who holds them, and each
+    partner's reserve margin and scale."""
+
+    partners: int
+    initiatives: int
+    phases: int
+    resources: int
+    partner_names: list[str]
+    initiative_names: list[str]
+    phase_names: list[str]
+    resource_specs: list[tuple[str, str, float]]
+    """(name, unit, unit_value) of each resource."""
+    typical: list[float]
+    unit_value: list[float]
+    core: list[int]
+    """capital and talent: held by every partner."""
+    holders: list[set[int]]
+    reserve: list[float]
+    partner_scale: list[float]
+
+
+def _draft(rng: random.Random, partners: int, initiatives: int, phases: int, resources: int) -> _Draft:
     pw, iw = max(2, len(str(partners))), max(3, len(str(initiatives)))
     partner_names = [f"partner-{k + 1:0{pw}d}" for k in range(partners)]
     initiative_names = [f"initiative-{k + 1:0{iw}d}" for k in range(initiatives)]
@@ -151,13 +211,25 @@ def generate_instance(
     # Partner settings drawn up front so capacities can allow for the reserve margin.
     reserve = [rng.choice([0.0, 0.0, 0.05, 0.1, 0.15]) for _ in range(partners)]
     partner_scale = [math.exp(rng.gauss(0, 0.3)) for _ in range(partners)]
+    return _Draft(partners, initiatives, phases, resources, partner_names, initiative_names, phase_names,
+                  resource_specs, typical, unit_value, core, holders, reserve, partner_scale)
 
-    # -- initiatives: consortium, stages, needs ------------------------------------------------------------
+
+@dataclass
+class _Plans:
+    """Per initiative: its consortium, the phases it runs in, and its needs (phase -> resource -> units)."""
+
+    consortia: list[list[int]]
+    stage_phases: list[list[int]]
+    needs: list[_Units]
+
+
+def _initiative_plans(rng: random.Random, d: _Draft, density: float) -> _Plans:
+    """Each initiative's consortium, its consecutive phases, and the needs of its stages."""
+    partners, phases, resources, core = d.partners, d.phases, d.resources, d.core
     base_size = max(2, round(density * partners))
-    consortia: list[list[int]] = []
-    stage_phases: list[list[int]] = []
-    needs: list[dict[int, dict[int, float | int]]] = []  # initiative -> phase -> resource -> units
-    for i in range(initiatives):
+    plans = _Plans([], [], [])
+    for i in range(d.initiatives):
         k = min(partners, base_size + rng.randint(0, 2))
         if k < partners:
             lead = i % partners  # so that every partner sits in some consortium
@@ -165,32 +237,45 @@ def generate_instance(
             consortium = sorted([lead, *others])
         else:
             consortium = list(range(partners))
-        consortia.append(consortium)
+        plans.consortia.append(consortium)
 
         start = min(int(rng.random() ** 1.5 * phases), phases - 1)
         length = rng.randint(1, min(MAX_STAGES, phases - start))
         own_phases = list(range(start, start + length))
-        stage_phases.append(own_phases)
+        plans.stage_phases.append(own_phases)
 
         size = math.exp(rng.gauss(0, 0.6))
-        available_extra = [r for r in range(len(core), resources) if holders[r] & set(consortium)]
-        plan: dict[int, dict[int, float | int]] = {}
+        available_extra = [r for r in range(len(core), resources) if d.holders[r] & set(consortium)]
+        plan: _Units = {}
         for t in own_phases:
-            primary = rng.choice(core) if len(core) > 1 and rng.random() < 0.35 else 0
-            chosen = [primary]
-            if rng.random() < 0.45:
-                extra = [r for r in core if r != primary] + available_extra
-                if extra:
-                    chosen.append(rng.choice(extra))
             growth = 1.0 + 0.4 * (t - start)  # later phases of an initiative are bigger
-            stage: dict[int, float | int] = {}
-            for r in chosen:
-                units = typical[r] * size * growth * rng.uniform(0.6, 1.4)
-                stage[r] = _round_units(units, unit_value[r], resource_specs[r][0])
-            plan[t] = stage
-        needs.append(plan)
+            plan[t] = _stage_needs(rng, d, size, growth, available_extra)
+        plans.needs.append(plan)
+    return plans
 
-    # -- dependencies --------------------------------------------------------------------------------------
+
+def _stage_needs(rng: random.Random, d: _Draft, size: float, growth: float,
+                 available_extra: list[int]) -> dict[int, float | int]:
+    """The needs of one stage: capital or talent, sometimes a second resource, at the initiative's size and the
+    stage's growth."""
+    core = d.core
+    primary = rng.choice(core) if len(core) > 1 and rng.random() < 0.35 else 0
+    chosen = [primary]
+    if rng.random() < 0.45:
+        extra = [r for r in core if r != primary] + available_extra
+        if extra:
+            chosen.append(rng.choice(extra))
+    stage: dict[int, float | int] = {}
+    for r in chosen:
+        units = d.typical[r] * size * growth * rng.uniform(0.6, 1.4)
+        stage[r] = _round_units(units, d.unit_value[r], d.resource_specs[r][0])
+    return stage
+
+
+def _dependencies(rng: random.Random, initiatives: int, stage_phases: list[list[int]]
+                  ) -> tuple[list[list[int]], list[list[int]], list[list[int]]]:
+    """requires, requires_any (only on lower-numbered initiatives starting no later) and excludes (never between
+    an initiative and one it depends on), per initiative."""
     requires: list[list[int]] = [[] for _ in range(initiatives)]
     requires_any: list[list[int]] = [[] for _ in range(initiatives)]
     for i in range(1, initiatives):
@@ -211,57 +296,66 @@ def generate_instance(
         if i in depends[j] or j in depends[i] or i in excludes[j]:
             continue
         excludes[j].append(i)
+    return requires, requires_any, excludes
 
-    # -- capacities: the demand each partner is eligible for, divided by the tightness ---------------------
+
+def _capacities(rng: random.Random, d: _Draft, plans: _Plans, tightness: float) -> list[_Units]:
+    """Per partner, resource and phase: the demand it is eligible for, divided by the tightness."""
+    partners, phases, resources = d.partners, d.phases, d.resources
     attributed = [[[0.0] * phases for _ in range(resources)] for _ in range(partners)]
-    for i in range(initiatives):
-        for t, stage in needs[i].items():
+    for i in range(d.initiatives):
+        for t, stage in plans.needs[i].items():
             for r, units in stage.items():
-                suppliers = [p for p in consortia[i] if p in holders[r]]
+                suppliers = [p for p in plans.consortia[i] if p in d.holders[r]]
                 for p in suppliers:
                     attributed[p][r][t] += units / len(suppliers)
-    capacity: list[dict[int, dict[int, float | int]]] = []
+    capacity: list[_Units] = []
     for p in range(partners):
-        own: dict[int, dict[int, float | int]] = {}
+        own: _Units = {}
         for r in range(resources):
             raw = [
-                attributed[p][r][t] / tightness * partner_scale[p] * rng.uniform(0.8, 1.2) / (1 - reserve[p])
+                attributed[p][r][t] / tightness * d.partner_scale[p] * rng.uniform(0.8, 1.2) / (1 - d.reserve[p])
                 for t in range(phases)
             ]
-            if r in core:  # budgets and teams exist in every phase: smooth a fifth of the total over phases
+            if r in d.core:  # budgets and teams exist in every phase: smooth a fifth of the total over phases
                 mean = sum(raw) / phases
                 raw = [0.8 * x + 0.2 * mean for x in raw]
             per_phase: dict[int, float | int] = {}
             for t, x in enumerate(raw):
-                units = _round_units(x, unit_value[r], resource_specs[r][0])
+                units = _round_units(x, d.unit_value[r], d.resource_specs[r][0])
                 if units > 0:
                     per_phase[t] = units
             if per_phase:
                 own[r] = per_phase
         if not own:  # a partner in no consortium still brings some capital
-            own[0] = {t: _round_money(typical[0] * partner_scale[p]) for t in range(phases)}
+            own[0] = {t: _round_money(d.typical[0] * d.partner_scale[p]) for t in range(phases)}
         capacity.append(own)
+    return capacity
 
-    # -- assemble the raw data -----------------------------------------------------------------------------
-    data_resources = {name: {"unit": unit, "unit_value": value} for name, unit, value in resource_specs}
+
+def _partner_entries(rng: random.Random, d: _Draft, capacity: list[_Units]
+                     ) -> dict[str, Any]:
+    """Each partner as the file writes it: capacities (one number where every phase has the same), sometimes a
+    total, and its risk settings."""
     data_partners: dict[str, Any] = {}
-    for p, name in enumerate(partner_names):
+    specs, unit_value = d.resource_specs, d.unit_value
+    for p, name in enumerate(d.partner_names):
         cap_out: dict[str, Any] = {}
         for r, per_phase in capacity[p].items():
             values = list(per_phase.values())
-            if len(per_phase) == phases and all(v == values[0] for v in values):
-                cap_out[resource_specs[r][0]] = values[0]
+            if len(per_phase) == d.phases and all(v == values[0] for v in values):
+                cap_out[specs[r][0]] = values[0]
             else:
-                cap_out[resource_specs[r][0]] = {phase_names[t]: u for t, u in per_phase.items()}
+                cap_out[specs[r][0]] = {d.phase_names[t]: u for t, u in per_phase.items()}
         partner_entry: dict[str, Any] = {"capacity": cap_out}
         if 1 in capacity[p] and rng.random() < 0.2:
-            partner_entry["total"] = {resource_specs[1][0]: _round_units(
-                0.8 * sum(capacity[p][1].values()), unit_value[1], resource_specs[1][0])}
+            partner_entry["total"] = {specs[1][0]: _round_units(
+                0.8 * sum(capacity[p][1].values()), unit_value[1], specs[1][0])}
         risk: dict[str, Any] = {}
-        if reserve[p] > 0:
-            risk["reserve_margin"] = reserve[p]
+        if d.reserve[p] > 0:
+            risk["reserve_margin"] = d.reserve[p]
         if rng.random() < 0.4:
-            usable = (1 - reserve[p]) * sum(
+            usable = (1 - d.reserve[p]) * sum(
                 unit_value[r] * u for r, per_phase in capacity[p].items() for u in per_phase.values()
             )
             if usable > 0:
@@ -271,79 +365,76 @@ def generate_instance(
         if risk:
             partner_entry["risk"] = risk
         data_partners[name] = partner_entry
+    return data_partners
 
-    data_initiatives: dict[str, Any] = {}
-    for i, name in enumerate(initiative_names):
-        plan = needs[i]
-        cost = {t: sum(unit_value[r] * u for r, u in stage.items()) for t, stage in plan.items()}
-        ratio = math.exp(rng.gauss(0.05, 0.35))
-        total_value = ratio * sum(cost.values())
-        weights = [(k + 1) ** 1.5 * rng.uniform(0.7, 1.3) for k in range(len(plan))]
-        if len(plan) > 1 and rng.random() < 0.3:
-            weights[0] = 0.0  # a pilot that earns nothing yet
-        total_weight = sum(weights)
-        phases_out: dict[str, Any] = {}
-        for k, (t, stage) in enumerate(plan.items()):
-            row: dict[str, Any] = {resource_specs[r][0]: u for r, u in stage.items()}
-            row["value"] = _round_money(total_value * weights[k] / total_weight)
-            phases_out[phase_names[t]] = row
-        initiative_entry: dict[str, Any] = {}
-        if rng.random() < 0.2:
-            initiative_entry["gate"] = "adjustable"
-            initiative_entry["min_scale"] = rng.choice([0.25, 0.4, 0.5, 0.6])
-        if requires[i]:
-            initiative_entry["requires"] = [initiative_names[j] for j in requires[i]]
-        if requires_any[i]:
-            initiative_entry["requires_any"] = [initiative_names[j] for j in requires_any[i]]
-        if excludes[i]:
-            initiative_entry["excludes"] = [initiative_names[j] for j in excludes[i]]
-        consortium = consortia[i]
-        if len(consortium) < partners:
-            used = sorted({r for stage in plan.values() for r in stage})
-            initiative_entry["eligible"] = {
-                resource_specs[r][0]: [partner_names[p] for p in consortium if p in holders[r]] for r in used
-            }
-        if len(consortium) >= 2:
-            draw = rng.random()
-            if draw < 0.15:
-                initiative_entry["benefit_share"] = _shares(rng, [partner_names[p] for p in consortium])
-            elif draw < 0.25:
-                initiative_entry["max_funders"] = rng.randint(1, len(consortium) - 1)
-        initiative_entry["phases"] = phases_out
-        data_initiatives[name] = initiative_entry
 
-    # A few maximum commitments (met by contributing nothing), each on its own target and name.
+def _stage_values(rng: random.Random, d: _Draft, plan: _Units) -> dict[str, Any]:
+    """An initiative's stages as the file writes them: needs, and a value that grows towards its later phases,
+    the whole about its cost times a value/cost ratio spread around 1."""
+    cost = {t: sum(d.unit_value[r] * u for r, u in stage.items()) for t, stage in plan.items()}
+    ratio = math.exp(rng.gauss(0.05, 0.35))
+    total_value = ratio * sum(cost.values())
+    weights = [(k + 1) ** 1.5 * rng.uniform(0.7, 1.3) for k in range(len(plan))]
+    if len(plan) > 1 and rng.random() < 0.3:
+        weights[0] = 0.0  # a pilot that earns nothing yet
+    total_weight = sum(weights)
+    phases_out: dict[str, Any] = {}
+    for k, (t, stage) in enumerate(plan.items()):
+        row: dict[str, Any] = {d.resource_specs[r][0]: u for r, u in stage.items()}
+        row["value"] = _round_money(total_value * weights[k] / total_weight)
+        phases_out[d.phase_names[t]] = row
+    return phases_out
+
+
+def _initiative_terms(rng: random.Random, d: _Draft, plan: _Units,
+                      consortium: list[int], dependencies: tuple[list[int], list[int], list[int]]
+                      ) -> dict[str, Any]:
+    """An initiative's fields but its phases: gate, dependencies, eligible partners, and sometimes a contract's
+    benefit shares or a most number of funders."""
+    entry: dict[str, Any] = {}
+    if rng.random() < 0.2:
+        entry["gate"] = "adjustable"
+        entry["min_scale"] = rng.choice([0.25, 0.4, 0.5, 0.6])
+    for field_name, others in zip(("requires", "requires_any", "excludes"), dependencies, strict=True):
+        if others:
+            entry[field_name] = [d.initiative_names[j] for j in others]
+    if len(consortium) < d.partners:
+        used = sorted({r for stage in plan.values() for r in stage})
+        entry["eligible"] = {
+            d.resource_specs[r][0]: [d.partner_names[p] for p in consortium if p in d.holders[r]] for r in used
+        }
+    if len(consortium) >= 2:
+        draw = rng.random()
+        if draw < 0.15:
+            entry["benefit_share"] = _shares(rng, [d.partner_names[p] for p in consortium])
+        elif draw < 0.25:
+            entry["max_funders"] = rng.randint(1, len(consortium) - 1)
+    return entry
+
+
+def _commitments(rng: random.Random, d: _Draft, needs: list[_Units],
+                 capacity: list[_Units]) -> dict[str, dict[str, Any]]:
+    """A few maximum commitments (met by contributing nothing), each on its own target and name."""
     commitments: dict[str, dict[str, Any]] = {}
-    for _ in range(min(12, initiatives // 40 + 1)):
+    for _ in range(min(12, d.initiatives // 40 + 1)):
         if rng.random() < 0.5:
-            i = rng.randrange(initiatives)
-            budget = sum(unit_value[r] * u for stage in needs[i].values() for r, u in stage.items())
-            label = f"budget-{initiative_names[i]}"
+            i = rng.randrange(d.initiatives)
+            budget = sum(d.unit_value[r] * u for stage in needs[i].values() for r, u in stage.items())
+            label = f"budget-{d.initiative_names[i]}"
             if budget > 0 and label not in commitments:
                 cap = _round_money(budget * rng.uniform(0.6, 0.9))
-                commitments[label] = {"name": label, "initiative": initiative_names[i], "max": cap}
+                commitments[label] = {"name": label, "initiative": d.initiative_names[i], "max": cap}
         else:
-            p = rng.randrange(partners)
+            p = rng.randrange(d.partners)
             r = rng.choice(sorted(capacity[p]))
             t = rng.choice(sorted(capacity[p][r]))
-            rname = resource_specs[r][0]
-            units = _round_units(capacity[p][r][t] * rng.uniform(0.4, 0.8), unit_value[r], rname)
-            label = f"cap-{partner_names[p]}-{rname}-{phase_names[t]}"
+            rname = d.resource_specs[r][0]
+            units = _round_units(capacity[p][r][t] * rng.uniform(0.4, 0.8), d.unit_value[r], rname)
+            label = f"cap-{d.partner_names[p]}-{rname}-{d.phase_names[t]}"
             if units > 0 and label not in commitments:
-                commitments[label] = {"name": label, "partner": partner_names[p], "resource": rname,
-                                      "phase": phase_names[t], "max": units}
-
-    data: dict[str, Any] = {
-        "name": f"generated-p{partners}-i{initiatives}-t{phases}-r{resources}-s{seed}",
-        "currency": "USD",
-        "resources": data_resources,
-        "phases": phase_names,
-        "partners": data_partners,
-        "initiatives": data_initiatives,
-    }
-    if commitments:
-        data["commitments"] = list(commitments.values())
-    return data
+                commitments[label] = {"name": label, "partner": d.partner_names[p], "resource": rname,
+                                      "phase": d.phase_names[t], "max": units}
+    return commitments
 
 
 def _shares(rng: random.Random, names: list[str]) -> dict[str, float]:
@@ -357,7 +448,7 @@ def _shares(rng: random.Random, names: list[str]) -> dict[str, float]:
 
 
 def count_entries(data: Any) -> int:
-    """Entries as the reader counts them (:data:`allocopt.io.reading.MAX_NODES`): every mapping, list, key and value."""
+    """Entries as the reader counts them (:data:`allocopt.io.limits.MAX_NODES`): every mapping, list, key and value."""
     total, stack = 0, [data]
     while stack:
         node = stack.pop()

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from allocopt.errors import ModelFileError, Problem
-from allocopt.instance.schema import NotBool, NotTiny
+from allocopt.instance.partnership import NotBool, NotTiny
 
 MAX_TIME_LIMIT = 1e7
 """Longest time limit accepted, in seconds (about 116 days): a larger one is surely a typo."""
@@ -129,10 +129,10 @@ class ModelSpec(_Strict):
         try:
             solver = SolverOptions.model_validate({**self.solver.model_dump(), **given})
         except ValidationError as err:  # e.g. solve(..., time_limit=float("nan")) from Python
-            from allocopt.instance.schema import _pydantic_problems
+            from allocopt.instance.explain import pydantic_problems
 
-            problems = [replace(p, path=f"solver.{p.path}") for p in _pydantic_problems(err, "<options>",
-                                                                                         model=SolverOptions)]
+            problems = [replace(p, path=f"solver.{p.path}") for p in pydantic_problems(err, "<options>",
+                                                                                        model=SolverOptions)]
             raise ModelFileError(problems, "<options>") from None
         return self.model_copy(update={"solver": solver})
 
@@ -140,7 +140,7 @@ class ModelSpec(_Strict):
 def parse_model_spec(data: Any, source: str = "<model>") -> ModelSpec:
     """A model file's data checked for its shape and types; the names it gives (objectives, rule families, HiGHS
     options) are checked by the layers that own them (:func:`allocopt.solver.specs.model_spec_from_dict`)."""
-    from allocopt.instance.schema import _pydantic_problems
+    from allocopt.instance.explain import pydantic_problems
 
     if data is None:
         raise ModelFileError([Problem("", "the model file is empty", "give at least one field (see "
@@ -152,7 +152,7 @@ def parse_model_spec(data: Any, source: str = "<model>") -> ModelSpec:
     try:
         spec = ModelSpec.model_validate(data)
     except ValidationError as err:
-        raise ModelFileError(_pydantic_problems(err, source), source) from None
+        raise ModelFileError(pydantic_problems(err, source), source) from None
     return spec
 
 

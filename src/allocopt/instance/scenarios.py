@@ -37,7 +37,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from allocopt.errors import InstanceError, Problem
-from allocopt.instance.schema import EVERY_PHASE, Instance, NotBool, _suggest, instance_from_dict
+from allocopt.instance.explain import suggest
+from allocopt.instance.loading import instance_from_dict, load_instance
+from allocopt.instance.partnership import EVERY_PHASE, Instance, NotBool
 from allocopt.io.reading import DataFile, LineIndex, locate, read_data
 
 PROBABILITY_TOLERANCE = 1e-6
@@ -248,60 +250,19 @@ def _problems(sc: Scenarios, inst: Instance, *, complete: bool = True) -> list[P
     ``complete=False`` for the valid part of a section with structural errors (no sum, no scenario instances)."""
     problems: list[Problem] = []
     phases = list(inst.phases)
-
-    def phase_ok(name: str | None, path: str) -> None:
-        if name is not None and name not in phases:
-            problems.append(Problem(path, f"phase '{name}' is not defined", f"use one of: {', '.join(phases)}"))
-        elif name is not None and name == phases[0]:
-            problems.append(Problem(path, f"a branch cannot split at the first phase '{name}': something must be "
-                                    "decided before anything is learnt", f"use a later phase: {', '.join(phases[1:])}"))
-
     if not sc.cases:
         problems.append(Problem("cases", "no scenarios are named", "name at least one case with its probability"))
         return problems
     if len(sc.cases) > MAX_CASES:
         problems.append(Problem("cases", f"{len(sc.cases)} cases; at most {MAX_CASES} are planned together",
                                 "merge similar cases"))
-    phase_ok(sc.splits_at, "splits_at")
+    problems += _split_problems(sc.splits_at, "splits_at", phases)
     total = sum(c.probability for c in sc.cases.values())
     if complete and abs(total - 1.0) > PROBABILITY_TOLERANCE:
         problems.append(Problem("cases", f"the probabilities sum to {total:.6g}, not 1",
                                 "scale them so that they add up to 1"))
     for name, case in sc.cases.items():
-        where = f"cases.{name}"
-        phase_ok(case.splits_at, f"{where}.splits_at")
-        if case.parent is not None and case.parent not in sc.cases:
-            problems.append(Problem(f"{where}.parent", f"case '{case.parent}' is not defined",
-                                    f"known cases: {', '.join(sc.cases)}"))
-        for field_name, changes in (("values", case.values), ("needs", case.needs)):
-            for i, change in _per_key(changes):
-                at = f"{where}.{field_name}.{i}"
-                if i not in inst.initiatives:
-                    problems.append(Problem(at, f"initiative '{i}' is not defined",
-                                            _suggest(i, inst.initiatives) or "name an initiative of the instance"))
-                    continue
-                for t in _keys(change):
-                    if t not in inst.initiatives[i].phases:
-                        problems.append(Problem(f"{at}.{t}", f"initiative '{i}' does not run in '{t}'",
-                                                f"its phases: {', '.join(inst.initiatives[i].phases)}"))
-        for p, change in case.capacity.items():
-            if p not in inst.partners:
-                problems.append(Problem(f"{where}.capacity.{p}", f"partner '{p}' is not defined",
-                                        _suggest(p, inst.partners) or f"known partners: {', '.join(inst.partners)}"))
-            else:
-                for r in _keys(change):
-                    if r not in inst.partners[p].capacity:
-                        problems.append(Problem(f"{where}.capacity.{p}.{r}", f"partner '{p}' has no capacity of '{r}'",
-                                                "name a resource it has capacity of"))
-                        continue
-                    for t in _keys(change[r]):  # type: ignore[index]
-                        if t not in inst.phases:
-                            problems.append(Problem(f"{where}.capacity.{p}.{r}.{t}", f"phase '{t}' is not defined",
-                                                    f"use one of: {', '.join(inst.phases)}"))
-        for p in case.stand_alone:
-            if p not in inst.partners:
-                problems.append(Problem(f"{where}.stand_alone.{p}", f"partner '{p}' is not defined",
-                                        _suggest(p, inst.partners) or f"known partners: {', '.join(inst.partners)}"))
+        problems += _case_problems(sc, name, case, inst)
     for p in sc.risk:
         if p not in inst.partners:
             problems.append(Problem(f"risk.{p}", f"partner '{p}' is not defined",
@@ -313,6 +274,61 @@ def _problems(sc: Scenarios, inst: Instance, *, complete: bool = True) -> list[P
                 sc.instance_for(inst, name)
             except InstanceError as err:
                 problems += [Problem(f"cases.{name}", p.message, p.fix) for p in err.problems]
+    return problems
+
+
+def _split_problems(name: str | None, path: str, phases: list[str]) -> list[Problem]:
+    """A phase at which a branch splits: one of the instance's, and not the first."""
+    if name is not None and name not in phases:
+        return [Problem(path, f"phase '{name}' is not defined", f"use one of: {', '.join(phases)}")]
+    if name is not None and name == phases[0]:
+        return [Problem(path, f"a branch cannot split at the first phase '{name}': something must be "
+                        "decided before anything is learnt", f"use a later phase: {', '.join(phases[1:])}")]
+    return []
+
+
+def _case_problems(sc: Scenarios, name: str, case: Case, inst: Instance) -> list[Problem]:
+    """One case's split, parent, and the initiatives, phases and partners its changes name."""
+    where = f"cases.{name}"
+    problems = _split_problems(case.splits_at, f"{where}.splits_at", list(inst.phases))
+    if case.parent is not None and case.parent not in sc.cases:
+        problems.append(Problem(f"{where}.parent", f"case '{case.parent}' is not defined",
+                                f"known cases: {', '.join(sc.cases)}"))
+    for field_name, changes in (("values", case.values), ("needs", case.needs)):
+        for i, change in _per_key(changes):
+            at = f"{where}.{field_name}.{i}"
+            if i not in inst.initiatives:
+                problems.append(Problem(at, f"initiative '{i}' is not defined",
+                                        suggest(i, inst.initiatives) or "name an initiative of the instance"))
+                continue
+            for t in _keys(change):
+                if t not in inst.initiatives[i].phases:
+                    problems.append(Problem(f"{at}.{t}", f"initiative '{i}' does not run in '{t}'",
+                                            f"its phases: {', '.join(inst.initiatives[i].phases)}"))
+    for p, change in case.capacity.items():
+        problems += _capacity_change_problems(f"{where}.capacity.{p}", p, change, inst)
+    for p in case.stand_alone:
+        if p not in inst.partners:
+            problems.append(Problem(f"{where}.stand_alone.{p}", f"partner '{p}' is not defined",
+                                    suggest(p, inst.partners) or f"known partners: {', '.join(inst.partners)}"))
+    return problems
+
+
+def _capacity_change_problems(at: str, p: str, change: Any, inst: Instance) -> list[Problem]:
+    """A change of partner ``p``'s capacities: of a partner, resources and phases the instance gives it."""
+    if p not in inst.partners:
+        return [Problem(at, f"partner '{p}' is not defined",
+                        suggest(p, inst.partners) or f"known partners: {', '.join(inst.partners)}")]
+    problems: list[Problem] = []
+    for r in _keys(change):
+        if r not in inst.partners[p].capacity:
+            problems.append(Problem(f"{at}.{r}", f"partner '{p}' has no capacity of '{r}'",
+                                    "name a resource it has capacity of"))
+            continue
+        for t in _keys(change[r]):
+            if t not in inst.phases:
+                problems.append(Problem(f"{at}.{r}.{t}", f"phase '{t}' is not defined",
+                                        f"use one of: {', '.join(inst.phases)}"))
     return problems
 
 
@@ -351,7 +367,7 @@ class ScenarioSource:
 def scenarios_from_data(raw: Any, inst: Instance, source: str = "<scenarios>", lines: LineIndex | None = None,
                         prefix: str = "") -> Scenarios:
     """Validate a scenario section against its instance, reporting every problem at once (with lines)."""
-    from allocopt.instance.schema import _pydantic_problems
+    from allocopt.instance.explain import pydantic_problems
 
     def placed(problems: list[Problem]) -> list[Problem]:
         moved = [Problem(f"{prefix}{p.path}" if p.path else prefix.rstrip("."), p.message, p.fix, line=p.line)
@@ -368,7 +384,7 @@ def scenarios_from_data(raw: Any, inst: Instance, source: str = "<scenarios>", l
     try:
         sc = Scenarios.model_validate(raw)
     except ValidationError as err:
-        problems = _pydantic_problems(err, source, raw, None, model=Scenarios)
+        problems = pydantic_problems(err, source, raw, None, model=Scenarios)
         reported = {p.path for p in problems}
         problems += [p for p in _references_despite(raw, inst) if p.path not in reported]
         raise InstanceError(placed(problems), source) from None
@@ -406,8 +422,6 @@ def load_planning(instance_path: str | Path, scenarios_path: str | Path | None =
                   ) -> tuple[Instance, Scenarios | None]:
     """The instance and its scenarios: from ``scenarios_path`` when given, else from the instance's own
     ``scenarios:`` section (None when it has none)."""
-    from allocopt.instance.schema import load_instance
-
     inst = load_instance(instance_path)
     if scenarios_path is not None:
         file = read_data(scenarios_path, kind="scenarios")

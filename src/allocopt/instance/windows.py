@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from allocopt.instance.schema import Instance, Window
+from allocopt.instance.partnership import Instance, Window
 
 
 def current_phase(inst: Instance) -> str | None:
