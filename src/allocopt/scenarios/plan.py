@@ -15,11 +15,12 @@ weighted total net gain.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from dataclasses import field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -32,11 +33,15 @@ from allocopt.results.result import Result, Status, Termination
 from allocopt.results.scenario_result import SCENARIO_TABLE_INDEX, ScenarioResult
 from allocopt.solver.objectives import is_utilitarian
 from allocopt.solver.specs import load_model_spec, model_spec_from_dict
+from allocopt.solver.stages import LEVEL_TOLERANCE, Interrupted, LinearForm, StageEngine, gain_column, gain_form
+
+if TYPE_CHECKING:
+    from allocopt.solver.highs import HighsSession
 
 
 def plain_spec(spec: ModelSpec) -> ModelSpec:
     """The model file as each scenario applies it: one objective (no tie-break stage). ``participation: true``
-    holds in every scenario; ``auto`` is a stage of its own over expected gains (:func:`_participation_stage`)."""
+    holds in every scenario; ``auto`` is a stage of its own over expected gains (:func:`_participation`)."""
     if not is_utilitarian(spec.objective.name):  # the staged fairness objectives are not available over scenarios
         raise ModelFileError([Problem("objective", f"the objective '{spec.objective.name}' is not available with "
                                       "scenarios", "use total_net_gain in the model file, and pick expected, "
@@ -91,185 +96,147 @@ def _solve_tree(inst: Instance, sc: Scenarios, spec: ModelSpec, *, tee: bool = F
     lp = hs.highs.getLp()
     size = {"rows": int(hs.highs.getNumRow()), "columns": int(hs.highs.getNumCol()),
             "nonzeros": int(len(lp.a_matrix_.value_)), "integer_columns": int(len(hs.integer_cols))}
-    notes: list[str] = []
     n_cols = hs.highs.getNumCol()
-    columns = None
     with hs.extension():  # the stages' rows and columns go again: prices read the partnership's own rows
-        outcome = None
-        held: list[tuple[int, dict[int, float]]] = []
-        if spec.rules.participation.auto:
-            first, notes = _participation_stage(hs, model, sd, tee, held)
-            if not first.has_plan:
-                outcome = first
-        if outcome is None:
-            outcome = hs.solve(tee=tee)
-            if sc.objective.kind == "maxmin" and outcome.has_plan and outcome.objective is not None:
-                outcome = _best_total_holding(hs, model, outcome, tee)
-            elif tie_break and outcome.has_plan and outcome.objective is not None:
-                outcome, more, plan = _leximin_tie_break(hs, model, sd, outcome, tee, held)
-                notes += more
-                columns = plan[:n_cols]
-        if outcome.has_plan and columns is None:
-            columns = hs.col_values()[:n_cols]
-    return _Solved(outcome, model, sd, build_s + hs.handoff_s, size, hs, notes, columns)
+        outcome, notes, columns = _staged(hs, model, sd, spec, sc.objective.kind, tee, tie_break)
+    return _Solved(outcome, model, sd, build_s + hs.handoff_s, size, hs, notes,
+                   columns[:n_cols] if columns is not None else None)
 
 
-def _participation_stage(hs: Any, model: Any, sd: Any, tee: bool,
-                         held: list[tuple[int, dict[int, float]]]) -> tuple[Any, list[str]]:
-    """``participation: auto`` over scenarios: first the smallest total shortfall of the partners' expected gains
-    below their expected stand-alone values, ``min sum_p s_p`` with
-    ``sum_s pi_s (gain[s,p] - stand_alone[s,p]) + s_p >= 0``, ``s_p >= 0``; then that shortfall is held (at zero
-    wherever every partner can expect its stand-alone value) while the objective is optimised. Returns the first
-    stage's outcome and the note naming who falls short."""
+def _staged(hs: HighsSession, model: Any, sd: Any, spec: ModelSpec, kind: str, tee: bool,
+            tie_break: bool) -> tuple[Any, list[str], np.ndarray | None]:
+    """The stages of a scenario plan on the live model: ``participation: auto`` over expected gains, the objective,
+    then the second stage of ``maxmin`` or the leximin tie-break over expected gains; the stage engine and its
+    expected-gain columns are added when a stage first needs them. Returns the outcome, its notes and the plan's
+    column values (None without a plan)."""
+    objective, offset = {c: float(v) for c, v in enumerate(hs.costs()) if v}, float(hs.highs.getLp().offset_)
+    engine: StageEngine | None = None
+    notes: list[str] = []
+    if spec.rules.participation.auto:
+        forms = _expected_gains(hs, model, sd)
+        engine = _engine(hs, sd, forms, tee)
+        first, notes = _participation(engine, sd, forms, objective, offset)
+        if not first.has_plan:
+            return first, [], None
+    outcome = hs.solve(tee=tee)
+    columns = None
+    if kind == "maxmin" and outcome.has_plan and outcome.objective is not None:
+        outcome = _best_total_holding(hs, model, outcome, tee)
+    elif tie_break and outcome.has_plan and outcome.objective is not None:
+        engine = engine or _engine(hs, sd, _expected_gains(hs, model, sd), tee)
+        engine.adopt(outcome, objective)
+        outcome, more, columns = _leximin_tie_break(engine, outcome, offset)
+        notes += more
+    if outcome.has_plan and columns is None:
+        columns = hs.col_values()
+    return outcome, notes, columns
+
+
+def _expected_gains(hs: HighsSession, model: Any, sd: Any) -> dict[str, LinearForm]:
+    """Each partner's expected gain above its expected stand-alone value, ``e_p = sum_s pi_s (gain[s,p] -
+    stand_alone[s,p])``, as a linear form of HiGHS's columns."""
     from allocopt.model.scenario_model import gains
 
     gain = gains(model, sd)
-    partners = list(sd.data[sd.names[0]].PARTNERS)
-    short: dict[str, int] = {}
-    for p in partners:
-        expected = sum(sd.probability[s] * (gain[s, p] - sd.data[s].instance.partners[p].stand_alone)
-                       for s in sd.names)
-        form, constant = hs.linear_form(expected)
-        short[p] = hs.add_column(lower=0.0)
-        hs.add_row({**form, short[p]: 1.0}, lower=-constant)
-    lp = hs.highs.getLp()
-    costs, offset = np.asarray(lp.col_cost_, dtype=float).copy(), float(lp.offset_)
-    hs.set_objective({col: -1.0 for col in short.values()})
-    first = hs.solve(tee=tee)
-    hs.set_objective({c: float(v) for c, v in enumerate(costs) if v}, offset)
-    if not first.has_plan or first.objective is None:
+    return {p: gain_form(hs, sum(sd.probability[s] * (gain[s, p] - sd.data[s].instance.partners[p].stand_alone)
+                                 for s in sd.names)) for p in sd.data[sd.names[0]].PARTNERS}
+
+
+def _engine(hs: HighsSession, sd: Any, forms: dict[str, LinearForm], tee: bool) -> StageEngine:
+    """The stage engine (:class:`~allocopt.solver.stages.StageEngine`) on one column per partner holding its
+    expected gain above expected stand-alone (``forms``), weighted by the partners' weights; the money scale is the
+    expected value created per partner."""
+    data = sd.data[sd.names[0]]
+    expected = {p: gain_column(hs, form) for p, form in forms.items()}
+    weight = {p: float(data.instance.partners[p].weight) for p in expected}
+    value = sum(sd.probability[s] * sum(sd.data[s].value.values()) for s in sd.names)
+    return StageEngine(hs, expected, weight, max(1.0, value / max(1, len(expected))), tee=tee)
+
+
+def _participation(engine: StageEngine, sd: Any, forms: dict[str, LinearForm], objective: dict[int, float],
+                   offset: float) -> tuple[Any, list[str]]:
+    """``participation: auto`` over scenarios (:meth:`~allocopt.solver.stages.StageEngine.participation`, its rows
+    written on the expected gains' ``forms``): first the smallest total shortfall of the partners' expected gains
+    below their expected stand-alone values, ``min sum_p s_p`` with
+    ``sum_s pi_s (gain[s,p] - stand_alone[s,p]) + s_p >= 0``, ``s_p >= 0``; then that shortfall is held (at zero
+    wherever every partner can expect its stand-alone value) while the objective (set again here) is optimised.
+    Returns the first stage's outcome and the note naming who falls short."""
+    try:
+        first, missing = engine.participation(forms)
+    except Interrupted as stop:  # Ctrl-C: the objective's solve stops at once too, with what HiGHS has
+        first, missing = stop.outcome, None
+    finally:
+        engine.hs.set_objective(objective, offset)
+    if missing is None:
         return first, []
-    shortfall = -float(first.objective)
-    scale = max(1.0, max(abs(float(v)) for v in costs) if len(costs) else 1.0)
-    slack = max(1e-7, 1e-9 * scale, 1e-9 * shortfall)
-    if shortfall <= slack:
-        for col in short.values():
-            hs.set_column_bounds(col, 0.0, 0.0)
-        return first, []
-    held.append((hs.add_row(dict.fromkeys(short.values(), -1.0), lower=-shortfall - slack),
-                 {col: -1.0 for col in short.values()}))
-    values = hs.col_values()
+    shortfall = -float(first.objective or 0.0)
     cur = sd.data[sd.names[0]].instance.currency
-    missing = "; ".join(f"{p} by {values[col]:,.0f} {cur}" for p, col in short.items() if values[col] > 1e-6 * scale)
+    text = "; ".join(f"{p} by {v:,.0f} {cur}" for p, v in missing.items())
     return first, [f"Participation cannot hold in expectation for every partner: no plan lets each expect its "
                    f"stand-alone value. The plan keeps the total expected shortfall to its smallest possible "
-                   f"({shortfall:,.0f} {cur}): {missing} below stand-alone."]
+                   f"({shortfall:,.0f} {cur}): {text} below stand-alone."]
 
 
-HOLD_TOLERANCE = 1e-7
-"""How far below its optimum the smallest expected gain may fall while the expected total is maximised."""
-
-
-def _best_total_holding(hs: Any, model: Any, first: Any, tee: bool) -> Any:
+def _best_total_holding(hs: HighsSession, model: Any, first: Any, tee: bool) -> Any:
     """The second stage of ``maxmin``: the largest expected total among the plans whose smallest expected gain
-    reaches the first stage's (less a relative tolerance). Its outcome reports the smallest expected gain."""
-    import dataclasses as dc
-
+    reaches the first stage's (less :data:`~allocopt.solver.stages.LEVEL_TOLERANCE`, relative). Its outcome reports
+    the smallest expected gain."""
     level = float(first.objective)
     col = hs.col_of(model.smallest_expected_gain)
+    assert col is not None  # it is in every maxmin row
     scale = max(1.0, abs(level), abs(float(first.bound or 0.0)))
-    hs.add_row({col: 1.0}, lower=level - HOLD_TOLERANCE * scale)
+    hs.add_row({col: 1.0}, lower=level - LEVEL_TOLERANCE * scale)
     form, constant = hs.linear_form(model.expected_total.expr)
     hs.set_objective(form, constant)
     second = hs.solve(tee=tee)
     if not second.has_plan:  # the time limit struck in the second stage: keep the first stage's plan
         return first
     smallest = float(second.values.get("smallest_expected_gain", {None: level}).get(None, level))
-    return dc.replace(second, objective=smallest, bound=first.bound, gap=first.gap)
+    return dataclasses.replace(second, objective=smallest, bound=first.bound, gap=first.gap)
 
 
-TIE_BREAK_TOLERANCE = 1e-9
-"""How far below its optimum (relative) a held stage may fall while the later stages run (as for one plan:
-:data:`allocopt.solver.stages.HOLD_TOLERANCE`)."""
-
-
-def _leximin_tie_break(hs: Any, model: Any, sd: Any, first: Any, tee: bool,
-                       held: list[tuple[int, dict[int, float]]]) -> tuple[Any, list[str], np.ndarray]:
-    """The leximin tie-break over expected gains, as for one plan: with the objective held at its optimum (less a
-    relative tolerance), stage k = 1..n maximises the sum of the k smallest weighted expected gains above expected
-    stand-alone, ``k r - sum_p d_p`` with ``d_p >= r - w_p e_p``, ``d_p >= 0``, and holds it; each stage starts
-    from the last plan. On the final gates every held stage runs again as an LP (:func:`_restage`), so the split
-    depends on the gate decisions only. Returns the final outcome (reporting the objective's optimum), a note and
-    the plan's column values."""
-    import dataclasses as dc
-
-    from allocopt.model.scenario_model import gains
-
-    lp = hs.highs.getLp()
-    objective = {c: float(v) for c, v in enumerate(np.asarray(lp.col_cost_, dtype=float)) if v}
-    offset = float(lp.offset_)
+def _leximin_tie_break(engine: StageEngine, first: Any, offset: float) -> tuple[Any, list[str], np.ndarray | None]:
+    """The leximin tie-break over expected gains, by the same engine as for one plan: with the objective held at its
+    optimum (less a relative tolerance), stage k = 1..n maximises the sum of the k smallest weighted expected gains
+    above expected stand-alone, ``k r - sum_p d_p`` with ``d_p >= r - w_p e_p``, ``d_p >= 0``, and holds it; each
+    stage starts from the last plan; among plans that only swap expected gains between partners, the larger go to
+    the partners listed first (:meth:`~allocopt.solver.stages.StageEngine.leximin`). On the final gates every held
+    stage runs again as an LP and is held at its LP optimum exactly (:func:`_restaged`), so the split depends on the
+    gate decisions only. Returns the final outcome (reporting the objective's optimum), a note and the plan's column
+    values."""
+    objective = engine.objective
     value = float(first.objective)
-    scale = max(1.0, abs(value))
-    held.append((hs.add_row(objective, lower=value - offset - TIE_BREAK_TOLERANCE * scale), objective))
-    gain = gains(model, sd)
-    data = sd.data[sd.names[0]]
-    partners = list(data.PARTNERS)
-    expected: dict[str, int] = {}
-    for p in partners:
-        form, constant = hs.linear_form(sum(sd.probability[s] * (gain[s, p] - sd.data[s].instance.partners[p]
-                                                                  .stand_alone) for s in sd.names))
-        expected[p] = hs.add_column()
-        hs.add_row({**{c: -v for c, v in form.items()}, expected[p]: 1.0}, constant, constant)
-    weight = {p: float(data.instance.partners[p].weight) for p in partners}
-    columns = start = hs.col_values()
-    done = 0
-    for k in range(1, len(partners) + 1):
-        r = hs.add_column()
-        stage: dict[int, float] = {r: float(k)}
-        for p in partners:
-            d = hs.add_column(lower=0.0)
-            hs.add_row({d: 1.0, r: -1.0, expected[p]: weight[p]}, lower=0.0)
-            stage[d] = -1.0
-        hs.set_objective(stage)
-        outcome = hs.solve(tee=tee, warm_start=columns)
-        if not outcome.has_plan or outcome.objective is None:
-            break
-        done, columns = k, hs.col_values()
-        level = float(outcome.objective)
-        held.append((hs.add_row(stage, lower=level - TIE_BREAK_TOLERANCE * max(scale, abs(level))), stage))
-    if done == len(partners) > 1:
-        # the ladder fixes the expected gains sorted, not who gets which: among plans that only swap them, the
-        # larger go to the partners listed first (as for one plan); this stage picks gate decisions only
-        from allocopt.solver.stages import POLISH_BAND, in_order_objective
-
-        order = in_order_objective(partners, expected, weight)
-        hs.set_objective(order)
-        ordered = hs.solve(tee=tee, warm_start=columns)
-        now = sum(coef * float(columns[col]) for col, coef in order.items())
-        if ordered.has_plan and ordered.objective is not None and \
-                float(ordered.objective) > now + POLISH_BAND * scale:
-            columns = hs.col_values()  # a swap, not the held optima's tolerance
-    final, plan = _restage(hs, held, columns, scale)
-    hs.set_objective(objective, offset)
+    start = engine.columns
+    engine.hold(objective, value - offset)
+    with contextlib.suppress(Interrupted):  # Ctrl-C stops the ladder; the re-stage below then keeps the first plan
+        engine.leximin()
+    done, n = engine.leximin_done
+    final, plan = _restaged(engine)
+    engine.hs.set_objective(objective, offset)
     if final is None:  # a stage LP found no optimum on the final gates (it should not): the first plan stands
         return first, ["The leximin tie-break over expected gains could not be re-solved on the final gate "
                        "decisions: the split shown is the first plan found."], start
-    out = dc.replace(final, objective=value, bound=first.bound, gap=first.gap, termination=first.termination,
-                     solution_status=first.solution_status)
-    if done == len(partners):
+    out = dataclasses.replace(final, objective=value, bound=first.bound, gap=first.gap,
+                              termination=first.termination, solution_status=first.solution_status)
+    if done == n:
         return out, ["Tie-break (leximin): among the plans that reach the objective's optimum, the split shown is "
                      "the one whose expected gains above expected stand-alone are most equal."], plan
-    return out, [f"The leximin tie-break over expected gains stopped in stage {done + 1} of {len(partners)}: the "
-                 f"split shown is the most equal found by its first {done} stages."], plan
+    return out, [f"The leximin tie-break over expected gains stopped in stage {done + 1} of {n}: the split shown "
+                 f"is the most equal found by its first {done} stages."], plan
 
 
-def _restage(hs: Any, held: list[tuple[int, dict[int, float]]], columns: Any, scale: float) -> tuple[Any, Any]:
-    """With the gate decisions of ``columns`` held, run every held stage again as an LP, in order, holding each at
-    its LP optimum: the last LP's outcome (with its values) and column values, or (None, None) where a stage LP
-    has no optimum."""
-    hs.hold_integers(columns)
+def _restaged(engine: StageEngine) -> tuple[Any, np.ndarray | None]:
+    """With the gate decisions of the tie-break's plan held, every held stage run again as an LP, in order, each
+    held at its LP optimum exactly (:meth:`~allocopt.solver.stages.StageEngine.restage`), then the last stage's: its
+    outcome (with its values) and column values, or (None, None) where a stage LP has no optimum."""
+    hs = engine.hs
+    assert engine.columns is not None
+    hs.hold_integers(engine.columns)
     try:
-        for row, _objective in held:
-            hs.set_row_bounds(row)
-        outcome = None
-        for row, objective in held:
-            hs.set_objective(objective)
-            outcome = hs.solve()
-            if outcome.termination != Termination.OPTIMAL or outcome.objective is None:
-                return None, None
-            level = float(outcome.objective)
-            hs.set_row_bounds(row, level)  # an LP optimum, exact to HiGHS's feasibility tolerance: no slack
-        return outcome, hs.col_values()
+        final = hs.solve() if engine.restage(exact=True) else None
+        if final is None or final.termination != Termination.OPTIMAL or final.objective is None:
+            return None, None
+        return final, hs.col_values()
     finally:
         hs.release_integers()
 

@@ -8,7 +8,9 @@
 4. The exact re-stage: every held stage run again as an LP on the final gates, then the plan polished
    (:func:`allocopt.solver.stages.polish`).
 
-HiGHS's model is extended in place and restored afterwards.
+Steps 1, 3 and 4 are the stage engine's (:class:`allocopt.solver.stages.StageEngine`, here as
+:class:`~allocopt.solver.stages.Stages` on the session), which scenario plans share. HiGHS's model is extended in
+place and restored afterwards.
 """
 
 from __future__ import annotations

@@ -25,6 +25,12 @@ max_min_return      generalised Dinkelbach: ``max t`` with ``t <= net_gain_p - r
 The leximin tie-break (on by default): among the plans within the first stage's tolerance of its optimum, the leximin
 of the weighted gains above stand-alone. The gain vector it gives is unique, so the split does not depend on the
 solver's seed.
+
+The stages a one-plan solve and a scenario plan share (participation, held optima, the leximin ladder with its
+"in order" stage among swaps, the exact re-stage on the final gates) are written once, in :class:`StageEngine`, on a
+HiGHS session and one gain column per partner; :class:`Stages` is that engine on one plan's session, and
+:mod:`allocopt.scenarios.plan` hands it the expected-gain columns of a scenario tree. Its tolerances are the
+constants below, for both.
 """
 
 from __future__ import annotations
@@ -40,7 +46,7 @@ from allocopt.results.result import Termination
 
 if TYPE_CHECKING:
     from allocopt.session import Session
-    from allocopt.solver.highs import SolveOutcome
+    from allocopt.solver.highs import HighsSession, SolveOutcome
 
 HOLD_TOLERANCE = 1e-9
 """Relative slack (of the money scale) of a held stage optimum: the plan that reached it stays feasible, and the
@@ -54,7 +60,10 @@ HOLD_RETRY = (1e-6, 1e-4)
 """Wider relative slacks (of the money scale) of every held optimum, tried in turn when a stage is found to have no
 plan although the previous stage's plan meets every held optimum: a MIP optimum carries the MIP solver's
 integrality tolerance times the no-subsidy rows' big-M constants (a few money units), which exact gate decisions
-cannot always reach. The final split is re-staged exactly on the final gates (:func:`restage`)."""
+cannot always reach. The final split is re-staged on the final gates (:meth:`StageEngine.restage`)."""
+LEVEL_TOLERANCE = 1e-7
+"""How far below its optimum (relative, of the larger of 1, the optimum and its bound) the smallest expected gain may
+fall while the expected total is maximised (the second stage of ``maxmin`` over scenarios)."""
 RETURN_NOISE = 1e-6
 """A partner whose outlay is below this fraction of the money scale contributes nothing (solver noise)."""
 CUT_SCALE = 1e4
@@ -95,42 +104,64 @@ class Interrupted(Exception):
         self.outcome = outcome
 
 
-class Stages:
-    """The live HiGHS model extended with one free column per partner holding its gain above stand-alone."""
+LinearForm = tuple[dict[int, float], float]
+"""A linear expression of HiGHS's columns: (column -> coefficient, constant)."""
 
-    def __init__(self, session: Session, tee: bool, time_limit: float | None) -> None:
-        from allocopt.model.families import net_gain
 
-        self.session = session
-        self.hs = session.highs
+def gain_form(hs: HighsSession, expr: Any, less: float = 0.0) -> LinearForm:
+    """A partner's gain as a linear form of HiGHS's columns: the linear Pyomo expression ``expr`` less ``less`` (one
+    plan: its net gain less its stand-alone value; over scenarios, the expected gain above expected stand-alone
+    already holds the stand-alone values)."""
+    form, constant = hs.linear_form(expr)
+    return form, constant - less
+
+
+def gain_column(hs: HighsSession, gain: LinearForm) -> int:
+    """A new free column equal to the gain ``gain`` (one equality row defines it)."""
+    form, constant = gain
+    col = hs.add_column()
+    row = {c: -coef for c, coef in form.items()}
+    row[col] = 1.0
+    hs.add_row(row, constant, constant)
+    return col
+
+
+class StageEngine:
+    """The stages of a fair plan, written once for one plan (:class:`Stages`) and for scenario plans
+    (:mod:`allocopt.scenarios.plan`), on a live HiGHS session extended in place.
+
+    It acts on one free column per partner, ``g_p`` (:func:`gain_column`: the gain above stand-alone for one plan,
+    the expected gain above expected stand-alone over scenarios), the partners' weights ``w_p`` and a money scale
+    ``S`` to which every tolerance is relative. Its stages:
+
+    - :meth:`participation`: the smallest total shortfall below stand-alone, ``min sum_p s_p`` with
+      ``g_p + s_p >= 0``, held for every later stage;
+    - :meth:`hold`: a stage's optimum kept (less :data:`HOLD_TOLERANCE` of the money scale) from then on;
+    - :meth:`leximin`: the ladder of ordered sums (stage k maximises the sum of the k smallest ``w_p g_p`` and holds
+      it), then :meth:`in_order` among plans that only swap gains between partners;
+    - :meth:`restage`: with the gates held, every held stage run again as an LP, in order.
+    """
+
+    def __init__(self, hs: HighsSession, gain: dict[str, int], weight: dict[str, float], scale: float, *,
+                 tee: bool = False, time_limit: float | None = None) -> None:
+        self.hs = hs
+        self.gain = gain
+        """Each partner's gain column."""
+        self.partners = list(gain)
+        self.weight = weight
+        self.scale = scale
+        """The money scale: every tolerance is relative to it."""
         self.tee = tee
         self.time_limit = time_limit
         self.milps = 0
-        data = session.data
-        self.partners = list(data.PARTNERS)
-        self.weight = {p: float(data.instance.partners[p].weight) for p in self.partners}
-        self.stand_alone = {p: float(data.instance.partners[p].stand_alone) for p in self.partners}
-        self.gain: dict[str, int] = {}
-        self.outlay: dict[str, int | None] = {}
-        for p in self.partners:
-            form, constant = self.hs.linear_form(net_gain(session.model, data, p))
-            col = self.hs.add_column()
-            row = {c: -coef for c, coef in form.items()}
-            row[col] = 1.0
-            self.hs.add_row(row, constant - self.stand_alone[p], constant - self.stand_alone[p])
-            self.gain[p] = col
-            self.outlay[p] = session.column(("outlay", p))
-        self.utilitarian = {c: float(v) for c, v in enumerate(self.hs.costs()) if v}
-        total_value = sum(data.value.values())
-        self.scale = max(1.0, total_value / max(1, len(self.partners)))
         self.last: SolveOutcome | None = None
         self.columns: np.ndarray | None = None
+        """The column values of the last plan found (every stage so far holds on it)."""
         self.hold_rows: list[int] = []
         self.held: list[tuple[int, dict[int, float]]] = []
         """Each held stage optimum: its row and the stage objective it holds, in the order the stages ran."""
         self.objective: dict[int, float] = {}
         """The objective of the last stage solved."""
-        self.floored = False
         self.leximin_done = (0, len(self.partners))
         """Leximin stages completed, of how many."""
         self.unproven: list[Termination] = []
@@ -183,10 +214,14 @@ class Stages:
         assert self.columns is not None
         return {p: float(self.columns[c]) for p, c in self.gain.items()}
 
+    def slack(self, value: float) -> float:
+        """How far below a held optimum ``value`` later stages may go: :data:`HOLD_TOLERANCE` of the money scale
+        (or of the value, if larger), at least :data:`HOLD_ABSOLUTE`."""
+        return max(HOLD_ABSOLUTE, HOLD_TOLERANCE * max(abs(value), self.scale))
+
     def hold(self, objective: dict[int, float], value: float) -> int:
-        """Keep ``objective >= value`` (less a relative tolerance) from now on."""
-        slack = max(HOLD_ABSOLUTE, HOLD_TOLERANCE * max(abs(value), self.scale))
-        row = self.hs.add_row(dict(objective), value - slack)
+        """Keep ``objective >= value`` (less a relative tolerance, :meth:`slack`) from now on."""
+        row = self.hs.add_row(dict(objective), value - self.slack(value))
         self.hold_rows.append(row)
         self.held.append((row, dict(objective)))
         return row
@@ -194,14 +229,42 @@ class Stages:
     def weighted_gain(self, p: str) -> dict[int, float]:
         return {self.gain[p]: self.weight[p]}
 
-    # -- the stage families ------------------------------------------------------------------------------------
-    def maxmin(self) -> tuple[SolveOutcome, dict[int, float]]:
-        """``max t`` with ``t <= w_p g_p`` for every partner."""
-        t = self.hs.add_column()
+    def adopt(self, outcome: SolveOutcome, objective: dict[int, float]) -> None:
+        """Take a plan solved outside the engine (over scenarios: the objective itself) as the last stage's."""
+        self.last, self.objective = outcome, objective
+        if outcome.has_plan:
+            self.columns = self.hs.col_values()
+
+    # -- the stages shared by one plan and scenario plans ------------------------------------------------------
+    def participation(self, forms: dict[str, LinearForm] | None = None
+                      ) -> tuple[SolveOutcome, dict[str, float] | None]:
+        """``participation: auto``: the smallest total shortfall below stand-alone, ``min sum_p s_p`` with
+        ``g_p + s_p >= 0, s_p >= 0``, held for every later stage (at zero when every partner can reach its
+        stand-alone value). The rows are written on the gain columns, or on ``forms``, each partner's gain as a
+        linear form of the model's own columns (scenario plans: each partner's expected gain read off the scenario
+        blocks directly). Returns the stage's outcome and, where the shortfall is not zero, the partners that fall
+        short, by how much (None where nobody does, or the stage found no plan)."""
+        short = {p: self.hs.add_column(lower=0.0) for p in self.partners}
         for p in self.partners:
-            self.hs.add_row({t: 1.0, self.gain[p]: -self.weight[p]}, upper=0.0)
-        objective = {t: 1.0}
-        return self.solve(objective), objective
+            if forms is None:
+                self.hs.add_row({self.gain[p]: 1.0, short[p]: 1.0}, lower=0.0)
+            else:
+                form, constant = forms[p]
+                self.hs.add_row({**form, short[p]: 1.0}, lower=-constant)
+        objective = {short[p]: -1.0 for p in self.partners}
+        outcome = self.solve(objective, warm=False)
+        if not outcome.has_plan or outcome.objective is None:
+            return outcome, None
+        shortfall = -float(outcome.objective)
+        if shortfall <= max(HOLD_ABSOLUTE, HOLD_TOLERANCE * self.scale):
+            for p in self.partners:
+                self.hs.set_column_bounds(short[p], 0.0, 0.0)
+            return outcome, None
+        assert self.columns is not None
+        columns = self.columns
+        missing = {p: float(columns[short[p]]) for p in self.partners if columns[short[p]] > 1e-6 * self.scale}
+        self.hold(objective, -shortfall)
+        return outcome, missing
 
     def leximin(self, start_stage: int = 1, stages: int | None = None) -> SolveOutcome | None:
         """Ordered-sum leximin, stages ``start_stage..stages``: stage k maximises the sum of the k smallest weighted
@@ -275,6 +338,69 @@ class Stages:
         self.hold_rows.remove(row)
         self.held = [(r, o) for r, o in self.held if r != row]
 
+    def restage(self, exact: bool = False) -> bool:
+        """With the gates held (:meth:`~allocopt.solver.highs.HighsSession.hold_integers`, by the caller), run the
+        held stages again as LPs, in order, and hold each at its LP optimum; the objective of the last stage solved
+        is set again afterwards, for the caller's final LP.
+
+        A MIP stage optimum carries the MIP solver's tolerances (a held value a few cents above what the gates allow,
+        worth up to :data:`POLISH_BAND` of the money scale once released); on fixed gates each stage is an LP, solved
+        exactly, so the final split depends only on the gate decisions, never on the seed or the order the MIP search
+        took. Each LP optimum is held less :meth:`slack`, or with ``exact`` at the optimum itself (to HiGHS's
+        feasibility tolerance). One plan holds with the slack: a fairness stage's optimum need not be money (a
+        Kalai-Smorodinsky fraction), and its later stages are settled within that slack. Scenario plans hold exactly:
+        their stages are participation, the objective and the ladder, all money, and a slack there would let the final
+        LP hand a partner a contribution of a few 1e-7 that no stage asks for.
+
+        Returns False where a stage LP finds no optimum (it should not): that stage's row and the held rows after it
+        are then left released."""
+        hs = self.hs
+        for row, _objective in self.held:
+            hs.set_row_bounds(row)
+        for row, objective in self.held:
+            hs.set_objective(objective)
+            outcome = hs.solve(read_values=False)
+            if outcome.termination != Termination.OPTIMAL or outcome.objective is None:
+                hs.set_objective(self.objective)
+                return False
+            value = float(outcome.objective)
+            hs.set_row_bounds(row, value if exact else value - self.slack(value))
+        hs.set_objective(self.objective)
+        return True
+
+
+class Stages(StageEngine):
+    """The engine on one plan's session: the live HiGHS model extended with one free column per partner holding its
+    gain above stand-alone, with the families of stages the fairness objectives are solved in."""
+
+    def __init__(self, session: Session, tee: bool, time_limit: float | None) -> None:
+        from allocopt.model.families import net_gain
+
+        self.session = session
+        data = session.data
+        partners = list(data.PARTNERS)
+        self.stand_alone = {p: float(data.instance.partners[p].stand_alone) for p in partners}
+        self.outlay: dict[str, int | None] = {}
+        gain: dict[str, int] = {}
+        for p in partners:
+            gain[p] = gain_column(session.highs, gain_form(session.highs, net_gain(session.model, data, p),
+                                                           self.stand_alone[p]))
+            self.outlay[p] = session.column(("outlay", p))
+        total_value = sum(data.value.values())
+        super().__init__(session.highs, gain, {p: float(data.instance.partners[p].weight) for p in partners},
+                         max(1.0, total_value / max(1, len(partners))), tee=tee, time_limit=time_limit)
+        self.utilitarian = {c: float(v) for c, v in enumerate(self.hs.costs()) if v}
+        self.floored = False
+
+    # -- the stage families ------------------------------------------------------------------------------------
+    def maxmin(self) -> tuple[SolveOutcome, dict[int, float]]:
+        """``max t`` with ``t <= w_p g_p`` for every partner."""
+        t = self.hs.add_column()
+        for p in self.partners:
+            self.hs.add_row({t: 1.0, self.gain[p]: -self.weight[p]}, upper=0.0)
+        objective = {t: 1.0}
+        return self.solve(objective), objective
+
     def ideals(self) -> dict[str, float]:
         """Each partner's best gain above stand-alone, with every partner at least at stand-alone where a plan allows
         it (the Kalai-Smorodinsky ideal point); solver noise around 0 is reported as 0. ``self.floored`` says
@@ -301,7 +427,7 @@ class Stages:
 
 def in_order_objective(partners: list[str], gain: dict[str, int], weight: dict[str, float]) -> dict[int, float]:
     """``sum_p (n - position_p) w_p g_p`` over the gain columns: larger gains to the partners listed first (the
-    last stage of a leximin tie-break, for one plan and over scenarios)."""
+    last stage of a leximin tie-break, :meth:`StageEngine.in_order`)."""
     n = len(partners)
     return {gain[p]: (n - k) * weight[p] for k, p in enumerate(partners)}
 
@@ -341,7 +467,7 @@ def polish(st: Stages) -> None:
     hs = st.hs
     hs.hold_integers(st.columns)
     try:
-        restage(st)
+        st.restage()  # where a stage LP finds no optimum, the final LP runs with the later held rows released
         outcome = hs.solve(read_values=False)
         if outcome.termination != Termination.OPTIMAL:
             gains = st.gains()
@@ -360,28 +486,6 @@ def polish(st: Stages) -> None:
             st.columns = hs.col_values()
     finally:
         hs.release_integers()
-
-
-def restage(st: Stages) -> None:
-    """With the gates held, run the held stages again as LPs, in order, and hold each at its LP optimum.
-
-    A MIP stage optimum carries the MIP solver's tolerances (a held value a few cents above what the gates allow,
-    worth up to :data:`POLISH_BAND` of the money scale once released); on fixed gates each stage is an LP, solved
-    exactly, so the final split depends only on the gate decisions, never on the seed or the order the MIP search
-    took. Where a stage LP finds no optimum (it should not), the held rows are left released and :func:`polish`
-    falls back to keeping each partner's gain within its band."""
-    hs = st.hs
-    for row, _objective in st.held:
-        hs.set_row_bounds(row)
-    for row, objective in st.held:
-        hs.set_objective(objective)
-        outcome = hs.solve(read_values=False)
-        if outcome.termination != Termination.OPTIMAL or outcome.objective is None:
-            hs.set_objective(st.objective)
-            return
-        value = float(outcome.objective)
-        hs.set_row_bounds(row, value - max(HOLD_ABSOLUTE, HOLD_TOLERANCE * max(abs(value), st.scale)))
-    hs.set_objective(st.objective)
 
 
 def restore_objective(final: SolveOutcome, st: Stages, first: SolveOutcome) -> SolveOutcome:
@@ -423,24 +527,12 @@ def smallest_return(st: Stages) -> float:
 
 
 def participation_stage(st: Stages) -> tuple[SolveOutcome, list[str]]:
-    """``participation: auto``: the smallest total shortfall below stand-alone, ``min sum_p s_p`` with
-    ``g_p + s_p >= 0, s_p >= 0``, held for every later stage (at zero when every partner can reach its
-    stand-alone value)."""
-    short = {p: st.hs.add_column(lower=0.0) for p in st.partners}
-    for p in st.partners:
-        st.hs.add_row({st.gain[p]: 1.0, short[p]: 1.0}, lower=0.0)
-    objective = {short[p]: -1.0 for p in st.partners}
-    outcome = st.solve(objective, warm=False)
-    if not outcome.has_plan or outcome.objective is None:
+    """``participation: auto`` for one plan (:meth:`StageEngine.participation`), with the note naming who falls
+    short."""
+    outcome, missing = st.participation()
+    if missing is None:
         return outcome, []
-    shortfall = -float(outcome.objective)
-    if shortfall <= max(HOLD_ABSOLUTE, HOLD_TOLERANCE * st.scale):
-        for p in st.partners:
-            st.hs.set_column_bounds(short[p], 0.0, 0.0)
-        return outcome, []
-    assert st.columns is not None
-    missing = {p: float(st.columns[short[p]]) for p in st.partners if st.columns[short[p]] > 1e-6 * st.scale}
-    st.hold(objective, -shortfall)
+    shortfall = -float(outcome.objective or 0.0)
     cur = st.session.data.instance.currency
     text = "; ".join(f"{p} by {v:,.0f} {cur}" for p, v in missing.items())
     return outcome, [f"Participation cannot hold for every partner: no plan lets each reach its stand-alone value. "
