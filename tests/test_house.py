@@ -54,7 +54,8 @@ OTHER_OPTIONS = {"tie_break", "kind"}
 
 def _named_by_string(compare: ast.Compare, names: set[str]) -> list[str]:
     operands = [compare.left, *compare.comparators]
-    if any(isinstance(o, ast.Attribute) and o.attr in OTHER_OPTIONS for o in operands):
+    if any((isinstance(o, ast.Attribute) and o.attr in OTHER_OPTIONS) or (isinstance(o, ast.Name) and o.id in
+                                                                         OTHER_OPTIONS) for o in operands):
         return []
     found = []
     for operand in operands:
