@@ -208,89 +208,112 @@ def _kalai_smorodinsky(st: Stages) -> FairSolve:
 def _alpha_fair(st: Stages, alpha: float, tolerance: float, max_rounds: int) -> FairSolve:
     """Cutting planes on ``sum_p w_p U(g_p / S)``: every partner must gain more than its stand-alone value."""
     outcome, _ = st.maxmin()
-    notes: list[str] = []
     info: dict[str, Any] = {"alpha": alpha}
     if not outcome.has_plan:
         return FairSolve(outcome, info=info)
     smallest = float(outcome.objective or 0.0)
     if smallest <= 1e-9 * st.scale:
-        ideals = st.ideals()
-        stuck = [p for p in st.partners if not (ideals[p] > 1e-9 * st.scale)]
-        if stuck:
-            why = "; ".join(f"{p} cannot be made better off than its stand-alone value by any plan (best gain above "
-                            f"it: {ideals[p]:,.0f})" for p in stuck)
-        else:
-            why = ("each partner can be made better off on its own, but no single plan makes all of them better "
-                   "off at once")
-        notes.append(f"No plan gives every partner a gain above its stand-alone value, so the "
-                     f"{'Nash' if alpha == 1 else 'alpha-fair'} objective is undefined: {why}. The plan shown is the "
-                     "leximin plan instead.")
-        leximin = st.leximin()
-        assert leximin is not None
-        info["undefined"] = True
-        return FairSolve(leximin, notes=notes, info=info)
-    # every partner can gain at least `smallest / w_p`: keep that floor, scaled
-    s = st.scale
-    floor = {p: max(1e-9, smallest / st.weight[p] / s * 1e-3) for p in st.partners}
-    for p in st.partners:
-        st.hs.set_column_bounds(st.gain[p], lower=floor[p] * s)
-    u = {p: st.hs.add_column() for p in st.partners}
-    points: dict[str, list[float]] = {p: [] for p in st.partners}
-
-    k = CUT_SCALE
-
-    def cut(p: str, a: float) -> None:
-        # u_p <= K (U(a) + U'(a) (g_p / S - a)): K lifts the utilities above HiGHS's feasibility tolerance
-        tangent = slope(a, alpha)
-        st.hs.add_row({u[p]: 1.0, st.gain[p]: -k * tangent / s}, upper=k * (utility(a, alpha) - tangent * a))
-        points[p].append(a)
-
-    top = max(1.0, sum(st.session.data.value.values()) / s)
-    for p in st.partners:
-        lo = floor[p]
-        for j in range(CUT_START):
-            cut(p, lo * (top / lo) ** (j / (CUT_START - 1)))
-    objective = {u[p]: st.weight[p] for p in st.partners}
-    reached = math.inf
-    rounds = 0
-    true_value = math.nan
-    history: list[float] = []
-    gap = min(st.hs.options.rel_gap, tolerance / 10)  # each round's MILP must be solved tighter than the cuts
-    scaled, st.hs.scale = st.hs.scale, False  # the cuts are lifted by K above HiGHS's own absolute tolerances:
-    try:  # a scaled copy (solver.equilibration) would rescale those tolerances and stall the cuts short of the aim
-        while rounds < max_rounds:
-            rounds += 1
-            outcome = st.solve(objective, rel_gap=gap)
-            if not outcome.has_plan or outcome.objective is None:
-                break
-            gains = st.gains()
-            true_value = sum(st.weight[p] * utility(max(gains[p] / s, floor[p]), alpha) for p in st.partners)
-            reached = (outcome.objective / k - true_value) / max(1.0, abs(true_value))
-            history.append(reached)
-            if reached <= tolerance:
-                break
-            if len(history) > STALL_ROUNDS and history[-1] > 0.99 * history[-1 - STALL_ROUNDS]:
-                break  # the cuts no longer close the gap: HiGHS's own tolerances are reached
-            for p in st.partners:
-                a = max(gains[p] / s, floor[p])
-                if not any(abs(a - b) <= 1e-12 * max(1.0, a) for b in points[p]):
-                    cut(p, a)
-    finally:
-        st.hs.scale = scaled
-    info.update({"rounds": rounds, "tolerance_reached": reached, "tolerance": tolerance, "scale": s,
-                 "_objective": objective, "_stage_value": outcome.objective})
+        return _alpha_fair_undefined(st, alpha, info)
+    cuts = _TangentCuts(st, alpha, smallest)
+    outcome, rounds, reached, true_value = cuts.run(outcome, tolerance, max_rounds)
+    info.update({"rounds": rounds, "tolerance_reached": reached, "tolerance": tolerance, "scale": st.scale,
+                 "_objective": cuts.objective, "_stage_value": outcome.objective})
     if outcome.has_plan:
         outcome.objective = true_value
-    if reached > tolerance:
-        notes.append(f"The {'Nash' if alpha == 1 else 'alpha-fair'} tangent cuts stopped after {rounds} rounds at "
-                     f"a relative tolerance of {reached:.1e} (asked: {tolerance:.0e}): the solver's own "
-                     "tolerances allow no closer approach." if rounds < max_rounds else
-                     f"The {'Nash' if alpha == 1 else 'alpha-fair'} tangent cuts stopped at the limit of "
-                     f"{max_rounds} rounds, at a relative tolerance of {reached:.1e} (asked: {tolerance:.0e}).")
+    return FairSolve(outcome, notes=[_cut_note(alpha, rounds, reached, tolerance, max_rounds)], info=info)
+
+
+def _alpha_fair_undefined(st: Stages, alpha: float, info: dict[str, Any]) -> FairSolve:
+    """No plan gives every partner a gain above stand-alone: the objective is undefined; the leximin plan stands."""
+    ideals = st.ideals()
+    stuck = [p for p in st.partners if not (ideals[p] > 1e-9 * st.scale)]
+    if stuck:
+        why = "; ".join(f"{p} cannot be made better off than its stand-alone value by any plan (best gain above "
+                        f"it: {ideals[p]:,.0f})" for p in stuck)
     else:
-        notes.append(f"{'Nash' if alpha == 1 else f'Alpha-fair (alpha = {alpha:g})'} objective solved to a relative "
-                     f"tolerance of {max(reached, 0.0):.1e} in {rounds} rounds of tangent cuts.")
-    return FairSolve(outcome, notes=notes, info=info)
+        why = ("each partner can be made better off on its own, but no single plan makes all of them better "
+               "off at once")
+    notes = [f"No plan gives every partner a gain above its stand-alone value, so the "
+             f"{'Nash' if alpha == 1 else 'alpha-fair'} objective is undefined: {why}. The plan shown is the "
+             "leximin plan instead."]
+    leximin = st.leximin()
+    assert leximin is not None
+    info["undefined"] = True
+    return FairSolve(leximin, notes=notes, info=info)
+
+
+def _cut_note(alpha: float, rounds: int, reached: float, tolerance: float, max_rounds: int) -> str:
+    """How close the tangent cuts came to the true objective, in words."""
+    if reached > tolerance:
+        return (f"The {'Nash' if alpha == 1 else 'alpha-fair'} tangent cuts stopped after {rounds} rounds at "
+                f"a relative tolerance of {reached:.1e} (asked: {tolerance:.0e}): the solver's own "
+                "tolerances allow no closer approach." if rounds < max_rounds else
+                f"The {'Nash' if alpha == 1 else 'alpha-fair'} tangent cuts stopped at the limit of "
+                f"{max_rounds} rounds, at a relative tolerance of {reached:.1e} (asked: {tolerance:.0e}).")
+    return (f"{'Nash' if alpha == 1 else f'Alpha-fair (alpha = {alpha:g})'} objective solved to a relative "
+            f"tolerance of {max(reached, 0.0):.1e} in {rounds} rounds of tangent cuts.")
+
+
+class _TangentCuts:
+    """The cut model of ``max sum_p w_p U(x_p)``, ``x_p = g_p / S``: a utility column ``u_p`` per partner under
+    tangent cuts ``u_p <= K (U(a) + U'(a) (x_p - a))`` (K lifts the utilities above HiGHS's feasibility tolerance),
+    every partner's gain kept above a floor where U is finite."""
+
+    def __init__(self, st: Stages, alpha: float, smallest: float) -> None:
+        self.st, self.alpha, self.s, self.k = st, alpha, st.scale, CUT_SCALE
+        # every partner can gain at least `smallest / w_p`: keep that floor, scaled
+        self.floor = {p: max(1e-9, smallest / st.weight[p] / self.s * 1e-3) for p in st.partners}
+        for p in st.partners:
+            st.hs.set_column_bounds(st.gain[p], lower=self.floor[p] * self.s)
+        self.u = {p: st.hs.add_column() for p in st.partners}
+        self.points: dict[str, list[float]] = {p: [] for p in st.partners}
+        top = max(1.0, sum(st.session.data.value.values()) / self.s)
+        for p in st.partners:
+            lo = self.floor[p]
+            for j in range(CUT_START):
+                self.cut(p, lo * (top / lo) ** (j / (CUT_START - 1)))
+        self.objective = {self.u[p]: st.weight[p] for p in st.partners}
+
+    def cut(self, p: str, a: float) -> None:
+        tangent = slope(a, self.alpha)
+        self.st.hs.add_row({self.u[p]: 1.0, self.st.gain[p]: -self.k * tangent / self.s},
+                           upper=self.k * (utility(a, self.alpha) - tangent * a))
+        self.points[p].append(a)
+
+    def run(self, outcome: Any, tolerance: float, max_rounds: int) -> tuple[Any, int, float, float]:
+        """Rounds of the cut model, a cut added at each partner's incumbent gain, until the cut model's objective is
+        within ``tolerance`` of the true one (or stalls): the last outcome (``outcome``, the max-min stage's, if no
+        round runs), rounds, tolerance reached, true value."""
+        st = self.st
+        reached, rounds, true_value = math.inf, 0, math.nan
+        history: list[float] = []
+        gap = min(st.hs.options.rel_gap, tolerance / 10)  # each round's MILP must be solved tighter than the cuts
+        scaled, st.hs.scale = st.hs.scale, False  # the cuts are lifted by K above HiGHS's own absolute tolerances:
+        try:  # a scaled copy (solver.equilibration) would rescale those tolerances and stall the cuts short of the aim
+            while rounds < max_rounds:
+                rounds += 1
+                outcome = st.solve(self.objective, rel_gap=gap)
+                if not outcome.has_plan or outcome.objective is None:
+                    break
+                gains = st.gains()
+                true_value = sum(st.weight[p] * utility(max(gains[p] / self.s, self.floor[p]), self.alpha)
+                                 for p in st.partners)
+                reached = (outcome.objective / self.k - true_value) / max(1.0, abs(true_value))
+                history.append(reached)
+                if reached <= tolerance:
+                    break
+                if len(history) > STALL_ROUNDS and history[-1] > 0.99 * history[-1 - STALL_ROUNDS]:
+                    break  # the cuts no longer close the gap: HiGHS's own tolerances are reached
+                self._cut_at(gains)
+        finally:
+            st.hs.scale = scaled
+        return outcome, rounds, reached, true_value
+
+    def _cut_at(self, gains: dict[str, float]) -> None:
+        for p in self.st.partners:
+            a = max(gains[p] / self.s, self.floor[p])
+            if not any(abs(a - b) <= 1e-12 * max(1.0, a) for b in self.points[p]):
+                self.cut(p, a)
 
 
 def _max_min_return(st: Stages, tolerance: float, max_rounds: int) -> FairSolve:
