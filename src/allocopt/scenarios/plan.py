@@ -428,35 +428,17 @@ def plan_scenarios(instance: Instance, scenarios: Scenarios, spec: ModelSpec | s
                          tie_break=given.tie_break == "leximin")
     outcome = solved.outcome
     solve_s = time.perf_counter() - start
-    notes: list[str] = []
-    notes += solved.notes
+    notes: list[str] = list(solved.notes)
     results: dict[str, Result] = {}
     tables: dict[str, pd.DataFrame] = {}
     value: dict[str, Any] = {}
     if outcome.has_plan:
-        results = _scenario_results(instance, scenarios, plain, solved, start)
-        tables = scenario_tables(instance, scenarios, results)
-        if prices:
-            from allocopt.scenarios.prices import PRICE_NOTE, scenario_price_tables
-
-            tables.update(scenario_price_tables(solved.hs, solved.model, solved.data, solved.columns))
-            notes.append(PRICE_NOTE)
-        if values:
-            value, more = values_of_information(instance, scenarios, plain, _expected_total(scenarios, results),
-                                                workers=workers, dask=dask)
-            notes += more
+        results, tables, value = _what_the_plan_gives(instance, scenarios, plain, solved, start, notes,
+                                                      prices=prices, values=values, workers=workers, dask=dask)
     else:
-        from allocopt.session import no_plan_note
-
-        notes.append(no_plan_note(outcome.termination))
-        if outcome.termination in (Termination.INFEASIBLE, Termination.INFEASIBLE_OR_UNBOUNDED):
-            notes += why_no_plan(instance, scenarios, plain)
+        notes += _why_no_scenario_plan(instance, scenarios, plain, outcome)
     proven = outcome.termination == Termination.OPTIMAL and (outcome.gap or 0.0) <= PROVEN_GAP
-    tree: dict[str, dict[str, Any]] = {s: {"probability": scenarios.probability(s), "shares_with": None,
-                                           "splits_at": None}
-            for s in scenarios.names}
-    for s, q, split in scenarios.links(instance):
-        tree[s].update(shares_with=q, splits_at=split)
+    tree = _tree(instance, scenarios)
     kind = scenarios.objective
     name = {"expected": "expected_total_net_gain", "maxmin": "smallest_expected_gain_above_stand_alone"}.get(
         kind.kind, f"mean_cvar(weight={kind.weight}, level={kind.level})")
@@ -469,3 +451,42 @@ def plan_scenarios(instance: Instance, scenarios: Scenarios, spec: ModelSpec | s
         timing={"build_s": solved.build_s, "solve_s": outcome.solve_s, "plan_s": solve_s,
                 "total_s": time.perf_counter() - start},
         tree=tree, scenarios=results, tables=tables, value=value, notes=notes, size=solved.size)
+
+
+def _what_the_plan_gives(instance: Instance, scenarios: Scenarios, plain: ModelSpec, solved: _Solved, start: float,
+                         notes: list[str], *, prices: bool, values: bool, workers: int | None, dask: Any
+                         ) -> tuple[dict[str, Result], dict[str, pd.DataFrame], dict[str, Any]]:
+    """A found plan's outcome per scenario, its tables (and prices), and what the scenarios are worth (VSS, EVPI);
+    notes are added to ``notes``."""
+    results = _scenario_results(instance, scenarios, plain, solved, start)
+    tables = scenario_tables(instance, scenarios, results)
+    value: dict[str, Any] = {}
+    if prices:
+        from allocopt.scenarios.prices import PRICE_NOTE, scenario_price_tables
+
+        tables.update(scenario_price_tables(solved.hs, solved.model, solved.data, solved.columns))
+        notes.append(PRICE_NOTE)
+    if values:
+        value, more = values_of_information(instance, scenarios, plain, _expected_total(scenarios, results),
+                                            workers=workers, dask=dask)
+        notes += more
+    return results, tables, value
+
+
+def _why_no_scenario_plan(instance: Instance, scenarios: Scenarios, plain: ModelSpec, outcome: Any) -> list[str]:
+    from allocopt.session import no_plan_note
+
+    notes = [no_plan_note(outcome.termination)]
+    if outcome.termination in (Termination.INFEASIBLE, Termination.INFEASIBLE_OR_UNBOUNDED):
+        notes += why_no_plan(instance, scenarios, plain)
+    return notes
+
+
+def _tree(instance: Instance, scenarios: Scenarios) -> dict[str, dict[str, Any]]:
+    """Each scenario's probability, and the scenario it shares decisions with until it splits off (and where)."""
+    tree: dict[str, dict[str, Any]] = {s: {"probability": scenarios.probability(s), "shares_with": None,
+                                           "splits_at": None}
+                                       for s in scenarios.names}
+    for s, q, split in scenarios.links(instance):
+        tree[s].update(shares_with=q, splits_at=split)
+    return tree
