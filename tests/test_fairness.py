@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 from click.testing import CliRunner
@@ -21,6 +22,7 @@ from allocopt.instance.generate import generate_instance
 from allocopt.results.metrics import bfT_bounds, fairness_metrics, gini, jain
 from allocopt.session import Session
 from allocopt.solver.specs import model_spec_from_dict
+from conftest import INSTANCES
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = sorted((ROOT / "instances").glob("*.yaml"))
@@ -362,3 +364,34 @@ def test_a_solver_error_in_a_tie_break_stage_keeps_the_plan_found() -> None:
     # (with HiGHS 1.16 the first stage fails; another version may get through, and then the tie-break completes)
     assert any("tie-break stopped: HiGHS gave up on the numbers" in note or "most equal of them" in note
                for note in result.notes)
+
+
+# -- compare through the executor ------------------------------------------------------------------------------
+
+def _comparable(found: Any) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """A comparison without its timings: the table and each plan's tables, for exact equality."""
+    plans = {label: {name: df for name, df in r.tables.items()} for label, r in found.results.items()}
+    return found.table, plans
+
+
+def test_compare_on_local_workers_equals_the_serial_comparison() -> None:
+    """Each objective is one executor task solved cold; the live session's re-solves also start fresh: the same
+    plans, the same table (including the price of fairness against the utilitarian reference), to the last bit."""
+    objectives = ["maxmin", "nash", "leximin"]  # no utilitarian: its reference is solved as a task too
+    serial = compare(INSTANCES / "joint-venture.yaml", objectives)
+    parallel = compare(INSTANCES / "joint-venture.yaml", objectives, workers=2)
+    s_table, s_plans = _comparable(serial)
+    p_table, p_plans = _comparable(parallel)
+    pd.testing.assert_frame_equal(s_table, p_table, check_exact=True)
+    assert list(s_plans) == list(p_plans) == ["maxmin", "nash", "leximin"]
+    for label in s_plans:
+        for name, df in s_plans[label].items():
+            pd.testing.assert_frame_equal(df, p_plans[label][name], check_exact=True)
+    assert s_table["price_of_fairness"].notna().all()
+    pd.testing.assert_frame_equal(serial.changes, parallel.changes, check_exact=True)
+
+
+def test_compare_refuses_workers_and_dask_together() -> None:
+    res = CliRunner().invoke(main, ["compare", str(INSTANCES / "joint-venture.yaml"), "--workers", "2", "--dask",
+                                    "tcp://127.0.0.1:1"])
+    assert res.exit_code == 2 and "either --workers or --dask" in res.output

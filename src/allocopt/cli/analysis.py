@@ -133,9 +133,12 @@ def renegotiate(instance: Path, model_file: Path | None, steps: str, terms: str 
               help="Also write each plan's result file (DIR/OBJECTIVE/result.json and its tables)")
 @click.option("--format", "fmt", type=click.Choice(["table", "markdown", "json", "csv"]), default="table",
               show_default=True, help="What to print on stdout")
+@click.option("--workers", type=click.IntRange(1, 256), help="Solve the objectives on this many local processes")
+@click.option("--dask", "dask_address", metavar="ADDRESS", help="Solve the objectives on the Dask cluster at ADDRESS "
+              "(needs allocopt[dask])")
 @handle_errors
 def compare(instance: Path, model_file: Path | None, objectives: str, time_limit: float | None,
-            out_dir: Path | None, fmt: str) -> None:
+            out_dir: Path | None, fmt: str, workers: int | None, dask_address: str | None) -> None:
     """Solve INSTANCE under several fairness objectives and show them side by side: total, each partner's gain
     and return, the smallest gain, Jain, Gini, the price of fairness, and what changes in the plan."""
     from allocopt.check.checker import check_result
@@ -162,7 +165,10 @@ def compare(instance: Path, model_file: Path | None, objectives: str, time_limit
         for objective in parsed:
             check_set_target(out_dir / _label_dir(objective), protect=protect)
     inst = load_instance(instance)
-    found = compare_objectives(inst, parsed, load_model_spec(model_file), time_limit=time_limit)
+    if workers is not None and dask_address is not None:
+        raise click.UsageError("give either --workers or --dask, not both")
+    found = compare_objectives(inst, parsed, load_model_spec(model_file), time_limit=time_limit, workers=workers,
+                               dask=dask_address)
     failed = []
     for label, result in found.results.items():
         if result.status.has_plan:

@@ -48,26 +48,27 @@ def _spec_for(spec: ModelSpec, objective: str | dict[str, Any]) -> ModelSpec:
 
 
 def compare(instance: Instance | str | Path, objectives: Sequence[str | dict[str, Any]] = DEFAULT_OBJECTIVES,
-            spec: ModelSpec | str | Path | None = None, *, time_limit: float | None = None) -> Comparison:
-    """Solve ``instance`` under each objective (names, ``alpha_fair:alpha=2``, or mappings) and compare."""
-    from allocopt.session import Session
+            spec: ModelSpec | str | Path | None = None, *, time_limit: float | None = None,
+            workers: int | None = None, dask: str | Any | None = None) -> Comparison:
+    """Solve ``instance`` under each objective (names, ``alpha_fair:alpha=2``, or mappings) and compare.
 
+    Serially the objectives share one live session; with ``workers`` (local processes) or ``dask`` (a cluster's
+    address or client) each objective is one task of the executor, solved cold. Every re-solve of a session starts
+    fresh, so both give the same plans."""
     inst = instance if isinstance(instance, Instance) else load_instance(instance)
     base = spec if isinstance(spec, ModelSpec) else load_model_spec(spec)
     specs = {(_spec_for(base, o)).objective.label(): _spec_for(base, o) for o in objectives}
-    results: dict[str, Result] = {}
+    if not any(is_utilitarian(s.objective.name) for s in specs.values()):
+        specs = {REFERENCE: _spec_for(base, "utilitarian"), **specs}
+    if workers is None and dask is None:
+        results = _solved_on_one_session(inst, base, specs, time_limit)
+    else:
+        results = _solved_as_tasks(inst, specs, time_limit, workers, dask)
     utilitarian_total: float | None = None
-    with Session(inst, base, time_limit=time_limit) as session:
-        if not any(is_utilitarian(s.objective.name) for s in specs.values()):
-            session.replace(inst, _spec_for(session.spec, "utilitarian"))
-            reference = session.solve()
-            utilitarian_total = reference.objective if reference.status.has_plan else None
-        for label, objective_spec in specs.items():
-            session.replace(inst, objective_spec.model_copy(update={"solver": session.spec.solver}))
-            results[label] = session.solve()
-            if is_utilitarian(objective_spec.objective.name) and \
-                    results[label].status.has_plan:
-                utilitarian_total = results[label].objective
+    for label, objective_spec in specs.items():
+        if is_utilitarian(objective_spec.objective.name) and results[label].status.has_plan:
+            utilitarian_total = results[label].objective
+    results.pop(REFERENCE, None)
     rows = []
     for label, result in results.items():
         row: dict[str, Any] = {"objective": label, "status": str(result.status.termination),
@@ -86,6 +87,43 @@ def compare(instance: Instance | str | Path, objectives: Sequence[str | dict[str
         rows.append(row)
     table = pd.DataFrame.from_records(rows).set_index("objective")
     return Comparison(table, results, plan_changes(results), inst.currency)
+
+
+REFERENCE = "<utilitarian reference>"
+"""The label of the utilitarian plan solved only as the price of fairness's reference (not shown)."""
+
+
+def _solved_on_one_session(inst: Instance, base: ModelSpec, specs: dict[str, ModelSpec],
+                           time_limit: float | None) -> dict[str, Result]:
+    from allocopt.session import Session
+
+    results: dict[str, Result] = {}
+    with Session(inst, base, time_limit=time_limit) as session:
+        for label, objective_spec in specs.items():
+            session.replace(inst, objective_spec.model_copy(update={"solver": session.spec.solver}))
+            results[label] = session.solve()
+    return results
+
+
+def _solved_as_tasks(inst: Instance, specs: dict[str, ModelSpec], time_limit: float | None,
+                     workers: int | None, dask: str | Any | None) -> dict[str, Result]:
+    from allocopt.solver.executor import run_tasks
+
+    data = inst.model_dump(mode="json", exclude_unset=True)
+    tasks = [{"instance": data, "spec": s.model_dump(mode="json"), "time_limit": time_limit} for s in specs.values()]
+    return dict(zip(specs, run_tasks(solve_objective_task, tasks, workers=workers, dask=dask), strict=True))
+
+
+def solve_objective_task(task: dict[str, Any]) -> Result:
+    """Task: one objective's plan of the instance, solved cold (module-level, so the executor can ship it)."""
+    from allocopt.instance.schema import instance_from_dict
+    from allocopt.session import Session
+    from allocopt.solver.specs import model_spec_from_dict
+
+    inst = instance_from_dict(dict(task["instance"]), source="<compare instance>")
+    spec = model_spec_from_dict(dict(task["spec"]), source="<compare model>")
+    with Session(inst, spec, time_limit=task["time_limit"]) as session:
+        return session.solve()
 
 
 def plan_changes(results: dict[str, Result]) -> pd.DataFrame:
