@@ -106,9 +106,9 @@ def diagnose(instance: Instance, spec: ModelSpec | None = None, *, feasible_chec
     phase (:mod:`allocopt.instance.windows`) where that can restore a plan; otherwise (and by default) it may use any
     term,
     and says which of its changes need a closed window."""
-    from allocopt.model import build_data, create_model
+    from allocopt.instance.windows import window_notes
+    from allocopt.model import build_data
     from allocopt.session import solve
-    from allocopt.solver.highs import conflict_set
 
     spec = spec or ModelSpec()
     data = build_data(instance, spec)
@@ -121,15 +121,30 @@ def diagnose(instance: Instance, spec: ModelSpec | None = None, *, feasible_chec
             raise NoPlanError(f"no plan was found and none was proven impossible ({result.status.termination}): "
                               "raise the time limit (--time-limit) and diagnose again")
 
-    entries: list[Entry] = []
-    from_integrality = False
-    if conflict:
-        # With whole gates the value split always exists; in the relaxation it makes chains no planner would read.
-        ignore = () if spec.rules.participation.hard else ("value_split", "no_subsidy")
-        cs = conflict_set(create_model(build_data(instance, _legacy_rows(spec))), spec.solver, ignore)
-        from_integrality = cs.lp_feasible
-        entries = _unique([describe(fam, idx, data) for fam, idx in cs.rows])
+    entries, from_integrality = _conflict(instance, spec, data) if conflict else ([], False)
+    changes, status = _cheapest_changes(instance, spec, open_windows_only)
+    confirmed, objective, repaired, repaired_spec, why = _confirm(instance, spec, changes)
+    notes = window_notes(instance, [(c.text, c.keys, float(c.entry.value or 0.0), float(c.new_value))
+                                    for c in changes if isinstance(c.new_value, (int, float))])
+    return Diagnosis(instance.name, True, findings, entries, from_integrality, changes, status, confirmed, objective,
+                     repaired, repaired_spec, why, notes)
 
+
+def _conflict(instance: Instance, spec: ModelSpec, data: Any) -> tuple[list[Entry], bool]:
+    """The terms that cannot all hold together (an irreducible infeasible subset of the LP relaxation, in the
+    instance's words), and whether the relaxation is feasible (the conflict then comes from whole gates alone)."""
+    from allocopt.model import build_data, create_model
+    from allocopt.solver.highs import conflict_set
+
+    # With whole gates the value split always exists; in the relaxation it makes chains no planner would read.
+    ignore = () if spec.rules.participation.hard else ("value_split", "no_subsidy")
+    cs = conflict_set(create_model(build_data(instance, _legacy_rows(spec))), spec.solver, ignore)
+    return _unique([describe(fam, idx, data) for fam, idx in cs.rows]), cs.lp_feasible
+
+
+def _cheapest_changes(instance: Instance, spec: ModelSpec, open_windows_only: bool) -> tuple[list[Change], str]:
+    """The cheapest renegotiation and how its search ended: among the terms whose window is open first (with
+    ``open_windows_only``), else among every term."""
     changes: list[Change] = []
     status = "not run"
     if open_windows_only:
@@ -137,26 +152,25 @@ def diagnose(instance: Instance, spec: ModelSpec | None = None, *, feasible_chec
             instance, family, index))
     if not changes:
         changes, status = _renegotiate(instance, spec)
-    confirmed: bool | None = None
-    objective = None
-    repaired, repaired_spec = None, None
-    why = ""
-    if changes:
-        try:
-            repaired, repaired_spec = apply_changes(instance, spec, changes)
-        except InputError as err:  # e.g. a capacity raised past the largest amount accepted
-            confirmed = False
-            why = "the changed instance would be refused: " + "; ".join(p.message for p in err.problems)
-        else:
-            check = solve(repaired, repaired_spec)
-            confirmed = check.status.has_plan
-            objective = check.objective
-    from allocopt.instance.windows import window_notes
+    return changes, status
 
-    notes = window_notes(instance, [(c.text, c.keys, float(c.entry.value or 0.0), float(c.new_value))
-                                    for c in changes if isinstance(c.new_value, (int, float))])
-    return Diagnosis(instance.name, True, findings, entries, from_integrality, changes, status, confirmed, objective,
-                     repaired, repaired_spec, why, notes)
+
+def _confirm(instance: Instance, spec: ModelSpec, changes: list[Change]
+             ) -> tuple[bool | None, float | None, Instance | None, ModelSpec | None, str]:
+    """The changes applied to a copy of the partnership and solved again: whether it then has a plan, its
+    objective, the repaired instance and model file, and why it could not be tried (``None`` and blanks without
+    changes)."""
+    from allocopt.session import solve
+
+    if not changes:
+        return None, None, None, None, ""
+    try:
+        repaired, repaired_spec = apply_changes(instance, spec, changes)
+    except InputError as err:  # e.g. a capacity raised past the largest amount accepted
+        return False, None, None, None, ("the changed instance would be refused: "
+                                         + "; ".join(p.message for p in err.problems))
+    check = solve(repaired, repaired_spec)
+    return check.status.has_plan, check.objective, repaired, repaired_spec, ""
 
 
 def _unique(entries: list[Entry]) -> list[Entry]:

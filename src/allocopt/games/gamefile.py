@@ -29,9 +29,11 @@ from pathlib import Path
 from typing import Any
 
 from allocopt.errors import GameError, InstanceError, Problem
-from allocopt.games.concepts import KINDS, Game, player_problems
+from allocopt.games.game import KINDS, Game, player_problems
 
 TOP_FIELDS = ("players", "kind", "values", "name", "description")
+Entry = tuple[str, str, list[str], Any]
+"""One coalition as written: its coalition field, its value field, its members and its value."""
 
 
 def load_game(path: str | Path, kind: str | None = None) -> Game:
@@ -81,60 +83,88 @@ def game_from_dict(data: Any, source: str = "<game>", kind: str | None = None) -
     problems = [Problem(str(key), "is not a field of a game", f"use {', '.join(TOP_FIELDS)}")
                 for key in data if key not in TOP_FIELDS]
     file_kind = data.get("kind")
-    if file_kind is not None and file_kind not in KINDS:
-        problems.append(Problem("kind", f"is {file_kind!r}, not a kind of game", "use value or cost"))
-    elif file_kind is not None and kind is not None and file_kind != kind:
-        problems.append(Problem("kind", f"is '{file_kind}', but '{kind}' was asked for",
-                                "leave out --kind, or change the file's kind"))
-    players = data.get("players")
-    if players is not None and (not isinstance(players, list) or not all(isinstance(p, str) for p in players)):
-        problems.append(Problem("players", "must be a list of names", "write players: [a, b, c]"))
-        players = None
-    elif players is not None and player_problems(players):
-        problems += player_problems(players)
-        players = None
-    values = data.get("values")
-    entries: list[tuple[str, str, list[str], Any]] = []  # coalition field, value field, members, value
-    if values is None:
-        problems.append(Problem("values", "is missing", "give each coalition's value under values"))
-    elif isinstance(values, (dict, list)) and not values:
-        problems.append(Problem("values", "is empty", "give each coalition's value under values"))
-    elif isinstance(values, dict):
-        for label, number in values.items():
-            if not isinstance(label, str):
-                problems.append(Problem(f"values.{label}", f"the coalition {label!r} is not text",
-                                        "write its members joined by '+', in quotes if need be"))
-                continue
-            names = [part for part in re.split(r"[+\s]+", str(label).strip()) if part and str(label) != "{}"]
-            entries.append((f"values.{label}", f"values.{label}", names, number))
-    elif isinstance(values, list):
-        for i, item in enumerate(values):
-            path = f"values[{i}]"
-            if not isinstance(item, dict):
-                problems.append(Problem(path, "is not a coalition entry", "write {coalition: [a, b], value: 3}"))
-                continue
-            extra = [k for k in item if k not in ("coalition", "value")]
-            if extra:
-                problems.append(Problem(f"{path}.{extra[0]}", "is not a field of a coalition entry",
-                                        "use coalition and value"))
-            members = item.get("coalition")
-            if isinstance(members, str):
-                members = [part for part in re.split(r"[+\s]+", members.strip()) if part]
-            if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
-                problems.append(Problem(f"{path}.coalition", "must be a list of player names",
-                                        "write coalition: [a, b]"))
-                continue
-            if "value" not in item:
-                problems.append(Problem(f"{path}.value", "is missing", "give the coalition's value"))
-                continue
-            entries.append((f"{path}.coalition", f"{path}.value", members, item["value"]))
-    else:
-        problems.append(Problem("values", "must be a list of {coalition, value} entries or a mapping 'a+b': value",
-                                "see the user guide, section 'Cooperative games'"))
+    problems += _kind_problems(file_kind, kind)
+    players, player_trouble = _listed_players(data.get("players"))
+    problems += player_trouble
+    entries, value_trouble = _coalition_entries(data.get("values"))
+    problems += value_trouble
     return _build(entries, players, str(file_kind or kind or "value"), problems, fail)
 
 
-def _build(entries: list[tuple[str, str, list[str], Any]], players: Sequence[str] | None, kind: str,
+def _kind_problems(file_kind: Any, asked: str | None) -> list[Problem]:
+    """Whether the file's kind of game is one, and agrees with the kind asked for (``--kind``)."""
+    if file_kind is not None and file_kind not in KINDS:
+        return [Problem("kind", f"is {file_kind!r}, not a kind of game", "use value or cost")]
+    if file_kind is not None and asked is not None and file_kind != asked:
+        return [Problem("kind", f"is '{file_kind}', but '{asked}' was asked for",
+                        "leave out --kind, or change the file's kind")]
+    return []
+
+
+def _listed_players(players: Any) -> tuple[list[str] | None, list[Problem]]:
+    """The players the file lists (``None`` when it lists none, or a list with problems)."""
+    if players is not None and (not isinstance(players, list) or not all(isinstance(p, str) for p in players)):
+        return None, [Problem("players", "must be a list of names", "write players: [a, b, c]")]
+    if players is not None and player_problems(players):
+        return None, player_problems(players)
+    return players, []
+
+
+def _coalition_entries(values: Any) -> tuple[list[Entry], list[Problem]]:
+    """The coalitions under ``values``, given as a mapping ``"a+b": value`` or a list of entries."""
+    if values is None:
+        return [], [Problem("values", "is missing", "give each coalition's value under values")]
+    if isinstance(values, (dict, list)) and not values:
+        return [], [Problem("values", "is empty", "give each coalition's value under values")]
+    if isinstance(values, dict):
+        return _entries_by_label(values)
+    if isinstance(values, list):
+        return _entries_listed(values)
+    return [], [Problem("values", "must be a list of {coalition, value} entries or a mapping 'a+b': value",
+                        "see the user guide, section 'Cooperative games'")]
+
+
+def _entries_by_label(values: dict[Any, Any]) -> tuple[list[Entry], list[Problem]]:
+    """Coalitions written as ``"a+b": value``."""
+    entries: list[Entry] = []
+    problems: list[Problem] = []
+    for label, number in values.items():
+        if not isinstance(label, str):
+            problems.append(Problem(f"values.{label}", f"the coalition {label!r} is not text",
+                                    "write its members joined by '+', in quotes if need be"))
+            continue
+        names = [part for part in re.split(r"[+\s]+", str(label).strip()) if part and str(label) != "{}"]
+        entries.append((f"values.{label}", f"values.{label}", names, number))
+    return entries, problems
+
+
+def _entries_listed(values: list[Any]) -> tuple[list[Entry], list[Problem]]:
+    """Coalitions written as a list of ``{coalition: [a, b], value: 3}`` entries."""
+    entries: list[Entry] = []
+    problems: list[Problem] = []
+    for i, item in enumerate(values):
+        path = f"values[{i}]"
+        if not isinstance(item, dict):
+            problems.append(Problem(path, "is not a coalition entry", "write {coalition: [a, b], value: 3}"))
+            continue
+        extra = [k for k in item if k not in ("coalition", "value")]
+        if extra:
+            problems.append(Problem(f"{path}.{extra[0]}", "is not a field of a coalition entry",
+                                    "use coalition and value"))
+        members = item.get("coalition")
+        if isinstance(members, str):
+            members = [part for part in re.split(r"[+\s]+", members.strip()) if part]
+        if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
+            problems.append(Problem(f"{path}.coalition", "must be a list of player names", "write coalition: [a, b]"))
+            continue
+        if "value" not in item:
+            problems.append(Problem(f"{path}.value", "is missing", "give the coalition's value"))
+            continue
+        entries.append((f"{path}.coalition", f"{path}.value", members, item["value"]))
+    return entries, problems
+
+
+def _build(entries: list[Entry], players: Sequence[str] | None, kind: str,
            problems: list[Problem], fail: Any) -> Game:
     """Check the entries (numbers, names, repeats) and make the game; every problem at once."""
     if players is None:
@@ -216,7 +246,7 @@ def _load_csv(path: Path, kind: str) -> Game:
     rows = _csv_rows(_read_text(path, "game"))
     column = _header(rows, ("coalition", "value"), source)
     problems: list[Problem] = []
-    entries: list[tuple[str, str, list[str], Any]] = []
+    entries: list[Entry] = []
     lines: dict[str, int] = {}
     for line, row in rows[1:]:
         if len(row) <= max(column.values()):

@@ -108,70 +108,119 @@ def _selects(c: Commitment, arc: Arc) -> bool:
 def build_data(inst: Instance, spec: ModelSpec) -> ModelData:
     """Derive the sparse sets and parameters of the formulation from an instance."""
     phases = list(inst.phases)
-    phase_rank = {t: n for n, t in enumerate(phases)}
     partners = list(inst.partners)
-    resources = list(inst.resources)
     initiatives = list(inst.initiatives)
     unit_value = {r: float(res.unit_value) for r, res in inst.resources.items()}
-
-    capacity: dict[tuple[str, str, str], float] = {}
-    for p in partners:
-        for r in inst.partners[p].capacity:
-            for t in phases:
-                cap = inst.capacity_of(p, r, t)
-                if cap > 0:
-                    capacity[p, t, r] = cap
-
-    stages: list[Stage] = []
-    stage_phases: dict[str, list[str]] = {}
-    needs: list[Need] = []
-    need: dict[NeedKey, float] = {}
-    value: dict[StageKey, float] = {}
-    cost: dict[StageKey, float] = {}
-    supply: list[Arc] = []
-    for i in initiatives:
-        ini = inst.initiatives[i]
-        order = inst.phase_order(i)
-        stage_phases[i] = order
-        for t in order:
-            plan = ini.phases[t]
-            stages.append(Stage(i, t))
-            value[i, t] = float(plan.value)
-            cost[i, t] = sum(unit_value[r] * float(u) for r, u in plan.needs.items())
-            for r in resources:
-                units = float(plan.needs.get(r, 0.0))
-                if units <= 0:
-                    continue
-                needs.append(Need(i, t, r))
-                need[i, t, r] = units
-                allowed = ini.eligible.get(r)
-                allowed_set = None if allowed is None else set(allowed)
-                for p in partners if allowed_set is None else [q for q in partners if q in allowed_set]:
-                    if (p, t, r) in capacity:
-                        supply.append(Arc(p, i, t, r))
-
+    capacity = _capacities(inst)
+    stages = _stages(inst, capacity, unit_value)
     data = ModelData(
         instance=inst,
         spec=spec,
         PARTNERS=partners,
-        RESOURCES=resources,
+        RESOURCES=list(inst.resources),
         PHASES=phases,
         INITIATIVES=initiatives,
-        STAGES=stages,
-        NEEDS=needs,
-        SUPPLY=supply,
+        STAGES=stages.stages,
+        NEEDS=stages.needs,
+        SUPPLY=stages.supply,
         ADJUSTABLE=[i for i in initiatives if inst.initiatives[i].gate == "adjustable"],
         DECIDED=[i for i in initiatives if inst.initiatives[i].benefit_share is None],
         FIXED=[i for i in initiatives if inst.initiatives[i].benefit_share is not None],
-        phase_rank=phase_rank,
-        stage_phases=stage_phases,
-        need=need,
-        value=value,
-        cost=cost,
+        phase_rank={t: n for n, t in enumerate(phases)},
+        stage_phases=stages.stage_phases,
+        need=stages.need,
+        value=stages.value,
+        cost=stages.cost,
         unit_value=unit_value,
         capacity=capacity,
     )
+    arcs = _arcs_by(stages.supply)
+    data.arcs_by_need = arcs.need
+    data.arcs_by_use = arcs.use
+    data.arcs_by_partner_resource = arcs.partner_resource
+    data.arcs_by_partner = arcs.partner
+    data.arcs_by_partner_initiative = arcs.partner_initiative
+    data.sharing = _sharing(inst, arcs)
+    data.commitment_arcs = [[a for a in arcs.candidates(c) if _selects(c, a)] for c in inst.commitments]
+    return data
 
+
+def _capacities(inst: Instance) -> dict[tuple[str, str, str], float]:
+    """Each partner's capacity per (partner, phase, resource), only where it holds some."""
+    capacity: dict[tuple[str, str, str], float] = {}
+    for p in inst.partners:
+        for r in inst.partners[p].capacity:
+            for t in inst.phases:
+                cap = inst.capacity_of(p, r, t)
+                if cap > 0:
+                    capacity[p, t, r] = cap
+    return capacity
+
+
+@dataclass
+class _Stages:
+    """The stages of the initiatives, what each needs, its value and cost, and the supply arcs that may meet it."""
+
+    stages: list[Stage] = field(default_factory=list)
+    stage_phases: dict[str, list[str]] = field(default_factory=dict)
+    needs: list[Need] = field(default_factory=list)
+    need: dict[NeedKey, float] = field(default_factory=dict)
+    value: dict[StageKey, float] = field(default_factory=dict)
+    cost: dict[StageKey, float] = field(default_factory=dict)
+    supply: list[Arc] = field(default_factory=list)
+
+
+def _stages(inst: Instance, capacity: dict[tuple[str, str, str], float], unit_value: dict[str, float]) -> _Stages:
+    """Every initiative's stages in its phase order; a need of each resource it uses, and an arc from each partner
+    eligible to supply it that holds some of it in that phase."""
+    out = _Stages()
+    partners = list(inst.partners)
+    for i, ini in inst.initiatives.items():
+        order = inst.phase_order(i)
+        out.stage_phases[i] = order
+        for t in order:
+            plan = ini.phases[t]
+            out.stages.append(Stage(i, t))
+            out.value[i, t] = float(plan.value)
+            out.cost[i, t] = sum(unit_value[r] * float(u) for r, u in plan.needs.items())
+            for r in inst.resources:
+                units = float(plan.needs.get(r, 0.0))
+                if units <= 0:
+                    continue
+                out.needs.append(Need(i, t, r))
+                out.need[i, t, r] = units
+                allowed = ini.eligible.get(r)
+                allowed_set = None if allowed is None else set(allowed)
+                for p in partners if allowed_set is None else [q for q in partners if q in allowed_set]:
+                    if (p, t, r) in capacity:
+                        out.supply.append(Arc(p, i, t, r))
+    return out
+
+
+@dataclass
+class _ArcIndex:
+    """The supply arcs grouped by need, by use of a partner's capacity, by partner (and resource, or initiative),
+    and by initiative, phase and resource alone (to find a commitment's arcs)."""
+
+    supply: list[Arc]
+    need: dict[NeedKey, list[Arc]]
+    use: dict[tuple[str, str, str], list[Arc]]
+    partner_resource: dict[tuple[str, str], list[Arc]]
+    partner: dict[str, list[Arc]]
+    partner_initiative: dict[tuple[str, str], list[Arc]]
+    initiative: dict[str, list[Arc]]
+    phase: dict[str, list[Arc]]
+    resource: dict[str, list[Arc]]
+
+    def candidates(self, c: Commitment) -> list[Arc]:
+        """The shortest list of arcs (in supply order) that holds every arc the commitment selects."""
+        lists = [group.get(key, []) for group, key in ((self.partner, c.partner), (self.initiative, c.initiative),
+                                                       (self.phase, c.phase), (self.resource, c.resource))
+                 if key is not None]
+        return min(lists, key=len) if lists else self.supply
+
+
+def _arcs_by(supply: list[Arc]) -> _ArcIndex:
     by_need: dict[NeedKey, list[Arc]] = defaultdict(list)
     by_use: dict[tuple[str, str, str], list[Arc]] = defaultdict(list)
     by_pr: dict[tuple[str, str], list[Arc]] = defaultdict(list)
@@ -190,24 +239,19 @@ def build_data(inst: Instance, spec: ModelSpec) -> ModelData:
         by_i[i].append(arc)
         by_t[t].append(arc)
         by_r[r].append(arc)
-    data.arcs_by_need = dict(by_need)
-    data.arcs_by_use = dict(by_use)
-    data.arcs_by_partner_resource = dict(by_pr)
-    data.arcs_by_partner = dict(by_p)
-    data.arcs_by_partner_initiative = dict(by_pi)
+    return _ArcIndex(supply, dict(by_need), dict(by_use), dict(by_pr), dict(by_p), dict(by_pi), dict(by_i),
+                     dict(by_t), dict(by_r))
 
-    for i in initiatives:
+
+def _sharing(inst: Instance, arcs: _ArcIndex) -> dict[str, list[str]]:
+    """Per initiative, the partners who may receive its value: those with a fixed share above 0, else those who
+    can contribute to it (any partner, if nobody needs to: nothing is needed)."""
+    partners = list(inst.partners)
+    sharing: dict[str, list[str]] = {}
+    for i in inst.initiatives:
         shares = inst.initiatives[i].benefit_share
         if shares is not None:
-            data.sharing[i] = [p for p in partners if shares.get(p, 0.0) > 0]
+            sharing[i] = [p for p in partners if shares.get(p, 0.0) > 0]
         else:  # those who can contribute; if nobody needs to (nothing is needed), any partner
-            data.sharing[i] = [p for p in partners if (p, i) in by_pi] or list(partners)
-
-    def candidates(c: Commitment) -> list[Arc]:
-        """The shortest list of arcs (in supply order) that holds every arc the commitment selects."""
-        lists = [group.get(key, []) for group, key in ((by_p, c.partner), (by_i, c.initiative), (by_t, c.phase),
-                                                       (by_r, c.resource)) if key is not None]
-        return min(lists, key=len) if lists else supply
-
-    data.commitment_arcs = [[a for a in candidates(c) if _selects(c, a)] for c in inst.commitments]
-    return data
+            sharing[i] = [p for p in partners if (p, i) in arcs.partner_initiative] or list(partners)
+    return sharing

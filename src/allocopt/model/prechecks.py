@@ -67,11 +67,22 @@ def _stage_shortfall(d: ModelData, i: str, t: str) -> tuple[str, float, float, l
 
 def check_instance(d: ModelData) -> list[Finding]:
     """Every finding, proofs of infeasibility first."""
-    findings: list[Finding] = []
-    inst = d.instance
-    cur = inst.currency
+    dead = _never_starting(d)
+    mandatory = [i for i in d.INITIATIVES if d.instance.initiatives[i].mandatory and i not in dead]
+    findings = _initiative_findings(d, dead)
+    findings += _mandatory_together_findings(d, mandatory)
+    findings += _exclusion_findings(d, mandatory)
+    findings += _commitment_findings(d, dead)
+    if d.spec.rules.participation.hard:
+        findings += _participation_findings(d, dead)
+    findings.sort(key=lambda f: not f.proves_infeasible)
+    return findings
 
-    # Initiatives that can never start, to a fixpoint through requires / requires_any.
+
+def _never_starting(d: ModelData) -> dict[str, str]:
+    """Initiatives that can never start, with why: their first phase cannot be covered, then, to a fixpoint, those
+    that require one that can never start (or cannot have started in time) through requires / requires_any."""
+    inst = d.instance
     dead: dict[str, str] = {}
     for i in d.INITIATIVES:
         first = d.stage_phases[i][0]
@@ -102,7 +113,14 @@ def check_instance(d: ModelData) -> list[Finding]:
                 if not live:
                     dead[i] = f"none of {', '.join(ini.requires_any)} (requires_any) can have started by {first}"
             changed = changed or i in dead
+    return dead
 
+
+def _initiative_findings(d: ModelData, dead: dict[str, str]) -> list[Finding]:
+    """Each initiative that can never start (a proof when it is mandatory, else a warning), and each later phase of a
+    mandatory initiative that its eligible partners cannot cover."""
+    inst = d.instance
+    findings: list[Finding] = []
     for i in d.INITIATIVES:
         ini = inst.initiatives[i]
         if i in dead:
@@ -126,19 +144,22 @@ def check_instance(d: ModelData) -> list[Finding]:
                         f"eligible partners ({', '.join(who) or 'none'}) can give at most {fmt(available, u)} after "
                         f"reserves", f"find {fmt(need - available, u)} more {r} for {t} (capacity, reserve margins, "
                         f"eligibility) or make {i} optional", True, {"initiative": i, "phase": t, "resource": r}))
+    return findings
 
-    # All mandatory initiatives together, per phase and resource.
+
+def _mandatory_together_findings(d: ModelData, mandatory: list[str]) -> list[Finding]:
+    """All mandatory initiatives together, per phase and resource, against what their eligible partners can give."""
+    inst = d.instance
     demand: dict[tuple[str, str], float] = defaultdict(float)
     supply: dict[tuple[str, str], set[str]] = defaultdict(set)
-    mandatory = [i for i in d.INITIATIVES if inst.initiatives[i].mandatory and i not in dead]
     for i in mandatory:
-        ini = inst.initiatives[i]
         scale = inst.least_scale(i)
         for t in d.stage_phases[i]:
             for r in d.RESOURCES:
                 if d.need.get((i, t, r)):
                     demand[t, r] += d.need[i, t, r] * scale
                     supply[t, r].update(_suppliers(d, i, t, r))
+    findings: list[Finding] = []
     for (t, r), need in demand.items():
         available = sum(_usable(d, p, t, r) for p in supply[t, r])
         if available + 1e-9 * max(1.0, need) < need:
@@ -149,19 +170,31 @@ def check_instance(d: ModelData) -> list[Finding]:
                 f"find {fmt(need - available, u)} more {r} for {t} or make one of "
                 f"{', '.join(i for i in mandatory if d.need.get((i, t, r)))} optional", True,
                 {"phase": t, "resource": r}))
+    return findings
 
+
+def _exclusion_findings(d: ModelData, mandatory: list[str]) -> list[Finding]:
+    """Two mandatory initiatives that exclude each other."""
+    inst = d.instance
+    findings: list[Finding] = []
     for i in mandatory:
         for j in inst.initiatives[i].excludes:
             if inst.initiatives[j].mandatory and i < j:
                 findings.append(Finding("mandatory_exclusion", f"mandatory initiatives {i} and {j} exclude each other",
                                         "make one of them optional or drop the exclusion", True,
                                         {"initiative": i, "excluded": j}))
+    return findings
 
+
+def _commitment_findings(d: ModelData, dead: dict[str, str]) -> list[Finding]:
+    """Minimum commitments no initiative that can go ahead takes, or above what could ever count towards them."""
+    inst = d.instance
+    findings: list[Finding] = []
     for k, c in enumerate(inst.commitments):
         if not c.min:
             continue
         label = inst.commitment_label(k)
-        u = inst.resources[c.resource].unit if c.resource else cur
+        u = inst.resources[c.resource].unit if c.resource else inst.currency
         arcs: list[Arc] = [a for a in d.commitment_arcs[k] if a[1] not in dead]
         if not arcs:
             findings.append(Finding("commitment_unreachable", f"commitment {label} asks for at least "
@@ -169,27 +202,37 @@ def check_instance(d: ModelData) -> list[Finding]:
                                     f"contribution", "correct the commitment's partner, resource, phase or "
                                     "initiative, or remove it", True, {"commitment": label}))
             continue
-        per_unit = d.commitment_unit_value(k)
-        ceiling = 0.0
-        for p, t, r in {(a[0], a[2], a[3]) for a in arcs}:
-            need_here = sum(d.need[a[1], a[2], a[3]] for a in arcs if (a[0], a[2], a[3]) == (p, t, r))
-            ceiling += per_unit[r] * min(_usable(d, p, t, r), need_here)
+        ceiling = _commitment_ceiling(d, k, arcs)
         if ceiling + 1e-9 * max(1.0, c.min) < c.min:
             findings.append(Finding("commitment_above_capacity", f"commitment {label} asks for at least "
                                     f"{fmt(c.min, u)}, but at most {fmt(ceiling, u)} could ever count towards it "
                                     f"(capacity after reserves, and what the initiatives need)",
                                     f"lower the commitment to {fmt(ceiling, u)} or raise the capacity behind it",
                                     True, {"commitment": label}))
+    return findings
 
-    if d.spec.rules.participation.hard:
-        for p in d.PARTNERS:
-            sa = inst.partners[p].stand_alone
-            can_receive = any(p in d.sharing[i] for i in d.INITIATIVES if i not in dead)
-            if sa > 0 and not can_receive:
-                findings.append(Finding("participation_unreachable", f"{p} must gain at least its stand-alone "
-                                        f"value of {fmt(sa, cur)}, but it can receive no value from any initiative",
-                                        f"lower {p}'s stand_alone to 0, give it a benefit_share, or switch off the "
-                                        "participation rule", True, {"partner": p}))
 
-    findings.sort(key=lambda f: not f.proves_infeasible)
+def _commitment_ceiling(d: ModelData, k: int, arcs: list[Arc]) -> float:
+    """The most that could ever count towards commitment ``k`` over its arcs: per partner, phase and resource, what
+    the partner can give after its reserve, at most what the initiatives need."""
+    per_unit = d.commitment_unit_value(k)
+    ceiling = 0.0
+    for p, t, r in {(a[0], a[2], a[3]) for a in arcs}:
+        need_here = sum(d.need[a[1], a[2], a[3]] for a in arcs if (a[0], a[2], a[3]) == (p, t, r))
+        ceiling += per_unit[r] * min(_usable(d, p, t, r), need_here)
+    return ceiling
+
+
+def _participation_findings(d: ModelData, dead: dict[str, str]) -> list[Finding]:
+    """Partners that must gain their stand-alone value but can receive no value from any initiative."""
+    inst = d.instance
+    findings: list[Finding] = []
+    for p in d.PARTNERS:
+        sa = inst.partners[p].stand_alone
+        can_receive = any(p in d.sharing[i] for i in d.INITIATIVES if i not in dead)
+        if sa > 0 and not can_receive:
+            findings.append(Finding("participation_unreachable", f"{p} must gain at least its stand-alone "
+                                    f"value of {fmt(sa, inst.currency)}, but it can receive no value from any "
+                                    "initiative", f"lower {p}'s stand_alone to 0, give it a benefit_share, or switch "
+                                    "off the participation rule", True, {"partner": p}))
     return findings

@@ -10,7 +10,7 @@ flips (named), or the step leaves the range over which the price holds.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -110,9 +110,9 @@ def renegotiate(session: Session, *, steps: Sequence[float] = DEFAULT_STEPS,
     """The renegotiation report of the session's partnership (see the module docstring). The steps are
     independent solves: serially on the session's own process by default, on ``workers`` local processes or a
     Dask cluster (``dask``) with identical results."""
-    from allocopt.prices.sensitivity import _base_task, _run_points, _solve_point, adopted_session
+    from allocopt.instance.windows import closed_because, within_window
+    from allocopt.prices.sensitivity import _solve_point
     from allocopt.solver.duals import shadow_prices
-    from allocopt.solver.executor import open_executor
 
     inst, spec = session.instance, session.spec
     cur = inst.currency
@@ -123,13 +123,29 @@ def renegotiate(session: Session, *, steps: Sequence[float] = DEFAULT_STEPS,
     prices = shadow_prices(session)
     by_term = {row["term"]: row for row in prices.limits.to_dict(orient="records")}
     base_obj = float(base_summary["objective"] or 0.0)
-    from allocopt.instance.windows import closed_because, within_window
-
     wanted = [lim for lim in limits(session.data) if _matches(lim, terms) and lim.name in by_term]
     chosen = [lim for lim in wanted if not closed_because(inst, lim.keys)]
     plan = [(lim, pct, new) for lim in chosen for pct, new in _targets(lim, steps)
             if within_window(inst, lim.keys, lim.written(lim.value), lim.written(new))]
-    points = [[(lim.keys, lim.written(new))] for lim, _pct, new in plan]
+    summaries = _solve_steps(session, [[(lim.keys, lim.written(new))] for lim, _pct, new in plan], workers, dask,
+                             progress)
+    tol = AGREEMENT * max(1.0, abs(base_obj))
+    records = [_step_record(lim, pct, new, by_term[lim.name], base_summary, result, tol, cur)
+               for (lim, pct, new), result in zip(plan, summaries, strict=True)]
+    steps_df = pd.DataFrame.from_records(records, columns=STEP_COLUMNS)
+    ranking = _ranking(prices.limits, steps_df, chosen)
+    closed = [f"{lim.name}: not proposed, {closed_because(inst, lim.keys)}" for lim in wanted if lim not in chosen]
+    return Renegotiation(ranking, steps_df, base_obj, cur, _summary(ranking, steps_df, chosen, cur) + closed)
+
+
+def _solve_steps(session: Session, points: list[list[tuple[Any, Any]]], workers: int | None, dask: Any,
+                 progress: Callable[[int], None] | None) -> list[dict[str, Any]]:
+    """Each step's point summary: serially on the live session (moved in place), or on workers; the session is
+    back at its own partnership afterwards."""
+    from allocopt.prices.sensitivity import _base_task, _run_points, adopted_session
+    from allocopt.solver.executor import open_executor
+
+    inst, spec = session.instance, session.spec
     base_task = _base_task(inst, spec)
     with open_executor(workers=workers, dask=dask) as executor:
         if executor.kind == "serial":  # the steps run on this live session, moved in place
@@ -138,39 +154,42 @@ def renegotiate(session: Session, *, steps: Sequence[float] = DEFAULT_STEPS,
         else:
             summaries = _run_points(base_task, points, executor, progress) if points else []
     session.replace(inst, spec)
-    records: list[dict[str, Any]] = []
-    tol = AGREEMENT * max(1.0, abs(base_obj))
-    for (lim, pct, new), result in zip(plan, summaries, strict=True):
-        price = by_term[lim.name]
-        delta = new - lim.value
-        p = float(price["price_up"] if delta > 0 else price["price_down"])
-        predicted = p * delta if math.isfinite(p) else math.nan
-        if not result["has_plan"]:
-            records.append(_step_row(lim, pct, new, p, predicted, math.nan, "no plan",
-                                     "no plan exists at this value (the commitments cannot all hold)", [], [], cur))
-            continue
-        actual = float(result["objective"] or 0.0) - base_obj
-        actual = 0.0 if abs(actual) <= tol else actual
-        gates, levels = _gate_changes(base_summary, result)
-        funding = _funding_changes(base_summary, result, cur)
-        low, high = float(price["range_low"]), float(price["range_high"])
-        inside = (low - 1e-9 <= new <= high + 1e-9) if (math.isfinite(low) or math.isfinite(high)) else False
-        if math.isfinite(predicted) and abs(actual - predicted) <= tol:
-            status, why = "as priced", ""
-        elif gates:
-            status, why = "breakpoint", "a gate decision flips: " + "; ".join(gates)
-        elif not inside:
-            status, why = "beyond range", (f"the step leaves the range over which the price holds "
-                                           f"({_fmt(low)} to {_fmt(high)} {lim.unit})")
-        elif levels:
-            status, why = "differs", "an adjusted scale moves: " + "; ".join(levels)
-        else:
-            status, why = "differs", "the plan's contributions shift within the same gate decisions"
-        records.append(_step_row(lim, pct, new, p, predicted, actual, status, why, gates + levels, funding, cur))
-    steps_df = pd.DataFrame.from_records(records, columns=STEP_COLUMNS)
-    ranking = _ranking(prices.limits, steps_df, chosen)
-    closed = [f"{lim.name}: not proposed, {closed_because(inst, lim.keys)}" for lim in wanted if lim not in chosen]
-    return Renegotiation(ranking, steps_df, base_obj, cur, _summary(ranking, steps_df, chosen, cur) + closed)
+    return summaries
+
+
+def _step_record(lim: Limit, pct: float, new: float, price: Mapping[Any, Any], base_summary: dict[str, Any],
+                 result: dict[str, Any], tol: float, cur: str) -> dict[str, Any]:
+    """One step's row: the price's prediction beside the true change of the objective, and why they differ."""
+    delta = new - lim.value
+    p = float(price["price_up"] if delta > 0 else price["price_down"])
+    predicted = p * delta if math.isfinite(p) else math.nan
+    if not result["has_plan"]:
+        return _step_row(lim, pct, new, p, predicted, math.nan, "no plan",
+                         "no plan exists at this value (the commitments cannot all hold)", [], [], cur)
+    actual = float(result["objective"] or 0.0) - float(base_summary["objective"] or 0.0)
+    actual = 0.0 if abs(actual) <= tol else actual
+    gates, levels = _gate_changes(base_summary, result)
+    funding = _funding_changes(base_summary, result, cur)
+    status, why = _step_status(lim, new, price, predicted, actual, tol, gates, levels)
+    return _step_row(lim, pct, new, p, predicted, actual, status, why, gates + levels, funding, cur)
+
+
+def _step_status(lim: Limit, new: float, price: Mapping[Any, Any], predicted: float, actual: float, tol: float,
+                 gates: list[str], levels: list[str]) -> tuple[str, str]:
+    """Whether the price held for a step (``as priced``), and if not why: a gate decision flips (``breakpoint``),
+    the step leaves the price's range (``beyond range``) or the plan moves otherwise (``differs``)."""
+    low, high = float(price["range_low"]), float(price["range_high"])
+    inside = (low - 1e-9 <= new <= high + 1e-9) if (math.isfinite(low) or math.isfinite(high)) else False
+    if math.isfinite(predicted) and abs(actual - predicted) <= tol:
+        return "as priced", ""
+    if gates:
+        return "breakpoint", "a gate decision flips: " + "; ".join(gates)
+    if not inside:
+        return "beyond range", (f"the step leaves the range over which the price holds "
+                                f"({_fmt(low)} to {_fmt(high)} {lim.unit})")
+    if levels:
+        return "differs", "an adjusted scale moves: " + "; ".join(levels)
+    return "differs", "the plan's contributions shift within the same gate decisions"
 
 
 def _step_row(lim: Limit, pct: float, new: float, price: float, predicted: float, actual: float, status: str,

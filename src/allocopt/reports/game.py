@@ -14,7 +14,8 @@ from typing import Any
 import pandas as pd
 from tabulate import tabulate
 
-from allocopt.games.concepts import GameSolution, Stability
+from allocopt.games.allocation import Stability
+from allocopt.games.concepts import GameSolution
 
 HEADINGS = {"shapley": "Shapley", "banzhaf": "Banzhaf", "banzhaf_raw": "Banzhaf (raw)", "nucleolus": "nucleolus",
             "core_min": "core min", "core_max": "core max", "least_core": "least core", "given": "given"}

@@ -1,13 +1,18 @@
 """The report a partner meeting reads: one self-contained HTML (or Markdown) file built from a plan.
 
-A report is a list of :class:`Section` s, each a title, a few sentences, tables and charts. :func:`plan_sections`
-makes the sections of a plan (status, gate timeline, partners' contributions and gains, who funds what, fairness,
-commitments, renegotiation prices, coalition stability); anything else a meeting needs (a plan diff, deviations
-from the plan, scenario outcomes) is added as more sections, most simply with :meth:`Section.from_frame`::
+A report is a list of :class:`~allocopt.reports.meeting_parts.Section` s, each a title, a few sentences, tables and
+charts. :func:`meeting_report` makes the sections of a plan (status, gate timeline, partners' contributions and
+gains, who funds what, fairness, commitments, renegotiation prices, coalition stability); anything else a meeting
+needs (a plan diff, deviations from the plan, scenario outcomes) is added as more sections, most simply with
+:meth:`Section.from_frame`::
 
     report = meeting_report(inst, result)
     report = report.with_sections([Section.from_frame("plan-diff", "What changed", allocopt.plan_diff(old, new))])
     Path("meeting.html").write_text(render_html(report))
+
+This module builds the sections; what they are made of is :mod:`allocopt.reports.meeting_parts`, the charts
+:mod:`allocopt.reports.meeting_charts`, and :mod:`allocopt.reports.meeting_render` writes the report as HTML or
+Markdown (:func:`render_html`, :func:`render_markdown`, importable from here too).
 
 Renders only: every figure comes from the result, the prices and the coalition game. Every text from the instance
 (partner, initiative, phase and resource names) is escaped by the renderers: sections hold plain text, never
@@ -18,17 +23,15 @@ security policy forbids it) and is laid out for printing on A4 or Letter.
 
 from __future__ import annotations
 
-import base64
-import html
-import io
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
 
-from allocopt.errors import MissingExtraError
+from allocopt.reports.meeting_charts import CHARTS_NEED, Charts, funding_chart, partner_chart
+from allocopt.reports.meeting_parts import NO_STAGE, Chart, Report, Section, Table
+from allocopt.reports.meeting_render import render_html, render_markdown
 from allocopt.reports.text import (
     _level,
     gate_view,
@@ -43,207 +46,14 @@ from allocopt.reports.text import (
 )
 from allocopt.results.result import Result
 
+__all__ = [
+    "TOP_PRICES", "CHARTS_NEED", "NO_STAGE", "GATE_CLASSES", "Chart", "Report", "Section", "Table",
+    "meeting_report", "load_result", "render_html", "render_markdown",
+]
+
 TOP_PRICES = 10
 """The renegotiation section shows this many limits, the largest prices first."""
-MOST_BARS = 12
-"""The funding chart stacks at most this many initiatives (the largest; the rest as one)."""
-CHARTS_NEED = 'Charts need matplotlib: pip install "allocopt[plot]".'
-NO_STAGE = "-"
-"""A gate timeline's cell where the initiative has no stage in that phase."""
 GATE_CLASSES = {"proceed": "proceed", "pause": "pause", "adjust": "adjust"}
-
-
-@dataclass(frozen=True)
-class Table:
-    """A table of display text (numbers already written with their units); ``classes`` (same shape, optional)
-    gives each cell a style: ``proceed``, ``adjust``, ``pause``, ``good``, ``bad``."""
-
-    caption: str
-    frame: pd.DataFrame
-    classes: pd.DataFrame | None = None
-
-
-@dataclass(frozen=True)
-class Chart:
-    """An SVG chart (``svg`` is ``None`` when matplotlib is missing) and the text that describes it."""
-
-    title: str
-    svg: str | None
-    alt: str
-
-
-@dataclass(frozen=True)
-class Section:
-    """One part of the report. ``key`` is its anchor in the page (letters, digits and dashes)."""
-
-    key: str
-    title: str
-    prose: list[str] = field(default_factory=list)
-    tables: list[Table] = field(default_factory=list)
-    charts: list[Chart] = field(default_factory=list)
-
-    @classmethod
-    def from_frame(cls, key: str, title: str, frame: pd.DataFrame, prose: Sequence[str] = (),
-                   caption: str = "", format_value: Callable[[str, Any], str] | None = None) -> Section:
-        """A section showing one DataFrame (e.g. a plan diff or the deviations from plan), each value written by
-        ``format_value(column, value)`` (default: numbers with thousands separators, blanks for missing)."""
-        fmt = format_value or _plain_value
-        flat = frame.reset_index() if any(n is not None for n in frame.index.names) else frame
-        shown = pd.DataFrame({str(c): [fmt(str(c), v) for v in flat[c]] for c in flat.columns})
-        return cls(key, title, list(prose), [Table(caption, shown)])
-
-
-@dataclass(frozen=True)
-class Report:
-    """A titled list of sections."""
-
-    title: str
-    subtitle: str
-    sections: list[Section]
-    notes: list[str] = field(default_factory=list)
-
-    def with_sections(self, more: Sequence[Section], after: str | None = None) -> Report:
-        """The report with ``more`` sections, at the end or after the section keyed ``after``."""
-        keys = [s.key for s in self.sections]
-        at = keys.index(after) + 1 if after in keys else len(keys)
-        return replace(self, sections=self.sections[:at] + list(more) + self.sections[at:])
-
-    def section(self, key: str) -> Section | None:
-        return next((s for s in self.sections if s.key == key), None)
-
-    @property
-    def charts_missing(self) -> bool:
-        return any(c.svg is None for s in self.sections for c in s.charts)
-
-
-def _plain_value(column: str, v: Any) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return ""
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    if isinstance(v, (int, float)):
-        x = float(v)
-        if math.isinf(x):
-            return "no limit" if x > 0 else "no floor"
-        return f"{x:,.0f}" if abs(x) >= 1000 or x.is_integer() else f"{x:,.4g}"
-    return str(v)
-
-
-# --------------------------------------------------------------------------------------------------------------
-# Charts
-
-
-class _Charts:
-    """matplotlib on the Agg backend, if installed; each chart as SVG text with fixed ids and no date."""
-
-    def __init__(self) -> None:
-        try:
-            from allocopt.reports.sensitivity import pyplot
-
-            self.plt: Any = pyplot()
-        except MissingExtraError:
-            self.plt = None
-
-    def svg(self, draw: Callable[[Any, Any], None], size: tuple[float, float]) -> str | None:
-        if self.plt is None:
-            return None
-        import warnings
-
-        import matplotlib
-
-        with matplotlib.rc_context({"svg.hashsalt": "allocopt", "svg.fonttype": "path", "font.size": 9}), \
-                warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # a layout that cannot be tightened is still drawn
-            fig, ax = self.plt.subplots(figsize=size)
-            try:
-                draw(fig, ax)
-                fig.tight_layout()
-                out = io.StringIO()
-                fig.savefig(out, format="svg", metadata={"Date": None})
-            finally:
-                self.plt.close(fig)
-        return out.getvalue()
-
-
-def _partner_chart(charts: _Charts, result: Result) -> Chart:
-    cur = result.currency
-    p = result.partners
-    names = [str(x) for x in p.index]
-
-    def draw(fig: Any, ax: Any) -> None:
-        import numpy as np
-
-        x = np.arange(len(names))
-        w = 0.27
-        ax.bar(x - w, p["contribution"], w, label="contributes", color="#4e79a7")
-        ax.bar(x, p["benefit"], w, label="receives", color="#59a14f")
-        ax.bar(x + w, p["net_gain"], w, label="net gain", color="#f28e2b")
-        ax.scatter(x + w, p["stand_alone"], marker="_", s=400, color="black", label="stand-alone value", zorder=3)
-        ax.set_xticks(x, names, rotation=20 if len(names) > 3 else 0, ha="right" if len(names) > 3 else "center")
-        ax.set_ylabel(cur)
-        ax.axhline(0, color="black", linewidth=0.6)
-        ax.yaxis.set_major_formatter(_thousands())
-        ax.legend(fontsize="small")
-        ax.grid(axis="y", alpha=0.3)
-
-    alt = "; ".join(f"{n}: contributes {money(c, cur)}, receives {money(b, cur)}, net gain {money(g, cur)}"
-                    for n, c, b, g in zip(names, p["contribution"], p["benefit"], p["net_gain"], strict=True))
-    return Chart("What each partner puts in and gets out", charts.svg(draw, (7.5, 3.6)), alt)
-
-
-def _funding_chart(charts: _Charts, result: Result) -> Chart:
-    cur = result.currency
-    c = result.contributions.reset_index()
-    table = c.pivot_table(index="partner", columns="initiative", values="money", aggfunc="sum", fill_value=0.0)
-    table = table.reindex([str(x) for x in result.partners.index]).fillna(0.0)
-    if len(table.columns) > MOST_BARS:  # the largest initiatives by money, the rest as one
-        largest = list(table.sum().sort_values(ascending=False, kind="stable").index[:MOST_BARS - 1])
-        rest = [c for c in table.columns if c not in largest]
-        table = table[largest].assign(**{f"{len(rest)} other initiatives": table[rest].sum(axis=1)})
-
-    def draw(fig: Any, ax: Any) -> None:
-        bottom = None
-        colors = _palette(len(table.columns))
-        for k, initiative in enumerate(table.columns):
-            ax.barh([str(x) for x in table.index], table[initiative], left=bottom, label=str(initiative),
-                    color=colors[k])
-            bottom = table[initiative] if bottom is None else bottom + table[initiative]
-        ax.invert_yaxis()
-        ax.set_xlabel(f"money contributed ({cur})")
-        ax.xaxis.set_major_formatter(_thousands())
-        ax.legend(fontsize="x-small", loc="center left", bbox_to_anchor=(1.0, 0.5))
-        ax.grid(axis="x", alpha=0.3)
-
-    alt = "; ".join(f"{p}: " + ", ".join(f"{i} {money(v, cur)}" for i, v in row.items() if v > 0)
-                    for p, row in table.iterrows())
-    return Chart("Who funds which initiative", charts.svg(draw, (7.5, 0.5 * len(table) + 1.6)), alt)
-
-
-def _thousands() -> Any:
-    from matplotlib.ticker import FuncFormatter
-
-    def fmt(v: float, _pos: Any) -> str:
-        a = abs(v)
-        if a >= 1e9:
-            return f"{v / 1e9:g}B"
-        if a >= 1e6:
-            return f"{v / 1e6:g}M"
-        if a >= 1e3:
-            return f"{v / 1e3:g}k"
-        return f"{v:g}"
-
-    return FuncFormatter(fmt)
-
-
-def _palette(n: int) -> list[Any]:
-    from matplotlib import colormaps
-
-    cmap = colormaps["tab20"]
-    return [cmap(k % 20) for k in range(n)]
-
-
-# --------------------------------------------------------------------------------------------------------------
-# Sections of a plan
 
 
 def _summary(inst: Any, result: Result) -> Section:
@@ -290,7 +100,7 @@ def _gates(inst: Any, result: Result) -> Section:
                    [Table("Gate decision per initiative (rows) and phase (columns), in phase order", view, classes)])
 
 
-def _partners(result: Result, charts: _Charts) -> Section:
+def _partners(result: Result, charts: Charts) -> Section:
     cur = result.currency
     p = result.partners
     above = p["net_gain"] - p["stand_alone"]
@@ -301,9 +111,9 @@ def _partners(result: Result, charts: _Charts) -> Section:
     best = p["net_gain"].idxmax()
     prose = [f"Largest net gain: {best} ({money(p['net_gain'].max(), cur)}). Net gain is what a partner receives "
              "minus what it puts in; its stand-alone value is what it would earn without the partnership."]
-    charts_ = [_partner_chart(charts, result)]
+    charts_ = [partner_chart(charts, result)]
     if len(result.contributions):
-        charts_.append(_funding_chart(charts, result))
+        charts_.append(funding_chart(charts, result))
     return Section("partners", "Partners: contributions and gains", prose,
                    [Table("Per partner, over all phases", view, classes)], charts_)
 
@@ -456,7 +266,7 @@ def _coalitions(answer: Any) -> Section:
 def meeting_report(inst: Any, result: Result, *, prices: Any = None, coalitions: Any = None,
                    sections: Sequence[Section] = ()) -> Report:
     """The report of a plan: its sections (see the module's docstring), then ``sections`` given by the caller."""
-    charts = _Charts()
+    charts = Charts()
     out: list[Section] = []
     if result.status.has_plan:
         out += [_gates(inst, result), _partners(result, charts), _funding(inst, result), _fairness(result)]
@@ -474,171 +284,10 @@ def meeting_report(inst: Any, result: Result, *, prices: Any = None, coalitions:
     return Report(f"Partner meeting: {inst.name}", subtitle, out, notes)
 
 
-# --------------------------------------------------------------------------------------------------------------
-# HTML
-
-CSS = """
-:root { --ink: #1d2430; --muted: #5b6573; --line: #d5dae1; --proceed: #d6efd8; --adjust: #fde9c8;
-        --pause: #eceff3; --bad: #f8d4d4; --good: #e3f3e5; }
-* { box-sizing: border-box; }
-body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
-       color: var(--ink); margin: 0 auto; max-width: 1100px; padding: 24px 28px 48px; }
-h1 { font-size: 24px; margin: 0 0 4px; }
-h2 { font-size: 18px; margin: 28px 0 8px; padding-bottom: 4px; border-bottom: 2px solid var(--line); }
-p { margin: 6px 0; }
-.subtitle, .note { color: var(--muted); }
-nav ol { columns: 2; margin: 8px 0 0; padding-left: 20px; color: var(--muted); }
-nav a { color: inherit; }
-table { border-collapse: collapse; margin: 10px 0 16px; font-size: 13px; width: auto; max-width: 100%; }
-caption { text-align: left; font-weight: 600; padding: 4px 0; caption-side: top; }
-th, td { border: 1px solid var(--line); padding: 4px 8px; vertical-align: top; }
-th { background: #f4f6f8; text-align: left; }
-td.num { text-align: right; white-space: nowrap; }
-td.proceed { background: var(--proceed); } td.adjust { background: var(--adjust); }
-td.pause { background: var(--pause); color: var(--muted); } td.bad { background: var(--bad); }
-td.good { background: var(--good); } td.none { color: var(--muted); text-align: center; }
-figure { margin: 10px 0 16px; } figure img { max-width: 100%; height: auto; }
-figcaption { font-weight: 600; margin-bottom: 4px; }
-.legend span { display: inline-block; padding: 1px 8px; margin-right: 6px; border: 1px solid var(--line); }
-@page { size: auto; margin: 14mm; }
-@media print {
-  body { max-width: none; padding: 0; font-size: 11px; }
-  h1 { font-size: 18px; } h2 { font-size: 14px; margin-top: 18px; }
-  table { font-size: 10px; }
-  nav { display: none; }
-  h2 { break-after: avoid; }
-  table, figure { break-inside: avoid; }
-  tr { break-inside: avoid; }
-  thead { display: table-header-group; }
-  td.proceed, td.adjust, td.pause, td.bad, td.good, th { print-color-adjust: exact; -webkit-print-color-adjust: exact; }
-  a { color: inherit; text-decoration: none; }
-}
-"""
-CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
-
-
-def _e(text: Any) -> str:
-    return html.escape(str(text), quote=True)
-
-
-def _numeric(text: str) -> bool:
-    head = text.strip()[:1]
-    return head.isdigit() or (head in "-+" and text.strip()[1:2].isdigit())
-
-
-def _html_table(t: Table) -> str:
-    df = t.frame
-    named = [n for n in df.index.names if n is not None]
-    flat = df.reset_index() if named else df
-    head_cols = [str(c) for c in flat.columns]
-    out = ["<table>"]
-    if t.caption:
-        out.append(f"<caption>{_e(t.caption)}</caption>")
-    out.append("<thead><tr>" + "".join(f'<th scope="col">{_e(c)}</th>' for c in head_cols) + "</tr></thead><tbody>")
-    classes = t.classes
-    for r, row in enumerate(flat.itertuples(index=False, name=None)):
-        cells = []
-        for c, value in enumerate(row):
-            text = "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
-            kinds = []
-            col = flat.columns[c]
-            if c < len(named):
-                cells.append(f'<th scope="row">{_e(text)}</th>')
-                continue
-            if classes is not None and col in classes.columns:
-                extra = str(classes.iloc[r][col])
-                if extra:
-                    kinds.append(extra)
-            if _numeric(text):
-                kinds.append("num")
-            attr = f' class="{" ".join(kinds)}"' if kinds else ""
-            cells.append(f"<td{attr}>{_e(text)}</td>")
-        out.append("<tr>" + "".join(cells) + "</tr>")
-    out.append("</tbody></table>")
-    return "\n".join(out)
-
-
-def _data_uri(svg: str) -> str:
-    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
-
-
-def render_html(report: Report) -> str:
-    """The report as one self-contained HTML page (inline CSS, charts as SVG data, no scripts, no requests)."""
-    out = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
-           f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
-           '<meta name="viewport" content="width=device-width, initial-scale=1">',
-           f"<title>{_e(report.title)}</title>", f"<style>{CSS}</style>", "</head>", "<body>",
-           f"<header><h1>{_e(report.title)}</h1>", f'<p class="subtitle">{_e(report.subtitle)}</p>']
-    out += [f'<p class="note">{_e(n)}</p>' for n in report.notes]
-    out.append("</header>")
-    out.append('<nav aria-label="Contents"><ol>' + "".join(
-        f'<li><a href="#{_e(s.key)}">{_e(s.title)}</a></li>' for s in report.sections) + "</ol></nav>")
-    for s in report.sections:
-        out.append(f'<section id="{_e(s.key)}">')
-        out.append(f"<h2>{_e(s.title)}</h2>")
-        out += [f"<p>{_e(p)}</p>" for p in s.prose]
-        if s.key == "gates":
-            out.append('<p class="legend"><span class="proceed" style="background:var(--proceed)">proceed</span>'
-                       '<span style="background:var(--adjust)">adjust to a smaller scale</span>'
-                       '<span style="background:var(--pause)">pause</span>'
-                       f'<span>{NO_STAGE} no stage of the initiative in this phase</span></p>')
-        for chart in s.charts:
-            if chart.svg is not None:
-                out.append(f'<figure><figcaption>{_e(chart.title)}</figcaption>'
-                           f'<img src="{_data_uri(chart.svg)}" alt="{_e(chart.alt)}"></figure>')
-        out += [_html_table(t) for t in s.tables]
-        out.append("</section>")
-    out += ["</body>", "</html>"]
-    return "\n".join(out) + "\n"
-
-
-# --------------------------------------------------------------------------------------------------------------
-# Markdown
-
-_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]{}#|!"} | {"<": "&lt;", ">": "&gt;", "&": "&amp;"})
-
-
-def md(text: Any) -> str:
-    """Text safe in Markdown: no emphasis, links, table breaks or inline HTML from a name."""
-    return " ".join(str(text).split("\n")).translate(_MD_SPECIAL)
-
-
-def _md_table(t: Table) -> str:
-    df = t.frame
-    flat = df.reset_index() if any(n is not None for n in df.index.names) else df
-    head = [md(c) for c in flat.columns]
-    lines = []
-    if t.caption:
-        lines.append(f"*{md(t.caption)}*\n")
-    lines.append("| " + " | ".join(head) + " |")
-    lines.append("|" + "|".join(" ---: " if _numeric(str(flat.iloc[0, k])) and k else " --- "
-                                for k in range(len(head))) + "|" if len(flat) else "|" + "---|" * len(head))
-    for row in flat.itertuples(index=False, name=None):
-        lines.append("| " + " | ".join(md("" if v is None else v) for v in row) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def render_markdown(report: Report) -> str:
-    """The report as one Markdown file (charts embedded as SVG data, so the file stands alone)."""
-    out = [f"# {md(report.title)}", "", md(report.subtitle), ""]
-    out += [f"> {md(n)}\n" for n in report.notes]
-    for s in report.sections:
-        out += [f'<a id="{_e(s.key)}"></a>', f"## {md(s.title)}", ""]
-        out += [md(p) + "\n" for p in s.prose]
-        for chart in s.charts:
-            if chart.svg is not None:
-                out.append(f"![{md(chart.alt)}]({_data_uri(chart.svg)})\n")
-        out += [_md_table(t) for t in s.tables]
-    return "\n".join(out).rstrip() + "\n"
-
-
-# --------------------------------------------------------------------------------------------------------------
-# Reading what the report needs
-
-
 def load_result(path: Any, inst: Any) -> Result:
     """A result file written by ``allocopt solve --out``, checked to be a result of ``inst`` (its plan is checked
     by the caller, which shows every violation)."""
     from allocopt.quarterly.previous import load_plan
 
     return load_plan(path, inst, checked=False)
+

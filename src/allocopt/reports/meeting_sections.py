@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from allocopt.reports.meeting import Report, Section, Table, _plain_value
+from allocopt.reports.meeting_parts import Report, Section, Table, _plain_value
 from allocopt.reports.text import money
 
 DIFF_TABLES = (("gates", "Gate decisions that changed"), ("contributions", "Contributions that moved"),

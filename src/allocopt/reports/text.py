@@ -86,16 +86,8 @@ def _table(df: pd.DataFrame, fmt: str) -> str:
 
 def render(result: Result, phases: list[str], fmt: str = "table", notes: bool = True) -> str:
     """The whole plan as text (``table`` or ``markdown``); ``notes=False`` leaves the notes to the caller."""
-    cur = result.currency
-    out: list[str] = []
     h = "## " if fmt == "markdown" else ""
-    out.append(f"{h}{result.instance_name}")
-    out.append(status_line(result))
-    if result.objective is not None:
-        out.append(f"Objective ({objective_text(result.objective_name)}): "
-                   f"{objective_value_text(result.objective_name, result.objective, cur)}")
-    for note in result.notes if notes else []:
-        out.append(f"Note: {note}")
+    out = _plan_heading(result, h, notes)
     if not result.status.has_plan:
         return "\n".join(out) + "\n"
 
@@ -104,56 +96,91 @@ def render(result: Result, phases: list[str], fmt: str = "table", notes: bool = 
 
     out.append(f"\n{h}Partners")
     out.append(_table(partner_view(result), fmt))
-    metrics = result.fairness.get("metrics") or {}
-    if metrics:
-        line = (f"Fairness: smallest weighted gain above stand-alone "
-                f"{money(metrics.get('smallest_gain_above_stand_alone'), cur)}; "
-                f"Jain's index {_index(metrics.get('jain_index'))}; Gini {_index(metrics.get('gini'))}")
-        if metrics.get("price_of_fairness") is not None:
-            line += (f"; price of fairness {percent(metrics['price_of_fairness'])} of the utilitarian "
-                     f"{money(metrics.get('utilitarian_total'), cur)}")
-        below = metrics.get("partners_below_stand_alone") or []
-        if below:
-            line += f". Below their stand-alone value: {', '.join(below)}"
-        out.append(line + ".")
+    fairness = _fairness_line(result)
+    if fairness is not None:
+        out.append(fairness)
 
-    c = result.contributions
-    if len(c):
-        view = pd.DataFrame({
-            "amount": [units(u, unit) for u, unit in zip(c["units"], c["unit"], strict=True)],
-            "money value": c["money"].map(lambda v: money(v, cur)),
-        }, index=c.index)
-        out.append(f"\n{h}Contributions (who puts what into which initiative and phase)")
-        out.append(_table(view, fmt))
-
-    b = result.benefits
-    if len(b):
-        out.append(f"\n{h}Value split (by partner and initiative)")
-        out.append(_table(value_split_view(b, cur), fmt))
-
-    cap = result.capacity
-    if len(cap):
-        rows = zip(cap["capacity"], cap["reserve"], cap["used"], cap["unused"], cap["unit"], strict=True)
-        view = pd.DataFrame(
-            [{"capacity": units(a, u), "reserve": units(r, u), "used": units(x, u), "unused": units(n, u)}
-             for a, r, x, n, u in rows],
-            index=cap.index,
-        )
-        out.append(f"\n{h}Capacity use (by partner, phase and resource)")
-        out.append(_table(view, fmt))
-
-    cm = result.commitments
-    if len(cm):
-        view = pd.DataFrame({
-            "min": [units(v, u) if v is not None and not pd.isna(v) else "-" for v, u in zip(cm["min"], cm["unit"],
-                                                                                              strict=True)],
-            "max": [units(v, u) if v is not None and not pd.isna(v) else "-" for v, u in zip(cm["max"], cm["unit"],
-                                                                                              strict=True)],
-            "actual": [units(v, u) for v, u in zip(cm["actual"], cm["unit"], strict=True)],
-        }, index=cm.index)
-        out.append(f"\n{h}Commitments")
+    for title, view in _plan_tables(result):
+        out.append(f"\n{h}{title}")
         out.append(_table(view, fmt))
     return "\n".join(out) + "\n"
+
+
+def _plan_heading(result: Result, h: str, notes: bool) -> list[str]:
+    """The partnership's name, the plan's status, the objective's value and (with ``notes``) the notes."""
+    out = [f"{h}{result.instance_name}", status_line(result)]
+    if result.objective is not None:
+        out.append(f"Objective ({objective_text(result.objective_name)}): "
+                   f"{objective_value_text(result.objective_name, result.objective, result.currency)}")
+    for note in result.notes if notes else []:
+        out.append(f"Note: {note}")
+    return out
+
+
+def _fairness_line(result: Result) -> str | None:
+    """The split's fairness in one line: smallest gain above stand-alone, Jain's index, Gini, price of fairness and
+    the partners below their stand-alone value (``None`` when the result holds no fairness metrics)."""
+    cur = result.currency
+    metrics = result.fairness.get("metrics") or {}
+    if not metrics:
+        return None
+    line = (f"Fairness: smallest weighted gain above stand-alone "
+            f"{money(metrics.get('smallest_gain_above_stand_alone'), cur)}; "
+            f"Jain's index {_index(metrics.get('jain_index'))}; Gini {_index(metrics.get('gini'))}")
+    if metrics.get("price_of_fairness") is not None:
+        line += (f"; price of fairness {percent(metrics['price_of_fairness'])} of the utilitarian "
+                 f"{money(metrics.get('utilitarian_total'), cur)}")
+    below = metrics.get("partners_below_stand_alone") or []
+    if below:
+        line += f". Below their stand-alone value: {', '.join(below)}"
+    return line + "."
+
+
+def _plan_tables(result: Result) -> list[tuple[str, pd.DataFrame]]:
+    """The plan's tables after the partners', each with its title, those with rows only: contributions, the value
+    split, capacity use and commitments."""
+    tables = []
+    if len(result.contributions):
+        tables.append(("Contributions (who puts what into which initiative and phase)", _contributions_view(result)))
+    if len(result.benefits):
+        tables.append(("Value split (by partner and initiative)", value_split_view(result.benefits, result.currency)))
+    if len(result.capacity):
+        tables.append(("Capacity use (by partner, phase and resource)", _capacity_view(result)))
+    if len(result.commitments):
+        tables.append(("Commitments", _commitments_view(result)))
+    return tables
+
+
+def _contributions_view(result: Result) -> pd.DataFrame:
+    """Who puts what into which initiative and phase: the amount in its unit and its money value."""
+    c = result.contributions
+    return pd.DataFrame({
+        "amount": [units(u, unit) for u, unit in zip(c["units"], c["unit"], strict=True)],
+        "money value": c["money"].map(lambda v: money(v, result.currency)),
+    }, index=c.index)
+
+
+def _capacity_view(result: Result) -> pd.DataFrame:
+    """Each partner's capacity per phase and resource: what it holds, keeps in reserve, uses and leaves unused."""
+    cap = result.capacity
+    rows = zip(cap["capacity"], cap["reserve"], cap["used"], cap["unused"], cap["unit"], strict=True)
+    return pd.DataFrame(
+        [{"capacity": units(a, u), "reserve": units(r, u), "used": units(x, u), "unused": units(n, u)}
+         for a, r, x, n, u in rows],
+        index=cap.index,
+    )
+
+
+def _commitments_view(result: Result) -> pd.DataFrame:
+    """Each commitment's agreed minimum and maximum ("-" where none) and what the plan does."""
+    cm = result.commitments
+    return pd.DataFrame({
+        "min": [units(v, u) if v is not None and not pd.isna(v) else "-" for v, u in zip(cm["min"], cm["unit"],
+                                                                                          strict=True)],
+        "max": [units(v, u) if v is not None and not pd.isna(v) else "-" for v, u in zip(cm["max"], cm["unit"],
+                                                                                          strict=True)],
+        "actual": [units(v, u) for v, u in zip(cm["actual"], cm["unit"], strict=True)],
+    }, index=cm.index)
 
 
 def _bound(x: Any, unit: str) -> str:
