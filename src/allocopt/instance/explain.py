@@ -240,13 +240,18 @@ def _other_message(kind: str, value: Any, error: Any) -> tuple[str, str]:
     return str(error["msg"]), ""
 
 
-def _model_named(title: str) -> type[BaseModel] | None:
-    if title == Instance.__name__:
-        return Instance
-    from allocopt.instance import modelfile
+_ROOT_MODELS: dict[str, type[BaseModel]] = {Instance.__name__: Instance}
+"""The pydantic models whose validation errors are explained, by the title pydantic gives their errors."""
 
-    found = getattr(modelfile, title, None)
-    return found if isinstance(found, type) and issubclass(found, BaseModel) else None
+
+def register_models(*models: type[BaseModel]) -> None:
+    """Let errors of these models be explained field by field (the schema modules of other input files call this
+    when they are imported, before any of their errors can arise)."""
+    _ROOT_MODELS.update({m.__name__: m for m in models})
+
+
+def _model_named(title: str) -> type[BaseModel] | None:
+    return _ROOT_MODELS.get(title)
 
 
 _UNION_TAG = re.compile(r"^(?:[\w-]+\[.*\]|[A-Z][A-Za-z0-9]*)$")

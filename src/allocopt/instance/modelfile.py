@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from allocopt.errors import ModelFileError, Problem
+from allocopt.instance.explain import pydantic_problems, register_models
 from allocopt.instance.partnership import NotBool, NotTiny
 
 MAX_TIME_LIMIT = 1e7
@@ -129,8 +130,6 @@ class ModelSpec(_Strict):
         try:
             solver = SolverOptions.model_validate({**self.solver.model_dump(), **given})
         except ValidationError as err:  # e.g. solve(..., time_limit=float("nan")) from Python
-            from allocopt.instance.explain import pydantic_problems
-
             problems = [replace(p, path=f"solver.{p.path}") for p in pydantic_problems(err, "<options>",
                                                                                         model=SolverOptions)]
             raise ModelFileError(problems, "<options>") from None
@@ -140,8 +139,6 @@ class ModelSpec(_Strict):
 def parse_model_spec(data: Any, source: str = "<model>") -> ModelSpec:
     """A model file's data checked for its shape and types; the names it gives (objectives, rule families, HiGHS
     options) are checked by the layers that own them (:func:`allocopt.solver.specs.model_spec_from_dict`)."""
-    from allocopt.instance.explain import pydantic_problems
-
     if data is None:
         raise ModelFileError([Problem("", "the model file is empty", "give at least one field (see "
                                       "models/default.yaml), or leave out --model to use the defaults",
@@ -178,3 +175,7 @@ def parse_objective(text: str) -> dict[str, Any]:
             raise ValueError(f"{key.strip()}={value!r} is not a number") from None
         out[key.strip()] = int(number) if key.strip() == "max_rounds" else number
     return out
+
+
+register_models(*[m for m in list(globals().values())
+                  if isinstance(m, type) and issubclass(m, BaseModel) and m.__module__ == __name__])
