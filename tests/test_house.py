@@ -87,3 +87,51 @@ def test_the_name_rule_sees_a_comparison() -> None:
     compares = [n for n in ast.walk(tree) if isinstance(n, ast.Compare)]
     assert [hit for c in compares for hit in _named_by_string(c, {"partner_capacity", "leximin", "nash"})] == \
         ["partner_capacity", "nash"]
+
+
+def _circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_circle_finder_sees_a_circle() -> None:
+    assert _circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert _circles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_import_circle_among_modules() -> None:
+    """Counting imports inside functions (grimp sees them), not imports for type checking only."""
+    grimp = pytest.importorskip("grimp", reason='needs import-linter (in the [dev] extra): pip install -e ".[dev]"')
+    g = grimp.build_graph("allocopt", exclude_type_checking_imports=True)
+    graph = {m: set(g.find_modules_directly_imported_by(m)) for m in g.modules}
+    assert _circles(graph) == []
