@@ -1,0 +1,243 @@
+"""What contributions that are not money are worth: an objective value for each holder's units of a resource.
+
+A resource valued at ``unit_value: 0`` (a distributor's reseller slots, market access) counts as no money, so under
+the no-subsidy rule it earns its holder no share of the value, however much the plan depends on it.
+:func:`value_contributions` measures what each holder's units are worth to the partnership, in the objective's money
+(the weighted total net gain), three ways:
+
+1. **Marginal value**: its shadow price with the plan's gate decisions held (:mod:`allocopt.solver.duals`), per unit
+   put in; the price of putting in more and of putting in less where they differ, and how far each holds.
+2. **Average value** (the Aumann-Shapley price; Billera and Heath 1982, Mirman and Tauman 1982): the average of its
+   marginal value while every holder's units grow together from none to what the plan puts in. Summed over the units
+   put in, the average values of a resource's holders add up to what the resource as a whole adds to the
+   partnership. Given on the plan's LP (gates held, exact where that LP runs from none of the resource) and with the
+   gates free (the plan re-solved along the path; see :mod:`allocopt.prices.value_measures` for the method and its
+   error bound).
+3. **With and without**: the partnership's value re-solved with none of the holder's units of the resource.
+
+From these it suggests a ``unit_value`` per resource, on the average basis (default) or the marginal one: the unit
+value written now plus the value per unit put in. The solves run on one live session, whose limits are moved in
+place and restored.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from allocopt.errors import InstanceError, OptionsError, Problem
+from allocopt.instance.modelfile import ModelSpec
+from allocopt.instance.schema import Instance
+from allocopt.prices.value_measures import Holding, Marginal, PathValue
+
+if TYPE_CHECKING:
+    from allocopt.results.result import Result
+    from allocopt.session import Session
+
+BASES = ("average", "marginal")
+"""What a suggested unit value rests on."""
+DEFAULT_POINTS = 8
+"""The plan is re-solved at this many evenly spaced steps along the path (and bisected where its gates change)."""
+DEFAULT_TOLERANCE = 1e-3
+"""Breakpoints and gate changes are located to within this share of the path."""
+NOISE = 1e-9
+"""Money below this share of the partnership's value is solver noise, shown as 0."""
+
+HOLDER_COLUMNS = ["unit", "value_unit", "capacity", "contributed", "marginal", "marginal_up", "marginal_down",
+                  "up_holds_for", "down_holds_for", "average", "average_held", "average_error", "value_with",
+                  "value_without", "worth", "worth_per_unit"]
+RESOURCE_COLUMNS = ["unit", "value_unit", "unit_value", "holders", "contributed", "marginal", "average",
+                    "average_held", "average_error", "worth", "worth_per_unit", "basis", "suggested"]
+PHASE_COLUMNS = ["unit", "price_unit", "capacity", "contributed", "price", "price_up", "price_down", "range_low",
+                 "range_high"]
+JUMP_COLUMNS = ["resource", "from_t", "to_t", "value_before", "value_after", "jump", "shares", "changes"]
+
+
+@dataclass(frozen=True)
+class Valuation:
+    """What each holder's units of each resource valued are worth (money of the objective per unit put in)."""
+
+    holders: pd.DataFrame
+    """Indexed by (resource, holder): see :data:`HOLDER_COLUMNS`."""
+    resources: pd.DataFrame
+    """Indexed by resource: the holders together, and the suggested unit value (:data:`RESOURCE_COLUMNS`)."""
+    phases: pd.DataFrame
+    """Indexed by (resource, holder, phase): each capacity's shadow price and range, as ``allocopt prices`` gives
+    them (per unit of capacity as written)."""
+    jumps: pd.DataFrame
+    """Where the plan's gates change along each resource's path, and how the jump is shared (:data:`JUMP_COLUMNS`)."""
+    basis: str
+    currency: str
+    objective: float | None
+    """The plan's value (its objective) as the instance is written; None when there is no plan."""
+    notes: list[str] = field(default_factory=list)
+    solves: dict[str, int] = field(default_factory=dict)
+    """How many plans (``mip``) and held LPs (``lp``) were solved."""
+
+    @property
+    def has_plan(self) -> bool:
+        return self.objective is not None
+
+    def suggested(self) -> dict[str, float]:
+        """The suggested ``unit_value`` of each resource valued."""
+        return {str(r): float(v) for r, v in self.resources["suggested"].items() if math.isfinite(float(v))}
+
+
+def value_contributions(instance: Instance | str | Path | Session, spec: ModelSpec | str | Path | None = None, *,
+                        resources: Sequence[str] | None = None, basis: str = "average",
+                        points: int = DEFAULT_POINTS, tolerance: float = DEFAULT_TOLERANCE,
+                        time_limit: float | None = None) -> Valuation:
+    """Value each holder's units of each resource (those named, or every resource at ``unit_value: 0``).
+
+    ``instance`` may be a live :class:`~allocopt.session.Session` (its limits are moved in place and restored; its
+    model file is used), an :class:`Instance` or a file; ``basis`` (``average`` or ``marginal``) chooses what the
+    suggested unit values rest on; ``points`` and ``tolerance`` set the path's grid and how closely its
+    breakpoints and gate changes are located. Raises :class:`OptionsError` for a resource the instance does not have
+    and :class:`InstanceError` for one that no partner holds."""
+    from allocopt.session import Session
+
+    if basis not in BASES:
+        raise OptionsError(f"--basis: '{basis}' is not a basis; choose average or marginal")
+    if isinstance(instance, Session):
+        return _value_on(instance, resources, basis, points, tolerance)
+    with Session(instance, spec, time_limit=time_limit) as session:
+        return _value_on(session, resources, basis, points, tolerance)
+
+
+def chosen_resources(inst: Instance, resources: Sequence[str] | None) -> list[str]:
+    """The resources to value: those named (each must exist and be held), else every one at ``unit_value: 0`` that a
+    partner holds."""
+    held = {r for p in inst.partners.values() for r, cap in p.capacity.items() if any(v > 0 for v in cap.values())}
+    if resources is None:
+        return [r for r, res in inst.resources.items() if res.unit_value == 0 and r in held]
+    unknown = [r for r in resources if r not in inst.resources]
+    if unknown:
+        raise OptionsError(f"--resources: {', '.join(repr(r) for r in unknown)} is not a resource of "
+                           f"{inst.name}; choose from {', '.join(inst.resources)}")
+    nobody = [r for r in resources if r not in held]
+    if nobody:
+        raise InstanceError([Problem(f"resources.{r}", "no partner has capacity of it, so there is nothing of it to "
+                                     "value", f"give its holders capacity under partners.NAME.capacity.{r}, or leave "
+                                     f"{r} out of --resources") for r in nobody])
+    return list(dict.fromkeys(resources))
+
+
+def valuation_spec(spec: ModelSpec) -> ModelSpec:
+    """The model file the values are measured under: its rules, the total net gain as objective and no tie-break
+    (a tie-break changes the split, never the total)."""
+    from allocopt.session import spec_with
+    from allocopt.solver.objectives import is_utilitarian
+    from allocopt.solver.specs import with_objective
+
+    measured = spec if is_utilitarian(spec.objective.name) else with_objective(spec, "total_net_gain")
+    return spec_with(measured, {("tie_break",): "none"})
+
+
+def _value_on(session: Session, resources: Sequence[str] | None, basis: str, points: int,
+              tolerance: float) -> Valuation:
+    from allocopt.prices.value_path import Mover
+
+    inst, own = session.instance, session.spec
+    chosen = chosen_resources(inst, resources)
+    base = session.solve()
+    if not base.status.has_plan or base.objective is None:
+        return _empty(inst, basis, base.notes[:1])
+    prices = session.prices()
+    holdings = {r: _holdings(session, base, r) for r in chosen}
+    movable = tuple(limit for hs in holdings.values() for h in hs for limit in h.limits)
+    mover = Mover(session, movable)
+    scale = max(1.0, abs(float(base.objective)))
+    try:
+        held = _held_measures(mover, holdings, prices, tolerance, scale)
+        mover.restore()
+        session.replace(inst, valuation_spec(own))
+        free = _free_measures(mover, holdings, points, tolerance, scale)
+    finally:
+        mover.restore()
+        session.replace(inst, own)
+    from allocopt.prices.valuation_tables import valuation_tables
+
+    return valuation_tables(inst, own, base, prices, holdings, held, free, basis, mover)
+
+
+def _empty(inst: Instance, basis: str, notes: list[str]) -> Valuation:
+    return Valuation(pd.DataFrame(columns=["resource", "holder", *HOLDER_COLUMNS]).set_index(["resource", "holder"]),
+                     pd.DataFrame(columns=["resource", *RESOURCE_COLUMNS]).set_index("resource"),
+                     pd.DataFrame(columns=["resource", "holder", "phase", *PHASE_COLUMNS]).set_index(
+                         ["resource", "holder", "phase"]),
+                     pd.DataFrame(columns=JUMP_COLUMNS), basis, inst.currency, None,
+                     ["No plan to value: " + (notes[0] if notes else "the partnership has no plan.")])
+
+
+def _holdings(session: Session, base: Result, resource: str) -> list[Holding]:
+    """Every partner with capacity of the resource: its capacity limits and what the plan puts in, by phase."""
+    from allocopt.model.limits import limits
+
+    inst = session.instance
+    by_keys = {limit.keys: limit for limit in limits(session.data)}
+    flat = base.contributions.reset_index()
+    flat = flat[flat["resource"] == resource]
+    used: dict[tuple[str, str], float] = {}
+    for p, t, u in zip(flat["partner"], flat["phase"], flat["units"], strict=True):
+        used[str(p), str(t)] = used.get((str(p), str(t)), 0.0) + float(u)
+    out = []
+    for p, partner in inst.partners.items():
+        if not any(inst.capacity_of(p, resource, t) > 0 for t in inst.phases):
+            continue
+        mine = tuple(by_keys[k] for t in inst.phases if (k := ("partners", p, "capacity", resource, t)) in by_keys)
+        units = {limit.name: used.get((p, limit.labels["phase"]), 0.0) for limit in mine}
+        out.append(Holding(resource, p, mine, units, partner.risk.reserve_margin))
+    return out
+
+
+@dataclass
+class HeldMeasures:
+    marginal: dict[tuple[str, str], Marginal]
+    average: dict[str, PathValue]
+
+
+@dataclass
+class FreeMeasures:
+    value_now: float | None
+    without: dict[tuple[str, str], float | None]
+    average: dict[str, PathValue]
+
+
+def _held_measures(mover: Any, holdings: dict[str, list[Holding]], prices: Any, tolerance: float,
+                   scale: float) -> HeldMeasures:
+    """Marginal values and the held-LP average, on the plan the session holds (its gates)."""
+    from allocopt.prices.value_measures import held_average, marginal_of
+
+    by_name = {str(t): float(p) for t, p in zip(prices.limits["term"], prices.limits["price"], strict=True)}
+    data = mover.session.data
+    marginal: dict[tuple[str, str], Marginal] = {}
+    average: dict[str, PathValue] = {}
+    for r, hs in holdings.items():
+        reach = sum(units for (_i, _t, res), units in data.need.items() if res == r)
+        for h in hs:
+            marginal[r, h.holder] = marginal_of(mover, h, by_name, max(reach, h.amount, 1.0), tolerance=tolerance,
+                                                scale=scale)
+        usable = [h for h in hs if h.limits]
+        average[r] = held_average(mover, usable, tolerance=tolerance, scale=scale) if usable else PathValue()
+    return HeldMeasures(marginal, average)
+
+
+def _free_measures(mover: Any, holdings: dict[str, list[Holding]], points: int, tolerance: float,
+                   scale: float) -> FreeMeasures:
+    """With the gates free: the value as written, without each holder's units, and the Aumann-Shapley path."""
+    from allocopt.prices.value_measures import mip_average, without_holder
+    from allocopt.prices.value_path import mip_sample
+
+    now = mip_sample(mover, {}, 1.0).value
+    without = {(r, h.holder): without_holder(mover, h) for r, hs in holdings.items() for h in hs}
+    average = {}
+    for r, hs in holdings.items():
+        usable = [h for h in hs if h.limits]
+        average[r] = mip_average(mover, usable, points=points, tolerance=tolerance, scale=scale) if usable \
+            else PathValue()
+    return FreeMeasures(now, without, average)
