@@ -78,6 +78,8 @@ class Valuation:
     notes: list[str] = field(default_factory=list)
     solves: dict[str, int] = field(default_factory=dict)
     """How many plans (``mip``) and held LPs (``lp``) were solved."""
+    infeasible: bool = False
+    """There is no plan because the limits and commitments cannot all hold (rather than a time limit)."""
 
     @property
     def has_plan(self) -> bool:
@@ -146,7 +148,7 @@ def _value_on(session: Session, resources: Sequence[str] | None, basis: str, poi
     chosen = chosen_resources(inst, resources)
     base = session.solve()
     if not base.status.has_plan or base.objective is None:
-        return _empty(inst, basis, base.notes[:1])
+        return _empty(inst, basis, base.notes[:1], bool(base.status.infeasible))
     prices = session.prices()
     holdings = {r: _holdings(session, base, r) for r in chosen}
     movable = tuple(limit for hs in holdings.values() for h in hs for limit in h.limits)
@@ -165,13 +167,14 @@ def _value_on(session: Session, resources: Sequence[str] | None, basis: str, poi
     return valuation_tables(inst, own, base, prices, holdings, held, free, basis, mover)
 
 
-def _empty(inst: Instance, basis: str, notes: list[str]) -> Valuation:
+def _empty(inst: Instance, basis: str, notes: list[str], infeasible: bool) -> Valuation:
     return Valuation(pd.DataFrame(columns=["resource", "holder", *HOLDER_COLUMNS]).set_index(["resource", "holder"]),
                      pd.DataFrame(columns=["resource", *RESOURCE_COLUMNS]).set_index("resource"),
                      pd.DataFrame(columns=["resource", "holder", "phase", *PHASE_COLUMNS]).set_index(
                          ["resource", "holder", "phase"]),
                      pd.DataFrame(columns=JUMP_COLUMNS), basis, inst.currency, None,
-                     ["No plan to value: " + (notes[0] if notes else "the partnership has no plan.")])
+                     ["No plan to value: " + (notes[0] if notes else "the partnership has no plan.")],
+                     infeasible=infeasible)
 
 
 def _holdings(session: Session, base: Result, resource: str) -> list[Holding]:

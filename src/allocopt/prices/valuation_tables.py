@@ -183,20 +183,12 @@ def _resource_notes(inst: Instance, r: str, hs: list[Holding], on_held: PathValu
         out.append(f"{r}: with less than {path.from_t:.1%} of what its holders put in there is no plan (a commitment "
                    "or a mandatory initiative needs it): its average value is not defined.")
     elif sum(h.contributed for h in hs) > 0 and len(hs) > 1:
-        out.append(f"{r}: the average values of its holders add up to what it adds to the partnership; how it is "
-                   f"shared among them is exact to within {money(path.error, cur)} (breakpoints and gate changes "
-                   "located to the tolerance).")
+        exact = "exact" if clean.money(path.error) == 0 else f"exact to within {money(path.error, cur)}"
+        out.append(f"{r}: the average values of its holders add up to what it adds to the partnership; how that is "
+                   f"shared among them is {exact} (breakpoints and gate changes located to the tolerance).")
     if not on_held.defined and sum(h.contributed for h in hs) > 0:
         out.append(f"{r}: the plan's gates need at least {on_held.from_t:.1%} of what is put in (the stages they open "
                    "need it whole), so its average with those gates held is not defined; with the gates free it is.")
-    for jump in path.jumps:
-        size = clean.money(jump.after - jump.before)
-        if not jump.is_jump:
-            continue
-        shares = "; ".join(f"{h} {money(v, cur)}" for h, v in jump.shares.items())
-        changes = ", ".join(jump.changes[:4]) + (f" and {len(jump.changes) - 4} more" if len(jump.changes) > 4 else "")
-        out.append(f"{r}: the plan's gates change between {jump.low:.1%} and {jump.high:.1%} of what is put in "
-                   f"({changes or 'the funders change'}): the value jumps by {money(size, cur)}, shared {shares}.")
     if value_now is not None and path.defined and clean.money(value_now - path.end_value) != 0:
         out.append(f"{r}: with exactly what is put in (no spare capacity) the plan is worth "
                    f"{money(path.end_value, cur)}, against {money(value_now, cur)} as written.")
