@@ -79,6 +79,13 @@ def write_result_set(result: Any, out: PathLike, *, protect: Sequence[PathLike] 
     return write_set(out, result_files(result, xlsx), protect=protect)
 
 
+def _derived(inst: Instance, spec: ModelSpec, time_limit: float | None) -> Any:
+    """The instance with its ``unit_value: derive`` resolved (:func:`allocopt.prices.valuation.derive_unit_values`)."""
+    from allocopt.prices.valuation import derive_unit_values
+
+    return derive_unit_values(inst, spec, time_limit=time_limit)
+
+
 def solve_plan(instance: Instance | PathLike, model: ModelSpec | PathLike | None = None, *,
                objective: str | None = None, time_limit: float | None = None, gap: float | None = None,
                threads: int | None = None, seed: int | None = None, prices: bool = False,
@@ -108,9 +115,12 @@ def solve_plan(instance: Instance | PathLike, model: ModelSpec | PathLike | None
     inst = instance if isinstance(instance, Instance) else load_instance(instance)
     spec = _spec(model, objective)
     found = None
-    with Session(inst, spec, time_limit=time_limit, rel_gap=gap, threads=threads, random_seed=seed,
+    derived = _derived(inst, spec, time_limit)
+    with Session(derived.instance, spec, time_limit=time_limit, rel_gap=gap, threads=threads, random_seed=seed,
                  started=started) as session:
         result = session.solve(tee=tee)
+        if derived.values:
+            result = dataclasses.replace(result, derived=derived.values, notes=[*derived.notes, *result.notes])
         if prices and result.status.has_plan:
             found = session.prices()
             result = with_prices_attached(result, found)
@@ -334,6 +344,10 @@ def prices_of_result(inst: Instance, result: Result, time_limit: float | None = 
     from allocopt.solver.specs import model_spec_from_dict
 
     spec = model_spec_from_dict(result.model)
+    if result.derived:  # the plan was made with its derived unit values written in
+        from allocopt.instance.edits import with_unit_values
+
+        inst = with_unit_values(inst, {r: float(v["unit_value"]) for r, v in result.derived.items()})
     with Session(inst, spec, time_limit=time_limit) as session:
         again = session.solve()
         if not again.status.has_plan:
@@ -419,20 +433,24 @@ def instance_with_unit_values(source: PathLike | None, inst: Instance, values: d
     """The instance with these unit values, and its text in the format ``suffix`` names: a YAML source's own text
     with only those numbers changed (comments and layout kept) where they can be found as written, else the
     instance written out in full (with its scenarios section, if it has one)."""
-    from allocopt.instance.edits import with_values
+    from allocopt.errors import InstanceError
+    from allocopt.instance.edits import with_unit_values
     from allocopt.instance.loading import instance_from_dict
     from allocopt.io.reading import parse_text
     from allocopt.io.scalars import replace_scalars
     from allocopt.io.workbook import instance_text
 
-    changed = with_values(inst, {("resources", r, "unit_value"): v for r, v in values.items()})
+    changed = with_unit_values(inst, values)
     if source is not None and Path(source).suffix.lower() in (".yaml", ".yml") and suffix in (".yaml", ".yml"):
         original = Path(source).read_text(encoding="utf-8")
         spliced = replace_scalars(original, {("resources", r, "unit_value"): _unit_value_text(v)[1]
                                              for r, v in values.items()})
-        if spliced is not None and \
-                instance_from_dict(parse_text(spliced, "<applied>")).fingerprint() == changed.fingerprint():
-            return changed, spliced
+        try:  # kept only if it reads back as exactly the instance meant (a derived one's valuation line stays)
+            if spliced is not None and \
+                    instance_from_dict(parse_text(spliced, "<applied>")).fingerprint() == changed.fingerprint():
+                return changed, spliced
+        except InstanceError:
+            pass
     sections: dict[str, Any] = {}
     if source is not None:
         from allocopt.instance.scenarios import instance_file_data, load_planning, may_have_scenarios

@@ -244,3 +244,52 @@ def _free_measures(mover: Any, holdings: dict[str, list[Holding]], points: int, 
         average[r] = mip_average(mover, usable, points=points, tolerance=tolerance, scale=scale) if usable \
             else PathValue()
     return FreeMeasures(now, without, average)
+
+
+BASIS_WORDS = {"average": "its average value (Aumann-Shapley): what it adds to the partnership, per unit put in",
+               "marginal": "its marginal value: its shadow price with the plan's gates held"}
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """Unit values derived from the model for the resources written ``unit_value: derive``."""
+
+    instance: Instance
+    """The instance with the derived values written in (the input itself when nothing was derived)."""
+    values: dict[str, dict[str, Any]]
+    """Per resource: ``unit_value`` and ``basis``."""
+    notes: list[str]
+    """Which value each resource got, on what basis, and how (for the plan's notes)."""
+    valuation: Valuation | None = None
+
+
+def derive_unit_values(inst: Instance, spec: ModelSpec | str | Path | None = None, *,
+                       time_limit: float | None = None) -> Derivation:
+    """Resolve ``unit_value: derive``: the partnership is solved once with those resources at 0, each is valued on
+    its basis (``valuation: average`` or ``marginal``), and the instance comes back with the values written in (to
+    the cent, never below 0). A resource nobody holds, or whose value is not defined, stays at 0, with a note."""
+    from allocopt.instance.edits import derived_resources, with_unit_values
+    from allocopt.results.units import plain_number
+
+    wanted = derived_resources(inst)
+    if not wanted:
+        return Derivation(inst, {}, [])
+    held = chosen_resources(inst, None)
+    found = value_contributions(inst, spec, resources=[r for r in wanted if r in held], time_limit=time_limit)
+    values: dict[str, float] = {}
+    notes: list[str] = []
+    for r, basis in wanted.items():
+        unit = f"{inst.currency} per {inst.resources[r].unit}"
+        column = dict(zip(found.resources.index, found.resources[basis], strict=True)) if len(found.resources) else {}
+        per_unit = float(column.get(r, math.nan))
+        if not math.isfinite(per_unit):
+            why = "nobody holds it" if r not in held else ("there is no plan" if not found.has_plan else
+                                                            f"its {basis} value is not defined (see allocopt value)")
+            notes.append(f"{r}: unit_value: derive could not be derived ({why}): counted as 0 {unit}.")
+            values[r] = 0.0
+            continue
+        values[r] = max(0.0, round(per_unit, 2))
+        notes.append(f"{r}: unit_value derived from the model: {plain_number(values[r])} {unit}, {BASIS_WORDS[basis]}. "
+                     f"The partnership was solved once with {r} at 0, valued, then solved with this value.")
+    return Derivation(with_unit_values(inst, values),
+                      {r: {"unit_value": v, "basis": wanted[r]} for r, v in values.items()}, notes, found)
