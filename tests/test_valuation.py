@@ -206,3 +206,14 @@ def test_a_live_session_is_left_as_it_was() -> None:
         assert session.spec == spec and found.objective == pytest.approx(before.objective)
         assert after.objective == pytest.approx(before.objective)
         assert after.contributions.equals(before.contributions)
+
+
+def test_a_resource_no_initiative_can_use_is_worth_nothing_and_says_why() -> None:
+    inst = access(15.0, extra={"media": {"unit": "spot", "unit_value": 0}})
+    data = inst.model_dump(mode="json", exclude_unset=True)
+    data["partners"]["vendor"]["capacity"]["media"] = 5
+    found = value_contributions(allocopt.instance_from_dict(data), resources=["media"], points=2)
+    row = found.holders.loc[("media", "vendor")]
+    assert (row["contributed"], row["marginal"], row["average"], row["worth"]) == (0.0, 0.0, 0.0, 0.0)
+    assert found.suggested() == {"media": 0.0}
+    assert "vendor holds media but may put it into no initiative (eligibility): it is worth 0." in found.notes

@@ -241,8 +241,11 @@ def _free_measures(mover: Any, holdings: dict[str, list[Holding]], points: int, 
     average = {}
     for r, hs in holdings.items():
         usable = [h for h in hs if h.limits]
-        average[r] = mip_average(mover, usable, points=points, tolerance=tolerance, scale=scale) if usable \
-            else PathValue()
+        if sum(h.contributed for h in usable) > 0:
+            average[r] = mip_average(mover, usable, points=points, tolerance=tolerance, scale=scale)
+        else:  # nothing of it is put in: the path goes nowhere
+            value = math.nan if now is None else now
+            average[r] = PathValue(dict.fromkeys((h.holder for h in hs), 0.0), 0.0, 0.0, value, value)
     return FreeMeasures(now, without, average)
 
 
