@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +33,16 @@ import pandas as pd
 from allocopt.errors import InstanceError, OptionsError, Problem
 from allocopt.instance.modelfile import ModelSpec
 from allocopt.instance.schema import Instance
+from allocopt.prices.valuation_result import (
+    HOLDER_COLUMNS,
+    JUMP_COLUMNS,
+    PHASE_COLUMNS,
+    RESOURCE_COLUMNS,
+    FreeMeasures,
+    HeldMeasures,
+    Valuation,
+    valuation_tables,
+)
 from allocopt.prices.value_measures import Holding, Marginal, PathValue
 
 if TYPE_CHECKING:
@@ -45,51 +55,6 @@ DEFAULT_POINTS = 8
 """The plan is re-solved at this many evenly spaced steps along the path (and bisected where its gates change)."""
 DEFAULT_TOLERANCE = 1e-3
 """Breakpoints and gate changes are located to within this share of the path."""
-NOISE = 1e-9
-"""Money below this share of the partnership's value is solver noise, shown as 0."""
-
-HOLDER_COLUMNS = ["unit", "value_unit", "capacity", "contributed", "marginal", "marginal_up", "marginal_down",
-                  "up_holds_for", "down_holds_for", "average", "average_held", "average_error", "value_with",
-                  "value_without", "worth", "worth_per_unit"]
-RESOURCE_COLUMNS = ["unit", "value_unit", "unit_value", "holders", "contributed", "marginal", "average",
-                    "average_held", "average_error", "worth", "worth_per_unit", "basis", "suggested"]
-PHASE_COLUMNS = ["unit", "price_unit", "capacity", "contributed", "price", "price_up", "price_down", "range_low",
-                 "range_high"]
-JUMP_COLUMNS = ["resource", "from_t", "to_t", "value_before", "value_after", "jump", "shares", "changes"]
-
-
-@dataclass(frozen=True)
-class Valuation:
-    """What each holder's units of each resource valued are worth (money of the objective per unit put in)."""
-
-    holders: pd.DataFrame
-    """Indexed by (resource, holder): see :data:`HOLDER_COLUMNS`."""
-    resources: pd.DataFrame
-    """Indexed by resource: the holders together, and the suggested unit value (:data:`RESOURCE_COLUMNS`)."""
-    phases: pd.DataFrame
-    """Indexed by (resource, holder, phase): each capacity's shadow price and range, as ``allocopt prices`` gives
-    them (per unit of capacity as written)."""
-    jumps: pd.DataFrame
-    """Where the plan's gates change along each resource's path, and how the jump is shared (:data:`JUMP_COLUMNS`)."""
-    basis: str
-    currency: str
-    objective: float | None
-    """The plan's value (its objective) as the instance is written; None when there is no plan."""
-    notes: list[str] = field(default_factory=list)
-    solves: dict[str, int] = field(default_factory=dict)
-    """How many plans (``mip``) and held LPs (``lp``) were solved."""
-    infeasible: bool = False
-    """There is no plan because the limits and commitments cannot all hold (rather than a time limit)."""
-
-    @property
-    def has_plan(self) -> bool:
-        return self.objective is not None
-
-    def suggested(self) -> dict[str, float]:
-        """The suggested ``unit_value`` of each resource valued."""
-        return {str(r): float(v) for r, v in self.resources["suggested"].items() if math.isfinite(float(v))}
-
-
 def value_contributions(instance: Instance | str | Path | Session, spec: ModelSpec | str | Path | None = None, *,
                         resources: Sequence[str] | None = None, basis: str = "average",
                         points: int = DEFAULT_POINTS, tolerance: float = DEFAULT_TOLERANCE,
@@ -162,8 +127,6 @@ def _value_on(session: Session, resources: Sequence[str] | None, basis: str, poi
     finally:
         mover.restore()
         session.replace(inst, own)
-    from allocopt.prices.valuation_tables import valuation_tables
-
     return valuation_tables(inst, own, base, prices, holdings, held, free, basis, mover)
 
 
@@ -196,19 +159,6 @@ def _holdings(session: Session, base: Result, resource: str) -> list[Holding]:
         units = {limit.name: used.get((p, limit.labels["phase"]), 0.0) for limit in mine}
         out.append(Holding(resource, p, mine, units, partner.risk.reserve_margin))
     return out
-
-
-@dataclass
-class HeldMeasures:
-    marginal: dict[tuple[str, str], Marginal]
-    average: dict[str, PathValue]
-
-
-@dataclass
-class FreeMeasures:
-    value_now: float | None
-    without: dict[tuple[str, str], float | None]
-    average: dict[str, PathValue]
 
 
 def _held_measures(mover: Any, holdings: dict[str, list[Holding]], prices: Any, tolerance: float,
