@@ -346,6 +346,8 @@ def make_result(inst: Instance, spec: ModelSpec, data: Any, outcome: Any, findin
     notes += list(extra_notes or [])
     notes += [("Why: " if f.proves_infeasible else "Warning: ") + str(f) for f in findings]
     notes += [f"Warning: {p.message} ({p.fix})." for p in never_started(inst)]
+    notes += [f"Warning: resources.{r}.unit_value is 'derive', counted here as 0 (allocopt solve derives it: see "
+              "the user guide, section 17)." for r, res in inst.resources.items() if res.derived]
     from allocopt.results.metrics import fairness_metrics
 
     fair: dict[str, Any] = {"objective": spec.objective.model_dump(mode="json"), "tie_break": spec.tie_break}

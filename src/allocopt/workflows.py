@@ -79,6 +79,13 @@ def write_result_set(result: Any, out: PathLike, *, protect: Sequence[PathLike] 
     return write_set(out, result_files(result, xlsx), protect=protect)
 
 
+def _derived(inst: Instance, spec: ModelSpec, time_limit: float | None) -> Any:
+    """The instance with its ``unit_value: derive`` resolved (:func:`allocopt.prices.valuation.derive_unit_values`)."""
+    from allocopt.prices.valuation import derive_unit_values
+
+    return derive_unit_values(inst, spec, time_limit=time_limit)
+
+
 def solve_plan(instance: Instance | PathLike, model: ModelSpec | PathLike | None = None, *,
                objective: str | None = None, time_limit: float | None = None, gap: float | None = None,
                threads: int | None = None, seed: int | None = None, prices: bool = False,
@@ -108,9 +115,12 @@ def solve_plan(instance: Instance | PathLike, model: ModelSpec | PathLike | None
     inst = instance if isinstance(instance, Instance) else load_instance(instance)
     spec = _spec(model, objective)
     found = None
-    with Session(inst, spec, time_limit=time_limit, rel_gap=gap, threads=threads, random_seed=seed,
+    derived = _derived(inst, spec, time_limit)
+    with Session(derived.instance, spec, time_limit=time_limit, rel_gap=gap, threads=threads, random_seed=seed,
                  started=started) as session:
         result = session.solve(tee=tee)
+        if derived.values:
+            result = dataclasses.replace(result, derived=derived.values, notes=[*derived.notes, *result.notes])
         if prices and result.status.has_plan:
             found = session.prices()
             result = with_prices_attached(result, found)
@@ -334,6 +344,10 @@ def prices_of_result(inst: Instance, result: Result, time_limit: float | None = 
     from allocopt.solver.specs import model_spec_from_dict
 
     spec = model_spec_from_dict(result.model)
+    if result.derived:  # the plan was made with its derived unit values written in
+        from allocopt.instance.edits import with_unit_values
+
+        inst = with_unit_values(inst, {r: float(v["unit_value"]) for r, v in result.derived.items()})
     with Session(inst, spec, time_limit=time_limit) as session:
         again = session.solve()
         if not again.status.has_plan:
@@ -345,3 +359,102 @@ def prices_of_result(inst: Instance, result: Result, time_limit: float | None = 
         notes.append(f"The prices belong to the plan found by solving again (objective {again.objective:,.0f}), "
                      f"which differs from the result file's ({result.objective:,.0f}).")
     return found, notes
+
+
+@dataclass
+class ValueRun:
+    """What :func:`value_and_apply` did."""
+
+    valuation: Any
+    """The values (:class:`~allocopt.prices.valuation.Valuation`)."""
+    applied: dict[str, float] = field(default_factory=dict)
+    """The unit values written, by resource (as written: rounded to cents, never below 0)."""
+    written: Path | None = None
+    before: Result | None = None
+    """The plan with the unit values as they were."""
+    after: Result | None = None
+    """The plan with the suggested unit values."""
+    diff: Any = None
+    """What moved from ``before`` to ``after`` (:class:`~allocopt.quarterly.replan.PlanDiff`)."""
+
+
+APPLY_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def value_and_apply(instance: Instance | PathLike, model: ModelSpec | PathLike | None = None, *,
+                    resources: Sequence[str] | None = None, basis: str = "average", points: int | None = None,
+                    tolerance: float | None = None, time_limit: float | None = None,
+                    apply: PathLike | None = None) -> ValueRun:
+    """Value the contributions that are not money (:func:`allocopt.prices.valuation.value_contributions`) and, with
+    ``apply``, write the instance with the suggested unit values there (never over an input; YAML keeps its
+    comments and layout) and re-plan with them: ``allocopt value``."""
+    from allocopt.instance.schema import load_instance
+    from allocopt.io.files import check_file_target
+    from allocopt.prices.valuation import DEFAULT_POINTS, DEFAULT_TOLERANCE, value_contributions
+    from allocopt.session import Session
+
+    protect = _inputs(instance, model)
+    if apply is not None:
+        if Path(apply).suffix.lower() not in APPLY_SUFFIXES:
+            raise OptionsError(f"--apply: cannot tell the format of '{printable(str(apply))}': name it .yaml, .yml "
+                               "or .json")
+        check_file_target(apply, protect=protect)  # before spending time on the solves
+    inst = instance if isinstance(instance, Instance) else load_instance(instance)
+    spec = _spec(model, None)
+    with Session(inst, spec, time_limit=time_limit) as session:
+        found = value_contributions(session, resources=resources, basis=basis, points=points or DEFAULT_POINTS,
+                                    tolerance=tolerance or DEFAULT_TOLERANCE)
+        run = ValueRun(found)
+        if apply is None or not found.has_plan:
+            return run
+        run.applied = {r: _unit_value_text(v)[0] for r, v in found.suggested().items()}
+        changed, text = instance_with_unit_values(instance if not isinstance(instance, Instance) else None, inst,
+                                                  run.applied, Path(apply).suffix.lower())
+        run.before = session.solve()
+        session.replace(changed)
+        run.after = session.solve()
+    from allocopt.io.files import write_atomic
+    from allocopt.quarterly.replan import plan_diff
+
+    run.diff = plan_diff(run.before, run.after) if run.before.status.has_plan and run.after.status.has_plan \
+        else None
+    run.written = write_atomic(apply, text, protect=protect)
+    return run
+
+
+def _unit_value_text(value: float) -> tuple[float, str]:
+    """A suggested unit value as written into an instance: to the cent, never below 0, whole numbers plain."""
+    cents = max(0.0, round(float(value), 2))
+    return cents, (str(int(cents)) if cents == int(cents) else f"{cents:.2f}")
+
+
+def instance_with_unit_values(source: PathLike | None, inst: Instance, values: dict[str, float],
+                              suffix: str) -> tuple[Instance, str]:
+    """The instance with these unit values, and its text in the format ``suffix`` names: a YAML source's own text
+    with only those numbers changed (comments and layout kept) where they can be found as written, else the
+    instance written out in full (with its scenarios section, if it has one)."""
+    from allocopt.errors import InstanceError
+    from allocopt.instance.edits import with_unit_values
+    from allocopt.instance.loading import instance_from_dict
+    from allocopt.io.reading import parse_text
+    from allocopt.io.scalars import replace_scalars
+    from allocopt.io.workbook import instance_text
+
+    changed = with_unit_values(inst, values)
+    if source is not None and Path(source).suffix.lower() in (".yaml", ".yml") and suffix in (".yaml", ".yml"):
+        original = Path(source).read_text(encoding="utf-8")
+        spliced = replace_scalars(original, {("resources", r, "unit_value"): _unit_value_text(v)[1]
+                                             for r, v in values.items()})
+        try:  # kept only if it reads back as exactly the instance meant (a derived one's valuation line stays)
+            if spliced is not None and \
+                    instance_from_dict(parse_text(spliced, "<applied>")).fingerprint() == changed.fingerprint():
+                return changed, spliced
+        except InstanceError:
+            pass
+    sections: dict[str, Any] = {}
+    if source is not None:
+        from allocopt.instance.scenarios import instance_file_data, load_planning, may_have_scenarios
+
+        if may_have_scenarios(source) and load_planning(source)[1] is not None:
+            sections["scenarios"] = instance_file_data(source).data["scenarios"]
+    return changed, instance_text(changed, suffix, sections)

@@ -81,9 +81,37 @@ def check_result(
     records, unless ``model`` (a validated model file, as ``ModelSpec.model_dump(mode="json")`` gives it) is given:
     then the plan is checked against that model's rules, and a result that records other rules is a violation
     (``model_rules``)."""
-    checker = _Checker(instance, rel_tol, abs_tol, model)
+    planned, missing = _with_derived(instance, result)
+    checker = _Checker(planned, rel_tol, abs_tol, model)
+    if missing:
+        checker.count("result_format")
+        checker.note("result_format", missing)
     checker.run(result)
     return CheckReport(checker.violations, dict(checker.checked), checker.rules_applied)
+
+
+def _with_derived(instance: Instance, result: Mapping[str, Any]) -> tuple[Instance, str]:
+    """The instance with the unit values the result says it derived (``unit_value: derive``) written in, and what
+    is missing (empty when nothing is)."""
+    from allocopt.errors import InstanceError
+    from allocopt.instance.edits import derived_resources, with_unit_values
+
+    wanted = derived_resources(instance)
+    if not wanted:
+        return instance, ""
+    head = result.get("instance") if isinstance(result, Mapping) else None
+    derived = head.get("derived") if isinstance(head, Mapping) else None
+    derived = derived if isinstance(derived, Mapping) else {}
+    values = {r: entry.get("unit_value") for r, entry in derived.items()
+              if r in wanted and isinstance(entry, Mapping)}
+    absent = [r for r in wanted if not isinstance(values.get(r), (int, float)) or isinstance(values.get(r), bool)]
+    if absent:
+        return instance, (f"the instance derives the unit value of {', '.join(absent)} (unit_value: derive), but the "
+                          "result does not say which value it used (instance.derived); it is checked at 0")
+    try:
+        return with_unit_values(instance, {r: float(v) for r, v in values.items() if v is not None}), ""
+    except InstanceError as err:
+        return instance, f"the result's derived unit values cannot be used: {err.problems[0]}"
 
 
 def check_files(

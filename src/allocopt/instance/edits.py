@@ -70,3 +70,20 @@ def _inline_phase(node: dict[str, Any]) -> None:
 def split_path(path: str) -> list[str | int]:
     """``commitments[0].min`` -> ["commitments", 0, "min"]."""
     return [int(tok[1:-1]) if tok.startswith("[") else tok for tok in re.findall(r"\[\d+\]|[^.\[\]]+", path)]
+
+
+def derived_resources(instance: Instance) -> dict[str, str]:
+    """The resources whose unit value is to be derived from the model (``unit_value: derive``), with the basis each
+    rests on (``average`` or ``marginal``)."""
+    return {r: str(res.valuation) for r, res in instance.resources.items() if res.valuation is not None}
+
+
+def with_unit_values(instance: Instance, values: Mapping[str, float]) -> Instance:
+    """A copy of the instance with these resources' unit values written as numbers (a derived one then no longer
+    derived), validated again."""
+    data = instance.model_dump(mode="json", exclude_unset=True)
+    for r, value in values.items():
+        if r not in data["resources"]:
+            raise InstanceError([Problem(f"resources.{r}", "no such resource", "check the resource's name")])
+        data["resources"][r] = {"unit": data["resources"][r]["unit"], "unit_value": value}
+    return instance_from_dict(data, source="<changed instance>")

@@ -82,11 +82,64 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+DERIVE = "derive"
+"""``unit_value: derive``: the resource's money value comes from the model (``allocopt value``'s suggestion)."""
+VALUATIONS = ("average", "marginal")
+"""What a derived unit value rests on (``valuation``); the first is the default."""
+
+
+def _derive_in_schema(schema: dict[str, Any]) -> None:
+    """The JSON Schema says what a file may hold: a number, or ``derive``."""
+    props = schema.get("properties", {})
+    if "unit_value" in props:
+        number = props["unit_value"]
+        props["unit_value"] = {"anyOf": [number, {"const": DERIVE}], "description": number.pop("description", "")}
+
+
 class Resource(StrictModel):
-    """A kind of contribution, valued in the instance currency per unit."""
+    """A kind of contribution, valued in the instance currency per unit (or, with ``unit_value: derive``, at the
+    value the plan gives it: counted as 0 until a solve derives it)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_derive_in_schema)
 
     unit: Name = Field(description="Unit of the resource, e.g. USD, FTE-month, slot")
-    unit_value: Amount = Field(description="Money value of one unit (0 for a non-financial contribution)")
+    unit_value: Amount = Field(description="Money value of one unit (0 for a non-financial contribution), or "
+                               "'derive': the value the plan gives it (see valuation)")
+    valuation: Literal["average", "marginal"] | None = Field(
+        None, description="With unit_value: derive, what the derived value rests on: average (the Aumann-Shapley "
+        "price, the default) or marginal (the shadow price with the plan's gates held)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _derive(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data
+        value = data.get("unit_value")
+        if value == DERIVE:
+            return {**data, "unit_value": 0, "valuation": data.get("valuation") or VALUATIONS[0]}
+        if isinstance(value, str) and value.strip().lower() in (DERIVE, "derived"):
+            raise PydanticCustomError("derive_spelling", "write unit_value: derive (lower case, as it is), not "
+                                      "{got}", {"got": repr(value)})
+        if data.get("valuation") is not None:
+            raise PydanticCustomError("valuation_without_derive", "valuation goes with unit_value: derive; this "
+                                      "resource's unit value is written as a number ({got}): remove valuation, "
+                                      "or write unit_value: derive", {"got": value})
+        return data
+
+    @property
+    def derived(self) -> bool:
+        """Whether the unit value is to be derived from the model (it is 0 until then)."""
+        return self.valuation is not None
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        if isinstance(data, dict):
+            if self.valuation is None:
+                data.pop("valuation", None)
+            else:
+                data["unit_value"] = DERIVE
+        return data
 
 
 class Risk(StrictModel):

@@ -41,7 +41,7 @@ def plan_from_data(data: Any, inst: Instance, *, source: str = "<result>", check
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as err:
         raise ResultFileError(printable(f"{source}: is not a complete allocopt result (missing or malformed "
                                         f"{err}); give the result.json written by 'allocopt solve --out'")) from None
-    if sha != inst.fingerprint():
+    if sha != _as_planned(inst, result, src).fingerprint():
         raise ResultFileError(printable(f"{source}: was solved from another instance than the one given (instance "
                                         f"'{result.instance_name}', a different fingerprint); give the instance "
                                         "file the plan was solved from"))
@@ -57,3 +57,18 @@ def plan_from_data(data: Any, inst: Instance, *, source: str = "<result>", check
                 + (f"; and {more} more" if more > 0 else "") + "); give the result.json allocopt wrote for this "
                 "instance, unedited (run 'allocopt check' on it to see every violation)"))
     return result
+
+
+def _as_planned(inst: Instance, result: Result, source: str) -> Instance:
+    """The instance as the plan was made from it: with the unit values it derived (``unit_value: derive``)."""
+    if not result.derived:
+        return inst
+    from allocopt.errors import InstanceError
+    from allocopt.instance.edits import with_unit_values
+
+    try:
+        return with_unit_values(inst, {r: float(v["unit_value"]) for r, v in result.derived.items()
+                                       if r in inst.resources})
+    except (InstanceError, KeyError, TypeError, ValueError):
+        raise ResultFileError(f"{source}: its derived unit values (instance.derived) cannot be used; give the "
+                              "result.json written by 'allocopt solve --out'") from None

@@ -134,6 +134,9 @@ class Result:
     notes: list[str] = field(default_factory=list)
     fairness: dict[str, Any] = field(default_factory=dict)
     """The objective with its parameters, the tie-break, what the stages did, and the fairness metrics."""
+    derived: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Unit values derived from the model (``unit_value: derive``): per resource, ``unit_value`` and ``basis``. The
+    plan was made, and ``instance_sha256`` taken, with them written in."""
 
     # -- convenient views ------------------------------------------------------------------------------------
     @property
@@ -163,9 +166,12 @@ class Result:
     # -- serialisation ---------------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         tables = {name: _records(df) for name, df in self.tables.items()}
+        head: dict[str, Any] = {"name": self.instance_name, "sha256": self.instance_sha256, "currency": self.currency}
+        if self.derived:
+            head["derived"] = _plain(self.derived)
         return {
             "format": RESULT_FORMAT,
-            "instance": {"name": self.instance_name, "sha256": self.instance_sha256, "currency": self.currency},
+            "instance": head,
             "model": self.model,
             "status": self.status.to_dict(),
             "objective": {"name": self.objective_name, "value": _num(self.objective), "bound": _num(self.bound),
@@ -201,6 +207,7 @@ class Result:
             tables=tables,
             notes=list(data.get("notes", [])),
             fairness=dict(data.get("fairness", {}) or {}),
+            derived=dict(data["instance"].get("derived", {}) or {}),
         )
 
 
