@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from allocopt.instance.modelfile import ModelSpec
-from allocopt.instance.schema import Instance, load_instance, never_started
+from allocopt.instance.schema import Instance, instance_warnings, load_instance
 from allocopt.results.result import Result, Status, Termination, gap_text
 from allocopt.solver.specs import load_model_spec
 
@@ -345,7 +345,7 @@ def make_result(inst: Instance, spec: ModelSpec, data: Any, outcome: Any, findin
         notes.append(no_plan_note(outcome.termination))
     notes += list(extra_notes or [])
     notes += [("Why: " if f.proves_infeasible else "Warning: ") + str(f) for f in findings]
-    notes += [f"Warning: {p.message} ({p.fix})." for p in never_started(inst)]
+    notes += [f"Warning: {p.path}: {p.message} ({p.fix})." for p in instance_warnings(inst)]
     from allocopt.results.metrics import fairness_metrics
 
     fair: dict[str, Any] = {"objective": spec.objective.model_dump(mode="json"), "tie_break": spec.tie_break}
