@@ -256,7 +256,7 @@ def render_renegotiation(reneg: Any, fmt: str = "table", top: int = 15) -> str:
             "to": [_bound(v, u) for v, u in zip(interesting["to"], interesting["unit"], strict=True)],
             "price x step": [money(v, cur) for v in interesting["predicted"]],
             "true change": [money(v, cur) for v in interesting["actual"]],
-            "why they differ": interesting["why"],
+            "why they differ": interesting["why"].to_list(),  # by position: the view has its own index
         }, index=pd.Index(interesting["term"], name="term"))
         out.append(f"\n{h}Steps where the price does not tell the whole story")
         out.append(_table(view, fmt))
