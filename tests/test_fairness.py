@@ -277,22 +277,80 @@ def test_tie_break_completes_where_a_stage_once_answered_infeasible() -> None:
     assert allocopt.check_result(inst, r.to_dict()).ok
 
 
-@pytest.mark.parametrize(("termination", "done", "expected"), [
-    ("time_limit", 0, "found no plan within the time limit in stage 1 of 4: the split shown is the first one found"),
-    ("infeasible", 3, "HiGHS answered 'infeasible'"),
-    ("time_limit", 2, "in stage 3 of 4: the split shown is the most equal found by its first 2 of 4 stages"),
+@pytest.mark.parametrize(("termination", "done", "plan", "expected"), [
+    ("time_limit", 0, False,
+     "found no plan within the time limit in stage 1 of 4: the split shown is the first one found"),
+    ("infeasible", 3, False, "HiGHS answered 'infeasible'"),
+    ("time_limit", 2, False, "in stage 3 of 4: the split shown is the most equal found by its first 2 of 4 stages"),
+    ("node_limit", 1, True, "stopped at the node limit in stage 2 of 4, before proving that stage's optimum (that "
+     "stage's gap: 12.50%): the split shown is stage 2's best found, not proven the most equal"),
 ])
-def test_a_tie_break_stopped_short_says_why_and_how_far_it_got(termination: str, done: int, expected: str) -> None:
+def test_a_tie_break_stopped_short_says_why_and_how_far_it_got(termination: str, done: int, plan: bool,
+                                                               expected: str) -> None:
     from types import SimpleNamespace
 
     from allocopt.results.result import SolutionStatus, Termination
     from allocopt.solver.highs import SolveOutcome
-    from allocopt.solver.stages import tie_break_failed_note
+    from allocopt.solver.stages import tie_break_failed_note, tie_break_stop
 
-    outcome = SolveOutcome(termination=Termination(termination), solution_status=SolutionStatus.NONE,
-                           objective=None, bound=None, gap=None, handoff_s=0.0, solve_s=0.0, highs_s=0.0, version="")
-    note = tie_break_failed_note(SimpleNamespace(leximin_done=(done, 4)), outcome)  # type: ignore[arg-type]
+    outcome = SolveOutcome(termination=Termination(termination),
+                           solution_status=SolutionStatus.FEASIBLE if plan else SolutionStatus.NONE,
+                           objective=1.0 if plan else None, bound=None, gap=0.125 if plan else None, handoff_s=0.0,
+                           solve_s=0.0, highs_s=0.0, version="")
+    engine = SimpleNamespace(leximin_done=(done, 4))
+    note = tie_break_failed_note(engine, outcome)  # type: ignore[arg-type]
     assert expected in note
+    assert tie_break_stop(engine, outcome, True) == {  # type: ignore[arg-type]
+        "stage": done + 1, "stages": 4, "termination": termination, "found_plan": plan,
+        "stage_gap": 0.125 if plan else None, "objective_proven": True}
+
+
+def test_a_tie_break_stopped_at_a_node_limit_says_what_is_proven_and_what_stopped() -> None:
+    """Item 12: a default solve whose tie-break stopped at a limit printed "NOT proven optimal ... gap 0.00%". On the
+    generated 5x50x4x2 partnership (seed 0) with HiGHS's mip_max_nodes at 10 (reproducible, unlike a time limit),
+    participation and the total net gain are proven within 10 nodes, the first leximin stage is not. The status says
+    the total is proven (gap 0.00%: the same total as without the limit), that the tie-break stopped at the node
+    limit in stage 1 of 5, and that the split is that stage's best found; the result records it for machines."""
+    from allocopt.reports.text import status_line
+
+    inst = allocopt.instance_from_dict(generate_instance(5, 50, 4, 2, seed=0))
+    spec = model_spec_from_dict({"solver": {"highs_options": {"mip_max_nodes": 10}}})
+    limited, free_ = allocopt.solve(inst, spec), allocopt.solve(inst)
+    assert free_.status.proven_optimal and not any("tie-break stopped" in n for n in free_.notes)
+    assert limited.objective == pytest.approx(free_.objective, rel=1e-9) and limited.gap == 0.0
+    assert limited.status.termination == "node_limit" and not limited.status.proven_optimal
+    stopped = limited.fairness["tie_break_stopped"]
+    assert stopped == {"stage": 1, "stages": 5, "termination": "node_limit", "found_plan": True,
+                       "stage_gap": pytest.approx(0.0943, abs=5e-5), "objective_proven": True}
+    assert status_line(limited) == (
+        "Total net gain proven optimal (gap 0.00%); the split is NOT proven the most equal: the leximin tie-break "
+        "stopped at the node limit in stage 1 of 5, and the split shown is stage 1's best found.")
+    assert limited.notes == [
+        "The leximin tie-break stopped at the node limit in stage 1 of 5, before proving that stage's optimum (that "
+        "stage's gap: 9.43%): the split shown is stage 1's best found, not proven the most equal."]
+    assert allocopt.check_result(inst, limited.to_dict()).ok
+
+
+@pytest.mark.parametrize(("stopped", "termination", "expected"), [
+    ({"stage": 3, "stages": 4, "termination": "time_limit", "found_plan": False, "objective_proven": True},
+     "time_limit", "Total net gain proven optimal (gap 0.00%); the split is NOT proven the most equal: the leximin "
+     "tie-break stopped at the time limit in stage 3 of 4, and the split shown is stage 2's."),
+    ({"stage": 1, "stages": 2, "termination": "time_limit", "found_plan": False, "objective_proven": False},
+     "time_limit", "Best plan found, total net gain NOT proven optimal (time limit); gap to the best possible: 0.00%; "
+     "the split is NOT proven the most equal: the leximin tie-break stopped at the time limit in stage 1 of 2, and "
+     "the split shown is the first one found."),
+    ({"stage": 2, "stages": 3, "termination": "infeasible", "found_plan": False, "objective_proven": True},
+     "optimal", "Total net gain proven optimal (gap 0.00%); the split is NOT proven the most equal: the leximin "
+     "tie-break stopped (HiGHS answered infeasible) in stage 2 of 3, and the split shown is stage 1's."),
+])
+def test_the_status_of_a_stopped_tie_break_names_the_stage_and_the_split(stopped: dict[str, Any], termination: str,
+                                                                        expected: str) -> None:
+    from allocopt.reports.text import status_line
+    from allocopt.results.result import Result, Status
+
+    result = Result("p", "", "USD", {}, Status(termination, "feasible", True, False), "total_net_gain", 1.0, 1.0,
+                    0.0, "highs", "", {}, fairness={"tie_break": "leximin", "tie_break_stopped": stopped})
+    assert status_line(result) == expected
 
 
 def test_three_partners_funding_one_initiative_split_it_exactly_equally() -> None:

@@ -25,11 +25,8 @@ import numpy as np
 
 from allocopt.instance.modelfile import ModelSpec
 from allocopt.instance.schema import Instance, instance_warnings, load_instance
-from allocopt.results.result import Result, Status, Termination, gap_text
+from allocopt.results.result import PROVEN_GAP, Result, Status, Termination, gap_text
 from allocopt.solver.specs import load_model_spec
-
-PROVEN_GAP = 1e-6
-"""A plan within this relative gap of the bound is reported as proven optimal."""
 
 
 class Session:
@@ -336,7 +333,8 @@ def make_result(inst: Instance, spec: ModelSpec, data: Any, outcome: Any, findin
     notes = []
     # HiGHS says "optimal" once the plan is within the requested gap; only a (near) zero gap proves optimality.
     proven = outcome.termination == Termination.OPTIMAL and (outcome.gap or 0.0) <= PROVEN_GAP
-    if outcome.has_plan and not proven:
+    stopped = (fairness or {}).get("tie_break_stopped")
+    if outcome.has_plan and not proven and not (stopped and stopped["objective_proven"]):  # else the status says
         why = ("the requested gap was reached" if outcome.termination == Termination.OPTIMAL
                else f"the solver stopped: {outcome.termination.value.replace('_', ' ')}")
         notes.append(f"Best plan found, not proven optimal ({why}); gap to the best possible: "

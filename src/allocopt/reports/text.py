@@ -30,12 +30,37 @@ def status_line(result: Result) -> str:
     st = result.status
     if not st.has_plan:
         return f"No plan ({st.termination.replace('_', ' ')})."
+    stopped = result.fairness.get("tie_break_stopped")
+    if stopped:
+        return tie_break_status(result, stopped)
     if st.proven_optimal:
         return "Optimal plan (proven)."
     gap = gap_text(result.gap)
     if st.termination == "optimal":
         return f"Plan within the requested gap, NOT proven optimal; gap to the best possible: {gap}."
     return f"Best plan found, NOT proven optimal ({st.termination.replace('_', ' ')}); gap to the best possible: {gap}."
+
+
+def tie_break_status(result: Result, stopped: dict[str, Any]) -> str:
+    """The status of a plan whose leximin tie-break stopped short: what is proven (the objective, with its gap),
+    what stopped (tie-break stage k of n, and why), and whose split the plan shows."""
+    label = objective_text(result.objective_name)
+    gap = gap_text(result.gap)
+    if stopped.get("objective_proven"):
+        head = f"{label[0].upper()}{label[1:]} proven optimal (gap {gap})"
+    else:
+        head = (f"Best plan found, {label} NOT proven optimal ({result.status.termination.replace('_', ' ')}); gap "
+                f"to the best possible: {gap}")
+    k, n = int(stopped["stage"]), int(stopped["stages"])
+    why = str(stopped["termination"]).replace("_", " ")
+    if stopped.get("found_plan"):
+        split = f"the split shown is stage {k}'s best found"
+    else:
+        split = f"the split shown is stage {k - 1}'s" if k > 1 else "the split shown is the first one found"
+    how = f"at the {why}" if why in ("time limit", "node limit", "iteration limit", "interrupted") else \
+        f"(HiGHS answered {why})"
+    return (f"{head}; the split is NOT proven the most equal: the leximin tie-break stopped {how} in stage {k} of "
+            f"{n}, and {split}.")
 
 
 def objective_text(name: str) -> str:
