@@ -420,3 +420,36 @@ def test_a_solver_error_in_a_tie_break_stage_keeps_the_plan_found() -> None:
     # (with HiGHS 1.16 the first stage fails; another version may get through, and then the tie-break completes)
     assert any("tie-break stopped: HiGHS gave up on the numbers" in note or "most equal of them" in note
                for note in result.notes)
+
+
+def test_compare_reports_no_noise_as_a_figure() -> None:
+    """Item 13: the joint venture's comparison gave Gini coefficients of 5.8e-16 to 2.3e-14 for splits whose gains
+    above stand-alone are equal (401,667 USD each under leximin): noise in the difference of two gains. Every money
+    figure and every difference behind a metric is now 0 where it is noise, so equal gains have a Gini of exactly
+    0, in the table, the JSON and the plan's own metrics alike."""
+    from allocopt.reports.fairness import render_comparison
+
+    inst = allocopt.load_instance(ROOT / "instances" / "joint-venture.yaml")
+    found = compare(inst, ["utilitarian", "maxmin", "leximin"])
+    table, scale = found.table, inst.money_scale()
+    assert table["gini"].tolist() == [0.0] * 3
+    assert table["jain_index"].tolist() == pytest.approx([1.0] * 3, abs=1e-12)
+    assert table.loc["utilitarian", "price_of_fairness"] == 0.0
+    assert table["smallest_gain_above_stand_alone"].tolist() == pytest.approx([401_666.67] * 3, abs=0.01)
+    money = ["total_net_gain", "smallest_gain_above_stand_alone",
+             *(c for c in table.columns if c.startswith("net_gain "))]
+    for v in table[money].to_numpy().ravel():
+        assert v == 0 or abs(v) > 1e-9 * scale
+    assert "0.000" in render_comparison(found)
+    assert found.results["leximin"].fairness["metrics"]["gini"] == 0.0
+
+
+def test_metrics_clean_noise_only_given_the_scale() -> None:
+    import pandas as pd
+
+    partners = pd.DataFrame({"net_gain": [1_000_000.0 + 3e-10, 1_000_000.0], "stand_alone": [0.0, 0.0],
+                             "weight": [1.0, 1.0]}, index=pd.Index(["a", "b"], name="partner"))
+    assert fairness_metrics(partners)["gini"] > 0  # as computed
+    clean = fairness_metrics(partners, utilitarian=2_000_000.0 + 1e-9, scale=1_000_000.0)
+    assert clean["gini"] == 0.0 and clean["price_of_fairness"] == 0.0
+    assert gini([1.0, 3.0]) == gini([1.0, 3.0], scale=1e6) == pytest.approx(0.25)  # real differences stay

@@ -354,3 +354,20 @@ def test_renegotiate_explains_every_step_it_shows() -> None:
         assert why.startswith(WHY_STARTS) and why != "nan"
         assert why == steps[term, step]
     assert cells[1][2] == "the step leaves the range over which the price holds (1,170,000 to 1,434,194 USD)"
+
+
+def test_gate_reduced_costs_that_are_noise_are_zero() -> None:
+    """Item 13: tight-commitments' prices gave a reduced cost of -2.9e-11 USD (and a meaning "worth -0 at the
+    margin"). Reduced costs within the prices' noise tolerance (1e-9 of the objective) are now 0, in the table, the
+    JSON and the words."""
+    inst = allocopt.load_instance(ROOT / "instances" / "tight-commitments.yaml")
+    with Session(inst) as s:
+        prices = s.prices()
+    tol = 1e-9 * max(1.0, abs(prices.objective))
+    for rc, meaning in zip(prices.gates["reduced_cost"], prices.gates["meaning"], strict=True):
+        assert rc == 0 or abs(rc) > tol, rc
+        assert "-0 " not in meaning and "-0." not in meaning
+    assert (prices.gates["reduced_cost"] == 0.0).sum() >= 1
+    out = CliRunner().invoke(main, ["prices", str(ROOT / "instances" / "tight-commitments.yaml"), "--format", "json"])
+    for row in json.loads(out.stdout)["gates"]:
+        assert row["reduced_cost"] is None or row["reduced_cost"] == 0 or abs(row["reduced_cost"]) > tol

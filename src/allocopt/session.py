@@ -349,7 +349,7 @@ def make_result(inst: Instance, spec: ModelSpec, data: Any, outcome: Any, findin
     fair: dict[str, Any] = {"objective": spec.objective.model_dump(mode="json"), "tie_break": spec.tie_break}
     fair.update({k: v for k, v in (fairness or {}).items() if not k.startswith("_")})
     if outcome.has_plan:
-        fair["metrics"] = fairness_metrics(tables["partners"])
+        fair["metrics"] = fairness_metrics(tables["partners"], scale=inst.money_scale())
 
     return Result(
         instance_name=inst.name,
@@ -423,7 +423,8 @@ def with_price_of_fairness(session: Session, result: Result) -> Result:
             session.replace(session.instance, own)
         utilitarian = reference.objective if reference.status.has_plan else None
     fairness = dict(result.fairness)
-    fairness["metrics"] = fairness_metrics(result.partners, utilitarian=utilitarian)
+    fairness["metrics"] = fairness_metrics(result.partners, utilitarian=utilitarian,
+                                           scale=session.instance.money_scale())
     return dataclasses.replace(result, fairness=fairness)
 
 
