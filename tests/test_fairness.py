@@ -453,3 +453,89 @@ def test_metrics_clean_noise_only_given_the_scale() -> None:
     clean = fairness_metrics(partners, utilitarian=2_000_000.0 + 1e-9, scale=1_000_000.0)
     assert clean["gini"] == 0.0 and clean["price_of_fairness"] == 0.0
     assert gini([1.0, 3.0]) == gini([1.0, 3.0], scale=1e6) == pytest.approx(0.25)  # real differences stay
+
+
+# -- the default split explained where it is shown (item 14) -------------------------------------------------------
+JV_SPLIT = ("Split: equal gain above stand-alone for every partner (leximin), among the plans with the largest total: "
+            "401,667 USD each, which means returns on contribution from 22.0% (cobalt-software) to 26.7% "
+            "(northfield-manufacturing).")
+
+
+def test_the_default_split_is_explained_under_the_partners_table() -> None:
+    """Item 14, worked by hand for the joint venture: Northfield nets 1,601,667 USD over a stand-alone 1,200,000,
+    Cobalt 1,001,667 over 600,000: 401,667 above stand-alone each. On contributions of 6,000,000 and 4,546,667 USD
+    those are returns of 26.7% and 22.0%. The sentence follows the partners table (and its fairness line) in the
+    plan's text, and heads the meeting page's value split."""
+    from allocopt.reports.meeting import meeting_report, render_markdown
+    from allocopt.reports.text import render
+
+    inst = allocopt.load_instance(ROOT / "instances" / "joint-venture.yaml")
+    result = allocopt.solve(inst)
+    text = render(result, list(inst.phases))
+    lines = text.splitlines()
+    fairness = next(k for k, line in enumerate(lines) if line.startswith("Fairness:"))
+    assert lines[fairness + 1] == JV_SPLIT
+    funding = next(s for s in meeting_report(inst, result).sections if s.key == "funding")
+    assert JV_SPLIT in funding.prose
+    assert JV_SPLIT in render_markdown(meeting_report(inst, result))
+
+
+@pytest.mark.parametrize("model", sorted(p.stem for p in (ROOT / "models").glob("*.yaml")))
+def test_the_split_sentence_agrees_with_the_partners_table_under_every_model(model: str) -> None:
+    """For every model file on the joint venture: where leximin decides the split (total net gain with the leximin
+    tie-break, leximin, maxmin with the tie-break) the sentence is there and its figures are the partners table's
+    (each gain above stand-alone, the lowest and highest return); where the objective itself decides the split (Nash,
+    alpha-fair, Kalai-Smorodinsky, max-min return, or no tie-break) there is none."""
+    from allocopt.reports.text import split_text
+    from allocopt.results.units import money, percent
+    from allocopt.solver.objectives import OBJECTIVES
+
+    inst = allocopt.load_instance(ROOT / "instances" / "joint-venture.yaml")
+    spec = allocopt.load_model_spec(ROOT / "models" / f"{model}.yaml")
+    result = allocopt.solve(inst, spec)
+    line = split_text(result)
+    decides = OBJECTIVES[spec.objective.name].leximin_split(spec.tie_break) is not None
+    assert (line is not None) == (decides and result.status.proven_optimal), (model, line)
+    if line is None:
+        return
+    p = result.partners
+    above = p["net_gain"] - p["stand_alone"]
+    assert above.max() - above.min() <= 1e-6 * abs(above).sum()
+    assert f"{money(above.iloc[0], 'USD')} each" in line
+    returns = p["return_on_contribution"].dropna()
+    assert f"from {percent(returns.min())} ({returns.idxmin()}) to {percent(returns.max())} ({returns.idxmax()})" \
+        in line
+
+
+def test_the_split_sentence_for_unequal_weighted_and_unproven_splits() -> None:
+    import pandas as pd
+
+    from allocopt.reports.text import split_text
+    from allocopt.results.metrics import split_summary
+    from allocopt.results.result import Result, Status
+
+    partners = pd.DataFrame({"contribution": [100.0, 50.0, 0.0], "net_gain": [30.0, 20.0, 12.0],
+                             "stand_alone": [10.0, 0.0, 0.0], "weight": [1.0, 1.0, 2.0],
+                             "return_on_contribution": [0.3, 0.4, None]}, index=pd.Index(["a", "b", "c"],
+                                                                                       name="partner"))
+    # weighted gains above stand-alone: a 20, b 20, c 2 x 12 = 24; returns of the two who contribute: 30% and 40%
+    assert split_summary(partners) == {"gain_low": ("a", 20.0), "gain_high": ("c", 24.0), "equal": False,
+                                       "weighted": True, "return_low": ("a", 0.3), "return_high": ("b", 0.4)}
+
+    def result(proven: bool, fairness: dict[str, Any]) -> Result:
+        status = Status("optimal" if proven else "time_limit", "optimal" if proven else "feasible", True, proven)
+        return Result("p", "", "USD", {}, status, "total_net_gain", 62.0, 62.0, 0.0, "highs", "", {},
+                      tables={"partners": partners}, fairness={"tie_break": "leximin", **fairness})
+
+    assert split_text(result(True, {})) == (
+        "Split: the weighted gains above stand-alone as equal as the rules allow (leximin: the smallest as large as "
+        "possible, then the next), among the plans with the largest total: from 20 USD (a) to 24 USD (c), which "
+        "means returns on contribution from 30.0% (a) to 40.0% (b).")
+    assert split_text(result(False, {})) is None  # not proven: the status line says what is
+    assert split_text(dataclasses_replace(result(True, {}), fairness={"tie_break": "none"})) is None
+
+
+def dataclasses_replace(result: Any, **changes: Any) -> Any:
+    import dataclasses
+
+    return dataclasses.replace(result, **changes)

@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 from tabulate import tabulate
 
+from allocopt.results.metrics import split_summary
 from allocopt.results.result import Result, gap_text
 from allocopt.results.units import is_missing, money, percent, plain_number, units
 from allocopt.solver.objectives import OBJECTIVES
@@ -129,18 +130,7 @@ def render(result: Result, phases: list[str], fmt: str = "table", notes: bool = 
 
     out.append(f"\n{h}Partners")
     out.append(_table(partner_view(result), fmt))
-    metrics = result.fairness.get("metrics") or {}
-    if metrics:
-        line = (f"Fairness: smallest weighted gain above stand-alone "
-                f"{money(metrics.get('smallest_gain_above_stand_alone'), cur)}; "
-                f"Jain's index {_index(metrics.get('jain_index'))}; Gini {_index(metrics.get('gini'))}")
-        if metrics.get("price_of_fairness") is not None:
-            line += (f"; price of fairness {percent(metrics['price_of_fairness'])} of the utilitarian "
-                     f"{money(metrics.get('utilitarian_total'), cur)}")
-        below = metrics.get("partners_below_stand_alone") or []
-        if below:
-            line += f". Below their stand-alone value: {', '.join(below)}"
-        out.append(line + ".")
+    out += [line for line in (fairness_line(result), split_text(result)) if line]
 
     c = result.contributions
     if len(c):
@@ -155,7 +145,68 @@ def render(result: Result, phases: list[str], fmt: str = "table", notes: bool = 
     if len(b):
         out.append(f"\n{h}Value split (by partner and initiative)")
         out.append(_table(value_split_view(b, cur), fmt))
+    out += _limits_sections(result, h, fmt)
+    return "\n".join(out) + "\n"
 
+
+def fairness_line(result: Result) -> str | None:
+    """The plan's fairness metrics in one sentence (None where the result holds none)."""
+    cur = result.currency
+    metrics = result.fairness.get("metrics") or {}
+    if not metrics:
+        return None
+    line = (f"Fairness: smallest weighted gain above stand-alone "
+            f"{money(metrics.get('smallest_gain_above_stand_alone'), cur)}; "
+            f"Jain's index {_index(metrics.get('jain_index'))}; Gini {_index(metrics.get('gini'))}")
+    if metrics.get("price_of_fairness") is not None:
+        line += (f"; price of fairness {percent(metrics['price_of_fairness'])} of the utilitarian "
+                 f"{money(metrics.get('utilitarian_total'), cur)}")
+    below = metrics.get("partners_below_stand_alone") or []
+    if below:
+        line += f". Below their stand-alone value: {', '.join(below)}"
+    return line + "."
+
+
+def split_text(result: Result) -> str | None:
+    """The split explained where it is shown, when leximin decided it (the default model: among the plans with the
+    largest total, the most equal gains above stand-alone), with the returns on contribution it implies:
+
+    ``Split: equal gain above stand-alone for every partner (leximin), among the plans with the largest total:
+    401,667 USD each, which means returns on contribution from 22.0% (cobalt-software) to 26.7%
+    (northfield-manufacturing).``
+
+    None where the objective itself decides the split, or the plan is not proven (the status says why)."""
+    found = OBJECTIVES.get(result.objective_name)
+    among = found.leximin_split(result.fairness.get("tie_break")) if found is not None else None
+    summary = split_summary(result.partners) if result.status.has_plan else None
+    if among is None or summary is None or not result.status.proven_optimal or len(result.partners) < 2:
+        return None
+    cur = result.currency
+    gain = "weighted gain" if summary["weighted"] else "gain"
+    among = f", {among}" if among else ""
+    (low, g_low), (high, g_high) = summary["gain_low"], summary["gain_high"]
+    if summary["equal"] and g_high < 0:
+        text = (f"Split: every partner falls short of its stand-alone value by the same {money(-g_high, cur)} "
+                f"({'weighted, ' if summary['weighted'] else ''}leximin){among}")
+    elif summary["equal"]:
+        text = f"Split: equal {gain} above stand-alone for every partner (leximin){among}: {money(g_high, cur)} each"
+    else:
+        text = (f"Split: the {gain}s above stand-alone as equal as the rules allow (leximin: the smallest as large "
+                f"as possible, then the next){among}: from {money(g_low, cur)} ({low}) to {money(g_high, cur)} "
+                f"({high})")
+    if summary["return_low"] is None:
+        return text + "."
+    (r_low, low_return), (r_high, high_return) = summary["return_low"], summary["return_high"]
+    if r_low == r_high or percent(low_return) == percent(high_return):
+        return text + f", which means a return on contribution of {percent(high_return)} for each partner that " \
+            "contributes."
+    return text + (f", which means returns on contribution from {percent(low_return)} ({r_low}) to "
+                   f"{percent(high_return)} ({r_high}).")
+
+
+def _limits_sections(result: Result, h: str, fmt: str) -> list[str]:
+    """The capacity use and commitments tables of a plan."""
+    out = []
     cap = result.capacity
     if len(cap):
         rows = zip(cap["capacity"], cap["reserve"], cap["used"], cap["unused"], cap["unit"], strict=True)
@@ -178,7 +229,7 @@ def render(result: Result, phases: list[str], fmt: str = "table", notes: bool = 
         }, index=cm.index)
         out.append(f"\n{h}Commitments")
         out.append(_table(view, fmt))
-    return "\n".join(out) + "\n"
+    return out
 
 
 def _bound(x: Any, unit: str) -> str:

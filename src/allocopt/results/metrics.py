@@ -83,3 +83,27 @@ def fairness_metrics(partners: pd.DataFrame | Any, utilitarian: float | None = N
         out["price_of_fairness"] = max(0.0, clean(utilitarian - total) / utilitarian)
         out["utilitarian_total"] = utilitarian
     return out
+
+
+def split_summary(partners: pd.DataFrame) -> dict[str, Any] | None:
+    """A plan's split in brief, from its ``partners`` table: the weighted gains above stand-alone (the lowest and
+    the highest, with whose, and whether they are equal: within 1e-6 of their sum) and the returns on contribution
+    of the partners that contribute (the lowest and the highest, with whose). None for an empty table."""
+    if partners is None or len(partners) == 0:
+        return None
+    names = [str(p) for p in partners.index]
+    weight = [float(w) for w in partners["weight"]]
+    gain = {p: w * (float(g) - float(s)) for p, w, g, s in
+            zip(names, weight, partners["net_gain"], partners["stand_alone"], strict=True)}
+    low, high = min(gain, key=gain.__getitem__), max(gain, key=gain.__getitem__)
+    returns = {p: float(r) for p, r in zip(names, partners["return_on_contribution"], strict=True)
+               if r is not None and math.isfinite(float(r))}
+    out: dict[str, Any] = {
+        "gain_low": (low, gain[low]), "gain_high": (high, gain[high]),
+        "equal": gain[high] - gain[low] <= 1e-6 * max(1.0, sum(abs(g) for g in gain.values())),
+        "weighted": len(set(weight)) > 1, "return_low": None, "return_high": None,
+    }
+    if returns:
+        r_low, r_high = min(returns, key=returns.__getitem__), max(returns, key=returns.__getitem__)
+        out["return_low"], out["return_high"] = (r_low, returns[r_low]), (r_high, returns[r_high])
+    return out
