@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from allocopt.cli.main import EXIT_CHECK_FAILED, EXIT_INPUT, EXIT_USAGE, main
+from allocopt.cli.main import EXIT_CHECK_FAILED, EXIT_INFEASIBLE, EXIT_INPUT, EXIT_USAGE, main
 from conftest import INSTANCES, MODELS
 
 JV = str(INSTANCES / "joint-venture.yaml")
@@ -113,3 +113,42 @@ def test_never_writes_over_the_input(runner: CliRunner, tmp_path: Path) -> None:
     res = runner.invoke(main, ["export", str(copy), "--lp", str(copy)])
     assert res.exit_code == EXIT_INPUT and "refusing to write over the input" in res.stderr
     assert copy.read_text() == Path(JV).read_text()
+
+
+def test_a_capacity_left_short_is_a_warning_and_strict_makes_it_an_error(runner: CliRunner, tmp_path: Path) -> None:
+    """Item 10: dropping expand from Cobalt's talent capacity silently meant 0 and `validate` said "valid". Now the
+    warning names the file, its line, the field, what the omission counts as and the fix; --strict makes it an error
+    (exit 3) for validate and for solve (before solving); a plain solve shows it, on stderr where the plan has no
+    notes (here: the zero talent leaves no plan)."""
+    f = tmp_path / "jv.yaml"
+    text = Path(JV).read_text()
+    f.write_text(text.replace("talent: {pilot: 40, scale: 60, expand: 60}", "talent: {pilot: 40, scale: 60}"))
+    line = next(n for n, row in enumerate(f.read_text().splitlines(), 1) if "talent: {pilot: 40, scale: 60}" in row)
+    expected = (f"{f}:{line}: partners.cobalt-software.capacity.talent: cobalt-software's talent capacity names "
+                "pilot and scale but not expand, so it counts as 0 FTE-month in expand (give its talent capacity in "
+                "expand, or one number for every phase; write expand: 0 where cobalt-software gives no talent)")
+    res = runner.invoke(main, ["validate", str(f)])
+    assert res.exit_code == 0 and "valid:" in res.stdout and res.stderr == f"warning: {expected}\n"
+    for command in ("validate", "solve"):
+        res = runner.invoke(main, [command, "--strict", str(f)])
+        assert res.exit_code == EXIT_INPUT and res.stdout == ""
+        assert res.stderr == f"error: {f}: 1 warning, errors under --strict\n  - {expected}\n"
+    res = runner.invoke(main, ["solve", str(f)])
+    assert res.exit_code == EXIT_INFEASIBLE and f"warning: {expected}\n" in res.stderr
+    f.write_text(text.replace("talent: {pilot: 40, scale: 60, expand: 60}", "talent: {pilot: 40, scale: 60, "
+                                                                               "expand: 0}"))
+    res = runner.invoke(main, ["validate", "--strict", str(f)])
+    assert res.exit_code == 0 and res.stderr == ""
+
+
+def test_a_warning_is_a_note_of_the_plan(runner: CliRunner, tmp_path: Path) -> None:
+    f = tmp_path / "jv.yaml"
+    f.write_text(Path(JV).read_text().replace("stand_alone: 600000", ""))
+    res = runner.invoke(main, ["solve", str(f), "--format", "json"])
+    assert res.exit_code == 0
+    assert ("Warning: partners.cobalt-software: cobalt-software states no stand_alone, so its outside option counts "
+            "as 0 USD, while northfield-manufacturing states its own (write its stand_alone; stand_alone: 0 if it "
+            "would earn nothing without the deal).") in json.loads(res.stdout)["notes"]
+    for path in sorted(INSTANCES.glob("*.yaml")):
+        res = runner.invoke(main, ["validate", "--strict", str(path)])
+        assert res.exit_code == 0 and res.stderr == "", res.output

@@ -279,22 +279,80 @@ def test_tie_break_completes_where_a_stage_once_answered_infeasible() -> None:
     assert allocopt.check_result(inst, r.to_dict()).ok
 
 
-@pytest.mark.parametrize(("termination", "done", "expected"), [
-    ("time_limit", 0, "found no plan within the time limit in stage 1 of 4: the split shown is the first one found"),
-    ("infeasible", 3, "HiGHS answered 'infeasible'"),
-    ("time_limit", 2, "in stage 3 of 4: the split shown is the most equal found by its first 2 of 4 stages"),
+@pytest.mark.parametrize(("termination", "done", "plan", "expected"), [
+    ("time_limit", 0, False,
+     "found no plan within the time limit in stage 1 of 4: the split shown is the first one found"),
+    ("infeasible", 3, False, "HiGHS answered 'infeasible'"),
+    ("time_limit", 2, False, "in stage 3 of 4: the split shown is the most equal found by its first 2 of 4 stages"),
+    ("node_limit", 1, True, "stopped at the node limit in stage 2 of 4, before proving that stage's optimum (that "
+     "stage's gap: 12.50%): the split shown is stage 2's best found, not proven the most equal"),
 ])
-def test_a_tie_break_stopped_short_says_why_and_how_far_it_got(termination: str, done: int, expected: str) -> None:
+def test_a_tie_break_stopped_short_says_why_and_how_far_it_got(termination: str, done: int, plan: bool,
+                                                               expected: str) -> None:
     from types import SimpleNamespace
 
     from allocopt.results.result import SolutionStatus, Termination
     from allocopt.solver.highs import SolveOutcome
-    from allocopt.solver.stages import tie_break_failed_note
+    from allocopt.solver.stages import tie_break_failed_note, tie_break_stop
 
-    outcome = SolveOutcome(termination=Termination(termination), solution_status=SolutionStatus.NONE,
-                           objective=None, bound=None, gap=None, handoff_s=0.0, solve_s=0.0, highs_s=0.0, version="")
-    note = tie_break_failed_note(SimpleNamespace(leximin_done=(done, 4)), outcome)  # type: ignore[arg-type]
+    outcome = SolveOutcome(termination=Termination(termination),
+                           solution_status=SolutionStatus.FEASIBLE if plan else SolutionStatus.NONE,
+                           objective=1.0 if plan else None, bound=None, gap=0.125 if plan else None, handoff_s=0.0,
+                           solve_s=0.0, highs_s=0.0, version="")
+    engine = SimpleNamespace(leximin_done=(done, 4))
+    note = tie_break_failed_note(engine, outcome)  # type: ignore[arg-type]
     assert expected in note
+    assert tie_break_stop(engine, outcome, True) == {  # type: ignore[arg-type]
+        "stage": done + 1, "stages": 4, "termination": termination, "found_plan": plan,
+        "stage_gap": 0.125 if plan else None, "objective_proven": True}
+
+
+def test_a_tie_break_stopped_at_a_node_limit_says_what_is_proven_and_what_stopped() -> None:
+    """Item 12: a default solve whose tie-break stopped at a limit printed "NOT proven optimal ... gap 0.00%". On the
+    generated 5x50x4x2 partnership (seed 0) with HiGHS's mip_max_nodes at 10 (reproducible, unlike a time limit),
+    participation and the total net gain are proven within 10 nodes, the first leximin stage is not. The status says
+    the total is proven (gap 0.00%: the same total as without the limit), that the tie-break stopped at the node
+    limit in stage 1 of 5, and that the split is that stage's best found; the result records it for machines."""
+    from allocopt.reports.text import status_line
+
+    inst = allocopt.instance_from_dict(generate_instance(5, 50, 4, 2, seed=0))
+    spec = model_spec_from_dict({"solver": {"highs_options": {"mip_max_nodes": 10}}})
+    limited, free_ = allocopt.solve(inst, spec), allocopt.solve(inst)
+    assert free_.status.proven_optimal and not any("tie-break stopped" in n for n in free_.notes)
+    assert limited.objective == pytest.approx(free_.objective, rel=1e-9) and limited.gap == 0.0
+    assert limited.status.termination == "node_limit" and not limited.status.proven_optimal
+    stopped = limited.fairness["tie_break_stopped"]
+    assert stopped == {"stage": 1, "stages": 5, "termination": "node_limit", "found_plan": True,
+                       "stage_gap": pytest.approx(0.0943, abs=5e-5), "objective_proven": True}
+    assert status_line(limited) == (
+        "Total net gain proven optimal (gap 0.00%); the split is NOT proven the most equal: the leximin tie-break "
+        "stopped at the node limit in stage 1 of 5, and the split shown is stage 1's best found.")
+    assert limited.notes == [
+        "The leximin tie-break stopped at the node limit in stage 1 of 5, before proving that stage's optimum (that "
+        "stage's gap: 9.43%): the split shown is stage 1's best found, not proven the most equal."]
+    assert allocopt.check_result(inst, limited.to_dict()).ok
+
+
+@pytest.mark.parametrize(("stopped", "termination", "expected"), [
+    ({"stage": 3, "stages": 4, "termination": "time_limit", "found_plan": False, "objective_proven": True},
+     "time_limit", "Total net gain proven optimal (gap 0.00%); the split is NOT proven the most equal: the leximin "
+     "tie-break stopped at the time limit in stage 3 of 4, and the split shown is stage 2's."),
+    ({"stage": 1, "stages": 2, "termination": "time_limit", "found_plan": False, "objective_proven": False},
+     "time_limit", "Best plan found, total net gain NOT proven optimal (time limit); gap to the best possible: 0.00%; "
+     "the split is NOT proven the most equal: the leximin tie-break stopped at the time limit in stage 1 of 2, and "
+     "the split shown is the first one found."),
+    ({"stage": 2, "stages": 3, "termination": "infeasible", "found_plan": False, "objective_proven": True},
+     "optimal", "Total net gain proven optimal (gap 0.00%); the split is NOT proven the most equal: the leximin "
+     "tie-break stopped (HiGHS answered infeasible) in stage 2 of 3, and the split shown is stage 1's."),
+])
+def test_the_status_of_a_stopped_tie_break_names_the_stage_and_the_split(stopped: dict[str, Any], termination: str,
+                                                                        expected: str) -> None:
+    from allocopt.reports.text import status_line
+    from allocopt.results.result import Result, Status
+
+    result = Result("p", "", "USD", {}, Status(termination, "feasible", True, False), "total_net_gain", 1.0, 1.0,
+                    0.0, "highs", "", {}, fairness={"tie_break": "leximin", "tie_break_stopped": stopped})
+    assert status_line(result) == expected
 
 
 def test_three_partners_funding_one_initiative_split_it_exactly_equally() -> None:
@@ -395,3 +453,122 @@ def test_compare_refuses_workers_and_dask_together() -> None:
     res = CliRunner().invoke(main, ["compare", str(INSTANCES / "joint-venture.yaml"), "--workers", "2", "--dask",
                                     "tcp://127.0.0.1:1"])
     assert res.exit_code == 2 and "either --workers or --dask" in res.output
+
+
+def test_compare_reports_no_noise_as_a_figure() -> None:
+    """Item 13: the joint venture's comparison gave Gini coefficients of 5.8e-16 to 2.3e-14 for splits whose gains
+    above stand-alone are equal (401,667 USD each under leximin): noise in the difference of two gains. Every money
+    figure and every difference behind a metric is now 0 where it is noise, so equal gains have a Gini of exactly
+    0, in the table, the JSON and the plan's own metrics alike."""
+    from allocopt.reports.fairness import render_comparison
+
+    inst = allocopt.load_instance(ROOT / "instances" / "joint-venture.yaml")
+    found = compare(inst, ["utilitarian", "maxmin", "leximin"])
+    table, scale = found.table, inst.money_scale()
+    assert table["gini"].tolist() == [0.0] * 3
+    assert table["jain_index"].tolist() == pytest.approx([1.0] * 3, abs=1e-12)
+    assert table.loc["utilitarian", "price_of_fairness"] == 0.0
+    assert table["smallest_gain_above_stand_alone"].tolist() == pytest.approx([401_666.67] * 3, abs=0.01)
+    money = ["total_net_gain", "smallest_gain_above_stand_alone",
+             *(c for c in table.columns if c.startswith("net_gain "))]
+    for v in table[money].to_numpy().ravel():
+        assert v == 0 or abs(v) > 1e-9 * scale
+    assert "0.000" in render_comparison(found)
+    assert found.results["leximin"].fairness["metrics"]["gini"] == 0.0
+
+
+def test_metrics_clean_noise_only_given_the_scale() -> None:
+    import pandas as pd
+
+    partners = pd.DataFrame({"net_gain": [1_000_000.0 + 3e-10, 1_000_000.0], "stand_alone": [0.0, 0.0],
+                             "weight": [1.0, 1.0]}, index=pd.Index(["a", "b"], name="partner"))
+    assert fairness_metrics(partners)["gini"] > 0  # as computed
+    clean = fairness_metrics(partners, utilitarian=2_000_000.0 + 1e-9, scale=1_000_000.0)
+    assert clean["gini"] == 0.0 and clean["price_of_fairness"] == 0.0
+    assert gini([1.0, 3.0]) == gini([1.0, 3.0], scale=1e6) == pytest.approx(0.25)  # real differences stay
+
+
+# -- the default split explained where it is shown (item 14) -------------------------------------------------------
+JV_SPLIT = ("Split: equal gain above stand-alone for every partner (leximin), among the plans with the largest total: "
+            "401,667 USD each, which means returns on contribution from 22.0% (cobalt-software) to 26.7% "
+            "(northfield-manufacturing).")
+
+
+def test_the_default_split_is_explained_under_the_partners_table() -> None:
+    """Item 14, worked by hand for the joint venture: Northfield nets 1,601,667 USD over a stand-alone 1,200,000,
+    Cobalt 1,001,667 over 600,000: 401,667 above stand-alone each. On contributions of 6,000,000 and 4,546,667 USD
+    those are returns of 26.7% and 22.0%. The sentence follows the partners table (and its fairness line) in the
+    plan's text, and heads the meeting page's value split."""
+    from allocopt.reports.meeting import meeting_report, render_markdown
+    from allocopt.reports.text import render
+
+    inst = allocopt.load_instance(ROOT / "instances" / "joint-venture.yaml")
+    result = allocopt.solve(inst)
+    text = render(result, list(inst.phases))
+    lines = text.splitlines()
+    fairness = next(k for k, line in enumerate(lines) if line.startswith("Fairness:"))
+    assert lines[fairness + 1] == JV_SPLIT
+    funding = next(s for s in meeting_report(inst, result).sections if s.key == "funding")
+    assert JV_SPLIT in funding.prose
+    assert JV_SPLIT in render_markdown(meeting_report(inst, result))
+
+
+@pytest.mark.parametrize("model", sorted(p.stem for p in (ROOT / "models").glob("*.yaml")))
+def test_the_split_sentence_agrees_with_the_partners_table_under_every_model(model: str) -> None:
+    """For every model file on the joint venture: where leximin decides the split (total net gain with the leximin
+    tie-break, leximin, maxmin with the tie-break) the sentence is there and its figures are the partners table's
+    (each gain above stand-alone, the lowest and highest return); where the objective itself decides the split (Nash,
+    alpha-fair, Kalai-Smorodinsky, max-min return, or no tie-break) there is none."""
+    from allocopt.reports.text import split_text
+    from allocopt.results.units import money, percent
+    from allocopt.solver.objectives import OBJECTIVES
+
+    inst = allocopt.load_instance(ROOT / "instances" / "joint-venture.yaml")
+    spec = allocopt.load_model_spec(ROOT / "models" / f"{model}.yaml")
+    result = allocopt.solve(inst, spec)
+    line = split_text(result)
+    decides = OBJECTIVES[spec.objective.name].leximin_split(spec.tie_break) is not None
+    assert (line is not None) == (decides and result.status.proven_optimal), (model, line)
+    if line is None:
+        return
+    p = result.partners
+    above = p["net_gain"] - p["stand_alone"]
+    assert above.max() - above.min() <= 1e-6 * abs(above).sum()
+    assert f"{money(above.iloc[0], 'USD')} each" in line
+    returns = p["return_on_contribution"].dropna()
+    assert f"from {percent(returns.min())} ({returns.idxmin()}) to {percent(returns.max())} ({returns.idxmax()})" \
+        in line
+
+
+def test_the_split_sentence_for_unequal_weighted_and_unproven_splits() -> None:
+    import pandas as pd
+
+    from allocopt.reports.text import split_text
+    from allocopt.results.metrics import split_summary
+    from allocopt.results.result import Result, Status
+
+    partners = pd.DataFrame({"contribution": [100.0, 50.0, 0.0], "net_gain": [30.0, 20.0, 12.0],
+                             "stand_alone": [10.0, 0.0, 0.0], "weight": [1.0, 1.0, 2.0],
+                             "return_on_contribution": [0.3, 0.4, None]}, index=pd.Index(["a", "b", "c"],
+                                                                                       name="partner"))
+    # weighted gains above stand-alone: a 20, b 20, c 2 x 12 = 24; returns of the two who contribute: 30% and 40%
+    assert split_summary(partners) == {"gain_low": ("a", 20.0), "gain_high": ("c", 24.0), "equal": False,
+                                       "weighted": True, "return_low": ("a", 0.3), "return_high": ("b", 0.4)}
+
+    def result(proven: bool, fairness: dict[str, Any]) -> Result:
+        status = Status("optimal" if proven else "time_limit", "optimal" if proven else "feasible", True, proven)
+        return Result("p", "", "USD", {}, status, "total_net_gain", 62.0, 62.0, 0.0, "highs", "", {},
+                      tables={"partners": partners}, fairness={"tie_break": "leximin", **fairness})
+
+    assert split_text(result(True, {})) == (
+        "Split: the weighted gains above stand-alone as equal as the rules allow (leximin: the smallest as large as "
+        "possible, then the next), among the plans with the largest total: from 20 USD (a) to 24 USD (c), which "
+        "means returns on contribution from 30.0% (a) to 40.0% (b).")
+    assert split_text(result(False, {})) is None  # not proven: the status line says what is
+    assert split_text(dataclasses_replace(result(True, {}), fairness={"tie_break": "none"})) is None
+
+
+def dataclasses_replace(result: Any, **changes: Any) -> Any:
+    import dataclasses
+
+    return dataclasses.replace(result, **changes)

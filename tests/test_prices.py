@@ -291,3 +291,83 @@ def test_renegotiation_is_identical_serially_and_on_two_processes() -> None:
     with Session(inst) as s:
         parallel = renegotiate(s, steps=(10, 25), terms=terms, workers=2)
     assert serial.steps.equals(parallel.steps) and serial.summary == parallel.summary
+
+
+WHY_STARTS = ("a gate decision flips: ", "the step leaves the range over which the price holds (",
+              "an adjusted scale moves: ", "the plan's contributions shift within the same gate decisions",
+              "no plan exists at this value")
+"""Every explanation renegotiation.py gives for a step whose true change differs from price x step."""
+
+
+def why_cells(text: str) -> list[tuple[str, str, str]]:
+    """(term, step, why) of each row of the rendered "Steps where the price does not tell the whole story" table."""
+    lines = text.split("Steps where the price does not tell the whole story\n", 1)[1].splitlines()
+    header, rule, rows = lines[0], lines[1], lines[2:]
+    starts = [k for k, c in enumerate(rule) if c == "-" and (k == 0 or rule[k - 1] == " ")]
+    assert header[starts[-1]:].strip() == "why they differ"
+    return [(row[:starts[1]].strip(), row[starts[1]:starts[2]].strip(), row[starts[-1]:].strip())
+            for row in rows if row.strip()]
+
+
+def test_every_why_they_differ_cell_is_the_explanation_of_its_step() -> None:
+    """Item 11: the "why they differ" column printed nan in every row (the view's index is the term, the steps
+    table's a row number, and pandas aligned them). Every cell is now its own step's explanation, whatever the
+    steps table's index: a report of every kind of step, its rows in shuffled order under a non-default index."""
+    import pandas as pd
+
+    from allocopt.prices.renegotiation import STEP_COLUMNS, Renegotiation
+    from allocopt.reports.text import render_renegotiation
+
+    kinds = [("breakpoint", "a gate decision flips: x/pilot: pause -> proceed"),
+             ("beyond range", "the step leaves the range over which the price holds (0 to 10 USD)"),
+             ("differs", "an adjusted scale moves: x/scale scale 50.0% -> 60.0%"),
+             ("differs", "the plan's contributions shift within the same gate decisions"),
+             ("no plan", "no plan exists at this value (the commitments cannot all hold)"),
+             ("as priced", "")]
+    rows = [dict.fromkeys(STEP_COLUMNS, 0.0) | {"term": f"term {k}", "step_pct": 10.0 * (k + 1), "unit": "USD",
+                                                "status": status, "why": why}
+            for k, (status, why) in enumerate(kinds)]
+    steps = pd.DataFrame(rows, columns=STEP_COLUMNS, index=[7, 3, 11, 5, 2, 9]).iloc[[3, 0, 5, 1, 4, 2]]
+    ranking = pd.DataFrame({"term": [r["term"] for r in rows], "limit": 10.0, "unit": "USD", "price": 0.0,
+                            "price_unit": "USD per USD", "range_low": 0.0, "range_high": 10.0,
+                            "best_step_pct": 10.0, "best_gain": 0.0})
+    text = render_renegotiation(Renegotiation(ranking, steps, 100.0, "USD"))
+    expected = [(r["term"], f"{r['step_pct']:+g}%", r["why"]) for r in steps.to_dict(orient="records")
+                if r["status"] != "as priced"]
+    assert why_cells(text) == expected
+    assert all(why.startswith(WHY_STARTS) for _, _, why in why_cells(text))
+
+
+def test_renegotiate_explains_every_step_it_shows() -> None:
+    """The joint venture's capacity and budget steps, through the command line: each "why they differ" cell is a real
+    explanation, the one the JSON output gives for the same step."""
+    args = ["renegotiate", str(ROOT / "instances" / "joint-venture.yaml"), "--steps", "25", "--terms",
+            "digital-twin-expand-budget,cobalt-software capacity talent scale"]
+    text = CliRunner().invoke(main, args)
+    assert text.exit_code == 0, text.output
+    cells = why_cells(text.stdout)
+    assert [(term, step) for term, step, _ in cells] == [("cobalt-software capacity talent scale", "-25%"),
+                                                         ("digital-twin-expand-budget (max)", "+25%")]
+    data = json.loads(CliRunner().invoke(main, [*args, "--format", "json"]).stdout)
+    steps = {(r["term"], f"{r['step_pct']:+g}%"): r["why"] for r in data["steps"]}
+    for term, step, why in cells:
+        assert why.startswith(WHY_STARTS) and why != "nan"
+        assert why == steps[term, step]
+    assert cells[1][2] == "the step leaves the range over which the price holds (1,170,000 to 1,434,194 USD)"
+
+
+def test_gate_reduced_costs_that_are_noise_are_zero() -> None:
+    """Item 13: tight-commitments' prices gave a reduced cost of -2.9e-11 USD (and a meaning "worth -0 at the
+    margin"). Reduced costs within the prices' noise tolerance (1e-9 of the objective) are now 0, in the table, the
+    JSON and the words."""
+    inst = allocopt.load_instance(ROOT / "instances" / "tight-commitments.yaml")
+    with Session(inst) as s:
+        prices = s.prices()
+    tol = 1e-9 * max(1.0, abs(prices.objective))
+    for rc, meaning in zip(prices.gates["reduced_cost"], prices.gates["meaning"], strict=True):
+        assert rc == 0 or abs(rc) > tol, rc
+        assert "-0 " not in meaning and "-0." not in meaning
+    assert (prices.gates["reduced_cost"] == 0.0).sum() >= 1
+    out = CliRunner().invoke(main, ["prices", str(ROOT / "instances" / "tight-commitments.yaml"), "--format", "json"])
+    for row in json.loads(out.stdout)["gates"]:
+        assert row["reduced_cost"] is None or row["reduced_cost"] == 0 or abs(row["reduced_cost"]) > tol

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -318,3 +319,86 @@ def _fail_on_two(n: int) -> int:
 def test_executor_passes_a_task_failure_on_without_waiting_for_the_rest() -> None:
     with pytest.raises(ValueError, match="two"):
         run_tasks(_fail_on_two, [1, 2, 3], workers=2)
+
+
+# -- solver noise is not a figure (issue "Numbers a negotiator can trust", item 13) --------------------------------
+def assert_real(values: Any, scale: float) -> None:
+    """Every figure is 0 or more than 1e-9 of the money scale: no solver noise left in it."""
+    for v in values:
+        if v is not None and not (isinstance(v, float) and math.isnan(v)):
+            assert v == 0 or abs(v) > 1e-9 * scale, v
+
+
+def test_noise_is_zero_in_the_one_formatter() -> None:
+    from allocopt.results.units import amount, money, real, units
+
+    scale = 8_325_000.0  # the joint venture's: 16,650,000 USD of stage value over 2 partners
+    assert real(1.86265e-09, scale) == 0.0 and real(-9.3e-10, scale) == 0.0 and real(0.01, scale) == 0.01
+    assert amount(1.86265e-09, "USD", scale) == "0 USD" and amount(-9.3e-10, "USD", scale) == "0 USD"
+    assert amount(5e-10, "USD") == "0 USD" and amount(0.001, "") == "0.001"  # scale 1 unless given
+    assert amount(16.2, "FTE-month", scale) == "16.2 FTE-month" and amount(66_667.4, "USD") == "66,667 USD"
+    assert money(150, "JPY", scale=2e11) == "0 JPY" and money(250, "JPY", scale=2e11) == "250 JPY"
+    assert units(-3e-10, "FTE-month") == "0 FTE-month" and money(-3e-10, "USD") == "0 USD"
+
+
+@pytest.fixture(scope="module")
+def jv_tornado(jv: Instance) -> pd.DataFrame:
+    return tornado(jv, 10)
+
+
+def test_tornado_swings_that_are_noise_are_zero_in_every_output(jv: Instance, jv_tornado: pd.DataFrame,
+                                                                tmp_path: Path) -> None:
+    """Item 13: `allocopt sensitivity instances/joint-venture.yaml --tornado 10` printed swings of 1.86e-09 USD
+    (Cobalt's talent and capital capacities, its talent total: none binds) and drew bars for them. Those swings are
+    now exactly 0 in the table, the text, the JSON and the CSV, the objective on both sides is the base's, they rank
+    after every real swing in the fields' order, and the chart draws no bar for them. The real swings are as worked
+    by hand: a stage value that proceeds in full moves the objective by 20% of itself, the digital twin's (at 2/3
+    scale) by 20% of two thirds of it."""
+    import json
+
+    from allocopt.reports.sensitivity import render_tornado, tornado_chart
+
+    df, scale = jv_tornado, jv.money_scale()
+    assert scale == pytest.approx(16_650_000 / 2) and df.attrs["scale"] == scale
+    by_field = df.set_index("field")
+    for field in ("partners.cobalt-software.capacity.talent.expand", "partners.cobalt-software.capacity.talent.pilot",
+                  "partners.cobalt-software.capacity.capital.expand", "partners.cobalt-software.total.talent"):
+        row = by_field.loc[field]
+        assert row["swing"] == 0.0 and row["objective low"] == row["objective high"] == df.attrs["objective"]
+    for field, swing in (("initiatives.predictive-maintenance.phases.expand.value", 800_000),
+                         ("initiatives.quality-vision.phases.expand.value", 440_000),
+                         ("initiatives.digital-twin.phases.expand.value", 0.2 * 3_000_000 * 2 / 3)):
+        assert by_field.loc[field, "swing"] == pytest.approx(swing, rel=1e-9)
+    zero = df[df["swing"] == 0]
+    assert len(zero) == 18 and list(zero.index) == list(range(len(df) - 18, len(df)))
+    assert list(zero["field"]) == [f for f in df.sort_index()["field"] if f in set(zero["field"])]
+    for column in ("objective low", "objective high", "swing"):
+        assert_real(df[column] - (df.attrs["objective"] if column != "swing" else 0), scale)
+    text = render_tornado(df, "table")
+    assert not re.search(r"\de-\d", text)
+    assert all(line.rstrip().endswith(" 0 USD") for line in text.splitlines() if "talent capacity" in line)
+    rows = json.loads(render_tornado(df, "json"))["rows"]
+    assert_real([r["swing"] for r in rows], scale)
+    assert not re.search(r"\de-\d", render_tornado(df, "csv"))
+    needs_extra("plot")
+    import matplotlib
+
+    chart = tmp_path / "tornado.svg"
+    with matplotlib.rc_context({"svg.fonttype": "none"}):
+        tornado_chart(df, chart)
+    svg = chart.read_text()
+    assert "value predictive-maintenance creates in expand" in svg and "talent capacity" not in svg
+
+
+def test_sweep_figures_hold_no_noise(jv: Instance, serial_sweep: pd.DataFrame) -> None:
+    """The sweep's objective and net gains are 0 or real figures, and a noise figure prints as 0."""
+    from allocopt.reports.sensitivity import render_sweep
+
+    scale = jv.money_scale()
+    assert serial_sweep.attrs["scale"] == scale
+    for column in ["objective", *(f"net gain {p}" for p in jv.partners)]:
+        assert_real(serial_sweep[column], scale)
+    noisy = serial_sweep.head(1).copy()
+    noisy.attrs = dict(serial_sweep.attrs)
+    noisy["net gain cobalt-software"] = 3.2e-10
+    assert "| 0 USD" in render_sweep(noisy, "markdown") and "e-10" not in render_sweep(noisy, "markdown")

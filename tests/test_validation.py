@@ -213,3 +213,159 @@ def test_structural_and_reference_problems_come_in_one_round() -> None:
     assert any("initiatives.crm-sync.benefit_share.contoso" in m for m in msgs)
     assert any("partner 'contosso' is not defined" in m for m in msgs)
     assert not any("sum to" in m for m in msgs)
+
+
+# -- fields whose omission means a number (issue "Numbers a negotiator can trust", item 10) -----------------------
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = sorted([*(ROOT / "instances").glob("*.yaml"), ROOT / "examples" / "quarterly-venture.yaml"])
+JV = ROOT / "instances" / "joint-venture.yaml"
+
+
+def raw(path: Path) -> dict[str, Any]:
+    import yaml
+
+    data = yaml.safe_load(path.read_text())
+    data.pop("scenarios", None)
+    return data
+
+
+def warnings_of(data: dict[str, Any]) -> list[Any]:
+    from allocopt.instance.schema import instance_warnings
+
+    return instance_warnings(instance_from_dict(copy.deepcopy(data), source="plan.yaml"))
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_shipped_and_generated_instances_have_no_warnings(path: Path) -> None:
+    """--strict accepts every instance we ship and every generated one (the generator writes every phase)."""
+    from allocopt.instance.generate import generate_instance
+
+    assert warnings_of(raw(path)) == []
+    for seed in range(20):
+        assert warnings_of(generate_instance(4, 8, 3, 4, seed)) == [], seed
+
+
+def per_phase_capacities(path: Path) -> list[tuple[str, str, str]]:
+    data = raw(path)
+    return [(p, r, t) for p, partner in data["partners"].items() for r, cap in partner.get("capacity", {}).items()
+            if isinstance(cap, dict) for t in cap]
+
+
+@pytest.mark.parametrize(("path", "left_out"), [(p, c) for p in SHIPPED for c in per_phase_capacities(p)],
+                         ids=lambda v: v.stem if isinstance(v, Path) else ".".join(v))
+def test_every_per_phase_capacity_with_a_phase_left_out_warns(path: Path, left_out: tuple[str, str, str]) -> None:
+    """Any phase dropped from any per-phase capacity of a shipped instance: one warning, naming the partner, the
+    resource and the phase, saying it counts as 0; writing the 0 explicitly silences it."""
+    p, r, t = left_out
+    data = raw(path)
+    data["partners"][p]["capacity"][r].pop(t)
+    (warning,) = warnings_of(data)
+    unit = data["resources"][r]["unit"]
+    assert warning.path == f"partners.{p}.capacity.{r}"
+    assert warning.message.endswith(f"but not {t}, so it counts as 0 {unit} in {t}")
+    assert f"write {t}: 0 where {p} gives no {r}" in warning.fix
+    data["partners"][p]["capacity"][r][t] = 0
+    assert warnings_of(data) == []
+
+
+def test_a_capacity_naming_no_phase_and_one_with_every_phase_default() -> None:
+    data = mutate(["partners", "contoso", "capacity", "capital"], {})
+    data = mutate_in(data, ["initiatives", "data-platform", "phases", "pilot", "value"], 0)
+    data = mutate_in(data, ["initiatives", "crm-sync", "phases", "pilot", "value"], 0)
+    (warning,) = warnings_of(data)
+    assert warning.message == ("contoso's capital capacity names no phase, so it counts as 0 USD in pilot and "
+                               "scale")
+    data["partners"]["contoso"]["capacity"]["capital"] = {"*": 10, "pilot": 20}  # a default for every phase
+    assert warnings_of(data) == []
+
+
+def mutate_in(data: dict[str, Any], path: list[Any], value: Any) -> dict[str, Any]:
+    node = data
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    return data
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_every_phase_value_left_out_warns(path: Path) -> None:
+    """In every initiative of every shipped instance that runs in two phases or more, a value left out of one
+    phase warns, naming that phase; value: 0 silences it."""
+    data = raw(path)
+    for i, ini in data["initiatives"].items():
+        if len(ini["phases"]) < 2:
+            continue
+        for t in ini["phases"]:
+            changed = copy.deepcopy(data)
+            changed["initiatives"][i]["phases"][t].pop("value")
+            (warning,) = warnings_of(changed)
+            assert warning.path == f"initiatives.{i}.phases.{t}"
+            assert f"but not in {t}, so that phase counts as creating 0 {data.get('currency', 'USD')}" in \
+                warning.message
+            changed["initiatives"][i]["phases"][t]["value"] = 0
+            assert warnings_of(changed) == []
+
+
+def test_an_initiative_stating_no_value_at_all_is_an_enabler_not_a_warning() -> None:
+    data = mutate(["initiatives", "crm-sync", "phases", "scale"], {"capital": 80})
+    assert [w.path for w in warnings_of(data)] == []
+
+
+@pytest.mark.parametrize("field", ["stand_alone", "weight"])
+def test_a_partner_without_stand_alone_or_weight_where_others_state_theirs_warns(field: str) -> None:
+    data = raw(JV)  # both partners state a stand-alone value, neither a weight
+    partners = list(data["partners"])
+    if field == "weight":
+        data["partners"][partners[0]]["weight"] = 2
+    else:
+        data["partners"][partners[1]].pop("stand_alone")
+    (warning,) = warnings_of(data)
+    assert warning.path == f"partners.{partners[1]}"
+    means = "its outside option counts as 0 USD" if field == "stand_alone" else "its gain is weighted 1"
+    assert warning.message == f"{partners[1]} states no {field}, so {means}, while {partners[0]} states its own"
+    data["partners"][partners[1]][field] = 1 if field == "weight" else 0
+    assert warnings_of(data) == []
+
+
+@pytest.mark.parametrize("field", ["total", "renegotiable"])
+def test_a_total_or_window_for_a_resource_without_capacity_warns(field: str) -> None:
+    data = copy.deepcopy(VALID)
+    data["partners"]["contoso"][field] = {"talent": {"phases": ["scale"]} if field == "renegotiable" else 40}
+    (warning, *others) = warnings_of(data)
+    assert warning.path == f"partners.contoso.{field}.talent"
+    assert warning.message == (f"contoso has a {field} for talent but no talent capacity, so it counts as giving 0 "
+                               "talent in every phase")
+    data["partners"]["contoso"]["capacity"]["talent"] = 0
+    assert warnings_of(data) == others
+
+
+def test_a_phase_creating_value_from_nothing_warns() -> None:
+    data = mutate(["initiatives", "crm-sync", "phases", "scale"], {"value": 400})
+    warning = next(w for w in warnings_of(data) if w.path == "initiatives.crm-sync.phases.scale")
+    assert warning.message == "crm-sync needs nothing in scale yet creates 400 USD there, so that value counts as free"
+    data["initiatives"]["crm-sync"]["phases"]["scale"]["capital"] = 0
+    assert not any(w.path == "initiatives.crm-sync.phases.scale" for w in warnings_of(data))
+
+
+def test_eligible_partners_without_capacity_of_a_needed_resource_warn() -> None:
+    data = mutate(["initiatives", "crm-sync", "eligible"], {"talent": ["contoso"]})  # contoso has no talent
+    warning = next(w for w in warnings_of(data) if w.path == "initiatives.crm-sync.eligible.talent")
+    assert warning.message == ("crm-sync needs talent, but only contoso may supply it, and it has no talent capacity "
+                               "in any phase, so its stages that need talent can never proceed")
+    data["initiatives"]["crm-sync"]["eligible"]["talent"] = ["contoso", "northwind"]
+    assert not any(w.path.endswith("eligible.talent") for w in warnings_of(data))
+
+
+def test_warnings_keep_their_field_through_a_replan_and_an_edit() -> None:
+    """What the file left out stays left out in an edited or held (re-plan) instance, so its warning goes on."""
+    from allocopt.instance.actuals import hold_past, load_actuals
+    from allocopt.instance.edits import with_value
+    from allocopt.instance.schema import instance_warnings
+
+    data = raw(JV)
+    data["partners"]["cobalt-software"].pop("stand_alone")
+    inst = instance_from_dict(data)
+    edited = with_value(inst, "partners.northfield-manufacturing.stand_alone", 1e6)
+    held = hold_past(inst, load_actuals(ROOT / "instances" / "actuals" / "joint-venture.yaml", inst))
+    for changed in (inst, edited, held):
+        assert [w.path for w in instance_warnings(changed)] == ["partners.cobalt-software"]

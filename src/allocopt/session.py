@@ -24,12 +24,9 @@ from typing import Any
 import numpy as np
 
 from allocopt.instance.modelfile import ModelSpec
-from allocopt.instance.schema import Instance, load_instance, never_started
-from allocopt.results.result import Result, Status, Termination, gap_text
+from allocopt.instance.schema import Instance, instance_warnings, load_instance
+from allocopt.results.result import PROVEN_GAP, Result, Status, Termination, gap_text
 from allocopt.solver.specs import load_model_spec
-
-PROVEN_GAP = 1e-6
-"""A plan within this relative gap of the bound is reported as proven optimal."""
 
 
 class Session:
@@ -336,7 +333,8 @@ def make_result(inst: Instance, spec: ModelSpec, data: Any, outcome: Any, findin
     notes = []
     # HiGHS says "optimal" once the plan is within the requested gap; only a (near) zero gap proves optimality.
     proven = outcome.termination == Termination.OPTIMAL and (outcome.gap or 0.0) <= PROVEN_GAP
-    if outcome.has_plan and not proven:
+    stopped = (fairness or {}).get("tie_break_stopped")
+    if outcome.has_plan and not proven and not (stopped and stopped["objective_proven"]):  # else the status says
         why = ("the requested gap was reached" if outcome.termination == Termination.OPTIMAL
                else f"the solver stopped: {outcome.termination.value.replace('_', ' ')}")
         notes.append(f"Best plan found, not proven optimal ({why}); gap to the best possible: "
@@ -345,7 +343,7 @@ def make_result(inst: Instance, spec: ModelSpec, data: Any, outcome: Any, findin
         notes.append(no_plan_note(outcome.termination))
     notes += list(extra_notes or [])
     notes += [("Why: " if f.proves_infeasible else "Warning: ") + str(f) for f in findings]
-    notes += [f"Warning: {p.message} ({p.fix})." for p in never_started(inst)]
+    notes += [f"Warning: {p.path}: {p.message} ({p.fix})." for p in instance_warnings(inst)]
     notes += [f"Warning: resources.{r}.unit_value is 'derive', counted here as 0 (allocopt solve derives it: see "
               "the user guide, section 17)." for r, res in inst.resources.items() if res.derived]
     from allocopt.results.metrics import fairness_metrics
@@ -353,7 +351,7 @@ def make_result(inst: Instance, spec: ModelSpec, data: Any, outcome: Any, findin
     fair: dict[str, Any] = {"objective": spec.objective.model_dump(mode="json"), "tie_break": spec.tie_break}
     fair.update({k: v for k, v in (fairness or {}).items() if not k.startswith("_")})
     if outcome.has_plan:
-        fair["metrics"] = fairness_metrics(tables["partners"])
+        fair["metrics"] = fairness_metrics(tables["partners"], scale=inst.money_scale())
 
     return Result(
         instance_name=inst.name,
@@ -427,7 +425,8 @@ def with_price_of_fairness(session: Session, result: Result) -> Result:
             session.replace(session.instance, own)
         utilitarian = reference.objective if reference.status.has_plan else None
     fairness = dict(result.fairness)
-    fairness["metrics"] = fairness_metrics(result.partners, utilitarian=utilitarian)
+    fairness["metrics"] = fairness_metrics(result.partners, utilitarian=utilitarian,
+                                           scale=session.instance.money_scale())
     return dataclasses.replace(result, fairness=fairness)
 
 

@@ -55,14 +55,17 @@ from allocopt.errors import printable
               help="With --out: also write every table to one workbook, result.xlsx (needs allocopt[xlsx])")
 @click.option("--scenarios", "scenarios_file", type=input_path(),
               help="Plan against the scenarios in this file (default: the instance's own scenarios section)")
+@click.option("--strict", is_flag=True, help="Refuse an instance with warnings (see validate --strict): exit 3")
 @handle_errors
 def solve(instance: Path, model_file: Path | None, time_limit: float | None, gap: float | None,
           threads: int | None, seed: int | None, out_dir: Path | None, fmt: str, log: bool,
           with_prices: bool, objective: str | None, price_of_fairness: bool, with_xlsx: bool,
-          scenarios_file: Path | None) -> None:
+          scenarios_file: Path | None, strict: bool) -> None:
     """Solve a partnership INSTANCE (YAML, JSON or an .xlsx workbook) and print the plan (a plan per scenario
     when it has scenarios)."""
     started = time.perf_counter()
+    if strict:
+        _strict_check(instance)
     from allocopt.instance.scenarios import load_planning, may_have_scenarios
 
     if scenarios_file is not None or (may_have_scenarios(instance)
@@ -101,6 +104,10 @@ def solve(instance: Path, model_file: Path | None, time_limit: float | None, gap
               + report.summary(), EXIT_CHECK_FAILED)
     if not result.status.has_plan:
         if run.explanation is not None:
+            from allocopt.instance.schema import file_warnings
+
+            for warning in file_warnings(instance, run.instance):  # the notes that would say so are not shown
+                click.echo(f"warning: {warning}", err=True)
             click.echo(run.explanation.summary(short=True), err=True)
             sys.exit(EXIT_INFEASIBLE)
         _fail(f"no plan: {' '.join(result.notes)}", EXIT_NO_SOLUTION)
@@ -162,14 +169,19 @@ def scenarios(instance: Path, scenarios_file: Path | None, model_file: Path | No
 @click.option("--actuals", "actuals_file", type=input_path(), help="Also check this actuals file against INSTANCE")
 @click.option("--scenarios", "scenarios_file", type=input_path(),
               help="Also validate this scenarios file (an instance's own scenarios section is always validated)")
+@click.option("--strict", is_flag=True, help="Treat warnings (a field left out that likely means a wrong number, "
+              "an initiative that can never run) as errors: exit 3")
 @handle_errors
-def validate(instance: Path, actuals_file: Path | None, scenarios_file: Path | None) -> None:
+def validate(instance: Path, actuals_file: Path | None, scenarios_file: Path | None, strict: bool) -> None:
     """Validate an INSTANCE file (YAML, JSON or .xlsx), its scenarios and an actuals file, and report every
     problem at once."""
     from allocopt.instance.scenarios import load_planning
-    from allocopt.instance.schema import never_started
+    from allocopt.instance.schema import file_warnings
 
     inst, cases = load_planning(instance, scenarios_file)
+    warnings = file_warnings(instance, inst)
+    if strict and warnings:
+        _refuse_warnings(instance, warnings)
     if actuals_file is not None:
         from allocopt.instance.actuals import load_actuals
 
@@ -183,8 +195,24 @@ def validate(instance: Path, actuals_file: Path | None, scenarios_file: Path | N
     if cases is not None:
         click.echo(printable(f"{scenarios_file or instance}: valid scenarios: {len(cases.cases)} cases, "
                              f"{len(cases.risk)} partners with risk floors"))
-    for problem in never_started(inst):
+    for problem in warnings:
         click.echo(f"warning: {problem}", err=True)
+
+
+def _refuse_warnings(instance: Path, warnings: list[Any]) -> None:
+    """``--strict``: the instance's warnings as errors (exit 3)."""
+    count = f"{len(warnings)} warning{'s' if len(warnings) != 1 else ''}"
+    _fail("\n".join([printable(f"error: {instance}: {count}, errors under --strict")]
+                    + [f"  - {p}" for p in warnings]), EXIT_INPUT)
+
+
+def _strict_check(instance: Path) -> None:
+    """``solve --strict``: refuse an instance with warnings before planning it."""
+    from allocopt.instance.schema import file_warnings, load_instance
+
+    warnings = file_warnings(instance, load_instance(instance))
+    if warnings:
+        _refuse_warnings(instance, warnings)
 
 
 @main.command()

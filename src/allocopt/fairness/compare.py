@@ -20,6 +20,7 @@ from allocopt.instance.modelfile import ModelSpec, parse_objective
 from allocopt.instance.schema import Instance, load_instance
 from allocopt.results.metrics import fairness_metrics
 from allocopt.results.result import Result
+from allocopt.results.units import real
 from allocopt.solver.objectives import DEFAULT_COMPARISON, is_utilitarian
 from allocopt.solver.specs import load_model_spec
 
@@ -74,13 +75,13 @@ def compare(instance: Instance | str | Path, objectives: Sequence[str | dict[str
         row: dict[str, Any] = {"objective": label, "status": str(result.status.termination),
                                "proven_optimal": result.status.proven_optimal}
         if result.status.has_plan:
-            metrics = fairness_metrics(result.partners, utilitarian=utilitarian_total)
+            metrics = fairness_metrics(result.partners, utilitarian=utilitarian_total, scale=inst.money_scale())
             row.update({"total_net_gain": metrics["total_net_gain"],
                         "smallest_gain_above_stand_alone": metrics["smallest_gain_above_stand_alone"],
                         "jain_index": metrics["jain_index"], "gini": metrics["gini"],
                         "price_of_fairness": metrics.get("price_of_fairness")})
             for p, gain in result.partners["net_gain"].items():
-                row[f"net_gain {p}"] = float(gain)
+                row[f"net_gain {p}"] = real(float(gain), inst.money_scale())
             for p, ret in result.partners["return_on_contribution"].items():
                 row[f"return {p}"] = ret
             row["milps"] = result.fairness.get("milps", 1)

@@ -345,8 +345,8 @@ def _partner_entries(rng: random.Random, d: _Draft, capacity: list[_Units]
             values = list(per_phase.values())
             if len(per_phase) == d.phases and all(v == values[0] for v in values):
                 cap_out[specs[r][0]] = values[0]
-            else:
-                cap_out[specs[r][0]] = {d.phase_names[t]: u for t, u in per_phase.items()}
+            else:  # every phase named: a phase left out would read as a likely mistake (a warning)
+                cap_out[specs[r][0]] = {d.phase_names[t]: per_phase.get(t, 0) for t in range(d.phases)}
         partner_entry: dict[str, Any] = {"capacity": cap_out}
         if 1 in capacity[p] and rng.random() < 0.2:
             partner_entry["total"] = {specs[1][0]: _round_units(

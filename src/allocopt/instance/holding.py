@@ -184,8 +184,8 @@ def _capacity_in(data: dict[str, Any], p: str, r: str, t: str, inst: Instance) -
 def _set_capacity(data: dict[str, Any], p: str, r: str, t: str, units: float) -> None:
     capacity = data["partners"][p].setdefault("capacity", {})
     cap = capacity.get(r)
-    if cap is None:
-        capacity[r] = {t: units}
+    if cap is None:  # 0 in the other phases, written out: a phase left out would read as a likely mistake
+        capacity[r] = {EVERY_PHASE: 0.0, t: units}
     elif isinstance(cap, dict):
         cap[t] = units
     else:

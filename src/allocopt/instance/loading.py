@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from allocopt.errors import InstanceError, Problem
 from allocopt.instance.explain import descend, error_path, in_file_order, pydantic_problems, raw_child, unwrap
+from allocopt.instance.omissions import instance_warnings
 from allocopt.instance.partnership import EVERY_PHASE, Instance
 from allocopt.instance.references import reference_problems
 from allocopt.io.reading import LineIndex, locate, read_data
@@ -186,6 +187,20 @@ def load_instance(path: str | Path) -> Instance:
         return _validate_instance(file.data, file.source, file.lines)
 
     return _guarded(load, str(path))
+
+
+def file_warnings(path: str | Path, inst: Instance) -> list[Problem]:
+    """The warnings of the instance read from ``path`` (:func:`~allocopt.instance.omissions.instance_warnings`),
+    each with the file and the line of its field (or, for a workbook, its sheet, row and column), in file order."""
+    warnings = instance_warnings(inst)
+    if not warnings:
+        return []
+    if Path(path).suffix.lower() in (".xlsx", ".xlsm"):
+        from allocopt.io.workbook import read_workbook
+
+        index = read_workbook(path)[1]
+        return [index.locate(p) for p in warnings]
+    return in_file_order(read_data(path).locate(warnings))
 
 
 def load_workbook_instance(path: str | Path) -> Any:

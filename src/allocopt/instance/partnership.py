@@ -455,6 +455,13 @@ class Instance(StrictModel):
                                         for other in self.initiatives.values())
         return MIN_AMOUNT if depended else ini.min_scale
 
+    def money_scale(self) -> float:
+        """The partnership's money scale: the value its stages create (at full scale) per partner, at least 1. The
+        stage engine's tolerances are relative to this figure (:class:`allocopt.solver.stages.Stages`), and a
+        figure below 1e-9 of it is solver noise, reported as 0 (:func:`allocopt.results.units.real`)."""
+        total = sum(plan.value for ini in self.initiatives.values() for plan in ini.phases.values())
+        return max(1.0, total / max(1, len(self.partners)))
+
     def capacity_of(self, partner: str, resource: str, phase: str) -> float:
         """Units of ``resource`` the partner can give in ``phase`` (0 where not stated)."""
         cap = self.partners[partner].capacity.get(resource)

@@ -32,6 +32,7 @@ import pandas as pd
 from allocopt.errors import InputError, InstanceError, Problem
 from allocopt.instance.modelfile import ModelSpec
 from allocopt.instance.schema import Instance, instance_from_dict, load_instance
+from allocopt.results.units import real
 from allocopt.solver.specs import load_model_spec, model_spec_from_dict
 
 Keys = tuple[str | int, ...]
@@ -413,18 +414,21 @@ def _with_breakpoints(rows: list[dict[str, Any]], base: dict[str, Any], field: F
 
 
 def _sweep_frame(rows: list[dict[str, Any]], inst: Instance, field: Field, tolerance: float) -> pd.DataFrame:
+    """The sweep's table; money figures that are solver noise are 0 (:func:`allocopt.results.units.real`)."""
     first = rows[0]["gates"] if rows and rows[0]["has_plan"] else {}
+    scale = inst.money_scale()
     records = []
     for row in rows:
         record: dict[str, Any] = {"value": row["value"], "breakpoint": row["breakpoint"], "status": row["status"],
-                                  "objective": row["objective"] if row["objective"] is not None else math.nan}
+                                  "objective": real(row["objective"], scale) if row["objective"] is not None
+                                  else math.nan}
         for p in inst.partners:
-            record[f"net gain {p}"] = row["net_gain"].get(p, math.nan)
+            record[f"net gain {p}"] = real(row["net_gain"].get(p, math.nan), scale)
         record["changes"] = gate_changes(first, row["gates"]) if row["has_plan"] else "no plan"
         records.append(record)
     df = pd.DataFrame.from_records(records)
     df.attrs.update({"path": field.path, "label": field.label, "unit": field.unit, "currency": inst.currency,
-                     "tolerance": tolerance, "partners": list(inst.partners)})
+                     "tolerance": tolerance, "partners": list(inst.partners), "scale": scale})
     return df
 
 
@@ -466,24 +470,33 @@ def tornado(inst: Instance | str | Path, pct: float, spec: ModelSpec | str | Pat
             if executor.kind == "serial":
                 forget_sessions()
     base_objective = summaries[0]["objective"]
+    scale = base_inst.money_scale()
     records = []
     for n, f in enumerate(fields):
         low, high = summaries[1 + 2 * n], summaries[2 + 2 * n]
         no_plan = [side for side, s in (("low", low), ("high", high)) if not s["has_plan"]]
-        swing = abs(high["objective"] - low["objective"]) if not no_plan else math.nan
+        at_low, at_high = (_moved(base_objective, s["objective"], scale) if s["has_plan"] else math.nan
+                           for s in (low, high))
         records.append({"field": f.path, "label": f.label, "unit": f.unit, "base": f.value,
                         "low": f.value * (1 - factor), "high": f.value * (1 + factor),
-                        "objective low": low["objective"] if low["has_plan"] else math.nan,
-                        "objective high": high["objective"] if high["has_plan"] else math.nan,
-                        "swing": swing,
+                        "objective low": at_low, "objective high": at_high,
+                        "swing": abs(at_high - at_low) if not no_plan else math.nan,
                         "note": "; ".join(f"no plan at {side} ({s['status'].replace('_', ' ')})"
                                           for side, s in (("low", low), ("high", high)) if not s["has_plan"])})
     # No plan on one side ranks first, then the widest swing; ties keep the fields' order (stable sort).
     records.sort(key=_tornado_rank)
     df = pd.DataFrame.from_records(records, columns=["field", "label", "unit", "base", "low", "high",
                                                      "objective low", "objective high", "swing", "note"])
-    df.attrs.update({"objective": base_objective, "pct": pct, "currency": base_inst.currency})
+    df.attrs.update({"objective": base_objective, "pct": pct, "currency": base_inst.currency, "scale": scale})
     return df
+
+
+def _moved(base: float | None, objective: float, scale: float) -> float:
+    """The objective after a move, or exactly the base objective where the two differ by solver noise only
+    (:func:`allocopt.results.units.real`): a swing of 1.9e-9 USD is no swing."""
+    if base is None or real(objective - base, scale) != 0.0:
+        return float(objective)
+    return float(base)
 
 
 def _tornado_rank(record: Mapping[str, Any]) -> tuple[bool, float]:

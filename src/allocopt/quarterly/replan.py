@@ -180,7 +180,7 @@ def _with_plan(result: Result, data: Any, values: Any, tick: float) -> Result:
 
     tables = solution_tables(data, values)
     fairness = dict(result.fairness)
-    fairness["metrics"] = fairness_metrics(tables["partners"])
+    fairness["metrics"] = fairness_metrics(tables["partners"], scale=data.instance.money_scale())
     timing = {**result.timing, "stay_close_s": time.perf_counter() - tick}
     timing["total_s"] = timing.get("total_s", 0.0) + timing["stay_close_s"]
     return dataclasses.replace(result, tables=tables, fairness=fairness, timing=timing)

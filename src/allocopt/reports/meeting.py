@@ -40,6 +40,7 @@ from allocopt.reports.text import (
     objective_value_text,
     partner_view,
     percent,
+    split_text,
     status_line,
     units,
     value_split_view,
@@ -144,6 +145,7 @@ def _funding(inst: Any, result: Result) -> Section:
                             value_split_view(b, cur)))
     prose = ["Contributions are valued at each resource's money value per unit."] if tables else \
         ["Nobody contributes anything in this plan."]
+    prose += [line for line in [split_text(result)] if line and len(b)]  # how the value split was decided
     return Section("funding", "Who funds what", prose, tables)
 
 

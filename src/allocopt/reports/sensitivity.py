@@ -14,18 +14,11 @@ from typing import Any
 import pandas as pd
 
 from allocopt.errors import MissingExtraError
+from allocopt.results.units import amount
 
 CHART_SUFFIXES = (".png", ".svg")
 TORNADO_BARS = 15
 """A tornado chart shows this many fields (the widest swings)."""
-
-
-def _amount(x: Any, unit: str = "") -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "-"
-    x = float(x)
-    text = f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.6g}"
-    return f"{text} {unit}".rstrip()
 
 
 def _clean(x: Any) -> Any:
@@ -56,12 +49,12 @@ def render_sweep(df: pd.DataFrame, fmt: str) -> str:
                           indent=2, allow_nan=False) + "\n"
     if fmt == "csv":
         return str(df.to_csv(index=False))
-    cur, unit = a["currency"], a["unit"]
+    cur, unit, scale = a["currency"], a["unit"], a.get("scale", 1.0)
     partners: list[str] = a["partners"]
     headers = ["value", "point", "status", "objective"] + [f"net gain {p}" for p in partners] + [
         "gate decisions changed against the first point"]
-    rows = [[_amount(r["value"], unit), "breakpoint" if r["breakpoint"] else "", r["status"].replace("_", " "),
-             _amount(r["objective"], cur)] + [_amount(r[f"net gain {p}"], cur) for p in partners]
+    rows = [[amount(r["value"], unit), "breakpoint" if r["breakpoint"] else "", r["status"].replace("_", " "),
+             amount(r["objective"], cur, scale)] + [amount(r[f"net gain {p}"], cur, scale) for p in partners]
             + [r["changes"] or "(none)"] for r in df.to_dict(orient="records")]
     n_breaks = int(df["breakpoint"].sum())
     head = (f"Sweep of {a['label']} ({a['path']}{', in ' + unit if unit else ''}): {len(df)} points, "
@@ -83,14 +76,15 @@ def render_tornado(df: pd.DataFrame, fmt: str) -> str:
                           indent=2, allow_nan=False) + "\n"
     if fmt == "csv":
         return str(df.to_csv(index=False))
-    cur = a["currency"]
+    cur, scale = a["currency"], a.get("scale", 1.0)
     headers = ["rank", "field", "what", "base", "low", "high", "objective at low", "objective at high", "swing",
                "note"]
-    rows = [[str(n + 1), r["field"], r["label"], _amount(r["base"], r["unit"]), _amount(r["low"], r["unit"]),
-             _amount(r["high"], r["unit"]), _amount(r["objective low"], cur), _amount(r["objective high"], cur),
-             _amount(r["swing"], cur), r["note"]] for n, r in enumerate(df.to_dict(orient="records"))]
+    rows = [[str(n + 1), r["field"], r["label"], amount(r["base"], r["unit"]), amount(r["low"], r["unit"]),
+             amount(r["high"], r["unit"]), amount(r["objective low"], cur, scale),
+             amount(r["objective high"], cur, scale), amount(r["swing"], cur, scale), r["note"]]
+            for n, r in enumerate(df.to_dict(orient="records"))]
     head = (f"Tornado: every field moved {a['pct']:g}% down and up, one at a time; base objective "
-            f"{_amount(a['objective'], cur)}. Ranked by swing (|objective at high - objective at low|).\n")
+            f"{amount(a['objective'], cur, scale)}. Ranked by swing (|objective at high - objective at low|).\n")
     return head + "\n" + _table(rows, headers, fmt)
 
 
@@ -137,17 +131,18 @@ def sweep_chart(df: pd.DataFrame, path: Path) -> None:
 
 
 def tornado_chart(df: pd.DataFrame, path: Path) -> None:
-    """Horizontal bars: the objective's change at the low and the high value of each field, widest on top."""
+    """Horizontal bars: the objective's change at the low and the high value of each field, widest on top. Fields
+    that do not move the objective (a swing of 0: solver noise is 0) get no bar."""
     plt = pyplot()
     a = df.attrs
-    top = df.head(TORNADO_BARS).iloc[::-1]
+    top = df[(df["swing"] != 0) | df["swing"].isna()].head(TORNADO_BARS).iloc[::-1]
     base = float(a["objective"])
     fig, ax = plt.subplots(figsize=(9, 0.45 * len(top) + 1.5))
     labels = list(top["label"])
     ax.barh(labels, top["objective low"].fillna(base) - base, color="tab:red", label=f"-{a['pct']:g}%")
     ax.barh(labels, top["objective high"].fillna(base) - base, color="tab:blue", label=f"+{a['pct']:g}%")
     ax.axvline(0, color="black", linewidth=0.8)
-    ax.set_xlabel(f"change of the objective ({a['currency']}; base {_amount(base, a['currency'])})")
+    ax.set_xlabel(f"change of the objective ({a['currency']}; base {amount(base, a['currency'])})")
     ax.set_title(f"Tornado: each field moved {a['pct']:g}% down and up")
     ax.legend(fontsize="small")
     fig.tight_layout()

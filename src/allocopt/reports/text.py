@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 from tabulate import tabulate
 
+from allocopt.results.metrics import split_summary
 from allocopt.results.result import Result, gap_text
 from allocopt.results.units import is_missing, money, percent, plain_number, units
 from allocopt.solver.objectives import OBJECTIVES
@@ -30,12 +31,37 @@ def status_line(result: Result) -> str:
     st = result.status
     if not st.has_plan:
         return f"No plan ({st.termination.replace('_', ' ')})."
+    stopped = result.fairness.get("tie_break_stopped")
+    if stopped:
+        return tie_break_status(result, stopped)
     if st.proven_optimal:
         return "Optimal plan (proven)."
     gap = gap_text(result.gap)
     if st.termination == "optimal":
         return f"Plan within the requested gap, NOT proven optimal; gap to the best possible: {gap}."
     return f"Best plan found, NOT proven optimal ({st.termination.replace('_', ' ')}); gap to the best possible: {gap}."
+
+
+def tie_break_status(result: Result, stopped: dict[str, Any]) -> str:
+    """The status of a plan whose leximin tie-break stopped short: what is proven (the objective, with its gap),
+    what stopped (tie-break stage k of n, and why), and whose split the plan shows."""
+    label = objective_text(result.objective_name)
+    gap = gap_text(result.gap)
+    if stopped.get("objective_proven"):
+        head = f"{label[0].upper()}{label[1:]} proven optimal (gap {gap})"
+    else:
+        head = (f"Best plan found, {label} NOT proven optimal ({result.status.termination.replace('_', ' ')}); gap "
+                f"to the best possible: {gap}")
+    k, n = int(stopped["stage"]), int(stopped["stages"])
+    why = str(stopped["termination"]).replace("_", " ")
+    if stopped.get("found_plan"):
+        split = f"the split shown is stage {k}'s best found"
+    else:
+        split = f"the split shown is stage {k - 1}'s" if k > 1 else "the split shown is the first one found"
+    how = f"at the {why}" if why in ("time limit", "node limit", "iteration limit", "interrupted") else \
+        f"(HiGHS answered {why})"
+    return (f"{head}; the split is NOT proven the most equal: the leximin tie-break stopped {how} in stage {k} of "
+            f"{n}, and {split}.")
 
 
 def objective_text(name: str) -> str:
@@ -96,9 +122,7 @@ def render(result: Result, phases: list[str], fmt: str = "table", notes: bool = 
 
     out.append(f"\n{h}Partners")
     out.append(_table(partner_view(result), fmt))
-    fairness = _fairness_line(result)
-    if fairness is not None:
-        out.append(fairness)
+    out += [line for line in (_fairness_line(result), split_text(result)) if line]
 
     for title, view in _plan_tables(result):
         out.append(f"\n{h}{title}")
@@ -134,6 +158,43 @@ def _fairness_line(result: Result) -> str | None:
     if below:
         line += f". Below their stand-alone value: {', '.join(below)}"
     return line + "."
+
+
+def split_text(result: Result) -> str | None:
+    """The split explained where it is shown, when leximin decided it (the default model: among the plans with the
+    largest total, the most equal gains above stand-alone), with the returns on contribution it implies:
+
+    ``Split: equal gain above stand-alone for every partner (leximin), among the plans with the largest total:
+    401,667 USD each, which means returns on contribution from 22.0% (cobalt-software) to 26.7%
+    (northfield-manufacturing).``
+
+    None where the objective itself decides the split, or the plan is not proven (the status says why)."""
+    found = OBJECTIVES.get(result.objective_name)
+    among = found.leximin_split(result.fairness.get("tie_break")) if found is not None else None
+    summary = split_summary(result.partners) if result.status.has_plan else None
+    if among is None or summary is None or not result.status.proven_optimal or len(result.partners) < 2:
+        return None
+    cur = result.currency
+    gain = "weighted gain" if summary["weighted"] else "gain"
+    among = f", {among}" if among else ""
+    (low, g_low), (high, g_high) = summary["gain_low"], summary["gain_high"]
+    if summary["equal"] and g_high < 0:
+        text = (f"Split: every partner falls short of its stand-alone value by the same {money(-g_high, cur)} "
+                f"({'weighted, ' if summary['weighted'] else ''}leximin){among}")
+    elif summary["equal"]:
+        text = f"Split: equal {gain} above stand-alone for every partner (leximin){among}: {money(g_high, cur)} each"
+    else:
+        text = (f"Split: the {gain}s above stand-alone as equal as the rules allow (leximin: the smallest as large "
+                f"as possible, then the next){among}: from {money(g_low, cur)} ({low}) to {money(g_high, cur)} "
+                f"({high})")
+    if summary["return_low"] is None:
+        return text + "."
+    (r_low, low_return), (r_high, high_return) = summary["return_low"], summary["return_high"]
+    if r_low == r_high or percent(low_return) == percent(high_return):
+        return text + f", which means a return on contribution of {percent(high_return)} for each partner that " \
+            "contributes."
+    return text + (f", which means returns on contribution from {percent(low_return)} ({r_low}) to "
+                   f"{percent(high_return)} ({r_high}).")
 
 
 def _plan_tables(result: Result) -> list[tuple[str, pd.DataFrame]]:
@@ -283,7 +344,7 @@ def render_renegotiation(reneg: Any, fmt: str = "table", top: int = 15) -> str:
             "to": [_bound(v, u) for v, u in zip(interesting["to"], interesting["unit"], strict=True)],
             "price x step": [money(v, cur) for v in interesting["predicted"]],
             "true change": [money(v, cur) for v in interesting["actual"]],
-            "why they differ": interesting["why"],
+            "why they differ": interesting["why"].to_list(),  # by position: the view has its own index
         }, index=pd.Index(interesting["term"], name="term"))
         out.append(f"\n{h}Steps where the price does not tell the whole story")
         out.append(_table(view, fmt))

@@ -67,6 +67,10 @@ class SolutionStatus(str, Enum):
         return self.value
 
 
+PROVEN_GAP = 1e-6
+"""A plan within this relative gap of the bound is reported as proven optimal."""
+
+
 def gap_text(gap: float | None) -> str:
     """The relative gap as every report words it: a percentage, "over 100%", or "unknown" (no plan, or a plan
     worth 0, against which no relative gap can be measured)."""

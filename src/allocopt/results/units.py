@@ -1,12 +1,28 @@
 """Numbers as planners read them: money with its currency, amounts with their unit, percentages; the one formatter
-every report and every message uses."""
+every report and every message uses.
+
+**Solver noise is not a figure.** HiGHS works to tolerances of about 1e-9 relative, and a difference of two
+objectives of millions carries a few 1e-9 of rounding. A figure no larger than :data:`NOISE` times the instance's
+money scale (:meth:`allocopt.instance.partnership.Instance.money_scale`: the value its stages create per partner) is
+0: :func:`real` says so where figures are computed (swings, gains, metrics), and every formatter here prints such a
+figure as 0 given the scale (``scale=``; without it, the scale is 1 money unit).
+"""
 
 from __future__ import annotations
 
 import math
 from typing import Any
 
-__all__ = ["money", "percent", "units"]
+__all__ = ["NOISE", "amount", "money", "percent", "real", "units"]
+
+NOISE = 1e-9
+"""A figure at most this fraction of the money scale is solver noise, and is 0."""
+
+
+def real(x: float, scale: float = 1.0) -> float:
+    """``x``, or 0.0 where it is solver noise: at most :data:`NOISE` times ``scale`` (at least 1) in size. NaN and
+    infinities pass unchanged."""
+    return 0.0 if abs(x) <= NOISE * max(1.0, abs(scale)) else x
 
 
 def plain_number(v: float) -> str:
@@ -22,17 +38,27 @@ def is_missing(x: Any) -> bool:
     return x is None or (isinstance(x, float) and math.isnan(x))
 
 
-def money(x: Any, currency: str) -> str:
+def money(x: Any, currency: str, scale: float = 1.0) -> str:
     if is_missing(x):
         return "-"
-    v = float(x)
+    v = real(float(x), scale)
     return f"{plain_number(round(v) if abs(v) >= 1 else (0.0 if abs(v) < 0.005 else v))} {currency}"
 
 
-def units(x: Any, unit: str) -> str:
+def units(x: Any, unit: str, scale: float = 1.0) -> str:
     if is_missing(x):
         return "-"
-    return f"{plain_number(float(x))} {unit}"
+    return f"{plain_number(real(float(x), scale))} {unit}"
+
+
+def amount(x: Any, unit: str = "", scale: float = 1.0) -> str:
+    """A figure of an analysis table (a swept value, an objective, a swing): whole thousands with separators,
+    smaller figures to six significant digits, solver noise as 0."""
+    if is_missing(x):
+        return "-"
+    v = real(float(x), scale)
+    text = f"{v:,.0f}" if abs(v) >= 1000 else f"{v + 0.0:.6g}"
+    return f"{text} {unit}".rstrip()
 
 
 def percent(x: Any) -> str:

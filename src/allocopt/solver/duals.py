@@ -206,7 +206,7 @@ def _price_table(session: Session, duals: Any, relax: bool, cur: str) -> Prices:
     if measured:
         _one_sided_prices(session, measured[:MAX_ONE_SIDED], records, duals.objective)
     table = pd.DataFrame.from_records(records, columns=PRICE_COLUMNS)
-    gates = _gate_reduced_costs(session, duals, values, relax)
+    gates = _gate_reduced_costs(session, duals, values, relax, tol)
     return Prices(table, gates, "relaxed" if relax else "held", duals.objective, cur)
 
 
@@ -255,10 +255,10 @@ def _one_sided_prices(session: Session, measured: list[tuple[int, Limit]], recor
 
 
 def _gate_reduced_costs(session: Session, duals: Any, values: dict[str, dict[Any, float]],
-                        relax: bool) -> pd.DataFrame:
+                        relax: bool, tol: float = 0.0) -> pd.DataFrame:
     """For each stage: its decision and the reduced cost of its gate column (the change of the objective per unit
     of opening it, with everything else held); for a paused stage, the extra value it would need before
-    proceeding pays."""
+    proceeding pays. A reduced cost within ``tol`` (solver noise, as for prices) is 0."""
     from allocopt.solver.tables import stage_levels
 
     data = session.data
@@ -267,6 +267,7 @@ def _gate_reduced_costs(session: Session, duals: Any, values: dict[str, dict[Any
     for i, t in data.STAGES:
         col = session.column(("proceed", (i, t)))
         rc = float(duals.col_dual[col]) if col is not None else math.nan
+        rc = 0.0 if abs(rc) <= tol else rc
         level = levels[i, t]
         decision = "pause" if level == 0 else ("proceed" if level == 1 else "adjust")
         if relax:

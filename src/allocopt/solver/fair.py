@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from allocopt.results.result import SolutionStatus, Termination
+from allocopt.results.result import PROVEN_GAP, SolutionStatus, Termination
 from allocopt.solver.objectives import Objective, is_utilitarian, objective_named
 from allocopt.solver.stages import (
     HOLD_TOLERANCE,
@@ -29,6 +29,7 @@ from allocopt.solver.stages import (
     restore_objective,
     tie_break_failed_note,
     tie_break_note,
+    tie_break_stop,
 )
 
 if TYPE_CHECKING:
@@ -65,6 +66,30 @@ def staged_solve(session: Session, *, tee: bool = False, time_limit: float | Non
             return result
 
 
+def _tie_break(st: Stages, result: FairSolve, stage_value: float) -> None:
+    """The leximin tie-break on the objective's plan (step 3 above), in place on ``result``. Where a stage stops
+    without proving its optimum the ladder ends there: the plan is that stage's best found (or the stage before's),
+    the run's termination is the limit that stopped it, and ``info["tie_break_stopped"]`` says where and whether
+    the objective's own optimum was proven before (:func:`~allocopt.solver.stages.tie_break_stop`)."""
+    first = result.outcome
+    proven = first.termination == Termination.OPTIMAL and not st.unproven and (first.gap or 0.0) <= PROVEN_GAP
+    before = st.gains()
+    if "_objective" in result.info:
+        st.hold(result.info.pop("_objective"), stage_value)
+    final = st.leximin()
+    completed = st.ladder_stop is None and final is not None and final.has_plan
+    if not completed:  # (before the stage's own gap gives way to the objective's)
+        result.notes.append(tie_break_failed_note(st, final))
+        result.info["tie_break_stopped"] = tie_break_stop(st, final, proven)
+    if final is not None and final.has_plan:
+        result.outcome = restore_objective(final, st, first)
+    if completed:
+        result.notes.append(tie_break_note(st, before, st.gains()))
+    elif final is not None and not final.has_plan and final.termination.is_limit:
+        first.termination = final.termination  # the plan before stands; the run stopped at a limit
+        first.solution_status = SolutionStatus.FEASIBLE
+
+
 def _staged(session: Session, st: Stages, objective: Objective, spec: ModelSpec) -> FairSolve:
     """The stages themselves (see :func:`staged_solve`)."""
     participation_notes: list[str] = []
@@ -84,16 +109,7 @@ def _staged(session: Session, st: Stages, objective: Objective, spec: ModelSpec)
         result.info.pop("_objective", None)
     if spec.tie_break == "leximin" and objective.breaks_ties() and \
             ("_objective" in result.info or result.info.get("_held")):
-        before = st.gains()
-        if "_objective" in result.info:
-            st.hold(result.info.pop("_objective"), float(stage_value or 0.0))
-        final = st.leximin()
-        if final is not None and final.has_plan:
-            after = st.gains()
-            result.outcome = restore_objective(final, st, result.outcome)
-            result.notes.append(tie_break_note(st, before, after))
-        else:
-            result.notes.append(tie_break_failed_note(st, final))
+        _tie_break(st, result, float(stage_value or 0.0))
     else:
         result.info.pop("_objective", None)
     result.info.pop("_held", None)

@@ -67,6 +67,12 @@ class Objective:
         """Whether the leximin tie-break may run after this objective (leximin is its own tie-break)."""
         return True
 
+    def leximin_split(self, tie_break: str | None) -> str | None:
+        """Where this objective, with the given tie-break, splits the gains by leximin (the smallest weighted gain
+        above stand-alone as large as possible, then the next, ...): among which plans, in a planner's words ("" for
+        all plans within the rules); None where the objective itself decides the split."""
+        return None
+
 
 class TotalNetGain(Objective):
     """``max sum_p w_p net_gain_p``: the partnership's weighted total net gain (one MILP)."""
@@ -81,6 +87,9 @@ class TotalNetGain(Objective):
         gains = st.gains()
         return sum(st.weight[p] * (gains[p] + st.stand_alone[p]) for p in st.partners)
 
+    def leximin_split(self, tie_break: str | None) -> str | None:
+        return "among the plans with the largest total" if tie_break == "leximin" else None
+
 
 class MaxMin(Objective):
     """``max t`` with ``t <= w_p g_p``: the largest possible smallest weighted gain above stand-alone (one MILP)."""
@@ -88,6 +97,9 @@ class MaxMin(Objective):
     def first_stage(self, st: Stages, spec: ObjectiveSpec) -> FairSolve:
         outcome, objective = st.maxmin()
         return FairSolve(outcome, info={"_objective": objective})
+
+    def leximin_split(self, tie_break: str | None) -> str | None:
+        return "" if tie_break == "leximin" else None  # the largest smallest gain, then the next: leximin
 
 
 class Leximin(Objective):
@@ -104,6 +116,9 @@ class Leximin(Objective):
 
     def breaks_ties(self) -> bool:
         return False
+
+    def leximin_split(self, tie_break: str | None) -> str | None:
+        return ""
 
 
 class AlphaFair(Objective):

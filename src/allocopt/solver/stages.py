@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from allocopt.errors import SolverError
-from allocopt.results.result import Termination
+from allocopt.results.result import Termination, gap_text
 
 if TYPE_CHECKING:
     from allocopt.session import Session
@@ -163,7 +163,10 @@ class StageEngine:
         self.objective: dict[int, float] = {}
         """The objective of the last stage solved."""
         self.leximin_done = (0, len(self.partners))
-        """Leximin stages completed, of how many."""
+        """Leximin stages completed (each proven at its optimum), of how many."""
+        self.ladder_stop: SolveOutcome | None = None
+        """The leximin stage that stopped without proving its optimum (at a limit, or with no plan), if any: the
+        ladder ends there, and the plan is that stage's best found (or, with no plan, the stage before's)."""
         self.unproven: list[Termination] = []
         """Terminations of stages that stopped with a plan but without proof (a time limit, Ctrl-C)."""
 
@@ -270,6 +273,10 @@ class StageEngine:
         """Ordered-sum leximin, stages ``start_stage..stages``: stage k maximises the sum of the k smallest weighted
         gains and holds it. Returns the last outcome (None if a stage found no plan).
 
+        A stage that stops without proving its optimum (a time or node limit) ends the ladder there
+        (:attr:`ladder_stop`): holding a value that is not proven would make every later stage's "most equal"
+        relative to where the search happened to stop, so the plan is that stage's best found, and says so.
+
         After the full ladder the gains, sorted, are fixed, but not always who gets which: where partners stand
         symmetrically (three partners, at most two may fund an initiative) plans that swap their gains tie, and
         the solver's seed would pick one. :meth:`in_order` then gives the larger gains to the partners listed
@@ -286,7 +293,8 @@ class StageEngine:
                 self.hs.add_row({d: 1.0, r: -1.0, self.gain[p]: self.weight[p]}, lower=0.0)
                 objective[d] = -1.0
             outcome = self.solve(objective, retry=True)  # the last stage's plan holds every stage so far
-            if not outcome.has_plan or outcome.objective is None:
+            if not outcome.has_plan or outcome.objective is None or outcome.termination != Termination.OPTIMAL:
+                self.ladder_stop = outcome
                 return outcome
             ladder.append(objective)
             self.leximin_done = (k, n)
@@ -441,20 +449,35 @@ def _summed(objectives: list[dict[int, float]]) -> dict[int, float]:
     return out
 
 
-def tie_break_failed_note(st: Stages, final: SolveOutcome | None) -> str:
-    """Why the leximin tie-break stopped short, and which split the plan shows."""
+def tie_break_failed_note(st: StageEngine, final: SolveOutcome | None) -> str:
+    """Why the leximin tie-break stopped short, in which stage, and which split the plan shows."""
     done, n = st.leximin_done
-    if final is not None and final.termination in (Termination.TIME_LIMIT, Termination.NODE_LIMIT,
-                                                    Termination.ITERATION_LIMIT):
-        why = "found no plan within the time limit"
-    else:
-        status = final.termination.value if final is not None else "no answer"
-        answer = final.detail if final is not None and final.detail else f"HiGHS answered '{status}'"
-        why = (f"stopped: {answer} although the previous stage's plan meets every rule (a numerical failure of "
-               "the solver)")
-    shown = ("the split shown is the first one found" if done == 0 else
-             f"the split shown is the most equal found by its first {done} of {n} stages")
-    return f"The leximin tie-break {why} in stage {done + 1} of {n}: {shown}."
+    stage = done + 1
+    before = ("the split shown is the first one found" if done == 0 else
+              f"the split shown is the most equal found by its first {done} of {n} stages")
+    if final is not None and final.termination.is_limit:
+        limit = final.termination.value.replace("_", " ")
+        if final.has_plan:
+            return (f"The leximin tie-break stopped at the {limit} in stage {stage} of {n}, before proving that "
+                    f"stage's optimum (that stage's gap: {gap_text(final.gap)}): the split shown is stage {stage}'s "
+                    "best found, not proven the most equal.")
+        return f"The leximin tie-break found no plan within the {limit} in stage {stage} of {n}: {before}."
+    status = final.termination.value if final is not None else "no answer"
+    answer = final.detail if final is not None and final.detail else f"HiGHS answered '{status}'"
+    return (f"The leximin tie-break stopped: {answer} although the previous stage's plan meets every rule (a "
+            f"numerical failure of the solver) in stage {stage} of {n}: {before}.")
+
+
+def tie_break_stop(st: StageEngine, final: SolveOutcome | None, objective_proven: bool) -> dict[str, Any]:
+    """Where the leximin tie-break stopped, as a result records it (``fairness.tie_break_stopped``): the stage
+    (1-based) of how many, why (a termination), whether that stage found a plan (then the split shown is its best
+    found, within ``stage_gap`` of that stage's optimum; else the stage before's), and whether the objective's own
+    optimum was proven before the tie-break."""
+    done, n = st.leximin_done
+    termination = final.termination if final is not None else Termination.OTHER
+    found = bool(final is not None and final.has_plan)
+    return {"stage": done + 1, "stages": n, "termination": termination.value, "found_plan": found,
+            "stage_gap": final.gap if found and final is not None else None, "objective_proven": objective_proven}
 
 
 def polish(st: Stages) -> None:
