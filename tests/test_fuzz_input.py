@@ -17,6 +17,10 @@ invisible ids; output paths that cannot be written (exit 3 before any work, neve
 overwritten); crafted result files for ``check`` (huge integers, lone surrogates, tables multiplied a hundredfold,
 rules switched).
 
+The issue "nothing of the user's is ever touched" adds its classes: an ``--out`` directory holding, besides or
+instead of a result set allocopt wrote, files, directories, links and pipes of any name, or a file of the set
+edited (refused with exit 3, every byte kept).
+
 It runs a bounded number of examples per test (150 by default, a fifth of that for the issue 9 strategies that run
 commands, a twenty-fifth for those that solve: about 40 s for the whole file); a long campaign, e.g. before a
 release::
@@ -71,6 +75,7 @@ from allocopt.cli.main import (
 )
 from allocopt.errors import InstanceError, ModelFileError
 from allocopt.instance.schema import instance_from_dict, load_instance
+from allocopt.io.files import MANIFEST
 from allocopt.solver.specs import load_model_spec
 from conftest import INSTANCES, TINY, run_with_permissions
 
@@ -617,12 +622,84 @@ def test_output_paths(workdir: Path, out_places: dict[str, str], place: str, com
         if command == "solve":
             names = sorted(p.name for p in Path(target).iterdir())
             assert names == sorted(["result.json", "gates.csv", "contributions.csv", "benefits.csv", "partners.csv",
-                                    "capacity.csv", "commitments.csv"]), names
+                                    "capacity.csv", "commitments.csv", MANIFEST]), names
         else:
             assert Path(target).is_file() and Path(target).stat().st_size > 0
         assert not [p for p in Path(target).parent.iterdir() if ".tmp" in p.name]
     elif res.exit_code == EXIT_INPUT:
         assert res.stderr.startswith("error: "), res.stderr
+
+
+# Nothing of the user's is ever touched (1): whatever a directory holds besides a result set allocopt wrote, or
+# whatever was changed in that set, --out refuses it (exit 3, naming a file) and every byte stays as it was.
+
+file_names = st.one_of(
+    st.sampled_from(["result.json", "gates.csv", "partners.csv", "result.xlsx", "budget.csv", "notes.txt", MANIFEST,
+                     ".hidden", "deviations.csv", "held-instance.json", "-rf", " ", "a b.csv", "é.csv", "x" * 200]),
+    st.text(st.characters(blacklist_characters="/\x00", blacklist_categories=("Cs",)), min_size=1, max_size=30),
+).filter(lambda n: n not in (".", "..") and len(n.encode("utf-8", "surrogatepass")) < 250)
+TOUCHES = ["file", "directory", "link", "fifo", "edit", "remove"]
+
+
+@OPS
+@given(start=st.sampled_from(["empty", "set", "missing"]),
+       touches=st.lists(st.tuples(st.sampled_from(TOUCHES), file_names), max_size=3),
+       command=st.sampled_from(["solve", "solve-csv"]))
+def test_out_keeps_every_file_it_did_not_write(workdir: Path, start: str, touches: list[tuple[str, str]],
+                                               command: str) -> None:
+    from allocopt.io.files import write_set
+
+    out = Path(tempfile.mkdtemp(dir=workdir, prefix="keep-")) / "o"
+    instance = workdir / "keep-tiny.yaml"
+    instance.write_text(TINY)
+    if start == "set":
+        write_set(out, {"result.json": "{}\n", "gates.csv": "a,b\n1,2\n", "partners.csv": "p\n"})
+    elif start == "empty":
+        out.mkdir()
+    mine: set[str] = set()  # what the user put or changed there, as it stands
+    for touch, name in touches:
+        target = out / name
+        if touch == "remove":
+            if name != MANIFEST and (target.is_symlink() or target.is_file()):
+                target.unlink()
+                mine.discard(name)
+            continue
+        if touch == "edit" and not (target.is_file() and not target.is_symlink()):
+            continue
+        if touch != "edit" and os.path.lexists(target):
+            continue
+        out.mkdir(exist_ok=True)
+        mine.add(name)
+        if touch == "file":
+            target.write_bytes(b"mine\n" + name.encode("utf-8", "surrogatepass"))
+        elif touch == "edit":
+            with open(target, "ab") as fh:
+                fh.write(b"my edit\n")
+        elif touch == "directory":
+            target.mkdir()
+        elif touch == "link":
+            target.symlink_to(instance)
+        else:
+            os.mkfifo(target)
+    changed = bool(mine)
+    before = {p.name: (p.is_symlink(), p.is_dir(), p.read_bytes() if p.is_file() and not p.is_symlink() else b"")
+              for p in out.iterdir()} if out.exists() else {}
+    with Within():
+        res = runner.invoke(main, ["solve", str(instance), "--out", str(out)]
+                            + (["--format", "csv"] if command == "solve-csv" else []))
+    no_traceback(res, (EXIT_OK, EXIT_INPUT))
+    assert instance.read_text() == TINY
+    if changed:
+        assert res.exit_code == EXIT_INPUT, (touches, res.stderr)
+        assert res.stderr.startswith(f"error: refusing to write into {out}: "), res.stderr
+        assert "or name a new or empty directory" in res.stderr
+        after = {p.name: (p.is_symlink(), p.is_dir(), p.read_bytes() if p.is_file() and not p.is_symlink() else b"")
+                 for p in out.iterdir()}
+        assert after == before
+    else:
+        assert res.exit_code == EXIT_OK, res.stderr
+        assert json.loads((out / MANIFEST).read_text())["files"].keys() == {
+            p.name for p in out.iterdir() if p.name != MANIFEST}
 
 
 @pytest.fixture(scope="module")

@@ -2,17 +2,17 @@
 
 Library errors are caught only here and turned into messages (on stderr) and exit codes:
 
-==== ==========================================================
+==== =========================================================================
 code meaning
-==== ==========================================================
+==== =========================================================================
 0    success
 1    internal error (a bug: please report it)
 2    usage error (wrong command-line options)
-3    invalid input (instance, model or result file)
+3    invalid input (instance, model or result file), or a refused output place
 4    infeasible: the commitments and limits cannot all hold
 5    no plan found within the time limit (or interrupted)
 6    the checker found violations
-==== ==========================================================
+==== =========================================================================
 """
 
 from __future__ import annotations
