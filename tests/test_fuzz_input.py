@@ -19,7 +19,8 @@ rules switched).
 
 The issue "nothing of the user's is ever touched" adds its classes: an ``--out`` directory holding, besides or
 instead of a result set allocopt wrote, files, directories, links and pipes of any name, or a file of the set
-edited (refused with exit 3, every byte kept).
+edited (refused with exit 3, every byte kept); a symbolic link at the output path of every command that writes one
+file, pointing to a file, a directory, nothing, an input or another link (never written through).
 
 It runs a bounded number of examples per test (150 by default, a fifth of that for the issue 9 strategies that run
 commands, a twenty-fifth for those that solve: about 40 s for the whole file); a long campaign, e.g. before a
@@ -39,6 +40,7 @@ as an explicit regression test at the end of this file.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import math
@@ -700,6 +702,65 @@ def test_out_keeps_every_file_it_did_not_write(workdir: Path, start: str, touche
         assert res.exit_code == EXIT_OK, res.stderr
         assert json.loads((out / MANIFEST).read_text())["files"].keys() == {
             p.name for p in out.iterdir() if p.name != MANIFEST}
+
+
+# Nothing of the user's is ever touched (2): whatever a symbolic link at an output path points to, no command writes
+# through it; the file written replaces the link, whole, or the command refuses (exit 3).
+
+SINGLE_WRITERS = {
+    "export-lp": lambda i, t: ["export", i, "--lp", t], "export-mps": lambda i, t: ["export", i, "--mps", t],
+    "generate": lambda i, t: ["generate", "--partners", "2", "--initiatives", "2", "--out", t],
+    "convert": lambda i, t: ["convert", i, t],
+    "frontier": lambda i, t: ["frontier", i, "--points", "2", "--chart", t],
+    "report": lambda i, t: ["report", i, str(Path(i).parent / "tiny-out" / "result.json"),
+                            "--markdown" if t.endswith(".md") else "--html", t],
+}
+SUFFIXES = {"export-lp": [".lp"], "export-mps": [".mps"], "generate": [".yaml", ".json"],
+            "convert": [".yaml", ".json", ".xlsx"], "frontier": [".svg", ".png"], "report": [".html", ".md"]}
+
+
+@pytest.fixture(scope="module")
+def link_place(workdir: Path) -> Path:
+    place = workdir / "links"
+    place.mkdir()
+    (place / "tiny.yaml").write_text(TINY)
+    assert runner.invoke(main, ["solve", str(place / "tiny.yaml"), "--out", str(place / "tiny-out")]).exit_code == 0
+    return place
+
+
+@OPS
+@given(writer=st.sampled_from(sorted(SINGLE_WRITERS)), data=st.data(),
+       points_to=st.sampled_from(["victim", "directory", "nowhere", "instance", "link-to-victim"]),
+       n=st.integers(0, 10**6))
+def test_no_writer_follows_a_link(link_place: Path, writer: str, data: st.DataObject, points_to: str,
+                                  n: int) -> None:
+    suffix = data.draw(st.sampled_from(SUFFIXES[writer]))
+    if suffix == ".xlsx" or writer in ("frontier", "report"):
+        pytest.importorskip("openpyxl" if suffix == ".xlsx" else "matplotlib")
+    victim = link_place / f"victim-{n}.txt"
+    victim.write_text("keep")
+    (link_place / f"dir-{n}").mkdir(exist_ok=True)
+    target = link_place / f"out-{n}{suffix}"
+    with contextlib.suppress(FileNotFoundError):
+        target.unlink()
+    pointed = {"victim": victim, "directory": link_place / f"dir-{n}", "nowhere": link_place / f"nowhere-{n}",
+               "instance": link_place / "tiny.yaml", "link-to-victim": link_place / f"hop-{n}"}[points_to]
+    if points_to == "link-to-victim":
+        with contextlib.suppress(FileNotFoundError):
+            pointed.unlink()
+        pointed.symlink_to(victim)
+    target.symlink_to(pointed)
+    with Within(60):
+        res = runner.invoke(main, SINGLE_WRITERS[writer](str(link_place / "tiny.yaml"), str(target)))
+    # click refuses a --chart or TARGET that is (a link to) a directory itself: a usage error
+    no_traceback(res, (EXIT_OK, EXIT_INPUT) + ((EXIT_USAGE,) if points_to == "directory" else ()))
+    assert victim.read_text() == "keep" and (link_place / "tiny.yaml").read_text() == TINY
+    assert not (link_place / f"nowhere-{n}").exists() and list((link_place / f"dir-{n}").iterdir()) == []
+    if res.exit_code == EXIT_OK:
+        assert not target.is_symlink() and target.stat().st_size > 0
+    else:
+        assert target.is_symlink() and res.stderr.startswith(("error: ", "Usage: ")), res.stderr
+    assert not [p for p in link_place.iterdir() if ".tmp-" in p.name]
 
 
 @pytest.fixture(scope="module")

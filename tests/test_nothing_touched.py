@@ -2,10 +2,13 @@
 
 1. ``--out DIR`` replaces DIR only when it holds exactly a result set allocopt wrote (its manifest records every
    file and its checksum) and nobody changed since.
+2. Every file allocopt writes goes through its one atomic writer (a temporary file beside the target, then a
+   rename: never through a symbolic link, never half a file); a scan of the source lists every writer.
 """
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import os
@@ -16,12 +19,13 @@ import pytest
 from click.testing import CliRunner
 
 from allocopt.cli.main import EXIT_INPUT, EXIT_OK, main
-from allocopt.io.files import MANIFEST, OutputError, write_set
-from conftest import INSTANCES, TINY
+from allocopt.io.files import MANIFEST, OutputError, replace_atomic, write_atomic_bytes, write_set
+from conftest import INSTANCES, ROOT, TINY, needs_extra
 
 JV = str(INSTANCES / "joint-venture.yaml")
 MS = str(INSTANCES / "market-scenarios.yaml")
 ACTUALS = str(INSTANCES / "actuals" / "joint-venture.yaml")
+SRC = ROOT / "src"
 
 runner = CliRunner()
 
@@ -146,3 +150,164 @@ def test_an_empty_or_missing_directory_is_fine(tmp_path: Path) -> None:
 def test_the_manifest_name_is_the_sets_own(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="own record"):
         write_set(tmp_path / "o", {MANIFEST: "{}"})
+
+
+# --------------------------------------------------------------------------------------------------------------
+# 2. Every file allocopt writes goes through its one atomic writer: never through a symbolic link, never half a file
+
+
+@pytest.mark.parametrize("command", ["frontier", "sweep", "tornado"])
+def test_a_chart_never_writes_through_a_symbolic_link(tmp_path: Path, command: str) -> None:
+    """The issue's reproduction: ``ln -s victim.txt c.svg; allocopt frontier plan.yaml --chart c.svg`` wrote the
+    chart into victim.txt (``fig.savefig(path)``)."""
+    needs_extra("plot")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep")
+    chart = tmp_path / ("c.svg" if command != "tornado" else "c.png")
+    chart.symlink_to(victim)
+    inst = str(tiny(tmp_path))
+    args = {"frontier": ["frontier", inst, "--points", "2"],
+            "sweep": ["sensitivity", inst, "--param", "initiatives.y.phases.pilot.value", "--values", "60"],
+            "tornado": ["sensitivity", inst, "--tornado", "10"]}[command]
+    res = run(*args, "--chart", str(chart))
+    assert res.exit_code == EXIT_OK, res.output
+    assert victim.read_text() == "keep"
+    assert not chart.is_symlink() and chart.stat().st_size > 0
+    assert [p.name for p in tmp_path.iterdir() if ".tmp" in p.name] == []
+
+
+def test_the_atomic_writer_replaces_a_link_and_never_follows_it(tmp_path: Path) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep")
+    for name, target in (("to-file", victim), ("to-dir", tmp_path), ("dangling", tmp_path / "nowhere")):
+        link = tmp_path / name
+        link.symlink_to(target)
+        write_atomic_bytes(link, b"new")
+        assert not link.is_symlink() and link.read_bytes() == b"new"
+    assert victim.read_text() == "keep" and not (tmp_path / "nowhere").exists()
+
+
+def test_the_atomic_writer_never_leaves_half_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "chart.svg"
+    target.write_bytes(b"old")
+
+    def broken(tmp: Path) -> None:
+        tmp.write_bytes(b"half")
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OutputError, match="No space left on device"):
+        replace_atomic(target, broken)
+    assert target.read_bytes() == b"old" and sorted(p.name for p in tmp_path.iterdir()) == ["chart.svg"]
+
+
+WRITING_METHODS = {"write_text", "write_bytes", "savefig", "to_excel", "to_parquet", "to_pickle", "to_hdf",
+                   "to_feather", "to_stata", "save", "touch", "symlink_to", "hardlink_to"}
+"""Methods that write a file (or the buffer they are handed)."""
+PATH_OR_TEXT = {"to_csv", "to_json", "to_html", "to_latex", "to_markdown", "to_string", "to_xml"}
+"""pandas methods that return text without a path, and write a file with one."""
+WRITE_FLAGS = {"O_WRONLY", "O_RDWR", "O_CREAT", "O_TRUNC", "O_APPEND"}
+MODULE_WRITERS = {("shutil", "copy"), ("shutil", "copy2"), ("shutil", "copyfile"), ("shutil", "move"),
+                  ("os", "rename"), ("os", "replace"), ("os", "link"), ("os", "symlink"), ("os", "truncate"),
+                  ("os", "mkfifo")}
+
+WRITERS = {
+    ("allocopt/cli/app.py", "wrapper", "os.open"):
+        "after a broken pipe, stdout is pointed at os.devnull: no file is written",
+    ("allocopt/solver/export.py", "_fill_model_file", "write"):
+        "Pyomo writes the model into the temporary file replace_atomic hands write_model",
+    ("allocopt/solver/export.py", "_as_plain_minimisation", "open"):
+        "rewrites that same temporary file, before replace_atomic renames it into place",
+}
+"""Every place outside allocopt/io/files.py that writes a file, and why it may: a new one fails the test below until
+it goes through io/files.py (write_atomic, write_atomic_bytes, replace_atomic, write_set) or is listed here."""
+
+
+def _local_assignments(func: ast.AST) -> dict[str, ast.expr]:
+    """Names assigned in a function, with their value (the last assignment wins: good enough for a buffer)."""
+    return {t.id: n.value for n in ast.walk(func) if isinstance(n, ast.Assign) for t in n.targets
+            if isinstance(t, ast.Name)}
+
+
+def _in_memory(arg: ast.expr | None, assigned: dict[str, ast.expr]) -> bool:
+    """A buffer made in the same function (``io.BytesIO()``, ``io.StringIO()``): writing it writes no file."""
+    value = assigned.get(arg.id) if isinstance(arg, ast.Name) else arg
+    return isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and \
+        value.func.attr in ("BytesIO", "StringIO")
+
+
+def _writes(call: ast.Call, assigned: dict[str, ast.expr]) -> str | None:
+    """What a call writes a file with, or None."""
+    func = call.func
+    first = call.args[0] if call.args else None
+    if isinstance(func, ast.Name) and func.id == "open" or isinstance(func, ast.Attribute) and func.attr in (
+            "fdopen", "open") and not (isinstance(func.value, ast.Name) and func.value.id == "os"):
+        mode = call.args[1] if len(call.args) > 1 else next((k.value for k in call.keywords if k.arg == "mode"), None)
+        text = "r" if mode is None else mode.value if isinstance(mode, ast.Constant) and isinstance(mode.value, str) \
+            else "?"  # a mode the scan cannot read counts as writing
+        return "open" if set(text) & set("wax+?") else None
+    if not isinstance(func, ast.Attribute):
+        return None
+    owner = func.value.id if isinstance(func.value, ast.Name) else ""
+    if owner == "os" and func.attr == "open":
+        flags = call.args[1] if len(call.args) > 1 else None
+        flags = assigned.get(flags.id, flags) if isinstance(flags, ast.Name) else flags
+        names = {n.attr for n in ast.walk(flags) if isinstance(n, ast.Attribute)} if flags is not None else {"?"}
+        return "os.open" if names & WRITE_FLAGS or "?" in names else None
+    if (owner, func.attr) in MODULE_WRITERS:
+        return f"{owner}.{func.attr}"
+    if func.attr in WRITING_METHODS:
+        return None if _in_memory(first, assigned) else func.attr
+    if func.attr in PATH_OR_TEXT:
+        path = first or next((k.value for k in call.keywords if k.arg in ("path_or_buf", "buf")), None)
+        return None if path is None or isinstance(path, ast.Constant) and path.value is None else func.attr
+    if func.attr == "write" and any(k.arg in ("format", "io_options") for k in call.keywords):
+        return "write"  # Pyomo's model.write(path, format=...)
+    return None
+
+
+def writers_in(src: Path) -> dict[tuple[str, str, str], int]:
+    """Every call that writes a file, outside allocopt/io/files.py: (module, function, what) -> line."""
+    found: dict[tuple[str, str, str], int] = {}
+    for path in sorted((src / "allocopt").rglob("*.py")):
+        module = path.relative_to(src).as_posix()
+        if module == "allocopt/io/files.py":
+            continue
+        tree = ast.parse(path.read_text())
+        functions = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+        for func in [tree, *functions]:
+            assigned = _local_assignments(func)
+            nested = [n for n in ast.walk(func) if n is not func and isinstance(n, (ast.FunctionDef,
+                                                                                    ast.AsyncFunctionDef))]
+            inner = {id(n) for f in nested for n in ast.walk(f)}  # found again as the nested function's own
+            for call in (n for n in ast.walk(func) if isinstance(n, ast.Call) and id(n) not in inner):
+                what = _writes(call, assigned)
+                if what is not None:
+                    found[(module, getattr(func, "name", "<module>"), what)] = call.lineno
+    return found
+
+
+def test_every_writer_of_a_file_is_known() -> None:
+    """Every file allocopt writes goes through io/files.py, save the places :data:`WRITERS` lists with a reason."""
+    found = writers_in(SRC)
+    assert {k: found[k] for k in found if k not in WRITERS} == {}, "write it with allocopt.io.files"
+    assert set(WRITERS) <= set(found), "a listed writer is gone: take it off WRITERS"
+
+
+def test_the_writer_scan_sees_each_kind_of_writer(tmp_path: Path) -> None:
+    """The scan is not vacuous: each way of writing a file is found, each in-memory buffer is not."""
+    module = tmp_path / "allocopt" / "bad.py"
+    module.parent.mkdir()
+    module.write_text(
+        "import io, os, shutil\n"
+        "def a(p, fig, df, book, fh):\n"
+        "    open(p, 'w'); p.write_text('x'); p.write_bytes(b''); fig.savefig(p); df.to_csv(p)\n"
+        "    df.to_excel(p); book.save(p); os.open(p, os.O_WRONLY | os.O_CREAT); shutil.copy(p, p)\n"
+        "    os.replace(p, p); open(p, mode='ab'); df.to_json(path_or_buf=p)\n"
+        "def b(fig, book, df):\n"
+        "    buffer = io.BytesIO(); fig.savefig(buffer); book.save(buffer); df.to_csv(index=False)\n"
+        "    flags = os.O_RDONLY; os.open('x', flags); open('x'); open('x', 'rb'); fh = io.StringIO(); "
+        "fig.savefig(fh)\n")
+    found = {what for (_, func, what) in writers_in(tmp_path) if func == "a"}
+    assert found == {"open", "write_text", "write_bytes", "savefig", "to_csv", "to_excel", "save", "os.open",
+                     "shutil.copy", "os.replace", "to_json"}
+    assert {k for k in writers_in(tmp_path) if k[1] == "b"} == set()

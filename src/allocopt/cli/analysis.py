@@ -210,6 +210,11 @@ def frontier(instance: Path, model_file: Path | None, points: int, between: str,
     pair = None if parts == ["total", "min_gain"] else (parts[0], parts[1])
     if chart is not None and chart.suffix.lower() not in (".png", ".svg"):
         raise click.BadParameter("the chart is written as .png or .svg", param_hint="--chart")
+    protect = [instance] + ([model_file] if model_file else [])
+    if chart is not None:
+        from allocopt.io.files import check_file_target
+
+        check_file_target(chart, protect=protect)  # before solving
     inst = load_instance(instance)
     table = frontier_of(inst, points, pair, load_model_spec(model_file), time_limit=time_limit)
     if table.empty:
@@ -217,12 +222,24 @@ def frontier(instance: Path, model_file: Path | None, points: int, between: str,
     if chart is not None:
         from allocopt.reports.fairness import frontier_chart
 
-        frontier_chart(table, pair, inst.currency, chart)
+        frontier_chart(table, pair, inst.currency, chart, protect=protect)
         click.echo(f"wrote {chart}", err=True)
     if fmt in ("json", "csv"):
         _frames_out({"frontier": table}, fmt, {"currency": inst.currency})
     else:
         click.echo(render_frontier(table, inst.currency, fmt), nl=False)
+
+
+def _check_chart(chart: Path, protect: list[Path]) -> None:
+    """Refuse, before any solve, a chart file of the wrong kind, or a place it cannot be written; need matplotlib."""
+    from allocopt.io.files import check_file_target
+    from allocopt.reports import sensitivity as show
+
+    why = show.check_chart_path(chart)
+    if why:
+        raise click.BadParameter(why, param_hint="--chart")
+    show.pyplot()  # fail before solving if matplotlib is missing
+    check_file_target(chart, protect=protect)
 
 
 @main.command()
@@ -267,11 +284,9 @@ def sensitivity(instance: Path, model_file: Path | None, param: str | None, valu
     if workers is not None and dask_address is not None:
         raise click.UsageError("give either --workers or --dask, not both")
     points = _sweep_values(values, value_range) if param is not None else []
+    protect = [instance] + ([model_file] if model_file else [])
     if chart is not None:
-        why = show.check_chart_path(chart)
-        if why:
-            raise click.BadParameter(why, param_hint="--chart")
-        show.pyplot()  # fail before solving if matplotlib is missing
+        _check_chart(chart, protect)
     if dask_address is not None:
         from allocopt.solver.executor import dask_client_class
 
@@ -295,7 +310,7 @@ def sensitivity(instance: Path, model_file: Path | None, param: str | None, valu
             bar.close()
         click.echo(show.render_sweep(df, fmt), nl=False)
         if chart is not None:
-            show.sweep_chart(df, chart)
+            show.sweep_chart(df, chart, protect=protect)
     else:
         assert tornado_pct is not None
         bar = _LazyProgress(tornado_solves(inst, spec), "solving")
@@ -306,6 +321,6 @@ def sensitivity(instance: Path, model_file: Path | None, param: str | None, valu
             bar.close()
         click.echo(show.render_tornado(df, fmt), nl=False)
         if chart is not None:
-            show.tornado_chart(df, chart)
+            show.tornado_chart(df, chart, protect=protect)
     if chart is not None:
         click.echo(f"wrote {chart}", err=True)

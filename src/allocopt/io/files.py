@@ -113,13 +113,14 @@ def _target_stat(target: Path, *, follow: bool) -> os.stat_result | None:
 
 def check_file_target(path: str | Path, *, protect: Iterable[str | Path] = ()) -> Path:
     """Refuse, before any work is done, an output file that cannot be written: a directory, a device or a pipe
-    (``/dev/full``), an input file, a parent that is a file or cannot be written."""
+    (``/dev/full``), an input file, a parent that is a file or cannot be written. A symbolic link at ``path`` is
+    never followed: the file written replaces the link, and what it points to stays as it was."""
     target = Path(path)
-    st = _target_stat(target, follow=True)
+    st = _target_stat(target, follow=False)
     if st is not None:
         if stat.S_ISDIR(st.st_mode):
             raise OutputError(printable(f"{target} is a directory: name a file to write"))
-        if not stat.S_ISREG(st.st_mode):
+        if not stat.S_ISREG(st.st_mode) and not stat.S_ISLNK(st.st_mode):
             raise OutputError(printable(f"cannot write {target}: it is not a regular file (a device, a pipe or a "
                                         "socket); name a file"))
         _refuse_inputs(target, protect)
@@ -131,14 +132,27 @@ def check_file_target(path: str | Path, *, protect: Iterable[str | Path] = ()) -
 
 
 def write_atomic(path: str | Path, text: str, *, protect: Iterable[str | Path] = ()) -> Path:
-    """Write ``text`` to ``path`` so that a reader sees the old file or the whole new one, never half of it."""
-    return replace_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8", newline=""), protect=protect)
+    """Write ``text`` (UTF-8) to ``path`` so that a reader sees the old file or the whole new one, never half of
+    it; see :func:`replace_atomic`."""
+    return write_atomic_bytes(path, text.encode("utf-8"), protect=protect)
+
+
+def write_atomic_bytes(path: str | Path, data: bytes, *, protect: Iterable[str | Path] = ()) -> Path:
+    """Write ``data`` to ``path`` atomically; see :func:`replace_atomic`."""
+
+    def fill(tmp: Path) -> None:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+
+    return replace_atomic(path, fill, protect=protect)
 
 
 def replace_atomic(path: str | Path, write: Callable[[Path], object], *,
                    protect: Iterable[str | Path] = (), suffix: str = "") -> Path:
-    """Let ``write`` fill a temporary file next to ``path``, then rename it over ``path``. The file gets the mode
-    the umask gives; the temporary file never outlives the call. OS errors become :class:`OutputError`."""
+    """Let ``write`` fill a temporary file next to ``path``, then rename it over ``path``: a reader sees the old
+    file or the whole new one, and a symbolic link at ``path`` is replaced, never followed (what it points to is
+    not written). The file gets the mode the umask gives; the temporary file never outlives the call. OS errors
+    become :class:`OutputError`. This is the one way allocopt writes a file (a set of files: :func:`write_set`)."""
     target = check_file_target(path, protect=protect)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)

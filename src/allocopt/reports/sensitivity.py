@@ -6,8 +6,10 @@ Renders only: the numbers come from :mod:`allocopt.prices.sensitivity`. Charts n
 
 from __future__ import annotations
 
+import io
 import json
 import math
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -115,7 +117,17 @@ def check_chart_path(path: Path) -> str | None:
     return None
 
 
-def sweep_chart(df: pd.DataFrame, path: Path) -> None:
+def save_chart(fig: Any, path: Path, *, protect: Iterable[str | Path] = ()) -> Path:
+    """Draw ``fig`` as PNG or SVG (by the suffix of ``path``) in memory, then write it with allocopt's one atomic
+    writer: never through a symbolic link, never half a file, never over an input file (``protect``)."""
+    from allocopt.io.files import write_atomic_bytes
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=Path(path).suffix.lower().lstrip(".") or "png")
+    return write_atomic_bytes(path, buffer.getvalue(), protect=protect)
+
+
+def sweep_chart(df: pd.DataFrame, path: Path, *, protect: Iterable[str | Path] = ()) -> None:
     """Objective and every partner's net gain against the swept value; breakpoints as dashed lines."""
     plt = pyplot()
     a = df.attrs
@@ -132,11 +144,13 @@ def sweep_chart(df: pd.DataFrame, path: Path) -> None:
     ax.legend(fontsize="small")
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    try:
+        save_chart(fig, path, protect=protect)
+    finally:
+        plt.close(fig)
 
 
-def tornado_chart(df: pd.DataFrame, path: Path) -> None:
+def tornado_chart(df: pd.DataFrame, path: Path, *, protect: Iterable[str | Path] = ()) -> None:
     """Horizontal bars: the objective's change at the low and the high value of each field, widest on top."""
     plt = pyplot()
     a = df.attrs
@@ -151,5 +165,7 @@ def tornado_chart(df: pd.DataFrame, path: Path) -> None:
     ax.set_title(f"Tornado: each field moved {a['pct']:g}% down and up")
     ax.legend(fontsize="small")
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    try:
+        save_chart(fig, path, protect=protect)
+    finally:
+        plt.close(fig)
