@@ -20,7 +20,9 @@ rules switched).
 The issue "nothing of the user's is ever touched" adds its classes: an ``--out`` directory holding, besides or
 instead of a result set allocopt wrote, files, directories, links and pipes of any name, or a file of the set
 edited (refused with exit 3, every byte kept); a symbolic link at the output path of every command that writes one
-file, pointing to a file, a directory, nothing, an input or another link (never written through).
+file, pointing to a file, a directory, nothing, an input or another link (never written through); a file already
+at that path, empty, of random bytes, or one allocopt wrote, as written, with a byte changed or with more appended
+(replaced only when allocopt wrote it and nobody changed it, or with ``--force``).
 
 It runs a bounded number of examples per test (150 by default, a fifth of that for the issue 9 strategies that run
 commands, a twenty-fifth for those that solve: about 40 s for the whole file); a long campaign, e.g. before a
@@ -731,9 +733,9 @@ def link_place(workdir: Path) -> Path:
 @OPS
 @given(writer=st.sampled_from(sorted(SINGLE_WRITERS)), data=st.data(),
        points_to=st.sampled_from(["victim", "directory", "nowhere", "instance", "link-to-victim"]),
-       n=st.integers(0, 10**6))
+       n=st.integers(0, 10**6), force=st.booleans())
 def test_no_writer_follows_a_link(link_place: Path, writer: str, data: st.DataObject, points_to: str,
-                                  n: int) -> None:
+                                  n: int, force: bool) -> None:
     suffix = data.draw(st.sampled_from(SUFFIXES[writer]))
     if suffix == ".xlsx" or writer in ("frontier", "report"):
         pytest.importorskip("openpyxl" if suffix == ".xlsx" else "matplotlib")
@@ -751,16 +753,56 @@ def test_no_writer_follows_a_link(link_place: Path, writer: str, data: st.DataOb
         pointed.symlink_to(victim)
     target.symlink_to(pointed)
     with Within(60):
-        res = runner.invoke(main, SINGLE_WRITERS[writer](str(link_place / "tiny.yaml"), str(target)))
+        res = runner.invoke(main, SINGLE_WRITERS[writer](str(link_place / "tiny.yaml"), str(target))
+                            + (["--force"] if force else []))
     # click refuses a --chart or TARGET that is (a link to) a directory itself: a usage error
     no_traceback(res, (EXIT_OK, EXIT_INPUT) + ((EXIT_USAGE,) if points_to == "directory" else ()))
     assert victim.read_text() == "keep" and (link_place / "tiny.yaml").read_text() == TINY
     assert not (link_place / f"nowhere-{n}").exists() and list((link_place / f"dir-{n}").iterdir()) == []
     if res.exit_code == EXIT_OK:
-        assert not target.is_symlink() and target.stat().st_size > 0
+        assert force and not target.is_symlink() and target.stat().st_size > 0
     else:
         assert target.is_symlink() and res.stderr.startswith(("error: ", "Usage: ")), res.stderr
     assert not [p for p in link_place.iterdir() if ".tmp-" in p.name]
+
+
+# Nothing of the user's is ever touched (3): a file already at the output path of a single-file writer is replaced
+# only if allocopt wrote it and nobody changed it since, or with --force; refused, it keeps every byte.
+
+BEFORE = ["none", "empty", "junk", "ours", "edited", "appended"]
+
+
+@OPS
+@given(writer=st.sampled_from(sorted(SINGLE_WRITERS)), data=st.data(), before=st.sampled_from(BEFORE),
+       junk=st.binary(min_size=1, max_size=200), force=st.booleans(), n=st.integers(0, 10**6))
+def test_single_writers_keep_what_they_did_not_write(link_place: Path, writer: str, data: st.DataObject,
+                                                     before: str, junk: bytes, force: bool, n: int) -> None:
+    suffix = data.draw(st.sampled_from(SUFFIXES[writer]))
+    if suffix == ".xlsx" or writer in ("frontier", "report"):
+        pytest.importorskip("openpyxl" if suffix == ".xlsx" else "matplotlib")
+    target = link_place / f"kept-{n}{suffix}"
+    with contextlib.suppress(FileNotFoundError):
+        target.unlink()
+    args = SINGLE_WRITERS[writer](str(link_place / "tiny.yaml"), str(target))
+    if before in ("ours", "edited", "appended"):
+        with Within(60):
+            assert runner.invoke(main, args).exit_code == EXIT_OK
+        content = target.read_bytes()
+        at = data.draw(st.integers(0, len(content) - 1))
+        target.write_bytes(content[:at] + bytes([content[at] ^ 0x20]) + content[at + 1:] if before == "edited"
+                           else content + junk if before == "appended" else content)
+    elif before != "none":
+        target.write_bytes(b"" if before == "empty" else junk)
+    kept = target.read_bytes() if target.exists() else None
+    with Within(60):
+        res = runner.invoke(main, args + (["--force"] if force else []))
+    no_traceback(res, (EXIT_OK, EXIT_INPUT))
+    replaceable = before in ("none", "empty") or (before == "ours" and suffix != ".json")
+    assert res.exit_code == (EXIT_OK if force or replaceable else EXIT_INPUT), (before, res.stderr)
+    if res.exit_code == EXIT_INPUT:
+        assert res.stderr.startswith(f"error: refusing to overwrite {target}: ") and "--force" in res.stderr
+        assert target.read_bytes() == kept
+    assert (link_place / "tiny.yaml").read_text() == TINY
 
 
 @pytest.fixture(scope="module")

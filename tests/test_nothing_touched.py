@@ -4,14 +4,20 @@
    file and its checksum) and nobody changed since.
 2. Every file allocopt writes goes through its one atomic writer (a temporary file beside the target, then a
    rename: never through a symbolic link, never half a file); a scan of the source lists every writer.
+3. A single file already there (a report, a converted instance, a chart, an exported model, a generated instance)
+   is replaced only if allocopt wrote it and nobody changed it since (its mark), or with ``--force``.
 """
 
 from __future__ import annotations
 
 import ast
 import hashlib
+import io
 import json
 import os
+import struct
+import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +25,7 @@ import pytest
 from click.testing import CliRunner
 
 from allocopt.cli.main import EXIT_INPUT, EXIT_OK, main
+from allocopt.io import marks
 from allocopt.io.files import MANIFEST, OutputError, replace_atomic, write_atomic_bytes, write_set
 from conftest import INSTANCES, ROOT, TINY, needs_extra
 
@@ -170,6 +177,9 @@ def test_a_chart_never_writes_through_a_symbolic_link(tmp_path: Path, command: s
             "sweep": ["sensitivity", inst, "--param", "initiatives.y.phases.pilot.value", "--values", "60"],
             "tornado": ["sensitivity", inst, "--tornado", "10"]}[command]
     res = run(*args, "--chart", str(chart))
+    assert res.exit_code == EXIT_INPUT and "it is a symbolic link (to " in res.stderr  # not without --force
+    assert victim.read_text() == "keep" and chart.is_symlink()
+    res = run(*args, "--chart", str(chart), "--force")
     assert res.exit_code == EXIT_OK, res.output
     assert victim.read_text() == "keep"
     assert not chart.is_symlink() and chart.stat().st_size > 0
@@ -182,7 +192,7 @@ def test_the_atomic_writer_replaces_a_link_and_never_follows_it(tmp_path: Path) 
     for name, target in (("to-file", victim), ("to-dir", tmp_path), ("dangling", tmp_path / "nowhere")):
         link = tmp_path / name
         link.symlink_to(target)
-        write_atomic_bytes(link, b"new")
+        write_atomic_bytes(link, b"new", force=True)
         assert not link.is_symlink() and link.read_bytes() == b"new"
     assert victim.read_text() == "keep" and not (tmp_path / "nowhere").exists()
 
@@ -196,7 +206,7 @@ def test_the_atomic_writer_never_leaves_half_a_file(tmp_path: Path, monkeypatch:
         raise OSError(28, "No space left on device")
 
     with pytest.raises(OutputError, match="No space left on device"):
-        replace_atomic(target, broken)
+        replace_atomic(target, broken, force=True)
     assert target.read_bytes() == b"old" and sorted(p.name for p in tmp_path.iterdir()) == ["chart.svg"]
 
 
@@ -311,3 +321,122 @@ def test_the_writer_scan_sees_each_kind_of_writer(tmp_path: Path) -> None:
     assert found == {"open", "write_text", "write_bytes", "savefig", "to_csv", "to_excel", "save", "os.open",
                      "shutil.copy", "os.replace", "to_json"}
     assert {k for k in writers_in(tmp_path) if k[1] == "b"} == set()
+
+
+# --------------------------------------------------------------------------------------------------------------
+# 3. A file already there is replaced only if allocopt wrote it, unchanged since, or with --force
+
+
+@pytest.fixture(scope="module")
+def tiny_result(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    place = tmp_path_factory.mktemp("tiny")
+    inst = tiny(place)
+    assert run("solve", str(inst), "--out", str(place / "out")).exit_code == EXIT_OK
+    return inst, place / "out" / "result.json"
+
+
+@pytest.mark.parametrize("option", ["--html", "--markdown"])
+def test_report_refuses_a_file_it_did_not_write(tmp_path: Path, tiny_result: tuple[Path, Path],
+                                                option: str) -> None:
+    """The issue's reproduction: ``report --html notes.html`` replaced the user's notes.html without asking."""
+    inst, result = tiny_result
+    page = tmp_path / "notes.html"
+    page.write_text("<p>minutes of the last meeting</p>\n")
+    res = run("report", str(inst), str(result), option, str(page))
+    assert res.exit_code == EXIT_INPUT
+    assert res.stderr == f"error: refusing to overwrite {page}: allocopt did not write it; name another file, or " \
+                         "give --force to replace it\n"
+    assert page.read_text() == "<p>minutes of the last meeting</p>\n"
+    assert run("report", str(inst), str(result), option, str(page), "--force").exit_code == EXIT_OK
+    assert run("report", str(inst), str(result), option, str(page)).exit_code == EXIT_OK  # its own: replaced
+    page.write_text(page.read_text().replace("Pilot", "Pilot (agreed)", 1) + "\n<!-- my note -->\n")
+    res = run("report", str(inst), str(result), option, str(page))
+    assert res.exit_code == EXIT_INPUT and f"refusing to overwrite {page}: it changed since allocopt wrote it; " \
+                                          "name another file, or give --force to replace it" in res.stderr
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".yml", ".xlsx", ".json"])
+def test_convert_refuses_a_file_it_did_not_write(tmp_path: Path, suffix: str) -> None:
+    if suffix == ".xlsx":
+        needs_extra("xlsx")
+    inst = tiny(tmp_path)
+    target = tmp_path / f"plan{suffix}"
+    target.write_bytes(b"mine: true\n")
+    res = run("convert", str(inst), str(target))
+    assert res.exit_code == EXIT_INPUT and f"refusing to overwrite {target}: " in res.stderr
+    assert "give --force to replace it" in res.stderr and target.read_bytes() == b"mine: true\n"
+    assert run("convert", str(inst), str(target), "--force").exit_code == EXIT_OK
+    again = run("convert", str(inst), str(target))
+    if suffix == ".json":  # a JSON file carries no mark: allocopt cannot tell it wrote it
+        assert again.exit_code == EXIT_INPUT
+        assert "allocopt cannot tell that it wrote it (a .json file carries no mark of allocopt's)" in again.stderr
+        return
+    assert again.exit_code == EXIT_OK, again.stderr
+    assert run("validate", str(target)).exit_code == EXIT_OK  # the mark leaves the instance as it was
+    data = target.read_bytes()
+    target.write_bytes(data.replace(b"pilot", b"pylot") if suffix != ".xlsx" else data[:100] + b"x" + data[101:])
+    res = run("convert", str(inst), str(target))
+    assert res.exit_code == EXIT_INPUT and "it changed since allocopt wrote it" in res.stderr
+
+
+@pytest.mark.parametrize("args", [["export", "{i}", "--lp", "{t}.lp"], ["export", "{i}", "--mps", "{t}.mps"],
+                                  ["generate", "--out", "{t}.yaml"], ["generate", "--out", "{t}.json"],
+                                  ["frontier", "{i}", "--points", "2", "--chart", "{t}.png"],
+                                  ["frontier", "{i}", "--points", "2", "--chart", "{t}.svg"]])
+def test_every_single_file_writer_refuses_a_file_it_did_not_write(tmp_path: Path, args: list[str]) -> None:
+    if "--chart" in args:
+        needs_extra("plot")
+    inst = tiny(tmp_path)
+    argv = [a.format(i=inst, t=tmp_path / "out") for a in args]
+    target = Path(argv[-1])
+    target.write_bytes(b"\x89PNG mine")
+    res = run(*argv)
+    assert res.exit_code == EXIT_INPUT and res.stderr.startswith(f"error: refusing to overwrite {target}: ")
+    assert target.read_bytes() == b"\x89PNG mine"
+    assert run(*argv, "--force").exit_code == EXIT_OK
+    assert run(*argv).exit_code == (EXIT_INPUT if target.suffix == ".json" else EXIT_OK)
+    target.write_bytes(b"")
+    assert run(*argv).exit_code == EXIT_OK  # an empty file holds nothing to lose
+
+
+def test_the_python_api_refuses_too(tmp_path: Path, tiny_result: tuple[Path, Path]) -> None:
+    from allocopt.workflows import write_meeting_report
+
+    inst, result = tiny_result
+    page = tmp_path / "page.html"
+    page.write_text("mine")
+    with pytest.raises(OutputError, match="allocopt did not write it"):
+        write_meeting_report(inst, result, page)
+    assert page.read_text() == "mine"
+    write_meeting_report(inst, result, page, force=True)
+    write_meeting_report(inst, result, page)
+
+
+def _png() -> bytes:
+    header = b"\x89PNG\r\n\x1a\n"
+    ihdr = struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    return header + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00\x00")) + chunk(b"IEND", b"")
+
+
+def _zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        z.writestr("a.txt", "hello")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("style", marks.STYLES)
+def test_each_mark_tells_ours_changed_and_foreign(style: str) -> None:
+    data = {"png": _png(), "zip": _zip()}.get(style, b"name: x\nphases: [a]\n")
+    signed = marks.sign(data, style)
+    assert marks.verdict(signed) == "ours" and marks.verdict(data) == "foreign"
+    for at in range(0, len(signed), max(1, len(signed) // 40)):  # any byte changed anywhere
+        flipped = signed[:at] + bytes([signed[at] ^ 0x01]) + signed[at + 1:]
+        assert marks.verdict(flipped) != "ours", at
+    assert marks.verdict(signed + b"more\n") != "ours"
+    if style == "zip":
+        assert zipfile.ZipFile(io.BytesIO(signed)).read("a.txt") == b"hello"

@@ -232,16 +232,17 @@ class MeetingReportRun:
 def write_meeting_report(instance: PathLike, result_file: PathLike, target: PathLike, *, markdown: bool = False,
                          prices: bool = False, coalitions: bool = False, time_limit: float | None = None,
                          previous: PathLike | None = None, actuals: PathLike | None = None,
-                         scenarios: PathLike | None = None) -> MeetingReportRun:
+                         scenarios: PathLike | None = None, force: bool = False) -> MeetingReportRun:
     """Write the partner meeting's report of a checked plan (``result_file``) as one self-contained HTML page (or
     Markdown): ``allocopt report``. Raises :class:`CheckFailedError` if the plan does not check against the
-    instance (nothing is written then)."""
+    instance (nothing is written then). A file at ``target`` is replaced only if it is a report allocopt wrote,
+    unchanged since, or with ``force``."""
     from allocopt.check.scenario_checker import is_scenario_result
     from allocopt.io.files import check_file_target, write_atomic
     from allocopt.reports.meeting import render_html, render_markdown
 
     protect = _inputs(instance, result_file, previous, actuals, scenarios)
-    check_file_target(target, protect=protect)
+    check_file_target(target, protect=protect, force=force)
     if is_scenario_result(result_file):
         if previous is not None or actuals is not None or prices or coalitions:
             raise OptionsError("RESULT_FILE is a scenario plan: --previous, --actuals, --prices and --coalitions "
@@ -251,7 +252,8 @@ def write_meeting_report(instance: PathLike, result_file: PathLike, target: Path
     else:
         found, messages = _plan_meeting(instance, result_file, prices=prices, coalitions=coalitions,
                                         time_limit=time_limit, previous=previous, actuals=actuals)
-    write_atomic(target, render_markdown(found) if markdown else render_html(found), protect=protect)
+    write_atomic(target, render_markdown(found) if markdown else render_html(found), protect=protect, sign="xml",
+                 force=force)
     return MeetingReportRun(Path(target), messages + list(found.notes))
 
 

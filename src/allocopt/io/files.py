@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 from allocopt.errors import AllocoptError, printable
+from allocopt.io import marks
 
 
 class OutputError(AllocoptError):
@@ -111,10 +112,12 @@ def _target_stat(target: Path, *, follow: bool) -> os.stat_result | None:
             from None
 
 
-def check_file_target(path: str | Path, *, protect: Iterable[str | Path] = ()) -> Path:
+def check_file_target(path: str | Path, *, protect: Iterable[str | Path] = (), force: bool = False) -> Path:
     """Refuse, before any work is done, an output file that cannot be written: a directory, a device or a pipe
-    (``/dev/full``), an input file, a parent that is a file or cannot be written. A symbolic link at ``path`` is
-    never followed: the file written replaces the link, and what it points to stays as it was."""
+    (``/dev/full``), an input file, a parent that is a file or cannot be written; and, unless ``force``, a file
+    that is there already and is not one allocopt wrote and nobody changed since (see :mod:`allocopt.io.marks`), or
+    a symbolic link. A link is never followed: with ``force`` the file written replaces the link, and what it points
+    to stays as it was."""
     target = Path(path)
     st = _target_stat(target, follow=False)
     if st is not None:
@@ -124,6 +127,8 @@ def check_file_target(path: str | Path, *, protect: Iterable[str | Path] = ()) -
             raise OutputError(printable(f"cannot write {target}: it is not a regular file (a device, a pipe or a "
                                         "socket); name a file"))
         _refuse_inputs(target, protect)
+        if not force:
+            _refuse_unless_ours(target, st)
     parent = _existing_ancestor(target.parent)
     if not parent.is_dir():
         raise OutputError(printable(f"cannot write {target}: {parent} is a file, not a directory"))
@@ -131,29 +136,66 @@ def check_file_target(path: str | Path, *, protect: Iterable[str | Path] = ()) -
     return target
 
 
-def write_atomic(path: str | Path, text: str, *, protect: Iterable[str | Path] = ()) -> Path:
+def _refuse_unless_ours(target: Path, st: os.stat_result) -> None:
+    """Refuse to replace ``target`` (there already) unless allocopt wrote it and nobody changed it since; an empty
+    file holds nothing to lose."""
+    again = "name another file, or give --force to replace it"
+    if stat.S_ISLNK(st.st_mode):
+        to = ""
+        with contextlib.suppress(OSError):
+            to = f" (to {os.readlink(target)})"
+        raise OutputError(printable(f"refusing to overwrite {target}: it is a symbolic link{to}; name another file, "
+                                    "or give --force to replace the link itself (what it points to is never "
+                                    "written)"))
+    if st.st_size == 0:
+        return
+    try:
+        fd = os.open(target, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as fh:
+            found = marks.verdict(fh.read())
+    except OSError as err:
+        raise OutputError(printable(f"refusing to overwrite {target}: it cannot be read ({_reason(err)}) to tell "
+                                    f"whether allocopt wrote it; {again}")) from None
+    if found == "ours":
+        return
+    if found == "changed":
+        why = "it changed since allocopt wrote it"
+    elif marks.style_of(target) is None:
+        why = f"allocopt cannot tell that it wrote it (a {target.suffix or 'file without a suffix'} file carries " \
+              "no mark of allocopt's)"
+    else:
+        why = "allocopt did not write it"
+    raise OutputError(printable(f"refusing to overwrite {target}: {why}; {again}"))
+
+
+def write_atomic(path: str | Path, text: str, *, protect: Iterable[str | Path] = (), sign: str | None = None,
+                 force: bool = False) -> Path:
     """Write ``text`` (UTF-8) to ``path`` so that a reader sees the old file or the whole new one, never half of
     it; see :func:`replace_atomic`."""
-    return write_atomic_bytes(path, text.encode("utf-8"), protect=protect)
+    return write_atomic_bytes(path, text.encode("utf-8"), protect=protect, sign=sign, force=force)
 
 
-def write_atomic_bytes(path: str | Path, data: bytes, *, protect: Iterable[str | Path] = ()) -> Path:
+def write_atomic_bytes(path: str | Path, data: bytes, *, protect: Iterable[str | Path] = (), sign: str | None = None,
+                       force: bool = False) -> Path:
     """Write ``data`` to ``path`` atomically; see :func:`replace_atomic`."""
+    signed = marks.sign(data, sign)
 
     def fill(tmp: Path) -> None:
         with open(tmp, "wb") as fh:
-            fh.write(data)
+            fh.write(signed)
 
-    return replace_atomic(path, fill, protect=protect)
+    return replace_atomic(path, fill, protect=protect, force=force)
 
 
-def replace_atomic(path: str | Path, write: Callable[[Path], object], *,
-                   protect: Iterable[str | Path] = (), suffix: str = "") -> Path:
+def replace_atomic(path: str | Path, write: Callable[[Path], object], *, protect: Iterable[str | Path] = (),
+                   suffix: str = "", sign: str | None = None, force: bool = False) -> Path:
     """Let ``write`` fill a temporary file next to ``path``, then rename it over ``path``: a reader sees the old
     file or the whole new one, and a symbolic link at ``path`` is replaced, never followed (what it points to is
-    not written). The file gets the mode the umask gives; the temporary file never outlives the call. OS errors
-    become :class:`OutputError`. This is the one way allocopt writes a file (a set of files: :func:`write_set`)."""
-    target = check_file_target(path, protect=protect)
+    not written). ``sign`` (a style of :mod:`allocopt.io.marks`) marks the file as allocopt's; a file already at
+    ``path`` is replaced only if it bears that mark unchanged, or with ``force`` (:func:`check_file_target`). The
+    file gets the mode the umask gives; the temporary file never outlives the call. OS errors become
+    :class:`OutputError`. This is the one way allocopt writes a file (a set of files: :func:`write_set`)."""
+    target = check_file_target(path, protect=protect, force=force)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         remove_stale(target.parent, target.name)
@@ -164,6 +206,8 @@ def replace_atomic(path: str | Path, write: Callable[[Path], object], *,
     try:
         os.close(fd)
         write(tmp)
+        if sign is not None:
+            _sign_file(tmp, sign)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.chmod(tmp, file_mode())
@@ -174,6 +218,13 @@ def replace_atomic(path: str | Path, write: Callable[[Path], object], *,
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
     return target
+
+
+def _sign_file(tmp: Path, style: str) -> None:
+    with open(tmp, "rb") as fh:
+        data = fh.read()
+    with open(tmp, "wb") as fh:
+        fh.write(marks.sign(data, style))
 
 
 # --------------------------------------------------------------------------------------------------------------

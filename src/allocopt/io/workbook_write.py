@@ -165,11 +165,13 @@ def workbook_bytes(book: Any) -> bytes:
 
 
 def write_instance_workbook(inst: Any, path: str | Path, *, protect: tuple[str | Path, ...] = (),
-                            sections: dict[str, Any] | None = None) -> Path:
-    """Write the instance as a workbook, atomically."""
+                            sections: dict[str, Any] | None = None, force: bool = False) -> Path:
+    """Write the instance as a workbook, atomically, with allocopt's mark (the archive's comment): a file already
+    at ``path`` is replaced only if it is a workbook allocopt wrote, unchanged since, or with ``force``."""
     from allocopt.io.files import write_atomic_bytes
 
-    return write_atomic_bytes(path, workbook_bytes(instance_to_workbook(inst, sections)), protect=protect)
+    return write_atomic_bytes(path, workbook_bytes(instance_to_workbook(inst, sections)), protect=protect,
+                              sign="zip", force=force)
 
 
 def instance_data(inst: Any) -> dict[str, Any]:

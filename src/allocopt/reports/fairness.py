@@ -90,7 +90,7 @@ def render_frontier(table: pd.DataFrame, currency: str, fmt: str = "table") -> s
 
 
 def frontier_chart(table: pd.DataFrame, between: tuple[str, str] | None, currency: str, path: Path, *,
-                   protect: Iterable[str | Path] = ()) -> None:
+                   protect: Iterable[str | Path] = (), force: bool = False) -> None:
     """The frontier as a line chart (PNG or SVG by the file's suffix); needs the [plot] extra."""
     from allocopt.reports.sensitivity import pyplot, save_chart
 
@@ -110,6 +110,6 @@ def frontier_chart(table: pd.DataFrame, between: tuple[str, str] | None, currenc
     ax.grid(True, alpha=0.3)
     fig.tight_layout()
     try:
-        save_chart(fig, path, protect=protect)
+        save_chart(fig, path, protect=protect, force=force)
     finally:
         plt.close(fig)

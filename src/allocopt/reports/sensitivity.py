@@ -117,17 +117,19 @@ def check_chart_path(path: Path) -> str | None:
     return None
 
 
-def save_chart(fig: Any, path: Path, *, protect: Iterable[str | Path] = ()) -> Path:
+def save_chart(fig: Any, path: Path, *, protect: Iterable[str | Path] = (), force: bool = False) -> Path:
     """Draw ``fig`` as PNG or SVG (by the suffix of ``path``) in memory, then write it with allocopt's one atomic
-    writer: never through a symbolic link, never half a file, never over an input file (``protect``)."""
+    writer: never through a symbolic link, never half a file, never over an input file (``protect``), over another
+    file only if it is a chart allocopt drew, unchanged since (or with ``force``)."""
     from allocopt.io.files import write_atomic_bytes
+    from allocopt.io.marks import style_of
 
     buffer = io.BytesIO()
     fig.savefig(buffer, format=Path(path).suffix.lower().lstrip(".") or "png")
-    return write_atomic_bytes(path, buffer.getvalue(), protect=protect)
+    return write_atomic_bytes(path, buffer.getvalue(), protect=protect, sign=style_of(path), force=force)
 
 
-def sweep_chart(df: pd.DataFrame, path: Path, *, protect: Iterable[str | Path] = ()) -> None:
+def sweep_chart(df: pd.DataFrame, path: Path, *, protect: Iterable[str | Path] = (), force: bool = False) -> None:
     """Objective and every partner's net gain against the swept value; breakpoints as dashed lines."""
     plt = pyplot()
     a = df.attrs
@@ -145,12 +147,13 @@ def sweep_chart(df: pd.DataFrame, path: Path, *, protect: Iterable[str | Path] =
     ax.grid(alpha=0.3)
     fig.tight_layout()
     try:
-        save_chart(fig, path, protect=protect)
+        save_chart(fig, path, protect=protect, force=force)
     finally:
         plt.close(fig)
 
 
-def tornado_chart(df: pd.DataFrame, path: Path, *, protect: Iterable[str | Path] = ()) -> None:
+def tornado_chart(df: pd.DataFrame, path: Path, *, protect: Iterable[str | Path] = (),
+                  force: bool = False) -> None:
     """Horizontal bars: the objective's change at the low and the high value of each field, widest on top."""
     plt = pyplot()
     a = df.attrs
@@ -166,6 +169,6 @@ def tornado_chart(df: pd.DataFrame, path: Path, *, protect: Iterable[str | Path]
     ax.legend(fontsize="small")
     fig.tight_layout()
     try:
-        save_chart(fig, path, protect=protect)
+        save_chart(fig, path, protect=protect, force=force)
     finally:
         plt.close(fig)

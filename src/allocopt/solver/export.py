@@ -17,9 +17,11 @@ MPS_NOTE = ("* allocopt: this file MINIMISES the NEGATED objective (row {row}): 
 """Comment lines that head an exported MPS file (``{row}``: the name of its objective row)."""
 
 
-def write_model(model: Any, path: str | Path, fmt: str, *, protect: Iterable[str | Path] = ()) -> Path:
-    """Write the model as an LP or MPS file for any other solver, with readable names, atomically and never over an
-    input file (``protect``): see :func:`allocopt.io.files.replace_atomic`.
+def write_model(model: Any, path: str | Path, fmt: str, *, protect: Iterable[str | Path] = (),
+                force: bool = False) -> Path:
+    """Write the model as an LP or MPS file for any other solver, with readable names, atomically, never over an
+    input file (``protect``), over another file only if allocopt wrote it (or with ``force``): see
+    :func:`allocopt.io.files.replace_atomic`. The last line is allocopt's mark, a comment.
 
     The LP file keeps the maximisation (``max`` is read the same way by every LP reader). The MPS file states the
     same problem as the minimisation of the negated objective, with no ``OBJSENSE`` section and a comment line
@@ -30,7 +32,7 @@ def write_model(model: Any, path: str | Path, fmt: str, *, protect: Iterable[str
     from allocopt.io.files import replace_atomic
 
     return replace_atomic(path, lambda tmp: _fill_model_file(model, str(tmp), fmt), protect=protect,
-                          suffix=f".{fmt}")
+                          suffix=f".{fmt}", sign=fmt, force=force)
 
 
 def _fill_model_file(model: Any, path: str, fmt: str) -> None:
