@@ -22,7 +22,8 @@ instead of a result set allocopt wrote, files, directories, links and pipes of a
 edited (refused with exit 3, every byte kept); a symbolic link at the output path of every command that writes one
 file, pointing to a file, a directory, nothing, an input or another link (never written through); a file already
 at that path, empty, of random bytes, or one allocopt wrote, as written, with a byte changed or with more appended
-(replaced only when allocopt wrote it and nobody changed it, or with ``--force``).
+(replaced only when allocopt wrote it and nobody changed it, or with ``--force``); partners and commitments named
+like spreadsheet formulas (never a formula in any CSV written, raw in the JSON).
 
 It runs a bounded number of examples per test (150 by default, a fifth of that for the issue 9 strategies that run
 commands, a twenty-fifth for those that solve: about 40 s for the whole file); a long campaign, e.g. before a
@@ -49,6 +50,7 @@ import math
 import os
 import random
 import re
+import shutil
 import signal
 import socket
 import stat
@@ -803,6 +805,44 @@ def test_single_writers_keep_what_they_did_not_write(link_place: Path, writer: s
         assert res.stderr.startswith(f"error: refusing to overwrite {target}: ") and "--force" in res.stderr
         assert target.read_bytes() == kept
     assert (link_place / "tiny.yaml").read_text() == TINY
+
+
+# Nothing of the user's is ever touched (4): a name a spreadsheet would read as a formula is never written raw into
+# a CSV file (the result set's, or --format csv on stdout); the JSON keeps it as it is.
+
+formula_heads = st.sampled_from(["=", "+", "-", "@", "=-", "@@", "-+", "+-"])
+formula_ids = st.tuples(formula_heads, ids).map("".join).filter(lambda s: s.strip() == s)
+free_texts = st.tuples(st.sampled_from(["=", "+", "-", "@", "\t", "\r", "\t=", "\r@", ""]),
+                       st.text(VISIBLE, min_size=1, max_size=20)).map("".join)
+
+
+@OPS
+@given(partners=st.lists(formula_ids, min_size=2, max_size=2, unique_by=lambda s: " ".join(s.casefold().split())),
+       commitment=free_texts, n=st.integers(0, 10**6))
+def test_csv_cells_are_never_formulas(workdir: Path, partners: list[str], commitment: str, n: int) -> None:
+    import csv
+    import io
+
+    from allocopt.io.csv_text import FORMULA_START, PLAIN_NUMBER
+
+    data = yaml.safe_load(TINY)
+    data["partners"] = dict(zip(partners, data["partners"].values(), strict=True))
+    data["commitments"] = [{"name": commitment, "partner": partners[0], "resource": "capital", "max": 100}]
+    path = write(workdir, dump(data, as_json=False))
+    out = workdir / f"csv-{n}"
+    shutil.rmtree(out, ignore_errors=True)
+    res = runner.invoke(main, ["solve", str(path), "--out", str(out), "--format", "csv"])
+    assume(res.exit_code != EXIT_INPUT or "problem" not in res.stderr)  # a name the instance refuses anyway
+    no_traceback(res, (EXIT_OK,))
+    texts = {"stdout": res.stdout, **{f.name: f.read_text() for f in out.glob("*.csv")}}
+    for where, text in texts.items():
+        body = "".join(ln for ln in text.splitlines(keepends=True) if not ln.startswith("# "))
+        for row in csv.reader(io.StringIO(body, newline="")):
+            for cell in row:
+                assert not cell.startswith(FORMULA_START) or PLAIN_NUMBER.fullmatch(cell), (where, cell)
+    result = json.loads((out / "result.json").read_text())
+    assert {r["partner"] for r in result["tables"]["partners"]} == set(partners)
+    assert [c["commitment"] for c in result["tables"]["commitments"]] == [commitment]
 
 
 @pytest.fixture(scope="module")

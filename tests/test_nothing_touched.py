@@ -6,11 +6,14 @@
    rename: never through a symbolic link, never half a file); a scan of the source lists every writer.
 3. A single file already there (a report, a converted instance, a chart, an exported model, a generated instance)
    is replaced only if allocopt wrote it and nobody changed it since (its mark), or with ``--force``.
+4. No CSV cell allocopt writes is a formula: text starting with ``= + - @``, a tab or a carriage return gets a
+   leading ``'``, through the one function every CSV writer uses; JSON keeps the names as they are.
 """
 
 from __future__ import annotations
 
 import ast
+import csv
 import hashlib
 import io
 import json
@@ -21,11 +24,14 @@ import zlib
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from allocopt.cli.main import EXIT_INPUT, EXIT_OK, main
 from allocopt.io import marks
+from allocopt.io.csv_text import FORMULA_START, PLAIN_NUMBER, csv_text
 from allocopt.io.files import MANIFEST, OutputError, replace_atomic, write_atomic_bytes, write_set
 from conftest import INSTANCES, ROOT, TINY, needs_extra
 
@@ -440,3 +446,131 @@ def test_each_mark_tells_ours_changed_and_foreign(style: str) -> None:
     assert marks.verdict(signed + b"more\n") != "ours"
     if style == "zip":
         assert zipfile.ZipFile(io.BytesIO(signed)).read("a.txt") == b"hello"
+
+
+# --------------------------------------------------------------------------------------------------------------
+# 4. No CSV cell is a formula
+
+
+EVIL = {"northfield-manufacturing": '=HYPERLINK("http://evil","x")', "cobalt-software": "+cmd|' /C calc'!A0"}
+"""The joint venture's partners renamed as the issue's reproduction names them."""
+
+
+def evil_copy(tmp_path: Path, source: str, name: str, names: dict[str, str] = EVIL) -> Path:
+    """The instance ``source`` with its partners renamed (``names``) and its commitments named like formulas."""
+    out = tmp_path / name
+    data = yaml.safe_load(Path(source).read_text())
+    raw = json.dumps(data)
+    for old, new in names.items():
+        raw = raw.replace(json.dumps(old), json.dumps(new))
+    data = json.loads(raw)
+    if isinstance(data.get("commitments"), list):
+        for n, c in enumerate(data["commitments"]):
+            c["name"] = ["-2+3", "@SUM(A1)", "\tlabel", "\rlabel"][n % 4]
+    out.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+    return out
+
+
+def assert_no_formula(text: str, where: str) -> list[str]:
+    """Every cell of the CSV text (``# name`` lines apart) is safe in a spreadsheet; returns the cells."""
+    lines = [ln for ln in text.splitlines(keepends=True) if not ln.startswith("# ")]
+    cells = [c for row in csv.reader(io.StringIO("".join(lines))) for c in row]
+    for cell in cells:
+        assert not cell.startswith(FORMULA_START) or PLAIN_NUMBER.fullmatch(cell) or cell == "-inf", (where, cell)
+    return cells
+
+
+def test_neutralised_cells() -> None:
+    df = pd.DataFrame({"name": ["=1+2", "+x", "-x", "@x", "\tx", "\rx", "ok", "-5", "+1.5e3", None, "'=x"],
+                       "amount": [-5.0, 1, -0.5, 2, 3, 4, 5, 6, 7, 8, -1e300],
+                       "=col": ["a"] * 11})
+    rows = list(csv.reader(io.StringIO(csv_text(df))))
+    assert rows[0] == ["name", "amount", "'=col"]
+    assert [r[0] for r in rows[1:]] == ["'=1+2", "'+x", "'-x", "'@x", "'\tx", "'\rx", "ok", "-5", "+1.5e3", "",
+                                        "'=x"]
+    assert [r[1] for r in rows[1:]] == ["-5.0", "1.0", "-0.5", "2.0", "3.0", "4.0", "5.0", "6.0", "7.0", "8.0",
+                                        "-1e+300"]
+    plain = pd.DataFrame({"a": ["x", "y"], "b": [1, -2]})
+    assert csv_text(plain) == plain.to_csv(index=False)  # nothing to neutralise: the very same text
+    assert csv_text(pd.DataFrame({"c": pd.Categorical(["=a", "b"])})) == "c\n'=a\nb\n"
+
+
+def test_every_csv_of_a_result_set_and_of_stdout(tmp_path: Path) -> None:
+    """The issue's reproduction: a partner named =HYPERLINK("http://evil","x") was written raw into every CSV."""
+    plan = evil_copy(tmp_path, JV, "evil.yaml")
+    res = run("solve", str(plan), "--out", str(tmp_path / "o"), "--format", "csv")
+    assert res.exit_code == EXIT_OK, res.stderr
+    cells = assert_no_formula(res.stdout, "stdout")
+    assert "'" + EVIL["northfield-manufacturing"] in cells and "'-2+3" in cells and "'\tlabel" in cells
+    for f in (tmp_path / "o").glob("*.csv"):
+        assert_no_formula(f.read_text(), f.name)
+    assert (tmp_path / "o" / "partners.csv").read_text().count("'=HYPERLINK") == 1
+    data = json.loads((tmp_path / "o" / "result.json").read_text())  # JSON keeps the names as they are
+    assert EVIL["northfield-manufacturing"] in {r["partner"] for r in data["tables"]["partners"]}
+    assert {c["commitment"] for c in data["tables"]["commitments"]} >= {"-2+3", "@SUM(A1)"}
+
+
+@pytest.mark.parametrize("args", [
+    ["prices", "{p}", "--format", "csv"],
+    ["compare", "{p}", "--objectives", "utilitarian,maxmin", "--format", "csv", "--out", "{t}/cmp"],
+    ["sensitivity", "{p}", "--tornado", "10", "--format", "csv"],
+    ["sensitivity", "{p}", "--param", "partners.+cmd|' /C calc'!A0.stand_alone", "--values", "1,2", "--format",
+     "csv"],
+    ["coalitions", "{p}", "--format", "csv"],
+    ["renegotiate", "{p}", "--steps", "10", "--format", "csv"],
+], ids=["prices", "compare", "tornado", "sweep", "coalitions", "renegotiate"])
+def test_every_other_csv_on_stdout_and_in_compare_out(tmp_path: Path, args: list[str]) -> None:
+    # a coalition's name joins its players' with '+', which a player's name may therefore not hold
+    plan = evil_copy(tmp_path, JV, "evil.yaml", {**EVIL, "cobalt-software": "@SUM(A1)"} if args[0] == "coalitions"
+                     else EVIL)
+    res = run(*[a.format(p=plan, t=tmp_path) for a in args])
+    assert res.exit_code == EXIT_OK, res.output
+    cells = assert_no_formula(res.stdout, args[0])
+    assert any(c.startswith(("'=HYPERLINK", "'+cmd")) or "HYPERLINK" in c or "+cmd" in c for c in cells)
+    for f in (tmp_path / "cmp").rglob("*.csv") if args[0] == "compare" else ():
+        assert_no_formula(f.read_text(), str(f))
+
+
+def test_replan_and_scenario_sets(tmp_path: Path) -> None:
+    plan = evil_copy(tmp_path, JV, "evil.yaml")
+    actuals = tmp_path / "actuals.yaml"
+    text = Path(ACTUALS).read_text()
+    for old, new in EVIL.items():
+        text = text.replace(old + ":", json.dumps(new) + ":")
+    actuals.write_text(text)
+    res = run("replan", str(plan), "--actuals", str(actuals), "--out", str(tmp_path / "r"))
+    assert res.exit_code == EXIT_OK, res.output
+    assert {f.name for f in (tmp_path / "r").glob("*.csv")} >= {"deviations.csv", "diff-partners.csv"}
+    for f in (tmp_path / "r").glob("*.csv"):
+        assert_no_formula(f.read_text(), f.name)
+    assert "'=HYPERLINK" in (tmp_path / "r" / "deviations.csv").read_text()
+    scen = evil_copy(tmp_path, MS, "evil-scenarios.yaml")
+    res = run("scenarios", str(scen), "--out", str(tmp_path / "s"), "--format", "csv")
+    assert res.exit_code == EXIT_OK, res.output
+    assert_no_formula(res.stdout, "scenarios stdout")
+    for f in (tmp_path / "s").glob("*.csv"):
+        assert_no_formula(f.read_text(), f.name)
+
+
+def test_workbooks_hold_such_names_as_text(tmp_path: Path) -> None:
+    """The .xlsx outputs were already clean (cells forced to text): a result's workbook and a converted instance."""
+    openpyxl = needs_extra("xlsx")
+    plan = evil_copy(tmp_path, JV, "evil.yaml")
+    assert run("solve", str(plan), "--out", str(tmp_path / "o"), "--xlsx").exit_code == EXIT_OK
+    assert run("convert", str(plan), str(tmp_path / "evil.xlsx")).exit_code == EXIT_OK
+    for book_path in (tmp_path / "o" / "result.xlsx", tmp_path / "evil.xlsx"):
+        book = openpyxl.load_workbook(book_path)
+        cells = [c for ws in book.worksheets for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
+        risky = [c for c in cells if c.value.startswith(FORMULA_START)]
+        assert any(c.value == EVIL["northfield-manufacturing"] for c in risky), book_path
+        assert all(c.data_type == "s" for c in risky), [(c.coordinate, c.value, c.data_type) for c in risky]
+    assert run("validate", str(tmp_path / "evil.xlsx")).exit_code == EXIT_OK
+
+
+def test_every_csv_goes_through_csv_text() -> None:
+    """One function writes CSV: a to_csv anywhere else in the source is a writer that may forget the rule."""
+    found = [f"{path.relative_to(SRC)}:{node.lineno}" for path in sorted((SRC / "allocopt").rglob("*.py"))
+             if path.name != "csv_text.py"
+             for node in ast.walk(ast.parse(path.read_text()))
+             if isinstance(node, ast.Attribute) and node.attr in ("to_csv", "writer", "DictWriter")]
+    assert found == []

@@ -24,6 +24,7 @@ from typing import Any
 from allocopt.errors import AllocoptError, CheckFailedError, NoScenariosError, OptionsError, printable
 from allocopt.instance.modelfile import ModelSpec
 from allocopt.instance.schema import Instance
+from allocopt.io.csv_text import csv_text
 from allocopt.results.result import Result
 
 PathLike = str | Path
@@ -63,7 +64,7 @@ def _inputs(*paths: Any) -> list[Path]:
 def result_files(result: Any, xlsx: bool = False) -> dict[str, str | bytes]:
     """A result set: result.json and one CSV per table (and, with ``xlsx``, every table in result.xlsx)."""
     files: dict[str, str | bytes] = {"result.json": result.to_json()}
-    files.update({f"{name}.csv": df.reset_index().to_csv(index=False) for name, df in result.tables.items()})
+    files.update({f"{name}.csv": csv_text(df.reset_index()) for name, df in result.tables.items()})
     if xlsx:
         from allocopt.io.workbook import result_workbook
 
@@ -169,7 +170,7 @@ def plan_scenario_set(instance: PathLike, scenarios: PathLike | None = None,
     run.check = check_scenario_result(inst, cases, result.to_dict()) if result.status.has_plan else None
     if out is not None:
         files = {"result.json": result.to_json()}
-        files.update({f"{name}.csv": df.reset_index().to_csv(index=False) for name, df in result.tables.items()})
+        files.update({f"{name}.csv": csv_text(df.reset_index()) for name, df in result.tables.items()})
         run.written = write_set(out, files, protect=protect)
     return run
 
@@ -211,11 +212,11 @@ def replan_and_write(instance: Instance | PathLike, actuals: PathLike, previous:
         files: dict[str, str | bytes] = {
             "result.json": result.to_json(),
             "held-instance.json": json.dumps(answer.held.model_dump(mode="json", exclude_unset=True), indent=2),
-            "deviations.csv": answer.deviations.reset_index().to_csv(index=False)}
-        files.update({f"{name}.csv": df.reset_index().to_csv(index=False) for name, df in result.tables.items()})
+            "deviations.csv": csv_text(answer.deviations.reset_index())}
+        files.update({f"{name}.csv": csv_text(df.reset_index()) for name, df in result.tables.items()})
         if answer.diff is not None:
             for name in ("gates", "contributions", "partners", "fairness", "commitments"):
-                files[f"diff-{name}.csv"] = getattr(answer.diff, name).reset_index().to_csv(index=False)
+                files[f"diff-{name}.csv"] = csv_text(getattr(answer.diff, name).reset_index())
         run.written = write_set(out, files, protect=protect)
     return run
 

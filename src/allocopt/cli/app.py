@@ -41,6 +41,7 @@ from allocopt.errors import (
     SolverError,
     printable,
 )
+from allocopt.io.csv_text import csv_text
 
 EXIT_OK = 0
 
@@ -204,7 +205,7 @@ def _echo_data(result: Any, fmt: str) -> None:
         return
     for name, df in result.tables.items():
         click.echo(f"# {name}")
-        click.echo(df.reset_index().to_csv(index=False), nl=False)
+        click.echo(csv_text(df.reset_index()), nl=False)
 
 
 def _frames_out(frames: dict[str, Any], fmt: str, extra: dict[str, Any]) -> None:
@@ -219,7 +220,7 @@ def _frames_out(frames: dict[str, Any], fmt: str, extra: dict[str, Any]) -> None
     else:
         for name, df in frames.items():
             click.echo(f"# {name}")
-            click.echo(df.to_csv(index=False), nl=False)
+            click.echo(csv_text(df), nl=False)
 
 
 def _steps(text: str) -> list[float]:

@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from allocopt.errors import MissingExtraError
+from allocopt.io.csv_text import csv_text
 
 CHART_SUFFIXES = (".png", ".svg")
 TORNADO_BARS = 15
@@ -57,7 +58,7 @@ def render_sweep(df: pd.DataFrame, fmt: str) -> str:
                            "currency": a["currency"], "tolerance": a["tolerance"], "rows": _records(df)},
                           indent=2, allow_nan=False) + "\n"
     if fmt == "csv":
-        return str(df.to_csv(index=False))
+        return csv_text(df)
     cur, unit = a["currency"], a["unit"]
     partners: list[str] = a["partners"]
     headers = ["value", "point", "status", "objective"] + [f"net gain {p}" for p in partners] + [
@@ -84,7 +85,7 @@ def render_tornado(df: pd.DataFrame, fmt: str) -> str:
                            "objective": _clean(a["objective"]), "rows": _records(df)},
                           indent=2, allow_nan=False) + "\n"
     if fmt == "csv":
-        return str(df.to_csv(index=False))
+        return csv_text(df)
     cur = a["currency"]
     headers = ["rank", "field", "what", "base", "low", "high", "objective at low", "objective at high", "swing",
                "note"]
