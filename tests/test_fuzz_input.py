@@ -23,7 +23,8 @@ edited (refused with exit 3, every byte kept); a symbolic link at the output pat
 file, pointing to a file, a directory, nothing, an input or another link (never written through); a file already
 at that path, empty, of random bytes, or one allocopt wrote, as written, with a byte changed or with more appended
 (replaced only when allocopt wrote it and nobody changed it, or with ``--force``); partners and commitments named
-like spreadsheet formulas (never a formula in any CSV written, raw in the JSON).
+like spreadsheet formulas (never a formula in any CSV written, raw in the JSON); a text-direction control put into
+any text of an instance, key or value (refused, naming the file, the line and the field).
 
 It runs a bounded number of examples per test (150 by default, a fifth of that for the issue 9 strategies that run
 commands, a twenty-fifth for those that solve: about 40 s for the whole file); a long campaign, e.g. before a
@@ -843,6 +844,39 @@ def test_csv_cells_are_never_formulas(workdir: Path, partners: list[str], commit
     result = json.loads((out / "result.json").read_text())
     assert {r["partner"] for r in result["tables"]["partners"]} == set(partners)
     assert [c["commitment"] for c in result["tables"]["commitments"]] == [commitment]
+
+
+# Nothing of the user's is ever touched (5): a text-direction control anywhere in an instance file (a name, a
+# unit, a label, a description, a key, an id) is refused with the file, the line and the field.
+
+
+def _texts(data: Any) -> list[tuple[list[Any], bool]]:
+    """Every text of the data: (path, True) for a key, (path, False) for a value."""
+    return [(p, isinstance(_at(data, p[:-1]), dict)) for p in _positions(data) if p and isinstance(p[-1], str)] + \
+        [(p, False) for p in _positions(data) if p and isinstance(_at(data, p), str)]
+
+
+@OPS
+@given(name=st.sampled_from(sorted(DATA)), data=st.data(), as_json=st.booleans())
+def test_text_direction_controls_anywhere(workdir: Path, name: str, data: st.DataObject, as_json: bool) -> None:
+    from allocopt.io.text import TEXT_DIRECTION_CONTROLS
+
+    doc = json.loads(json.dumps(DATA[name]))
+    path, is_key = data.draw(st.sampled_from(_texts(doc)))
+    control = data.draw(st.sampled_from(sorted(TEXT_DIRECTION_CONTROLS)))
+    parent = _at(doc, path[:-1])
+    old = path[-1] if is_key else parent[path[-1]]
+    at = data.draw(st.integers(0, len(old)))
+    new = old[:at] + control + old[at:]
+    if is_key:
+        parent[new] = parent.pop(old)
+    else:
+        parent[path[-1]] = new
+    target = write(workdir, dump(doc, as_json), ".json" if as_json else ".yaml")
+    res = validate(target)
+    assert_handled(target, res)
+    assert res.exit_code == EXIT_INPUT, (path, repr(new))
+    assert "text-direction" in res.stderr and not TEXT_DIRECTION_CONTROLS.intersection(res.stderr), res.stderr
 
 
 @pytest.fixture(scope="module")

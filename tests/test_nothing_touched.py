@@ -8,16 +8,21 @@
    is replaced only if allocopt wrote it and nobody changed it since (its mark), or with ``--force``.
 4. No CSV cell allocopt writes is a formula: text starting with ``= + - @``, a tab or a carriage return gets a
    leading ``'``, through the one function every CSV writer uses; JSON keeps the names as they are.
+5. Text-direction controls (U+202A-U+202E, U+2066-U+2069, U+200E/F, U+061C) are refused in every text of an
+   instance, scenario, actuals or model file when it is read (naming the file, line, field and fix), and shown as
+   escapes by every report should one get through.
 """
 
 from __future__ import annotations
 
 import ast
 import csv
+import dataclasses
 import hashlib
 import io
 import json
 import os
+import re
 import struct
 import zipfile
 import zlib
@@ -33,6 +38,7 @@ from allocopt.cli.main import EXIT_INPUT, EXIT_OK, main
 from allocopt.io import marks
 from allocopt.io.csv_text import FORMULA_START, PLAIN_NUMBER, csv_text
 from allocopt.io.files import MANIFEST, OutputError, replace_atomic, write_atomic_bytes, write_set
+from allocopt.io.text import TEXT_DIRECTION_CONTROLS, visible
 from conftest import INSTANCES, ROOT, TINY, needs_extra
 
 JV = str(INSTANCES / "joint-venture.yaml")
@@ -574,3 +580,122 @@ def test_every_csv_goes_through_csv_text() -> None:
              for node in ast.walk(ast.parse(path.read_text()))
              if isinstance(node, ast.Attribute) and node.attr in ("to_csv", "writer", "DictWriter")]
     assert found == []
+
+
+# --------------------------------------------------------------------------------------------------------------
+# 5. Text-direction controls: refused in every text read, shown as escapes in every report
+
+
+def _with(data: dict[str, Any], path: list[Any], value: Any, rename: bool = False) -> dict[str, Any]:
+    copy_ = json.loads(json.dumps(data))
+    node = copy_
+    for key in path[:-1]:
+        node = node[key]
+    if rename:
+        node[value] = node.pop(path[-1])
+    else:
+        node[path[-1]] = value
+    return copy_
+
+
+JV_DATA = yaml.safe_load(Path(JV).read_text())
+FREE_TEXTS = {
+    "name": (["name"], False), "currency": (["currency"], False),
+    "resources.capital.unit": (["resources", "capital", "unit"], False),
+    "commitments[0].name": (["commitments", 0, "name"], False),
+}
+
+
+@pytest.mark.parametrize("control", sorted(TEXT_DIRECTION_CONTROLS))
+@pytest.mark.parametrize("field", sorted(FREE_TEXTS))
+def test_free_text_with_a_direction_control_is_refused(tmp_path: Path, field: str, control: str) -> None:
+    """The issue: ids refused these characters, but a partnership's or a commitment's name wrote them raw into
+    the meeting page, where they reorder what people read ('JV \u202egnp.exe' shows as 'JV exe.png')."""
+    path, _ = FREE_TEXTS[field]
+    text = f"JV {control}gnp.exe"
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(yaml.safe_dump(_with(JV_DATA, path, text), allow_unicode=True, sort_keys=False))
+    res = run("validate", str(plan))
+    assert res.exit_code == EXIT_INPUT
+    code = re.escape(f"U+{ord(control):04X}")
+    assert re.search(rf"^  - {re.escape(str(plan))}:\d+: {re.escape(field)}: the text 'JV \\u{ord(control):04x}gnp"
+                     rf"\.exe' holds text-direction controls \({code}\), which reorder what readers of a report see "
+                     r"around them \(they are invisible: delete the text and type it again\)$", res.stderr,
+                     re.MULTILINE), res.stderr
+    assert control not in res.stderr  # the message shows it as an escape
+
+
+@pytest.mark.parametrize("where", ["metric name", "scenario case", "scenario description", "actuals name",
+                                   "model name", "model description", "workbook"])
+def test_every_file_refuses_them(tmp_path: Path, where: str) -> None:
+    plan = tmp_path / "plan.yaml"
+    data = yaml.safe_load((INSTANCES / "market-scenarios.yaml").read_text()) if where.startswith("scenario") \
+        else JV_DATA
+    args = ["validate", str(plan)]
+    if where == "metric name":
+        data = json.loads(json.dumps(data))
+        data["initiatives"]["data-platform"]["metrics"] = {"uptime\u202e": {"unit": "%", "target": 99}}
+    elif where == "scenario case":
+        data = _with(data, ["scenarios", "cases", next(iter(data["scenarios"]["cases"]))], "up\u2066", rename=True)
+    elif where == "scenario description":
+        case = next(iter(data["scenarios"]["cases"]))
+        data = _with(data, ["scenarios", "cases", case, "description"], "boom \u202d")
+    elif where == "actuals name":
+        actuals = tmp_path / "actuals.yaml"
+        actuals.write_text(Path(ACTUALS).read_text().replace("name: northfield-cobalt-jv after the pilot",
+                                                             "name: \"after the \\u202Epilot\""))
+        args = ["validate", str(plan), "--actuals", str(actuals)]
+        plan, where = actuals, "name"
+        (tmp_path / "plan.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    elif where.startswith("model"):
+        model = tmp_path / "model.yaml"
+        model.write_text(f"{where.split()[1]}: \"x\\u200fy\"\n")
+        args = ["solve", JV, "--model", str(model)]
+        plan = model
+    elif where == "workbook":
+        openpyxl = needs_extra("xlsx")
+        assert run("convert", JV, str(tmp_path / "jv.xlsx")).exit_code == EXIT_OK
+        book = openpyxl.load_workbook(tmp_path / "jv.xlsx")
+        book["partnership"]["B2"] = "JV \u202egnp.exe"
+        book.save(tmp_path / "jv.xlsx")
+        plan = tmp_path / "jv.xlsx"
+        args = ["validate", str(plan)]
+    if plan.suffix == ".yaml" and plan.name == "plan.yaml":
+        plan.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+    res = run(*args)
+    assert res.exit_code == EXIT_INPUT, res.output
+    assert f"error: {plan}: " in res.stderr and "holds text-direction controls" in res.stderr, res.stderr
+    assert not TEXT_DIRECTION_CONTROLS.intersection(res.stderr)
+
+
+def test_an_id_with_one_is_reported_once_as_an_id(tmp_path: Path) -> None:
+    data = json.loads(json.dumps(JV_DATA).replace('"cobalt-software"', '"cobalt\\u202esoftware"'))
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+    res = run("validate", str(plan))
+    assert res.exit_code == EXIT_INPUT
+    assert "1 problem found" in res.stderr and "partner id 'cobalt\\u202esoftware' holds invisible" in res.stderr
+
+
+def test_reports_show_them_as_escapes(tmp_path: Path, tiny_result: tuple[Path, Path]) -> None:
+    """The second line: should a text with one reach a report (a result file written by hand, a section added from
+    Python), the meeting page, its Markdown and the text tables show the escape, never the control."""
+    from allocopt.instance.schema import load_instance
+    from allocopt.reports.meeting import Section, load_result, meeting_report, render_html, render_markdown
+    from allocopt.reports.text import render
+
+    inst_path, result_path = tiny_result
+    inst = load_instance(inst_path)
+    result = load_result(result_path, inst)
+    frame = pd.DataFrame({"who\u202e": ["a\u2066b", "c"], "n": [1, -2]})
+    report = meeting_report(inst, result).with_sections([Section.from_frame("odd", "Odd \u202dtitle", frame,
+                                                                            prose=["see \u200fhere"])])
+    for page in (render_html(report), render_markdown(report)):
+        assert not TEXT_DIRECTION_CONTROLS.intersection(page)
+        assert "u202e" in page and "u2066" in page and "u202d" in page and "u200f" in page
+    commitments = pd.DataFrame({"partner": ["a"], "resource": ["capital"], "phase": [None], "initiative": [None],
+                                "unit": ["USD"], "min": [1.0], "max": [None], "actual": [2.0]},
+                               index=pd.Index(["floor \u202eevil"], name="commitment"))
+    text = render(dataclasses.replace(result, tables={**result.tables, "commitments": commitments}), inst.phases)
+    assert not TEXT_DIRECTION_CONTROLS.intersection(text) and "floor \\u202eevil" in text
+    assert visible("plain") == "plain" and visible("a\u202eb") == "a\\u202eb"

@@ -29,6 +29,7 @@ from typing import Any
 import pandas as pd
 
 from allocopt.errors import MissingExtraError
+from allocopt.io.text import visible
 from allocopt.reports.text import (
     _level,
     gate_view,
@@ -518,7 +519,7 @@ CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
 
 def _e(text: Any) -> str:
-    return html.escape(str(text), quote=True)
+    return html.escape(visible(str(text)), quote=True)
 
 
 def _numeric(text: str) -> bool:
@@ -600,7 +601,7 @@ _MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]{}#|!"} | {"<": "&lt;"
 
 def md(text: Any) -> str:
     """Text safe in Markdown: no emphasis, links, table breaks or inline HTML from a name."""
-    return " ".join(str(text).split("\n")).translate(_MD_SPECIAL)
+    return " ".join(visible(str(text)).split("\n")).translate(_MD_SPECIAL)
 
 
 def _md_table(t: Table) -> str:
