@@ -17,6 +17,15 @@ invisible ids; output paths that cannot be written (exit 3 before any work, neve
 overwritten); crafted result files for ``check`` (huge integers, lone surrogates, tables multiplied a hundredfold,
 rules switched).
 
+The issue "nothing of the user's is ever touched" adds its classes: an ``--out`` directory holding, besides or
+instead of a result set allocopt wrote, files, directories, links and pipes of any name, or a file of the set
+edited (refused with exit 3, every byte kept); a symbolic link at the output path of every command that writes one
+file, pointing to a file, a directory, nothing, an input or another link (never written through); a file already
+at that path, empty, of random bytes, or one allocopt wrote, as written, with a byte changed or with more appended
+(replaced only when allocopt wrote it and nobody changed it, or with ``--force``); partners and commitments named
+like spreadsheet formulas (never a formula in any CSV written, raw in the JSON); a text-direction control put into
+any text of an instance, key or value (refused, naming the file, the line and the field).
+
 It runs a bounded number of examples per test (150 by default, a fifth of that for the issue 9 strategies that run
 commands, a twenty-fifth for those that solve: about 40 s for the whole file); a long campaign, e.g. before a
 release::
@@ -35,12 +44,14 @@ as an explicit regression test at the end of this file.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import math
 import os
 import random
 import re
+import shutil
 import signal
 import socket
 import stat
@@ -71,6 +82,7 @@ from allocopt.cli.main import (
 )
 from allocopt.errors import InstanceError, ModelFileError
 from allocopt.instance.schema import instance_from_dict, load_instance
+from allocopt.io.files import MANIFEST
 from allocopt.solver.specs import load_model_spec
 from conftest import INSTANCES, TINY, run_with_permissions
 
@@ -617,12 +629,254 @@ def test_output_paths(workdir: Path, out_places: dict[str, str], place: str, com
         if command == "solve":
             names = sorted(p.name for p in Path(target).iterdir())
             assert names == sorted(["result.json", "gates.csv", "contributions.csv", "benefits.csv", "partners.csv",
-                                    "capacity.csv", "commitments.csv"]), names
+                                    "capacity.csv", "commitments.csv", MANIFEST]), names
         else:
             assert Path(target).is_file() and Path(target).stat().st_size > 0
         assert not [p for p in Path(target).parent.iterdir() if ".tmp" in p.name]
     elif res.exit_code == EXIT_INPUT:
         assert res.stderr.startswith("error: "), res.stderr
+
+
+# Nothing of the user's is ever touched (1): whatever a directory holds besides a result set allocopt wrote, or
+# whatever was changed in that set, --out refuses it (exit 3, naming a file) and every byte stays as it was.
+
+file_names = st.one_of(
+    st.sampled_from(["result.json", "gates.csv", "partners.csv", "result.xlsx", "budget.csv", "notes.txt", MANIFEST,
+                     ".hidden", "deviations.csv", "held-instance.json", "-rf", " ", "a b.csv", "é.csv", "x" * 200]),
+    st.text(st.characters(blacklist_characters="/\x00", blacklist_categories=("Cs",)), min_size=1, max_size=30),
+).filter(lambda n: n not in (".", "..") and len(n.encode("utf-8", "surrogatepass")) < 250)
+TOUCHES = ["file", "directory", "link", "fifo", "edit", "remove"]
+
+
+@OPS
+@given(start=st.sampled_from(["empty", "set", "missing"]),
+       touches=st.lists(st.tuples(st.sampled_from(TOUCHES), file_names), max_size=3),
+       command=st.sampled_from(["solve", "solve-csv"]))
+def test_out_keeps_every_file_it_did_not_write(workdir: Path, start: str, touches: list[tuple[str, str]],
+                                               command: str) -> None:
+    from allocopt.io.files import write_set
+
+    out = Path(tempfile.mkdtemp(dir=workdir, prefix="keep-")) / "o"
+    instance = workdir / "keep-tiny.yaml"
+    instance.write_text(TINY)
+    if start == "set":
+        write_set(out, {"result.json": "{}\n", "gates.csv": "a,b\n1,2\n", "partners.csv": "p\n"})
+    elif start == "empty":
+        out.mkdir()
+    mine: set[str] = set()  # what the user put or changed there, as it stands
+    for touch, name in touches:
+        target = out / name
+        if touch == "remove":
+            if name != MANIFEST and (target.is_symlink() or target.is_file()):
+                target.unlink()
+                mine.discard(name)
+            continue
+        if touch == "edit" and not (target.is_file() and not target.is_symlink()):
+            continue
+        if touch != "edit" and os.path.lexists(target):
+            continue
+        out.mkdir(exist_ok=True)
+        mine.add(name)
+        if touch == "file":
+            target.write_bytes(b"mine\n" + name.encode("utf-8", "surrogatepass"))
+        elif touch == "edit":
+            with open(target, "ab") as fh:
+                fh.write(b"my edit\n")
+        elif touch == "directory":
+            target.mkdir()
+        elif touch == "link":
+            target.symlink_to(instance)
+        else:
+            os.mkfifo(target)
+    changed = bool(mine)
+    before = {p.name: (p.is_symlink(), p.is_dir(), p.read_bytes() if p.is_file() and not p.is_symlink() else b"")
+              for p in out.iterdir()} if out.exists() else {}
+    with Within():
+        res = runner.invoke(main, ["solve", str(instance), "--out", str(out)]
+                            + (["--format", "csv"] if command == "solve-csv" else []))
+    no_traceback(res, (EXIT_OK, EXIT_INPUT))
+    assert instance.read_text() == TINY
+    if changed:
+        assert res.exit_code == EXIT_INPUT, (touches, res.stderr)
+        assert res.stderr.startswith(f"error: refusing to write into {out}: "), res.stderr
+        assert "or name a new or empty directory" in res.stderr
+        after = {p.name: (p.is_symlink(), p.is_dir(), p.read_bytes() if p.is_file() and not p.is_symlink() else b"")
+                 for p in out.iterdir()}
+        assert after == before
+    else:
+        assert res.exit_code == EXIT_OK, res.stderr
+        assert json.loads((out / MANIFEST).read_text())["files"].keys() == {
+            p.name for p in out.iterdir() if p.name != MANIFEST}
+
+
+# Nothing of the user's is ever touched (2): whatever a symbolic link at an output path points to, no command writes
+# through it; the file written replaces the link, whole, or the command refuses (exit 3).
+
+SINGLE_WRITERS = {
+    "export-lp": lambda i, t: ["export", i, "--lp", t], "export-mps": lambda i, t: ["export", i, "--mps", t],
+    "generate": lambda i, t: ["generate", "--partners", "2", "--initiatives", "2", "--out", t],
+    "convert": lambda i, t: ["convert", i, t],
+    "frontier": lambda i, t: ["frontier", i, "--points", "2", "--chart", t],
+    "report": lambda i, t: ["report", i, str(Path(i).parent / "tiny-out" / "result.json"),
+                            "--markdown" if t.endswith(".md") else "--html", t],
+}
+SUFFIXES = {"export-lp": [".lp"], "export-mps": [".mps"], "generate": [".yaml", ".json"],
+            "convert": [".yaml", ".json", ".xlsx"], "frontier": [".svg", ".png"], "report": [".html", ".md"]}
+
+
+@pytest.fixture(scope="module")
+def link_place(workdir: Path) -> Path:
+    place = workdir / "links"
+    place.mkdir()
+    (place / "tiny.yaml").write_text(TINY)
+    assert runner.invoke(main, ["solve", str(place / "tiny.yaml"), "--out", str(place / "tiny-out")]).exit_code == 0
+    return place
+
+
+@OPS
+@given(writer=st.sampled_from(sorted(SINGLE_WRITERS)), data=st.data(),
+       points_to=st.sampled_from(["victim", "directory", "nowhere", "instance", "link-to-victim"]),
+       n=st.integers(0, 10**6), force=st.booleans())
+def test_no_writer_follows_a_link(link_place: Path, writer: str, data: st.DataObject, points_to: str,
+                                  n: int, force: bool) -> None:
+    suffix = data.draw(st.sampled_from(SUFFIXES[writer]))
+    if suffix == ".xlsx" or writer in ("frontier", "report"):
+        pytest.importorskip("openpyxl" if suffix == ".xlsx" else "matplotlib")
+    victim = link_place / f"victim-{n}.txt"
+    victim.write_text("keep")
+    (link_place / f"dir-{n}").mkdir(exist_ok=True)
+    target = link_place / f"out-{n}{suffix}"
+    with contextlib.suppress(FileNotFoundError):
+        target.unlink()
+    pointed = {"victim": victim, "directory": link_place / f"dir-{n}", "nowhere": link_place / f"nowhere-{n}",
+               "instance": link_place / "tiny.yaml", "link-to-victim": link_place / f"hop-{n}"}[points_to]
+    if points_to == "link-to-victim":
+        with contextlib.suppress(FileNotFoundError):
+            pointed.unlink()
+        pointed.symlink_to(victim)
+    target.symlink_to(pointed)
+    with Within(60):
+        res = runner.invoke(main, SINGLE_WRITERS[writer](str(link_place / "tiny.yaml"), str(target))
+                            + (["--force"] if force else []))
+    # click refuses a --chart or TARGET that is (a link to) a directory itself: a usage error
+    no_traceback(res, (EXIT_OK, EXIT_INPUT) + ((EXIT_USAGE,) if points_to == "directory" else ()))
+    assert victim.read_text() == "keep" and (link_place / "tiny.yaml").read_text() == TINY
+    assert not (link_place / f"nowhere-{n}").exists() and list((link_place / f"dir-{n}").iterdir()) == []
+    if res.exit_code == EXIT_OK:
+        assert force and not target.is_symlink() and target.stat().st_size > 0
+    else:
+        assert target.is_symlink() and res.stderr.startswith(("error: ", "Usage: ")), res.stderr
+    assert not [p for p in link_place.iterdir() if ".tmp-" in p.name]
+
+
+# Nothing of the user's is ever touched (3): a file already at the output path of a single-file writer is replaced
+# only if allocopt wrote it and nobody changed it since, or with --force; refused, it keeps every byte.
+
+BEFORE = ["none", "empty", "junk", "ours", "edited", "appended"]
+
+
+@OPS
+@given(writer=st.sampled_from(sorted(SINGLE_WRITERS)), data=st.data(), before=st.sampled_from(BEFORE),
+       junk=st.binary(min_size=1, max_size=200), force=st.booleans(), n=st.integers(0, 10**6))
+def test_single_writers_keep_what_they_did_not_write(link_place: Path, writer: str, data: st.DataObject,
+                                                     before: str, junk: bytes, force: bool, n: int) -> None:
+    suffix = data.draw(st.sampled_from(SUFFIXES[writer]))
+    if suffix == ".xlsx" or writer in ("frontier", "report"):
+        pytest.importorskip("openpyxl" if suffix == ".xlsx" else "matplotlib")
+    target = link_place / f"kept-{n}{suffix}"
+    with contextlib.suppress(FileNotFoundError):
+        target.unlink()
+    args = SINGLE_WRITERS[writer](str(link_place / "tiny.yaml"), str(target))
+    if before in ("ours", "edited", "appended"):
+        with Within(60):
+            assert runner.invoke(main, args).exit_code == EXIT_OK
+        content = target.read_bytes()
+        at = data.draw(st.integers(0, len(content) - 1))
+        target.write_bytes(content[:at] + bytes([content[at] ^ 0x20]) + content[at + 1:] if before == "edited"
+                           else content + junk if before == "appended" else content)
+    elif before != "none":
+        target.write_bytes(b"" if before == "empty" else junk)
+    kept = target.read_bytes() if target.exists() else None
+    with Within(60):
+        res = runner.invoke(main, args + (["--force"] if force else []))
+    no_traceback(res, (EXIT_OK, EXIT_INPUT))
+    replaceable = before in ("none", "empty") or (before == "ours" and suffix != ".json")
+    assert res.exit_code == (EXIT_OK if force or replaceable else EXIT_INPUT), (before, res.stderr)
+    if res.exit_code == EXIT_INPUT:
+        assert res.stderr.startswith(f"error: refusing to overwrite {target}: ") and "--force" in res.stderr
+        assert target.read_bytes() == kept
+    assert (link_place / "tiny.yaml").read_text() == TINY
+
+
+# Nothing of the user's is ever touched (4): a name a spreadsheet would read as a formula is never written raw into
+# a CSV file (the result set's, or --format csv on stdout); the JSON keeps it as it is.
+
+formula_heads = st.sampled_from(["=", "+", "-", "@", "=-", "@@", "-+", "+-"])
+formula_ids = st.tuples(formula_heads, ids).map("".join).filter(lambda s: s.strip() == s)
+free_texts = st.tuples(st.sampled_from(["=", "+", "-", "@", "\t", "\r", "\t=", "\r@", ""]),
+                       st.text(VISIBLE, min_size=1, max_size=20)).map("".join)
+
+
+@OPS
+@given(partners=st.lists(formula_ids, min_size=2, max_size=2, unique_by=lambda s: " ".join(s.casefold().split())),
+       commitment=free_texts, n=st.integers(0, 10**6))
+def test_csv_cells_are_never_formulas(workdir: Path, partners: list[str], commitment: str, n: int) -> None:
+    import csv
+    import io
+
+    from allocopt.io.csv_text import FORMULA_START, PLAIN_NUMBER
+
+    data = yaml.safe_load(TINY)
+    data["partners"] = dict(zip(partners, data["partners"].values(), strict=True))
+    data["commitments"] = [{"name": commitment, "partner": partners[0], "resource": "capital", "max": 100}]
+    path = write(workdir, dump(data, as_json=False))
+    out = workdir / f"csv-{n}"
+    shutil.rmtree(out, ignore_errors=True)
+    res = runner.invoke(main, ["solve", str(path), "--out", str(out), "--format", "csv"])
+    assume(res.exit_code != EXIT_INPUT or "problem" not in res.stderr)  # a name the instance refuses anyway
+    no_traceback(res, (EXIT_OK,))
+    texts = {"stdout": res.stdout, **{f.name: f.read_text() for f in out.glob("*.csv")}}
+    for where, text in texts.items():
+        body = "".join(ln for ln in text.splitlines(keepends=True) if not ln.startswith("# "))
+        for row in csv.reader(io.StringIO(body, newline="")):
+            for cell in row:
+                assert not cell.startswith(FORMULA_START) or PLAIN_NUMBER.fullmatch(cell), (where, cell)
+    result = json.loads((out / "result.json").read_text())
+    assert {r["partner"] for r in result["tables"]["partners"]} == set(partners)
+    assert [c["commitment"] for c in result["tables"]["commitments"]] == [commitment]
+
+
+# Nothing of the user's is ever touched (5): a text-direction control anywhere in an instance file (a name, a
+# unit, a label, a description, a key, an id) is refused with the file, the line and the field.
+
+
+def _texts(data: Any) -> list[tuple[list[Any], bool]]:
+    """Every text of the data: (path, True) for a key, (path, False) for a value."""
+    return [(p, isinstance(_at(data, p[:-1]), dict)) for p in _positions(data) if p and isinstance(p[-1], str)] + \
+        [(p, False) for p in _positions(data) if p and isinstance(_at(data, p), str)]
+
+
+@OPS
+@given(name=st.sampled_from(sorted(DATA)), data=st.data(), as_json=st.booleans())
+def test_text_direction_controls_anywhere(workdir: Path, name: str, data: st.DataObject, as_json: bool) -> None:
+    from allocopt.io.text import TEXT_DIRECTION_CONTROLS
+
+    doc = json.loads(json.dumps(DATA[name]))
+    path, is_key = data.draw(st.sampled_from(_texts(doc)))
+    control = data.draw(st.sampled_from(sorted(TEXT_DIRECTION_CONTROLS)))
+    parent = _at(doc, path[:-1])
+    old = path[-1] if is_key else parent[path[-1]]
+    at = data.draw(st.integers(0, len(old)))
+    new = old[:at] + control + old[at:]
+    if is_key:
+        parent[new] = parent.pop(old)
+    else:
+        parent[path[-1]] = new
+    target = write(workdir, dump(doc, as_json), ".json" if as_json else ".yaml")
+    res = validate(target)
+    assert_handled(target, res)
+    assert res.exit_code == EXIT_INPUT, (path, repr(new))
+    assert "text-direction" in res.stderr and not TEXT_DIRECTION_CONTROLS.intersection(res.stderr), res.stderr
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ the field) and a documented exit code: never a traceback, a hang or a silently l
 
 Each class found by the campaign has a regression test naming what happened before; a hypothesis strategy mutates
 the bundled scenario section, actuals file and result files (a key deleted, a value of the wrong type, a number out
-of range). The default budget keeps this file under about 40 s; a longer run::
+of range, a text-direction control in any text). The default budget keeps this file under about 40 s; a longer run::
 
     ALLOCOPT_FUZZ_EXAMPLES=2000 python -m pytest tests/test_fuzz_recent.py -q -p no:cacheprovider
 """
@@ -119,7 +119,7 @@ def _positions(data: Any, depth: int = 0) -> list[list[Any]]:
 
 
 ODD_VALUES = st.sampled_from([KeyError, None, "x", "", -1, 0, 1e300, -1e300, float("nan"), float("inf"), [], {},
-                              True, "0.3", 10**30, {"set": float("nan")}, [1, 2]])
+                              True, "0.3", 10**30, {"set": float("nan")}, [1, 2], "x\u202ey", "\u2066"])
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -210,6 +210,34 @@ def test_mutated_actuals(work: Path, data: st.DataObject, value: Any) -> None:
     assert res.exit_code in (EXIT_OK, EXIT_INPUT)
     if res.exit_code == EXIT_INPUT:
         assert f"{mutated}" in res.stderr
+
+
+@FUZZ
+@given(data=st.data(), which=st.sampled_from(["scenarios", "actuals"]))
+def test_text_direction_controls_in_scenarios_and_actuals(work: Path, data: st.DataObject, which: str) -> None:
+    """Nothing of the user's is ever touched (5): a text-direction control in any text of a scenario section or an
+    actuals file (a key or a value) is refused, naming the file."""
+    from allocopt.io.text import TEXT_DIRECTION_CONTROLS
+
+    doc = copy.deepcopy(MS_DATA["scenarios"] if which == "scenarios" else ACTUALS_DATA)
+    texts = [p for p in _positions(doc) if isinstance(p[-1], str)]
+    path = data.draw(st.sampled_from(texts))
+    control = data.draw(st.sampled_from(sorted(TEXT_DIRECTION_CONTROLS)))
+    parent = doc
+    for key in path[:-1]:
+        parent = parent[key]
+    if data.draw(st.booleans()) or not isinstance(parent[path[-1]], str):
+        parent[path[-1] + control] = parent.pop(path[-1])
+    else:
+        parent[path[-1]] = control + parent[path[-1]]
+    if which == "scenarios":
+        target = put(work / "bidi.yaml", {**MS_DATA, "scenarios": doc})
+        res = run("validate", str(target))
+    else:
+        target = put(work / "bidi-actuals.yaml", doc)
+        res = run("validate", JV, "--actuals", str(target))
+    refused(res, target, "text-direction")
+    assert not TEXT_DIRECTION_CONTROLS.intersection(res.stderr)
 
 
 @pytest.mark.parametrize(("change", "words"), [

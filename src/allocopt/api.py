@@ -28,17 +28,17 @@ def build(instance: Instance, spec: ModelSpec | None = None) -> Any:
 
 
 def export_model(instance: Instance | str | Path, spec: ModelSpec | str | Path | None, target: str | Path,
-                 fmt: str = "lp", *, protect: list[Path] | None = None) -> Path:
+                 fmt: str = "lp", *, protect: list[Path] | None = None, force: bool = False) -> Path:
     """Write the model of a partnership as an LP or MPS file (``fmt``) for any other solver, atomically, never over
-    an input file (``protect``); returns the path written."""
+    an input file (``protect``), and over a file already there only if it is one allocopt wrote, unchanged since,
+    or with ``force``; returns the path written."""
     from allocopt.instance.schema import load_instance
-    from allocopt.io.files import check_file_target, replace_atomic
+    from allocopt.io.files import check_file_target
     from allocopt.solver.export import write_model
     from allocopt.solver.specs import load_model_spec
 
     target = Path(target)
-    check_file_target(target, protect=protect or [])  # before building the model
+    check_file_target(target, protect=protect or [], force=force)  # before building the model
     inst = instance if isinstance(instance, Instance) else load_instance(instance)
     model = build(inst, spec if isinstance(spec, ModelSpec) else load_model_spec(spec))
-    replace_atomic(target, lambda tmp: write_model(model, str(tmp), fmt), protect=protect or [], suffix=f".{fmt}")
-    return target
+    return write_model(model, target, fmt, protect=protect or [], force=force)

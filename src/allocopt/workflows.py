@@ -24,6 +24,7 @@ from typing import Any
 from allocopt.errors import AllocoptError, CheckFailedError, NoScenariosError, OptionsError, printable
 from allocopt.instance.modelfile import ModelSpec
 from allocopt.instance.schema import Instance
+from allocopt.io.csv_text import csv_text
 from allocopt.results.result import Result
 
 PathLike = str | Path
@@ -63,7 +64,7 @@ def _inputs(*paths: Any) -> list[Path]:
 def result_files(result: Any, xlsx: bool = False) -> dict[str, str | bytes]:
     """A result set: result.json and one CSV per table (and, with ``xlsx``, every table in result.xlsx)."""
     files: dict[str, str | bytes] = {"result.json": result.to_json()}
-    files.update({f"{name}.csv": df.reset_index().to_csv(index=False) for name, df in result.tables.items()})
+    files.update({f"{name}.csv": csv_text(df.reset_index()) for name, df in result.tables.items()})
     if xlsx:
         from allocopt.io.workbook import result_workbook
 
@@ -179,7 +180,7 @@ def plan_scenario_set(instance: PathLike, scenarios: PathLike | None = None,
     run.check = check_scenario_result(inst, cases, result.to_dict()) if result.status.has_plan else None
     if out is not None:
         files = {"result.json": result.to_json()}
-        files.update({f"{name}.csv": df.reset_index().to_csv(index=False) for name, df in result.tables.items()})
+        files.update({f"{name}.csv": csv_text(df.reset_index()) for name, df in result.tables.items()})
         run.written = write_set(out, files, protect=protect)
     return run
 
@@ -221,11 +222,11 @@ def replan_and_write(instance: Instance | PathLike, actuals: PathLike, previous:
         files: dict[str, str | bytes] = {
             "result.json": result.to_json(),
             "held-instance.json": json.dumps(answer.held.model_dump(mode="json", exclude_unset=True), indent=2),
-            "deviations.csv": answer.deviations.reset_index().to_csv(index=False)}
-        files.update({f"{name}.csv": df.reset_index().to_csv(index=False) for name, df in result.tables.items()})
+            "deviations.csv": csv_text(answer.deviations.reset_index())}
+        files.update({f"{name}.csv": csv_text(df.reset_index()) for name, df in result.tables.items()})
         if answer.diff is not None:
             for name in ("gates", "contributions", "partners", "fairness", "commitments"):
-                files[f"diff-{name}.csv"] = getattr(answer.diff, name).reset_index().to_csv(index=False)
+                files[f"diff-{name}.csv"] = csv_text(getattr(answer.diff, name).reset_index())
         run.written = write_set(out, files, protect=protect)
     return run
 
@@ -242,16 +243,17 @@ class MeetingReportRun:
 def write_meeting_report(instance: PathLike, result_file: PathLike, target: PathLike, *, markdown: bool = False,
                          prices: bool = False, coalitions: bool = False, time_limit: float | None = None,
                          previous: PathLike | None = None, actuals: PathLike | None = None,
-                         scenarios: PathLike | None = None) -> MeetingReportRun:
+                         scenarios: PathLike | None = None, force: bool = False) -> MeetingReportRun:
     """Write the partner meeting's report of a checked plan (``result_file``) as one self-contained HTML page (or
     Markdown): ``allocopt report``. Raises :class:`CheckFailedError` if the plan does not check against the
-    instance (nothing is written then)."""
+    instance (nothing is written then). A file at ``target`` is replaced only if it is a report allocopt wrote,
+    unchanged since, or with ``force``."""
     from allocopt.check.scenario_checker import is_scenario_result
     from allocopt.io.files import check_file_target, write_atomic
     from allocopt.reports.meeting import render_html, render_markdown
 
     protect = _inputs(instance, result_file, previous, actuals, scenarios)
-    check_file_target(target, protect=protect)
+    check_file_target(target, protect=protect, force=force)
     if is_scenario_result(result_file):
         if previous is not None or actuals is not None or prices or coalitions:
             raise OptionsError("RESULT_FILE is a scenario plan: --previous, --actuals, --prices and --coalitions "
@@ -261,7 +263,8 @@ def write_meeting_report(instance: PathLike, result_file: PathLike, target: Path
     else:
         found, messages = _plan_meeting(instance, result_file, prices=prices, coalitions=coalitions,
                                         time_limit=time_limit, previous=previous, actuals=actuals)
-    write_atomic(target, render_markdown(found) if markdown else render_html(found), protect=protect)
+    write_atomic(target, render_markdown(found) if markdown else render_html(found), protect=protect, sign="xml",
+                 force=force)
     return MeetingReportRun(Path(target), messages + list(found.notes))
 
 
@@ -384,7 +387,7 @@ APPLY_SUFFIXES = (".yaml", ".yml", ".json")
 def value_and_apply(instance: Instance | PathLike, model: ModelSpec | PathLike | None = None, *,
                     resources: Sequence[str] | None = None, basis: str = "average", points: int | None = None,
                     tolerance: float | None = None, time_limit: float | None = None,
-                    apply: PathLike | None = None) -> ValueRun:
+                    apply: PathLike | None = None, force: bool = False) -> ValueRun:
     """Value the contributions that are not money (:func:`allocopt.prices.valuation.value_contributions`) and, with
     ``apply``, write the instance with the suggested unit values there (never over an input; YAML keeps its
     comments and layout) and re-plan with them: ``allocopt value``."""
@@ -398,7 +401,7 @@ def value_and_apply(instance: Instance | PathLike, model: ModelSpec | PathLike |
         if Path(apply).suffix.lower() not in APPLY_SUFFIXES:
             raise OptionsError(f"--apply: cannot tell the format of '{printable(str(apply))}': name it .yaml, .yml "
                                "or .json")
-        check_file_target(apply, protect=protect)  # before spending time on the solves
+        check_file_target(apply, protect=protect, force=force)  # before spending time on the solves
     inst = instance if isinstance(instance, Instance) else load_instance(instance)
     spec = _spec(model, None)
     with Session(inst, spec, time_limit=time_limit) as session:
@@ -414,11 +417,12 @@ def value_and_apply(instance: Instance | PathLike, model: ModelSpec | PathLike |
         session.replace(changed)
         run.after = session.solve()
     from allocopt.io.files import write_atomic
+    from allocopt.io.marks import style_of
     from allocopt.quarterly.replan import plan_diff
 
     run.diff = plan_diff(run.before, run.after) if run.before.status.has_plan and run.after.status.has_plan \
         else None
-    run.written = write_atomic(apply, text, protect=protect)
+    run.written = write_atomic(apply, text, protect=protect, sign=style_of(apply), force=force)
     return run
 
 

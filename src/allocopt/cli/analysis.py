@@ -198,11 +198,13 @@ def compare(instance: Path, model_file: Path | None, objectives: str, time_limit
 @click.option("--time-limit", type=TIME_LIMIT, help="Seconds HiGHS may run per solve")
 @click.option("--chart", type=click.Path(dir_okay=False, path_type=Path),
               help="Also draw the frontier as PNG or SVG (needs the [plot] extra)")
+@click.option("--force", is_flag=True, help="With --chart: replace the file even if it is not a chart allocopt drew "
+              "(or was changed since)")
 @click.option("--format", "fmt", type=click.Choice(["table", "markdown", "json", "csv"]), default="table",
               show_default=True, help="What to print on stdout")
 @handle_errors
 def frontier(instance: Path, model_file: Path | None, points: int, between: str, time_limit: float | None,
-             chart: Path | None, fmt: str) -> None:
+             chart: Path | None, force: bool, fmt: str) -> None:
     """The Pareto frontier of INSTANCE by the epsilon-constraint method, exact at each point: the total net gain
     against the smallest gain above stand-alone, or one partner's gain against another's."""
     from allocopt.fairness.compare import frontier as frontier_of
@@ -216,6 +218,11 @@ def frontier(instance: Path, model_file: Path | None, points: int, between: str,
     pair = None if parts == ["total", "min_gain"] else (parts[0], parts[1])
     if chart is not None and chart.suffix.lower() not in (".png", ".svg"):
         raise click.BadParameter("the chart is written as .png or .svg", param_hint="--chart")
+    protect = [instance] + ([model_file] if model_file else [])
+    if chart is not None:
+        from allocopt.io.files import check_file_target
+
+        check_file_target(chart, protect=protect, force=force)  # before solving
     inst = load_instance(instance)
     table = frontier_of(inst, points, pair, load_model_spec(model_file), time_limit=time_limit)
     if table.empty:
@@ -223,12 +230,24 @@ def frontier(instance: Path, model_file: Path | None, points: int, between: str,
     if chart is not None:
         from allocopt.reports.fairness import frontier_chart
 
-        frontier_chart(table, pair, inst.currency, chart)
+        frontier_chart(table, pair, inst.currency, chart, protect=protect, force=force)
         click.echo(f"wrote {chart}", err=True)
     if fmt in ("json", "csv"):
         _frames_out({"frontier": table}, fmt, {"currency": inst.currency})
     else:
         click.echo(render_frontier(table, inst.currency, fmt), nl=False)
+
+
+def _check_chart(chart: Path, protect: list[Path], force: bool) -> None:
+    """Refuse, before any solve, a chart file of the wrong kind, or a place it cannot be written; need matplotlib."""
+    from allocopt.io.files import check_file_target
+    from allocopt.reports import sensitivity as show
+
+    why = show.check_chart_path(chart)
+    if why:
+        raise click.BadParameter(why, param_hint="--chart")
+    show.pyplot()  # fail before solving if matplotlib is missing
+    check_file_target(chart, protect=protect, force=force)
 
 
 @main.command()
@@ -251,13 +270,15 @@ def frontier(instance: Path, model_file: Path | None, points: int, between: str,
               "(tcp://host:8786; needs allocopt[dask])")
 @click.option("--chart", "chart", type=click.Path(dir_okay=False, path_type=Path), help="Draw a chart (.png or .svg; "
               "needs allocopt[plot])")
+@click.option("--force", is_flag=True, help="With --chart: replace the file even if it is not a chart allocopt drew "
+              "(or was changed since)")
 @click.option("--format", "fmt", type=click.Choice(["table", "markdown", "json", "csv"]), default="table",
               show_default=True, help="What to print on stdout")
 @click.option("--time-limit", type=TIME_LIMIT, help="Seconds HiGHS may run per solve")
 @handle_errors
 def sensitivity(instance: Path, model_file: Path | None, param: str | None, values: str | None,
                 value_range: str | None, tornado_pct: float | None, breakpoints: bool, tolerance: float,
-                workers: int | None, dask_address: str | None, chart: Path | None, fmt: str,
+                workers: int | None, dask_address: str | None, chart: Path | None, force: bool, fmt: str,
                 time_limit: float | None) -> None:
     """How the plan of INSTANCE moves when one field moves (--param with --values or --range), or which fields
     move it most (--tornado PCT)."""
@@ -273,11 +294,9 @@ def sensitivity(instance: Path, model_file: Path | None, param: str | None, valu
     if workers is not None and dask_address is not None:
         raise click.UsageError("give either --workers or --dask, not both")
     points = _sweep_values(values, value_range) if param is not None else []
+    protect = [instance] + ([model_file] if model_file else [])
     if chart is not None:
-        why = show.check_chart_path(chart)
-        if why:
-            raise click.BadParameter(why, param_hint="--chart")
-        show.pyplot()  # fail before solving if matplotlib is missing
+        _check_chart(chart, protect, force)
     if dask_address is not None:
         from allocopt.solver.executor import dask_client_class
 
@@ -301,7 +320,7 @@ def sensitivity(instance: Path, model_file: Path | None, param: str | None, valu
             bar.close()
         click.echo(show.render_sweep(df, fmt), nl=False)
         if chart is not None:
-            show.sweep_chart(df, chart)
+            show.sweep_chart(df, chart, protect=protect, force=force)
     else:
         assert tornado_pct is not None
         bar = _LazyProgress(tornado_solves(inst, spec), "solving")
@@ -312,6 +331,6 @@ def sensitivity(instance: Path, model_file: Path | None, param: str | None, valu
             bar.close()
         click.echo(show.render_tornado(df, fmt), nl=False)
         if chart is not None:
-            show.tornado_chart(df, chart)
+            show.tornado_chart(df, chart, protect=protect, force=force)
     if chart is not None:
         click.echo(f"wrote {chart}", err=True)

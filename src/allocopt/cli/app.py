@@ -2,17 +2,17 @@
 
 Library errors are caught only here and turned into messages (on stderr) and exit codes:
 
-==== ==========================================================
+==== =========================================================================
 code meaning
-==== ==========================================================
+==== =========================================================================
 0    success
 1    internal error (a bug: please report it)
 2    usage error (wrong command-line options)
-3    invalid input (instance, model or result file)
+3    invalid input (instance, model or result file), or a refused output place
 4    infeasible: the commitments and limits cannot all hold
 5    no plan found within the time limit (or interrupted)
 6    the checker found violations
-==== ==========================================================
+==== =========================================================================
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from allocopt.errors import (
     SolverError,
     printable,
 )
+from allocopt.io.csv_text import csv_text
 
 EXIT_OK = 0
 
@@ -204,7 +205,7 @@ def _echo_data(result: Any, fmt: str) -> None:
         return
     for name, df in result.tables.items():
         click.echo(f"# {name}")
-        click.echo(df.reset_index().to_csv(index=False), nl=False)
+        click.echo(csv_text(df.reset_index()), nl=False)
 
 
 def _frames_out(frames: dict[str, Any], fmt: str, extra: dict[str, Any]) -> None:
@@ -219,7 +220,7 @@ def _frames_out(frames: dict[str, Any], fmt: str, extra: dict[str, Any]) -> None
     else:
         for name, df in frames.items():
             click.echo(f"# {name}")
-            click.echo(df.to_csv(index=False), nl=False)
+            click.echo(csv_text(df), nl=False)
 
 
 def _steps(text: str) -> list[float]:

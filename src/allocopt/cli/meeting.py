@@ -41,10 +41,12 @@ from allocopt.errors import printable
               help="RESULT_FILE is a re-plan from these actuals (allocopt replan): check it with the past held")
 @click.option("--scenarios", "scenarios_file", type=input_path(),
               help="The scenarios of a scenario plan (default: the instance's own scenarios section)")
+@click.option("--force", is_flag=True, help="Replace the file even if it is not a report allocopt wrote (or was "
+              "changed since)")
 @handle_errors
 def report(instance: Path, result_file: Path, html_file: Path | None, markdown_file: Path | None,
            with_prices: bool, with_coalitions: bool, time_limit: float | None, previous_file: Path | None,
-           actuals_file: Path | None, scenarios_file: Path | None) -> None:
+           actuals_file: Path | None, scenarios_file: Path | None, force: bool) -> None:
     """Write the report of a plan for a partner meeting: RESULT_FILE (result.json from 'allocopt solve --out',
     'allocopt replan --out' or 'allocopt scenarios --out') of INSTANCE as a gate timeline, each partner's
     contributions and gains, fairness, commitments and the top renegotiation prices; with --previous, what changed
@@ -57,7 +59,8 @@ def report(instance: Path, result_file: Path, html_file: Path | None, markdown_f
     assert target is not None
     run = write_meeting_report(instance, result_file, target, markdown=markdown_file is not None,
                                prices=with_prices, coalitions=with_coalitions, time_limit=time_limit,
-                               previous=previous_file, actuals=actuals_file, scenarios=scenarios_file)
+                               previous=previous_file, actuals=actuals_file, scenarios=scenarios_file,
+                               force=force)
     for note in run.notes:
         click.echo(note, err=True)
     click.echo(printable(f"wrote {target}"), err=True)

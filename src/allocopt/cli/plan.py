@@ -268,8 +268,11 @@ def check(instance: Path, result_file: Path, model_file: Path | None, actuals_fi
 @click.option("--model", "model_file", type=input_path(), help="Model file")
 @click.option("--lp", "lp_file", type=click.Path(path_type=Path), help="Write an LP file")
 @click.option("--mps", "mps_file", type=click.Path(path_type=Path), help="Write an MPS file")
+@click.option("--force", is_flag=True, help="Replace the file even if allocopt did not write it (or it was changed "
+              "since)")
 @handle_errors
-def export(instance: Path, model_file: Path | None, lp_file: Path | None, mps_file: Path | None) -> None:
+def export(instance: Path, model_file: Path | None, lp_file: Path | None, mps_file: Path | None,
+           force: bool) -> None:
     """Write the model of INSTANCE as an LP or MPS file, for any other solver."""
     from allocopt.api import export_model
 
@@ -277,7 +280,8 @@ def export(instance: Path, model_file: Path | None, lp_file: Path | None, mps_fi
         raise click.UsageError("give exactly one of --lp FILE or --mps FILE")
     target, fmt = (lp_file, "lp") if lp_file is not None else (mps_file, "mps")
     assert target is not None
-    export_model(instance, model_file, target, fmt, protect=[instance] + ([model_file] if model_file else []))
+    export_model(instance, model_file, target, fmt, protect=[instance] + ([model_file] if model_file else []),
+                 force=force)
     click.echo(printable(f"wrote {target}"), err=True)
 
 
@@ -289,9 +293,11 @@ def export(instance: Path, model_file: Path | None, lp_file: Path | None, mps_fi
 @click.option("--seed", type=click.IntRange(-(2**63), 2**63 - 1), default=0, show_default=True)
 @click.option("--out", "out_file", type=click.Path(path_type=Path),
               help="Write here (.yaml, .yml or .json); default: YAML on stdout")
+@click.option("--force", is_flag=True, help="Replace the file even if allocopt did not write it (or it was changed "
+              "since)")
 @handle_errors
 def generate(partners: int, initiatives: int, phases: int, resources: int, seed: int,
-             out_file: Path | None) -> None:
+             out_file: Path | None, force: bool) -> None:
     """Generate a synthetic, feasible instance (for benchmarks and tests)."""
     import yaml
 
@@ -303,7 +309,7 @@ def generate(partners: int, initiatives: int, phases: int, resources: int, seed:
         if out_file.suffix.lower() not in (".yaml", ".yml", ".json"):
             raise click.BadParameter(f"cannot tell the format of '{out_file}': name it .yaml, .yml or .json",
                                      param_hint="'--out'")
-        check_file_target(out_file)
+        check_file_target(out_file, force=force)
     sizes = (partners, initiatives, phases, resources)
     entries, size = estimated_size(*sizes)
     limits = f"the {MAX_NODES:,} entries and {MAX_FILE_BYTES // 2**20} MiB an instance file may hold"
@@ -318,20 +324,24 @@ def generate(partners: int, initiatives: int, phases: int, resources: int, seed:
     if out_file is None:
         click.echo(text, nl=False)
     else:
-        write_instance(data, out_file)
+        write_instance(data, out_file, force=force)
         click.echo(f"wrote {out_file}", err=True)
 
 
 @main.command()
 @click.argument("source", type=input_path())
 @click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace the file even if allocopt did not write it (or it was changed "
+              "since)")
 @handle_errors
-def convert(source: Path, target: Path) -> None:
+def convert(source: Path, target: Path, force: bool) -> None:
     """Convert an instance between YAML, JSON and an Excel workbook (.xlsx), losslessly: SOURCE is validated,
-    then written as TARGET in the format its suffix names."""
+    then written as TARGET in the format its suffix names. An existing TARGET is replaced only if allocopt wrote it
+    and it is unchanged since (a JSON file carries no mark: it needs --force), or with --force."""
     from allocopt.instance.scenarios import instance_file_data, load_planning, may_have_scenarios
     from allocopt.instance.schema import load_instance
     from allocopt.io.files import check_file_target, write_atomic
+    from allocopt.io.marks import style_of
     from allocopt.io.workbook import instance_text, openpyxl_module, write_instance_workbook
 
     suffix = target.suffix.lower()
@@ -340,13 +350,14 @@ def convert(source: Path, target: Path) -> None:
                                  param_hint="TARGET")
     if suffix == ".xlsx" or source.suffix.lower() == ".xlsx":
         openpyxl_module()
-    check_file_target(target, protect=[source])
+    check_file_target(target, protect=[source], force=force)
     inst = load_instance(source)
     sections: dict[str, Any] = {}
     if may_have_scenarios(source) and load_planning(source)[1] is not None:  # validated, then carried as written
         sections["scenarios"] = instance_file_data(source).data["scenarios"]
     if suffix == ".xlsx":
-        write_instance_workbook(inst, target, protect=(source,), sections=sections)
+        write_instance_workbook(inst, target, protect=(source,), sections=sections, force=force)
     else:
-        write_atomic(target, instance_text(inst, suffix, sections), protect=[source])
+        write_atomic(target, instance_text(inst, suffix, sections), protect=[source], sign=style_of(target),
+                     force=force)
     click.echo(printable(f"wrote {target}"), err=True)

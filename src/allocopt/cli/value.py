@@ -31,6 +31,7 @@ from allocopt.errors import printable
 @click.option("--apply", "apply_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the instance with the suggested unit values here (.yaml, .yml or .json; never over the "
                    "input) and show how the plan and the split move")
+@click.option("--force", is_flag=True, help="With --apply: replace the file even if allocopt did not write it")
 @click.option("--points", type=click.IntRange(1, 100), default=8, show_default=True,
               help="Re-solve the plan at this many steps along the path (and bisect where its gates change)")
 @click.option("--tolerance", type=FiniteFloat(0, 0.1, min_open=True), default=1e-3, show_default=True,
@@ -40,7 +41,7 @@ from allocopt.errors import printable
               show_default=True, help="What to print on stdout")
 @handle_errors
 def value(instance: Path, model_file: Path | None, resources: str | None, basis: str, apply_file: Path | None,
-          points: int, tolerance: float, time_limit: float | None, fmt: str) -> None:
+          force: bool, points: int, tolerance: float, time_limit: float | None, fmt: str) -> None:
     """What each holder's units of a resource of INSTANCE are worth to the partnership (by default every resource
     valued at 0): its marginal value with the plan's gates held, its average value (Aumann-Shapley) and the value
     with and without it; and a suggested unit_value for each resource."""
@@ -52,7 +53,7 @@ def value(instance: Path, model_file: Path | None, resources: str | None, basis:
         raise click.BadParameter("name at least one resource, e.g. --resources distribution",
                                  param_hint="--resources")
     run = value_and_apply(instance, model_file, resources=names, basis=basis, points=points, tolerance=tolerance,
-                          time_limit=time_limit, apply=apply_file)
+                          time_limit=time_limit, apply=apply_file, force=force)
     found = run.valuation
     if not found.has_plan:
         _fail(" ".join(found.notes) + " (run 'allocopt diagnose')",

@@ -55,6 +55,7 @@ from allocopt.instance.partnership import (
 )
 from allocopt.instance.references import unknown_problem
 from allocopt.io.reading import DataFile, read_data
+from allocopt.io.text import direction_problems
 
 __all__ = ["Actuals", "actuals_from_dict", "actuals_from_plan", "actuals_problems", "hold_past", "load_actuals",
            "current_phase", "gate_score", "incentive_met"]
@@ -154,15 +155,15 @@ def _validate(file: DataFile, instance: Instance | None) -> Actuals:
     if not isinstance(data, Mapping):
         raise InstanceError([Problem("", "expected a mapping with a 'phases' field at the top level",
                                      "start from instances/actuals/joint-venture.yaml", source=source)], source)
+    directions = direction_problems(data)
     try:
         actuals = Actuals.model_validate(data)
     except ValidationError as err:
-        problems = pydantic_problems(err, source, data, model=Actuals)
+        problems = pydantic_problems(err, source, data, model=Actuals) + directions
         raise InstanceError(in_file_order(file.locate(problems)), source) from None
-    if instance is not None:
-        problems = actuals_problems(instance, actuals)
-        if problems:
-            raise InstanceError(in_file_order(file.locate(problems)), source)
+    problems = directions + (actuals_problems(instance, actuals) if instance is not None else [])
+    if problems:
+        raise InstanceError(in_file_order(file.locate(problems)), source)
     return actuals
 
 

@@ -486,20 +486,21 @@ def estimated_size(partners: int, initiatives: int, phases: int, resources: int)
 
 
 def write_instance(
-    data: Mapping[str, Any], path: str | Path, *, params: Mapping[str, Any] | None = None
+    data: Mapping[str, Any], path: str | Path, *, params: Mapping[str, Any] | None = None, force: bool = False
 ) -> Path:
     """Write instance data to ``path`` and return the path.
 
     JSON for a ``.json`` suffix; YAML, with a header comment, for ``.yaml`` or ``.yml``. ``params`` (e.g. the
     arguments given to :func:`generate_instance`) are recorded in the YAML header; without them the header
-    records the sizes counted from the data.
+    records the sizes counted from the data. A file already at ``path`` is replaced only if allocopt wrote it,
+    unchanged since (a JSON file carries no mark of it), or with ``force``.
     """
     from allocopt.io.files import write_atomic
 
     out = Path(path)
     suffix = out.suffix.lower()
     if suffix == ".json":
-        write_atomic(out, json.dumps(data, indent=1) + "\n")
+        write_atomic(out, json.dumps(data, indent=1) + "\n", force=force)
         return out
     if suffix not in (".yaml", ".yml"):
         raise ValueError(f"cannot tell the format of '{out}': name it .yaml, .yml or .json")
@@ -517,5 +518,5 @@ def write_instance(
         f"# {sizes}. Random data for benchmarks and tests, not a real partnership;\n"
         "# regenerate rather than edit.\n\n"
     )
-    write_atomic(out, header + _dump_yaml(data))
+    write_atomic(out, header + _dump_yaml(data), sign="hash", force=force)
     return out

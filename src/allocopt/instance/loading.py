@@ -21,7 +21,7 @@ from allocopt.instance.omissions import instance_warnings
 from allocopt.instance.partnership import EVERY_PHASE, Instance
 from allocopt.instance.references import reference_problems
 from allocopt.io.reading import LineIndex, locate, read_data
-from allocopt.io.text import describe_value, digit_count, fits_float, join_path
+from allocopt.io.text import describe_value, digit_count, direction_problems, fits_float, join_path
 
 
 def _number_problems(data: Any) -> list[Problem]:
@@ -55,17 +55,28 @@ def _validate_instance(data: Any, source: str, lines: LineIndex | None) -> Insta
     if "scenarios" in data:  # read by allocopt.instance.scenarios; the partnership itself is everything else
         data = {k: v for k, v in data.items() if k != "scenarios"}
     problems = _number_problems(data)
+    directions = direction_problems(data, skip=_id_texts(data))  # besides any other problem of the same field
     try:
         inst = Instance.model_validate(data)
     except ValidationError as err:
         reported = {p.path for p in problems}
         problems += [p for p in pydantic_problems(err, source, data, model=Instance) if p.path not in reported]
-        problems += _references_despite(data, err)
+        problems += _references_despite(data, err) + directions
         raise InstanceError(in_file_order(locate(problems, source, lines)), source) from None
-    problems += reference_problems(inst)
+    problems += directions + reference_problems(inst)
     if problems:
         raise InstanceError(in_file_order(locate(problems, source, lines)), source)
     return inst
+
+
+def _id_texts(data: Mapping[str, Any]) -> frozenset[str]:
+    """The ids of resources, phases, partners and initiatives: checked for text-direction controls with the other
+    look-alike ids (:mod:`allocopt.instance.references`), where they are defined and wherever they are named."""
+    ids = {p for p in data.get("phases") or () if isinstance(p, str)} if isinstance(data.get("phases"), list) else set()
+    for section in ("resources", "partners", "initiatives"):
+        if isinstance(data.get(section), Mapping):
+            ids.update(k for k in data[section] if isinstance(k, str))
+    return frozenset(ids)
 
 
 PATCH_ROUNDS = 4

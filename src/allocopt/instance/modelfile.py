@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from allocopt.errors import ModelFileError, Problem
 from allocopt.instance.explain import pydantic_problems, register_models
 from allocopt.instance.partnership import NotBool, NotTiny
+from allocopt.io.text import direction_problems
 
 MAX_TIME_LIMIT = 1e7
 """Longest time limit accepted, in seconds (about 116 days): a larger one is surely a typo."""
@@ -146,10 +147,13 @@ def parse_model_spec(data: Any, source: str = "<model>") -> ModelSpec:
     if not isinstance(data, dict):
         raise ModelFileError([Problem("", "expected a mapping of fields", "see models/default.yaml",
                                       source=source)], source)
+    directions = [Problem(p.path, p.message, p.fix, source=source) for p in direction_problems(data)]
     try:
         spec = ModelSpec.model_validate(data)
     except ValidationError as err:
-        raise ModelFileError(pydantic_problems(err, source), source) from None
+        raise ModelFileError(pydantic_problems(err, source) + directions, source) from None
+    if directions:
+        raise ModelFileError(directions, source)
     return spec
 
 

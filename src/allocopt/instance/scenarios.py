@@ -41,6 +41,7 @@ from allocopt.instance.explain import suggest
 from allocopt.instance.loading import instance_from_dict, load_instance
 from allocopt.instance.partnership import EVERY_PHASE, Instance, NotBool
 from allocopt.io.reading import DataFile, LineIndex, locate, read_data
+from allocopt.io.text import direction_problems
 
 PROBABILITY_TOLERANCE = 1e-6
 """How far the probabilities may sum from 1 (rounding in a hand-written file)."""
@@ -381,14 +382,15 @@ def scenarios_from_data(raw: Any, inst: Instance, source: str = "<scenarios>", l
         raise InstanceError(placed([Problem("", "expected a mapping with 'cases' (and optionally splits_at, risk, "
                                             "objective)", "see the scenarios section in docs/user-guide.md")]),
                             source)
+    directions = direction_problems(raw)
     try:
         sc = Scenarios.model_validate(raw)
     except ValidationError as err:
         problems = pydantic_problems(err, source, raw, None, model=Scenarios)
         reported = {p.path for p in problems}
-        problems += [p for p in _references_despite(raw, inst) if p.path not in reported]
+        problems += [p for p in _references_despite(raw, inst) if p.path not in reported] + directions
         raise InstanceError(placed(problems), source) from None
-    problems = _problems(sc, inst)
+    problems = directions + _problems(sc, inst)
     if problems:
         raise InstanceError(placed(problems), source)
     return sc

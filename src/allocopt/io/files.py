@@ -7,7 +7,9 @@ A set of files is written into a fresh hidden sibling directory (``.DIR.<pid>.tm
 atomic exchange of the two directories (``renameat2(RENAME_EXCHANGE)`` on Linux; elsewhere two renames). The
 previous set stays complete until the swap; a reader, or a process killed at any moment, sees the whole old set or
 the whole new one. Temporary directories are removed on a normal exit and on Ctrl-C; those of a process killed
-outright are removed by the next write to the same place.
+outright are removed by the next write to the same place. Each set carries a manifest (:data:`MANIFEST`: the name
+and checksum of every file allocopt wrote into it); a directory is replaced only if it is empty or holds exactly
+such a set, unchanged, so that nothing a user put or edited there is ever deleted.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import ctypes
 import ctypes.util
 import errno
 import functools
+import hashlib
+import json
 import os
 import re
 import shutil
@@ -26,6 +30,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 from allocopt.errors import AllocoptError, printable
+from allocopt.io import marks
 
 
 class OutputError(AllocoptError):
@@ -107,18 +112,23 @@ def _target_stat(target: Path, *, follow: bool) -> os.stat_result | None:
             from None
 
 
-def check_file_target(path: str | Path, *, protect: Iterable[str | Path] = ()) -> Path:
+def check_file_target(path: str | Path, *, protect: Iterable[str | Path] = (), force: bool = False) -> Path:
     """Refuse, before any work is done, an output file that cannot be written: a directory, a device or a pipe
-    (``/dev/full``), an input file, a parent that is a file or cannot be written."""
+    (``/dev/full``), an input file, a parent that is a file or cannot be written; and, unless ``force``, a file
+    that is there already and is not one allocopt wrote and nobody changed since (see :mod:`allocopt.io.marks`), or
+    a symbolic link. A link is never followed: with ``force`` the file written replaces the link, and what it points
+    to stays as it was."""
     target = Path(path)
-    st = _target_stat(target, follow=True)
+    st = _target_stat(target, follow=False)
     if st is not None:
         if stat.S_ISDIR(st.st_mode):
             raise OutputError(printable(f"{target} is a directory: name a file to write"))
-        if not stat.S_ISREG(st.st_mode):
+        if not stat.S_ISREG(st.st_mode) and not stat.S_ISLNK(st.st_mode):
             raise OutputError(printable(f"cannot write {target}: it is not a regular file (a device, a pipe or a "
                                         "socket); name a file"))
         _refuse_inputs(target, protect)
+        if not force:
+            _refuse_unless_ours(target, st)
     parent = _existing_ancestor(target.parent)
     if not parent.is_dir():
         raise OutputError(printable(f"cannot write {target}: {parent} is a file, not a directory"))
@@ -126,16 +136,66 @@ def check_file_target(path: str | Path, *, protect: Iterable[str | Path] = ()) -
     return target
 
 
-def write_atomic(path: str | Path, text: str, *, protect: Iterable[str | Path] = ()) -> Path:
-    """Write ``text`` to ``path`` so that a reader sees the old file or the whole new one, never half of it."""
-    return replace_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8", newline=""), protect=protect)
+def _refuse_unless_ours(target: Path, st: os.stat_result) -> None:
+    """Refuse to replace ``target`` (there already) unless allocopt wrote it and nobody changed it since; an empty
+    file holds nothing to lose."""
+    again = "name another file, or give --force to replace it"
+    if stat.S_ISLNK(st.st_mode):
+        to = ""
+        with contextlib.suppress(OSError):
+            to = f" (to {os.readlink(target)})"
+        raise OutputError(printable(f"refusing to overwrite {target}: it is a symbolic link{to}; name another file, "
+                                    "or give --force to replace the link itself (what it points to is never "
+                                    "written)"))
+    if st.st_size == 0:
+        return
+    try:
+        fd = os.open(target, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as fh:
+            found = marks.verdict(fh.read())
+    except OSError as err:
+        raise OutputError(printable(f"refusing to overwrite {target}: it cannot be read ({_reason(err)}) to tell "
+                                    f"whether allocopt wrote it; {again}")) from None
+    if found == "ours":
+        return
+    if found == "changed":
+        why = "it changed since allocopt wrote it"
+    elif marks.style_of(target) is None:
+        why = f"allocopt cannot tell that it wrote it (a {target.suffix or 'file without a suffix'} file carries " \
+              "no mark of allocopt's)"
+    else:
+        why = "allocopt did not write it"
+    raise OutputError(printable(f"refusing to overwrite {target}: {why}; {again}"))
 
 
-def replace_atomic(path: str | Path, write: Callable[[Path], object], *,
-                   protect: Iterable[str | Path] = (), suffix: str = "") -> Path:
-    """Let ``write`` fill a temporary file next to ``path``, then rename it over ``path``. The file gets the mode
-    the umask gives; the temporary file never outlives the call. OS errors become :class:`OutputError`."""
-    target = check_file_target(path, protect=protect)
+def write_atomic(path: str | Path, text: str, *, protect: Iterable[str | Path] = (), sign: str | None = None,
+                 force: bool = False) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` so that a reader sees the old file or the whole new one, never half of
+    it; see :func:`replace_atomic`."""
+    return write_atomic_bytes(path, text.encode("utf-8"), protect=protect, sign=sign, force=force)
+
+
+def write_atomic_bytes(path: str | Path, data: bytes, *, protect: Iterable[str | Path] = (), sign: str | None = None,
+                       force: bool = False) -> Path:
+    """Write ``data`` to ``path`` atomically; see :func:`replace_atomic`."""
+    signed = marks.sign(data, sign)
+
+    def fill(tmp: Path) -> None:
+        with open(tmp, "wb") as fh:
+            fh.write(signed)
+
+    return replace_atomic(path, fill, protect=protect, force=force)
+
+
+def replace_atomic(path: str | Path, write: Callable[[Path], object], *, protect: Iterable[str | Path] = (),
+                   suffix: str = "", sign: str | None = None, force: bool = False) -> Path:
+    """Let ``write`` fill a temporary file next to ``path``, then rename it over ``path``: a reader sees the old
+    file or the whole new one, and a symbolic link at ``path`` is replaced, never followed (what it points to is
+    not written). ``sign`` (a style of :mod:`allocopt.io.marks`) marks the file as allocopt's; a file already at
+    ``path`` is replaced only if it bears that mark unchanged, or with ``force`` (:func:`check_file_target`). The
+    file gets the mode the umask gives; the temporary file never outlives the call. OS errors become
+    :class:`OutputError`. This is the one way allocopt writes a file (a set of files: :func:`write_set`)."""
+    target = check_file_target(path, protect=protect, force=force)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         remove_stale(target.parent, target.name)
@@ -146,6 +206,8 @@ def replace_atomic(path: str | Path, write: Callable[[Path], object], *,
     try:
         os.close(fd)
         write(tmp)
+        if sign is not None:
+            _sign_file(tmp, sign)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.chmod(tmp, file_mode())
@@ -158,33 +220,132 @@ def replace_atomic(path: str | Path, write: Callable[[Path], object], *,
     return target
 
 
+def _sign_file(tmp: Path, style: str) -> None:
+    with open(tmp, "rb") as fh:
+        data = fh.read()
+    with open(tmp, "wb") as fh:
+        fh.write(marks.sign(data, style))
+
+
 # --------------------------------------------------------------------------------------------------------------
 # A set of files, swapped in as a whole
 
 
-SET_FILE_SUFFIXES = (".json", ".csv", ".xlsx")
-"""What an output directory may hold for allocopt to replace it: its own result.json, CSV tables and workbook."""
+MANIFEST = ".allocopt-manifest.json"
+"""The record a result set carries of the files allocopt wrote into it (name -> SHA-256 of the content): only a
+directory holding nothing but these files, unchanged, is replaced by the next set."""
+MANIFEST_FORMAT = "allocopt-set/1"
+MAX_MANIFEST_BYTES = 1 << 20
 
 
-def _is_output_set(directory: Path) -> tuple[bool, str]:
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def manifest_text(files: Mapping[str, str | bytes]) -> str:
+    """The manifest of a set of files: their names and SHA-256 checksums, as JSON."""
+    sums = {name: _sha256(_as_bytes(data)) for name, data in sorted(files.items())}
+    return json.dumps({"format": MANIFEST_FORMAT, "files": sums}, indent=1) + "\n"
+
+
+def _as_bytes(data: str | bytes) -> bytes:
+    return data if isinstance(data, bytes) else data.encode("utf-8")
+
+
+def _read_at(dir_fd: int, name: str, limit: int | None = None) -> bytes | None:
+    """The content of the regular file ``name`` in the open directory (None if it is gone), never through a
+    symbolic link or into a pipe."""
     try:
-        entries = list(os.scandir(directory))
+        fd = os.open(name, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0),
+                     dir_fd=dir_fd)
+    except FileNotFoundError:
+        return None
+    with os.fdopen(fd, "rb") as fh:
+        return fh.read() if limit is None else fh.read(limit + 1)
+
+
+def _recorded(dir_fd: int) -> dict[str, str] | None:
+    """The checksums a set's manifest records, or None if there is no manifest allocopt could have written."""
+    try:
+        raw = _read_at(dir_fd, MANIFEST, MAX_MANIFEST_BYTES)
+        data = json.loads(raw) if raw is not None and len(raw) <= MAX_MANIFEST_BYTES else None
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT or not isinstance(data.get("files"), dict):
+        return None
+    sums = data["files"]
+    return sums if all(isinstance(k, str) and isinstance(v, str) for k, v in sums.items()) else None
+
+
+def _listed(names: list[str], limit: int = 3) -> str:
+    """'a', 'b' and 'c' (and how many more)."""
+    shown = [f"'{n}'" for n in names[:limit]] + ([f"{len(names) - limit} more"] if len(names) > limit else [])
+    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
+
+
+def _not_a_set_of_ours(directory: Path) -> tuple[str, list[str]] | None:
+    """What keeps ``directory`` from being replaced (None if it is empty, or a result set allocopt wrote and nobody
+    changed since): ``("foreign", names)``, files its manifest does not record (anything at all, when there is no
+    manifest) or that are not regular files; ``("changed", names)``, files whose content changed since allocopt
+    wrote them; ``(reason, [])``, the directory cannot be read."""
+    try:
+        dir_fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     except OSError as err:
-        return False, _reason(err)
-    for entry in entries:
-        if _TMP_NAME.match(entry.name) or _OLD_TMP_NAME.match(entry.name):  # left by a killed run: replaced too
-            continue
-        if not entry.is_file(follow_symlinks=False) or not entry.name.endswith(SET_FILE_SUFFIXES):
-            return False, f"it holds '{entry.name}', which allocopt did not write"
-    if entries and not any(e.name == "result.json" for e in entries):
-        return False, "it holds files but no result.json"
-    return True, ""
+        return _reason(err), []
+    try:
+        names = sorted(n for n in os.listdir(dir_fd) if not _is_probe_leftover(n))
+        if not names:
+            return None
+        sums = _recorded(dir_fd) if MANIFEST in names else None
+        ours = [n for n in names if n != MANIFEST and sums is not None and n in sums and _is_regular_at(dir_fd, n)]
+        foreign = [n for n in names if n != MANIFEST and n not in ours] + ([MANIFEST] if sums is None and
+                                                                           MANIFEST in names else [])
+        if foreign:
+            return "foreign", foreign
+        assert sums is not None
+        changed = [n for n in ours if _changed_at(dir_fd, n, sums[n])]
+        return ("changed", changed) if changed else None
+    except OSError as err:
+        return _reason(err), []
+    finally:
+        os.close(dir_fd)
+
+
+def _refusal(target: Path, found: tuple[str, list[str]]) -> OutputError:
+    kind, names = found
+    it = "it" if len(names) == 1 else "them"
+    if kind == "foreign":
+        older = " (a set from before allocopt kept a manifest counts as yours)" if "result.json" in names else ""
+        why = f"it holds {_listed(names)}, which allocopt did not write{older}; move {it} out of {target} to keep {it}"
+    elif kind == "changed":
+        why = f"{_listed(names)} changed since allocopt wrote {it}; move {it} out of {target} to keep the changes"
+    else:
+        why = kind
+    return OutputError(printable(f"refusing to write into {target}: {why}, or name a new or empty directory"))
+
+
+def _is_probe_leftover(name: str) -> bool:
+    """A probe file of a run writing the set right now, or of one killed while probing: allocopt's own."""
+    m = _TMP_NAME.match(name)
+    return m is not None and m.group("name") == "probe"
+
+
+def _is_regular_at(dir_fd: int, name: str) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode)
+    except FileNotFoundError:
+        return True  # gone since it was listed: nothing there to lose
+
+
+def _changed_at(dir_fd: int, name: str, recorded: str) -> bool:
+    data = _read_at(dir_fd, name)
+    return data is not None and _sha256(data) != recorded
 
 
 def check_set_target(directory: str | Path, *, protect: Iterable[str | Path] = ()) -> Path:
     """Refuse, before any work is done, an output directory that cannot take a set of files: a file (or a file in
-    the way above it), a directory that cannot be written, one holding an input file or anything allocopt did not
-    write there (replacing the set replaces the whole directory)."""
+    the way above it), a directory that cannot be written, one holding an input file, anything allocopt did not
+    write there, or a file of its set changed since (replacing the set replaces the whole directory)."""
     target = Path(directory)
     st = _target_stat(target, follow=False)
     if st is not None:
@@ -197,10 +358,9 @@ def check_set_target(directory: str | Path, *, protect: Iterable[str | Path] = (
                 if Path(p).exists() and target.resolve() in Path(p).resolve().parents:
                     raise OutputError(printable(f"refusing to write into {target}: it holds the input file {p}; "
                                                 "choose another output directory"))
-        ok, why = _is_output_set(target)
-        if not ok:
-            raise OutputError(printable(f"refusing to write into {target}: {why}; name a new or empty directory, "
-                                        "or one holding only a result allocopt wrote (it is replaced as a whole)"))
+        found = _not_a_set_of_ours(target)
+        if found is not None:
+            raise _refusal(target, found)
         remove_stale(target, "probe")
         _probe_directory(target, target, "probe")  # swapping a directory out needs write access to it too
     parent = _existing_ancestor(target.absolute().parent)
@@ -211,10 +371,6 @@ def check_set_target(directory: str | Path, *, protect: Iterable[str | Path] = (
 
 
 _TMP_NAME = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.(?:tmp|old)-[A-Za-z0-9_]+(?:\.[A-Za-z0-9]+)?$")
-
-
-_OLD_TMP_NAME = re.compile(r"^\.[^/]+\.(?:json|csv)\.[A-Za-z0-9_]+\.tmp$")
-"""What versions before the atomic set left behind when killed while writing one file (``.result.json.XXXX.tmp``)."""
 
 
 def _pid_alive(pid: int) -> bool:
@@ -291,7 +447,11 @@ def _swap(new: Path, target: Path, parent: Path) -> Path | None:
 
 def write_set(directory: str | Path, files: Mapping[str, str | bytes], *,
               protect: Iterable[str | Path] = ()) -> Path:
-    """Write ``files`` (name -> text, or bytes) as the directory ``directory``, replacing what it held as a whole."""
+    """Write ``files`` (name -> text, or bytes) as the directory ``directory``, replacing what it held as a whole,
+    with the manifest (:data:`MANIFEST`) recording them."""
+    if MANIFEST in files:
+        raise ValueError(f"{MANIFEST} is the set's own record; name the file otherwise")
+    files = {**files, MANIFEST: manifest_text(files)}
     target = check_set_target(directory, protect=protect)
     parent = target.absolute().parent
     name = target.absolute().name
@@ -309,7 +469,7 @@ def write_set(directory: str | Path, files: Mapping[str, str | bytes], *,
         for filename, text in files.items():
             path = staging / filename
             with open(path, "wb") as fh:
-                fh.write(text if isinstance(text, bytes) else text.encode("utf-8"))
+                fh.write(_as_bytes(text))
                 fh.flush()
                 os.fsync(fh.fileno())
             os.chmod(path, file_mode())

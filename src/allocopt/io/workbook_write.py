@@ -165,12 +165,13 @@ def workbook_bytes(book: Any) -> bytes:
 
 
 def write_instance_workbook(inst: Any, path: str | Path, *, protect: tuple[str | Path, ...] = (),
-                            sections: dict[str, Any] | None = None) -> Path:
-    """Write the instance as a workbook, atomically."""
-    from allocopt.io.files import replace_atomic
+                            sections: dict[str, Any] | None = None, force: bool = False) -> Path:
+    """Write the instance as a workbook, atomically, with allocopt's mark (the archive's comment): a file already
+    at ``path`` is replaced only if it is a workbook allocopt wrote, unchanged since, or with ``force``."""
+    from allocopt.io.files import write_atomic_bytes
 
-    payload = workbook_bytes(instance_to_workbook(inst, sections))
-    return replace_atomic(path, lambda tmp: tmp.write_bytes(payload), protect=protect, suffix=".xlsx")
+    return write_atomic_bytes(path, workbook_bytes(instance_to_workbook(inst, sections)), protect=protect,
+                              sign="zip", force=force)
 
 
 def instance_data(inst: Any) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import pandas as pd
 from tabulate import tabulate
 
 from allocopt.games.coalitions import CoalitionGame
+from allocopt.io.csv_text import csv_text
 from allocopt.reports.text import money
 
 MOST_ROWS = 64
@@ -139,4 +140,4 @@ def _csv(answer: CoalitionGame) -> str:
         sections.append(("superadditive_cover", answer.cover_changes))
     sections.append(("blocking", answer.blocking))
     sections.append(("side_payments", answer.payments))
-    return "".join(f"# {name}\n{df.to_csv(index=False)}" for name, df in sections)
+    return "".join(f"# {name}\n{csv_text(df)}" for name, df in sections)

@@ -5,6 +5,7 @@ Renders only: the numbers come from :mod:`allocopt.fairness.compare` and :mod:`a
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -88,9 +89,10 @@ def render_frontier(table: pd.DataFrame, currency: str, fmt: str = "table") -> s
     return "\n".join([f"{h}Pareto frontier (epsilon-constraint, each point solved exactly)", _table(view, fmt)]) + "\n"
 
 
-def frontier_chart(table: pd.DataFrame, between: tuple[str, str] | None, currency: str, path: Path) -> None:
+def frontier_chart(table: pd.DataFrame, between: tuple[str, str] | None, currency: str, path: Path, *,
+                   protect: Iterable[str | Path] = (), force: bool = False) -> None:
     """The frontier as a line chart (PNG or SVG by the file's suffix); needs the [plot] extra."""
-    from allocopt.reports.sensitivity import pyplot
+    from allocopt.reports.sensitivity import pyplot, save_chart
 
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
@@ -107,5 +109,7 @@ def frontier_chart(table: pd.DataFrame, between: tuple[str, str] | None, currenc
     ax.set_title("Pareto frontier")
     ax.grid(True, alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    try:
+        save_chart(fig, path, protect=protect, force=force)
+    finally:
+        plt.close(fig)

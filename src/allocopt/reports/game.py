@@ -16,6 +16,7 @@ from tabulate import tabulate
 
 from allocopt.games.allocation import Stability
 from allocopt.games.concepts import GameSolution
+from allocopt.io.csv_text import csv_text
 
 HEADINGS = {"shapley": "Shapley", "banzhaf": "Banzhaf", "banzhaf_raw": "Banzhaf (raw)", "nucleolus": "nucleolus",
             "core_min": "core min", "core_max": "core max", "least_core": "least core", "given": "given"}
@@ -158,4 +159,4 @@ def _csv(solution: GameSolution, check: AllocationCheck | None) -> str:
     if check is not None:
         sections.append(("blocking", check.stability.blocking))
         sections.append(("side_payments", check.payments))
-    return "".join(f"# {name}\n{df.to_csv(index=False)}" for name, df in sections)
+    return "".join(f"# {name}\n{csv_text(df)}" for name, df in sections)

@@ -9,6 +9,7 @@ import html
 import math
 from typing import Any
 
+from allocopt.io.text import visible
 from allocopt.reports.meeting_parts import NO_STAGE, Report, Table
 
 CSS = """
@@ -52,7 +53,7 @@ CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
 
 def _e(text: Any) -> str:
-    return html.escape(str(text), quote=True)
+    return html.escape(visible(str(text)), quote=True)
 
 
 def _numeric(text: str) -> bool:
@@ -133,7 +134,7 @@ _MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]{}#|!"} | {"<": "&lt;"
 
 def md(text: Any) -> str:
     """Text safe in Markdown: no emphasis, links, table breaks or inline HTML from a name."""
-    return " ".join(str(text).split("\n")).translate(_MD_SPECIAL)
+    return " ".join(visible(str(text)).split("\n")).translate(_MD_SPECIAL)
 
 
 def _md_table(t: Table) -> str:

@@ -6,14 +6,17 @@ Renders only: the numbers come from :mod:`allocopt.prices.sensitivity`. Charts n
 
 from __future__ import annotations
 
+import io
 import json
 import math
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from allocopt.errors import MissingExtraError
+from allocopt.io.csv_text import csv_text
 from allocopt.results.units import amount
 
 CHART_SUFFIXES = (".png", ".svg")
@@ -48,7 +51,7 @@ def render_sweep(df: pd.DataFrame, fmt: str) -> str:
                            "currency": a["currency"], "tolerance": a["tolerance"], "rows": _records(df)},
                           indent=2, allow_nan=False) + "\n"
     if fmt == "csv":
-        return str(df.to_csv(index=False))
+        return csv_text(df)
     cur, unit, scale = a["currency"], a["unit"], a.get("scale", 1.0)
     partners: list[str] = a["partners"]
     headers = ["value", "point", "status", "objective"] + [f"net gain {p}" for p in partners] + [
@@ -75,7 +78,7 @@ def render_tornado(df: pd.DataFrame, fmt: str) -> str:
                            "objective": _clean(a["objective"]), "rows": _records(df)},
                           indent=2, allow_nan=False) + "\n"
     if fmt == "csv":
-        return str(df.to_csv(index=False))
+        return csv_text(df)
     cur, scale = a["currency"], a.get("scale", 1.0)
     headers = ["rank", "field", "what", "base", "low", "high", "objective at low", "objective at high", "swing",
                "note"]
@@ -109,7 +112,19 @@ def check_chart_path(path: Path) -> str | None:
     return None
 
 
-def sweep_chart(df: pd.DataFrame, path: Path) -> None:
+def save_chart(fig: Any, path: Path, *, protect: Iterable[str | Path] = (), force: bool = False) -> Path:
+    """Draw ``fig`` as PNG or SVG (by the suffix of ``path``) in memory, then write it with allocopt's one atomic
+    writer: never through a symbolic link, never half a file, never over an input file (``protect``), over another
+    file only if it is a chart allocopt drew, unchanged since (or with ``force``)."""
+    from allocopt.io.files import write_atomic_bytes
+    from allocopt.io.marks import style_of
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=Path(path).suffix.lower().lstrip(".") or "png")
+    return write_atomic_bytes(path, buffer.getvalue(), protect=protect, sign=style_of(path), force=force)
+
+
+def sweep_chart(df: pd.DataFrame, path: Path, *, protect: Iterable[str | Path] = (), force: bool = False) -> None:
     """Objective and every partner's net gain against the swept value; breakpoints as dashed lines."""
     plt = pyplot()
     a = df.attrs
@@ -126,11 +141,14 @@ def sweep_chart(df: pd.DataFrame, path: Path) -> None:
     ax.legend(fontsize="small")
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    try:
+        save_chart(fig, path, protect=protect, force=force)
+    finally:
+        plt.close(fig)
 
 
-def tornado_chart(df: pd.DataFrame, path: Path) -> None:
+def tornado_chart(df: pd.DataFrame, path: Path, *, protect: Iterable[str | Path] = (),
+                  force: bool = False) -> None:
     """Horizontal bars: the objective's change at the low and the high value of each field, widest on top. Fields
     that do not move the objective (a swing of 0: solver noise is 0) get no bar."""
     plt = pyplot()
@@ -146,5 +164,7 @@ def tornado_chart(df: pd.DataFrame, path: Path) -> None:
     ax.set_title(f"Tornado: each field moved {a['pct']:g}% down and up")
     ax.legend(fontsize="small")
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    try:
+        save_chart(fig, path, protect=protect, force=force)
+    finally:
+        plt.close(fig)

@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 from tabulate import tabulate
 
+from allocopt.io.text import TEXT_DIRECTION_CONTROLS, visible
 from allocopt.results.metrics import split_summary
 from allocopt.results.result import Result, gap_text
 from allocopt.results.units import is_missing, money, percent, plain_number, units
@@ -106,8 +107,17 @@ def gate_view(result: Result, phases: list[str]) -> pd.DataFrame:
 
 def _table(df: pd.DataFrame, fmt: str) -> str:
     tablefmt = "github" if fmt == "markdown" else "simple"
-    flat: Any = df.reset_index()
+    flat: Any = _shown(df.reset_index())
     return tabulate(flat, headers="keys", tablefmt=tablefmt, showindex=False, disable_numparse=True)
+
+
+def _shown(flat: pd.DataFrame) -> pd.DataFrame:
+    """The table with every text-direction control written as its escape, so that none reorders it (the readers
+    refuse them in the first place: this is the second line)."""
+    texts = [v for v in [*flat.columns, *flat.to_numpy().ravel()] if isinstance(v, str)]
+    if not any(TEXT_DIRECTION_CONTROLS.intersection(v) for v in texts):
+        return flat
+    return flat.map(lambda v: visible(v) if isinstance(v, str) else v).rename(columns=lambda c: visible(str(c)))
 
 
 def render(result: Result, phases: list[str], fmt: str = "table", notes: bool = True) -> str:

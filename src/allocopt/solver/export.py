@@ -4,6 +4,8 @@ names; the MPS file as a plain minimisation that every MPS reader takes the same
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import pyomo.environ as pyo
@@ -15,8 +17,11 @@ MPS_NOTE = ("* allocopt: this file MINIMISES the NEGATED objective (row {row}): 
 """Comment lines that head an exported MPS file (``{row}``: the name of its objective row)."""
 
 
-def write_model(model: Any, path: str, fmt: str) -> None:
-    """Write the model as an LP or MPS file for any other solver, with readable names.
+def write_model(model: Any, path: str | Path, fmt: str, *, protect: Iterable[str | Path] = (),
+                force: bool = False) -> Path:
+    """Write the model as an LP or MPS file for any other solver, with readable names, atomically, never over an
+    input file (``protect``), over another file only if allocopt wrote it (or with ``force``): see
+    :func:`allocopt.io.files.replace_atomic`. The last line is allocopt's mark, a comment.
 
     The LP file keeps the maximisation (``max`` is read the same way by every LP reader). The MPS file states the
     same problem as the minimisation of the negated objective, with no ``OBJSENSE`` section and a comment line
@@ -24,6 +29,14 @@ def write_model(model: Any, path: str, fmt: str) -> None:
     constant in the objective stays a constant (Pyomo writes it as the column ``ONE_VAR_CONSTANT`` held at 1)."""
     if fmt not in ("lp", "mps"):
         raise SolverError(f"unknown model format '{fmt}': use lp or mps")
+    from allocopt.io.files import replace_atomic
+
+    return replace_atomic(path, lambda tmp: _fill_model_file(model, str(tmp), fmt), protect=protect,
+                          suffix=f".{fmt}", sign=fmt, force=force)
+
+
+def _fill_model_file(model: Any, path: str, fmt: str) -> None:
+    """Let Pyomo write the model into ``path`` (the temporary file :func:`write_model` hands it)."""
     # Pyomo guesses the format from the extension and warns when told a name it spells differently ("cpxlp").
     guessed = path.lower().endswith(f".{fmt}")
     options = {"symbolic_solver_labels": True}
