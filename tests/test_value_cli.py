@@ -82,7 +82,9 @@ def test_apply_writes_the_values_into_the_file_as_written_and_shows_what_moves(a
     assert code == 0, err
     text = target.read_text()
     assert "    unit_value: 80000      # a non-financial contribution" in text  # comments and layout kept
-    assert text.replace("unit_value: 80000 ", "unit_value: 0 ") == ACCESS
+    body, mark = text.rstrip("\n").rsplit("\n", 1)  # allocopt's own mark comes last (it may replace the file)
+    assert mark.startswith("# allocopt-output sha256=")
+    assert body.replace("unit_value: 80000 ", "unit_value: 0 ") + "\n" == ACCESS
     assert access_file.read_text() == ACCESS and f"wrote {target}" in err
     assert allocopt.load_instance(target).resources["access"].unit_value == 80_000
     assert "- access: unit_value 80,000 USD per slot" in out
