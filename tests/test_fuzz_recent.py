@@ -444,6 +444,69 @@ def _zip(members: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
+ROW_RUNS = st.lists(st.one_of(st.tuples(st.just("empty"), st.integers(1, 400)),
+                              st.tuples(st.just("jump"), st.integers(1, 5_000_000)),
+                              st.tuples(st.just("blank-cell"), st.integers(1, 16_384))), min_size=1, max_size=6)
+
+
+def _row_xml(runs: list[tuple[str, int]], first: int) -> tuple[bytes, int]:
+    """Rows without a value after row ``first - 1``: empty ones, one far down, one with a blank cell far right;
+    the XML and the number of the last row."""
+    parts, last = [], first - 1
+    for kind, n in runs:
+        if kind == "empty":
+            parts.append(b"<row/>" * n)
+            last += n
+        elif kind == "jump":
+            last += n
+            parts.append(f'<row r="{last}"/>'.encode())
+        else:
+            last += 1
+            parts.append(f'<row r="{last}"><c r="{_letters(n)}{last}" s="0"/></row>'.encode())
+    return b"".join(parts), last
+
+
+def _letters(column: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return str(get_column_letter(column))
+
+
+@FUZZ
+@given(sheet=st.integers(1, 13), runs=ROW_RUNS)
+def test_workbooks_of_many_empty_rows_are_read_as_a_stream(work: Path, workbook: Path, sheet: int,
+                                                           runs: list[tuple[str, int]]) -> None:
+    """Before: 5,000,000 empty rows (12.6 MB, within every limit) hung the reader, which measured each sheet whole
+    before counting its rows. Now each sheet is a stream that stops at the limit (lowered here to 50 rows)."""
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+
+    import allocopt.io.workbook
+
+    with zipfile.ZipFile(workbook) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    name = f"xl/worksheets/sheet{sheet}.xml"
+    first = members[name].count(b"<row ") + 1
+    rows, last = _row_xml(runs, first)
+    members[name] = re.sub(rb"<dimension [^>]*>", b"", members[name].replace(b"</sheetData>", rows + b"</sheetData>"))
+    path = put(work / "rows.xlsx", _zip(members))
+    counted, original = [0], ReadOnlyWorksheet.iter_rows
+
+    def counting(self: Any, *args: Any, **kwargs: Any) -> Any:
+        for row in original(self, *args, **kwargs):
+            counted[0] += 1
+            yield row
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(allocopt.io.workbook, "MAX_SHEET_ROWS", 50)
+        patch.setattr(ReadOnlyWorksheet, "iter_rows", counting)
+        res = run("validate", str(path))
+    if last > 51:
+        refused(res, path, "has more than 50 rows")
+    else:
+        assert res.exit_code == EXIT_OK, res.stderr
+    assert counted[0] <= 13 * 2 * 52, counted[0]  # no sheet read past its limit, in either pass
+
+
 def test_damaged_workbook_files(work: Path, workbook: Path) -> None:
     raw = workbook.read_bytes()
     with zipfile.ZipFile(io.BytesIO(raw)) as archive:

@@ -321,6 +321,62 @@ def test_huge_workbooks_are_refused(book: Any, tmp_path: Path, monkeypatch: pyte
         problems(saved(wide, tmp_path / "wide.xlsx"))
 
 
+def with_rows(path: Path, sheet_no: int, rows: bytes) -> Path:
+    """The workbook with ``rows`` (XML) added at the end of a sheet, and without the size a sheet may record (a
+    hostile file need not give it)."""
+    out = path.with_name("rows-" + path.name)
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == f"xl/worksheets/sheet{sheet_no}.xml":
+                data = re.sub(rb"<dimension [^>]*>", b"", data.replace(b"</sheetData>", rows + b"</sheetData>"))
+            dst.writestr(item.filename, data)
+    return out
+
+
+def rows_read(monkeypatch: pytest.MonkeyPatch) -> dict[tuple[str, bool], int]:
+    """Count the rows openpyxl hands the reader, by sheet and by whether the saved values were read."""
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+
+    counted: dict[tuple[str, bool], int] = {}
+    original = ReadOnlyWorksheet.iter_rows
+
+    def counting(self: Any, *args: Any, **kwargs: Any) -> Any:
+        key = (self.title, bool(self.parent.data_only))
+        for row in original(self, *args, **kwargs):
+            counted[key] = counted.get(key, 0) + 1
+            yield row
+
+    monkeypatch.setattr(ReadOnlyWorksheet, "iter_rows", counting)
+    return counted
+
+
+@pytest.mark.parametrize("rows", [b"<row/>" * 20_000, b'<row r="5000000"/>', b'<row r="1048576"><c r="A1048576">'
+                                  b'<v>1</v></c></row>'], ids=["empty-rows", "a-far-row", "a-far-cell"])
+def test_a_sheet_of_many_empty_rows_is_refused_as_soon_as_it_passes_the_limit(
+        book: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rows: bytes) -> None:
+    """Before: the reader measured the whole sheet first (calculate_dimension): 5,000,000 empty rows, a 12.6 MB
+    workbook within every limit, ran past a minute; 1,000,000 took 52.6 s and 539 MB before being refused."""
+    book["capacity"]["D2"] = "=1000000+500000"  # a formula: its saved value is read too, from its own sheet only
+    path = with_rows(saved(book, tmp_path / "jv.xlsx"), book.sheetnames.index("phases") + 1, rows)
+    monkeypatch.setattr(workbook, "MAX_SHEET_ROWS", 100)
+    counted = rows_read(monkeypatch)
+    assert "sheet 'phases': has more than 100 rows" in problems(path)
+    assert sum(counted.values()) < 2_000  # each sheet a stream stopped at the limit: not 20,000 or 5,000,000 rows
+
+
+def test_a_formula_beside_a_long_sheet_reads_the_saved_values_of_its_own_sheet(
+        book: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    book["capacity"]["D2"] = "=1000000+500000"
+    sheet_no = book.sheetnames.index("capacity") + 1
+    path = with_cached_value(saved(book, tmp_path / "formula.xlsx"), sheet_no, "D2", "1500000")
+    path = with_rows(path, book.sheetnames.index("commitments") + 1, b"<row/>" * 5_000)
+    counted = rows_read(monkeypatch)
+    assert load_instance(path).capacity_of("northfield-manufacturing", "capital", "pilot") == 1_500_000
+    assert ("commitments", True) not in counted  # the saved values of the formula's sheet only
+    assert counted[("commitments", False)] <= 2 * 5_010  # its cells, and nothing past the last column
+
+
 def test_a_missing_openpyxl_names_the_extra(tmp_path: Path, book: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     path = saved(book, tmp_path / "jv.xlsx")
     monkeypatch.setitem(sys.modules, "openpyxl", None)

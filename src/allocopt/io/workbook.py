@@ -119,16 +119,22 @@ def _is_formula(cell: Any) -> bool:
 
 
 def _sheet_rows(ws: Any, title: str, problems: SheetProblems) -> list[tuple[int, list[Any]]] | None:
-    """(row number, cells) of every non-empty row; ``None`` (with a problem) past the size limits."""
+    """(row number, cells) of every non-empty row; ``None`` (with a problem) past the size limits.
+
+    The rows are read as a stream and reading stops at the limit: a sheet of millions of empty rows is refused after
+    :data:`MAX_SHEET_ROWS`, not parsed whole first (which took a minute and half a gigabyte)."""
+    from openpyxl.cell.read_only import EMPTY_CELL
+
+    no_cells = {id(EMPTY_CELL)}
+    _forget_recorded_size(ws)
     rows: list[tuple[int, list[Any]]] = []
-    if hasattr(ws, "reset_dimensions"):  # the size a file records may be missing or wrong (rows past it were lost)
-        ws.reset_dimensions()
-        ws.calculate_dimension(force=True)
     for n, row in enumerate(ws.iter_rows(max_col=MAX_COLUMNS + 1), start=1):
         if n > MAX_SHEET_ROWS + 1:
             problems.add(f"sheet '{title}'", f"has more than {MAX_SHEET_ROWS:,} rows",
                          "remove empty or unused rows, or split the partnership")
             return None
+        if set(map(id, row)) == no_cells:  # a row without cells, told at C speed
+            continue
         cells = list(row)
         if len(cells) > MAX_COLUMNS and cells[MAX_COLUMNS].value is not None:
             problems.add(f"sheet '{title}', row {n}", f"uses more than {MAX_COLUMNS} columns",
@@ -140,22 +146,32 @@ def _sheet_rows(ws: Any, title: str, problems: SheetProblems) -> list[tuple[int,
     return rows if _nothing_beyond(ws, title, problems) else None
 
 
+def _forget_recorded_size(ws: Any) -> None:
+    """Read every row a sheet holds: the size its file records may be missing or wrong (rows past it were lost)."""
+    if hasattr(ws, "reset_dimensions"):
+        ws.reset_dimensions()
+
+
 MAX_CELLS_BEYOND = 20_000_000
-"""Most cells past the last usable column scanned for a value; a sheet claiming more is refused unread."""
+"""Most cells past the last usable column scanned for a value; a sheet spreading over more is refused."""
 
 
 def _nothing_beyond(ws: Any, title: str, problems: SheetProblems) -> bool:
-    """No value past column ``MAX_COLUMNS + 1`` (read above): a value there would be lost without a word. The
-    sheet's size, measured from its cells by :func:`_sheet_rows`, says whether any cell lies there."""
-    width, height = getattr(ws, "max_column", None), getattr(ws, "max_row", None)
-    if not isinstance(width, int) or width <= MAX_COLUMNS + 1:
-        return True
-    if not isinstance(height, int) or height * (width - MAX_COLUMNS - 1) > MAX_CELLS_BEYOND:
-        problems.add(f"sheet '{title}'", f"uses {width:,} columns, more than the {MAX_COLUMNS} a sheet may use",
-                     "remove the cells beyond the table")
-        return False
-    for n, row in enumerate(ws.iter_rows(min_col=MAX_COLUMNS + 2, max_col=width, values_only=True), start=1):
-        for k, value in enumerate(row):
+    """No value past column ``MAX_COLUMNS + 1`` (read by :func:`_sheet_rows`): a value there would be lost without
+    a word. A second stream over the rows (no more than :func:`_sheet_rows` let through), each only as wide as its
+    cells beyond that column reach; the cells scanned are counted, and a sheet spreading over more than
+    :data:`MAX_CELLS_BEYOND` of them is refused."""
+    scanned = 0
+    for n, row in enumerate(ws.iter_rows(min_col=MAX_COLUMNS + 2), start=1):
+        if n > MAX_SHEET_ROWS + 1:
+            break
+        scanned += len(row)
+        if scanned > MAX_CELLS_BEYOND:
+            problems.add(f"sheet '{title}'", f"spreads over more than the {MAX_COLUMNS} columns a sheet may use",
+                         "remove the cells beyond the table")
+            return False
+        for k, cell in enumerate(row):
+            value = getattr(cell, "value", None)
             if value is not None and value != "":
                 problems.add(f"sheet '{title}', row {n}, column {column_letter(MAX_COLUMNS + 2 + k)}",
                              f"holds a value beyond the {MAX_COLUMNS} columns a sheet may use",
@@ -192,17 +208,28 @@ class _Reader:
         self.unread = SheetProblems(source)
         """Problems of single cells and rows: reported with what validating the rest finds."""
         self.index = CellIndex(source)
-        self.cached: Any = None
+        self.values_book: Any = None
+        self.cached: dict[str, dict[tuple[int, int], Any]] = {}
 
     def cached_value(self, title: str, row: int, column: int) -> Any:
         """The value a spreadsheet program saved with a formula (``None`` if none was saved)."""
-        if self.cached is None:
-            book = _open(self.raw, self.source, values=True)
-            self.cached = {ws.title: {(r, c): v for r, line in enumerate(ws.iter_rows(max_col=MAX_COLUMNS,
-                                                                                        values_only=True), start=1)
-                                      for c, v in enumerate(line, start=1) if v is not None}
-                           for ws in book.worksheets}
-        return self.cached.get(title, {}).get((row, column))
+        if title not in self.cached:
+            self.cached[title] = self._saved_values(title)
+        return self.cached[title].get((row, column))
+
+    def _saved_values(self, title: str) -> dict[tuple[int, int], Any]:
+        """The values saved in one sheet (read once a formula there needs one), as a stream of no more rows than
+        :func:`_sheet_rows` let through."""
+        if self.values_book is None:
+            self.values_book = _open(self.raw, self.source, values=True)
+        ws = self.values_book[title]
+        _forget_recorded_size(ws)
+        saved: dict[tuple[int, int], Any] = {}
+        for r, line in enumerate(ws.iter_rows(max_col=MAX_COLUMNS, values_only=True), start=1):
+            if r > MAX_SHEET_ROWS + 1:
+                break
+            saved.update(((r, c), v) for c, v in enumerate(line, start=1) if v is not None)
+        return saved
 
     def read(self) -> dict[str, Any]:
         book = _open(self.raw, self.source, values=False)
