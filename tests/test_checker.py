@@ -27,10 +27,13 @@ from __future__ import annotations
 
 import ast
 import json
+import math
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from allocopt.check.checker import (
     OBJECTIVE_RECOMPUTERS,
@@ -764,3 +767,18 @@ def test_checker_is_independent_of_the_model() -> None:
             imported.add(node.module or "")
     forbidden = ("pyomo", "highspy", "allocopt.model", "allocopt.solver.highs", "allocopt.build", "allocopt.api")
     assert not [m for m in imported if m.startswith(forbidden)], imported
+
+
+@settings(max_examples=60, deadline=None)
+@given(alpha=st.one_of(st.sampled_from([0.0, 1.0, 2.0, 100.0]), st.floats(0, 100)),
+       above=st.tuples(st.floats(1e-3, 1e9), st.floats(1e-3, 1e9)))
+def test_alpha_fair_is_recomputed_with_the_alpha_the_result_names_even_0(alpha: float,
+                                                                          above: tuple[float, float]) -> None:
+    """Regression: ``context.get("alpha") or 1.0`` turned alpha 0 (the weighted sum of gains above stand-alone)
+    into 1 (Nash's sum of logarithms). Every alpha in [0, 100] is now recomputed as written."""
+    inst = instance_from_dict(base_instance())
+    gains = {"north": 100_000 + above[0], "south": above[1]}
+    figures = PlanFigures({}, {}, {}, {}, {}, {}, {}, {}, gains, {"alpha": alpha})
+    xs = (gains["north"] - 100_000, gains["south"])  # north stands alone at 100,000
+    expected = sum(math.log(x) if alpha == 1.0 else x ** (1 - alpha) / (1 - alpha) for x in xs)
+    assert OBJECTIVE_RECOMPUTERS["alpha_fair"](inst, figures) == pytest.approx(expected, rel=1e-9)

@@ -572,3 +572,32 @@ def dataclasses_replace(result: Any, **changes: Any) -> Any:
     import dataclasses
 
     return dataclasses.replace(result, **changes)
+
+
+@pytest.mark.parametrize("alpha", [0, 0.5, 2])
+def test_the_checker_recomputes_alpha_fair_with_its_own_alpha_even_0(alpha: float) -> None:
+    """Regression: the checker read ``alpha or 1.0``, so alpha 0 (the weighted sum of gains above stand-alone) was
+    recomputed as Nash's sum of logarithms, and ``compare --objectives alpha_fair:alpha=0`` exited 6."""
+    inst = allocopt.load_instance(ROOT / "instances" / "channel-ecosystem.yaml")
+    result = allocopt.solve(inst, model_spec_from_dict({"objective": {"name": "alpha_fair", "alpha": alpha}}))
+    report = allocopt.check_result(inst, result.to_dict())
+    assert report.ok, report.summary()
+    if alpha == 0:
+        above = result.partners["net_gain"] - pd.Series({p: q.stand_alone for p, q in inst.partners.items()})
+        weights = pd.Series({p: q.weight for p, q in inst.partners.items()})
+        assert result.objective == pytest.approx(float((weights * above).sum()), rel=1e-9)
+
+
+def test_a_frontier_reaches_a_partner_whose_best_gain_is_exactly_0() -> None:
+    """Regression: ``high = best_b.objective or low`` took b's best gain of exactly 0 for 'no plan', so every
+    point of the frontier sat at b's lowest gain (-100) instead of spreading from -100 to 0."""
+    inst = allocopt.instance_from_dict({
+        "resources": {"capital": {"unit": "USD", "unit_value": 1}}, "phases": ["pilot"],
+        "partners": {"a": {"capacity": {"capital": 0}}, "b": {"capacity": {"capital": 100}}},
+        "initiatives": {"x": {"phases": {"pilot": {"capital": 100, "value": 150}},
+                              "benefit_share": {"a": 1.0, "b": 0.0}}},
+    })
+    spec = model_spec_from_dict({"rules": {"no_subsidy": {"enabled": False}, "participation": {"enabled": False}}})
+    table = frontier(inst, 3, ("a", "b"), spec)
+    assert table["floor"].tolist() == pytest.approx([-100.0, -50.0, 0.0])
+    assert table["gain a"].tolist() == pytest.approx([150.0, 0.0, 0.0])

@@ -135,3 +135,47 @@ def test_no_import_circle_among_modules() -> None:
     g = grimp.build_graph("allocopt", exclude_type_checking_imports=True)
     graph = {m: set(g.find_modules_directly_imported_by(m)) for m in g.modules}
     assert _circles(graph) == []
+
+
+#: ``x or DEFAULT`` where ``x`` may never be 0, or where 0 is meant to fall through, each with the reason.
+FALLS_THROUGH_ON_PURPOSE = {
+    "d.unit_value[key[-1]] or 1.0": "a resource of unit value 0 (not money) is priced per unit",
+    "d.unit_value[c.resource] or 1.0": "the same, for a commitment on such a resource",
+    "data.unit_value[arc[3]] or 1.0": "the same: moving a unit of a non-financial resource costs 1 in a replan",
+    "d.instance.partners[p].risk.max_initiative_share or 1.0": "the schema refuses 0 (gt=0): only None falls through",
+    "self.instance.partners[p].risk.max_initiative_share or 1.0": "the same",
+    "ledger.instance.partners[p].risk.max_initiative_share or 1.0": "the same",
+    "samples or DEFAULT_SAMPLES": "samples of 0 or 1 are refused before (at least 2)",
+    "describe(s.family, s.index, data).value or 1.0": "inside max(1.0, abs(...)): 0 and 1 give the same scale",
+}
+
+
+def _falls_back_past_zero(node: ast.AST) -> bool:
+    """``x or 2.5`` / ``x or DEFAULT_X``: a 0 in ``x`` would become the default."""
+    if not (isinstance(node, ast.BoolOp) and isinstance(node.op, ast.Or)):
+        return False
+    last = node.values[-1]
+    number = isinstance(last, ast.Constant) and isinstance(last.value, (int, float)) and not isinstance(
+        last.value, bool) and last.value != 0
+    constant = isinstance(last, ast.Name) and last.id.isupper()
+    return number or constant
+
+
+def test_no_number_that_may_be_0_falls_back_to_a_default_with_or() -> None:
+    """Regression: the checker read ``context.get("alpha") or 1.0``, so alpha 0 (utilitarian) was checked as Nash
+    (``compare --objectives alpha_fair:alpha=0`` exited 6). Write ``default if x is None else x``; a fall-through
+    meant on purpose is listed above, with its reason. (A default held in a lower-case name, as the frontier's
+    ``best.objective or low`` was, is beyond this rule: review those by hand.)"""
+    found = []
+    for path in sorted(SRC.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if _falls_back_past_zero(node) and ast.unparse(node) not in FALLS_THROUGH_ON_PURPOSE:
+                found.append(f"{path.relative_to(SRC)}:{getattr(node, 'lineno', 0)}: {ast.unparse(node)}")
+    assert found == []
+
+
+def test_the_or_rule_sees_a_default() -> None:
+    assert _falls_back_past_zero(ast.parse("alpha or 1.0", mode="eval").body)
+    assert _falls_back_past_zero(ast.parse("n or DEFAULT_SAMPLES", mode="eval").body)
+    assert not _falls_back_past_zero(ast.parse("gap or 0.0", mode="eval").body)
+    assert not _falls_back_past_zero(ast.parse("spec or ModelSpec()", mode="eval").body)

@@ -81,7 +81,8 @@ def alpha_fair_utility(instance: Instance, figures: PlanFigures) -> float:
     the result says no plan makes every partner better off, the smallest weighted gain (its leximin fallback)."""
     if figures.context.get("undefined"):
         return smallest_weighted_gain(instance, figures)
-    alpha = float(figures.context.get("alpha") or 1.0)
+    given = figures.context.get("alpha")
+    alpha = 1.0 if given is None else float(given)  # alpha 0 is the utilitarian sum, not Nash
     above = _above(instance, figures)
     total = 0.0
     for p, partner in instance.partners.items():

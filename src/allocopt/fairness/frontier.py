@@ -43,7 +43,7 @@ def frontier_points(session: Session, between: tuple[str, str] | None, points: i
                 return out
             low = st.gains()[b]
             best_b = st.solve({st.gain[b]: 1.0})
-            high = float(best_b.objective or low)
+            high = low if best_b.objective is None else float(best_b.objective)  # b's best may be 0
             t = st.hs.add_column()
             st.hs.add_row({st.gain[b]: 1.0, t: -1.0}, lower=0.0)
             objective = {st.gain[a]: 1.0}
