@@ -8,6 +8,7 @@ The oracle for the values is a separate cold solve of the reduced partnership.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import math
@@ -17,6 +18,8 @@ import pandas as pd
 import pytest
 import yaml
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import allocopt
 from allocopt.cli.main import EXIT_USAGE, main
@@ -309,3 +312,98 @@ def test_cli_sampled(two_file: Any) -> None:
     assert out.exit_code == 0, out.output
     assert "Shapley value sampled from 6 orders of joining" in out.output
     assert "95% CI low" in out.output
+
+
+# -- --dask aimed at something that is not a Dask scheduler ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def impostor() -> Any:
+    """A plain TCP server on loopback that greets every connection with ``server.greeting`` (or with nothing);
+    each test sets the greeting it needs."""
+    import socket
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+
+    class Server:
+        greeting = b""
+        address = f"tcp://127.0.0.1:{listener.getsockname()[1]}"
+
+    def serve() -> None:
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            held.append(connection)
+            with contextlib.suppress(OSError):
+                connection.sendall(Server.greeting)
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield Server
+    listener.close()
+    for connection in held:
+        connection.close()
+
+
+@pytest.mark.parametrize("greeting", [b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", b"\xff" * 8 + b"x" * 100,
+                                      b"\x10\x00\x00\x00\x00\x00\x00\x00" + b"\x00" * 16, b"SSH-2.0-OpenSSH_9.6\r\n"])
+def test_dask_at_an_address_where_something_else_answers_exits_3_naming_it(two_file: Any, impostor: Any,
+                                                                            greeting: bytes) -> None:
+    """Before: distributed trusted the first 8 bytes as a length (numpy tried to allocate 3.07 EiB): a traceback,
+    exit 1."""
+    needs_extra("dask")
+    impostor.greeting = greeting
+    out = CliRunner().invoke(main, ["coalitions", str(two_file), "--dask", impostor.address])
+    assert out.exit_code == 3, out.output
+    assert f"cannot use the Dask cluster at {impostor.address}: what answers there is not a Dask scheduler" in \
+        out.stderr and "Traceback" not in out.output
+
+
+def test_dask_at_a_silent_address_gives_up_in_time(impostor: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before: a server that accepted the connection and said nothing kept distributed waiting for ever."""
+    needs_extra("dask")
+    from allocopt.errors import ExecutorError
+    from allocopt.solver import executor
+
+    monkeypatch.setattr(executor, "CONNECT_TIMEOUT_S", 0.3)
+    impostor.greeting = b""
+    with pytest.raises(ExecutorError, match=f"at {impostor.address}: no Dask scheduler answered within 0.3 s"):
+        executor.run_tasks(abs, [-1], dask=impostor.address)
+
+
+def test_dask_addresses_that_are_no_addresses_are_usage_errors(two_file: Any) -> None:
+    needs_extra("dask")
+    for address in ("tcp://127.0.0.1:port", "tcp://[::1"):
+        out = CliRunner().invoke(main, ["coalitions", str(two_file), "--dask", address])
+        assert out.exit_code == EXIT_USAGE and f"--dask {address}: not the address of a Dask scheduler" in out.stderr
+
+
+def test_a_real_scheduler_passes_the_greeting_check() -> None:
+    distributed = needs_extra("dask")
+    from allocopt.solver.executor import run_tasks
+
+    with distributed.LocalCluster(n_workers=1, processes=False, threads_per_worker=1, dashboard_address=None,
+                                  protocol="tcp") as cluster:
+        assert cluster.scheduler_address.startswith("tcp://")
+        assert run_tasks(abs, [-1, 2, -3], dask=cluster.scheduler_address) == [1, 2, 3]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(greeting=st.binary(max_size=80))
+def test_whatever_answers_at_a_dask_address_ends_in_a_message_within_the_timeout(
+        impostor: Any, monkeypatch: pytest.MonkeyPatch, greeting: bytes) -> None:
+    needs_extra("dask")
+    import time
+
+    from allocopt.errors import ExecutorError
+    from allocopt.solver import executor
+
+    monkeypatch.setattr(executor, "CONNECT_TIMEOUT_S", 0.3)
+    impostor.greeting = greeting
+    started = time.monotonic()
+    with pytest.raises(ExecutorError, match=f"at {impostor.address}: "):
+        executor.run_tasks(abs, [-1], dask=impostor.address)
+    assert time.monotonic() - started < 5

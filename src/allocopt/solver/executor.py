@@ -11,23 +11,31 @@ and since each task carries everything it needs, they are the same whichever way
   Dask cluster. ``dask.distributed`` is the optional extra ``allocopt[dask]``; allocopt must be installed on the
   workers. :attr:`Executor.size` counts worker processes: start them with one thread each (``--nthreads 1``),
   since a task function may solve one task at a time per process.
+  A ``tcp://`` address must greet like a Dask scheduler within :data:`CONNECT_TIMEOUT_S` seconds, else
+  :class:`~allocopt.errors.ExecutorError` names it (whatever else answers there, or nothing at all).
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import socket
+import struct
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from allocopt.errors import ExecutorError, MissingExtraError
+from allocopt.errors import ExecutorError, MissingExtraError, OptionsError
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 CONNECT_TIMEOUT_S = 10
 """How long to try to reach a Dask scheduler before giving up."""
+MAX_GREETING_BYTES = 64 * 2**10
+"""Most bytes a scheduler's greeting (its handshake: compression, Python version, pickle protocol) may take; it
+takes under a hundred. Whatever answers with more, or with a length prefix of exabytes, is no scheduler."""
 
 Progress = Callable[[int], None]
 """Told how many more tasks have finished (``click.progressbar``'s ``update`` fits)."""
@@ -110,14 +118,83 @@ def _dask_client(dask: str | Any) -> Iterator[Any]:
     if isinstance(dask, client_class):
         yield dask
         return
+    if isinstance(dask, str):
+        _expect_a_scheduler(dask, CONNECT_TIMEOUT_S)
     try:
         client = client_class(dask, timeout=CONNECT_TIMEOUT_S)  # an address or a cluster object
-    except (OSError, TimeoutError, ValueError) as err:
-        raise ExecutorError(f"cannot reach the Dask cluster at {dask}: {err}") from None
+    except Exception as err:  # noqa: BLE001 - whatever answers there, it is not a cluster allocopt can use
+        raise ExecutorError(f"cannot use the Dask cluster at {dask}: {_first_line(err)}") from None
     try:
         yield client
     finally:
         client.close()
+
+
+def _first_line(err: BaseException) -> str:
+    text = (str(err).strip().splitlines() or [""])[0][:200]
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
+
+
+def _expect_a_scheduler(address: str, timeout: float) -> None:
+    """Refuse, within ``timeout`` seconds, a TCP address where no Dask scheduler answers. A scheduler greets a new
+    connection first, with its handshake (an 8-byte length, then a small message); ``distributed`` itself reads
+    that greeting with no time limit and trusts its length (something else answering made it try to allocate
+    3 EiB, and a silent server made it wait for ever). Other schemes (``tls://``, ``inproc://``) are left to
+    ``distributed``."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    try:
+        scheme, location = parse_address(address)
+        host, port = parse_host_port(location, default_port=8786) if scheme == "tcp" else ("", 0)
+    except (ValueError, TypeError) as err:
+        raise OptionsError(f"--dask {address}: not the address of a Dask scheduler ({err}); write "
+                           "tcp://HOST:PORT, e.g. tcp://127.0.0.1:8786") from None
+    if scheme != "tcp":
+        return
+    deadline = time.monotonic() + timeout
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as connection:
+            (size,) = struct.unpack("<Q", _receive(connection, 8, deadline))
+            if not 0 < size <= MAX_GREETING_BYTES:
+                raise ExecutorError(f"cannot use the Dask cluster at {address}: what answers there is not a Dask "
+                                    "scheduler (its first message is not a scheduler's greeting)")
+            greeting = _receive(connection, size, deadline)
+    except TimeoutError:
+        raise ExecutorError(f"cannot use the Dask cluster at {address}: no Dask scheduler answered within "
+                            f"{timeout:g} s (is it running, and is this its address?)") from None
+    except OSError as err:
+        raise ExecutorError(f"cannot reach the Dask cluster at {address}: {err.strerror or err}") from None
+    if not _is_greeting(greeting):
+        raise ExecutorError(f"cannot use the Dask cluster at {address}: what answers there is not a Dask "
+                            "scheduler (its first message is not a scheduler's greeting)")
+
+
+def _receive(connection: socket.socket, size: int, deadline: float) -> bytes:
+    """Exactly ``size`` bytes, before ``deadline``; ``TimeoutError`` after it, ``ConnectionError`` on a close."""
+    data = bytearray()
+    while len(data) < size:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError
+        connection.settimeout(left)
+        chunk = connection.recv(size - len(data))
+        if not chunk:
+            raise ConnectionError("the connection was closed before a greeting came")
+        data += chunk
+    return bytes(data)
+
+
+def _is_greeting(message: bytes) -> bool:
+    """Whether ``message`` decodes, as ``distributed`` would decode it, to a scheduler's handshake."""
+    try:
+        from distributed.protocol.core import loads
+        from distributed.protocol.utils import unpack_frames
+
+        frames, more = unpack_frames(message, partial=True)
+        handshake = loads(frames) if not more else None
+    except Exception:  # noqa: BLE001 - garbage fails to decode in many ways
+        return False
+    return isinstance(handshake, dict) and "python" in handshake and "pickle-protocol" in handshake
 
 
 def run_tasks(func: Callable[[T], R], tasks: Sequence[T], *, workers: int | None = None, dask: str | Any | None = None,
