@@ -282,6 +282,21 @@ def test_cli_json_and_csv(two_file: Any) -> None:
     assert out.exit_code == 0 and out.output.startswith("# coalitions\n")
 
 
+@pytest.mark.parametrize("command", [["validate"], ["solve"], ["coalitions"]])
+def test_a_partner_id_holding_a_plus_is_refused_when_the_instance_is_read(tmp_path: Any, command: list[str]) -> None:
+    """Before: the plan solved, but 'coalitions' and 'report --coalitions' ended in exit 3 with
+    "<game>: players[0]: 'x+z' holds '+'", naming no file (and only after solving every coalition)."""
+    path = tmp_path / "plus.yaml"
+    data = copy.deepcopy(TWO)
+    data["partners"]["x+z"] = data["partners"].pop("x")
+    path.write_text(yaml.safe_dump(data))
+    out = CliRunner().invoke(main, [*command, str(path)])
+    assert out.exit_code == 3, out.output
+    assert f"{path}:" in out.stderr and "partners.x+z: partner id 'x+z' holds '+', which joins partners' names in " \
+        "coalitions" in out.stderr and "rename the partner, e.g. 'x-z'" in out.stderr
+    assert "<game>" not in out.stderr
+
+
 def test_cli_usage_errors(two_file: Any) -> None:
     out = CliRunner().invoke(main, ["coalitions", str(two_file), "--concepts", "shapley,fairest"])
     assert out.exit_code == EXIT_USAGE and "fairest" in out.output

@@ -226,7 +226,8 @@ def _held_problems(inst: Instance) -> list[Problem]:
 
 def _id_problems(inst: Instance) -> list[Problem]:
     """Ids a reader cannot tell apart: invisible or direction-changing characters, spaces at either end, and two
-    ids of one kind equal once Unicode-normalised (NFC) and case-folded ("Acme" and "acme", "é" written two ways)."""
+    ids of one kind equal once Unicode-normalised (NFC) and case-folded ("Acme" and "acme", "é" written two ways);
+    and partner ids holding '+', which a coalition of partners could not be written with."""
     problems: list[Problem] = []
     kinds: list[tuple[str, str, Iterable[str], bool]] = [
         ("resource", "resources", inst.resources, True), ("phase", "phases", inst.phases, False),
@@ -244,6 +245,10 @@ def _id_problems(inst: Instance) -> list[Problem]:
             elif name != name.strip():
                 problems.append(Problem(path, f"{kind} id {quoted(name)} starts or ends with a space",
                                         "remove the space"))
+            elif kind == "partner" and COALITION_JOIN in name:
+                problems.append(Problem(path, f"partner id {quoted(name)} holds '{COALITION_JOIN}', which joins "
+                                        "partners' names in coalitions (allocopt coalitions, report --coalitions)",
+                                        f"rename the partner, e.g. {quoted(name.replace(COALITION_JOIN, '-'))}"))
             key = _folded(name)
             if key in seen:
                 other = seen[key][0]
@@ -254,6 +259,9 @@ def _id_problems(inst: Instance) -> list[Problem]:
                 seen[key] = (name, k)
     return problems
 
+
+COALITION_JOIN = "+"
+"""What joins partners' names in a coalition (``acme+globex``): no partner id may hold it."""
 
 _INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 """Unicode categories of characters that do not show, or change how the text around them shows: controls, formats
