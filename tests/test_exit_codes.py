@@ -81,6 +81,20 @@ def test_2_usage_error_for_a_bad_option_value(runner: CliRunner) -> None:
     assert res.exit_code == EXIT_USAGE
 
 
+@pytest.mark.parametrize("args", [
+    ["compare", JV, "--objectives", "alpha_fair:alpha=abc"], ["compare", JV, "--objectives", "alpha_fair:alpha=nan"],
+    ["compare", JV, "--objectives", "nash,alpha_fair"], ["solve", JV, "--objective", "alpha_fair:alpha=-1"],
+    ["solve", JV, "--objective", "fairest"], ["solve", JV, "--objective", "alpha_fair:alpha=1,max_rounds=inf"],
+    ["frontier", JV, "--between", "northfield-manufacturing,nobody"],
+], ids=lambda a: " ".join(a[2:]) if isinstance(a, list) else str(a))
+def test_2_usage_error_for_a_bad_value_inside_an_option(runner: CliRunner, args: list[str]) -> None:
+    """Before: alpha=abc was a usage error (2), alpha=nan invalid input (3), max_rounds=inf a traceback (1). A bad
+    value inside a command-line option is a usage error, everywhere; 3 is for files."""
+    res = runner.invoke(main, args)
+    assert res.exit_code == EXIT_USAGE, res.output
+    assert f"Invalid value for {args[2]}: " in res.stderr, res.stderr
+
+
 def test_3_invalid_input(runner: CliRunner, tmp_path: Path) -> None:
     bad = tmp_path / "plan.yaml"
     bad.write_text(Path(JV).read_text().replace("capacity:", "capacitty:", 1))

@@ -492,6 +492,44 @@ def test_numeric_options(workdir: Path, which: tuple[str, str], text: str) -> No
     assert res.exit_code == expected, (text, res.stderr)
 
 
+objective_texts = st.one_of(
+    st.tuples(st.sampled_from(["alpha_fair", "nash", "utilitarian", "maxmin", "fairest", "", "alpha_fair:alpha"]),
+              st.lists(st.tuples(st.sampled_from(["alpha", "tolerance", "max_rounds", "beta", ""]), number_texts),
+                       max_size=3))
+    .map(lambda t: t[0] + (":" + ",".join(f"{k}={v}" for k, v in t[1]) if t[1] else "")),
+    st.text(max_size=12),
+)
+
+
+@OPS
+@given(command=st.sampled_from([("solve", "--objective"), ("compare", "--objectives")]), text=objective_texts)
+def test_objectives_in_options(workdir: Path, command: tuple[str, str], text: str) -> None:
+    """Before: a bad value inside --objective or --objectives was a usage error (2) when it did not parse
+    (alpha=abc) and invalid input (3) when it parsed but was out of range (alpha=nan). A bad value inside a
+    command-line option is now a usage error, always; a good one reaches the command, which here stops at a file it
+    cannot read (3)."""
+    from allocopt.cli.app import objective_texts as split
+    from allocopt.errors import InputError
+    from allocopt.instance.modelfile import ModelSpec
+    from allocopt.solver.specs import with_objective
+
+    name, option = command
+    assume("\x00" not in text)
+    res = runner.invoke(main, [name, str(workdir / "missing.yaml"), f"{option}={text}"])
+    no_traceback(res, (EXIT_USAGE, EXIT_INPUT))
+    texts = [text] if name == "solve" else split(text)
+    try:
+        for one in texts:
+            with_objective(ModelSpec(), one)
+        good = bool(texts)
+    except InputError:
+        good = False
+    if good:
+        assert res.exit_code == EXIT_INPUT and "missing.yaml" in res.stderr, (text, res.stderr)
+    else:
+        assert res.exit_code == EXIT_USAGE, (text, res.stderr)
+
+
 def _numeric_leaves(data: Any) -> list[list[Any]]:
     return [p for p in _positions(data) if p and isinstance(_at(data, p), (int, float))
             and not isinstance(_at(data, p), bool)]

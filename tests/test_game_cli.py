@@ -159,10 +159,16 @@ def test_unknown_concept_is_a_usage_error(runner: CliRunner, tmp_path: Path) -> 
     ("left=1,right1=x,right2=0", "right1: is 'x', not a number"),
     ("left 1", "'left' is not player=amount"),
 ])
-def test_bad_allocations_exit_3(runner: CliRunner, tmp_path: Path, allocation: str, expected: str) -> None:
+def test_bad_allocations_written_inline_are_usage_errors(runner: CliRunner, tmp_path: Path, allocation: str,
+                                                         expected: str) -> None:
+    """An allocation written inline is the value of --allocation: its problems are a usage error (2); a file's
+    are invalid input (3)."""
     res = runner.invoke(main, ["game", write(tmp_path, "glove.yaml", GLOVE_YAML), "--allocation", allocation])
-    assert res.exit_code == EXIT_INPUT, res.output
-    assert expected in res.stderr
+    assert res.exit_code == EXIT_USAGE, res.output
+    assert "Invalid value for --allocation" in res.stderr and expected in res.stderr
+    given = write(tmp_path, "given.yaml", "".join(f"{part.replace('=', ': ')}\n" for part in allocation.split(",")))
+    res = runner.invoke(main, ["game", write(tmp_path, "glove.yaml", GLOVE_YAML), "--allocation", given])
+    assert res.exit_code == EXIT_INPUT and "given.yaml" in res.stderr, res.output
 
 
 def test_an_inefficient_allocation_gets_no_side_payments(runner: CliRunner, tmp_path: Path) -> None:

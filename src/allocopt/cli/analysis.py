@@ -20,10 +20,12 @@ from allocopt.cli.app import (
     _LazyProgress,
     _steps,
     _sweep_values,
+    checked_objective,
     handle_errors,
     input_path,
     instance_arg,
     main,
+    objective_texts,
 )
 from allocopt.errors import InputError
 
@@ -143,21 +145,15 @@ def compare(instance: Path, model_file: Path | None, objectives: str, time_limit
     and return, the smallest gain, Jain, Gini, the price of fairness, and what changes in the plan."""
     from allocopt.check.checker import check_result
     from allocopt.fairness.compare import compare as compare_objectives
-    from allocopt.instance.modelfile import parse_objective
     from allocopt.instance.schema import load_instance
     from allocopt.reports.fairness import render_comparison
     from allocopt.solver.specs import load_model_spec
     from allocopt.workflows import write_result_set
 
-    names = [o.strip() for o in objectives.split(",") if o.strip()]
+    names = objective_texts(objectives)
     if not names:
         raise click.BadParameter("name at least one objective", param_hint="--objectives")
-    parsed = []
-    for name in names:
-        try:
-            parsed.append(parse_objective(name))
-        except ValueError as err:
-            raise click.BadParameter(f"{name}: {err}", param_hint="--objectives") from None
+    parsed = [checked_objective(name, "--objectives") for name in names]
     protect = [instance] + ([model_file] if model_file else [])
     if out_dir is not None:  # every plan's directory can be written, checked before any solve
         from allocopt.io.files import check_set_target
@@ -224,6 +220,9 @@ def frontier(instance: Path, model_file: Path | None, points: int, between: str,
 
         check_file_target(chart, protect=protect, force=force)  # before solving
     inst = load_instance(instance)
+    if pair is not None and (pair[0] == pair[1] or any(p not in inst.partners for p in pair)):
+        raise click.BadParameter(f"'{between}' does not name two partners of {instance}: give total,min_gain or two "
+                                 f"of {', '.join(inst.partners)}", param_hint="--between")
     table = frontier_of(inst, points, pair, load_model_spec(model_file), time_limit=time_limit)
     if table.empty:
         _fail("no plan: the frontier is empty (run 'allocopt diagnose')", EXIT_INFEASIBLE)

@@ -7,8 +7,8 @@ code meaning
 ==== =========================================================================
 0    success
 1    internal error (a bug: please report it)
-2    usage error (wrong command-line options)
-3    invalid input (instance, model or result file), or a refused output place
+2    usage error (wrong command-line options, or a bad value inside one: ``--objective alpha_fair:alpha=nan``)
+3    invalid input (instance, model, game or result file), or a refused output place
 4    infeasible: the commitments and limits cannot all hold
 5    no plan found within the time limit (or interrupted)
 6    the checker found violations
@@ -149,6 +149,45 @@ def _concepts(text: str, known: Sequence[str]) -> list[str]:
         raise click.BadParameter(f"'{', '.join(unknown) or text}': choose from {', '.join(known)}",
                                  param_hint="--concepts")
     return wanted
+
+
+def option_problem(err: InputError, option: str, value: str) -> click.BadParameter:
+    """A library's problems with a value given inside a command-line option: a usage error (exit 2) naming the
+    option, never invalid input (exit 3), which is for files."""
+    said = "; ".join(f"{p.path}: {p.message}" + (f" ({p.fix})" if p.fix else "") for p in err.problems)
+    return click.BadParameter(f"{value}: {said}", param_hint=option)
+
+
+def objective_texts(text: str) -> list[str]:
+    """``--objectives a,alpha_fair:alpha=2,tolerance=1e-5,b``: one text per objective (a piece with ``=`` and no
+    ``:`` is a further parameter of the objective before it)."""
+    texts: list[str] = []
+    for piece in (p.strip() for p in text.split(",")):
+        if piece and texts and ":" in texts[-1] and ":" not in piece and "=" in piece:
+            texts[-1] += "," + piece
+        elif piece:
+            texts.append(piece)
+    return texts
+
+
+def checked_objective(text: str, option: str) -> dict[str, Any]:
+    """An objective written in an option (``nash``, ``alpha_fair:alpha=2``), parsed and checked as a model file's
+    would be (a known name, its parameters in range); a usage error naming the option if not."""
+    from allocopt.instance.modelfile import ModelSpec, parse_objective
+    from allocopt.solver.specs import with_objective
+
+    try:
+        with_objective(ModelSpec(), text, source=option)
+    except InputError as err:
+        raise option_problem(err, option, text) from None
+    return parse_objective(text)
+
+
+def check_objective(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """The ``--objective`` option's callback: a bad objective is a usage error, before anything is read."""
+    if value is not None:
+        checked_objective(value, "--objective")
+    return value
 
 
 def input_path(**kwargs: Any) -> click.Path:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from allocopt.cli.app import _concepts, _LazyProgress, handle_errors, instance_arg, main
+from allocopt.cli.app import _concepts, _LazyProgress, handle_errors, instance_arg, main, option_problem
 
 
 @main.command()
@@ -28,7 +28,7 @@ def game(game_file: Path, concepts: str, kind: str | None, allocation: str | Non
     value or cost) from GAME_FILE (YAML, JSON or CSV) and print each solution concept side by side, whether the
     core is empty, the least-core epsilon and any superadditivity changes."""
     from allocopt.games.concepts import CONCEPTS, side_payments, solve_game, stability
-    from allocopt.games.gamefile import load_allocation, load_game
+    from allocopt.games.gamefile import load_game
     from allocopt.reports.game import AllocationCheck, render_game
 
     wanted = _concepts(concepts, CONCEPTS)
@@ -38,12 +38,26 @@ def game(game_file: Path, concepts: str, kind: str | None, allocation: str | Non
     solution = solve_game(the_game, wanted)
     check = None
     if allocation is not None:
-        given = load_allocation(allocation, the_game.players)
+        given = _allocation(allocation, the_game.players)
         st = stability(the_game, given)
         payments = side_payments(given, solution.allocations[target], the_game.kind) if st.efficient else \
             side_payments({}, {}, the_game.kind)
         check = AllocationCheck(given, st, target, payments)
     click.echo(render_game(solution, fmt, check), nl=False)
+
+
+def _allocation(text: str, players: tuple[str, ...]) -> dict[str, float]:
+    """``--allocation``: a file's problems are invalid input (exit 3); an allocation written inline is the option's
+    value, and its problems a usage error (exit 2)."""
+    from allocopt.errors import GameError
+    from allocopt.games.gamefile import load_allocation
+
+    try:
+        return load_allocation(text, players)
+    except GameError as err:
+        if err.source == "--allocation":
+            raise option_problem(err, "--allocation", text) from None
+        raise
 
 
 @main.command()

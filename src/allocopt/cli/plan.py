@@ -22,6 +22,7 @@ from allocopt.cli.app import (
     _echo_data,
     _fail,
     _plan_scenarios,
+    check_objective,
     handle_errors,
     input_path,
     instance_arg,
@@ -46,7 +47,7 @@ from allocopt.errors import printable
 @click.option("--log", is_flag=True, help="Show HiGHS's log on stderr")
 @click.option("--prices", "with_prices", is_flag=True,
               help="Also compute the shadow price of every limit (gate decisions held) and its valid range")
-@click.option("--objective", "objective", default=None,
+@click.option("--objective", "objective", default=None, callback=check_objective,
               help="Objective, overriding the model file's: utilitarian, maxmin, leximin, nash, "
                    "alpha_fair:alpha=2, kalai_smorodinsky, max_min_return")
 @click.option("--price-of-fairness", "price_of_fairness", is_flag=True,

@@ -177,7 +177,8 @@ def parse_objective(text: str) -> dict[str, Any]:
             number = float(value)
         except ValueError:
             raise ValueError(f"{key.strip()}={value!r} is not a number") from None
-        out[key.strip()] = int(number) if key.strip() == "max_rounds" else number
+        whole = key.strip() == "max_rounds" and number.is_integer()  # 1.5, nan or inf: refused as not whole
+        out[key.strip()] = int(number) if whole else number
     return out
 
 
