@@ -147,6 +147,10 @@ FALLS_THROUGH_ON_PURPOSE = {
     "ledger.instance.partners[p].risk.max_initiative_share or 1.0": "the same",
     "samples or DEFAULT_SAMPLES": "samples of 0 or 1 are refused before (at least 2)",
     "describe(s.family, s.index, data).value or 1.0": "inside max(1.0, abs(...)): 0 and 1 give the same scale",
+    "sum((h.contributed for h in holdings)) or 1.0": "a divisor: with nothing contributed every share is 0 anyway",
+    "self.capacity or 1.0": "a divisor: with no capacity every limit's share is 0 anyway",
+    "points or DEFAULT_POINTS": "points are refused below 1 (the CLI's range, the valuation's check)",
+    "tolerance or DEFAULT_TOLERANCE": "a tolerance of 0 is refused (the CLI's open range): only None falls through",
 }
 
 
