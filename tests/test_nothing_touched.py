@@ -458,7 +458,8 @@ def test_each_mark_tells_ours_changed_and_foreign(style: str) -> None:
 # 4. No CSV cell is a formula
 
 
-EVIL = {"northfield-manufacturing": '=HYPERLINK("http://evil","x")', "cobalt-software": "+cmd|' /C calc'!A0"}
+# (a partner id may not hold '+', which joins names in coalitions: the '+' prefix is covered by free text below)
+EVIL = {"northfield-manufacturing": '=HYPERLINK("http://evil","x")', "cobalt-software": "@cmd|' /C calc'!A0"}
 """The joint venture's partners renamed as the issue's reproduction names them."""
 
 
@@ -520,7 +521,7 @@ def test_every_csv_of_a_result_set_and_of_stdout(tmp_path: Path) -> None:
     ["prices", "{p}", "--format", "csv"],
     ["compare", "{p}", "--objectives", "utilitarian,maxmin", "--format", "csv", "--out", "{t}/cmp"],
     ["sensitivity", "{p}", "--tornado", "10", "--format", "csv"],
-    ["sensitivity", "{p}", "--param", "partners.+cmd|' /C calc'!A0.stand_alone", "--values", "1,2", "--format",
+    ["sensitivity", "{p}", "--param", "partners.@cmd|' /C calc'!A0.stand_alone", "--values", "1,2", "--format",
      "csv"],
     ["coalitions", "{p}", "--format", "csv"],
     ["renegotiate", "{p}", "--steps", "10", "--format", "csv"],
@@ -532,7 +533,7 @@ def test_every_other_csv_on_stdout_and_in_compare_out(tmp_path: Path, args: list
     res = run(*[a.format(p=plan, t=tmp_path) for a in args])
     assert res.exit_code == EXIT_OK, res.output
     cells = assert_no_formula(res.stdout, args[0])
-    assert any(c.startswith(("'=HYPERLINK", "'+cmd")) or "HYPERLINK" in c or "+cmd" in c for c in cells)
+    assert any(c.startswith(("'=HYPERLINK", "'@cmd")) or "HYPERLINK" in c or "@cmd" in c for c in cells)
     for f in (tmp_path / "cmp").rglob("*.csv") if args[0] == "compare" else ():
         assert_no_formula(f.read_text(), str(f))
 
