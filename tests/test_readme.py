@@ -20,6 +20,8 @@ from conftest import ROOT
 PLACEHOLDERS = {"PLAN.yaml": "instances/joint-venture.yaml"}
 #: Lines that need an optional extra, and the module it brings.
 NEEDS = {"--chart": "matplotlib", ".xlsx": "openpyxl"}
+#: Without its extra, a line whose output later lines read is replaced by one that writes the same file.
+STAND_INS = {"allocopt solve plan.xlsx --out out/ --xlsx": "allocopt solve PLAN.yaml --out out/"}
 
 
 def readme_commands() -> list[str]:
@@ -42,11 +44,12 @@ def test_every_readme_command_runs_as_written(tmp_path: Path, monkeypatch: pytes
     runner = CliRunner()
     failures = []
     for line in readme_commands():
+        missing = [m for k, m in NEEDS.items() if k in line and importlib.util.find_spec(m) is None]
+        if missing and line not in STAND_INS:
+            continue  # the extra is not installed here: `.[dev]` runs it
+        line = STAND_INS[line] if missing else line
         for placeholder, path in PLACEHOLDERS.items():
             line = line.replace(placeholder, path)
-        missing = [m for k, m in NEEDS.items() if k in line and importlib.util.find_spec(m) is None]
-        if missing:
-            continue  # the extra is not installed here: `.[dev]` runs it
         args = shlex.split(line)[1:]
         target = None
         if ">" in args:
