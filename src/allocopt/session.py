@@ -52,6 +52,8 @@ class Session:
         """How many changes were made in place."""
         self._last: Result | None = None
         self._last_cols: np.ndarray | None = None
+        self._held_point: np.ndarray | None = None
+        """The plan's column values while :meth:`holding` holds it (None otherwise, and for the relaxation)."""
         self._build(inst)
 
     # -- life cycle ----------------------------------------------------------------------------------------------
@@ -223,6 +225,7 @@ class Session:
         """Within the block, HiGHS holds the LP of the plan: every gate and funder decision held at the plan's
         values (or, with ``relax``, the LP relaxation). Yields False when there is no plan to hold. The MIP is
         restored on leaving."""
+        cols: np.ndarray | None = None
         if relax:
             self.highs.relax_integers()
         else:
@@ -233,14 +236,32 @@ class Session:
             if cols is None:
                 yield False
                 return
+            cols = self._as_printed(cols)
             self.highs.hold_integers(cols)
-        released = [] if relax or cols is None else self._release_vacuous_rows(cols)
+        released = [] if cols is None else self._release_vacuous_rows(cols)
+        self._held_point = None if cols is None else self.highs.held_point(cols)
         try:
             yield True
         finally:
+            self._held_point = None
             for row, lower, upper in released:
                 self.highs.set_row_bounds(row, lower, upper)
             self.highs.release_integers()
+
+    def _as_printed(self, cols: np.ndarray) -> np.ndarray:
+        """The plan as its tables print it: a partner counted as a funder of an initiative it puts nothing into
+        (a choice the solver may leave at 1 where it changes nothing) is held as no funder."""
+        funds = getattr(self.model, "funds", None)
+        if funds is None or not len(funds):
+            return cols
+        contribution = self.highs.values(cols).get("contribution", {})
+        gives = {(a[0], a[1]) for a, units in contribution.items() if units > 1e-9}
+        out = np.asarray(cols, dtype=float).copy()
+        for (p, i), var in funds.items():
+            col = self.highs.col_of(var)
+            if col is not None:
+                out[col] = 1.0 if (p, i) in gives else 0.0
+        return out
 
     def _release_vacuous_rows(self, cols: np.ndarray) -> list[tuple[int, float, float]]:
         """With the gates held, a no-subsidy row of a phase k that is not the last to proceed (``last[i,k] = 0``)
@@ -277,13 +298,15 @@ class Session:
             self.highs.set_row_bounds(row)
         return [(row, float(lo), float(up)) for row, lo, up in zip(rows, lower, upper, strict=True)]
 
-    def lp(self, *, ranging: bool = True, fresh: bool = True) -> Any:
+    def lp(self, *, ranging: bool = True, fresh: bool = True, at_plan: bool = True) -> Any:
         """Solve the LP held by :meth:`holding` and return its :class:`~allocopt.solver.holds.RowDuals`, or None when it
-        has no optimum. ``fresh=False`` re-solves from the previous basis (after a small change)."""
+        has no optimum. ``fresh=False`` re-solves from the previous basis (after a small change). While a plan is
+        held (not the relaxation), the values are read at the plan's own point (``at_plan``): HiGHS may land on
+        another optimum of the held LP, whose rows the plan does not use as it does."""
         outcome = self.highs.solve(fresh=fresh, read_values=False)
         if outcome.termination != Termination.OPTIMAL:
             return None
-        return self.highs.lp_duals(ranging=ranging)
+        return self.highs.lp_duals(ranging=ranging, at=self._held_point if at_plan else None)
 
     def lp_objective(self) -> float | None:
         """Re-solve the held LP from its previous basis and return only its objective (None: no optimum)."""

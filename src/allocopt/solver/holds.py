@@ -22,7 +22,12 @@ class RowDuals:
     ``row_dual[r]`` is the rate of change of the objective per unit increase of row r's active bound (HiGHS's own
     convention, verified on the Wyndor glass LP: a binding ``<=`` row of a maximisation has a positive dual).
     ``bound_up`` / ``bound_dn`` give, per row, the interval of the active bound over which that rate holds
-    (``nan`` where HiGHS gives none), and ``basic`` whether the row is basic (not binding)."""
+    (``nan`` where HiGHS gives none), and ``basic`` whether the row is basic (not binding). ``cost_up`` /
+    ``cost_dn`` give, per column, the interval of its objective coefficient over which the basis stays optimal.
+
+    ``col_value`` and ``row_value`` are the point the duals are read at: the LP's own optimum, or a plan's point
+    given to :meth:`LpHolds.lp_duals` (another optimum of the same LP: every optimal dual is complementary to every
+    optimal primal point, so the duals hold there too)."""
 
     objective: float
     col_value: np.ndarray
@@ -35,6 +40,9 @@ class RowDuals:
     bound_up: np.ndarray
     bound_dn: np.ndarray
     ranging: bool
+    col_cost: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    cost_up: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    cost_dn: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 @dataclass
@@ -45,6 +53,15 @@ class ConflictSet:
     """The LP relaxation is feasible: the conflict comes from integrality (whole gates, whole funders) alone."""
     rows: list[tuple[str, Any]] = field(default_factory=list)
     complete: bool = True
+
+
+def row_activity(lp: Any, col_value: np.ndarray) -> np.ndarray:
+    """``A x``: every row's activity at the column values ``x``."""
+    from allocopt.solver.scaling import _entries
+
+    rows, cols = _entries(lp)
+    weights = np.asarray(lp.a_matrix_.value_, dtype=float) * np.asarray(col_value, dtype=float)[cols]
+    return np.bincount(rows, weights=weights, minlength=lp.num_row_)
 
 
 class LpHolds:
@@ -82,6 +99,12 @@ class LpHolds:
         h.changeColsIntegrality(len(cols), cols, np.zeros(len(cols), dtype=np.uint8))
         h.changeColsBounds(len(cols), cols, fixed, fixed)
 
+    def held_point(self, col_value: np.ndarray) -> np.ndarray:
+        """A plan's column values as :meth:`hold_integers` holds them: its integer columns rounded."""
+        point = np.asarray(col_value, dtype=float).copy()
+        point[self.integer_cols] = np.round(point[self.integer_cols])
+        return point
+
     def relax_integers(self) -> None:
         """Make every integer column continuous within its bounds: the LP relaxation."""
         if self._held is not None:
@@ -106,19 +129,20 @@ class LpHolds:
         h.changeColsBounds(len(cols), cols, lower, upper)
         h.changeColsIntegrality(len(cols), cols, np.ones(len(cols), dtype=np.uint8))
 
-    def lp_duals(self, ranging: bool = True) -> RowDuals:
-        """Duals (and, if asked, ranging) of the LP just solved (held or relaxed integer columns)."""
+    def lp_duals(self, ranging: bool = True, at: np.ndarray | None = None) -> RowDuals:
+        """Duals (and, if asked, ranging) of the LP just solved (held or relaxed integer columns), read at the LP's
+        own optimum or, with ``at``, at that point (a plan's column values, another optimum of the same LP)."""
         import highspy
 
         h = self.highs
         sol = h.getSolution()
         lp = h.getLp()
         basis = h.getBasis()
-        n_rows = h.getNumRow()
+        n_rows, n_cols = h.getNumRow(), h.getNumCol()
         basic = np.array([s == highspy.HighsBasisStatus.kBasic for s in basis.row_status], dtype=bool) \
             if basis.valid and len(basis.row_status) == n_rows else np.zeros(n_rows, dtype=bool)
-        up = np.full(n_rows, np.nan)
-        dn = np.full(n_rows, np.nan)
+        up, dn = np.full(n_rows, np.nan), np.full(n_rows, np.nan)
+        cost_up, cost_dn = np.full(n_cols, np.nan), np.full(n_cols, np.nan)
         ok = False
         if ranging and n_rows:
             with capture_output(capture_fd=True):
@@ -126,16 +150,20 @@ class LpHolds:
             if status == status_ok() and rng.valid:
                 up = np.asarray(rng.row_bound_up.value_, dtype=float)
                 dn = np.asarray(rng.row_bound_dn.value_, dtype=float)
+                cost_up = np.asarray(rng.col_cost_up.value_, dtype=float)
+                cost_dn = np.asarray(rng.col_cost_dn.value_, dtype=float)
                 ok = True
+        col_value = np.asarray(sol.col_value, dtype=float) if at is None else np.asarray(at, dtype=float)
         return RowDuals(
             objective=float(h.getInfo().objective_function_value),
-            col_value=np.asarray(sol.col_value, dtype=float),
+            col_value=col_value,
             col_dual=np.asarray(sol.col_dual, dtype=float),
-            row_value=np.asarray(sol.row_value, dtype=float),
+            row_value=np.asarray(sol.row_value, dtype=float) if at is None else row_activity(lp, col_value),
             row_dual=np.asarray(sol.row_dual, dtype=float),
             row_lower=np.asarray(lp.row_lower_, dtype=float),
             row_upper=np.asarray(lp.row_upper_, dtype=float),
             basic=basic, bound_up=up, bound_dn=dn, ranging=ok,
+            col_cost=np.asarray(lp.col_cost_, dtype=float), cost_up=cost_up, cost_dn=cost_dn,
         )
 
     # -- infeasibility ------------------------------------------------------------------------------------------
