@@ -416,12 +416,13 @@ def no_plan_note(termination: str) -> str:
 
 
 def with_prices_attached(result: Result, prices: Any) -> Result:
-    """The result with its shadow prices as the ``prices`` and ``gate_prices`` tables, and the note that says
-    what they mean."""
+    """The result with its shadow prices as the ``prices``, ``level_prices`` and ``gate_prices`` tables, and the
+    note that says what they mean."""
     import dataclasses
 
     tables = dict(result.tables)
     tables["prices"] = prices.limits.set_index("term")
+    tables["level_prices"] = prices.levels.set_index("initiative")
     tables["gate_prices"] = prices.gates.set_index(["initiative", "phase"])
     return dataclasses.replace(result, tables=tables, notes=[*result.notes, prices.note])
 

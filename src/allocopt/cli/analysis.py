@@ -76,7 +76,7 @@ def prices(instance: Path, model_file: Path | None, relax: bool, time_limit: flo
     if found.objective is None:
         _fail("no prices: the LP has no optimum (run 'allocopt diagnose')", EXIT_INFEASIBLE)
     if fmt in ("json", "csv"):
-        _frames_out({"limits": found.limits, "gates": found.gates}, fmt,
+        _frames_out({"limits": found.limits, "levels": found.levels, "gates": found.gates}, fmt,
                     {"basis": found.basis, "note": found.note, "objective": found.objective,
                      "currency": found.currency})
     else:

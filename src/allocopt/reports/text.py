@@ -246,9 +246,32 @@ def render_prices(prices: Any, fmt: str = "table") -> str:
     return "\n".join(out) + "\n"
 
 
+def _reduced_cost(x: Any, unit: str, no_plan: Any) -> str:
+    if bool(no_plan):
+        return "no room as held"
+    return "-" if is_missing(x) else _price(x, unit)
+
+
+def _level_lines(prices: Any, h: str, fmt: str) -> list[str]:
+    """The reduced cost of each initiative's level."""
+    levels = prices.levels
+    if not len(levels):
+        return []
+    cur = prices.currency
+    view = pd.DataFrame({
+        "level": [_level(v) for v in levels["level"]],
+        "priced over": levels["phases"].to_list(),
+        "reduced cost": [_reduced_cost(v, u, n) for v, u, n in
+                         zip(levels["reduced_cost"], levels["unit"], levels["no_plan"], strict=True)],
+        "value lacking to enter": [money(v, cur) for v in levels["value_needed"]],
+    }, index=pd.Index(levels["initiative"], name="initiative"))
+    return [f"\n{h}Initiatives (reduced cost of the level: what one more unit of scale is worth, everything else "
+            "re-optimised; for a paused one, minus the value it lacks to enter)", _table(view, fmt)]
+
+
 def _gate_lines(prices: Any, h: str, fmt: str) -> list[str]:
     gates = prices.gates
-    out: list[str] = []
+    out: list[str] = _level_lines(prices, h, fmt)
     if len(gates) and prices.basis == "held":
         paused = gates[(gates["decision"] == "pause") & (gates["value_needed"].fillna(0) > 0)]
         if len(paused):

@@ -25,13 +25,14 @@ the plan still fits: from the level the plan reaches to infinity (or to 0, for a
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from allocopt.model.limits import Limit, limits
+from allocopt.solver.levels import GATE_COLUMNS, LEVEL_COLUMNS, ReducedCosts, gate_reduced_costs, level_reduced_costs
 from allocopt.solver.onesided import OneSided, Rows, Side, basis_range, price_of, rows_of
 
 if TYPE_CHECKING:
@@ -49,7 +50,6 @@ CUT_SHARE = 0.01
 PRICE_COLUMNS = ["family", "term", "partner", "initiative", "phase", "resource", "commitment", "limit", "unit",
                  "activity", "slack", "binding", "price", "price_unit", "range_low", "range_high", "degenerate",
                  "price_up", "price_down", "no_plan_up", "no_plan_down", "path", "meaning"]
-GATE_COLUMNS = ["initiative", "phase", "decision", "reduced_cost", "value_needed", "meaning"]
 
 
 @dataclass(frozen=True)
@@ -59,12 +59,14 @@ class Prices:
     limits: pd.DataFrame
     """One row per negotiable limit (see :data:`PRICE_COLUMNS`)."""
     gates: pd.DataFrame
-    """Reduced costs of the gate decisions held (see :data:`GATE_COLUMNS`)."""
+    """Reduced cost of each stage's gate column (see :data:`~allocopt.solver.levels.GATE_COLUMNS`)."""
     basis: str
     """``held`` (gate decisions held at the plan's) or ``relaxed`` (LP relaxation)."""
     objective: float | None
     """Objective of the LP the prices come from (equal to the plan's when held)."""
     currency: str
+    levels: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=LEVEL_COLUMNS))
+    """Reduced cost of each initiative's level (see :data:`~allocopt.solver.levels.LEVEL_COLUMNS`)."""
 
     @property
     def note(self) -> str:
@@ -163,8 +165,9 @@ def _price_table(session: Session, duals: Any, relax: bool, cur: str) -> Prices:
         _set_prices(record, limit, up, down, tol)
         records.append(record)
     table = pd.DataFrame.from_records(records, columns=PRICE_COLUMNS)
-    gates = _gate_reduced_costs(session, duals, values, relax)
-    return Prices(table, gates, "relaxed" if relax else "held", duals.objective, cur)
+    levels = level_reduced_costs(session, ReducedCosts(session, duals.objective), values, relax)
+    gates = gate_reduced_costs(session, duals, values, relax, levels)
+    return Prices(table, gates, "relaxed" if relax else "held", duals.objective, cur, levels)
 
 
 def _usage(limit: Limit, rows: Rows, duals: Any, values: dict[str, dict[Any, float]],
@@ -223,36 +226,6 @@ def _set_prices(record: dict[str, Any], limit: Limit, up: Side, down: Side, tol:
         math.isfinite(price_up) and math.isfinite(price_down) and
         abs(price_up - price_down) <= 1e-6 * max(1.0, abs(price_up), abs(price_down)))
     record["binding"] = record["binding"] and (record["slack"] == 0.0 or any(p != 0 for p in both))
-
-
-def _gate_reduced_costs(session: Session, duals: Any, values: dict[str, dict[Any, float]],
-                        relax: bool) -> pd.DataFrame:
-    """For each stage: its decision and the reduced cost of its gate column (the change of the objective per unit
-    of opening it, with everything else held); for a paused stage, the extra value it would need before
-    proceeding pays."""
-    from allocopt.solver.tables import stage_levels
-
-    data = session.data
-    levels = stage_levels(data, values)
-    rows = []
-    for i, t in data.STAGES:
-        col = session.column(("proceed", (i, t)))
-        rc = float(duals.col_dual[col]) if col is not None else math.nan
-        level = levels[i, t]
-        decision = "pause" if level == 0 else ("proceed" if level == 1 else "adjust")
-        if relax:
-            raw = values.get("proceed", {}).get((i, t), 0.0)
-            decision = f"{raw:.0%} open"
-        needed = max(0.0, -rc) if decision == "pause" and math.isfinite(rc) else math.nan
-        if decision == "pause":
-            meaning = (f"opening {i} in {t} would change the objective by {rc:,.0f} per full stage at first; it "
-                       f"would need about {needed:,.0f} more value to pay") if needed > 0 else \
-                      f"opening {i} in {t} would not lower the objective at first; other rules keep it paused"
-        else:
-            meaning = f"holding {i} open in {t} is worth {rc:,.0f} at the margin"
-        rows.append({"initiative": i, "phase": t, "decision": decision, "reduced_cost": rc, "value_needed": needed,
-                     "meaning": meaning})
-    return pd.DataFrame.from_records(rows, columns=GATE_COLUMNS)
 
 
 def finite(x: Any) -> bool:

@@ -53,7 +53,8 @@ class Side:
 
 
 def rows_of(session: Session, limit: Limit) -> Rows:
-    """(HiGHS row, side, slope) of every row bound the limit sets."""
+    """(HiGHS row, side, slope) of every row bound the limit sets (side ``lower``, ``upper`` or ``both``, for an
+    equation)."""
     out = []
     for effect in limit.bounds:
         row = session.row(effect.row)
@@ -69,8 +70,8 @@ def move_limit(session: Session, limit: Limit, delta: float) -> None:
     upper: list[float] = []
     for row, side, slope in rows_of(session, limit):
         idx.append(row)
-        lower.append(delta * slope if side == "lower" else 0.0)
-        upper.append(delta * slope if side == "upper" else 0.0)
+        lower.append(delta * slope if side in ("lower", "both") else 0.0)
+        upper.append(delta * slope if side in ("upper", "both") else 0.0)
     session.highs.shift_row_bounds(idx, lower, upper)
     session.highs.shift_coefficients(_cells(session, limit, delta))
 
