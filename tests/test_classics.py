@@ -212,3 +212,36 @@ def test_lorie_savage_relaxation_prices_and_reduced_costs() -> None:
     assert levels["project-2"]["value_needed"] == pytest.approx(3 + 9 / 22)
     gates = prices.gates[prices.gates["initiative"] == "project-3"]
     assert all("worth 5 USD" in text for text in gates["meaning"])
+
+
+def test_dakota_value_ranges() -> None:
+    """Objective-coefficient ranges (Winston): desks [56, 80], chairs [15, 22.5], tables up to 35 a unit, each
+    end confirmed by re-solving the plan; past each end a gate decision flips."""
+    from allocopt.prices.values import value_ranges
+
+    with Session(dakota()) as s:
+        s.solve()
+        ranges = _by(value_ranges(s), "field")
+        assert s.solve().objective == pytest.approx(280)  # the session holds its partnership again
+    per_unit = {"desks": 10, "tables": 5, "chairs": 20}
+    expected = {"desks": (56, 80), "tables": (0, 35), "chairs": (15, 22.5)}
+    for product, (low, high) in expected.items():
+        row = ranges[f"{product} value in period"]
+        cap = per_unit[product]
+        assert (row["range_low"] / cap, row["range_high"] / cap) == (pytest.approx(low), pytest.approx(high))
+        assert row["flip_high"].startswith("gate decisions flip")
+    assert ranges["desks value in period"]["flip_low"] == \
+        "gate decisions flip: desks/period: adjust -> pause; tables/period: pause -> adjust"
+    assert ranges["tables value in period"]["flip_low"] == ""  # down to 0: nothing changes
+
+
+def test_wyndor_value_ranges() -> None:
+    """Objective-coefficient ranges (Hillier and Lieberman): c_x in [0, 7.5], c_y in [2, inf)."""
+    from allocopt.prices.values import value_ranges
+
+    with Session(wyndor()) as s:
+        s.solve()
+        ranges = _by(value_ranges(s), "field")
+    doors, windows = ranges["doors value in period"], ranges["windows value in period"]
+    assert (doors["range_low"] / 10, doors["range_high"] / 10) == (pytest.approx(0, abs=1e-9), pytest.approx(7.5))
+    assert windows["range_low"] / 10 == pytest.approx(2) and windows["range_high"] == math.inf

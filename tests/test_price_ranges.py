@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -206,3 +207,57 @@ def test_a_degenerate_vertex_has_two_prices_per_limit(relax: bool) -> None:
     text = render_prices(prices)
     assert "worth of one more" in text and "cost of one less" in text
     assert "Costliest to cut: solo capacity shared year: one hour less costs 1 USD per hour" in text
+
+
+JOINT_VENTURE = ROOT / "instances" / "joint-venture.yaml"
+
+
+def test_value_ranges_end_where_a_re_solve_flips_the_gates() -> None:
+    """Each end against sweeps of the plan (fresh solves of the changed instance): inside it the gate decisions
+    are the plan's, just past it they flip as the range says."""
+    from allocopt.prices.sensitivity import sweep
+    from allocopt.prices.values import value_ranges
+
+    with Session(JOINT_VENTURE) as s:
+        s.solve()
+        ranges = value_ranges(s).set_index("field")
+    checks = {("predictive-maintenance value in expand", -1.0): 1_800_000,
+              ("quality-vision value in scale", -1.0): 440_000,
+              ("aftermarket-marketplace value in pilot", 1.0): None,
+              ("digital-twin value in scale", 1.0): 3_700_000}
+    for (field, sign), known in checks.items():
+        row = ranges.loc[field]
+        end = float(row["range_high" if sign > 0 else "range_low"])
+        if known is not None:
+            assert end == pytest.approx(known)
+        step = 1e-4 * end
+        table = sweep(JOINT_VENTURE, row["path"], [row["value"], end - sign * step, end + sign * step],
+                      breakpoints=False)
+        assert table["changes"].iloc[1] == "", field
+        flipped = row["flip_high" if sign > 0 else "flip_low"]
+        assert table["changes"].iloc[2] and table["changes"].iloc[2] in flipped, field
+    mandatory = ranges.loc["data-platform value in scale"]
+    assert (mandatory["range_low"], mandatory["range_high"]) == (0, math.inf)
+
+
+def test_cli_prices_values(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from allocopt.cli.main import main
+    from test_classics import dakota
+
+    path = tmp_path / "dakota.yaml"
+    path.write_text(yaml.safe_dump(dakota().model_dump(mode="json", exclude_unset=True)))
+    runner = CliRunner()
+    out = runner.invoke(main, ["prices", str(path), "--values"])
+    assert out.exit_code == 0, out.output
+    assert "Value ranges" in out.output and "desks value in period" in out.output
+    assert "worth of one more" in out.output and "Initiatives (reduced cost of the level" in out.output
+    data = json.loads(runner.invoke(main, ["prices", str(path), "--values", "--format", "json"]).output)
+    desks = next(r for r in data["values"] if r["field"] == "desks value in period")
+    assert (desks["range_low"], desks["range_high"]) == (pytest.approx(560), pytest.approx(800))
+    assert {r["initiative"]: r["reduced_cost"] for r in data["levels"]}["tables"] == pytest.approx(-25)
+    csv = runner.invoke(main, ["prices", str(path), "--values", "--format", "csv"]).output
+    assert "# values" in csv and "# levels" in csv
+    bad = runner.invoke(main, ["prices", str(path), "--values", "--relax"])
+    assert bad.exit_code == 2 and "does not go with --relax" in bad.output

@@ -221,10 +221,12 @@ class Session:
         return self._last_cols
 
     @contextlib.contextmanager
-    def holding(self, columns: np.ndarray | None = None, *, relax: bool = False) -> Iterator[bool]:
+    def holding(self, columns: np.ndarray | None = None, *, relax: bool = False,
+                levels: bool = False) -> Iterator[bool]:
         """Within the block, HiGHS holds the LP of the plan: every gate and funder decision held at the plan's
-        values (or, with ``relax``, the LP relaxation). Yields False when there is no plan to hold. The MIP is
-        restored on leaving."""
+        values (or, with ``relax``, the LP relaxation); with ``levels``, every adjustable initiative's level and
+        scales too (the plan's decisions whole: only who puts in what, and the split, may move). Yields False when
+        there is no plan to hold. The MIP is restored on leaving."""
         cols: np.ndarray | None = None
         if relax:
             self.highs.relax_integers()
@@ -236,32 +238,20 @@ class Session:
             if cols is None:
                 yield False
                 return
-            cols = self._as_printed(cols)
+            cols = self.highs.as_printed(cols)
             self.highs.hold_integers(cols)
         released = [] if cols is None else self._release_vacuous_rows(cols)
+        fixed = [] if cols is None or not levels else self.highs.fix_levels(cols)
         self._held_point = None if cols is None else self.highs.held_point(cols)
         try:
             yield True
         finally:
             self._held_point = None
+            for col, lower, upper in fixed:
+                self.highs.set_column_bounds(col, lower, upper)
             for row, lower, upper in released:
                 self.highs.set_row_bounds(row, lower, upper)
             self.highs.release_integers()
-
-    def _as_printed(self, cols: np.ndarray) -> np.ndarray:
-        """The plan as its tables print it: a partner counted as a funder of an initiative it puts nothing into
-        (a choice the solver may leave at 1 where it changes nothing) is held as no funder."""
-        funds = getattr(self.model, "funds", None)
-        if funds is None or not len(funds):
-            return cols
-        contribution = self.highs.values(cols).get("contribution", {})
-        gives = {(a[0], a[1]) for a, units in contribution.items() if units > 1e-9}
-        out = np.asarray(cols, dtype=float).copy()
-        for (p, i), var in funds.items():
-            col = self.highs.col_of(var)
-            if col is not None:
-                out[col] = 1.0 if (p, i) in gives else 0.0
-        return out
 
     def _release_vacuous_rows(self, cols: np.ndarray) -> list[tuple[int, float, float]]:
         """With the gates held, a no-subsidy row of a phase k that is not the last to proceed (``last[i,k] = 0``)
@@ -313,11 +303,12 @@ class Session:
         outcome = self.highs.solve(fresh=False, read_values=False)
         return outcome.objective if outcome.termination == Termination.OPTIMAL else None
 
-    def held_lp(self, columns: np.ndarray | None = None, *, relax: bool = False, ranging: bool = True) -> Any:
+    def held_lp(self, columns: np.ndarray | None = None, *, relax: bool = False, ranging: bool = True,
+                levels: bool = False) -> Any:
         """Solve the LP with every gate and funder decision held at the plan's values (or, with ``relax``, the LP
         relaxation of the whole plan) and return its :class:`~allocopt.solver.holds.RowDuals`; the MIP is restored
         afterwards. Returns None when that LP has no optimum (the plan is no longer feasible)."""
-        with self.holding(columns, relax=relax) as held:
+        with self.holding(columns, relax=relax, levels=levels) as held:
             return self.lp(ranging=ranging) if held else None
 
     def prices(self, *, relax: bool = False) -> Any:

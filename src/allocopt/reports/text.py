@@ -283,6 +283,35 @@ def _gate_lines(prices: Any, h: str, fmt: str) -> list[str]:
     return out
 
 
+def _value_end(x: Any, unit: str) -> str:
+    if is_missing(x):
+        return "-"
+    v = float(x)
+    if math.isinf(v):
+        return "no limit" if v > 0 else "no floor"
+    return units(v, unit)
+
+
+def render_value_ranges(values: pd.DataFrame, fmt: str = "table") -> str:
+    """Value ranges: how far each value may move alone before the plan stops being optimal, and what changes
+    past each end."""
+    h = "## " if fmt == "markdown" else ""
+    out = [f"\n{h}Value ranges (one value moved at a time: the plan's gate decisions and levels stay optimal within "
+           "the range; each end confirmed by re-solving the plan)"]
+    if not len(values):
+        out.append("No value ranges: the plan has no optimum.")
+        return "\n".join(out) + "\n"
+    view = pd.DataFrame({
+        "as written": [units(v, u) for v, u in zip(values["value"], values["unit"], strict=True)],
+        "holds from": [_value_end(v, u) for v, u in zip(values["range_low"], values["unit"], strict=True)],
+        "to": [_value_end(v, u) for v, u in zip(values["range_high"], values["unit"], strict=True)],
+        "below it": [t or "-" for t in values["flip_low"]],
+        "above it": [t or "-" for t in values["flip_high"]],
+    }, index=pd.Index(values["field"], name="value"))
+    out.append(_table(view, fmt))
+    return "\n".join(out) + "\n"
+
+
 def render_renegotiation(reneg: Any, fmt: str = "table", top: int = 15) -> str:
     """The renegotiation report: a summary in sentences, the ranking, and each step of the top terms."""
     h = "## " if fmt == "markdown" else ""

@@ -44,6 +44,9 @@ RELAXED_NOTE = ("These are the prices of the LP relaxation (gates may be fractio
 MAX_ONE_SIDED = 200
 """At most this many binding limits get their one-sided prices measured by re-solving; the rest take the prices and
 ranges of the held LP's basis (exact for that basis, but one-sided only where the basis is not degenerate)."""
+PLAN_TOLERANCE = 1e-6
+"""The plan counts as an optimum of the held LP when it falls short of it by less than this share of the objective
+(the MIP's own gap tolerance)."""
 CUT_SHARE = 0.01
 """The summary names the limit whose cut by this share of its value costs most, at its cost of one less."""
 
@@ -67,10 +70,20 @@ class Prices:
     currency: str
     levels: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=LEVEL_COLUMNS))
     """Reduced cost of each initiative's level (see :data:`~allocopt.solver.levels.LEVEL_COLUMNS`)."""
+    plan_shortfall: float = 0.0
+    """How far the plan's own objective falls short of the held LP's optimum: 0 (to the solver's tolerances) unless
+    stages the held LP does not hold shaped the plan (``participation: auto`` where a partner cannot reach its
+    stand-alone value, a fairness objective): then the prices are those of the held LP's optimum."""
 
     @property
     def note(self) -> str:
-        return HELD_NOTE if self.basis == "held" else RELAXED_NOTE
+        note = HELD_NOTE if self.basis == "held" else RELAXED_NOTE
+        if self.plan_shortfall > PLAN_TOLERANCE * max(1.0, abs(self.objective or 0.0)):
+            note += (f" The plan itself falls {self.plan_shortfall:,.0f} {self.currency} short of this LP's optimum "
+                     "(stages the LP does not hold shaped it: participation that cannot hold for every partner, or "
+                     "a fairness objective): its prices are those of that optimum, and a limit the plan leaves "
+                     "slack may still have one.")
+        return note
 
     @property
     def ok(self) -> bool:
@@ -167,7 +180,7 @@ def _price_table(session: Session, duals: Any, relax: bool, cur: str) -> Prices:
     table = pd.DataFrame.from_records(records, columns=PRICE_COLUMNS)
     levels = level_reduced_costs(session, ReducedCosts(session, duals.objective), values, relax)
     gates = gate_reduced_costs(session, duals, values, relax, levels)
-    return Prices(table, gates, "relaxed" if relax else "held", duals.objective, cur, levels)
+    return Prices(table, gates, "relaxed" if relax else "held", duals.objective, cur, levels, duals.shortfall)
 
 
 def _usage(limit: Limit, rows: Rows, duals: Any, values: dict[str, dict[Any, float]],
@@ -186,8 +199,12 @@ def _usage(limit: Limit, rows: Rows, duals: Any, values: dict[str, dict[Any, flo
     slack = abs(v0 - activity) if math.isfinite(activity) else math.nan
     if math.isfinite(slack) and slack <= width:
         slack = 0.0
-    at_edge = any(math.isfinite(e) and abs(v0 - e) <= width for e in feasible)
-    binding = bool(limit.coefficients) or at_edge or not rows
+    # measured unless clearly slack: a plan found within the MIP's tolerances may leave a hair of slack in a
+    # limit that every optimum of the held LP uses to the full (then its rows have a dual)
+    near = 1e-6 * max(1.0, abs(v0))
+    at_edge = any(math.isfinite(e) and abs(v0 - e) <= near for e in feasible)
+    priced = any(abs(float(duals.row_dual[row])) > 1e-9 for row, _side, _slope in rows)
+    binding = bool(limit.coefficients) or at_edge or priced or not rows
     family = FAMILIES.get(limit.family)
     record = {
         "family": limit.family, "term": limit.name,

@@ -43,6 +43,8 @@ class RowDuals:
     col_cost: np.ndarray = field(default_factory=lambda: np.zeros(0))
     cost_up: np.ndarray = field(default_factory=lambda: np.zeros(0))
     cost_dn: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    shortfall: float = 0.0
+    """How far the point read at falls short of the LP's optimum in objective (0 at the LP's own optimum)."""
 
 
 @dataclass
@@ -72,9 +74,15 @@ class LpHolds:
     _held: tuple[np.ndarray, np.ndarray] | None
 
     if TYPE_CHECKING:
+        model: Any
+
         def _run(self, tee: bool = False, time_limit: float | None = None, rel_gap: float | None = None) -> float: ...
 
         def constraint_of_row(self, row: int) -> Any: ...
+
+        def values(self, col_value: np.ndarray | None = None) -> dict[str, dict[Any, float]]: ...
+
+        def col_of(self, var: Any) -> int | None: ...
 
     @property
     def holding(self) -> bool:
@@ -104,6 +112,39 @@ class LpHolds:
         point = np.asarray(col_value, dtype=float).copy()
         point[self.integer_cols] = np.round(point[self.integer_cols])
         return point
+
+    def as_printed(self, cols: np.ndarray) -> np.ndarray:
+        """A plan's column values as its tables print it: a partner counted as a funder of an initiative it puts
+        nothing into, or the gate of an adjustable stage left open at scale 0 (choices the solver may leave at 1
+        where they change nothing), set to no funder, or to a paused gate."""
+        out = np.asarray(cols, dtype=float).copy()
+        values = self.values(out)
+        contribution, scale = values.get("contribution", {}), values.get("scale", {})
+        gives = {(a[0], a[1]) for a, units in contribution.items() if units > 1e-9}
+        for (p, i), var in getattr(self.model, "funds", {}).items():
+            col = self.col_of(var)
+            if col is not None:
+                out[col] = 1.0 if (p, i) in gives else 0.0
+        proceed = getattr(self.model, "proceed", {})
+        for (i, t), level in scale.items():
+            col = self.col_of(proceed[i, t]) if (i, t) in proceed else None
+            if col is not None and level < 1e-6:
+                out[col] = 0.0
+        return out
+
+    def fix_levels(self, cols: np.ndarray) -> list[tuple[int, float, float]]:
+        """Fix every adjustable initiative's level and scale columns at their values in ``cols``; returns them
+        with the bounds they had (for :meth:`set_column_bounds` to restore)."""
+        found = [col for name in ("level", "scale") for var in getattr(self.model, name, {}).values()
+                 for col in [self.col_of(var)] if col is not None]
+        if not found:
+            return []
+        idx = np.asarray(found, dtype=np.int32)
+        lp = self.highs.getLp()
+        lower, upper = np.asarray(lp.col_lower_, dtype=float)[idx], np.asarray(lp.col_upper_, dtype=float)[idx]
+        value = np.clip(np.asarray(cols, dtype=float)[idx], 0.0, 1.0)
+        self.highs.changeColsBounds(len(idx), idx, value, value)
+        return [(int(c), float(lo), float(up)) for c, lo, up in zip(idx, lower, upper, strict=True)]
 
     def relax_integers(self) -> None:
         """Make every integer column continuous within its bounds: the LP relaxation."""
@@ -154,8 +195,12 @@ class LpHolds:
                 cost_dn = np.asarray(rng.col_cost_dn.value_, dtype=float)
                 ok = True
         col_value = np.asarray(sol.col_value, dtype=float) if at is None else np.asarray(at, dtype=float)
+        objective = float(h.getInfo().objective_function_value)
+        cost = np.asarray(lp.col_cost_, dtype=float)
+        sign = 1.0 if lp.sense_ == highspy.ObjSense.kMaximize else -1.0
+        shortfall = 0.0 if at is None else sign * (objective - float(cost @ col_value + lp.offset_))
         return RowDuals(
-            objective=float(h.getInfo().objective_function_value),
+            objective=objective,
             col_value=col_value,
             col_dual=np.asarray(sol.col_dual, dtype=float),
             row_value=np.asarray(sol.row_value, dtype=float) if at is None else row_activity(lp, col_value),
@@ -163,7 +208,7 @@ class LpHolds:
             row_lower=np.asarray(lp.row_lower_, dtype=float),
             row_upper=np.asarray(lp.row_upper_, dtype=float),
             basic=basic, bound_up=up, bound_dn=dn, ranging=ok,
-            col_cost=np.asarray(lp.col_cost_, dtype=float), cost_up=cost_up, cost_dn=cost_dn,
+            col_cost=cost, cost_up=cost_up, cost_dn=cost_dn, shortfall=shortfall,
         )
 
     # -- infeasibility ------------------------------------------------------------------------------------------
