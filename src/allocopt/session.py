@@ -298,6 +298,15 @@ class Session:
             return None
         return self.highs.lp_duals(ranging=ranging, at=self._held_point if at_plan else None)
 
+    def lp_reading(self, rows: list[int], cols: list[int], *, ranging: bool = False) -> Any:
+        """Re-solve the LP held by :meth:`holding` from its previous basis (after a small change) and read its
+        duals for these rows and columns only (:meth:`~allocopt.solver.holds.LpHolds.lp_reading`); None when it
+        has no optimum."""
+        outcome = self.highs.solve(fresh=False, read_values=False)
+        if outcome.termination != Termination.OPTIMAL:
+            return None
+        return self.highs.lp_reading(rows, cols, ranging=ranging)
+
     def lp_objective(self) -> float | None:
         """Re-solve the held LP from its previous basis and return only its objective (None: no optimum)."""
         outcome = self.highs.solve(fresh=False, read_values=False)

@@ -169,6 +169,8 @@ def _price(x: Any, price_unit: str) -> str:
     if is_missing(x):
         return "-"
     v = float(x)
+    if math.isinf(v):
+        return "no plan as held"  # moving the limit that way leaves the held LP no plan
     if abs(v) >= 1000 or v == 0:
         return f"{plain_number(v)} {price_unit}"
     return f"{v:,.4g} {price_unit}"

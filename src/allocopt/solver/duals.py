@@ -33,7 +33,7 @@ import pandas as pd
 
 from allocopt.model.limits import Limit, limits
 from allocopt.solver.levels import GATE_COLUMNS, LEVEL_COLUMNS, ReducedCosts, gate_reduced_costs, level_reduced_costs
-from allocopt.solver.onesided import OneSided, Rows, Side, basis_range, price_of, rows_of
+from allocopt.solver.onesided import STEP, OneSided, Rows, Side, basis_range, price_of, rows_of
 
 if TYPE_CHECKING:
     from allocopt.session import Session
@@ -172,7 +172,11 @@ def _price_table(session: Session, duals: Any, relax: bool, cur: str) -> Prices:
             up, down = Side(0.0, feasible[1]), Side(0.0, feasible[0])
         elif budget > 0:
             budget -= 1
-            up, down = sided.side(limit, rows, 1.0), sided.side(limit, rows, -1.0)
+            price = price_of(limit, rows, session, duals)
+            lo, hi = basis_range(limit, rows, duals, limit.value) if rows else (math.nan, math.nan)
+            proven = _proven(limit, rows, duals, lo, hi)
+            up = sided.side(limit, rows, 1.0, basis=(price, hi, proven))
+            down = sided.side(limit, rows, -1.0, basis=(price, lo, proven))
         else:
             up, down = _from_basis(limit, rows, session, duals)
         _set_prices(record, limit, up, down, tol)
@@ -218,6 +222,16 @@ def _usage(limit: Limit, rows: Rows, duals: Any, values: dict[str, dict[Any, flo
     }
     low, high = limit.domain
     return record, (max(feasible[0], low), min(feasible[1], high))
+
+
+def _proven(limit: Limit, rows: Rows, duals: Any, low: float, high: float) -> bool:
+    """Whether the held LP's own basis is optimal on both sides of the limit as written, so that its dual is both
+    one-sided prices: a limit of one row (and no coefficient), at its bound in the basis, strictly inside the range
+    HiGHS's ranging gives it."""
+    if len(rows) != 1 or limit.coefficients or not duals.ranging or duals.basic[rows[0][0]]:
+        return False
+    margin = STEP * max(1.0, abs(limit.value))
+    return low + margin < limit.value < high - margin
 
 
 def _from_basis(limit: Limit, rows: Rows, session: Session, duals: Any) -> tuple[Side, Side]:

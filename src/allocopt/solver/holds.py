@@ -6,6 +6,7 @@ relaxed (:meth:`LpHolds.relax_integers`), and what HiGHS reads from that LP: dua
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -210,6 +211,48 @@ class LpHolds:
             basic=basic, bound_up=up, bound_dn=dn, ranging=ok,
             col_cost=cost, cost_up=cost_up, cost_dn=cost_dn, shortfall=shortfall,
         )
+
+    def lp_reading(self, rows: Sequence[int], cols: Sequence[int], ranging: bool = False) -> RowDuals:
+        """What :meth:`lp_duals` reads, at the LP's own optimum, for some rows and columns only (the rest of each
+        array is 0, or ``nan`` for ranging): the quick reading of the many small re-solves behind one-sided
+        prices (without ``ranging``, only the duals of ``rows`` and the values of ``cols``)."""
+        import highspy
+
+        h = self.highs
+        sol = h.getSolution()
+        basis = h.getBasis() if ranging else None
+        n_rows, n_cols = h.getNumRow(), h.getNumCol()
+        idx = np.asarray(sorted({int(r) for r in rows}), dtype=np.int32)
+        row_dual, row_value = np.zeros(n_rows), np.zeros(n_rows)
+        lower, upper = np.full(n_rows, -np.inf), np.full(n_rows, np.inf)
+        basic = np.zeros(n_rows, dtype=bool)
+        up, dn = np.full(n_rows, np.nan), np.full(n_rows, np.nan)
+        ok = False
+        if len(idx):
+            duals = sol.row_dual
+            row_dual[idx] = [duals[r] for r in idx]
+        if len(idx) and ranging:  # what the range of the basis needs besides
+            assert basis is not None
+            values, status = sol.row_value, basis.row_status
+            row_value[idx] = [values[r] for r in idx]
+            _status, _n, lower[idx], upper[idx], _nz = h.getRows(len(idx), idx)
+            if basis.valid and len(status) == n_rows:
+                basic[idx] = [status[r] == highspy.HighsBasisStatus.kBasic for r in idx]
+            with capture_output(capture_fd=True):
+                found, rng = h.getRanging()
+            if found == status_ok() and rng.valid:
+                bound_up, bound_dn = rng.row_bound_up.value_, rng.row_bound_dn.value_
+                up[idx] = [bound_up[r] for r in idx]
+                dn[idx] = [bound_dn[r] for r in idx]
+                ok = True
+        col_value = np.zeros(n_cols)
+        if len(cols):
+            values = sol.col_value
+            for c in cols:
+                col_value[c] = values[c]
+        return RowDuals(objective=float(h.getInfo().objective_function_value), col_value=col_value,
+                        col_dual=np.zeros(n_cols), row_value=row_value, row_dual=row_dual, row_lower=lower,
+                        row_upper=upper, basic=basic, bound_up=up, bound_dn=dn, ranging=ok)
 
     # -- infeasibility ------------------------------------------------------------------------------------------
     def conflict(self) -> ConflictSet:

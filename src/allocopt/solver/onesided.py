@@ -98,9 +98,12 @@ def moved(session: Session, limit: Limit, delta: float) -> Iterator[None]:
 
 def solve_moved(session: Session, limit: Limit, delta: float, ranging: bool = True) -> Any:
     """The held LP re-solved (from the current basis) with the limit moved by ``delta``: its
-    :class:`~allocopt.solver.holds.RowDuals` at its own optimum, or None when it has no optimum."""
+    :class:`~allocopt.solver.holds.RowDuals` at its own optimum, read for the limit's rows and columns only, or
+    None when it has no optimum."""
+    rows = [row for row, _side, _slope in rows_of(session, limit)]
+    cols = [col for _row, col, _delta in _cells(session, limit, 1.0)]
     with moved(session, limit, delta):
-        return session.lp(fresh=False, ranging=ranging, at_plan=False)
+        return session.lp_reading(rows, cols, ranging=ranging)
 
 
 def price_of(limit: Limit, rows: Rows, session: Session, duals: Any) -> float:
@@ -147,31 +150,40 @@ class OneSided:
         self.noise = 1e-7 * max(1.0, abs(objective))
         """Differences of the objective below this are HiGHS's tolerances, not a change."""
 
-    def side(self, limit: Limit, rows: Rows, sign: float, *, ranges: bool = True) -> Side:
+    def side(self, limit: Limit, rows: Rows, sign: float, *, ranges: bool = True,
+             basis: tuple[float, float, bool] | None = None) -> Side:
         """The price of moving ``limit`` in the direction ``sign`` (+1 raising, -1 lowering) and, with ``ranges``,
-        the value up to which it holds (for coefficient limits, whose objective need not be concave, none)."""
+        the value up to which it holds (for coefficient limits, whose objective need not be concave, none).
+        ``basis``: the held LP's own basis at the limit as written, (its price, the end of its range that way,
+        whether it is proven optimal on both sides: one row, at its bound, strictly inside its range); a first
+        candidate for the end where that basis prices this side, and the price itself where it is proven."""
         v0 = limit.value
         low, high = limit.domain
         room = (high - v0) if sign > 0 else (v0 - low)
         if room <= 0:
             return Side(math.nan, v0)
+        if basis is not None and basis[2] and ranges:  # no re-solve needed for the price
+            return Side(basis[0], self._end(limit, rows, sign, basis[0], v0, basis[1], confirmed=True))
         slope = self._slope(limit, rows, v0, self.objective, sign, room)
         if slope is None:
             return Side(-math.inf * sign, v0)
-        price, duals, step, exact = slope
+        price, _duals, step, exact = slope
         if not exact:
             return Side(price, v0, exact=False)
         if not ranges or limit.coefficients:
             return Side(price, math.nan)
-        return Side(price, self._end(limit, rows, sign, price, duals, v0 + sign * step))
+        hint = math.nan
+        if basis is not None and abs(basis[0] - price) * step <= self.noise:
+            hint = basis[1]  # the held LP's own basis prices this side: its range is a candidate end
+        return Side(price, self._end(limit, rows, sign, price, v0 + sign * step, hint))
 
-    def _slope(self, limit: Limit, rows: Rows, at: float, objective: float, sign: float,
-               room: float) -> tuple[float, Any, float, bool] | None:
+    def _slope(self, limit: Limit, rows: Rows, at: float, objective: float, sign: float, room: float,
+               ranging: bool = False) -> tuple[float, Any, float, bool] | None:
         """(price, duals, step, exact) just beyond ``at`` in the direction ``sign``; None when no plan is there."""
         step = min(STEP * max(1.0, abs(limit.value)), room)
         secant = math.nan
         for _ in range(STEP_TRIES):
-            duals = solve_moved(self.session, limit, at - limit.value + sign * step)
+            duals = solve_moved(self.session, limit, at - limit.value + sign * step, ranging=ranging)
             if duals is None:
                 return None
             price = price_of(limit, rows, self.session, duals)
@@ -181,49 +193,58 @@ class OneSided:
             step /= 100.0
         return secant, None, step, False
 
-    def _end(self, limit: Limit, rows: Rows, sign: float, price: float, duals: Any, at: float) -> float:
-        """The value of the limit where ``price`` stops holding, starting from the basis ``duals`` found at
-        ``at``: candidates are the end of the last basis's range or a point twice as far out, whichever is further,
-        each confirmed on the price's line and by the slope just beyond it; past a point without a plan, the
-        basis's end or the midpoint. A candidate below the line leads to the kink by Newton's method
-        (:meth:`_probe`)."""
+    def _end(self, limit: Limit, rows: Rows, sign: float, price: float, at: float, hint: float,
+             confirmed: bool = False) -> float:
+        """The value of the limit where ``price`` stops holding (it holds from the limit as written to ``at``).
+        Candidates: ``hint`` (the end of the held LP's own basis's range), else the end of the range of the basis
+        found at ``at`` (HiGHS's ranging), then twice as far out each time, each confirmed on the price's line and
+        by the slope just beyond it; past a point without a plan, the end of the last good basis's range or the
+        midpoint. A candidate below the line leads to the kink by Newton's method (:meth:`_probe`).
+        ``confirmed``: the price is known to hold up to ``hint``."""
         v0, (low, high) = limit.value, limit.domain
         edge = high if sign > 0 else low
         if abs(price) * max(1.0, abs(v0)) <= self.noise and sign == loosening(rows):
             return edge  # concave and not falling that way: a free limit is free all the way
-        hint = self._hint(limit, rows, sign, duals, at)
+        if not (hint - at) * sign > 0:  # no candidate beyond the step yet: HiGHS's ranging of the basis there
+            hint = self._ranged(limit, rows, sign, at, at)
         if not math.isfinite(hint) and len(rows) == 1:
             return edge  # one row: HiGHS's ranging is exact, the basis holds all the way
         width = 1e-9 * max(1.0, abs(v0))
-        good, bad = v0, math.nan
+        good, bad, ranged = v0, math.nan, False
         candidate = hint if math.isfinite(hint) else v0 + sign * FAR * max(1.0, abs(v0))
         for _ in range(MAX_PIECES):
-            state, value = self._probe(limit, rows, price, min(max(candidate, low), high))
+            candidate = min(max(candidate, low), high)
+            state, value = ("line", candidate) if confirmed else self._probe(limit, rows, price, candidate)
+            confirmed = False
             if state == "kink":
                 return value
             if state == "none":
                 bad = value
             else:
-                good = value
+                good, ranged = value, False
                 if good == edge:
                     return edge
                 beyond = self._slope(limit, rows, good, self.objective + price * (good - v0), sign,
                                      abs(edge - good))
                 if beyond is None or not beyond[3] or abs(beyond[0] - price) * beyond[2] > self.noise:
                     return good  # no plan, or another price, just beyond: the end is exactly here
-                hint = self._hint(limit, rows, sign, beyond[1], good + sign * beyond[2])
             if math.isnan(bad):
-                twice = v0 + 2.0 * (good - v0)
-                candidate = hint if math.isfinite(hint) and (hint - twice) * sign > 0 else twice
+                candidate = v0 + 2.0 * (good - v0)
             elif abs(bad - good) <= width:
                 return good
             else:
+                if not ranged:  # the last good basis's range: the edge of the plans, exactly, where it reaches it
+                    hint, ranged = self._ranged(limit, rows, sign, good, good), True
                 between = math.isfinite(hint) and (hint - good) * sign > 0 and (bad - hint) * sign > 0
                 candidate = hint if between else (good + bad) / 2.0
         return good
 
-    @staticmethod
-    def _hint(limit: Limit, rows: Rows, sign: float, duals: Any, at: float) -> float:
+    def _ranged(self, limit: Limit, rows: Rows, sign: float, value: float, at: float) -> float:
+        """The end, in the direction ``sign``, of the range of the basis the held LP finds with the limit at
+        ``value`` (HiGHS's ranging; ``nan`` when it has no plan there)."""
+        duals = solve_moved(self.session, limit, value - limit.value, ranging=True)
+        if duals is None:
+            return math.nan
         lo, hi = basis_range(limit, rows, duals, at)
         return hi if sign > 0 else lo
 
@@ -246,6 +267,7 @@ class OneSided:
                 return "kink", end  # no meeting point between: the kink is where the noise allows
             end, state = meet, "kink"
         return "kink", end
+
 
 def loosening(rows: Rows) -> float:
     """+1 if raising the limit loosens every row it bounds (a capacity), -1 if lowering it does (a commitment
