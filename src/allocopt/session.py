@@ -159,6 +159,15 @@ class Session:
             upper.append((up - old_up) if up is not None and old_up is not None else 0.0)
         self.highs.shift_row_bounds(rows, lower, upper)
 
+    def hold_total(self, at_least: float) -> None:
+        """Keep the model's own objective (the partnership's weighted total net gain) at least ``at_least``, less
+        1e-9 of the money scale, in every solve of this session from now on: the plan and its split may move,
+        the partnership's total may not shrink (a derived in-kind value moves the split, not the whole:
+        :func:`allocopt.workflows.solve_plan`). The row stays until the session is rebuilt (:meth:`replace`)."""
+        form, constant = self.highs.linear_form(self.model.objective.expr)
+        slack = 1e-9 * max(abs(at_least), self.instance.money_scale())
+        self.highs.add_row(form, lower=at_least - constant - slack)
+
     def row(self, key: tuple[str, Any]) -> int | None:
         """The HiGHS row of model row (family, index), or None if it was not passed (trivially true)."""
         family, index = key

@@ -193,7 +193,7 @@ def _concentration(d: ModelData) -> list[Limit]:
             outlay = values.get("outlay", {}).get(p, 0.0)
             if outlay <= 0:
                 return 0.0
-            return 100.0 * max(sum(d.unit_value[a[3]] * contribution.get(a, 0.0)
+            return 100.0 * max(sum(d.cash_value[a[3]] * contribution.get(a, 0.0)
                                    for a in d.arcs_by_partner_initiative[key]) for key in rows) / outlay
 
         out.append(Limit("initiative_concentration", f"{p} concentration limit", {"partner": p},

@@ -245,6 +245,30 @@ def _prices(result: Result, prices: Any) -> Section:
     return Section("prices", title, prose, [Table("The limits with the largest prices", view)])
 
 
+def _derived(inst: Any, result: Result) -> Section | None:
+    """The unit values the plan derived from the model (``unit_value: derive``), with their basis and the notes that
+    say how they were found and where they enter."""
+    if not result.derived:
+        return None
+    cur = result.currency
+    basis = {"average": "average value (Aumann-Shapley): what it adds to the partnership, per unit put in",
+             "marginal": "marginal value: its shadow price with the plan's gates held"}
+    view = pd.DataFrame({
+        "resource": list(result.derived),
+        "unit value": [f"{money(float(v['unit_value']), cur)} per {inst.resources[r].unit}"
+                       if r in inst.resources else money(float(v["unit_value"]), cur)
+                       for r, v in result.derived.items()],
+        "on the basis of": [basis.get(str(v.get("basis")), str(v.get("basis"))) for v in result.derived.values()],
+        "counted": ["in kind: in its holders' value shares, no money spent"
+                    if r not in inst.resources or inst.resources[r].in_kind else "as a cost"
+                    for r in result.derived],
+    }).set_index("resource")
+    names = tuple(result.derived)
+    prose = [n for n in result.notes if n.startswith(tuple(f"{r}:" for r in names))]
+    return Section("derived-values", "What the contributions that are not money are worth", prose,
+                   [Table("Unit values derived from the model for this plan", view)])
+
+
 def _coalitions(answer: Any) -> Section:
     cur = answer.currency
     prose = []
@@ -280,6 +304,9 @@ def meeting_report(inst: Any, result: Result, *, prices: Any = None, coalitions:
         if commitments is not None:
             out.append(commitments)
         out.append(_prices(result, prices))
+        derived = _derived(inst, result)
+        if derived is not None:
+            out.append(derived)
         if coalitions is not None:
             out.append(_coalitions(coalitions))
     out = [_summary(inst, result)] + out + list(sections)

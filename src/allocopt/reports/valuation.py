@@ -159,9 +159,10 @@ def render_applied(run: Any) -> str:
         created = [float(plan.gates["value"].sum()) for plan in (before, after)]
         flat = after.contributions.reset_index()
         counted = float(flat.loc[flat["resource"].isin(list(run.applied)), "money"].sum())
-        out.append(f"- value created: {money(created[0], cur)} -> {money(created[1], cur)}; total net gain as "
-                   f"counted: {money(before.objective, cur)} -> {money(after.objective, cur)} (of which "
-                   f"{money(counted, cur)} of {', '.join(run.applied)} now counts as money put in)")
+        out.append(f"- value created: {money(created[0], cur)} -> {money(created[1], cur)}; total net gain: "
+                   f"{money(before.objective, cur)} -> {money(after.objective, cur)}; {', '.join(run.applied)} "
+                   f"written in kind (in_kind: true): {money(counted, cur)} put in that weighs its holders' value "
+                   "shares and is no money spent")
         out += [f"  {line}" for line in run.diff.summary()]
         out.append("  The split of the value (what each partner receives):")
         for p in after.partners.index:
