@@ -93,10 +93,11 @@ def _concept_problems(concepts: Sequence[str]) -> list[Problem]:
     return []
 
 
-def solve_game(game: Game, concepts: Sequence[str] = CONCEPTS) -> GameSolution:
+def solve_game(game: Game, concepts: Sequence[str] = CONCEPTS, plain_cover: bool = True) -> GameSolution:
     """Compute each requested concept (see :data:`CONCEPTS`), whether the core is empty and the least-core
     epsilon (with ``core`` or ``least_core``), and the superadditive cover's changes (up to
-    :data:`MAX_COVER_PLAYERS` players)."""
+    :data:`MAX_COVER_PLAYERS` players; not with ``plain_cover=False``, for a game that is already a cover whose
+    splits obey rules the plain cover does not know, such as :func:`~allocopt.games.cover.realisable_cover`)."""
     _raise(_concept_problems(concepts))
     columns: dict[str, pd.Series] = {}
     core_empty: bool | None = None
@@ -123,13 +124,13 @@ def solve_game(game: Game, concepts: Sequence[str] = CONCEPTS) -> GameSolution:
     if least is not None:
         epsilon, core_empty = least.epsilon, least.core_empty
     cover: pd.DataFrame | None = None
-    if game.n <= MAX_COVER_PLAYERS:
+    if plain_cover and game.n <= MAX_COVER_PLAYERS:
         cover = superadditive_cover(game).changes
         if game.label(game.grand) in set(cover["coalition"]):
             better = "costs less" if game.kind == "cost" else "is worth more"
             notes.append(f"the grand coalition {better} split into smaller groups (see the cover): the "
                          "allocations above share what working all together gives")
-    else:
+    elif plain_cover:
         notes.append(f"superadditivity not checked: more than {MAX_COVER_PLAYERS} players")
     table = pd.DataFrame(columns, index=pd.Index(game.players, name="player"))
     return GameSolution(game.players, game.kind, float(game.worth[game.grand]), table, core_empty, epsilon, cover,

@@ -307,6 +307,9 @@ class Initiative(StrictModel):
         None, description="At most this many partners contribute"
     )
     mandatory: bool = Field(False, description="Proceeds in every one of its phases")
+    replicable: bool = Field(
+        False, description="Groups of partners working apart may each run it (a product each may build); by "
+        "default an initiative is one opportunity, run by at most one group")
     metrics: dict[Name, Metric] = Field(default_factory=dict, description="Metrics read at its gates")
     gates: dict[Name, MetricGate] = Field(
         default_factory=dict, description="Per phase: thresholds on the metric score read at the gate ending it")
