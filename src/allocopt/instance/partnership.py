@@ -176,8 +176,8 @@ class Incentive(StrictModel):
 
 
 def _drop_unused(data: Any, fields: tuple[str, ...]) -> Any:
-    """Optional quarterly fields left out of a dump when unused, so instances without them dump (and fingerprint)
-    exactly as before they existed."""
+    """Optional fields (quarterly ones, ``replicable``) left out of a dump when unused, so instances without them
+    dump (and fingerprint) exactly as before they existed."""
     if isinstance(data, dict):
         for name in fields:
             if name in data and not data[name]:
@@ -316,7 +316,7 @@ class Initiative(StrictModel):
 
     @model_serializer(mode="wrap")
     def _dump(self, handler: SerializerFunctionWrapHandler) -> Any:
-        return _drop_unused(handler(self), ("metrics", "gates"))
+        return _drop_unused(handler(self), ("metrics", "gates", "replicable"))
 
     @field_validator("phases")
     @classmethod
