@@ -4,7 +4,8 @@
 :mod:`allocopt.games.game` for games, coalitions, cost games and excesses). Each concept lives in a module of its
 own and is importable from here too: the Shapley and Banzhaf values and sampling (:mod:`~allocopt.games.values`),
 the core and the least core (:mod:`~allocopt.games.core`), the nucleolus (:mod:`~allocopt.games.nucleolus`), the
-superadditive cover (:mod:`~allocopt.games.cover`), and a given allocation's stability and side payments
+superadditive cover and the realisable one, whose groups never run one exclusive initiative twice
+(:mod:`~allocopt.games.cover`), and a given allocation's stability and side payments
 (:mod:`~allocopt.games.allocation`).
 """
 
@@ -21,7 +22,7 @@ import pandas as pd
 from allocopt.errors import Problem
 from allocopt.games.allocation import Stability, side_payments, stability
 from allocopt.games.core import LeastCore, core_bounds, core_is_empty, in_core, least_core
-from allocopt.games.cover import MAX_COVER_PLAYERS, Cover, superadditive_cover
+from allocopt.games.cover import MAX_COVER_PLAYERS, Cover, realisable_cover, superadditive_cover
 from allocopt.games.game import (
     KINDS,
     MAX_EXACT_PLAYERS,
@@ -40,7 +41,7 @@ __all__ = [
     "KINDS", "MAX_EXACT_PLAYERS", "MAX_COVER_PLAYERS", "Allocation", "Coalition", "Game", "player_problems",
     "shapley", "banzhaf", "ShapleyEstimate", "sample_shapley",
     "LeastCore", "least_core", "core_is_empty", "in_core", "core_bounds", "nucleolus",
-    "Cover", "superadditive_cover", "Stability", "stability", "side_payments",
+    "Cover", "superadditive_cover", "realisable_cover", "Stability", "stability", "side_payments",
 ]
 
 CONCEPTS = ("shapley", "banzhaf", "nucleolus", "core", "least_core")

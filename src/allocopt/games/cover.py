@@ -136,38 +136,46 @@ def _options(game: Game, used: Mapping[int, int], walk_away: Mapping[int, float]
     value first among equals)."""
     tol = _tolerance(game)
     sizes = _sizes(game.n)
+    own: dict[int, list[_Option]] = {}
     options: dict[int, list[_Option]] = {}
     for mask in (int(m) for m in np.argsort(sizes, kind="stable")):
         if mask == 0:
             continue
-        own: list[_Option] = [(float(game.worth[mask]), used[mask], (mask,))]
+        own[mask] = [(float(game.worth[mask]), used[mask], (mask,))]
         if mask in walk_away and used[mask]:
-            own.append((float(walk_away[mask]), 0, (-mask,)))
-        found = list(own)
+            own[mask].append((float(walk_away[mask]), 0, (-mask,)))
+        found = list(own[mask])
         low = mask & -mask
         rest = mask ^ low
         sub = rest
-        while sub:  # every non-empty subset of rest: the second group is sub, the first mask ^ sub
-            for a in options[mask ^ sub]:
+        while sub:  # the group holding the lowest member is mask ^ sub, acting as one; the others split sub
+            for a in own[mask ^ sub]:
                 for b in options[sub]:
                     if not a[1] & b[1]:
                         found.append((a[0] + b[0], a[1] | b[1], a[2] + b[2]))
             sub = (sub - 1) & rest
-        options[mask] = _pareto(found, own[0], tol)
+        options[mask] = _pareto(found, own[mask][0], tol)
     return options
 
 
 def _pareto(found: list[_Option], own: _Option, tol: float) -> list[_Option]:
     """The options no other is worth as much as while needing a subset of its initiatives; the coalition's own
     value leads when no split beats it by more than the tolerance."""
-    found.sort(key=lambda o: (-o[0], bin(o[1]).count("1"), len(o[2])))
-    if found[0][0] <= own[0] + tol:
-        found.insert(0, own)
+    by_need: dict[int, _Option] = {}
+    for option in found:  # the best option per set of initiatives needed (fewest groups among equals)
+        held = by_need.get(option[1])
+        if held is None or (option[0], -len(option[2])) > (held[0], -len(held[2])):
+            by_need[option[1]] = option
+    ranked = sorted(by_need.values(), key=lambda o: (-o[0], bin(o[1]).count("1"), len(o[2])))
+    if ranked[0][0] <= own[0] + tol:
+        ranked.insert(0, own)
     kept: list[_Option] = []
-    for option in found:
+    for option in ranked:
         if not any(k[0] >= option[0] - tol and not k[1] & ~option[1] for k in kept):
             kept.append(option)
-    return kept[:MAX_OPTIONS]
+            if len(kept) == MAX_OPTIONS:
+                break
+    return kept
 
 
 def _names(names: list[str], bits: int) -> tuple[str, ...]:
