@@ -220,10 +220,13 @@ def test_no_cover_exceeds_what_one_joint_plan_realises(seed: int) -> None:
     data = tiny_partnership(seed)
     answer = coalition_game(instance_from_dict(data), concepts=["shapley"])
     joint = joint_values(data)
-    for _, row in answer.values.iterrows():
+    game = Game.from_masks(answer.partners, dict(enumerate(answer.values["value"].astype(float), start=1)))
+    plain = superadditive_cover(game).game.worth
+    for mask, (_, row) in enumerate(answer.values.iterrows(), start=1):
         realised = joint[frozenset(row["members"])]
         assert row["value"] <= row["cover"] + 1e-6
         assert row["cover"] <= realised + 1e-6 * max(1.0, abs(realised)), (seed, row["coalition"])
+        assert realised <= plain[mask] + 1e-6 * max(1.0, abs(realised)), (seed, row["coalition"])
     assert answer.grand_value <= joint[frozenset(data["partners"])] + 1e-6
 
 
