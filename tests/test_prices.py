@@ -106,14 +106,19 @@ def test_prices_match_finite_differences(seed: int, partners: int, initiatives: 
     with Session(inst) as s:
         if not s.solve().status.has_plan:
             return
-        prices = by_term(s.prices())
+        found = s.prices()
+        prices = by_term(found)
         columns = s.plan_columns()
         base = _held_objective(s, columns)
+        # a plan shaped by stages the held LP does not hold (participation that cannot hold for everyone) is not
+        # an optimum of it: the prices are the LP optimum's, and say so (seed 180: 24,941 USD short)
+        plan_is_optimal = found.plan_shortfall <= 1e-6 * max(1.0, abs(base))
+        assert plan_is_optimal or "falls" in found.note
         for lim in limits(s.data):
             row = prices[lim.name]
             if lim.coefficients or lim.family == "max_funders":
                 continue
-            if row["slack"] > 1e-6 * max(1.0, abs(lim.value)):
+            if row["slack"] > 1e-6 * max(1.0, abs(lim.value)) and plan_is_optimal:
                 assert row["price"] == 0
             for sign, key in ((1.0, "price_up"), (-1.0, "price_down")):
                 step = sign * 1e-3 * max(1.0, abs(lim.value))
@@ -353,7 +358,7 @@ def test_renegotiate_explains_every_step_it_shows() -> None:
     for term, step, why in cells:
         assert why.startswith(WHY_STARTS) and why != "nan"
         assert why == steps[term, step]
-    assert cells[1][2] == "the step leaves the range over which the price holds (1,170,000 to 1,434,194 USD)"
+    assert cells[1][2] == "the step leaves the range over which the price holds (720,000 to 1,434,194 USD)"
 
 
 def test_gate_reduced_costs_that_are_noise_are_zero() -> None:

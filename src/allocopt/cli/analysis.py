@@ -55,18 +55,26 @@ def diagnose(instance: Path, model_file: Path | None, time_limit: float | None) 
 @instance_arg
 @click.option("--model", "model_file", type=input_path(), help="Model file")
 @click.option("--relax", is_flag=True, help="Prices of the LP relaxation (gates fractional) instead of the plan's")
+@click.option("--values", "value_ranges", is_flag=True,
+              help="Also the value ranges: how far each stage's value and each resource's unit value may move "
+                   "before the plan's gate decisions stop being optimal (each end confirmed by re-solving the plan)")
 @click.option("--time-limit", type=TIME_LIMIT, help="Seconds HiGHS may run per solve")
 @click.option("--format", "fmt", type=click.Choice(["table", "markdown", "json", "csv"]), default="table",
               show_default=True, help="What to print on stdout")
 @handle_errors
-def prices(instance: Path, model_file: Path | None, relax: bool, time_limit: float | None, fmt: str) -> None:
+def prices(instance: Path, model_file: Path | None, relax: bool, value_ranges: bool, time_limit: float | None,
+           fmt: str) -> None:
     """Shadow prices of every limit of INSTANCE (capacities, totals, caps, margins, commitments), each with the
-    range over which it holds: what one more unit of each limit is worth to the partnership."""
+    range over which it holds: what one more unit of each limit is worth to the partnership, and what one less
+    costs; the reduced cost of each initiative's level; with --values, the value ranges."""
     from allocopt.instance.schema import load_instance
-    from allocopt.reports.text import render_prices
+    from allocopt.prices.values import value_ranges as ranges_of
+    from allocopt.reports.text import render_prices, render_value_ranges
     from allocopt.session import Session
     from allocopt.solver.specs import load_model_spec
 
+    if relax and value_ranges:
+        raise click.UsageError("--values ranges the plan's own values; it does not go with --relax")
     inst = load_instance(instance)
     with Session(inst, load_model_spec(model_file), time_limit=time_limit) as session:
         if not relax:
@@ -75,14 +83,19 @@ def prices(instance: Path, model_file: Path | None, relax: bool, time_limit: flo
                 _fail(f"no plan to price: {' '.join(result.notes[:1])} (run 'allocopt diagnose')",
                       EXIT_INFEASIBLE if result.status.infeasible else EXIT_NO_SOLUTION)
         found = session.prices(relax=relax)
+        values = ranges_of(session) if value_ranges and found.objective is not None else None
     if found.objective is None:
         _fail("no prices: the LP has no optimum (run 'allocopt diagnose')", EXIT_INFEASIBLE)
     if fmt in ("json", "csv"):
-        _frames_out({"limits": found.limits, "gates": found.gates}, fmt,
-                    {"basis": found.basis, "note": found.note, "objective": found.objective,
-                     "currency": found.currency})
+        frames = {"limits": found.limits, "levels": found.levels, "gates": found.gates}
+        if values is not None:
+            frames["values"] = values
+        _frames_out(frames, fmt, {"basis": found.basis, "note": found.note, "objective": found.objective,
+                                  "currency": found.currency})
     else:
         click.echo(render_prices(found, fmt), nl=False)
+        if values is not None:
+            click.echo(render_value_ranges(values, fmt), nl=False)
 
 
 @main.command()

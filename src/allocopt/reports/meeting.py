@@ -219,8 +219,9 @@ def _prices(result: Result, prices: Any) -> Section:
         return Section("prices", title, ["Prices were not computed for this plan: run 'allocopt report' with "
                                          "--prices, or solve with --prices."])
     note = prices.note if prices is not None else HELD_NOTE
-    order = table.assign(_abs=table["price"].abs()).sort_values(["_abs", "slack"], ascending=[False, True],
-                                                                 kind="stable")
+    size = table[["price_up", "price_down"]].astype(float).abs().fillna(0.0).max(axis=1) \
+        if "price_down" in table.columns else table["price"].abs()
+    order = table.assign(_abs=size).sort_values(["_abs", "slack"], ascending=[False, True], kind="stable")
     priced = order[order["_abs"] > 0]
     top = priced.head(TOP_PRICES)
     shown = "it is shown" if len(priced) == 1 else (f"the {len(top)} largest are shown" if len(top) < len(priced)
@@ -230,12 +231,15 @@ def _prices(result: Result, prices: Any) -> Section:
     if not len(top):
         return Section("prices", title, [note, "No limit binds: one more unit of any of them is worth nothing "
                                                "while the gate decisions stay as planned."])
+    up = top["price_up"] if "price_up" in top.columns else top["price"]
+    down = top["price_down"] if "price_down" in top.columns else top["price"]
     view = pd.DataFrame({
         "limit": [str(t) for t in top["term"]],
         "as written": [_bound(v, u) for v, u in zip(top["limit"], top["unit"], strict=True)],
-        "price": [_price(v, pu) for v, pu in zip(top["price"], top["price_unit"], strict=True)],
-        "holds from": [_bound(v, u) for v, u in zip(top["range_low"], top["unit"], strict=True)],
-        "to": [_bound(v, u) for v, u in zip(top["range_high"], top["unit"], strict=True)],
+        "worth of one more": [_price(v, pu) for v, pu in zip(up, top["price_unit"], strict=True)],
+        "holds up to": [_bound(v, u) for v, u in zip(top["range_high"], top["unit"], strict=True)],
+        "cost of one less": [_price(v, pu) for v, pu in zip(down, top["price_unit"], strict=True)],
+        "holds down to": [_bound(v, u) for v, u in zip(top["range_low"], top["unit"], strict=True)],
         "what it means": [str(m) for m in top["meaning"]],
     }).set_index("limit")
     return Section("prices", title, prose, [Table("The limits with the largest prices", view)])
