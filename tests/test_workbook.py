@@ -108,7 +108,7 @@ EDGE = {
     "initiatives": {
         "x": {"gate": "adjustable", "min_scale": 0.25, "phases": {"2025": {"capital": 50, "phase": 0, "value": 80},
                                                                   "<b>q2</b>": {"value": 0}}},
-        "y": {"mandatory": False, "max_funders": 1, "requires": ["x"], "eligible": {"capital": []},
+        "y": {"mandatory": False, "replicable": True, "max_funders": 1, "requires": ["x"], "eligible": {"capital": []},
               "phases": {"2025": {"needs": {"Value": 1.0000000000000002}}}},
         "z": {"requires_any": ["x", "y"], "excludes": ["y"], "benefit_share": {"Ünïcødé & co": 1},
               "eligible": {"capital": ["Ünïcødé & co", "=HYPERLINK(\"http://x\")"]},

@@ -93,7 +93,8 @@ def solve_coalitions(task: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Task: solve each coalition of ``task["coalitions"]`` (lists of member names) on this process's sessions:
     in place on the whole partnership's model (outsiders' limits at 0) where :func:`in_place_obstacle` allows,
     else on a session rebuilt for the reduced partnership. Returns a summary per coalition: the status, whether
-    there is a plan, whether it is proven optimal, the members' total net gain, and ``how`` it was solved."""
+    there is a plan, whether it is proven optimal, the members' total net gain, ``how`` it was solved, and the
+    ``initiatives`` its plan runs."""
     from allocopt.session import Session
 
     with _SOLVING:
@@ -124,8 +125,18 @@ def solve_coalitions(task: Mapping[str, Any]) -> list[dict[str, Any]]:
             has_plan = bool(result.status.has_plan)
             out.append({"status": result.status.termination.value, "has_plan": has_plan,
                         "proven": bool(result.status.proven_optimal) if has_plan else False,
-                        "total": float(result.partners["net_gain"].sum()) if has_plan else None, "how": how})
+                        "total": float(result.partners["net_gain"].sum()) if has_plan else None, "how": how,
+                        "initiatives": running(result) if has_plan else []})
         return out
+
+
+def running(result: Any) -> list[str]:
+    """The initiatives a plan runs: those with a phase that proceeds (at a level above 0), in the plan's order."""
+    gates = result.gates
+    if gates.empty:
+        return []
+    ran = gates.index[gates["level"].astype(float) > 0].get_level_values("initiative")
+    return [str(i) for i in dict.fromkeys(ran)]
 
 
 def contiguous_blocks(items: list[Any], n: int) -> list[list[Any]]:

@@ -10,8 +10,11 @@ only the total matters). Members can always walk away to their outside options, 
 stand-alone sum; the table says which coalitions took that walk-away value (their reduced partnership has no plan,
 or a worse one).
 
-The game is then made superadditive (a coalition may split into sub-coalitions that work apart: its value is the
-best such split; :func:`allocopt.games.cover.superadditive_cover`), and the result says which values that changed.
+The game is then made superadditive, realisably (a coalition may split into sub-coalitions that work apart: its
+value is the best such split, but an initiative is one opportunity: two groups may not both run one that is not
+``replicable``; :func:`allocopt.games.cover.realisable_cover`), and the result says which values that changed and
+which splits were not counted because two groups would run the same initiative. Claims that count one initiative
+twice are named (:mod:`allocopt.games.claims`).
 Exact for up to :data:`MAX_EXACT_PARTNERS` partners (every one of the ``2^n - 1`` coalitions); beyond, or with
 ``samples``, the Shapley value is estimated by sampling orders of joining
 (:func:`allocopt.games.values.sample_shapley`),
@@ -26,7 +29,7 @@ rebuilt for it). The ``how`` column and :attr:`CoalitionGame.in_place` / :attr:`
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from allocopt.errors import GameError, Problem
+from allocopt.games import claims
 from allocopt.games.coalition_solves import in_place_obstacle, solve_every_coalition
 from allocopt.games.reduced import coalition_instance, coalition_spec
 from allocopt.instance.modelfile import ModelSpec
@@ -63,12 +67,17 @@ class CoalitionGame:
     ``stand_alone`` (their stand-alone sum), ``value`` (``v(S)``), ``walk_away`` (the value is the stand-alone sum,
     not a plan's), ``status`` (why the solver stopped), ``proven`` (the plan is proven optimal), ``how``
     (``in place`` on the whole partnership's model, or ``rebuilt``), and in exact mode ``cover`` (the
-    superadditive cover's value) and ``cover_changed``.
+    realisable cover's value) and ``cover_changed``; ``initiatives`` (those its plan runs) and ``needs`` (the
+    exclusive ones among them: not ``replicable``).
     ``allocations``: one row per partner: ``plan`` (its net gain under the model file's plan, the no-subsidy split)
     and one column per concept (``shapley``, ``banzhaf``, ``nucleolus``, ``least_core``, ``core_min``,
     ``core_max``; sampled: ``shapley``, ``std_error``, ``ci_low``, ``ci_high``), computed on the cover.
-    ``blocking``: coalitions whose value exceeds what the plan gives their members, largest gain first, with a
-    ``text`` in partnership words. ``payments``: who pays whom to turn the plan's split into ``target``'s.
+    ``blocking``: coalitions whose value exceeds what the plan gives their members, largest gain first, with the
+    exclusive initiatives each claim ``needs``, the other leaving coalitions that need one of them
+    (``shares_with``) and a ``text`` in partnership words. ``contested``: complementary coalitions whose claims
+    count the same initiative and together exceed ``v(N)`` (:func:`allocopt.games.claims.contested_claims`).
+    ``cover_conflicts``: splits the cover did not count because two groups would run the same initiative.
+    ``payments``: who pays whom to turn the plan's split into ``target``'s.
     """
 
     name: str
@@ -92,6 +101,8 @@ class CoalitionGame:
     least_core_epsilon: float | None = None
     cover_changes: pd.DataFrame | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    contested: pd.DataFrame = field(default_factory=pd.DataFrame)
+    cover_conflicts: pd.DataFrame | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON (NaN as None)."""
@@ -111,7 +122,9 @@ class CoalitionGame:
             "values": records(self.values),
             "allocations": records(self.allocations.reset_index()),
             "superadditive_cover_changes": records(self.cover_changes),
-            "blocking": records(self.blocking), "side_payments_to": self.target,
+            "superadditive_cover_conflicts": records(self.cover_conflicts),
+            "blocking": records(self.blocking), "contested_claims": records(self.contested),
+            "side_payments_to": self.target,
             "side_payments": records(self.payments), "notes": list(self.notes),
         }
 
@@ -131,18 +144,24 @@ def _concepts(concepts: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(concepts))
 
 
+VALUE_COLUMNS = ["coalition", "members", "size", "solved", "stand_alone", "value", "walk_away", "status", "proven",
+                 "how", "initiatives", "needs"]
+
+
 def _value_rows(inst: Instance, coalitions: list[list[str]], summaries: list[dict[str, Any]]) -> pd.DataFrame:
+    """One row per coalition; ``needs`` are the exclusive initiatives its value needs (none when it walks away)."""
     rows = []
     for members, s in zip(coalitions, summaries, strict=True):
         alone = float(sum(inst.partners[p].stand_alone for p in members))
         solved = s["total"] if s["has_plan"] else math.nan
         walk = not s["has_plan"] or solved < alone
+        ran = list(s.get("initiatives", []))
         rows.append({"coalition": "+".join(members), "members": list(members), "size": len(members),
                      "solved": solved, "stand_alone": alone, "value": alone if walk else solved,
                      "walk_away": bool(walk), "status": s["status"], "proven": bool(s["proven"]),
-                     "how": s["how"]})
-    return pd.DataFrame(rows, columns=["coalition", "members", "size", "solved", "stand_alone", "value",
-                                       "walk_away", "status", "proven", "how"])
+                     "how": s["how"], "initiatives": ran,
+                     "needs": [] if walk else [i for i in ran if not inst.initiatives[i].replicable]})
+    return pd.DataFrame(rows, columns=VALUE_COLUMNS)
 
 
 def _names(mask: int, players: Sequence[str]) -> list[str]:
@@ -163,15 +182,6 @@ def coalition_masks(n: int, samples: int | None, seed: int) -> list[int]:
             mask |= 1 << int(i)
             seen.add(mask)
     return sorted(seen)
-
-
-def _blocking_text(members: list[str], outsiders: list[str], gain: float, currency: str) -> str:
-    from allocopt.results.units import money
-
-    together = members[0] if len(members) == 1 else ", ".join(members[:-1]) + " and " + members[-1]
-    verb = "alone could" if len(members) == 1 else "together could"
-    without = f" without {', '.join(outsiders)}" if outsiders else ""
-    return f"{together} {verb} earn {money(gain, currency)} more{without}"
 
 
 def coalition_game(inst: Instance | str | Path, spec: ModelSpec | str | Path | None = None, *,
@@ -202,7 +212,8 @@ def coalition_game(inst: Instance | str | Path, spec: ModelSpec | str | Path | N
         split = _sampled_shapley(solved, wanted, samples, seed, allocations, notes)
     else:
         split = _concepts_on_cover(solved, wanted, allocations, notes)
-    blocking = _stability(players, split.cover_values, plan_split, base.currency)
+    blocking = claims.blocking(players, split.cover_values, split.needs, plan_split, base.currency)
+    contested = claims.contested_claims(players, split.cover_values, split.needs, base.currency)
     target_name, payments = _payments(allocations, plan_split, split.grand, target, notes, base.currency)
     if plan_split is None:
         notes.append(f"the model file's plan has no plan ({plan.status.termination}): no stability check and no "
@@ -212,7 +223,7 @@ def coalition_game(inst: Instance | str | Path, spec: ModelSpec | str | Path | N
                          allocations, blocking, payments, target_name, str(plan.status.termination), plan_total,
                          split.grand, len(solved.coalitions), solved.in_place, solved.rebuilds,
                          samples if sampled else None, split.core_empty, split.epsilon, split.cover_changes,
-                         tuple(notes))
+                         tuple(notes), contested, split.cover_conflicts)
 
 
 def _check_samples(samples: int | None) -> None:
@@ -232,8 +243,9 @@ def _sampling(n: int, samples: int | None, notes: list[str]) -> tuple[bool, int 
 
 @dataclass(frozen=True)
 class _SolvedCoalitions:
-    """The coalitions solved: their bitmasks, members and value rows, ``v(S)`` by bitmask, and how many were solved
-    in place or on a rebuilt session."""
+    """The coalitions solved: their bitmasks, members and value rows, ``v(S)`` by bitmask, the exclusive
+    initiatives each value needs and each coalition's stand-alone sum by bitmask, and how many were solved in place
+    or on a rebuilt session."""
 
     players: tuple[str, ...]
     masks: list[int]
@@ -242,6 +254,8 @@ class _SolvedCoalitions:
     worth: dict[int, float]
     in_place: int
     rebuilds: int
+    needs: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    walk_away: dict[int, float] = field(default_factory=dict)
 
 
 def _solve_values(base: Instance, cspec: ModelSpec, masks: list[int], workers: int | None, dask: Any,
@@ -252,7 +266,9 @@ def _solve_values(base: Instance, cspec: ModelSpec, masks: list[int], workers: i
     summaries, in_place, rebuilds = solve_every_coalition(base, cspec, coalitions, workers, dask, progress)
     values = _value_rows(base, coalitions, summaries)
     worth = dict(zip(masks, values["value"].astype(float), strict=True))
-    return _SolvedCoalitions(players, masks, coalitions, values, worth, in_place, rebuilds)
+    needs = {m: tuple(n) for m, n in zip(masks, values["needs"], strict=True)}
+    alone = dict(zip(masks, values["stand_alone"].astype(float), strict=True))
+    return _SolvedCoalitions(players, masks, coalitions, values, worth, in_place, rebuilds, needs, alone)
 
 
 def _unproven_notes(values: pd.DataFrame) -> list[str]:
@@ -277,14 +293,17 @@ def _plan_split(base: Instance, model_spec: ModelSpec) -> tuple[Any, pd.Series |
 
 @dataclass(frozen=True)
 class _Split:
-    """What the concepts found: the partnership's value ``v(N)``, the coalition values the plan is tested against,
-    and (exact mode) the core, the least-core epsilon and the superadditive cover's changes."""
+    """What the concepts found: the partnership's value ``v(N)``, the coalition values the plan is tested against
+    and the exclusive initiatives each needs, and (exact mode) the core, the least-core epsilon and the realisable
+    cover's changes and the splits it did not count."""
 
     grand: float
     cover_values: dict[int, float]
+    needs: dict[int, tuple[str, ...]]
     core_empty: bool | None = None
     epsilon: float | None = None
     cover_changes: pd.DataFrame | None = None
+    cover_conflicts: pd.DataFrame | None = None
 
 
 def _sampled_shapley(solved: _SolvedCoalitions, wanted: list[str], samples: int, seed: int,
@@ -304,55 +323,37 @@ def _sampled_shapley(solved: _SolvedCoalitions, wanted: list[str], samples: int,
         notes.append(f"{', '.join(others)} need every coalition: not computed when sampling")
     notes.append("sampled: the superadditive cover is not taken and the stability check covers only the "
                  "coalitions solved")
-    return _Split(grand, {m: solved.worth[m] for m in solved.masks})
+    return _Split(grand, {m: solved.worth[m] for m in solved.masks}, dict(solved.needs))
 
 
 def _concepts_on_cover(solved: _SolvedCoalitions, wanted: list[str], allocations: pd.DataFrame,
                        notes: list[str]) -> _Split:
-    """Every coalition's value made superadditive (the ``cover`` columns of the value table), and the wanted
-    concepts on it, into ``allocations``."""
+    """Every coalition's value made superadditive, realisably (the ``cover`` columns of the value table: groups
+    that work apart never run the same exclusive initiative), and the wanted concepts on it, into
+    ``allocations``."""
     from allocopt.games.concepts import solve_game
-    from allocopt.games.cover import superadditive_cover
+    from allocopt.games.cover import realisable_cover
     from allocopt.games.game import Game
 
     masks, worth, values = solved.masks, solved.worth, solved.values
-    cover = superadditive_cover(Game.from_masks(solved.players, worth))
+    cover = realisable_cover(Game.from_masks(solved.players, worth), solved.needs, solved.walk_away)
     covered = {m: float(cover.game.worth[m]) for m in masks}
     values["cover"] = [covered[m] for m in masks]
     values["cover_changed"] = [abs(covered[m] - worth[m]) > 1e-9 * max(1.0, abs(worth[m])) for m in masks]
     if not cover.changes.empty:
         notes.append(f"{len(cover.changes)} coalition value{'s' if len(cover.changes) != 1 else ''} raised by "
                      "the superadditive cover (the coalition does better split into smaller groups)")
-    solution = solve_game(cover.game, wanted)
+    if not cover.conflicts.empty:
+        notes.append(f"{len(cover.conflicts)} split{'s' if len(cover.conflicts) != 1 else ''} not counted by the "
+                     "cover: two of its groups would run the same initiative, which is one opportunity (mark an "
+                     "initiative replicable: true if groups working apart could each run it)")
+    solution = solve_game(cover.game, wanted, plain_cover=False)
     for col in solution.allocations.columns:
         allocations[col] = solution.allocations[col].to_numpy()
     notes += list(solution.notes)
-    return _Split(float(cover.game.worth[cover.game.grand]), covered, solution.core_empty,
-                  solution.least_core_epsilon, cover.changes)
-
-
-def _stability(players: tuple[str, ...], values: Mapping[int, float], plan_split: pd.Series | None,
-               currency: str) -> pd.DataFrame:
-    """The coalitions that would gain by leaving the plan (``v(S)`` above the plan's sum of their net gains)."""
-    columns = ["coalition", "value", "plan", "gain", "text"]
-    if plan_split is None:
-        return pd.DataFrame(columns=columns)
-    amounts = plan_split.to_numpy(dtype=float)
-    scale = max(1.0, float(np.abs(amounts).sum()))
-    grand = 2 ** len(players) - 1
-    rows: list[tuple[float, int, dict[str, Any]]] = []
-    for mask, value in values.items():
-        if mask == grand:
-            continue
-        members = _names(mask, players)
-        allocated = float(sum(amounts[i] for i in range(len(players)) if (mask >> i) & 1))
-        gain = value - allocated
-        if gain > 1e-7 * scale:
-            outsiders = [p for p in players if p not in members]
-            rows.append((-gain, mask, {"coalition": "+".join(members), "value": value, "plan": allocated,
-                                       "gain": gain, "text": _blocking_text(members, outsiders, gain, currency)}))
-    rows.sort(key=lambda row: (row[0], row[1]))
-    return pd.DataFrame([r for _, _, r in rows], columns=columns)
+    needs = cover.needs or dict(solved.needs)
+    return _Split(float(cover.game.worth[cover.game.grand]), covered, needs, solution.core_empty,
+                  solution.least_core_epsilon, cover.changes, cover.conflicts)
 
 
 def _payments(allocations: pd.DataFrame, plan_split: pd.Series | None, grand: float, target: str | None,

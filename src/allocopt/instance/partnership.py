@@ -183,8 +183,8 @@ class Incentive(StrictModel):
 
 
 def _drop_unused(data: Any, fields: tuple[str, ...]) -> Any:
-    """Optional quarterly fields left out of a dump when unused, so instances without them dump (and fingerprint)
-    exactly as before they existed."""
+    """Optional fields (quarterly ones, ``replicable``) left out of a dump when unused, so instances without them
+    dump (and fingerprint) exactly as before they existed."""
     if isinstance(data, dict):
         for name in fields:
             if name in data and not data[name]:
@@ -314,13 +314,16 @@ class Initiative(StrictModel):
         None, description="At most this many partners contribute"
     )
     mandatory: bool = Field(False, description="Proceeds in every one of its phases")
+    replicable: bool = Field(
+        False, description="Groups of partners working apart may each run it (a product each may build); by "
+        "default an initiative is one opportunity, run by at most one group")
     metrics: dict[Name, Metric] = Field(default_factory=dict, description="Metrics read at its gates")
     gates: dict[Name, MetricGate] = Field(
         default_factory=dict, description="Per phase: thresholds on the metric score read at the gate ending it")
 
     @model_serializer(mode="wrap")
     def _dump(self, handler: SerializerFunctionWrapHandler) -> Any:
-        return _drop_unused(handler(self), ("metrics", "gates"))
+        return _drop_unused(handler(self), ("metrics", "gates", "replicable"))
 
     @field_validator("phases")
     @classmethod

@@ -282,6 +282,9 @@ def _coalitions(answer: Any) -> Section:
     if eps is not None:
         prose.append(f"The core is empty: every split leaves some group at least {money(eps, cur)} better off "
                      "on its own." if eps > 1e-9 else "The core is not empty: some split keeps every group in.")
+    if not answer.contested.empty:
+        prose.append("Claims that count one initiative twice (they cannot both be met):")
+        prose += [str(t) for t in answer.contested["text"].head(5)]
     prose += [str(t) for t in answer.payments["text"]] if not answer.payments.empty else []
     allocations = answer.allocations
     names = {"plan": "plan", "shapley": "Shapley", "nucleolus": "nucleolus", "banzhaf": "Banzhaf",
