@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from allocopt.model.limits import Limit, limits
+from allocopt.results.units import real
 
 if TYPE_CHECKING:
     from allocopt.session import Session
@@ -49,6 +50,15 @@ def _fmt(x: float) -> str:
     if abs(x - round(x)) < 1e-6 * max(1.0, abs(x)):
         return f"{round(x) + 0:,.0f}"
     return f"{x:,.2f}" if abs(x) < 1000 else f"{x:,.0f}"
+
+
+def _span(low: float, high: float, unit: str) -> str:
+    """A price's range in words: '2,477,778 USD and above', 'up to 40 slot', '720,000 to 1,434,194 USD'."""
+    if math.isfinite(low) and not math.isfinite(high):
+        return f"{_fmt(low)} {unit} and above"
+    if math.isfinite(high) and not math.isfinite(low):
+        return f"up to {_fmt(high)} {unit}"
+    return f"{_fmt(low)} to {_fmt(high)} {unit}"
 
 
 def _gate_changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[list[str], list[str]]:
@@ -185,8 +195,7 @@ def _step_status(lim: Limit, new: float, price: Mapping[Any, Any], predicted: fl
     if gates:
         return "breakpoint", "a gate decision flips: " + "; ".join(gates)
     if not inside:
-        return "beyond range", (f"the step leaves the range over which the price holds "
-                                f"({_fmt(low)} to {_fmt(high)} {lim.unit})")
+        return "beyond range", f"the step leaves the range over which the price holds ({_span(low, high, lim.unit)})"
     if levels:
         return "differs", "an adjusted scale moves: " + "; ".join(levels)
     return "differs", "the plan's contributions shift within the same gate decisions"
@@ -196,7 +205,8 @@ def _step_row(lim: Limit, pct: float, new: float, price: float, predicted: float
               why: str, gates: list[str], funding: list[str], cur: str) -> dict[str, Any]:
     return {"term": lim.name, "family": lim.family, "step_pct": pct, "from": lim.value, "to": new,
             "unit": lim.unit, "price": price, "predicted": predicted, "actual": actual,
-            "difference": actual - predicted if math.isfinite(actual) and math.isfinite(predicted) else math.nan,
+            "difference": real(actual - predicted, max(abs(actual), abs(predicted)))
+            if math.isfinite(actual) and math.isfinite(predicted) else math.nan,
             "status": status, "why": why, "gates_changed": "; ".join(gates), "funding_changed": "; ".join(funding),
             "path": lim.path}
 
