@@ -390,3 +390,13 @@ def test_renegotiate_says_ranges_in_words_and_prints_no_solver_noise() -> None:
     scale = allocopt.load_instance(ROOT / "instances" / "joint-venture.yaml").money_scale()
     assert all(s["difference"] is None or s["difference"] == 0 or abs(s["difference"]) > 1e-9 * scale
                for s in steps)
+
+
+def test_prices_under_a_fairness_objective_say_what_they_price() -> None:
+    """Under models/nash.yaml the prices are those of the total net gain at the Nash plan's gates: the note says
+    so (they were printed as if they priced the Nash objective)."""
+    with allocopt.Session(ROOT / "instances" / "joint-venture.yaml", ROOT / "models" / "nash.yaml") as session:
+        found = session.prices()
+    assert found.fair_objective == "nash" and "not of the nash objective itself" in found.note
+    with allocopt.Session(ROOT / "instances" / "joint-venture.yaml") as session:
+        assert session.prices().fair_objective is None
