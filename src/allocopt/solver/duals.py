@@ -25,7 +25,6 @@ the plan still fits: from the level the plan reaches to infinity (or to 0, for a
 from __future__ import annotations
 
 import dataclasses
-
 import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
