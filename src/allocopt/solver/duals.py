@@ -83,9 +83,10 @@ class Prices:
     def note(self) -> str:
         note = HELD_NOTE if self.basis == "held" else RELAXED_NOTE
         if self.fair_objective is not None:
-            note += (f" The model file's objective is {self.fair_objective}: these are the prices of the partnership's "
-                     f"total net gain at the {self.fair_objective} plan's gate decisions (what one more unit of a limit "
-                     f"adds to the total, in {self.currency}), not of the {self.fair_objective} objective itself.")
+            name = self.fair_objective
+            note += (f" The model file's objective is {name}: these are the prices of the partnership's total net "
+                     f"gain at the {name} plan's gate decisions (what one more unit of a limit adds to the total, in "
+                     f"{self.currency}), not of the {name} objective itself.")
         if self.plan_shortfall > PLAN_TOLERANCE * max(1.0, abs(self.objective or 0.0)):
             note += (f" The plan itself falls {self.plan_shortfall:,.0f} {self.currency} short of this LP's optimum "
                      "(stages the LP does not hold shaped it: participation that cannot hold for every partner, or "
