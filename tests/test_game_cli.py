@@ -125,6 +125,11 @@ def test_markdown_shows_the_superadditive_cover(runner: CliRunner, tmp_path: Pat
     ("bad.csv", "coalition,value\na,1\nb,2\na+b,lots\n", "bad.csv:4: coalition a+b: is the text 'lots'"),
     ("header.csv", "members,worth\na,1\n", ":1: header: is 'members,worth'"),
     ("short.csv", "coalition,value\na\n", ":2: row: has 1 column"),
+    ("long.csv", "coalition,value\na,1\nb,2\n" + "a+b" + " " * 140_000 + ",3\n",
+     "long.csv:4: row: holds a field longer than 131,072 characters"),  # was a _csv.Error traceback, exit 1
+    ("huge.csv", "coalition,value\na,1e308\nb,1e308\na+b,1e308\n",
+     "huge.csv:4: coalition a+b: is 1e+308: sums of values this large overflow"),  # was exit 1, 'a bug'
+    ("huge.yaml", "values:\n  a: 1\n  b: -1.7e308\n  a+b: 2\n", "huge.yaml:3: values.b: is -1.7e+308: sums of"),
 ])
 def test_bad_files_exit_3_naming_file_line_field_and_fix(runner: CliRunner, tmp_path: Path, name: str, text: str,
                                                          expected: str) -> None:
@@ -211,3 +216,37 @@ def test_any_bytes_exit_0_or_3(raw: bytes, name: str) -> None:
         res = CliRunner().invoke(main, ["game", str(path), "--concepts", "shapley"])
     assert res.exit_code in (0, EXIT_INPUT), res.output
     assert "Traceback" not in res.output
+
+
+_EXTREMES = st.sampled_from(["0", "1e-300", "5e-324", "-0.001", "7", "1e12", "-1e12", "1e21", "1e300", "-1e300",
+                             "1e301", "1e308", "-1.7976931348623157e308", "1" * 400])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(n=st.integers(1, 3), data=st.data(), kind=st.sampled_from(["value", "cost"]))
+def test_games_of_extreme_values_exit_0_or_3_naming_the_file_and_coalition(n: int, data: st.DataObject,
+                                                                           kind: str) -> None:
+    players = ["a", "b", "c"][:n]
+    masks = range(1, 2**n)
+    values = {m: data.draw(_EXTREMES) for m in masks}
+    label = {m: "+".join(p for i, p in enumerate(players) if (m >> i) & 1) for m in masks}
+    text = "coalition,value\n" + "".join(f"{label[m]},{values[m]}\n" for m in masks)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "extreme.csv"
+        path.write_text(text)
+        res = CliRunner().invoke(main, ["game", str(path), "--kind", kind])
+    assert "Traceback" not in res.output and "Warning" not in res.output, res.output
+    too_large = [m for m in masks if abs(float(values[m])) > 1e300]
+    if too_large:
+        assert res.exit_code == EXIT_INPUT, res.output
+        assert f"extreme.csv:{too_large[0] + 1}: coalition {label[too_large[0]]}: is " in res.stderr, res.stderr
+    else:
+        assert res.exit_code == 0, res.output
+
+
+def test_an_allocation_whose_sums_overflow_is_refused(runner: CliRunner, tmp_path: Path) -> None:
+    """Before: amounts of 1e308 were taken, and the allocation 'handed out inf' with numpy's overflow warnings."""
+    given = write(tmp_path, "split.yaml", "left: 1e308\nright1: 0\nright2: 0\n")
+    res = runner.invoke(main, ["game", write(tmp_path, "glove.yaml", GLOVE_YAML), "--allocation", given])
+    assert res.exit_code == EXIT_INPUT, res.output
+    assert "split.yaml:1: left: is 1e+308: sums of amounts this large overflow" in res.stderr

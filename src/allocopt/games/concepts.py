@@ -25,6 +25,7 @@ from allocopt.games.cover import MAX_COVER_PLAYERS, Cover, superadditive_cover
 from allocopt.games.game import (
     KINDS,
     MAX_EXACT_PLAYERS,
+    MAX_GAME_VALUE,
     Allocation,
     Coalition,
     Game,
@@ -37,7 +38,8 @@ from allocopt.games.values import ShapleyEstimate, banzhaf, sample_shapley, shap
 
 __all__ = [
     "CONCEPTS", "GameSolution", "solve_game", "game_solutions",
-    "KINDS", "MAX_EXACT_PLAYERS", "MAX_COVER_PLAYERS", "Allocation", "Coalition", "Game", "player_problems",
+    "KINDS", "MAX_EXACT_PLAYERS", "MAX_GAME_VALUE", "MAX_COVER_PLAYERS", "Allocation", "Coalition", "Game",
+    "player_problems",
     "shapley", "banzhaf", "ShapleyEstimate", "sample_shapley",
     "LeastCore", "least_core", "core_is_empty", "in_core", "core_bounds", "nucleolus",
     "Cover", "superadditive_cover", "Stability", "stability", "side_payments",

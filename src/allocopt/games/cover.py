@@ -3,6 +3,7 @@ least that of its best split."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,4 +65,6 @@ def superadditive_cover(game: Game) -> Cover:
         "split": [" | ".join(game.label(p) for p in parts(m)) for m in changed],
     })
     values = {m: float(reported[m]) for m in range(1, 2**n)}
-    return Cover(Game.from_masks(game.players, values, game.kind), changes)
+    covered = Game.__new__(Game)  # sums of the given values: within the float limit (see MAX_GAME_VALUE)
+    covered._setup(game.players, values, game.kind, {}, largest=math.inf)
+    return Cover(covered, changes)

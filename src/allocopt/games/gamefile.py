@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from allocopt.errors import GameError, InstanceError, Problem
-from allocopt.games.game import KINDS, Game, player_problems
+from allocopt.games.game import KINDS, MAX_GAME_VALUE, Game, player_problems, too_large_problem
 
 TOP_FIELDS = ("players", "kind", "values", "name", "description")
 Entry = tuple[str, str, list[str], Any]
@@ -180,6 +180,9 @@ def _build(entries: list[Entry], players: Sequence[str] | None, kind: str,
         if not _is_number(number):
             problems.append(_number_problem(value_path, number))
             continue
+        if abs(float(number)) > MAX_GAME_VALUE:
+            problems.append(too_large_problem(value_path, float(number)))
+            continue
         mask = 0
         for name in names:
             if name not in index:
@@ -218,13 +221,21 @@ def _read_text(path: Path, what: str) -> str:
                         str(path)) from None
 
 
-def _csv_rows(text: str) -> list[tuple[int, list[str]]]:
-    """The rows of a CSV text with their line numbers, comments and blank lines left out."""
+def _csv_rows(text: str, source: str) -> list[tuple[int, list[str]]]:
+    """The rows of a CSV text with their line numbers, comments and blank lines left out; a line the csv module
+    cannot split (a field longer than its limit of 128 KiB) is a :class:`GameError` naming the line."""
     rows = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
-        rows.append((number, next(csv.reader(io.StringIO(line)))))
+        try:
+            rows.append((number, next(csv.reader(io.StringIO(line)))))
+        except csv.Error as err:
+            limit = csv.field_size_limit()
+            reason = f"holds a field longer than {limit:,} characters" if "field larger" in str(err) else \
+                f"cannot be read as CSV ({err})"
+            raise GameError([Problem("row", reason, "shorten the line: no name or number needs that many characters",
+                                     source=source, line=number)], source) from None
     return rows
 
 
@@ -243,7 +254,7 @@ def _header(rows: list[tuple[int, list[str]]], columns: tuple[str, str], source:
 
 def _load_csv(path: Path, kind: str) -> Game:
     source = str(path)
-    rows = _csv_rows(_read_text(path, "game"))
+    rows = _csv_rows(_read_text(path, "game"), source)
     column = _header(rows, ("coalition", "value"), source)
     problems: list[Problem] = []
     entries: list[Entry] = []
@@ -271,43 +282,72 @@ def _load_csv(path: Path, kind: str) -> Game:
     return _build(entries, None, kind, problems, fail)
 
 
+Given = tuple[dict[str, Any], dict[str, tuple[str, int | None]]]
+"""What an allocation gives, by player (as written), and each amount's field and line."""
+
+
 def load_allocation(spec: str, players: Sequence[str]) -> dict[str, float]:
     """An allocation (amount per player) from a file (YAML/JSON mapping ``player: amount``, or CSV with columns
     ``player,amount``) or written inline: ``acme=10,globex=5``."""
     path = Path(spec)
     looks_like_file = path.suffix.lower() in (".yaml", ".yml", ".json", ".csv") or path.exists()
-    given: dict[str, Any] = {}
-    where: dict[str, tuple[str, int | None]] = {}
     source = spec if looks_like_file else "--allocation"
     if looks_like_file and path.suffix.lower() == ".csv":
-        rows = _csv_rows(_read_text(path, "allocation"))
-        column = _header(rows, ("player", "amount"), source)
-        for row_line, row in rows[1:]:
-            if len(row) > max(column.values()):
-                name = row[column["player"]].strip()
-                given[name], where[name] = row[column["amount"]].strip(), (name, row_line)
+        given, where = _csv_allocation(path, source)
     elif looks_like_file:
-        from allocopt.io.reading import read_data
-
-        try:
-            file = read_data(path, kind="allocation")
-        except InstanceError as err:
-            raise GameError(err.problems, spec) from None
-        if not isinstance(file.data, dict):
-            raise GameError([Problem("", "does not hold an allocation", "write one line 'player: amount' each",
-                                     source=spec)], spec)
-        for name, amount in file.data.items():
-            at = file.lines.line_of(str(name)) if file.lines is not None else None
-            given[str(name)], where[str(name)] = amount, (str(name), at)
+        given, where = _data_allocation(path, spec)
     else:
-        for part in (p for p in re.split(r"[,\s]+", spec.strip()) if p):
-            name, sep, amount = part.partition("=")
-            if not sep:
-                name, sep, amount = part.partition(":")
-            if not sep or not name:
-                raise GameError([Problem("", f"'{part}' is not player=amount",
-                                         "write e.g. acme=10,globex=5, or name a file", source=source)], source)
-            given[name.strip()], where[name.strip()] = amount.strip(), (name.strip(), None)
+        given, where = _inline_allocation(spec, source)
+    return _amounts(given, where, players, source)
+
+
+def _csv_allocation(path: Path, source: str) -> Given:
+    given: dict[str, Any] = {}
+    where: dict[str, tuple[str, int | None]] = {}
+    rows = _csv_rows(_read_text(path, "allocation"), source)
+    column = _header(rows, ("player", "amount"), source)
+    for row_line, row in rows[1:]:
+        if len(row) > max(column.values()):
+            name = row[column["player"]].strip()
+            given[name], where[name] = row[column["amount"]].strip(), (name, row_line)
+    return given, where
+
+
+def _data_allocation(path: Path, spec: str) -> Given:
+    from allocopt.io.reading import read_data
+
+    try:
+        file = read_data(path, kind="allocation")
+    except InstanceError as err:
+        raise GameError(err.problems, spec) from None
+    if not isinstance(file.data, dict):
+        raise GameError([Problem("", "does not hold an allocation", "write one line 'player: amount' each",
+                                 source=spec)], spec)
+    given: dict[str, Any] = {}
+    where: dict[str, tuple[str, int | None]] = {}
+    for name, amount in file.data.items():
+        at = file.lines.line_of(str(name)) if file.lines is not None else None
+        given[str(name)], where[str(name)] = amount, (str(name), at)
+    return given, where
+
+
+def _inline_allocation(spec: str, source: str) -> Given:
+    given: dict[str, Any] = {}
+    where: dict[str, tuple[str, int | None]] = {}
+    for part in (p for p in re.split(r"[,\s]+", spec.strip()) if p):
+        name, sep, amount = part.partition("=")
+        if not sep:
+            name, sep, amount = part.partition(":")
+        if not sep or not name:
+            raise GameError([Problem("", f"'{part}' is not player=amount",
+                                     "write e.g. acme=10,globex=5, or name a file", source=source)], source)
+        given[name.strip()], where[name.strip()] = amount.strip(), (name.strip(), None)
+    return given, where
+
+
+def _amounts(given: dict[str, Any], where: dict[str, tuple[str, int | None]], players: Sequence[str],
+             source: str) -> dict[str, float]:
+    """The amounts, each a finite number within :data:`MAX_GAME_VALUE` for a player; every problem at once."""
     problems: list[Problem] = []
     amounts: dict[str, float] = {}
     for name, amount in given.items():
@@ -321,8 +361,11 @@ def load_allocation(spec: str, players: Sequence[str]) -> dict[str, float]:
             number = math.nan
         if not math.isfinite(number):
             problems.append(Problem(field, f"is {amount!r}, not a number", "give a finite amount", source, at))
-            continue
-        amounts[name] = number
+        elif abs(number) > MAX_GAME_VALUE:
+            too_large = too_large_problem(field, number, "amount")
+            problems.append(Problem(field, too_large.message, too_large.fix, source, at))
+        else:
+            amounts[name] = number
     for name in players:
         if name not in given:
             problems.append(Problem(name, "has no amount", "give every player an amount", source))

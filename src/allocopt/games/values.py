@@ -53,7 +53,11 @@ def banzhaf(game: Game, normalised: bool = True) -> pd.Series:
     total, grand = float(raw.sum()), float(game.savings[game.grand])
     if abs(total) <= 1e-12 * max(1.0, float(np.max(np.abs(raw)))):
         return game.reported(raw if abs(grand) <= _tolerance(game) else np.full(n, np.nan))
-    return game.reported(raw * grand / total)
+    with np.errstate(over="ignore", invalid="ignore"):
+        efficient = raw * grand / total
+    if not np.all(np.isfinite(efficient)):  # raw * grand overflows for values near MAX_GAME_VALUE
+        efficient = raw * (grand / total)
+    return game.reported(efficient)
 
 
 # -- sampling the Shapley value of a large game
