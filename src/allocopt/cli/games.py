@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from allocopt.cli.app import _concepts, _LazyProgress, handle_errors, instance_arg, main, option_problem
+from allocopt.errors import printable
 
 
 @main.command()
@@ -34,7 +35,7 @@ def game(game_file: Path, concepts: str, kind: str | None, allocation: str | Non
     wanted = _concepts(concepts, CONCEPTS)
     if allocation is not None and target not in wanted:
         wanted.append(target)
-    the_game = load_game(game_file, kind)
+    the_game = load_game(game_file, kind, warn=_warn)
     solution = solve_game(the_game, wanted)
     check = None
     if allocation is not None:
@@ -46,6 +47,10 @@ def game(game_file: Path, concepts: str, kind: str | None, allocation: str | Non
     click.echo(render_game(solution, fmt, check), nl=False)
 
 
+def _warn(message: str) -> None:
+    click.echo(printable(f"warning: {message}"), err=True)
+
+
 def _allocation(text: str, players: tuple[str, ...]) -> dict[str, float]:
     """``--allocation``: a file's problems are invalid input (exit 3); an allocation written inline is the option's
     value, and its problems a usage error (exit 2)."""
@@ -53,7 +58,7 @@ def _allocation(text: str, players: tuple[str, ...]) -> dict[str, float]:
     from allocopt.games.gamefile import load_allocation
 
     try:
-        return load_allocation(text, players)
+        return load_allocation(text, players, warn=_warn)
     except GameError as err:
         if err.source == "--allocation":
             raise option_problem(err, "--allocation", text) from None

@@ -24,7 +24,8 @@ import csv
 import io
 import math
 import re
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,12 +37,21 @@ Entry = tuple[str, str, list[str], Any]
 """One coalition as written: its coalition field, its value field, its members and its value."""
 
 
-def load_game(path: str | Path, kind: str | None = None) -> Game:
+Warn = Callable[[str], None]
+"""Told what a file holds that is not read (a CSV column allocopt does not know), as one line naming the file."""
+
+
+def _warn_python(message: str) -> None:
+    warnings.warn(message, UserWarning, stacklevel=3)
+
+
+def load_game(path: str | Path, kind: str | None = None, warn: Warn | None = None) -> Game:
     """A game from a YAML, JSON or CSV file. ``kind`` sets a CSV file's kind; for YAML or JSON it must agree
-    with the file's ``kind`` when both are given."""
+    with the file's ``kind`` when both are given. What a CSV file holds that is not read (columns other than
+    coalition and value) is told to ``warn`` (default: a Python :class:`UserWarning`)."""
     p = Path(path)
     if p.suffix.lower() == ".csv":
-        return _load_csv(p, kind or "value")
+        return _load_csv(p, kind or "value", warn or _warn_python)
     from allocopt.io.reading import read_data
 
     try:
@@ -252,10 +262,32 @@ def _header(rows: list[tuple[int, list[str]]], columns: tuple[str, str], source:
     return {c: names.index(c) for c in columns}
 
 
-def _load_csv(path: Path, kind: str) -> Game:
+def _unread_columns(rows: list[tuple[int, list[str]]], column: dict[str, int], source: str, warn: Warn) -> None:
+    """Tell ``warn`` of the columns a CSV file holds beyond those read: named ones by name, and values in columns
+    without a name (a line with more fields than the header) by the first line holding one."""
+    line, header = rows[0]
+    read = set(column.values())
+    named = [h.strip() for k, h in enumerate(header) if k not in read and h.strip()]
+    if named:
+        shown = ", ".join(f"'{h}'" for h in named)
+        warn(f"{source}:{line}: header: the column{'s' if len(named) > 1 else ''} {shown} "
+             f"{'are' if len(named) > 1 else 'is'} not read (only {' and '.join(column)} are); remove "
+             f"{'them' if len(named) > 1 else 'it'}, or check the spelling")
+    unnamed = [(n, row) for n, row in rows[1:]
+               if any(v.strip() for k, v in enumerate(row) if k not in read and (k >= len(header) or not
+                                                                                   header[k].strip()))]
+    if unnamed:
+        n, row = unnamed[0]
+        more = f" (and {len(unnamed) - 1} more line{'s' if len(unnamed) > 2 else ''})" if len(unnamed) > 1 else ""
+        warn(f"{source}:{n}: row: holds a value in a column the header does not name{more}, which is not read; "
+             "name the column, or remove the value (a coalition's members are joined by '+', not commas)")
+
+
+def _load_csv(path: Path, kind: str, warn: Warn) -> Game:
     source = str(path)
     rows = _csv_rows(_read_text(path, "game"), source)
     column = _header(rows, ("coalition", "value"), source)
+    _unread_columns(rows, column, source, warn)
     problems: list[Problem] = []
     entries: list[Entry] = []
     lines: dict[str, int] = {}
@@ -286,14 +318,15 @@ Given = tuple[dict[str, Any], dict[str, tuple[str, int | None]]]
 """What an allocation gives, by player (as written), and each amount's field and line."""
 
 
-def load_allocation(spec: str, players: Sequence[str]) -> dict[str, float]:
+def load_allocation(spec: str, players: Sequence[str], warn: Warn | None = None) -> dict[str, float]:
     """An allocation (amount per player) from a file (YAML/JSON mapping ``player: amount``, or CSV with columns
-    ``player,amount``) or written inline: ``acme=10,globex=5``."""
+    ``player,amount``) or written inline: ``acme=10,globex=5``. A CSV file's columns beyond those are told to
+    ``warn``."""
     path = Path(spec)
     looks_like_file = path.suffix.lower() in (".yaml", ".yml", ".json", ".csv") or path.exists()
     source = spec if looks_like_file else "--allocation"
     if looks_like_file and path.suffix.lower() == ".csv":
-        given, where = _csv_allocation(path, source)
+        given, where = _csv_allocation(path, source, warn or _warn_python)
     elif looks_like_file:
         given, where = _data_allocation(path, spec)
     else:
@@ -301,11 +334,12 @@ def load_allocation(spec: str, players: Sequence[str]) -> dict[str, float]:
     return _amounts(given, where, players, source)
 
 
-def _csv_allocation(path: Path, source: str) -> Given:
+def _csv_allocation(path: Path, source: str, warn: Warn) -> Given:
     given: dict[str, Any] = {}
     where: dict[str, tuple[str, int | None]] = {}
     rows = _csv_rows(_read_text(path, "allocation"), source)
     column = _header(rows, ("player", "amount"), source)
+    _unread_columns(rows, column, source, warn)
     for row_line, row in rows[1:]:
         if len(row) > max(column.values()):
             name = row[column["player"]].strip()
