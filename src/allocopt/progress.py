@@ -70,6 +70,11 @@ class Budget:
         """What one solve may take now: its own limit, or what is left of the budget if that is less."""
         return _least(own, self.left())
 
+    def ran_out(self, done: int, total: int, what: str) -> str:
+        """Why a job this budget cut short is partial, in words: ``the time limit of 5 s ran out: 3 of 10 points
+        solved``."""
+        return f"the time limit of {self.seconds:g} s ran out: {done:,} of {total:,} {what} solved"
+
     @contextlib.contextmanager
     def applied(self) -> Iterator[None]:
         """Every solve in this block (in this process) stops at the budget's end: :func:`within` what is left."""

@@ -17,15 +17,17 @@ from allocopt.cli.app import (
     _fail,
     _frames_out,
     _label_dir,
-    _LazyProgress,
     _steps,
     _sweep_values,
     checked_objective,
+    end_of_job,
     handle_errors,
     input_path,
     instance_arg,
+    job_options,
     main,
     objective_texts,
+    status_line,
 )
 from allocopt.errors import InputError
 
@@ -91,7 +93,7 @@ def prices(instance: Path, model_file: Path | None, relax: bool, time_limit: flo
 @click.option("--steps", default="5,10,25", show_default=True,
               help="Steps in percent; each is tried up and down")
 @click.option("--terms", default=None, help="Only these terms (comma-separated names, families or paths)")
-@click.option("--time-limit", type=TIME_LIMIT, help="Seconds HiGHS may run per solve")
+@job_options
 @click.option("--workers", type=click.IntRange(1, 256), help="Solve the steps on this many local processes")
 @click.option("--dask", "dask_address", metavar="ADDRESS", help="Solve the steps on the Dask cluster at ADDRESS "
               "(needs allocopt[dask])")
@@ -99,11 +101,12 @@ def prices(instance: Path, model_file: Path | None, relax: bool, time_limit: flo
               show_default=True, help="What to print on stdout")
 @handle_errors
 def renegotiate(instance: Path, model_file: Path | None, steps: str, terms: str | None, time_limit: float | None,
-                workers: int | None, dask_address: str | None, fmt: str) -> None:
+                workers: int | None, dask_address: str | None, fmt: str, quiet: bool) -> None:
     """Which term of INSTANCE is worth renegotiating: each limit's price and range, and the true value of moving it
     by each step (the plan re-solved at every step)."""
     from allocopt.instance.schema import load_instance
     from allocopt.prices.renegotiation import renegotiate as report_on
+    from allocopt.progress import Budget
     from allocopt.reports.text import render_renegotiation
     from allocopt.session import Session
     from allocopt.solver.specs import load_model_spec
@@ -111,17 +114,24 @@ def renegotiate(instance: Path, model_file: Path | None, steps: str, terms: str 
     step_list = _steps(steps)
     term_list = [t.strip() for t in terms.split(",") if t.strip()] if terms else None
     inst = load_instance(instance)
-    with Session(inst, load_model_spec(model_file), time_limit=time_limit) as session:
-        found = report_on(session, steps=step_list, terms=term_list, workers=workers, dask=dask_address)
+    budget = Budget(time_limit)
+    with budget.applied(), Session(inst, load_model_spec(model_file)) as session, \
+            status_line(None, "solving renegotiation steps", quiet, budget) as bar:
+        found = report_on(session, steps=step_list, terms=term_list, workers=workers, dask=dask_address,
+                          progress=bar, budget=budget)
     if found.base_objective is None:
+        end_of_job(None if not budget.expired() else "the time limit of "
+                   f"{time_limit:g} s ran out before the plan was found", False)
         _fail("\n".join(found.summary), EXIT_INFEASIBLE)
     if term_list and found.ranking.empty:
         _fail(f"no limit matches --terms {terms}: run 'allocopt prices' to see the terms", EXIT_USAGE)
     if fmt in ("json", "csv"):
         _frames_out({"ranking": found.ranking, "steps": found.steps}, fmt,
-                    {"summary": found.summary, "objective": found.base_objective, "currency": found.currency})
+                    {"summary": found.summary, "objective": found.base_objective, "currency": found.currency,
+                     "partial": found.partial})
     else:
         click.echo(render_renegotiation(found, fmt), nl=False)
+    end_of_job(found.partial, True)
 
 
 @main.command()
@@ -273,16 +283,17 @@ def _check_chart(chart: Path, protect: list[Path], force: bool) -> None:
               "(or was changed since)")
 @click.option("--format", "fmt", type=click.Choice(["table", "markdown", "json", "csv"]), default="table",
               show_default=True, help="What to print on stdout")
-@click.option("--time-limit", type=TIME_LIMIT, help="Seconds HiGHS may run per solve")
+@job_options
 @handle_errors
 def sensitivity(instance: Path, model_file: Path | None, param: str | None, values: str | None,
                 value_range: str | None, tornado_pct: float | None, breakpoints: bool, tolerance: float,
                 workers: int | None, dask_address: str | None, chart: Path | None, force: bool, fmt: str,
-                time_limit: float | None) -> None:
+                time_limit: float | None, quiet: bool) -> None:
     """How the plan of INSTANCE moves when one field moves (--param with --values or --range), or which fields
     move it most (--tornado PCT)."""
     from allocopt.instance.schema import load_instance
     from allocopt.prices.sensitivity import check_sweep, sweep, tornado, tornado_solves
+    from allocopt.progress import Budget
     from allocopt.reports import sensitivity as show
     from allocopt.solver.specs import load_model_spec
 
@@ -303,6 +314,7 @@ def sensitivity(instance: Path, model_file: Path | None, param: str | None, valu
 
     inst = load_instance(instance)
     spec = load_model_spec(model_file)
+    budget = Budget(time_limit)
     if param is not None:
         try:
             check_sweep(inst, spec, param, points)
@@ -311,24 +323,19 @@ def sensitivity(instance: Path, model_file: Path | None, param: str | None, valu
                                     for p in err.problems) else "--values/--range"
             raise click.BadParameter("; ".join(f"{p.path}: {p.message}" + (f" ({p.fix})" if p.fix else "")
                                                for p in err.problems), param_hint=hint) from None
-        bar = _LazyProgress(len(points), "solving")
-        try:
+        with status_line(len(points), "solving", quiet, budget) as bar:
             df = sweep(inst, param, points, spec, workers=workers, dask=dask_address, breakpoints=breakpoints,
-                       tolerance=tolerance, time_limit=time_limit, progress=bar)
-        finally:
-            bar.close()
+                       tolerance=tolerance, progress=bar, budget=budget)
         click.echo(show.render_sweep(df, fmt), nl=False)
+        end_of_job(df.attrs["partial"], not df.empty)
         if chart is not None:
             show.sweep_chart(df, chart, protect=protect, force=force)
     else:
         assert tornado_pct is not None
-        bar = _LazyProgress(tornado_solves(inst, spec), "solving")
-        try:
-            df = tornado(inst, tornado_pct, spec, workers=workers, dask=dask_address, time_limit=time_limit,
-                         progress=bar)
-        finally:
-            bar.close()
+        with status_line(tornado_solves(inst, spec), "solving", quiet, budget) as bar:
+            df = tornado(inst, tornado_pct, spec, workers=workers, dask=dask_address, progress=bar, budget=budget)
         click.echo(show.render_tornado(df, fmt), nl=False)
+        end_of_job(df.attrs["partial"], not df.empty)
         if chart is not None:
             show.tornado_chart(df, chart, protect=protect, force=force)
     if chart is not None:

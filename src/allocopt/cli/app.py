@@ -23,7 +23,6 @@ import math
 import os
 import signal
 import sys
-import time
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -248,7 +247,10 @@ def _echo_data(result: Any, fmt: str) -> None:
 
 
 def _frames_out(frames: dict[str, Any], fmt: str, extra: dict[str, Any]) -> None:
-    """Print DataFrames as JSON (one object, with ``extra`` fields) or CSV (one block per frame)."""
+    """Print DataFrames as JSON (one object, with ``extra`` fields) or CSV (one block per frame, after a
+    ``# partial: ...`` line when ``extra["partial"]`` says the job was cut short)."""
+    if fmt == "csv" and extra.get("partial") is not None:
+        click.echo(f"# partial: {extra['partial']}")
     if fmt == "json":
         from allocopt.results.result import json_safe
 
@@ -308,30 +310,32 @@ def _sweep_values(values: str | None, value_range: str | None) -> list[float]:
     return [lo + (hi - lo) * k / (n - 1) for k in range(n)]
 
 
-class _LazyProgress:
-    """A progress bar on stderr that appears only after ~2 s, and only when stderr is a terminal."""
+JOB_TIME_LIMIT_HELP = ("Seconds the whole job may take, every solve together: each solve gets at most what is left, "
+                       "and at the limit the job stops with what it has, marked partial (exit 5 if nothing usable). "
+                       "A model file's solver.time_limit still bounds each solve")
 
-    DELAY_S = 2.0
 
-    def __init__(self, total: int, label: str) -> None:
+def job_options(func: F) -> F:
+    """``--time-limit`` over the whole job and ``--quiet``: the options of every command that runs many solves."""
+    func = click.option("--quiet", is_flag=True, help="Show no status line on the terminal")(func)
+    return click.option("--time-limit", type=TIME_LIMIT, help=JOB_TIME_LIMIT_HELP)(func)
 
-        self.total, self.label, self.done = total, label, 0
-        self.start = time.monotonic()
-        self.bar: Any = None
 
-    def __call__(self, n: int) -> None:
+def status_line(total: int | None, label: str, quiet: bool, budget: Any = None) -> Any:
+    """The live status line of a job of many solves on stderr (only on a terminal, and not with ``--quiet``)."""
+    from allocopt.progress import StatusLine
 
-        self.done += n
-        if self.bar is not None:
-            self.bar.update(n)
-        elif sys.stderr.isatty() and time.monotonic() - self.start > self.DELAY_S:
-            self.bar = click.progressbar(length=self.total, label=self.label, file=sys.stderr)
-            self.bar.__enter__()
-            self.bar.update(self.done)
+    return StatusLine(total, label, quiet=quiet, budget=budget)
 
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.__exit__(None, None, None)
+
+def end_of_job(partial: str | None, usable: bool) -> None:
+    """After a job's output: a job cut short by its time limit says so on stderr, and exits 5 when nothing usable
+    came of it."""
+    if partial is None:
+        return
+    if not usable:
+        _fail(f"no result: {partial}", EXIT_NO_SOLUTION)
+    click.echo(f"partial: {partial}", err=True)
 
 
 INSTANCE_SUFFIXES = (".yaml", ".yml", ".json", ".xlsx")

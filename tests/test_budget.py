@@ -1,0 +1,158 @@
+"""Jobs of many solves within one time budget (issue 21, item 7): --time-limit over the whole job, a job cut short
+labelled partial in text, JSON and CSV, exit 5 when nothing usable came of it, and the same answers as without a
+budget when the budget is ample."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from allocopt.cli.main import main
+from allocopt.games.coalitions import coalition_game
+from allocopt.instance.generate import generate_instance
+from allocopt.instance.schema import instance_from_dict
+from allocopt.progress import Budget
+
+EXIT_NO_SOLUTION = 5
+JOINT_VENTURE = str(Path(__file__).resolve().parents[1] / "instances" / "joint-venture.yaml")
+
+
+class SpentAfter(Budget):
+    """A budget that is spent after its ``checks``-th look (a deterministic stand-in for a clock running out);
+    each solve meanwhile may take a minute."""
+
+    def __init__(self, checks: int) -> None:
+        super().__init__(3600.0)
+        self.checks = checks
+
+    def left(self) -> float | None:
+        self.checks -= 1
+        return 60.0 if self.checks >= 0 else 0.0
+
+
+def small(partners: int = 4, seed: int = 3) -> Any:
+    return instance_from_dict(generate_instance(partners, 5, 2, 2, seed))
+
+
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+# -- coalitions
+
+
+def test_coalitions_under_an_ample_budget_are_those_without_one() -> None:
+    inst = small()
+    assert coalition_game(inst, budget=600).to_dict() == coalition_game(inst).to_dict()
+    sampled = coalition_game(inst, samples=40, seed=5, budget=Budget(600)).to_dict()
+    assert sampled == coalition_game(inst, samples=40, seed=5).to_dict() and sampled["partial"] is None
+
+
+def test_coalitions_cut_short_keep_the_values_solved_and_compute_no_concept() -> None:
+    inst = small()
+    whole = coalition_game(inst)
+    cut = coalition_game(inst, budget=SpentAfter(12))
+    assert cut.partial is not None and "ran out" in cut.partial and not cut.has_split
+    assert 0 < len(cut.values) < len(whole.values)
+    by_name = whole.values.set_index("coalition")["value"]
+    for _, row in cut.values.iterrows():  # every value solved is the value of the whole run
+        assert row["value"] == pytest.approx(by_name[row["coalition"]], rel=1e-9)
+    assert list(cut.allocations.columns) == ["plan"]
+
+
+def test_a_sampled_shapley_value_cut_short_is_that_of_the_orders_whose_coalitions_were_solved() -> None:
+    """The coalitions are solved in the order the seeded draw first meets them, so a cut leaves whole orders:
+    the estimate is exactly the one sampled from that many orders with no budget."""
+    inst = small(5)
+    cut = coalition_game(inst, samples=300, seed=2, budget=SpentAfter(24))
+    assert cut.partial is not None and cut.has_split and cut.samples is not None and 2 <= cut.samples < 300
+    assert f"{cut.samples:,} of 300 orders of joining counted" in cut.partial
+    same = coalition_game(inst, samples=cut.samples, seed=2)
+    assert cut.allocations["shapley"].tolist() == pytest.approx(same.allocations["shapley"].tolist(), rel=1e-12)
+
+
+def test_coalitions_with_a_tiny_time_limit_stop_labelled_partial_and_exit_5() -> None:
+    for fmt, label in (("table", "PARTIAL: the time limit of 0.001 s ran out"),
+                       ("csv", "# partial: the time limit of 0.001 s ran out"),
+                       ("markdown", "PARTIAL: the time limit")):
+        res = runner().invoke(main, ["coalitions", JOINT_VENTURE, "--time-limit", "0.001", "--format", fmt])
+        assert res.exit_code == EXIT_NO_SOLUTION, res.output
+        assert res.stdout.startswith(label), res.stdout[:300]
+        assert "no result: the time limit of 0.001 s ran out" in res.stderr
+    res = runner().invoke(main, ["coalitions", JOINT_VENTURE, "--time-limit", "0.001", "--format", "json"])
+    assert res.exit_code == EXIT_NO_SOLUTION
+    assert json.loads(res.stdout)["partial"].startswith("the time limit of 0.001 s ran out")
+
+
+def test_coalitions_with_an_ample_time_limit_print_what_they_print_without_one() -> None:
+    plain = runner().invoke(main, ["coalitions", JOINT_VENTURE, "--format", "json"])
+    ample = runner().invoke(main, ["coalitions", JOINT_VENTURE, "--format", "json", "--time-limit", "600"])
+    assert plain.exit_code == ample.exit_code == 0
+    assert plain.stdout == ample.stdout and json.loads(ample.stdout)["partial"] is None
+    assert ample.stderr == ""  # no status line: stderr is not a terminal
+
+
+# -- sensitivity and renegotiate
+
+JV_EXPOSURE = "partners.northfield-manufacturing.risk.max_exposure"
+JV_VALUES = [3.0e6, 4.5e6, 6.0e6, 7.5e6]
+
+
+@pytest.fixture(scope="module")
+def jv() -> Any:
+    import allocopt
+
+    return allocopt.load_instance(JOINT_VENTURE)
+
+
+@pytest.mark.parametrize("workers", [None, 2])
+def test_a_sweep_under_an_ample_budget_is_the_sweep_without_one(jv: Any, workers: int | None) -> None:
+    import pandas as pd
+
+    from allocopt.prices.sensitivity import sweep
+
+    plain = sweep(jv, JV_EXPOSURE, JV_VALUES)
+    ample = sweep(jv, JV_EXPOSURE, JV_VALUES, workers=workers, budget=600)
+    pd.testing.assert_frame_equal(plain, ample, check_exact=True)
+    assert ample.attrs["partial"] is None
+
+
+def test_a_sweep_cut_short_keeps_the_points_solved(jv: Any) -> None:
+    import pandas as pd
+
+    from allocopt.prices.sensitivity import sweep
+
+    plain = sweep(jv, JV_EXPOSURE, JV_VALUES, breakpoints=False)
+    cut = sweep(jv, JV_EXPOSURE, JV_VALUES, breakpoints=False, budget=SpentAfter(4))
+    assert cut.attrs["partial"] == "the time limit of 3600 s ran out: 2 of 4 points solved"
+    pd.testing.assert_frame_equal(plain.head(2), cut, check_exact=True)
+
+
+def test_a_tornado_cut_short_ranks_the_fields_solved_on_both_sides(jv: Any) -> None:
+    from allocopt.prices.sensitivity import tornado
+
+    plain = tornado(jv, 10).set_index("field")
+    cut = tornado(jv, 10, budget=SpentAfter(8))
+    assert cut.attrs["partial"].endswith("solves solved") and 0 < len(cut) < len(plain)
+    for _, row in cut.iterrows():
+        assert row["swing"] == pytest.approx(plain.loc[row["field"], "swing"], rel=1e-9, nan_ok=True)
+
+
+@pytest.mark.parametrize("args", [
+    ["sensitivity", JOINT_VENTURE, "--param", JV_EXPOSURE, "--values", "3e6,4.5e6,6e6"],
+    ["sensitivity", JOINT_VENTURE, "--tornado", "10"],
+    ["renegotiate", JOINT_VENTURE],
+])
+def test_sensitivity_and_renegotiate_with_a_tiny_time_limit_exit_5_labelled_partial(args: list[str]) -> None:
+    res = runner().invoke(main, [*args, "--time-limit", "0.001", "--format", "json"])
+    assert res.exit_code == EXIT_NO_SOLUTION, res.output
+    assert "the time limit of 0.001 s ran out" in res.stderr
+    if res.stdout.strip():
+        assert json.loads(res.stdout)["partial"].startswith("the time limit of 0.001 s ran out")
+    res = runner().invoke(main, [*args, "--time-limit", "0.001", "--format", "csv"])
+    assert res.exit_code == EXIT_NO_SOLUTION, res.output
+    assert res.stdout == "" or res.stdout.startswith("# partial: the time limit of 0.001 s ran out")
