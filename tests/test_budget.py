@@ -156,3 +156,43 @@ def test_sensitivity_and_renegotiate_with_a_tiny_time_limit_exit_5_labelled_part
     res = runner().invoke(main, [*args, "--time-limit", "0.001", "--format", "csv"])
     assert res.exit_code == EXIT_NO_SOLUTION, res.output
     assert res.stdout == "" or res.stdout.startswith("# partial: the time limit of 0.001 s ran out")
+
+
+# -- compare and frontier
+
+
+def test_compare_and_frontier_under_an_ample_budget_are_those_without_one(jv: Any) -> None:
+    import pandas as pd
+
+    from allocopt.fairness.compare import compare, frontier
+
+    plain, ample = compare(jv, ["maxmin", "nash"]), compare(jv, ["maxmin", "nash"], budget=600)
+    pd.testing.assert_frame_equal(plain.table, ample.table, check_exact=True)
+    assert ample.partial is None
+    pd.testing.assert_frame_equal(frontier(jv, 4), frontier(jv, 4, budget=Budget(600)), check_exact=True)
+
+
+def test_compare_cut_short_keeps_the_objectives_solved(jv: Any) -> None:
+    from allocopt.fairness.compare import compare
+
+    cut = compare(jv, ["utilitarian", "maxmin", "nash"], budget=SpentAfter(3))
+    assert cut.partial is not None and cut.partial.endswith("objectives solved")
+    assert 1 <= len(cut.table) < 3 and list(cut.table.index) == ["utilitarian", "maxmin", "nash"][:len(cut.table)]
+
+
+def test_a_frontier_cut_short_keeps_the_points_found(jv: Any) -> None:
+    from allocopt.fairness.compare import frontier
+
+    whole = frontier(jv, 5)
+    cut = frontier(jv, 5, budget=SpentAfter(4))  # the block, then a look before each point
+    assert cut.attrs["partial"] is not None and "points solved" in cut.attrs["partial"]
+    assert 0 < len(cut) < len(whole)
+    assert cut["total_net_gain"].tolist() == pytest.approx(whole["total_net_gain"].head(len(cut)).tolist())
+
+
+@pytest.mark.parametrize("args", [["compare", JOINT_VENTURE], ["frontier", JOINT_VENTURE, "--points", "3"]])
+def test_compare_and_frontier_with_a_tiny_time_limit_exit_5(args: list[str]) -> None:
+    for fmt in ("table", "json", "csv"):
+        res = runner().invoke(main, [*args, "--time-limit", "0.001", "--format", fmt])
+        assert res.exit_code == EXIT_NO_SOLUTION, res.output
+        assert "the time limit of 0.001 s ran out" in res.stderr, res.stderr

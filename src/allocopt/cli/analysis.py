@@ -140,7 +140,7 @@ def renegotiate(instance: Path, model_file: Path | None, steps: str, terms: str 
 @click.option("--objectives", default=",".join(("utilitarian", "maxmin", "leximin", "nash", "kalai_smorodinsky",
                                                 "max_min_return")), show_default=True,
               help="Objectives to compare, comma-separated; parameters as alpha_fair:alpha=2")
-@click.option("--time-limit", type=TIME_LIMIT, help="Seconds HiGHS may run per solve")
+@job_options
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Also write each plan's result file (DIR/OBJECTIVE/result.json and its tables)")
 @click.option("--format", "fmt", type=click.Choice(["table", "markdown", "json", "csv"]), default="table",
@@ -150,12 +150,13 @@ def renegotiate(instance: Path, model_file: Path | None, steps: str, terms: str 
               "(needs allocopt[dask])")
 @handle_errors
 def compare(instance: Path, model_file: Path | None, objectives: str, time_limit: float | None,
-            out_dir: Path | None, fmt: str, workers: int | None, dask_address: str | None) -> None:
+            out_dir: Path | None, fmt: str, workers: int | None, dask_address: str | None, quiet: bool) -> None:
     """Solve INSTANCE under several fairness objectives and show them side by side: total, each partner's gain
     and return, the smallest gain, Jain, Gini, the price of fairness, and what changes in the plan."""
     from allocopt.check.checker import check_result
     from allocopt.fairness.compare import compare as compare_objectives
     from allocopt.instance.schema import load_instance
+    from allocopt.progress import Budget
     from allocopt.reports.fairness import render_comparison
     from allocopt.solver.specs import load_model_spec
     from allocopt.workflows import write_result_set
@@ -173,8 +174,10 @@ def compare(instance: Path, model_file: Path | None, objectives: str, time_limit
     inst = load_instance(instance)
     if workers is not None and dask_address is not None:
         raise click.UsageError("give either --workers or --dask, not both")
-    found = compare_objectives(inst, parsed, load_model_spec(model_file), time_limit=time_limit, workers=workers,
-                               dask=dask_address)
+    budget = Budget(time_limit)
+    with status_line(len(parsed), "solving objectives", quiet, budget) as bar:
+        found = compare_objectives(inst, parsed, load_model_spec(model_file), workers=workers, dask=dask_address,
+                                   budget=budget, progress=bar)
     failed = []
     for label, result in found.results.items():
         if result.status.has_plan:
@@ -185,12 +188,13 @@ def compare(instance: Path, model_file: Path | None, objectives: str, time_limit
             write_result_set(result, out_dir / label.replace(":", "_").replace("=", "-"), protect=protect)
     if fmt in ("json", "csv"):
         _frames_out({"comparison": found.table.reset_index(), "changes": found.changes}, fmt,
-                    {"currency": found.currency})
+                    {"currency": found.currency, "partial": found.partial})
     else:
         click.echo(render_comparison(found, fmt), nl=False)
         click.echo(f"\nIndependent check: {'OK for every plan' if not failed else 'FAILED'}")
     if failed:
         _fail("error: the independent checker found violations:\n" + "\n".join(failed), EXIT_CHECK_FAILED)
+    end_of_job(found.partial, any(r.status.has_plan for r in found.results.values()))
     if not any(r.status.has_plan for r in found.results.values()):
         _fail("no plan under any objective (run 'allocopt diagnose')", EXIT_INFEASIBLE)
 
@@ -201,7 +205,7 @@ def compare(instance: Path, model_file: Path | None, objectives: str, time_limit
 @click.option("--points", type=click.IntRange(2, 200), default=11, show_default=True, help="Points on the frontier")
 @click.option("--between", default="total,min_gain", show_default=True,
               help="total,min_gain (efficiency against equality) or PARTNER_A,PARTNER_B")
-@click.option("--time-limit", type=TIME_LIMIT, help="Seconds HiGHS may run per solve")
+@job_options
 @click.option("--chart", type=click.Path(dir_okay=False, path_type=Path),
               help="Also draw the frontier as PNG or SVG (needs the [plot] extra)")
 @click.option("--force", is_flag=True, help="With --chart: replace the file even if it is not a chart allocopt drew "
@@ -210,11 +214,12 @@ def compare(instance: Path, model_file: Path | None, objectives: str, time_limit
               show_default=True, help="What to print on stdout")
 @handle_errors
 def frontier(instance: Path, model_file: Path | None, points: int, between: str, time_limit: float | None,
-             chart: Path | None, force: bool, fmt: str) -> None:
+             chart: Path | None, force: bool, fmt: str, quiet: bool) -> None:
     """The Pareto frontier of INSTANCE by the epsilon-constraint method, exact at each point: the total net gain
     against the smallest gain above stand-alone, or one partner's gain against another's."""
     from allocopt.fairness.compare import frontier as frontier_of
     from allocopt.instance.schema import load_instance
+    from allocopt.progress import Budget
     from allocopt.reports.fairness import render_frontier
     from allocopt.solver.specs import load_model_spec
 
@@ -233,8 +238,14 @@ def frontier(instance: Path, model_file: Path | None, points: int, between: str,
     if pair is not None and (pair[0] == pair[1] or any(p not in inst.partners for p in pair)):
         raise click.BadParameter(f"'{between}' does not name two partners of {instance}: give total,min_gain or two "
                                  f"of {', '.join(inst.partners)}", param_hint="--between")
-    table = frontier_of(inst, points, pair, load_model_spec(model_file), time_limit=time_limit)
+    budget = Budget(time_limit)
+    with status_line(points, "solving frontier points", quiet, budget) as bar:
+        table = frontier_of(inst, points, pair, load_model_spec(model_file), budget=budget, progress=bar)
+    partial = table.attrs["partial"]
     if table.empty:
+        end_of_job(partial or (None if not budget.expired() else
+                               f"the time limit of {time_limit:g} s ran out before the frontier's ends were found"),
+                   False)
         _fail("no plan: the frontier is empty (run 'allocopt diagnose')", EXIT_INFEASIBLE)
     if chart is not None:
         from allocopt.reports.fairness import frontier_chart
@@ -242,9 +253,10 @@ def frontier(instance: Path, model_file: Path | None, points: int, between: str,
         frontier_chart(table, pair, inst.currency, chart, protect=protect, force=force)
         click.echo(f"wrote {chart}", err=True)
     if fmt in ("json", "csv"):
-        _frames_out({"frontier": table}, fmt, {"currency": inst.currency})
+        _frames_out({"frontier": table}, fmt, {"currency": inst.currency, "partial": partial})
     else:
         click.echo(render_frontier(table, inst.currency, fmt), nl=False)
+    end_of_job(partial, True)
 
 
 def _check_chart(chart: Path, protect: list[Path], force: bool) -> None:

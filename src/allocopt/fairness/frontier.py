@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from allocopt.solver.stages import Stages
@@ -10,13 +11,16 @@ if TYPE_CHECKING:
     from allocopt.session import Session
 
 
-def frontier_points(session: Session, between: tuple[str, str] | None, points: int) -> list[dict[str, Any]]:
+def frontier_points(session: Session, between: tuple[str, str] | None, points: int, *,
+                    progress: Callable[[int], None] | None = None,
+                    stop: Callable[[], bool] | None = None) -> list[dict[str, Any]]:
     """The Pareto frontier by the epsilon-constraint method, exact at each point (one MILP per point).
 
     ``between=None``: the weighted total net gain against the smallest weighted gain above stand-alone: for each
     floor ``e`` from the utilitarian plan's smallest gain to the max-min optimum, ``max total`` with
     ``w_p g_p >= e`` for every partner. ``between=(a, b)``: partner a's gain against partner b's: for each floor
-    ``e`` of b's gain, ``max g_a`` with ``g_b >= e``."""
+    ``e`` of b's gain, ``max g_a`` with ``g_b >= e``. ``progress`` is told of each point tried; once ``stop()`` is
+    true no further point is tried (the frontier then holds the points found so far)."""
     out: list[dict[str, Any]] = []
     with session.highs.extension():
         st = Stages(session, False, None)
@@ -49,6 +53,10 @@ def frontier_points(session: Session, between: tuple[str, str] | None, points: i
             objective = {st.gain[a]: 1.0}
             measure = f"{b}'s gain above stand-alone"
         for k in range(points):
+            if stop is not None and stop():
+                break
+            if progress is not None:
+                progress(1)
             floor = low + (high - low) * k / max(1, points - 1)
             st.hs.set_column_bounds(t, floor, floor)
             outcome = st.solve(objective)
