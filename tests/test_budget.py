@@ -196,3 +196,63 @@ def test_compare_and_frontier_with_a_tiny_time_limit_exit_5(args: list[str]) -> 
         res = runner().invoke(main, [*args, "--time-limit", "0.001", "--format", fmt])
         assert res.exit_code == EXIT_NO_SOLUTION, res.output
         assert "the time limit of 0.001 s ran out" in res.stderr, res.stderr
+
+
+# -- scenarios
+
+MARKET = str(Path(__file__).resolve().parents[1] / "instances" / "market-scenarios.yaml")
+
+
+def test_scenarios_under_an_ample_budget_are_those_without_one() -> None:
+    plain = runner().invoke(main, ["scenarios", MARKET, "--format", "json"])
+    ample = runner().invoke(main, ["scenarios", MARKET, "--format", "json", "--time-limit", "600"])
+    assert plain.exit_code == ample.exit_code == 0, ample.output
+
+    def steady(text: str) -> Any:
+        data = json.loads(text)
+        data.pop("timing")
+        for result in data["scenarios"].values():
+            result.pop("timing", None)
+        return data
+
+    assert steady(plain.stdout) == steady(ample.stdout) and json.loads(ample.stdout)["partial"] is None
+
+
+def test_wait_and_see_plans_cut_short_leave_the_evpi_out_and_the_plan_labelled_partial() -> None:
+    from allocopt.instance.scenarios import load_planning
+    from allocopt.scenarios.plan import plan_scenarios
+
+    inst, cases = load_planning(MARKET)
+    assert cases is not None
+    whole = plan_scenarios(inst, cases)
+
+    class SpentAtTheWaitAndSee(Budget):
+        """Ample until the wait-and-see plans start; then spent after one of them."""
+
+        def __init__(self) -> None:
+            super().__init__(3600.0)
+            self.spent = False
+
+        def left(self) -> float | None:
+            return 0.0 if self.spent else 60.0
+
+    budget = SpentAtTheWaitAndSee()
+    seen: list[int] = []
+
+    def one_then_stop(n: int) -> None:
+        seen.append(n)
+        budget.spent = True
+
+    cut = plan_scenarios(inst, cases, budget=budget, progress=one_then_stop)
+    assert cut.partial is not None and cut.partial.startswith("the time limit of 3600 s ran out")
+    assert cut.objective == pytest.approx(whole.objective) and sum(seen) == 1
+    assert cut.value["evpi"] is None and whole.value["evpi"] is not None
+    assert any("1 of" in note and "wait-and-see plans solved" in note for note in cut.notes)
+    assert json.loads(cut.to_json())["partial"] == cut.partial
+
+
+def test_scenarios_with_a_tiny_time_limit_exit_5_labelled_partial() -> None:
+    res = runner().invoke(main, ["scenarios", MARKET, "--time-limit", "0.001", "--format", "json"])
+    assert res.exit_code == EXIT_NO_SOLUTION, res.output
+    assert json.loads(res.stdout)["partial"].startswith("the time limit of 0.001 s ran out")
+    assert "no result: the time limit of 0.001 s ran out" in res.stderr

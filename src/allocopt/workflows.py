@@ -157,9 +157,10 @@ def plan_scenario_set(instance: PathLike, scenarios: PathLike | None = None,
                       time_limit: float | None = None, gap: float | None = None, threads: int | None = None,
                       seed: int | None = None, values: bool = True, workers: int | None = None,
                       prices: bool = False, out: PathLike | None = None, tee: bool = False,
-                      started: float | None = None) -> ScenarioRun:
+                      started: float | None = None, budget: Any = None, progress: Any = None) -> ScenarioRun:
     """Plan against scenarios (the instance's own section, or the file ``scenarios``), check the plan
-    independently and write its result set: ``allocopt scenarios``."""
+    independently and write its result set: ``allocopt scenarios``. ``budget`` is the whole job's time budget
+    (see :func:`allocopt.scenarios.plan.plan_scenarios`)."""
     from allocopt.check.scenario_checker import check_scenario_result
     from allocopt.instance.scenarios import load_planning
     from allocopt.io.files import check_set_target, write_set
@@ -175,7 +176,7 @@ def plan_scenario_set(instance: PathLike, scenarios: PathLike | None = None,
     spec = _spec(model, objective)
     result = plan_scenarios(inst, cases, spec, time_limit=time_limit, rel_gap=gap, threads=threads,
                             random_seed=seed, tee=tee, values=values, workers=workers, prices=prices,
-                            started=started)
+                            started=started, budget=budget, progress=progress)
     run = ScenarioRun(inst, result)
     run.check = check_scenario_result(inst, cases, result.to_dict()) if result.status.has_plan else None
     if out is not None:

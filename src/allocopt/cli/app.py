@@ -207,15 +207,18 @@ instance_arg = click.argument("instance", type=input_path(dir_okay=True))
 def _plan_scenarios(instance: Path, scenarios_file: Path | None, model_file: Path | None, time_limit: float | None,
                     gap: float | None, threads: int | None, seed: int | None, out_dir: Path | None, fmt: str,
                     log: bool, objective: str | None, *, values: bool, workers: int | None = None,
-                    prices: bool = False, started: float | None = None) -> None:
+                    prices: bool = False, started: float | None = None, budget: Any = None,
+                    quiet: bool = True) -> None:
     """Plan against scenarios, check the plan independently, print it and write result.json (see
-    :func:`allocopt.workflows.plan_scenario_set`)."""
+    :func:`allocopt.workflows.plan_scenario_set`). With ``budget`` (``scenarios --time-limit``), the whole job's
+    time budget: a job cut short is labelled partial."""
     from allocopt.reports.scenarios import render_scenarios
     from allocopt.workflows import plan_scenario_set
 
-    run = plan_scenario_set(instance, scenarios_file, model_file, objective=objective, time_limit=time_limit,
-                            gap=gap, threads=threads, seed=seed, values=values, workers=workers, prices=prices,
-                            out=out_dir, tee=log, started=started)
+    with status_line(None, "solving (the plan, then a plan per scenario)", quiet, budget) as bar:
+        run = plan_scenario_set(instance, scenarios_file, model_file, objective=objective, time_limit=time_limit,
+                                gap=gap, threads=threads, seed=seed, values=values, workers=workers, prices=prices,
+                                out=out_dir, tee=log, started=started, budget=budget, progress=bar)
     result, report = run.result, run.check
     if run.written is not None:
         assert out_dir is not None
@@ -230,6 +233,7 @@ def _plan_scenarios(instance: Path, scenarios_file: Path | None, model_file: Pat
     if report is not None and not report.ok:
         _fail("error: the independent checker found violations in this plan (a bug in allocopt):\n"
               + report.summary(), EXIT_CHECK_FAILED)
+    end_of_job(result.partial, result.status.has_plan or result.status.infeasible)
     if not result.status.has_plan:
         code = EXIT_INFEASIBLE if result.status.infeasible else EXIT_NO_SOLUTION
         _fail(f"no plan: {result.notes[-1]} (plan without the risk floors, or run 'allocopt diagnose' on "
@@ -241,6 +245,8 @@ def _echo_data(result: Any, fmt: str) -> None:
     if fmt == "json":
         click.echo(result.to_json(), nl=False)
         return
+    if getattr(result, "partial", None) is not None:
+        click.echo(f"# partial: {result.partial}")
     for name, df in result.tables.items():
         click.echo(f"# {name}")
         click.echo(csv_text(df.reset_index()), nl=False)
