@@ -256,3 +256,29 @@ def test_scenarios_with_a_tiny_time_limit_exit_5_labelled_partial() -> None:
     assert res.exit_code == EXIT_NO_SOLUTION, res.output
     assert json.loads(res.stdout)["partial"].startswith("the time limit of 0.001 s ran out")
     assert "no result: the time limit of 0.001 s ran out" in res.stderr
+
+
+# -- value
+
+
+def test_value_with_an_ample_time_limit_prints_what_it_prints_without_one(tmp_path: Path) -> None:
+    from test_value_cli import ACCESS
+
+    path = tmp_path / "access.yaml"
+    path.write_text(ACCESS)
+    plain = runner().invoke(main, ["value", str(path), "--format", "json"])
+    ample = runner().invoke(main, ["value", str(path), "--format", "json", "--time-limit", "600"])
+    assert plain.exit_code == ample.exit_code == 0, ample.output
+    assert plain.stdout == ample.stdout
+
+
+def test_value_cut_short_values_nothing_applies_nothing_and_exits_5(tmp_path: Path) -> None:
+    from test_value_cli import ACCESS
+
+    path = tmp_path / "access.yaml"
+    path.write_text(ACCESS)
+    applied = tmp_path / "applied.yaml"
+    res = runner().invoke(main, ["value", str(path), "--time-limit", "0.001", "--apply", str(applied)])
+    assert res.exit_code == EXIT_NO_SOLUTION, res.output
+    assert "no result: the time limit of 0.001 s ran out" in res.stderr and res.stdout == ""
+    assert not applied.exists()
