@@ -10,9 +10,12 @@ code meaning
 2    usage error (wrong command-line options, or a bad value inside one: ``--objective alpha_fair:alpha=nan``)
 3    invalid input (instance, model, game or result file), or a refused output place
 4    infeasible: the commitments and limits cannot all hold
-5    no plan found within the time limit (or interrupted)
+5    no plan found within the time limit (or interrupted), or a job of many solves whose ``--time-limit`` ran out
+     before anything usable came of it
 6    the checker found violations
 ==== =========================================================================
+
+A job of many solves cut short by its ``--time-limit`` with something usable exits 0, its output marked partial.
 """
 
 from __future__ import annotations
