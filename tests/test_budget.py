@@ -137,7 +137,7 @@ def test_a_tornado_cut_short_ranks_the_fields_solved_on_both_sides(jv: Any) -> N
 
     plain = tornado(jv, 10).set_index("field")
     cut = tornado(jv, 10, budget=SpentAfter(8))
-    assert cut.attrs["partial"].endswith("solves solved") and 0 < len(cut) < len(plain)
+    assert cut.attrs["partial"].endswith("tornado points solved") and 0 < len(cut) < len(plain)
     for _, row in cut.iterrows():
         assert row["swing"] == pytest.approx(plain.loc[row["field"], "swing"], rel=1e-9, nan_ok=True)
 
@@ -156,6 +156,11 @@ def test_sensitivity_and_renegotiate_with_a_tiny_time_limit_exit_5_labelled_part
     res = runner().invoke(main, [*args, "--time-limit", "0.001", "--format", "csv"])
     assert res.exit_code == EXIT_NO_SOLUTION, res.output
     assert res.stdout == "" or res.stdout.startswith("# partial: the time limit of 0.001 s ran out")
+    for fmt in ("table", "markdown"):  # an empty table is shown, marked (it was a KeyError for a sweep)
+        res = runner().invoke(main, [*args, "--time-limit", "0.001", "--format", fmt])
+        assert res.exit_code == EXIT_NO_SOLUTION, res.output
+        assert res.stdout == "" or res.stdout.startswith("PARTIAL: the time limit of 0.001 s ran out") or \
+            "PARTIAL: the time limit of 0.001 s ran out" in res.stdout.splitlines()[1], res.stdout
 
 
 # -- compare and frontier

@@ -448,7 +448,8 @@ def _sweep_frame(rows: list[dict[str, Any]], inst: Instance, field: Field, toler
             record[f"net gain {p}"] = real(row["net_gain"].get(p, math.nan), scale)
         record["changes"] = gate_changes(first, row["gates"]) if row["has_plan"] else "no plan"
         records.append(record)
-    df = pd.DataFrame.from_records(records)
+    columns = ["value", "breakpoint", "status", "objective", *(f"net gain {p}" for p in inst.partners), "changes"]
+    df = pd.DataFrame.from_records(records, columns=columns)  # the columns even of no point (a budget spent at once)
     df.attrs.update({"path": field.path, "label": field.label, "unit": field.unit, "currency": inst.currency,
                      "tolerance": tolerance, "partners": list(inst.partners), "scale": scale})
     return df
@@ -496,7 +497,7 @@ def tornado(inst: Instance | str | Path, pct: float, spec: ModelSpec | str | Pat
             if executor.kind == "serial":
                 forget_sessions()
     solved = sum(s is not None for s in summaries)
-    partial = job.ran_out(solved, len(points), "solves") if solved < len(points) else None
+    partial = job.ran_out(solved, len(points), "tornado points") if solved < len(points) else None
     sides = [(f, summaries[1 + 2 * n], summaries[2 + 2 * n]) for n, f in enumerate(fields)]
     both = [(f, low, high) for f, low, high in sides if low is not None and high is not None]
     base_objective = summaries[0]["objective"] if summaries[0] is not None else None
