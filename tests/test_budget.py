@@ -287,3 +287,24 @@ def test_value_cut_short_values_nothing_applies_nothing_and_exits_5(tmp_path: Pa
     assert res.exit_code == EXIT_NO_SOLUTION, res.output
     assert "no result: the time limit of 0.001 s ran out" in res.stderr and res.stdout == ""
     assert not applied.exists()
+
+
+# -- the status line on a terminal
+
+
+@pytest.mark.parametrize("args", [["coalitions", JOINT_VENTURE], ["frontier", JOINT_VENTURE, "--points", "3"],
+                                  ["sensitivity", JOINT_VENTURE, "--param", JV_EXPOSURE, "--values", "3e6,6e6"]])
+def test_a_terminal_gets_a_live_status_line_and_quiet_or_a_pipe_none(args: list[str],
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from allocopt import progress
+
+    piped = runner().invoke(main, [*args, "--format", "json"])
+    assert piped.exit_code == 0 and piped.stderr == ""  # CliRunner's stderr is no terminal: nothing is written
+    monkeypatch.setattr(progress, "_is_terminal", lambda stream: True)  # as if stderr were a terminal
+    monkeypatch.setattr(progress.StatusLine, "DELAY_S", 0.0)
+    shown = runner().invoke(main, [*args, "--format", "json", "--time-limit", "600"])
+    assert shown.exit_code == 0, shown.output
+    assert "\rsolving" in shown.stderr and " of " in shown.stderr and "s elapsed (time limit 600 s)" in shown.stderr
+    assert shown.stdout == piped.stdout  # the status line never reaches stdout
+    quiet = runner().invoke(main, [*args, "--format", "json", "--quiet"])
+    assert quiet.exit_code == 0 and quiet.stderr == ""
