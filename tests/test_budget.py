@@ -308,3 +308,17 @@ def test_a_terminal_gets_a_live_status_line_and_quiet_or_a_pipe_none(args: list[
     assert shown.stdout == piped.stdout  # the status line never reaches stdout
     quiet = runner().invoke(main, [*args, "--format", "json", "--quiet"])
     assert quiet.exit_code == 0 and quiet.stderr == ""
+
+
+def test_coalitions_on_workers_under_an_ample_budget_are_the_serial_ones() -> None:
+    """Under a budget the workers are handed one task each at a time; the values and the split do not move."""
+    import pandas as pd
+
+    inst = small()
+    serial = coalition_game(inst)
+    on_workers = coalition_game(inst, workers=2, budget=600)
+    assert on_workers.partial is None
+    for frame in ("allocations", "blocking", "payments"):
+        pd.testing.assert_frame_equal(getattr(serial, frame), getattr(on_workers, frame), check_exact=True)
+    pd.testing.assert_frame_equal(serial.values.drop(columns="how"), on_workers.values.drop(columns="how"),
+                                  check_exact=True)
