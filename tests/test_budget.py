@@ -322,3 +322,19 @@ def test_coalitions_on_workers_under_an_ample_budget_are_the_serial_ones() -> No
         pd.testing.assert_frame_equal(getattr(serial, frame), getattr(on_workers, frame), check_exact=True)
     pd.testing.assert_frame_equal(serial.values.drop(columns="how"), on_workers.values.drop(columns="how"),
                                   check_exact=True)
+
+
+def test_a_sampled_shapley_value_stopped_early_is_that_of_the_orders_drawn() -> None:
+    from allocopt.games.values import sample_shapley
+
+    players = ["a", "b", "c", "d"]
+
+    def worth(s: frozenset[str]) -> float:
+        return float(len(s) ** 2 + ("a" in s) * 3)
+
+    stopped = sample_shapley(players, worth, 1000, seed=7, stop=lambda: True)
+    assert stopped.samples == 256  # asked every 256 orders
+    same = sample_shapley(players, worth, 256, seed=7)
+    assert stopped.table.equals(same.table)
+    assert sample_shapley(players, worth, 1000, seed=7, stop=lambda: False).table.equals(
+        sample_shapley(players, worth, 1000, seed=7).table)

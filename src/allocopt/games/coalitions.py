@@ -32,6 +32,7 @@ every coalition).
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -244,7 +245,9 @@ def coalition_game(inst: Instance | str | Path, spec: ModelSpec | str | Path | N
         assert samples is not None
         orders = bisect.bisect_right(draw.needed, solved.leading)
         split = _sampled_shapley(solved, wanted, orders, seed, allocations, notes, job)
-        samples = orders if partial else samples
+        if split.orders is not None and split.orders < samples:
+            partial = partial or f"the time limit of {job.seconds:g} s ran out while the orders were counted"
+            samples = split.orders
     elif partial is None:
         split = _concepts_on_cover(solved, wanted, allocations, notes)
     else:
@@ -345,13 +348,15 @@ def _plan_split(base: Instance, model_spec: ModelSpec) -> tuple[Any, pd.Series |
 @dataclass(frozen=True)
 class _Split:
     """What the concepts found: the partnership's value ``v(N)``, the coalition values the plan is tested against,
-    and (exact mode) the core, the least-core epsilon and the superadditive cover's changes."""
+    and (exact mode) the core, the least-core epsilon and the superadditive cover's changes; (sampled) how many
+    orders of joining the estimate counts."""
 
     grand: float
     cover_values: dict[int, float]
     core_empty: bool | None = None
     epsilon: float | None = None
     cover_changes: pd.DataFrame | None = None
+    orders: int | None = None
 
 
 def _sampled_shapley(solved: _SolvedCoalitions, wanted: list[str], orders: int, seed: int,
@@ -367,7 +372,7 @@ def _sampled_shapley(solved: _SolvedCoalitions, wanted: list[str], orders: int, 
         notes.append(f"{', '.join(others)} need every coalition: not computed when sampling")
     if orders < 2:
         notes.append("no Shapley value: fewer than 2 orders of joining had every coalition solved")
-        return split
+        return dataclasses.replace(split, orders=orders)
     table_by_name = {frozenset(c): v for c, v in zip(solved.coalitions, solved.values["value"], strict=True)}
     grace = Budget(max(1.0, 0.1 * job.seconds)) if job.seconds is not None else None
     estimate = sample_shapley(list(solved.players), lambda s: table_by_name[s] if s else 0.0, orders, seed,
@@ -380,7 +385,7 @@ def _sampled_shapley(solved: _SolvedCoalitions, wanted: list[str], orders: int, 
                      "whose coalitions were solved (the time limit)")
     notes.append("sampled: the superadditive cover is not taken and the stability check covers only the "
                  "coalitions solved")
-    return split
+    return dataclasses.replace(split, orders=estimate.samples)
 
 
 def _concepts_on_cover(solved: _SolvedCoalitions, wanted: list[str], allocations: pd.DataFrame,
