@@ -201,7 +201,7 @@ def frontier(instance: Instance | str | Path, points: int = 11, between: tuple[s
 
     ``time_limit`` is each solve's limit; ``budget`` (seconds or a :class:`~allocopt.progress.Budget`) the whole
     job's: each solve gets at most what is left, no point is started after its end, and ``df.attrs["partial"]``
-    says so (``None`` for a whole frontier). ``progress`` is told of each point tried."""
+    says so (``None`` for a whole frontier). ``progress`` is told of each point solved."""
     from allocopt.errors import InstanceError, Problem
     from allocopt.fairness.frontier import frontier_points
     from allocopt.session import Session
@@ -214,7 +214,7 @@ def frontier(instance: Instance | str | Path, points: int = 11, between: tuple[s
                                          f"choose two of: {', '.join(inst.partners)}")])
     base = spec if isinstance(spec, ModelSpec) else load_model_spec(spec)
     job = Budget.of(budget)
-    tried = [0]
+    tried = [0]  # the points solved
 
     def step(n: int) -> None:
         tried[0] += n
