@@ -112,3 +112,19 @@ def test_a_budget_on_a_dask_cluster_stops_alike_and_an_ample_one_changes_nothing
         tiny = executor.run(nap, [0.3] * 12, budget=Budget(0.5))
     assert ample.complete and ample.answers == [k * k for k in range(9)]
     assert not tiny.complete and 2 <= tiny.count < 12
+
+
+def test_a_status_line_learns_its_total_when_the_job_does() -> None:
+    from allocopt.progress import expect
+
+    terminal = FakeTerminal()
+    with StatusLine(None, "solving", stream=terminal, delay=0) as line:
+        line.EVERY_S = 0.0  # every step shown
+        line(1)
+        assert "solving: 1, " in terminal.getvalue()
+        expect(line, 40)
+        line(1)
+        assert "solving: 2 of 40, " in terminal.getvalue()
+    steps: list[int] = []
+    expect(steps.append, 40)  # a plain callable is not told
+    assert steps == []

@@ -14,7 +14,8 @@ Whatever solves inside (:class:`~allocopt.solver.highs.HighsSession`) asks :func
 
 Progress is a callable told how many more steps finished (``progress(1)``), as the executor and the analyses call
 it; :class:`StatusLine` is one that keeps a live line on a terminal (``step k of n, elapsed``) and writes nothing
-anywhere else. It also takes a stage text (:meth:`StatusLine.stage`), for a single solve's stages.
+anywhere else. It also takes a stage text (:meth:`StatusLine.stage`), for a single solve's stages, and the number of
+steps once a job knows it (:func:`expect`: a sampled job learns it only after drawing its sample).
 """
 
 from __future__ import annotations
@@ -142,6 +143,10 @@ class StatusLine:
         self.done += steps
         self._show()
 
+    def expect(self, total: int) -> None:
+        """The number of steps, once the job knows it."""
+        self.total = total
+
     def stage(self, text: str) -> None:
         """What the job (or one solve) is doing now, shown after the count."""
         self._stage = text
@@ -181,6 +186,14 @@ class StatusLine:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def expect(progress: Progress | None, total: int) -> None:
+    """Tell ``progress`` how many steps the job will take, if it asks (a :class:`StatusLine` does; a plain
+    callable is left alone)."""
+    told = getattr(progress, "expect", None)
+    if callable(told):
+        told(total)
 
 
 def _is_terminal(stream: TextIO) -> bool:

@@ -47,7 +47,7 @@ from allocopt.games.coalition_solves import in_place_obstacle, solve_every_coali
 from allocopt.games.reduced import coalition_instance, coalition_spec
 from allocopt.instance.modelfile import ModelSpec
 from allocopt.instance.schema import Instance, load_instance
-from allocopt.progress import Budget, Progress
+from allocopt.progress import Budget, Progress, expect
 from allocopt.solver.specs import load_model_spec
 
 __all__ = [
@@ -236,6 +236,7 @@ def coalition_game(inst: Instance | str | Path, spec: ModelSpec | str | Path | N
     with job.applied():
         plan, plan_split = _plan_split(base, model_spec)
         draw = _draw(len(players), samples if sampled else None, seed, job)
+        expect(progress, len(draw.masks))
         solved = _solve_values(base, coalition_spec(model_spec), draw.masks, workers, dask, progress, job)
     notes += _unproven_notes(solved.values)
     allocations = pd.DataFrame(index=pd.Index(list(players), name="partner"))
