@@ -338,3 +338,17 @@ def test_a_sampled_shapley_value_stopped_early_is_that_of_the_orders_drawn() -> 
     assert stopped.table.equals(same.table)
     assert sample_shapley(players, worth, 1000, seed=7, stop=lambda: False).table.equals(
         sample_shapley(players, worth, 1000, seed=7).table)
+
+
+def test_a_sweep_on_a_dask_cluster_under_an_ample_budget_is_the_serial_sweep(jv: Any) -> None:
+    import pandas as pd
+
+    from allocopt.prices.sensitivity import sweep
+    from conftest import needs_extra
+
+    distributed = needs_extra("dask")
+    plain = sweep(jv, JV_EXPOSURE, JV_VALUES)
+    with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as cluster:
+        on_dask = sweep(jv, JV_EXPOSURE, JV_VALUES, dask=cluster, budget=600)
+    pd.testing.assert_frame_equal(plain, on_dask, check_exact=True)
+    assert on_dask.attrs["partial"] is None
