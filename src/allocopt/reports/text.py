@@ -383,15 +383,6 @@ def _gate_lines(prices: Any, h: str, fmt: str) -> list[str]:
     return out
 
 
-def _value_end(x: Any, unit: str) -> str:
-    if is_missing(x):
-        return "-"
-    v = float(x)
-    if math.isinf(v):
-        return "no limit" if v > 0 else "no floor"
-    return units(v, unit)
-
-
 def render_value_ranges(values: pd.DataFrame, fmt: str = "table") -> str:
     """Value ranges: how far each value may move alone before the plan stops being optimal, and what changes
     past each end."""
@@ -403,8 +394,8 @@ def render_value_ranges(values: pd.DataFrame, fmt: str = "table") -> str:
         return "\n".join(out) + "\n"
     view = pd.DataFrame({
         "as written": [units(v, u) for v, u in zip(values["value"], values["unit"], strict=True)],
-        "holds from": [_value_end(v, u) for v, u in zip(values["range_low"], values["unit"], strict=True)],
-        "to": [_value_end(v, u) for v, u in zip(values["range_high"], values["unit"], strict=True)],
+        "holds from": [_bound(v, u) for v, u in zip(values["range_low"], values["unit"], strict=True)],
+        "to": [_bound(v, u) for v, u in zip(values["range_high"], values["unit"], strict=True)],
         "below it": [t or "-" for t in values["flip_low"]],
         "above it": [t or "-" for t in values["flip_high"]],
     }, index=pd.Index(values["field"], name="value"))
