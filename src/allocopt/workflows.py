@@ -434,25 +434,35 @@ def _unit_value_text(value: float) -> tuple[float, str]:
 
 def instance_with_unit_values(source: PathLike | None, inst: Instance, values: dict[str, float],
                               suffix: str) -> tuple[Instance, str]:
-    """The instance with these unit values, and its text in the format ``suffix`` names: a YAML source's own text
-    with only those numbers changed (comments and layout kept) where they can be found as written, else the
-    instance written out in full (with its scenarios section, if it has one)."""
-    from allocopt.errors import InstanceError
+    """The instance with these unit values, and its text in the format ``suffix`` names (see
+    :func:`edited_instance_text`)."""
     from allocopt.instance.edits import with_unit_values
+
+    changed = with_unit_values(inst, values)
+    scalars: dict[tuple[str, ...], str] = {("resources", r, "unit_value"): _unit_value_text(v)[1]
+                                           for r, v in values.items()}
+    return changed, edited_instance_text(source, changed, scalars, suffix)
+
+
+def edited_instance_text(source: PathLike | None, changed: Instance, scalars: dict[tuple[str, ...], str],
+                         suffix: str) -> str:
+    """The text of an edited instance (``changed``) in the format ``suffix`` names: a YAML source's own text with
+    only the ``scalars`` changed (each a field's keys and its new text; comments and layout kept) where they can be
+    found as written and the text reads back as exactly ``changed``, else the instance written out in full (with
+    the source's scenarios section, if it has one)."""
+    from allocopt.errors import InstanceError
     from allocopt.instance.loading import instance_from_dict
     from allocopt.io.reading import parse_text
     from allocopt.io.scalars import replace_scalars
     from allocopt.io.workbook import instance_text
 
-    changed = with_unit_values(inst, values)
     if source is not None and Path(source).suffix.lower() in (".yaml", ".yml") and suffix in (".yaml", ".yml"):
         original = Path(source).read_text(encoding="utf-8")
-        spliced = replace_scalars(original, {("resources", r, "unit_value"): _unit_value_text(v)[1]
-                                             for r, v in values.items()})
+        spliced = replace_scalars(original, scalars)
         try:  # kept only if it reads back as exactly the instance meant (a derived one's valuation line stays)
             if spliced is not None and \
                     instance_from_dict(parse_text(spliced, "<applied>")).fingerprint() == changed.fingerprint():
-                return changed, spliced
+                return spliced
         except InstanceError:
             pass
     sections: dict[str, Any] = {}
@@ -461,4 +471,4 @@ def instance_with_unit_values(source: PathLike | None, inst: Instance, values: d
 
         if may_have_scenarios(source) and load_planning(source)[1] is not None:
             sections["scenarios"] = instance_file_data(source).data["scenarios"]
-    return changed, instance_text(changed, suffix, sections)
+    return instance_text(changed, suffix, sections)
