@@ -266,8 +266,9 @@ class Room:
         if act is None:
             return {"busy": False, "version": self.version}
         state = self.session.search_state() if hasattr(self.session, "highs") else {}
+        finite = {k: v for k, v in state.items() if math.isfinite(v)}  # no gap before a first plan
         return {"busy": True, "what": act.what, "seconds": time.perf_counter() - act.started, "done": act.done,
-                "total": act.total, "gap": state.get("gap"), "nodes": state.get("nodes"), "version": self.version}
+                "total": act.total, "gap": finite.get("gap"), "nodes": finite.get("nodes"), "version": self.version}
 
     # -- files -------------------------------------------------------------------------------------------------------
     def instance_text(self) -> str:
@@ -330,7 +331,10 @@ class Room:
         return result_workbook(self.result)
 
     def close(self) -> None:
-        self.session.close()
+        """Stop what runs, wait for it, and let go of the session."""
+        self.stop()
+        with self.lock:
+            self.session.close()
 
 
 def predict(prices: Any, keys: tuple[str | int, ...], value: Any, old: float | None, new: float | None,
