@@ -132,6 +132,20 @@ def test_a_bad_edit_gets_the_instance_files_message_and_changes_nothing(jv: tupl
     assert room.version == version
 
 
+def test_an_edit_that_leaves_no_plan_says_why_and_can_be_undone(jv: tuple[Any, Any, Path]) -> None:
+    room, client, _ = jv
+    client.post("/api/reset", json={})
+    answer = _edit(client, "commitments[0].min", "9e9")
+    assert answer.status_code == 200 and answer.json()["objective"] == ""
+    html = answer.json()["html"]
+    assert "no plan (infeasible)" in html and "Why: commitment northfield-funds-platform asks for at least" in html
+    assert "<code>commitments[0].min</code> = <code>9e9</code>" in html
+    for name in ("result.zip", "meeting.html", "instance.yaml"):
+        assert client.get(f"/download/{name}").status_code == 200
+    back = client.post("/api/reset", json={})
+    assert float(back.json()["objective"]) == pytest.approx(allocopt.solve(JV).objective, rel=1e-9)
+
+
 def test_bad_requests_get_a_4xx_with_a_message(jv: tuple[Any, Any, Path]) -> None:
     _, client, _ = jv
     cases = [client.post("/api/edit", content="path=x&value=1", headers={"content-type": "text/plain"}),

@@ -82,7 +82,7 @@ def _type_into(driver: Any, path: str, text: str) -> None:
 
 
 @pytest.mark.parametrize("served", PAGES, indirect=True)
-def test_changing_a_capacity_in_the_browser_gives_the_cold_solve(browser: Any, served: tuple[str, Any],  # noqa: F811
+def test_changing_a_capacity_in_the_browser_gives_the_cold_solve(served: tuple[str, Any], browser: Any,  # noqa: F811
                                                                  tmp_path: Path, capsys: pytest.CaptureFixture[str]
                                                                  ) -> None:
     from selenium.webdriver.common.by import By

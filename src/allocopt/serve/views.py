@@ -41,6 +41,14 @@ def written(x: Any) -> str:
     return repr(float(x)) if isinstance(x, float) else str(x)
 
 
+def path_text(keys: tuple[str | int, ...]) -> str:
+    """A field's keys as a path is written: ``commitments[0].min``."""
+    out = ""
+    for key in keys:
+        out += f"[{key}]" if isinstance(key, int) else (f".{key}" if out else str(key))
+    return out
+
+
 def _partner_path(p: str, *rest: str) -> str:
     return ".".join(["partners", p, *rest])
 
@@ -206,7 +214,7 @@ def live_context(room: Room) -> dict[str, Any]:
     return {"status": status_view(room), "change": change_view(room), "tables": tables, "prices": prices,
             "fairness": fairness_rows(room) if room.result.status.has_plan else [],
             "coalitions": coalition_tables(room), "version": room.version,
-            "edits": [(".".join(map(str, k)), v) for k, v in room.edits.items()],
+            "edits": [(path_text(k), v) for k, v in room.edits.items()],
             "saved": [p.name for p in room.saved]}
 
 

@@ -30,7 +30,6 @@ async function post(url, body) {
 }
 
 function startProgress() {
-  document.getElementById("stop").disabled = false;
   if (state.poll !== null) { return; }
   state.poll = window.setInterval(async () => {
     try {
@@ -51,7 +50,6 @@ function stopProgress() {
   window.clearInterval(state.poll);
   state.poll = null;
   document.getElementById("progress").textContent = "";
-  document.getElementById("stop").disabled = true;
 }
 
 function showLive(data, started) {
