@@ -300,8 +300,9 @@ def test_a_long_solve_shows_progress_and_stops(tmp_path: Path) -> None:
 
     source = tmp_path / "big.yaml"
     write_instance(generate_instance(10, 200, 6, 2, seed=1), source)
-    room = _room(source, time_limit=2)
+    room = _room(source, time_limit=2)  # the first plan within 2 s, every stage
     try:
+        room.time_limit = None  # then a search of minutes: the model file's limit, raised below
         client = _client(room)
         answers: list[Any] = []
         tab = threading.Thread(target=lambda: answers.append(_edit(client, "model.solver.time_limit", "300")))

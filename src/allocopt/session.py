@@ -206,6 +206,13 @@ class Session:
         self._last = result
         return result
 
+    def limit_from_now(self, seconds: float | None) -> None:
+        """Let every run from now on (each stage of the next solves) end within ``seconds`` from now, as a
+        command's time limit does (None: each run has only the model file's own limit)."""
+        self.deadline = None if seconds is None else time.perf_counter() + seconds
+        if hasattr(self, "highs"):
+            self.highs.deadline = self.deadline
+
     def interrupt(self) -> None:
         """Stop the solve under way (from another thread: a page's stop button) at HiGHS's next check, keeping
         its best plan so far, as Ctrl-C does; every later run stops at once too, until :meth:`resume`."""

@@ -20,7 +20,8 @@ from allocopt.errors import printable
 @click.option("--save-dir", type=click.Path(file_okay=False, path_type=Path),
               help="The one directory the page's 'save as a new instance file' writes into (under a new name, never "
                    "over a file); without it the page offers the file as a download only")
-@click.option("--time-limit", type=TIME_LIMIT, help="Seconds HiGHS may run per solve")
+@click.option("--time-limit", type=TIME_LIMIT, help="Seconds each change may take to re-solve (every stage of it); "
+              "the best plan found by then is shown, labelled as not proven optimal")
 @handle_errors
 def serve(instance: Path, model_file: Path | None, port: int, host: str, save_dir: Path | None,
           time_limit: float | None) -> None:

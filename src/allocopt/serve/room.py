@@ -117,7 +117,7 @@ class Room:
 
     ``instance`` and ``model`` are the files given on the command line (read once, never written);
     ``save_dir`` is the only directory an edited partnership is saved into (None: saving is offered as a download
-    only); ``time_limit`` bounds each solve."""
+    only); ``time_limit`` bounds each change (its solve, every stage of it, from the moment it may start)."""
 
     def __init__(self, instance: str | Path, model: str | Path | None = None, *, save_dir: str | Path | None = None,
                  time_limit: float | None = None) -> None:
@@ -153,6 +153,7 @@ class Room:
     def _busy(self, what: str, total: int | None = None) -> Iterator[Activity]:
         self._stop.clear()
         self.session.resume()
+        self.session.limit_from_now(self.time_limit)  # the time limit covers the whole change, every stage
         self.activity = Activity(what, total=total)
         try:
             yield self.activity
