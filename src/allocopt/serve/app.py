@@ -233,7 +233,15 @@ def create_app(room: Room, *, host: str = "127.0.0.1", extra_hosts: Sequence[str
 
 
 def serve(room: Room, *, host: str = "127.0.0.1", port: int = 8765) -> None:
-    """Serve the page until Ctrl-C."""
+    """Serve the page until Ctrl-C, which first stops what runs (so a long solve's page gets its answer and the
+    server ends cleanly)."""
     import uvicorn
 
-    uvicorn.run(create_app(room, host=host), host=host, port=port, log_level="warning")
+    class StoppingServer(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            room.stop()
+            super().handle_exit(sig, frame)
+
+    config = uvicorn.Config(create_app(room, host=host), host=host, port=port, log_level="warning",
+                            timeout_graceful_shutdown=15)
+    StoppingServer(config).run()
