@@ -326,6 +326,49 @@ def test_a_long_solve_shows_progress_and_stops(tmp_path: Path) -> None:
         room.close()
 
 
+def test_the_serve_command_serves_until_ctrl_c(tmp_path: Path) -> None:
+    """The real command: uvicorn on 127.0.0.1, the page answers, Ctrl-C ends it with exit 0."""
+    needs_extra("serve")
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-c", "from allocopt.cli.main import main; main()", "serve", str(JV),
+                             "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline, page = time.monotonic() + 120, ""
+        while time.monotonic() < deadline and not page:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as answer:
+                    page = answer.read().decode()
+            except OSError:
+                time.sleep(0.2)
+        assert "What if: northfield-cobalt-jv" in page
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == EXIT_OK, err
+    assert f"http://127.0.0.1:{port}/ (Ctrl-C stops)" in err and "Traceback" not in err
+
+
+def test_serve_says_at_once_when_the_port_is_taken() -> None:
+    needs_extra("serve")
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        res = CliRunner().invoke(main, ["serve", str(JV), "--port", str(port)])
+    assert res.exit_code == EXIT_USAGE and f"cannot listen at 127.0.0.1 port {port}" in res.stderr
+    assert "solving" not in res.stderr
+
+
 def test_serve_names_its_extra_when_it_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
     import allocopt.serve
 
@@ -340,4 +383,3 @@ def test_serve_refuses_a_save_directory_that_is_not_there(tmp_path: Path) -> Non
     needs_extra("serve")
     res = CliRunner().invoke(main, ["serve", str(JV), "--save-dir", str(tmp_path / "nowhere")])
     assert res.exit_code == EXIT_USAGE and "no such directory" in res.stderr
-    assert EXIT_OK == 0

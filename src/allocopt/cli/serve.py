@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import click
@@ -28,9 +29,10 @@ def serve(instance: Path, model_file: Path | None, port: int, host: str, save_di
     """Serve a local what-if page on INSTANCE: the plan, its fairness and prices; change any limit, value or
     commitment and see the plan re-solve, what changed and what the price predicted; switch the objective, see the
     coalition values and the Shapley split, download what is on screen. INSTANCE itself is never written."""
-    from allocopt.serve import require_extra
+    from allocopt.serve import check_address, require_extra
 
     require_extra()  # before anything is read or solved
+    check_address(host, port)
     if save_dir is not None and not save_dir.is_dir():
         raise click.BadParameter(printable(f"{save_dir}: no such directory (create it first)"),
                                  param_hint="--save-dir")
@@ -43,6 +45,8 @@ def serve(instance: Path, model_file: Path | None, port: int, host: str, save_di
         shown = f"[{host}]" if ":" in host else host
         click.echo(printable(f"what-if page of {room.session.instance.name}: http://{shown}:{port}/ "
                              "(Ctrl-C stops)"), err=True)
-        serve_page(room, host=host, port=port)
+        with contextlib.suppress(KeyboardInterrupt):  # uvicorn hands Ctrl-C on once it has shut down: the way to
+            serve_page(room, host=host, port=port)     # stop the page, not a failure
     finally:
         room.close()
+    click.echo("stopped", err=True)

@@ -12,8 +12,9 @@ Only :mod:`allocopt.serve.room` and :mod:`allocopt.serve.views` are imported wit
 from __future__ import annotations
 
 import importlib.util
+import socket
 
-from allocopt.errors import MissingExtraError
+from allocopt.errors import MissingExtraError, OptionsError
 
 SERVE_MODULES = ("starlette", "uvicorn", "jinja2")
 
@@ -24,3 +25,17 @@ def require_extra() -> None:
     if missing:
         raise MissingExtraError(f"the what-if page needs {', '.join(missing)}: pip install \"allocopt[serve]\" "
                                 '(or pip install -e ".[serve]" in a checkout)')
+
+
+def check_address(host: str, port: int) -> None:
+    """Raise an :class:`OptionsError` unless the page could listen at ``host``:``port`` now (checked before the
+    first solve, so a port in use is said at once)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        family, kind, proto, _, address = infos[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as err:
+        raise OptionsError(f"cannot listen at {host} port {port}: {err.strerror or err} (choose another --port, or "
+                           "--host)") from None
