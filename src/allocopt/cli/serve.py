@@ -45,8 +45,9 @@ def serve(instance: Path, model_file: Path | None, port: int, host: str, save_di
         shown = f"[{host}]" if ":" in host else host
         click.echo(printable(f"what-if page of {room.session.instance.name}: http://{shown}:{port}/ "
                              "(Ctrl-C stops)"), err=True)
-        with contextlib.suppress(KeyboardInterrupt):  # uvicorn hands Ctrl-C on once it has shut down: the way to
-            serve_page(room, host=host, port=port)     # stop the page, not a failure
+        # uvicorn hands Ctrl-C on once it has shut down: the way to stop the page, not a failure
+        with contextlib.suppress(KeyboardInterrupt):
+            serve_page(room, host=host, port=port)
     finally:
         room.close()
     click.echo("stopped", err=True)
