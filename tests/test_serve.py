@@ -245,6 +245,17 @@ def test_coalition_values_and_the_shapley_split(jv: tuple[Any, Any, Path]) -> No
     assert 'id="shapley"' in answer.json()["html"] and 'id="coalition-values"' in answer.json()["html"]
 
 
+def test_a_tab_behind_fetches_the_plan_as_it_stands(jv: tuple[Any, Any, Path]) -> None:
+    room, client, _ = jv
+    client.post("/api/reset", json={})
+    seen = client.get("/api/progress").json()
+    assert seen == {"busy": False, "version": room.version}
+    _edit(client, CAPITAL, "610000")  # another tab
+    assert client.get("/api/progress").json()["version"] == seen["version"] + 1
+    view = client.get("/api/view").json()
+    assert view["version"] == room.version and 'value="610000"' in view["html"]
+
+
 def test_two_tabs_are_served_one_solve_at_a_time(jv: tuple[Any, Any, Path], monkeypatch: pytest.MonkeyPatch) -> None:
     room, client, _ = jv
     client.post("/api/reset", json={})

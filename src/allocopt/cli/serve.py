@@ -39,6 +39,9 @@ def serve(instance: Path, model_file: Path | None, port: int, host: str, save_di
     from allocopt.serve.app import serve as serve_page
     from allocopt.serve.room import Room
 
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        click.echo(printable(f"warning: listening on {host}: whoever reaches this machine there can see the "
+                             "partnership and change the plan on the page"), err=True)
     click.echo(printable(f"solving {instance} ..."), err=True)
     room = Room(instance, model_file, save_dir=save_dir, time_limit=time_limit)
     try:

@@ -10,7 +10,8 @@ Routes (no route takes a file name or a path from the browser):
 ``POST /api/coalitions``    every coalition's value and the Shapley split
 ``POST /api/stop``          stop what runs (a solve keeps its best plan so far)
 ``POST /api/save``          save the partnership on screen as a new file in the ``--save-dir`` directory
-``GET /api/progress``       what runs now
+``GET /api/progress``       what runs now, and the version of the plan shown
+``GET /api/view``           the plan as it stands (a tab whose version is behind fetches it)
 ``GET /download/...``       ``result.zip``, ``meeting.html``, ``result.xlsx``, ``instance.yaml`` of what is on screen
 ==========================  ===================================================================================
 
@@ -160,6 +161,10 @@ class WhatIfApp:
     async def progress(self, request: Request) -> Response:
         return JSONResponse(self.room.progress())
 
+    async def view(self, request: Request) -> Response:
+        """The plan as it stands (another tab may have changed it)."""
+        return await _threaded(_locked, self.room, self.live)
+
     async def download(self, request: Request) -> Response:
         what = request.path_params["name"]
         stem = file_stem(self.room.session.instance.name)
@@ -209,7 +214,8 @@ def create_app(room: Room, *, host: str = "127.0.0.1", extra_hosts: Sequence[str
               Route("/api/reset", views.reset, methods=["POST"]),
               Route("/api/coalitions", views.coalitions, methods=["POST"]),
               Route("/api/stop", views.stop, methods=["POST"]), Route("/api/save", views.save, methods=["POST"]),
-              Route("/api/progress", views.progress), Route("/download/{name}", views.download)]
+              Route("/api/progress", views.progress), Route("/api/view", views.view),
+              Route("/download/{name}", views.download)]
 
     async def handle(request: Request, exc: Exception) -> Response:
         return error_response(exc)

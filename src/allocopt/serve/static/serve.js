@@ -73,7 +73,21 @@ function fieldChanged(input) {
   edit(input.dataset.path, input.value);
 }
 
+// Another tab may change the plan: when idle, look every 2 s and fetch the new view if it did.
+async function followOtherTabs() {
+  if (state.pending > 0) { return; }
+  try {
+    const p = await (await fetch("/api/progress")).json();
+    if (String(p.version) !== document.body.dataset.version && !p.busy && state.pending === 0) {
+      const started = performance.now();
+      const data = await (await fetch("/api/view")).json();
+      if (state.pending === 0) { showLive(data, started); show("the plan was changed in another tab", false); }
+    }
+  } catch (err) { /* the server may be gone; the next look tries again */ }
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  window.setInterval(followOtherTabs, 2000);
   document.body.dataset.version = document.getElementById("status").dataset.version;
   document.getElementById("edit-form").addEventListener("submit", (e) => {
     e.preventDefault();
