@@ -118,7 +118,9 @@ class WhatIfApp:
                              "message": message, "objective": context["status"]["objective_value"]})
 
     async def page(self, request: Request) -> Response:
-        return HTMLResponse(self.render("page.html", page_context(self.room)))
+        """The whole page, rendered while no change is half made (it waits for a solve under way)."""
+        html = await _threaded(_locked, self.room, lambda: self.render("page.html", page_context(self.room)))
+        return HTMLResponse(html)
 
     async def static(self, request: Request) -> Response:
         name = request.path_params["name"]
