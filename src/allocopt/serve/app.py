@@ -117,6 +117,12 @@ class WhatIfApp:
         return JSONResponse({"html": self.render("live.html", context), "version": self.room.version,
                              "message": message, "objective": context["status"]["objective_value"]})
 
+    def changed(self, action: Callable[..., Any], *args: Any) -> JSONResponse:
+        """Make a change and render its view, both under the room's lock (no other change comes between)."""
+        with self.room.lock:
+            change = action(*args)
+            return self.live(f"{change.what} ({change.how}, {change.seconds:.2f} s)")
+
     async def page(self, request: Request) -> Response:
         """The whole page, rendered while no change is half made (it waits for a solve under way)."""
         html = await _threaded(_locked, self.room, lambda: self.render("page.html", page_context(self.room)))
@@ -130,18 +136,15 @@ class WhatIfApp:
 
     async def edit(self, request: Request) -> Response:
         body = await _body(request, "path", "value")
-        change = await _threaded(self.room.edit, body["path"], body["value"])
-        return self.live(f"{change.what} ({change.how}, {change.seconds:.2f} s)")
+        return await _threaded(self.changed, self.room.edit, body["path"], body["value"])
 
     async def objective(self, request: Request) -> Response:
         body = await _body(request, "objective")
-        change = await _threaded(self.room.objective, body["objective"])
-        return self.live(f"{change.what} ({change.how}, {change.seconds:.2f} s)")
+        return await _threaded(self.changed, self.room.objective, body["objective"])
 
     async def reset(self, request: Request) -> Response:
         await _body(request)
-        change = await _threaded(self.room.reset)
-        return self.live(change.what)
+        return await _threaded(self.changed, self.room.reset)
 
     async def coalitions(self, request: Request) -> Response:
         await _body(request)

@@ -132,7 +132,9 @@ class Room:
         self.original = load_instance(self.source)
         self.original_spec = load_model_spec(self.model_source)
         self.session = Session(self.original, self.original_spec, time_limit=time_limit)
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()
+        """Held by every change (one solve at a time); re-entrant, so a caller may hold it over a change and its
+        view."""
         self.activity: Activity | None = None
         self.edits: dict[tuple[str | int, ...], str] = {}
         """The fields changed since the file was read, with their values as written on the page."""
