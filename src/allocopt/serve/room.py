@@ -368,8 +368,11 @@ def predict(prices: Any, keys: tuple[str | int, ...], value: Any, old: float | N
 
 
 def _shown(value: Any) -> str:
+    """A field's value as the change line shows it: numbers with separators, the rest as a file writes it."""
     if value is None:
         return "(not set)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
         return f"{int(value):,}"
     if isinstance(value, (int, float)) and not isinstance(value, bool):
