@@ -153,12 +153,16 @@ class Room:
     # -- the solve and its companions ----------------------------------------------------------------------------
     @contextlib.contextmanager
     def _busy(self, what: str, total: int | None = None) -> Iterator[Activity]:
+        """What runs in the block, for the progress line; the time limit covers the whole block (every stage of a
+        solve, every coalition), as a command's budget does."""
+        from allocopt.progress import within
+
         self._stop.clear()
         self.session.resume()
-        self.session.limit_from_now(self.time_limit)  # the time limit covers the whole change, every stage
         self.activity = Activity(what, total=total)
         try:
-            yield self.activity
+            with within(self.time_limit):
+                yield self.activity
         finally:
             self.activity = None
 
