@@ -234,6 +234,22 @@ def test_switching_the_objective_equals_a_cold_solve(jv: tuple[Any, Any, Path]) 
     assert room.session.spec.objective.name != "nash"
 
 
+def test_under_a_fairness_objective_the_prediction_is_of_the_total(jv: tuple[Any, Any, Path]) -> None:
+    """Under maxmin the prices are those of the total net gain at the maxmin plan's gates: the true change beside
+    the prediction is the total's, not the objective's."""
+    room, client, _ = jv
+    client.post("/api/reset", json={})
+    client.post("/api/objective", json={"objective": "maxmin"})
+    total_before = room.result.fairness["metrics"]["total_net_gain"]
+    answer = _edit(client, CAPITAL, "700000")
+    assert answer.status_code == 200, answer.text
+    total_after = room.result.fairness["metrics"]["total_net_gain"]
+    assert room.prices.fair_objective is not None
+    assert room.change.prediction.actual == pytest.approx(total_after - total_before, abs=1e-6)
+    assert "of the total net gain, not of the objective" in room.change.prediction.text
+    client.post("/api/reset", json={})
+
+
 def test_coalition_values_and_the_shapley_split(jv: tuple[Any, Any, Path]) -> None:
     room, client, _ = jv
     client.post("/api/reset", json={})

@@ -15,6 +15,7 @@ directory fixed when the room was opened, under a name the room chooses.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import math
 import re
@@ -190,8 +191,15 @@ class Room:
         lines = plan_diff(before, after).summary() if both else []
         old = before.objective if before.status.has_plan else None
         new = after.objective if after.status.has_plan else None
-        prediction = None if edit is None else predict(prices_before, edit[0], edit[1], old, new,
-                                                       self.session.instance.currency)
+        prediction = None
+        if edit is not None:
+            # under a fairness objective the prices are those of the total net gain (at that objective's gates)
+            fair = prices_before is not None and getattr(prices_before, "fair_objective", None) is not None
+            was, now = (_total(before), _total(after)) if fair else (old, new)
+            prediction = predict(prices_before, edit[0], edit[1], was, now, self.session.instance.currency)
+            if fair:
+                prediction = dataclasses.replace(prediction, text=f"{prediction.text} (the price and the true "
+                                                 "change are of the total net gain, not of the objective)")
         return Change(what, how, time.perf_counter() - started, old, new, prediction, lines)
 
     # -- what the page asks ----------------------------------------------------------------------------------------
@@ -369,6 +377,13 @@ def predict(prices: Any, keys: tuple[str | int, ...], value: Any, old: float | N
         text += (f"; {amount(value)} lies outside the range over which the price holds ({amount(low)} to "
                  f"{amount(high)} {row['unit']})")
     return Prediction(predicted, actual, text)
+
+
+def _total(result: Any) -> float | None:
+    """A plan's total net gain (None without a plan)."""
+    metrics = result.fairness.get("metrics") or {} if result.status.has_plan else {}
+    total = metrics.get("total_net_gain")
+    return None if total is None else float(total)
 
 
 def _shown(value: Any) -> str:
