@@ -28,6 +28,7 @@ EXTRAS: dict[str, tuple[str, str]] = {
     "dask": ("distributed", "the dask executor"),
     "hedging": ("mpisppy", "progressive hedging"),
     "browser": ("selenium", "the browser test"),
+    "serve": ("starlette", "the what-if page"),
 }
 
 

@@ -217,6 +217,20 @@ class Session:
         self._last = result
         return result
 
+    def interrupt(self) -> None:
+        """Stop the solve under way (from another thread: a page's stop button) at HiGHS's next check, keeping
+        its best plan so far, as Ctrl-C does; every later run stops at once too, until :meth:`resume`."""
+        self.highs.cancel()
+
+    def resume(self) -> None:
+        """Let the session solve again after :meth:`interrupt`."""
+        self.highs.resume()
+
+    def search_state(self) -> dict[str, float]:
+        """The branch and bound under way as HiGHS last reported it (``gap``, ``nodes``, ``seconds`` of this
+        run), or an empty dict between runs and in LPs: for a progress display, read from another thread."""
+        return dict(self.highs.search_state)
+
     @property
     def last(self) -> Result | None:
         """The result of the latest :meth:`solve`."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -484,25 +484,38 @@ def _applied_text(original: str, inst: Instance, resource: str, value: float) ->
 
 def instance_with_unit_values(source: PathLike | None, inst: Instance, values: dict[str, float],
                               suffix: str) -> tuple[Instance, str]:
-    """The instance with these unit values, and its text in the format ``suffix`` names: a YAML source's own text
-    with only those numbers changed (comments and layout kept) where they can be found as written, else the
-    instance written out in full (with its scenarios section, if it has one)."""
-    from allocopt.errors import InstanceError
+    """The instance with these unit values (each resource then in kind), and its text in the format ``suffix``
+    names (see :func:`edited_instance_text`)."""
     from allocopt.instance.edits import with_unit_values
+
+    changed = with_unit_values(inst, values, in_kind=True)
+
+    def scalars(original: str) -> dict[tuple[str, ...], str]:
+        return {("resources", r, "unit_value"): _applied_text(original, inst, r, v) for r, v in values.items()}
+
+    return changed, edited_instance_text(source, changed, scalars, suffix)
+
+
+def edited_instance_text(source: PathLike | None, changed: Instance,
+                         scalars: Mapping[tuple[str, ...], str] | Callable[[str], Mapping[tuple[str, ...], str]],
+                         suffix: str) -> str:
+    """The text of an edited instance (``changed``) in the format ``suffix`` names: a YAML source's own text with
+    only the ``scalars`` changed (each a field's keys and its new text, or a function from the source's text to
+    them; comments and layout kept) where they can be found as written and the text reads back as exactly
+    ``changed``, else the instance written out in full (with the source's scenarios section, if it has one)."""
+    from allocopt.errors import InstanceError
     from allocopt.instance.loading import instance_from_dict
     from allocopt.io.reading import parse_text
     from allocopt.io.scalars import replace_scalars
     from allocopt.io.workbook import instance_text
 
-    changed = with_unit_values(inst, values, in_kind=True)
     if source is not None and Path(source).suffix.lower() in (".yaml", ".yml") and suffix in (".yaml", ".yml"):
         original = Path(source).read_text(encoding="utf-8")
-        spliced = replace_scalars(original, {("resources", r, "unit_value"): _applied_text(original, inst, r, v)
-                                             for r, v in values.items()})
+        spliced = replace_scalars(original, scalars(original) if callable(scalars) else scalars)
         try:  # kept only if it reads back as exactly the instance meant (a derived one's valuation line stays)
             if spliced is not None and \
                     instance_from_dict(parse_text(spliced, "<applied>")).fingerprint() == changed.fingerprint():
-                return changed, spliced
+                return spliced
         except InstanceError:
             pass
     sections: dict[str, Any] = {}
@@ -511,4 +524,4 @@ def instance_with_unit_values(source: PathLike | None, inst: Instance, values: d
 
         if may_have_scenarios(source) and load_planning(source)[1] is not None:
             sections["scenarios"] = instance_file_data(source).data["scenarios"]
-    return changed, instance_text(changed, suffix, sections)
+    return instance_text(changed, suffix, sections)

@@ -1,7 +1,7 @@
 """The ``allocopt`` command: the click group with every command registered (one module per command group), and
 the exit codes (documented in :mod:`allocopt.cli.app`)."""
 
-from allocopt.cli import analysis, games, meeting, plan, value  # noqa: F401  (registers the commands on ``main``)
+from allocopt.cli import analysis, games, meeting, plan, serve, value  # noqa: F401  (registers the commands on ``main``)
 from allocopt.cli.app import (
     EXIT_CHECK_FAILED,
     EXIT_INFEASIBLE,

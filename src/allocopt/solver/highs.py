@@ -181,6 +181,10 @@ class HighsSession(ComponentMap, LpHolds, ModelEdits):
         self._stop_at: float | None = None
         self._stopped_for_time = False
         self._first_check = True
+        self.search_state: dict[str, float] = {}
+        """The branch and bound of the current (or last) MIP run as HiGHS last reported it at an interrupt check:
+        ``gap`` (relative, as HiGHS counts it), ``nodes`` and ``seconds``; read from another thread to show
+        progress."""
         me = weakref.ref(self)  # HiGHS holds the callback: no cycle keeps a closed session's model alive
 
         def interrupt(event: Any) -> None:
@@ -206,6 +210,10 @@ class HighsSession(ComponentMap, LpHolds, ModelEdits):
         """Stop the current run at HiGHS's next check (keeping its best plan), and every later run at once."""
         self.cancelled = True
 
+    def resume(self) -> None:
+        """Let runs go on again after :meth:`cancel` (a live session that was stopped and is asked again)."""
+        self.cancelled = False
+
     def _interrupt(self, event: Any) -> None:
         """HiGHS's interrupt check (simplex, interior point, branch and bound): stop on Ctrl-C or at the run's
         deadline. HiGHS's own time limit is set too, but its clock differs between versions and between its LP
@@ -214,6 +222,10 @@ class HighsSession(ComponentMap, LpHolds, ModelEdits):
         if self._first_check:  # HiGHS keeps the flag of the run it stopped: cleared, or every later run would stop
             self._first_check = False
             event.interrupt(False)
+        out = getattr(event, "data_out", None)
+        if out is not None and getattr(out, "mip_node_count", -1) >= 0:
+            self.search_state = {"gap": float(out.mip_gap), "nodes": float(out.mip_node_count),
+                                 "seconds": float(out.running_time)}
         if self.cancelled:
             event.interrupt()
         elif self._stop_at is not None and time.perf_counter() >= self._stop_at:
@@ -242,6 +254,7 @@ class HighsSession(ComponentMap, LpHolds, ModelEdits):
         self._stop_at = None if limit is None else time.perf_counter() + float(limit)
         self._stopped_for_time = False
         self._first_check = True
+        self.search_state = {}
         for name, value in {**HIGHS_SEARCH_DEFAULTS, **self.search}.items():
             h.setOptionValue(name, value)
         h.setOptionValue("presolve", "choose")
