@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -169,6 +169,11 @@ class StageEngine:
         ladder ends there, and the plan is that stage's best found (or, with no plan, the stage before's)."""
         self.unproven: list[Termination] = []
         """Terminations of stages that stopped with a plan but without proof (a time limit, Ctrl-C)."""
+        self.sum_ceiling: float | None = None
+        """A proven upper bound on ``sum_p w_p g_p`` over the plans the held optima allow (set where the held
+        objective is the total net gain): the leximin ladder's last stage needs no MILP where a plan reaches it."""
+        self.ladder_top: float | None = None
+        """The value the last leximin stage proven was held at (the ordering stage holds the last one at it)."""
 
     def solve(self, objective: dict[int, float], warm: bool = True, rel_gap: float | None = None,
               retry: bool = False) -> SolveOutcome:
@@ -229,6 +234,12 @@ class StageEngine:
         self.held.append((row, dict(objective)))
         return row
 
+    def hold_at(self, row: int, objective: dict[int, float], value: float) -> None:
+        """:meth:`hold` on a row added beforehand, free until now (its entries are ``objective``'s)."""
+        self.hs.set_row_bounds(row, value - self.slack(value))
+        self.hold_rows.append(row)
+        self.held.append((row, dict(objective)))
+
     def weighted_gain(self, p: str) -> dict[int, float]:
         return {self.gain[p]: self.weight[p]}
 
@@ -269,9 +280,14 @@ class StageEngine:
         self.hold(objective, -shortfall)
         return outcome, missing
 
+    lp_first: ClassVar[bool] = True
+    """Solve the leximin ladder LP first (:mod:`allocopt.solver.ladder`); False: one MILP per stage, as before."""
+
     def leximin(self, start_stage: int = 1, stages: int | None = None) -> SolveOutcome | None:
         """Ordered-sum leximin, stages ``start_stage..stages``: stage k maximises the sum of the k smallest weighted
-        gains and holds it. Returns the last outcome (None if a stage found no plan).
+        gains and holds it. Returns the last outcome (None if a stage found no plan). Each stage runs as an LP on the
+        gates of the best plan found so far, with a MILP per level of equal gains to prove no other gates do better
+        (:func:`allocopt.solver.ladder.climb`).
 
         A stage that stops without proving its optimum (a time or node limit) ends the ladder there
         (:attr:`ladder_stop`): holding a value that is not proven would make every later stage's "most equal"
@@ -281,32 +297,28 @@ class StageEngine:
         symmetrically (three partners, at most two may fund an initiative) plans that swap their gains tie, and
         the solver's seed would pick one. :meth:`in_order` then gives the larger gains to the partners listed
         first."""
-        n = len(self.partners) if stages is None else stages
-        outcome = self.last
-        self.leximin_done = (start_stage - 1, n)
-        ladder: list[dict[int, float]] = []
-        for k in range(start_stage, n + 1):
-            r = self.hs.add_column()
-            objective: dict[int, float] = {r: float(k)}
-            for p in self.partners:
-                d = self.hs.add_column(lower=0.0)
-                self.hs.add_row({d: 1.0, r: -1.0, self.gain[p]: self.weight[p]}, lower=0.0)
-                objective[d] = -1.0
-            outcome = self.solve(objective, retry=True)  # the last stage's plan holds every stage so far
-            if not outcome.has_plan or outcome.objective is None or outcome.termination != Termination.OPTIMAL:
-                self.ladder_stop = outcome
-                return outcome
-            ladder.append(objective)
-            self.leximin_done = (k, n)
-            if k < n:
-                self.hold(objective, outcome.objective)
-        if n > 1 and (stages is None or stages >= len(self.partners)) and outcome is not None:
-            ordered = self.in_order(outcome, ladder)
-            if ordered is not None:
-                return ordered
-        return outcome
+        from allocopt.solver.ladder import add_rungs, climb, climb_milps
 
-    def in_order(self, last: SolveOutcome, ladder: list[dict[int, float]]) -> SolveOutcome | None:
+        n = len(self.partners) if stages is None else stages
+        self.leximin_done = (start_stage - 1, n)
+        self.ladder_top = None
+        if start_stage > n:
+            return self.last
+        ordered = n > 1 and (stages is None or stages >= len(self.partners))
+        if self.lp_first:
+            rungs = add_rungs(self, start_stage, n, ordered)
+            outcome = climb(self, rungs)
+        else:
+            outcome, rungs = climb_milps(self, start_stage, n, ordered)
+        self.objective = rungs[-1].objective if self.ladder_stop is None else self.objective
+        if self.ladder_stop is not None or outcome is None or not ordered:
+            return outcome
+        row = rungs[-1].hold_row
+        assert row is not None
+        ordered_outcome = self.in_order(outcome, [rung.objective for rung in rungs], row)
+        return ordered_outcome if ordered_outcome is not None else outcome
+
+    def in_order(self, last: SolveOutcome, ladder: list[dict[int, float]], row: int) -> SolveOutcome | None:
         """Among the plans that tie on every leximin stage, the one that gives the larger gains to the partners
         listed first: with the last stage held too, maximise ``sum_p (n - position_p) w_p g_p``. Taken only where
         it moves gains between partners by more than :data:`POLISH_BAND` of the money scale (plans that swap
@@ -320,7 +332,8 @@ class StageEngine:
         order = in_order_objective(self.partners, self.gain, self.weight)
         columns, objective = self.columns, self.objective
         now = sum(coef * float(columns[col]) for col, coef in order.items())
-        row = self.hold(ladder[-1], float(last.objective))
+        top = self.ladder_top if self.ladder_top is not None else float(last.objective)
+        self.hold_at(row, ladder[-1], top)  # (its row was added with the last stage's, free)
         unproven = len(self.unproven)
 
         def undo() -> None:
@@ -390,15 +403,23 @@ class Stages(StageEngine):
         self.stand_alone = {p: float(data.instance.partners[p].stand_alone) for p in partners}
         self.outlay: dict[str, int | None] = {}
         gain: dict[str, int] = {}
+        forms: dict[str, LinearForm] = {}
         for p in partners:
-            gain[p] = gain_column(session.highs, gain_form(session.highs, net_gain(session.model, data, p),
-                                                           self.stand_alone[p]))
+            forms[p] = gain_form(session.highs, net_gain(session.model, data, p), self.stand_alone[p])
+            gain[p] = gain_column(session.highs, forms[p])
             self.outlay[p] = session.column(("outlay", p))
         total_value = sum(data.value.values())
         super().__init__(session.highs, gain, {p: float(data.instance.partners[p].weight) for p in partners},
                          max(1.0, total_value / max(1, len(partners))), tee=tee, time_limit=time_limit)
         self.utilitarian = {c: float(v) for c, v in enumerate(self.hs.costs()) if v}
         self.floored = False
+        self._sum_offset = _offset_if_same(self.utilitarian, forms, self.weight)
+
+    def bound_the_sum(self, bound: float | None) -> None:
+        """With the total net gain held, at most ``bound`` (its MILP's proven bound): ``sum_p w_p g_p`` is the total
+        net gain less the weighted stand-alone values, so it is bounded too (:attr:`sum_ceiling`)."""
+        if bound is not None and self._sum_offset is not None and math.isfinite(bound):
+            self.sum_ceiling = bound + self._sum_offset
 
     # -- the stage families ------------------------------------------------------------------------------------
     def maxmin(self) -> tuple[SolveOutcome, dict[int, float]]:
@@ -431,6 +452,22 @@ class Stages(StageEngine):
             self.hs.set_column_bounds(self.gain[q])
         self.floored = bool(floors)
         return out
+
+
+def _offset_if_same(objective: dict[int, float], forms: dict[str, LinearForm], weight: dict[str, float]
+                    ) -> float | None:
+    """Where ``sum_p w_p g_p`` (each gain a linear form) is ``objective`` plus a constant, that constant (else
+    None)."""
+    total: dict[int, float] = {}
+    offset = 0.0
+    for p, (form, constant) in forms.items():
+        offset += weight[p] * constant
+        for col, coef in form.items():
+            total[col] = total.get(col, 0.0) + weight[p] * coef
+    cols = set(total) | set(objective)
+    same = all(abs(total.get(c, 0.0) - objective.get(c, 0.0)) <= 1e-9 * max(1.0, abs(objective.get(c, 0.0)))
+               for c in cols)
+    return offset if same else None
 
 
 def in_order_objective(partners: list[str], gain: dict[str, int], weight: dict[str, float]) -> dict[int, float]:
