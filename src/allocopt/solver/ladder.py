@@ -36,7 +36,7 @@ PROOF_TOLERANCE = 1e-7
 this proves that value; and increments of the LP ladder that differ by less than this are one level."""
 
 
-RETRIES = 2
+RETRIES = 1
 """Better plans a level's MILP may hand the LP ladder at one stage before that stage is solved as a MILP alone (which
 proves it, so the ladder always moves on)."""
 
@@ -140,7 +140,9 @@ def climb(st: StageEngine, rungs: list[Rung]) -> SolveOutcome | None:
     while index < len(rungs):
         solved: SolveOutcome | None = None
         if ladder is not None:
-            end = block_end(st, rungs, index, ladder, before)
+            # the first stage on its own: with nothing held before it, a level's last stage could gain from a
+            # plan that lowers the smallest gain, and its MILP would prove nothing
+            end = block_end(st, rungs, index, ladder, before) if index > 0 else index
             if proven_by_ceiling(st, rungs, end, ladder):
                 last = ladder.outcome
             else:
@@ -149,8 +151,9 @@ def climb(st: StageEngine, rungs: list[Rung]) -> SolveOutcome | None:
                 if not _proven(outcome):
                     return _stopped(st, outcome)
                 last = outcome
-                if float(outcome.objective or 0.0) > ladder.values[end] + PROOF_TOLERANCE * st.scale:
-                    better = _better_ladder(st, rungs, index, ladder, retries)
+                if float(outcome.objective or 0.0) > ladder.values[end] + PROOF_TOLERANCE * st.scale and \
+                        not _within_noise(st, rungs[end], ladder.values[end]):
+                    better = _better_ladder(st, rungs, index, ladder, retries) if end > index else None
                     if better is not None:  # the plan found splits more equally: its levels, proved in turn
                         ladder, retries = better, retries + 1
                         continue
@@ -175,6 +178,21 @@ def climb(st: StageEngine, rungs: list[Rung]) -> SolveOutcome | None:
         index, retries = index + 1, 0
     st.objective = rungs[-1].objective
     return last
+
+
+def _within_noise(st: StageEngine, rung: Rung, value: float) -> bool:
+    """Whether the plan a stage MILP just found beats ``value`` only by the MIP solver's tolerances: with its gate
+    decisions held, the stage's LP reaches no more than ``value`` (a MIP plan's objective carries the integrality
+    tolerance times the no-subsidy rows' big-M constants, a few money units)."""
+    assert st.columns is not None
+    st.hs.hold_integers(st.columns)
+    try:
+        st.hs.set_objective(rung.objective)
+        exact = st.hs.solve(read_values=False)
+    finally:
+        st.hs.release_integers()
+    return exact.termination == Termination.OPTIMAL and exact.objective is not None and \
+        float(exact.objective) <= value + PROOF_TOLERANCE * st.scale
 
 
 def _better_ladder(st: StageEngine, rungs: list[Rung], index: int, ladder: LpLadder,

@@ -327,11 +327,18 @@ class StageEngine:
         It picks only the gate and funder decisions: on them the held stages pin the gains (an LP's leximin split
         is unique), and the plan is then polished under the ladder's objectives summed (each stage at its optimum
         at once), so that this stage's pull towards the first partners cannot move gains within the held optima's
-        tolerance."""
+        tolerance.
+
+        No MILP runs where the plan already gives the larger gains to the partners listed first: every plan that ties
+        on the ladder has the same weighted gains, only perhaps between other partners, so none does better than
+        matching the largest coefficients of the objective to the largest weighted gains (the rearrangement
+        inequality)."""
         assert self.columns is not None and last.objective is not None
         order = in_order_objective(self.partners, self.gain, self.weight)
         columns, objective = self.columns, self.objective
         now = sum(coef * float(columns[col]) for col, coef in order.items())
+        if now >= self._best_order(columns) - POLISH_BAND * self.scale:
+            return None
         top = self.ladder_top if self.ladder_top is not None else float(last.objective)
         self.hold_at(row, ladder[-1], top)  # (its row was added with the last stage's, free)
         unproven = len(self.unproven)
@@ -352,6 +359,13 @@ class StageEngine:
             return ordered
         undo()
         return None
+
+    def _best_order(self, columns: np.ndarray) -> float:
+        """The largest ``sum_p (n - position_p) w_p g_p`` over the plans with the same weighted gains as ``columns``
+        in any order among the partners: the largest gains to the first partners."""
+        n = len(self.partners)
+        gains = sorted((self.weight[p] * float(columns[self.gain[p]]) for p in self.partners), reverse=True)
+        return sum((n - k) * g for k, g in enumerate(gains))
 
     def _forget_hold(self, row: int) -> None:
         """Release the latest held optimum (its row stays, without bounds)."""
