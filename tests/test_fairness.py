@@ -454,6 +454,16 @@ def test_compare_on_local_workers_equals_the_serial_comparison() -> None:
     pd.testing.assert_frame_equal(serial.changes, parallel.changes, check_exact=True)
 
 
+@pytest.mark.parametrize("between", [None, ("cobalt-software", "northfield-manufacturing")])
+def test_frontier_on_local_workers_equals_the_serial_frontier(between: tuple[str, str] | None) -> None:
+    """Each point of the frontier is one MILP solved cold on a fresh extension of the model: as executor tasks on
+    two processes, the same table as one after another on the session, to the last bit."""
+    serial = frontier(INSTANCES / "joint-venture.yaml", points=4, between=between)
+    parallel = frontier(INSTANCES / "joint-venture.yaml", points=4, between=between, workers=2)
+    assert len(serial) == 4
+    pd.testing.assert_frame_equal(serial, parallel, check_exact=True)
+
+
 def test_compare_refuses_workers_and_dask_together() -> None:
     res = CliRunner().invoke(main, ["compare", str(INSTANCES / "joint-venture.yaml"), "--workers", "2", "--dask",
                                     "tcp://127.0.0.1:1"])

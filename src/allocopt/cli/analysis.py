@@ -198,9 +198,12 @@ def compare(instance: Path, model_file: Path | None, objectives: str, time_limit
               "(or was changed since)")
 @click.option("--format", "fmt", type=click.Choice(["table", "markdown", "json", "csv"]), default="table",
               show_default=True, help="What to print on stdout")
+@click.option("--workers", type=click.IntRange(1, 256), help="Solve the points on this many local processes")
+@click.option("--dask", "dask_address", metavar="ADDRESS", help="Solve the points on the Dask cluster at ADDRESS "
+              "(needs allocopt[dask])")
 @handle_errors
 def frontier(instance: Path, model_file: Path | None, points: int, between: str, time_limit: float | None,
-             chart: Path | None, force: bool, fmt: str) -> None:
+             chart: Path | None, force: bool, fmt: str, workers: int | None, dask_address: str | None) -> None:
     """The Pareto frontier of INSTANCE by the epsilon-constraint method, exact at each point: the total net gain
     against the smallest gain above stand-alone, or one partner's gain against another's."""
     from allocopt.fairness.compare import frontier as frontier_of
@@ -223,7 +226,10 @@ def frontier(instance: Path, model_file: Path | None, points: int, between: str,
     if pair is not None and (pair[0] == pair[1] or any(p not in inst.partners for p in pair)):
         raise click.BadParameter(f"'{between}' does not name two partners of {instance}: give total,min_gain or two "
                                  f"of {', '.join(inst.partners)}", param_hint="--between")
-    table = frontier_of(inst, points, pair, load_model_spec(model_file), time_limit=time_limit)
+    if workers is not None and dask_address is not None:
+        raise click.UsageError("give either --workers or --dask, not both")
+    table = frontier_of(inst, points, pair, load_model_spec(model_file), time_limit=time_limit, workers=workers,
+                        dask=dask_address)
     if table.empty:
         _fail("no plan: the frontier is empty (run 'allocopt diagnose')", EXIT_INFEASIBLE)
     if chart is not None:

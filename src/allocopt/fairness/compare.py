@@ -177,11 +177,14 @@ def _shares(result: Result) -> dict[tuple[str, str], float]:
 
 
 def frontier(instance: Instance | str | Path, points: int = 11, between: tuple[str, str] | None = None,
-             spec: ModelSpec | str | Path | None = None, *, time_limit: float | None = None) -> pd.DataFrame:
+             spec: ModelSpec | str | Path | None = None, *, time_limit: float | None = None,
+             workers: int | None = None, dask: str | Any | None = None) -> pd.DataFrame:
     """The Pareto frontier (epsilon-constraint, exact at each point) between the total net gain and the smallest
-    gain above stand-alone, or between two partners' gains (``between=(a, b)``)."""
+    gain above stand-alone, or between two partners' gains (``between=(a, b)``). Its range is found on one session;
+    its points run there one after another, or with ``workers`` (local processes) or ``dask`` (a cluster's
+    address or client) as independent tasks, with the same results (each point is solved cold either way)."""
     from allocopt.errors import InstanceError, Problem
-    from allocopt.fairness.frontier import frontier_points
+    from allocopt.fairness.frontier import frontier_floors, frontier_points, frontier_range
     from allocopt.session import Session
 
     inst = instance if isinstance(instance, Instance) else load_instance(instance)
@@ -192,5 +195,22 @@ def frontier(instance: Instance | str | Path, points: int = 11, between: tuple[s
                                          f"choose two of: {', '.join(inst.partners)}")])
     base = spec if isinstance(spec, ModelSpec) else load_model_spec(spec)
     with Session(inst, base, time_limit=time_limit) as session:
-        rows = frontier_points(session, between, points)
-    return pd.DataFrame.from_records(rows)
+        if workers is None and dask is None:
+            return pd.DataFrame.from_records(frontier_points(session, between, points))
+        found = frontier_range(session, between)
+        solver = session.spec.solver
+    if found is None:
+        return pd.DataFrame.from_records([])
+    return pd.DataFrame.from_records(_frontier_as_tasks(inst, base.model_copy(update={"solver": solver}), between,
+                                                        frontier_floors(*found, points), time_limit, workers, dask))
+
+
+def _frontier_as_tasks(inst: Instance, spec: ModelSpec, between: tuple[str, str] | None, floors: list[float],
+                       time_limit: float | None, workers: int | None, dask: str | Any | None) -> list[dict[str, Any]]:
+    from allocopt.fairness.frontier import frontier_point_task
+    from allocopt.solver.executor import run_tasks
+
+    data = inst.model_dump(mode="json", exclude_unset=True)
+    tasks = [{"instance": data, "spec": spec.model_dump(mode="json"), "between": between, "floor": floor,
+              "point": k + 1, "time_limit": time_limit} for k, floor in enumerate(floors)]
+    return [row for row in run_tasks(frontier_point_task, tasks, workers=workers, dask=dask) if row is not None]
