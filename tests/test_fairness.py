@@ -299,12 +299,30 @@ def test_a_tie_break_stopped_short_says_why_and_how_far_it_got(termination: str,
                            solution_status=SolutionStatus.FEASIBLE if plan else SolutionStatus.NONE,
                            objective=1.0 if plan else None, bound=None, gap=0.125 if plan else None, handoff_s=0.0,
                            solve_s=0.0, highs_s=0.0, version="")
-    engine = SimpleNamespace(leximin_done=(done, 4))
+    engine = SimpleNamespace(leximin_done=(done, 4), ladder_stop_through=None)
     note = tie_break_failed_note(engine, outcome)  # type: ignore[arg-type]
     assert expected in note
     assert tie_break_stop(engine, outcome, True) == {  # type: ignore[arg-type]
         "stage": done + 1, "stages": 4, "termination": termination, "found_plan": plan,
         "stage_gap": 0.125 if plan else None, "objective_proven": True}
+
+
+def test_a_tie_break_stopped_proving_a_level_names_its_stages_and_what_is_proven() -> None:
+    """The LP-first ladder proves a level of equal gains (stages 2 to 4 of 5) with one MILP; stopped there, the note
+    names the stages it was proving, the gap of the last, and the stages proven before."""
+    from types import SimpleNamespace
+
+    from allocopt.results.result import SolutionStatus, Termination
+    from allocopt.solver.highs import SolveOutcome
+    from allocopt.solver.stages import tie_break_failed_note
+
+    outcome = SolveOutcome(termination=Termination.TIME_LIMIT, solution_status=SolutionStatus.FEASIBLE,
+                           objective=1.0, bound=None, gap=0.02, handoff_s=0.0, solve_s=0.0, highs_s=0.0, version="")
+    engine = SimpleNamespace(leximin_done=(1, 5), ladder_stop_through=4)
+    assert tie_break_failed_note(engine, outcome) == (  # type: ignore[arg-type]
+        "The leximin tie-break stopped at the time limit in stage 2 of 5, before proving that stages 2 to 4 (partners "
+        "at one level of gain) are at their optimum (the gap of stage 4: 2.00%): the split shown is the best found, "
+        "not proven the most equal; its first 1 stages are proven.")
 
 
 def test_a_tie_break_stopped_at_a_node_limit_says_what_is_proven_and_what_stopped(

@@ -38,7 +38,6 @@ def assert_same_split(inst: allocopt.Instance, model: str | None, monkeypatch: p
     ours, theirs = fast.fairness["gains_above_stand_alone"], staged.fairness["gains_above_stand_alone"]
     assert ours == pytest.approx(theirs, abs=1e-6 * scale)
     assert fast.objective == pytest.approx(staged.objective, abs=1e-6 * scale)
-    assert fast.fairness["milps"] <= staged.fairness["milps"]
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow,
@@ -50,7 +49,7 @@ def test_the_lp_first_ladder_gives_the_split_of_one_milp_per_stage(seed: int, mo
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """Random 3x5x2x2 partnerships (the family of the seed-independence test), under the default model, leximin and
     maxmin with the tie-break: the LP-first ladder's split is the one-MILP-per-stage ladder's, to 1e-6 of the money
-    scale, with no more MILPs."""
+    scale (not always with fewer MILPs: a level whose proof finds a better plan costs one more)."""
     assert_same_split(allocopt.instance_from_dict(generate_instance(3, 5, 2, 2, seed)), model, monkeypatch)
 
 

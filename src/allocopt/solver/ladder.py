@@ -149,7 +149,7 @@ def climb(st: StageEngine, rungs: list[Rung]) -> SolveOutcome | None:
                 st.columns = ladder.columns
                 outcome = st.solve(rungs[end].objective, retry=True)
                 if not _proven(outcome):
-                    return _stopped(st, outcome)
+                    return _stopped(st, outcome, rungs[end].stage)
                 last = outcome
                 if float(outcome.objective or 0.0) > ladder.values[end] + PROOF_TOLERANCE * st.scale and \
                         not _within_noise(st, rungs[end], ladder.values[end]):
@@ -229,8 +229,11 @@ def _proven(outcome: SolveOutcome) -> bool:
     return outcome.has_plan and outcome.objective is not None and outcome.termination == Termination.OPTIMAL
 
 
-def _stopped(st: StageEngine, outcome: SolveOutcome) -> SolveOutcome:
+def _stopped(st: StageEngine, outcome: SolveOutcome, through: int | None = None) -> SolveOutcome:
+    """The ladder ends at a MILP that stopped without proving its stage (``through``: the last stage of the level
+    it was proving, if more than the first unproven one)."""
     st.ladder_stop = outcome
+    st.ladder_stop_through = through
     return outcome
 
 

@@ -169,6 +169,8 @@ class StageEngine:
         ladder ends there, and the plan is that stage's best found (or, with no plan, the stage before's)."""
         self.unproven: list[Termination] = []
         """Terminations of stages that stopped with a plan but without proof (a time limit, Ctrl-C)."""
+        self.ladder_stop_through: int | None = None
+        """Where the MILP that stopped the ladder was proving a whole level: its last stage."""
         self.sum_ceiling: float | None = None
         """A proven upper bound on ``sum_p w_p g_p`` over the plans the held optima allow (set where the held
         objective is the total net gain): the leximin ladder's last stage needs no MILP where a plan reaches it."""
@@ -508,6 +510,12 @@ def tie_break_failed_note(st: StageEngine, final: SolveOutcome | None) -> str:
               f"the split shown is the most equal found by its first {done} of {n} stages")
     if final is not None and final.termination.is_limit:
         limit = final.termination.value.replace("_", " ")
+        through = st.ladder_stop_through
+        if final.has_plan and through is not None and through > stage:
+            return (f"The leximin tie-break stopped at the {limit} in stage {stage} of {n}, before proving that "
+                    f"stages {stage} to {through} (partners at one level of gain) are at their optimum (the gap of "
+                    f"stage {through}: {gap_text(final.gap)}): the split shown is the best found, not proven the "
+                    f"most equal; its first {done} stages are proven.")
         if final.has_plan:
             return (f"The leximin tie-break stopped at the {limit} in stage {stage} of {n}, before proving that "
                     f"stage's optimum (that stage's gap: {gap_text(final.gap)}): the split shown is stage {stage}'s "
