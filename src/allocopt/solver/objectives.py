@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from allocopt.solver.stages import (
     CUT_SCALE,
     CUT_START,
+    HOLD_ABSOLUTE,
     RETURN_NOISE,
     STALL_ROUNDS,
     FairSolve,
@@ -373,7 +374,7 @@ def _max_min_return(st: Stages, tolerance: float, max_rounds: int) -> FairSolve:
         col = st.outlay[p]
         if col is not None:
             st.hold_rows.append(st.hs.add_row({st.gain[p]: 1.0, col: -best[0]},
-                                              lower=-st.stand_alone[p] - st.slack(st.stand_alone[p])))
+                                              lower=-st.stand_alone[p] - HOLD_ABSOLUTE))
     info: dict[str, Any] = {"rounds": rounds, "smallest_return": best[0], "_held": True}
     outcome.objective = best[0]
     by_partner = returns(st)
