@@ -10,8 +10,10 @@ objective           how it is solved
 =================== =====================================================================================
 utilitarian         one MILP: ``max sum_p w_p net_gain_p`` (the model's own objective; alias total_net_gain)
 maxmin              one MILP: ``max t`` with ``t <= w_p g_p``
-leximin             n MILPs (ordered sums, Ogryczak): stage k maximises the sum of the k smallest ``w_p g_p``,
-                    ``k r_k - sum_p d_pk`` with ``d_pk >= r_k - w_p g_p, d_pk >= 0``, then holds it
+leximin             n stages (ordered sums, Ogryczak): stage k maximises the sum of the k smallest ``w_p g_p``,
+                    ``k r_k - sum_p d_pk`` with ``d_pk >= r_k - w_p g_p, d_pk >= 0``, then holds it; each stage
+                    an LP on the best plan's gates, a MILP per level of equal gains to prove it
+                    (:mod:`allocopt.solver.ladder`)
 nash, alpha_fair    cutting planes: ``max sum_p w_p u_p`` with tangent cuts ``u_p <= U(a) + U'(a)(x_p - a)`` of the
                     concave utility ``U`` (log for nash, ``x^(1-alpha)/(1-alpha)`` otherwise) of the scaled gain
                     ``x_p = g_p / S``; cuts are added at the incumbent until the cut model's objective is within the
