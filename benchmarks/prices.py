@@ -6,9 +6,11 @@ Run from the repository root::
     python benchmarks/prices.py --sizes 10x200x6x2 --time-limit 30
 
 For each size (fixed seed 7, one thread, fixed HiGHS seed): solve the MIP on a live :class:`allocopt.Session`, then
-``session.prices()`` (the held-gates LP re-solved on the same HiGHS model, duals, ranging, one-sided prices where the
-dual is not unique). Printed: the MIP's HiGHS time, the price extraction's wall time and its share of the MIP time,
-and how many limits were priced (and how many needed one-sided re-solves). Ratios, not seconds, are the figures to
+``session.prices()`` (the held-gates LP re-solved on the same HiGHS model, duals, ranging; both one-sided prices and
+how far each holds measured by re-solves for every limit the plan uses to the full; each initiative's level reduced
+cost by one re-solve). Printed: the MIP's HiGHS time, the price extraction's wall time and its share of the MIP time,
+how many limits were priced, how many were measured one-sided, how many have two different prices, and how many
+level reduced costs were measured. Ratios, not seconds, are the figures to
 compare across machines.
 """
 
@@ -38,7 +40,9 @@ def run(size: tuple[int, int, int, int], time_limit: float) -> dict[str, object]
         "prices + ranging": f"{price_s:.3f} s",
         "share of MIP": f"{price_s / max(result.timing['highs_s'], 1e-9):.1%}",
         "limits priced": len(limits),
-        "one-sided re-solves": int(limits["degenerate"].sum()) if len(limits) else 0,
+        "measured one-sided": int(limits["binding"].sum()) if len(limits) else 0,
+        "two prices differ": int(limits["degenerate"].sum()) if len(limits) else 0,
+        "levels": len(prices.levels),
     }
 
 

@@ -1,7 +1,8 @@
 """``unit_value: derive``: a resource's money value taken from the model (solved at 0, valued, solved again).
 
 The partnership is the hand-worked one of tests/test_valuation.py (15 slots: 40,000 USD a slot at the margin,
-80,000 USD a slot on average); at 80,000 USD a slot y no longer pays and pauses."""
+80,000 USD a slot on average). A derived value is in kind: it weighs the holder's value share, and is no money the
+partnership spends, so the plan keeps its total (x in full, y at 50%: 1,200,000 USD) and only the split moves."""
 
 from __future__ import annotations
 
@@ -53,11 +54,14 @@ def test_a_derive_written_wrong_is_refused_with_the_fix(tmp_path: Path, access: 
     assert message in str(err.value) and "resources.access" in str(err.value)
 
 
-@pytest.mark.parametrize(("basis", "value", "total"), [("average", 80_000.0, 200_000), ("marginal", 40_000.0, 600_000)])
+@pytest.mark.parametrize(("basis", "value", "share"), [("average", 80_000.0, 960_000 + 250_000 * 400 / 450),
+                                                      ("marginal", 40_000.0, 800_000 + 250_000 * 200 / 250)])
 def test_solve_derives_the_value_says_so_and_plans_with_it(derive_file: Path, basis: str, value: float,
-                                                          total: float) -> None:
-    """With the slots at v a slot, x nets 1,200,000 - 200,000 - 10 v and y 40,000 - v a slot: at 80,000 only x
-    runs (200,000 USD); at 40,000 y breaks even, and the total net gain as counted is 600,000 USD either way."""
+                                                          share: float) -> None:
+    """With the slots in kind at v a slot, the plan stays (x in full: 200,000 USD and 10 slots; y at 50%: 50,000
+    USD and 5 slots; 1,200,000 USD) and the holder a, which spends no money, receives the slots' share of each
+    initiative's value: at 80,000 USD 800/1,000 of x's 1,200,000 and 400/450 of y's 250,000; at 40,000 USD 400/600
+    and 200/250. Valued as a cost instead, y would no longer pay at 80,000 USD a slot and pause (200,000 USD)."""
     if basis == "marginal":
         derive_file.write_text(DERIVE.replace("unit_value: derive # valued by the model",
                                               "unit_value: derive\n    valuation: marginal"))
@@ -70,9 +74,11 @@ def test_solve_derives_the_value_says_so_and_plans_with_it(derive_file: Path, ba
     slots = flat[flat["resource"] == "access"]
     assert (slots["money"] == slots["units"] * value).all() and len(slots)
     assert run.check is not None and run.check.ok  # checked against the file as written (derive)
-    assert result.objective == pytest.approx(total)
-    if basis == "average":
-        assert result.gates.loc[("y", "launch"), "decision"] == "pause"
+    assert result.objective == pytest.approx(1_200_000)
+    assert result.gates.loc[("y", "launch"), "level"] == pytest.approx(0.5)
+    assert result.partners.loc["a", "contribution"] == 0 and result.partners.loc["a", "net_gain"] == \
+        pytest.approx(share)
+    assert any("never what the partnership creates" in note for note in result.notes)
 
 
 def test_check_takes_the_derived_values_from_the_result(derive_file: Path, tmp_path: Path) -> None:
@@ -102,4 +108,4 @@ def test_value_apply_on_a_derived_resource_writes_the_number(derive_file: Path, 
     target = tmp_path / "valued.yaml"
     code = CliRunner().invoke(main, ["value", str(derive_file), "--points", "2", "--apply", str(target)]).exit_code
     access = allocopt.load_instance(target).resources["access"]
-    assert code == 0 and access.unit_value == 80_000 and not access.derived
+    assert code == 0 and access.unit_value == 80_000 and not access.derived and access.in_kind

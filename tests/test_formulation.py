@@ -58,11 +58,18 @@ def test_bundled_instances_same_optimum_and_prices(name: str) -> None:
     for f in ("legacy", "strong"):
         with Session(inst, _spec(f, tie_break="none")) as s:
             s.solve()
-            prices[f] = s.prices().limits.set_index("term")[["price", "range_low", "range_high"]]
-    for column in ("price", "range_low", "range_high"):  # the ranges too: the rows a held gate makes vacuous
-        # are released, so the strong constants do not stop a range where no price changes
-        assert prices["strong"][column].fillna(1e300).to_dict() == pytest.approx(
-            prices["legacy"][column].fillna(1e300).to_dict(), rel=1e-6, abs=1e-6)
+            prices[f] = s.prices().limits.set_index("term")[["price", "range_low", "range_high", "activity"]]
+    assert prices["strong"]["price"].to_dict() == pytest.approx(prices["legacy"]["price"].to_dict(), rel=1e-6,
+                                                                abs=1e-6)
+    # the ranges too, where the two plans use the limit alike (prices are read at each plan's own point, and two
+    # optimal plans may use a slack limit differently): the rows a held gate makes vacuous are released, so the
+    # strong constants do not stop a range where no price changes
+    alike = [t for t in prices["strong"].index
+             if prices["strong"].loc[t, "activity"] == pytest.approx(prices["legacy"].loc[t, "activity"], rel=1e-9)]
+    assert len(alike) >= 5  # (not a vacuous comparison)
+    for column in ("range_low", "range_high"):
+        assert prices["strong"].loc[alike, column].fillna(1e300).to_dict() == pytest.approx(
+            prices["legacy"].loc[alike, column].fillna(1e300).to_dict(), rel=1e-6, abs=1e-6)
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -92,9 +92,10 @@ def test_top_prices_are_the_largest_with_their_ranges(jv: tuple[Any, Any]) -> No
     assert view.index[0] == largest == "digital-twin-expand-budget (max)"
     row = prices.loc[largest]
     assert view.iloc[0]["as written"] == f"{row['limit']:,.0f} USD"
-    assert view.iloc[0]["holds from"] == f"{row['range_low']:,.0f} USD"
-    assert view.iloc[0]["to"] == f"{row['range_high']:,.0f} USD"
-    assert view.iloc[0]["price"] == f"{row['price']:,.4g} USD per USD"
+    assert view.iloc[0]["holds down to"] == f"{row['range_low']:,.0f} USD"
+    assert view.iloc[0]["holds up to"] == f"{row['range_high']:,.0f} USD"
+    assert view.iloc[0]["worth of one more"] == f"{row['price_up']:,.4g} USD per USD"
+    assert view.iloc[0]["cost of one less"] == f"{row['price_down']:,.4g} USD per USD"
     assert len(view) == int((prices["price"].abs() > 0).sum())
 
 

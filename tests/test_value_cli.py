@@ -84,12 +84,18 @@ def test_apply_writes_the_values_into_the_file_as_written_and_shows_what_moves(a
     assert "    unit_value: 80000      # a non-financial contribution" in text  # comments and layout kept
     body, mark = text.rstrip("\n").rsplit("\n", 1)  # allocopt's own mark comes last (it may replace the file)
     assert mark.startswith("# allocopt-output sha256=")
-    assert body.replace("unit_value: 80000 ", "unit_value: 0 ") + "\n" == ACCESS
+    # the value is written in kind, on a line of its own beneath the number (the comment stays where it was)
+    assert "    unit_value: 80000      # a non-financial contribution\n    in_kind: true\n" in text
+    assert body.replace("unit_value: 80000 ", "unit_value: 0 ").replace("    in_kind: true\n", "") + "\n" == ACCESS
     assert access_file.read_text() == ACCESS and f"wrote {target}" in err
-    assert allocopt.load_instance(target).resources["access"].unit_value == 80_000
+    applied = allocopt.load_instance(target).resources["access"]
+    assert applied.unit_value == 80_000 and applied.in_kind
     assert "- access: unit_value 80,000 USD per slot" in out
-    # y earns 40,000 USD a slot: at 80,000 it no longer pays and pauses; x still does
-    assert "gate y / launch: adjust (50%) -> pause" in out
+    # y earns 40,000 USD a slot: at 80,000 as a cost it would no longer pay and pause; in kind, the slots weigh
+    # a's value share and cost the partnership nothing, so the plan stays (1,200,000 USD) and the split moves to a:
+    # its 15 slots are 1,200,000 of the 1,450,000 USD put in, and it receives that share of the 1,450,000 created
+    assert "0 gate decision(s) changed" in out and "total net gain: 1,200,000 USD -> 1,200,000 USD" in out
+    assert "a: net gain 0 -> 1,182,222 USD (+1,182,222 USD)" in out
 
 
 def test_apply_as_json(access_file: Path, tmp_path: Path) -> None:

@@ -49,6 +49,8 @@ class Session:
         """How many changes were made in place."""
         self._last: Result | None = None
         self._last_cols: np.ndarray | None = None
+        self._held_point: np.ndarray | None = None
+        """The plan's column values while :meth:`holding` holds it (None otherwise, and for the relaxation)."""
         self._build(inst)
 
     # -- life cycle ----------------------------------------------------------------------------------------------
@@ -157,6 +159,15 @@ class Session:
             upper.append((up - old_up) if up is not None and old_up is not None else 0.0)
         self.highs.shift_row_bounds(rows, lower, upper)
 
+    def hold_total(self, at_least: float) -> None:
+        """Keep the model's own objective (the partnership's weighted total net gain) at least ``at_least``, less
+        1e-9 of the money scale, in every solve of this session from now on: the plan and its split may move,
+        the partnership's total may not shrink (a derived in-kind value moves the split, not the whole:
+        :func:`allocopt.workflows.solve_plan`). The row stays until the session is rebuilt (:meth:`replace`)."""
+        form, constant = self.highs.linear_form(self.model.objective.expr)
+        slack = 1e-9 * max(abs(at_least), self.instance.money_scale())
+        self.highs.add_row(form, lower=at_least - constant - slack)
+
     def row(self, key: tuple[str, Any]) -> int | None:
         """The HiGHS row of model row (family, index), or None if it was not passed (trivially true)."""
         family, index = key
@@ -216,10 +227,13 @@ class Session:
         return self._last_cols
 
     @contextlib.contextmanager
-    def holding(self, columns: np.ndarray | None = None, *, relax: bool = False) -> Iterator[bool]:
+    def holding(self, columns: np.ndarray | None = None, *, relax: bool = False,
+                levels: bool = False) -> Iterator[bool]:
         """Within the block, HiGHS holds the LP of the plan: every gate and funder decision held at the plan's
-        values (or, with ``relax``, the LP relaxation). Yields False when there is no plan to hold. The MIP is
-        restored on leaving."""
+        values (or, with ``relax``, the LP relaxation); with ``levels``, every adjustable initiative's level and
+        scales too (the plan's decisions whole: only who puts in what, and the split, may move). Yields False when
+        there is no plan to hold. The MIP is restored on leaving."""
+        cols: np.ndarray | None = None
         if relax:
             self.highs.relax_integers()
         else:
@@ -230,11 +244,17 @@ class Session:
             if cols is None:
                 yield False
                 return
+            cols = self.highs.as_printed(cols)
             self.highs.hold_integers(cols)
-        released = [] if relax or cols is None else self._release_vacuous_rows(cols)
+        released = [] if cols is None else self._release_vacuous_rows(cols)
+        fixed = [] if cols is None or not levels else self.highs.fix_levels(cols)
+        self._held_point = None if cols is None else self.highs.held_point(cols)
         try:
             yield True
         finally:
+            self._held_point = None
+            for col, lower, upper in fixed:
+                self.highs.set_column_bounds(col, lower, upper)
             for row, lower, upper in released:
                 self.highs.set_row_bounds(row, lower, upper)
             self.highs.release_integers()
@@ -274,24 +294,36 @@ class Session:
             self.highs.set_row_bounds(row)
         return [(row, float(lo), float(up)) for row, lo, up in zip(rows, lower, upper, strict=True)]
 
-    def lp(self, *, ranging: bool = True, fresh: bool = True) -> Any:
+    def lp(self, *, ranging: bool = True, fresh: bool = True, at_plan: bool = True) -> Any:
         """Solve the LP held by :meth:`holding` and return its :class:`~allocopt.solver.holds.RowDuals`, or None when it
-        has no optimum. ``fresh=False`` re-solves from the previous basis (after a small change)."""
+        has no optimum. ``fresh=False`` re-solves from the previous basis (after a small change). While a plan is
+        held (not the relaxation), the values are read at the plan's own point (``at_plan``): HiGHS may land on
+        another optimum of the held LP, whose rows the plan does not use as it does."""
         outcome = self.highs.solve(fresh=fresh, read_values=False)
         if outcome.termination != Termination.OPTIMAL:
             return None
-        return self.highs.lp_duals(ranging=ranging)
+        return self.highs.lp_duals(ranging=ranging, at=self._held_point if at_plan else None)
+
+    def lp_reading(self, rows: list[int], cols: list[int], *, ranging: bool = False) -> Any:
+        """Re-solve the LP held by :meth:`holding` from its previous basis (after a small change) and read its
+        duals for these rows and columns only (:meth:`~allocopt.solver.holds.LpHolds.lp_reading`); None when it
+        has no optimum."""
+        outcome = self.highs.solve(fresh=False, read_values=False)
+        if outcome.termination != Termination.OPTIMAL:
+            return None
+        return self.highs.lp_reading(rows, cols, ranging=ranging)
 
     def lp_objective(self) -> float | None:
         """Re-solve the held LP from its previous basis and return only its objective (None: no optimum)."""
         outcome = self.highs.solve(fresh=False, read_values=False)
         return outcome.objective if outcome.termination == Termination.OPTIMAL else None
 
-    def held_lp(self, columns: np.ndarray | None = None, *, relax: bool = False, ranging: bool = True) -> Any:
+    def held_lp(self, columns: np.ndarray | None = None, *, relax: bool = False, ranging: bool = True,
+                levels: bool = False) -> Any:
         """Solve the LP with every gate and funder decision held at the plan's values (or, with ``relax``, the LP
         relaxation of the whole plan) and return its :class:`~allocopt.solver.holds.RowDuals`; the MIP is restored
         afterwards. Returns None when that LP has no optimum (the plan is no longer feasible)."""
-        with self.holding(columns, relax=relax) as held:
+        with self.holding(columns, relax=relax, levels=levels) as held:
             return self.lp(ranging=ranging) if held else None
 
     def prices(self, *, relax: bool = False) -> Any:
@@ -393,12 +425,13 @@ def no_plan_note(termination: str) -> str:
 
 
 def with_prices_attached(result: Result, prices: Any) -> Result:
-    """The result with its shadow prices as the ``prices`` and ``gate_prices`` tables, and the note that says
-    what they mean."""
+    """The result with its shadow prices as the ``prices``, ``level_prices`` and ``gate_prices`` tables, and the
+    note that says what they mean."""
     import dataclasses
 
     tables = dict(result.tables)
     tables["prices"] = prices.limits.set_index("term")
+    tables["level_prices"] = prices.levels.set_index("initiative")
     tables["gate_prices"] = prices.gates.set_index(["initiative", "phase"])
     return dataclasses.replace(result, tables=tables, notes=[*result.notes, prices.note])
 

@@ -80,6 +80,23 @@ def write_result_set(result: Any, out: PathLike, *, protect: Sequence[PathLike] 
     return write_set(out, result_files(result, xlsx), protect=protect)
 
 
+def _total_floor(derived: Any, spec: ModelSpec) -> tuple[float, str] | None:
+    """The total net gain the plan with derived in-kind values must keep (the plan's total with those resources at
+    0), and the note that says so; None where nothing was derived in kind or the objective is not the total."""
+    from allocopt.results.units import money
+    from allocopt.solver.objectives import is_utilitarian
+
+    found = derived.valuation
+    kind = [r for r in derived.values if derived.instance.resources[r].in_kind]
+    if not kind or found is None or found.objective is None or not is_utilitarian(spec.objective.name):
+        return None
+    total = float(found.objective)
+    return total, (f"{', '.join(kind)}: counted in kind (in each holder's contribution and value share, not as money "
+                   f"spent), and the total net gain held at least at the plan's with {', '.join(kind)} at 0, "
+                   f"{money(total, derived.instance.currency)}: a derived value moves the split, never what the "
+                   "partnership creates.")
+
+
 def _derived(inst: Instance, spec: ModelSpec, time_limit: float | None) -> Any:
     """The instance with its ``unit_value: derive`` resolved (:func:`allocopt.prices.valuation.derive_unit_values`)."""
     from allocopt.prices.valuation import derive_unit_values
@@ -119,9 +136,13 @@ def solve_plan(instance: Instance | PathLike, model: ModelSpec | PathLike | None
     derived = _derived(inst, spec, time_limit)
     with Session(derived.instance, spec, time_limit=time_limit, rel_gap=gap, threads=threads, random_seed=seed,
                  started=started) as session:
+        floor = _total_floor(derived, spec)
+        if floor is not None:
+            session.hold_total(floor[0])
         result = session.solve(tee=tee)
         if derived.values:
-            result = dataclasses.replace(result, derived=derived.values, notes=[*derived.notes, *result.notes])
+            notes = [*derived.notes, *([floor[1]] if floor is not None else []), *result.notes]
+            result = dataclasses.replace(result, derived=derived.values, notes=notes)
         if prices and result.status.has_plan:
             found = session.prices()
             result = with_prices_attached(result, found)
@@ -157,9 +178,10 @@ def plan_scenario_set(instance: PathLike, scenarios: PathLike | None = None,
                       time_limit: float | None = None, gap: float | None = None, threads: int | None = None,
                       seed: int | None = None, values: bool = True, workers: int | None = None,
                       prices: bool = False, out: PathLike | None = None, tee: bool = False,
-                      started: float | None = None) -> ScenarioRun:
+                      started: float | None = None, budget: Any = None, progress: Any = None) -> ScenarioRun:
     """Plan against scenarios (the instance's own section, or the file ``scenarios``), check the plan
-    independently and write its result set: ``allocopt scenarios``."""
+    independently and write its result set: ``allocopt scenarios``. ``budget`` is the whole job's time budget
+    (see :func:`allocopt.scenarios.plan.plan_scenarios`)."""
     from allocopt.check.scenario_checker import check_scenario_result
     from allocopt.instance.scenarios import load_planning
     from allocopt.io.files import check_set_target, write_set
@@ -175,7 +197,7 @@ def plan_scenario_set(instance: PathLike, scenarios: PathLike | None = None,
     spec = _spec(model, objective)
     result = plan_scenarios(inst, cases, spec, time_limit=time_limit, rel_gap=gap, threads=threads,
                             random_seed=seed, tee=tee, values=values, workers=workers, prices=prices,
-                            started=started)
+                            started=started, budget=budget, progress=progress)
     run = ScenarioRun(inst, result)
     run.check = check_scenario_result(inst, cases, result.to_dict()) if result.status.has_plan else None
     if out is not None:
@@ -379,6 +401,9 @@ class ValueRun:
     """The plan with the suggested unit values."""
     diff: Any = None
     """What moved from ``before`` to ``after`` (:class:`~allocopt.quarterly.replan.PlanDiff`)."""
+    partial: str | None = None
+    """Why the job's time budget left no trustworthy valuation (a path cut short values nothing), ``None`` when
+    it did not run out."""
 
 
 APPLY_SUFFIXES = (".yaml", ".yml", ".json")
@@ -387,14 +412,20 @@ APPLY_SUFFIXES = (".yaml", ".yml", ".json")
 def value_and_apply(instance: Instance | PathLike, model: ModelSpec | PathLike | None = None, *,
                     resources: Sequence[str] | None = None, basis: str = "average", points: int | None = None,
                     tolerance: float | None = None, time_limit: float | None = None,
-                    apply: PathLike | None = None, force: bool = False) -> ValueRun:
+                    apply: PathLike | None = None, force: bool = False, budget: Any = None) -> ValueRun:
     """Value the contributions that are not money (:func:`allocopt.prices.valuation.value_contributions`) and, with
     ``apply``, write the instance with the suggested unit values there (never over an input; YAML keeps its
-    comments and layout) and re-plan with them: ``allocopt value``."""
+    comments and layout) and re-plan with them: ``allocopt value``.
+
+    ``time_limit`` is each solve's limit; ``budget`` (seconds or a :class:`~allocopt.progress.Budget`) the whole
+    job's. The values along a path rest on every solve of it, so a job that runs out of its budget values nothing:
+    :attr:`ValueRun.partial` says so, and nothing is applied."""
     from allocopt.instance.schema import load_instance
     from allocopt.io.files import check_file_target
     from allocopt.prices.valuation import DEFAULT_POINTS, DEFAULT_TOLERANCE, value_contributions
+    from allocopt.progress import Budget
     from allocopt.session import Session
+    from allocopt.solver.objectives import is_utilitarian
 
     protect = _inputs(instance, model)
     if apply is not None:
@@ -404,10 +435,14 @@ def value_and_apply(instance: Instance | PathLike, model: ModelSpec | PathLike |
         check_file_target(apply, protect=protect, force=force)  # before spending time on the solves
     inst = instance if isinstance(instance, Instance) else load_instance(instance)
     spec = _spec(model, None)
-    with Session(inst, spec, time_limit=time_limit) as session:
+    job = Budget.of(budget)
+    with job.applied(), Session(inst, spec, time_limit=time_limit) as session:
         found = value_contributions(session, resources=resources, basis=basis, points=points or DEFAULT_POINTS,
                                     tolerance=tolerance or DEFAULT_TOLERANCE)
         run = ValueRun(found)
+        if job.expired():
+            run.partial = f"the time limit of {job.seconds:g} s ran out before every solve along the paths ended"
+            return run
         if apply is None or not found.has_plan:
             return run
         run.applied = {r: _unit_value_text(v)[0] for r, v in found.suggested().items()}
@@ -415,6 +450,8 @@ def value_and_apply(instance: Instance | PathLike, model: ModelSpec | PathLike |
                                                   run.applied, Path(apply).suffix.lower())
         run.before = session.solve()
         session.replace(changed)
+        if run.before.objective is not None and is_utilitarian(spec.objective.name):
+            session.hold_total(run.before.objective)  # in kind, the values move the split, never the total
         run.after = session.solve()
     from allocopt.io.files import write_atomic
     from allocopt.io.marks import style_of
@@ -432,6 +469,19 @@ def _unit_value_text(value: float) -> tuple[float, str]:
     return cents, (str(int(cents)) if cents == int(cents) else f"{cents:.2f}")
 
 
+def _applied_text(original: str, inst: Instance, resource: str, value: float) -> str:
+    """The text that replaces a resource's unit value in its YAML file: the number, and a line ``in_kind: true``
+    beneath it where the resource is not in kind yet (a value the model found is what the resource creates, no
+    money spent)."""
+    from allocopt.io.scalars import key_column
+
+    text = _unit_value_text(value)[1]
+    column = key_column(original, ("resources", resource, "unit_value"))
+    if inst.resources[resource].in_kind or inst.resources[resource].derived or column is None:
+        return text
+    return f"{text}\n{' ' * column}in_kind: true"
+
+
 def instance_with_unit_values(source: PathLike | None, inst: Instance, values: dict[str, float],
                               suffix: str) -> tuple[Instance, str]:
     """The instance with these unit values, and its text in the format ``suffix`` names: a YAML source's own text
@@ -444,10 +494,10 @@ def instance_with_unit_values(source: PathLike | None, inst: Instance, values: d
     from allocopt.io.scalars import replace_scalars
     from allocopt.io.workbook import instance_text
 
-    changed = with_unit_values(inst, values)
+    changed = with_unit_values(inst, values, in_kind=True)
     if source is not None and Path(source).suffix.lower() in (".yaml", ".yml") and suffix in (".yaml", ".yml"):
         original = Path(source).read_text(encoding="utf-8")
-        spliced = replace_scalars(original, {("resources", r, "unit_value"): _unit_value_text(v)[1]
+        spliced = replace_scalars(original, {("resources", r, "unit_value"): _applied_text(original, inst, r, v)
                                              for r, v in values.items()})
         try:  # kept only if it reads back as exactly the instance meant (a derived one's valuation line stays)
             if spliced is not None and \

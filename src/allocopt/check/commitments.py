@@ -26,7 +26,8 @@ class CommitmentRules(CheckerBase):
                 for key, units in self.units.items():
                     cell = table[tuple(k if named else None for k, named in zip(key, shape, strict=True))]
                     cell[0] += units
-                    cell[1] += units * self.inst.resources[key[3]].unit_value
+                    resource = self.inst.resources[key[3]]
+                    cell[1] += 0.0 if resource.in_kind else units * resource.unit_value  # money spent
                 sums[shape] = table
             found = sums[shape].get(selector)
             actuals.append(0.0 if found is None else found[0] if c.resource is not None else found[1])

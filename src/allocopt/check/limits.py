@@ -76,7 +76,7 @@ class LimitRules(CheckerBase):
                 continue
             for i in self.inst.initiatives:
                 self.count("initiative_concentration")
-                amount, cap = figures.money.get((p, i), 0.0), share * total
+                amount, cap = figures.spent.get((p, i), 0.0), share * total
                 excess = self.over(amount, cap, total)
                 if excess:
                     self.flag("initiative_concentration", {"partner": p, "initiative": i}, excess, c,

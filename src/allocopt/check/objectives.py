@@ -20,8 +20,9 @@ class PlanFigures:
     """A plan's figures, recomputed from the reported levels, contributions and benefits.
 
     ``level[(i, t)]``, ``units[(p, i, t, r)]``, ``money[(p, i)]``, ``benefit[(p, i)]``; per initiative,
-    ``value`` (V_i) and ``invested`` (M_i, all money put into it); per partner, ``contributed``, ``received``
-    (its benefit) and ``gain`` (its net gain). Objective recomputations read these.
+    ``value`` (V_i) and ``invested`` (M_i, all money put into it, in-kind contributions at their unit value); per
+    partner, ``contributed`` (the money it spends: no in-kind resource), ``received`` (its benefit) and ``gain``
+    (its net gain). Objective recomputations read these.
     """
 
     level: dict[tuple[str, str], float]
@@ -35,6 +36,8 @@ class PlanFigures:
     gain: dict[str, float]
     context: dict[str, Any] = dataclasses.field(default_factory=dict)
     """The objective's parameters and the result's fairness section (alpha, ideals, undefined)."""
+    spent: dict[tuple[str, str], float] = dataclasses.field(default_factory=dict)
+    """``spent[(p, i)]``: the money p spends on i (``money`` without in-kind resources, ``in_kind: true``)."""
 
 
 ObjectiveRecompute = Callable[[Instance, PlanFigures], float]

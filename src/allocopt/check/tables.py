@@ -124,13 +124,17 @@ class PlanTables(CheckerBase):
         invested = dict.fromkeys(inst.initiatives, 0.0)
         contributed = dict.fromkeys(inst.partners, 0.0)
         received = dict.fromkeys(inst.partners, 0.0)
-        for (p, i), amount in money.items():  # one pass each: every check is linear in the size of the files
+        for (_p, i), amount in money.items():  # one pass each: every check is linear in the size of the files
             invested[i] += amount
-            contributed[p] += amount
+        spent: dict[tuple[str, str], float] = defaultdict(float)
+        for (p, i, _t, r), units in self.units.items():  # money spent: an in-kind unit weighs only the shares
+            if not inst.resources[r].in_kind:
+                contributed[p] += units * inst.resources[r].unit_value
+                spent[(p, i)] += units * inst.resources[r].unit_value
         for (p, _i), amount in self.benefit.items():
             received[p] += amount
         gain = {p: received[p] - contributed[p] for p in inst.partners}
         return PlanFigures(
             level=dict(self.level), units=dict(self.units), money=dict(money), benefit=dict(self.benefit),
-            value=value, invested=invested, contributed=contributed, received=received, gain=gain,
+            value=value, invested=invested, contributed=contributed, received=received, gain=gain, spent=dict(spent),
         )

@@ -18,6 +18,7 @@ import pandas as pd
 
 from allocopt.instance.modelfile import ModelSpec, parse_objective
 from allocopt.instance.schema import Instance, load_instance
+from allocopt.progress import Budget, Progress
 from allocopt.results.metrics import fairness_metrics
 from allocopt.results.result import Result
 from allocopt.results.units import real
@@ -38,6 +39,8 @@ class Comparison:
     """What differs from the first objective's plan: gates, levels, money by partner and initiative, value shares."""
     currency: str
     notes: list[str] = field(default_factory=list)
+    partial: str | None = None
+    """Why only some objectives were solved (the job's time budget ran out), ``None`` when all were."""
 
 
 def _spec_for(spec: ModelSpec, objective: str | dict[str, Any]) -> ModelSpec:
@@ -50,24 +53,31 @@ def _spec_for(spec: ModelSpec, objective: str | dict[str, Any]) -> ModelSpec:
 
 def compare(instance: Instance | str | Path, objectives: Sequence[str | dict[str, Any]] = DEFAULT_OBJECTIVES,
             spec: ModelSpec | str | Path | None = None, *, time_limit: float | None = None,
-            workers: int | None = None, dask: str | Any | None = None) -> Comparison:
+            workers: int | None = None, dask: str | Any | None = None, budget: Budget | float | None = None,
+            progress: Progress | None = None) -> Comparison:
     """Solve ``instance`` under each objective (names, ``alpha_fair:alpha=2``, or mappings) and compare.
 
     Serially the objectives share one live session; with ``workers`` (local processes) or ``dask`` (a cluster's
     address or client) each objective is one task of the executor, solved cold. Every re-solve of a session starts
-    fresh, so both give the same plans."""
+    fresh, so both give the same plans. ``time_limit`` is each solve's limit; ``budget`` (seconds or a
+    :class:`~allocopt.progress.Budget`) the whole job's: each solve gets at most what is left, the objectives not
+    started by its end are left out, and :attr:`Comparison.partial` says so. ``progress`` is told of each
+    objective solved."""
     inst = instance if isinstance(instance, Instance) else load_instance(instance)
     base = spec if isinstance(spec, ModelSpec) else load_model_spec(spec)
     specs = {(_spec_for(base, o)).objective.label(): _spec_for(base, o) for o in objectives}
     if not any(is_utilitarian(s.objective.name) for s in specs.values()):
         specs = {REFERENCE: _spec_for(base, "utilitarian"), **specs}
-    if workers is None and dask is None:
-        results = _solved_on_one_session(inst, base, specs, time_limit)
-    else:
-        results = _solved_as_tasks(inst, specs, time_limit, workers, dask)
+    job = Budget.of(budget)
+    with job.applied():
+        if workers is None and dask is None:
+            results = _solved_on_one_session(inst, base, specs, time_limit, job, progress)
+        else:
+            results = _solved_as_tasks(inst, specs, time_limit, workers, dask, job, progress)
+    partial = job.ran_out(len(results), len(specs), "objectives") if len(results) < len(specs) else None
     utilitarian_total: float | None = None
     for label, objective_spec in specs.items():
-        if is_utilitarian(objective_spec.objective.name) and results[label].status.has_plan:
+        if is_utilitarian(objective_spec.objective.name) and label in results and results[label].status.has_plan:
             utilitarian_total = results[label].objective
     results.pop(REFERENCE, None)
     rows = []
@@ -86,33 +96,40 @@ def compare(instance: Instance | str | Path, objectives: Sequence[str | dict[str
                 row[f"return {p}"] = ret
             row["milps"] = result.fairness.get("milps", 1)
         rows.append(row)
-    table = pd.DataFrame.from_records(rows).set_index("objective")
-    return Comparison(table, results, plan_changes(results), inst.currency)
+    table = pd.DataFrame.from_records(rows, columns=None if rows else ["objective", "status", "proven_optimal"]
+                                      ).set_index("objective")
+    return Comparison(table, results, plan_changes(results), inst.currency, partial=partial)
 
 
 REFERENCE = "<utilitarian reference>"
 """The label of the utilitarian plan solved only as the price of fairness's reference (not shown)."""
 
 
-def _solved_on_one_session(inst: Instance, base: ModelSpec, specs: dict[str, ModelSpec],
-                           time_limit: float | None) -> dict[str, Result]:
+def _solved_on_one_session(inst: Instance, base: ModelSpec, specs: dict[str, ModelSpec], time_limit: float | None,
+                           budget: Budget, progress: Progress | None) -> dict[str, Result]:
     from allocopt.session import Session
 
     results: dict[str, Result] = {}
     with Session(inst, base, time_limit=time_limit) as session:
         for label, objective_spec in specs.items():
+            if budget.expired():
+                break
             session.replace(inst, objective_spec.model_copy(update={"solver": session.spec.solver}))
             results[label] = session.solve()
+            if progress is not None:
+                progress(1)
     return results
 
 
-def _solved_as_tasks(inst: Instance, specs: dict[str, ModelSpec], time_limit: float | None,
-                     workers: int | None, dask: str | Any | None) -> dict[str, Result]:
-    from allocopt.solver.executor import run_tasks
+def _solved_as_tasks(inst: Instance, specs: dict[str, ModelSpec], time_limit: float | None, workers: int | None,
+                     dask: str | Any | None, budget: Budget, progress: Progress | None) -> dict[str, Result]:
+    from allocopt.solver.executor import open_executor
 
     data = inst.model_dump(mode="json", exclude_unset=True)
     tasks = [{"instance": data, "spec": s.model_dump(mode="json"), "time_limit": time_limit} for s in specs.values()]
-    return dict(zip(specs, run_tasks(solve_objective_task, tasks, workers=workers, dask=dask), strict=True))
+    with open_executor(workers=workers, dask=dask) as executor:
+        ran = executor.run(solve_objective_task, tasks, progress, budget)
+    return {label: result for label, result in zip(specs, ran.answers, strict=True) if result is not None}
 
 
 def solve_objective_task(task: dict[str, Any]) -> Result:
@@ -178,11 +195,16 @@ def _shares(result: Result) -> dict[tuple[str, str], float]:
 
 def frontier(instance: Instance | str | Path, points: int = 11, between: tuple[str, str] | None = None,
              spec: ModelSpec | str | Path | None = None, *, time_limit: float | None = None,
-             workers: int | None = None, dask: str | Any | None = None) -> pd.DataFrame:
+             workers: int | None = None, dask: str | Any | None = None, budget: Budget | float | None = None,
+             progress: Progress | None = None) -> pd.DataFrame:
     """The Pareto frontier (epsilon-constraint, exact at each point) between the total net gain and the smallest
     gain above stand-alone, or between two partners' gains (``between=(a, b)``). Its range is found on one session;
     its points run there one after another, or with ``workers`` (local processes) or ``dask`` (a cluster's
-    address or client) as independent tasks, with the same results (each point is solved cold either way)."""
+    address or client) as independent tasks, with the same results (each point is solved cold either way).
+
+    ``time_limit`` is each solve's limit; ``budget`` (seconds or a :class:`~allocopt.progress.Budget`) the whole
+    job's: each solve gets at most what is left, no point is started after its end, and ``df.attrs["partial"]``
+    says so (``None`` for a whole frontier). ``progress`` is told of each point solved."""
     from allocopt.errors import InstanceError, Problem
     from allocopt.fairness.frontier import frontier_floors, frontier_points, frontier_range
     from allocopt.session import Session
@@ -194,23 +216,40 @@ def frontier(instance: Instance | str | Path, points: int = 11, between: tuple[s
             raise InstanceError([Problem("--between", f"'{','.join(between)}' does not name two partners",
                                          f"choose two of: {', '.join(inst.partners)}")])
     base = spec if isinstance(spec, ModelSpec) else load_model_spec(spec)
-    with Session(inst, base, time_limit=time_limit) as session:
-        if workers is None and dask is None:
-            return pd.DataFrame.from_records(frontier_points(session, between, points))
-        found = frontier_range(session, between)
-        solver = session.spec.solver
-    if found is None:
-        return pd.DataFrame.from_records([])
-    return pd.DataFrame.from_records(_frontier_as_tasks(inst, base.model_copy(update={"solver": solver}), between,
-                                                        frontier_floors(*found, points), time_limit, workers, dask))
+    job = Budget.of(budget)
+    tried = [0]  # the points solved
+
+    def step(n: int) -> None:
+        tried[0] += n
+        if progress is not None:
+            progress(n)
+
+    with job.applied():
+        with Session(inst, base, time_limit=time_limit) as session:
+            if workers is None and dask is None:
+                rows = frontier_points(session, between, points, progress=step, stop=job.expired)
+            else:
+                found = frontier_range(session, between)
+                solver = session.spec.solver
+        if workers is not None or dask is not None:
+            rows = [] if found is None else _frontier_as_tasks(
+                inst, base.model_copy(update={"solver": solver}), between, frontier_floors(*found, points),
+                time_limit, (workers, dask), job, step)
+    df = pd.DataFrame.from_records(rows)
+    df.attrs["partial"] = job.ran_out(tried[0], points, "points") if job.expired() and tried[0] < points else None
+    return df
 
 
 def _frontier_as_tasks(inst: Instance, spec: ModelSpec, between: tuple[str, str] | None, floors: list[float],
-                       time_limit: float | None, workers: int | None, dask: str | Any | None) -> list[dict[str, Any]]:
+                       time_limit: float | None, where: tuple[int | None, str | Any | None], budget: Budget,
+                       progress: Progress | None) -> list[dict[str, Any]]:
+    """The frontier's points as executor tasks (``where``: workers, dask), one MILP each, solved cold."""
     from allocopt.fairness.frontier import frontier_point_task
-    from allocopt.solver.executor import run_tasks
+    from allocopt.solver.executor import open_executor
 
     data = inst.model_dump(mode="json", exclude_unset=True)
     tasks = [{"instance": data, "spec": spec.model_dump(mode="json"), "between": between, "floor": floor,
               "point": k + 1, "time_limit": time_limit} for k, floor in enumerate(floors)]
-    return [row for row in run_tasks(frontier_point_task, tasks, workers=workers, dask=dask) if row is not None]
+    with open_executor(workers=where[0], dask=where[1]) as executor:
+        ran = executor.run(frontier_point_task, tasks, progress, budget)
+    return [row for row in ran.answers if row is not None]

@@ -9,8 +9,10 @@ with the same results.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from allocopt.results.result import Termination
 from allocopt.solver.stages import Stages
 
 if TYPE_CHECKING:
@@ -51,6 +53,12 @@ def frontier_point(session: Session, between: tuple[str, str] | None, floor: flo
     """One point of the frontier, exact (one MILP, solved cold): ``between=None``, ``max total`` with
     ``w_p g_p >= floor`` for every partner; ``between=(a, b)``, ``max g_a`` with ``g_b >= floor``. None where the
     MILP finds no plan."""
+    return _point(session, between, floor, point)[0]
+
+
+def _point(session: Session, between: tuple[str, str] | None, floor: float, point: int
+           ) -> tuple[dict[str, Any] | None, Termination]:
+    """:func:`frontier_point`, and why its MILP stopped."""
     with session.highs.extension():
         st = Stages(session, False, None)
         t = st.hs.add_column()
@@ -67,23 +75,37 @@ def frontier_point(session: Session, between: tuple[str, str] | None, floor: flo
         st.hs.set_column_bounds(t, floor, floor)
         outcome = st.solve(objective, warm=False)
         if not outcome.has_plan:
-            return None
+            return None, outcome.termination
         gains = st.gains()
         total = sum(st.weight[p] * (gains[p] + st.stand_alone[p]) for p in st.partners)
         row: dict[str, Any] = {"point": point, "floor": floor, "measure": measure, "total_net_gain": total,
                                "smallest_gain_above_stand_alone": min(st.weight[p] * gains[p] for p in st.partners)}
         row.update({f"gain {p}": gains[p] + st.stand_alone[p] for p in st.partners})
-        return row
+        return row, outcome.termination
 
 
-def frontier_points(session: Session, between: tuple[str, str] | None, points: int) -> list[dict[str, Any]]:
+def frontier_points(session: Session, between: tuple[str, str] | None, points: int, *,
+                    progress: Callable[[int], None] | None = None,
+                    stop: Callable[[], bool] | None = None) -> list[dict[str, Any]]:
     """The Pareto frontier by the epsilon-constraint method, exact at each point (one MILP per point), every point
-    on the session in turn (see the module docstring)."""
+    on the session in turn (see the module docstring). ``progress`` is told of each point solved; once ``stop()``
+    is true no further point is tried (the frontier then holds the points found so far; a point whose solve the
+    stop cut short is left out, being no proven point of the frontier)."""
     found = frontier_range(session, between)
     if found is None:
         return []
-    rows = [frontier_point(session, between, floor, k + 1) for k, floor in enumerate(frontier_floors(*found, points))]
-    return [row for row in rows if row is not None]
+    out: list[dict[str, Any]] = []
+    for k, floor in enumerate(frontier_floors(*found, points)):
+        if stop is not None and stop():
+            break
+        row, termination = _point(session, between, floor, k + 1)
+        if stop is not None and stop() and termination != Termination.OPTIMAL:
+            break  # cut short by the job's budget: no proven point of the frontier, and the last one tried
+        if progress is not None:
+            progress(1)
+        if row is not None:
+            out.append(row)
+    return out
 
 
 def frontier_point_task(task: dict[str, Any]) -> dict[str, Any] | None:

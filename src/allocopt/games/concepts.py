@@ -4,7 +4,8 @@
 :mod:`allocopt.games.game` for games, coalitions, cost games and excesses). Each concept lives in a module of its
 own and is importable from here too: the Shapley and Banzhaf values and sampling (:mod:`~allocopt.games.values`),
 the core and the least core (:mod:`~allocopt.games.core`), the nucleolus (:mod:`~allocopt.games.nucleolus`), the
-superadditive cover (:mod:`~allocopt.games.cover`), and a given allocation's stability and side payments
+superadditive cover and the realisable one, whose groups never run one exclusive initiative twice
+(:mod:`~allocopt.games.cover`), and a given allocation's stability and side payments
 (:mod:`~allocopt.games.allocation`).
 """
 
@@ -21,10 +22,11 @@ import pandas as pd
 from allocopt.errors import Problem
 from allocopt.games.allocation import Stability, side_payments, stability
 from allocopt.games.core import LeastCore, core_bounds, core_is_empty, in_core, least_core
-from allocopt.games.cover import MAX_COVER_PLAYERS, Cover, superadditive_cover
+from allocopt.games.cover import MAX_COVER_PLAYERS, Cover, realisable_cover, superadditive_cover
 from allocopt.games.game import (
     KINDS,
     MAX_EXACT_PLAYERS,
+    MAX_GAME_VALUE,
     Allocation,
     Coalition,
     Game,
@@ -37,10 +39,11 @@ from allocopt.games.values import ShapleyEstimate, banzhaf, sample_shapley, shap
 
 __all__ = [
     "CONCEPTS", "GameSolution", "solve_game", "game_solutions",
-    "KINDS", "MAX_EXACT_PLAYERS", "MAX_COVER_PLAYERS", "Allocation", "Coalition", "Game", "player_problems",
+    "KINDS", "MAX_EXACT_PLAYERS", "MAX_GAME_VALUE", "MAX_COVER_PLAYERS", "Allocation", "Coalition", "Game",
+    "player_problems",
     "shapley", "banzhaf", "ShapleyEstimate", "sample_shapley",
     "LeastCore", "least_core", "core_is_empty", "in_core", "core_bounds", "nucleolus",
-    "Cover", "superadditive_cover", "Stability", "stability", "side_payments",
+    "Cover", "superadditive_cover", "realisable_cover", "Stability", "stability", "side_payments",
 ]
 
 CONCEPTS = ("shapley", "banzhaf", "nucleolus", "core", "least_core")
@@ -93,10 +96,11 @@ def _concept_problems(concepts: Sequence[str]) -> list[Problem]:
     return []
 
 
-def solve_game(game: Game, concepts: Sequence[str] = CONCEPTS) -> GameSolution:
+def solve_game(game: Game, concepts: Sequence[str] = CONCEPTS, plain_cover: bool = True) -> GameSolution:
     """Compute each requested concept (see :data:`CONCEPTS`), whether the core is empty and the least-core
     epsilon (with ``core`` or ``least_core``), and the superadditive cover's changes (up to
-    :data:`MAX_COVER_PLAYERS` players)."""
+    :data:`MAX_COVER_PLAYERS` players; not with ``plain_cover=False``, for a game that is already a cover whose
+    splits obey rules the plain cover does not know, such as :func:`~allocopt.games.cover.realisable_cover`)."""
     _raise(_concept_problems(concepts))
     columns: dict[str, pd.Series] = {}
     core_empty: bool | None = None
@@ -123,13 +127,13 @@ def solve_game(game: Game, concepts: Sequence[str] = CONCEPTS) -> GameSolution:
     if least is not None:
         epsilon, core_empty = least.epsilon, least.core_empty
     cover: pd.DataFrame | None = None
-    if game.n <= MAX_COVER_PLAYERS:
+    if plain_cover and game.n <= MAX_COVER_PLAYERS:
         cover = superadditive_cover(game).changes
         if game.label(game.grand) in set(cover["coalition"]):
             better = "costs less" if game.kind == "cost" else "is worth more"
             notes.append(f"the grand coalition {better} split into smaller groups (see the cover): the "
                          "allocations above share what working all together gives")
-    else:
+    elif plain_cover:
         notes.append(f"superadditivity not checked: more than {MAX_COVER_PLAYERS} players")
     table = pd.DataFrame(columns, index=pd.Index(game.players, name="player"))
     return GameSolution(game.players, game.kind, float(game.worth[game.grand]), table, core_empty, epsilon, cover,

@@ -78,12 +78,16 @@ def derived_resources(instance: Instance) -> dict[str, str]:
     return {r: str(res.valuation) for r, res in instance.resources.items() if res.valuation is not None}
 
 
-def with_unit_values(instance: Instance, values: Mapping[str, float]) -> Instance:
+def with_unit_values(instance: Instance, values: Mapping[str, float], *, in_kind: bool | None = None) -> Instance:
     """A copy of the instance with these resources' unit values written as numbers (a derived one then no longer
-    derived), validated again."""
+    derived), validated again; each stays in kind as it was (a derived one is, unless it said otherwise), or, with
+    ``in_kind=True``, becomes an in-kind contribution (a value found by the model, applied)."""
     data = instance.model_dump(mode="json", exclude_unset=True)
     for r, value in values.items():
         if r not in data["resources"]:
             raise InstanceError([Problem(f"resources.{r}", "no such resource", "check the resource's name")])
-        data["resources"][r] = {"unit": data["resources"][r]["unit"], "unit_value": value}
+        entry = {"unit": data["resources"][r]["unit"], "unit_value": value}
+        if instance.resources[r].in_kind if in_kind is None else in_kind:
+            entry["in_kind"] = True
+        data["resources"][r] = entry
     return instance_from_dict(data, source="<changed instance>")

@@ -112,7 +112,7 @@ def hold_caps(inst: Instance, data: dict[str, Any], put: Put, notes: list[str]) 
     money: dict[str, float] = defaultdict(float)
     units_of: dict[tuple[str, str], float] = defaultdict(float)
     for (p, _i, _t, r), units in put.items():
-        money[p] += units * inst.resources[r].unit_value
+        money[p] += 0.0 if inst.resources[r].in_kind else units * inst.resources[r].unit_value
         units_of[p, r] += units
     for p, partner in inst.partners.items():
         for r, total in partner.total.items():
@@ -132,7 +132,7 @@ def hold_commitments(inst: Instance, data: dict[str, Any], put: Put, ended: list
     missed, lowered to it."""
     cur = inst.currency
     for k, c in enumerate(inst.commitments):
-        amount = sum(units * (1.0 if c.resource else inst.resources[r].unit_value)
+        amount = sum(units * (1.0 if c.resource else 0.0 if inst.resources[r].in_kind else inst.resources[r].unit_value)
                      for (p, i, t, r), units in put.items()
                      if (c.partner in (None, p) and c.initiative in (None, i) and c.phase in (None, t)
                          and c.resource in (None, r)))

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -108,6 +108,10 @@ class Resource(StrictModel):
     valuation: Literal["average", "marginal"] | None = Field(
         None, description="With unit_value: derive, what the derived value rests on: average (the Aumann-Shapley "
         "price, the default) or marginal (the shadow price with the plan's gates held)")
+    in_kind: bool = Field(
+        False, description="An in-kind contribution (market access, IP, people lent): its unit value counts in the "
+        "holder's contribution and value share (no-subsidy rule), but the partnership spends no money on it, so "
+        "the total net gain does not count it as a cost. True by default with unit_value: derive")
 
     @model_validator(mode="before")
     @classmethod
@@ -116,7 +120,8 @@ class Resource(StrictModel):
             return data
         value = data.get("unit_value")
         if value == DERIVE:
-            return {**data, "unit_value": 0, "valuation": data.get("valuation") or VALUATIONS[0]}
+            return {**data, "unit_value": 0, "valuation": data.get("valuation") or VALUATIONS[0],
+                    "in_kind": data.get("in_kind", True)}
         if isinstance(value, str) and value.strip().lower() in (DERIVE, "derived"):
             raise PydanticCustomError("derive_spelling", "write unit_value: derive (lower case, as it is), not "
                                       "{got}", {"got": repr(value)})
@@ -139,6 +144,8 @@ class Resource(StrictModel):
                 data.pop("valuation", None)
             else:
                 data["unit_value"] = DERIVE
+            if self.in_kind == (self.valuation is not None):  # the default: derived ones are in kind
+                data.pop("in_kind", None)
         return data
 
 
@@ -176,8 +183,8 @@ class Incentive(StrictModel):
 
 
 def _drop_unused(data: Any, fields: tuple[str, ...]) -> Any:
-    """Optional quarterly fields left out of a dump when unused, so instances without them dump (and fingerprint)
-    exactly as before they existed."""
+    """Optional fields (quarterly ones, ``replicable``) left out of a dump when unused, so instances without them
+    dump (and fingerprint) exactly as before they existed."""
     if isinstance(data, dict):
         for name in fields:
             if name in data and not data[name]:
@@ -307,13 +314,16 @@ class Initiative(StrictModel):
         None, description="At most this many partners contribute"
     )
     mandatory: bool = Field(False, description="Proceeds in every one of its phases")
+    replicable: bool = Field(
+        False, description="Groups of partners working apart may each run it (a product each may build); by "
+        "default an initiative is one opportunity, run by at most one group")
     metrics: dict[Name, Metric] = Field(default_factory=dict, description="Metrics read at its gates")
     gates: dict[Name, MetricGate] = Field(
         default_factory=dict, description="Per phase: thresholds on the metric score read at the gate ending it")
 
     @model_serializer(mode="wrap")
     def _dump(self, handler: SerializerFunctionWrapHandler) -> Any:
-        return _drop_unused(handler(self), ("metrics", "gates"))
+        return _drop_unused(handler(self), ("metrics", "gates", "replicable"))
 
     @field_validator("phases")
     @classmethod
@@ -461,6 +471,21 @@ class Instance(StrictModel):
         figure below 1e-9 of it is solver noise, reported as 0 (:func:`allocopt.results.units.real`)."""
         total = sum(plan.value for ini in self.initiatives.values() for plan in ini.phases.values())
         return max(1.0, total / max(1, len(self.partners)))
+
+    def in_kind_values(self) -> dict[str, float]:
+        """The in-kind resources (``in_kind: true``) that carry a unit value: resource -> money per unit. Their
+        contributions count in each holder's contribution and value share, but are no money the partnership spends:
+        the total net gain adds them back (``docs/formulation.md``)."""
+        return {r: float(res.unit_value) for r, res in self.resources.items() if res.in_kind and res.unit_value}
+
+    def in_kind_put_in(self, units: Iterable[tuple[str, str, float]]) -> dict[str, float]:
+        """Per partner, the money value of its in-kind contributions, from ``(partner, resource, units)`` entries."""
+        values = self.in_kind_values()
+        out: dict[str, float] = {}
+        for p, r, u in units:
+            if r in values:
+                out[p] = out.get(p, 0.0) + float(u) * values[r]
+        return out
 
     def capacity_of(self, partner: str, resource: str, phase: str) -> float:
         """Units of ``resource`` the partner can give in ``phase`` (0 where not stated)."""

@@ -23,9 +23,28 @@ def _child(node: Any, key: str) -> tuple[Any, Any]:
     return found[0] if len(found) == 1 else (None, None)
 
 
+def key_column(text: str, keys: tuple[str, ...]) -> int | None:
+    """The column the last of ``keys`` is written at (to write a sibling field under it), or None where it is not
+    found as a key of a block mapping."""
+    import yaml
+
+    from allocopt.io.yaml_tree import compose_quietly
+
+    try:
+        node, name = compose_quietly(text), None
+    except yaml.YAMLError:
+        return None
+    for key in keys:
+        name, node = _child(node, key)
+        if node is None:
+            return None
+    return None if name is None else int(name.start_mark.column)
+
+
 def replace_scalars(text: str, changes: Mapping[tuple[str, ...], str]) -> str | None:
     """``text`` with the scalar at each key path replaced by the given text, or None when one cannot be found as a
-    plain scalar of its own."""
+    plain scalar of its own. Lines of the new text after its first are written beneath the scalar's line (after any
+    comment on it), as written: a sibling field at the key's column, say."""
     import yaml
 
     from allocopt.io.yaml_tree import compose_quietly
@@ -49,5 +68,10 @@ def replace_scalars(text: str, changes: Mapping[tuple[str, ...], str]) -> str | 
         spans.append((start, end, new))
     out = text
     for start, end, new in sorted(spans, reverse=True):
-        out = out[:start] + new + out[end:]
+        head, _, lines = new.partition("\n")  # lines after the first go beneath the scalar's line (its comment)
+        out = out[:start] + head + out[end:]
+        if lines:
+            at = out.find("\n", start)
+            at = len(out) if at < 0 else at
+            out = out[:at] + "\n" + lines + out[at:]
     return out

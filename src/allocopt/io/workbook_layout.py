@@ -11,7 +11,7 @@ phases         phase (in order)
 partners       partner, stand_alone, weight, max_exposure, reserve_margin, max_initiative_share
 capacity       partner, resource, phase, units (phase ``*`` or empty: every phase)
 totals         partner, resource, units
-initiatives    initiative, gate, min_scale, max_funders, mandatory
+initiatives    initiative, gate, min_scale, max_funders, mandatory, replicable
 stages         initiative, phase, value, then one column per resource: the units that stage needs
 dependencies   initiative, kind (requires, requires_any or excludes), other
 eligible       initiative, resource, partner (empty partner: nobody may supply it)
@@ -42,7 +42,7 @@ NEED = "\0need:"
 KINDS = ("requires", "requires_any", "excludes")
 PARTNER_FIELDS = ("stand_alone", "weight")
 RISK_FIELDS = ("max_exposure", "reserve_margin", "max_initiative_share")
-INITIATIVE_FIELDS = ("gate", "min_scale", "max_funders", "mandatory")
+INITIATIVE_FIELDS = ("gate", "min_scale", "max_funders", "mandatory", "replicable")
 COMMITMENT_FIELDS = ("name", "partner", "resource", "phase", "initiative", "min", "max")
 
 

@@ -68,6 +68,7 @@ class ModelData:
     value: dict[StageKey, float]
     cost: dict[StageKey, float]
     unit_value: dict[str, float]
+    cash_value: dict[str, float]  # unit_value, but 0 for an in-kind resource: the money a unit costs its holder
     capacity: dict[tuple[str, str, str], float]  # (partner, phase, resource) -> units, only where > 0
     arcs_by_need: dict[NeedKey, list[Arc]] = field(default_factory=dict)
     arcs_by_use: dict[tuple[str, str, str], list[Arc]] = field(default_factory=dict)  # (p, t, r)
@@ -88,11 +89,12 @@ class ModelData:
         return [t for t in self.stage_phases[initiative] if self.phase_rank[t] <= rank]
 
     def commitment_unit_value(self, k: int) -> dict[str, float]:
-        """Per resource, what one unit counts for in commitment k: 1 (its own units) or its money value."""
+        """Per resource, what one unit counts for in commitment k: 1 (its own units) or the money it costs (0 for
+        an in-kind resource: a commitment in money is about money spent)."""
         c = self.instance.commitments[k]
         if c.resource is not None:
             return {r: 1.0 for r in self.RESOURCES}
-        return self.unit_value
+        return self.cash_value
 
 
 def _selects(c: Commitment, arc: Arc) -> bool:
@@ -132,6 +134,7 @@ def build_data(inst: Instance, spec: ModelSpec) -> ModelData:
         value=stages.value,
         cost=stages.cost,
         unit_value=unit_value,
+        cash_value={r: 0.0 if inst.resources[r].in_kind else v for r, v in unit_value.items()},
         capacity=capacity,
     )
     arcs = _arcs_by(stages.supply)

@@ -78,6 +78,12 @@ def _money_terms(m: Any, d: ModelData, p: str, i: str) -> Terms:
             if unit_value[a[3]]]
 
 
+def _cash_terms(m: Any, d: ModelData, p: str, i: str) -> Terms:
+    cash_value = d.cash_value
+    return [(cash_value[a[3]], m.contribution[a]) for a in d.arcs_by_partner_initiative.get((p, i), ())
+            if cash_value[a[3]]]
+
+
 def _units(m: Any, arcs: Any) -> Terms:
     contribution = m.contribution
     return [(1, contribution[a]) for a in arcs]
@@ -132,18 +138,20 @@ def add_meet_need(m: Any, d: ModelData) -> Any:
 
 
 def add_outlay_definition(m: Any, d: ModelData) -> Any:
-    """Names each partner's total money contribution.
+    """Names each partner's total money contribution: the money it spends, so an in-kind resource
+    (``in_kind: true``, whose unit value weighs only its holder's value share) counts 0 here.
 
-    ``outlay[p] = sum_{i,t,r} unit_value[r] contribution[p,i,t,r]``.
+    ``outlay[p] = sum_{i,t,r} cash_value[r] contribution[p,i,t,r]``, ``cash_value[r] = 0`` for r in kind, else
+    ``unit_value[r]``.
 
     Dual: internal bookkeeping; it carries no planning meaning of its own.
     """
 
-    unit_value = d.unit_value
+    cash_value = d.cash_value
 
     def rule(m: Any, p: str) -> Any:
         arcs = d.arcs_by_partner.get(p, ())
-        money = [(unit_value[a[3]], m.contribution[a]) for a in arcs if unit_value[a[3]]]
+        money = [(cash_value[a[3]], m.contribution[a]) for a in arcs if cash_value[a[3]]]
         return _relation([(1, m.outlay[p])], "==", money)
 
     return pyo.Constraint(d.PARTNERS, rule=rule)
@@ -248,7 +256,7 @@ def add_max_exposure(m: Any, d: ModelData) -> Any:
 def add_initiative_concentration(m: Any, d: ModelData) -> Any:
     """No more than ``max_initiative_share`` of a partner's money goes to any one initiative.
 
-    ``money[p,i] <= s_p * outlay[p]``.
+    ``cash[p,i] <= s_p * outlay[p]`` (money spent: in-kind contributions count in neither side).
 
     Dual: the value of loosening {partner}'s concentration limit on {initiative}, per unit of money.
     """
@@ -260,7 +268,7 @@ def add_initiative_concentration(m: Any, d: ModelData) -> Any:
 
     def rule(m: Any, p: str, i: str) -> Any:
         share = cast(float, d.instance.partners[p].risk.max_initiative_share)
-        money = _money_terms(m, d, p, i)
+        money = _cash_terms(m, d, p, i)
         if not money:
             return pyo.Constraint.Skip
         return _relation([*money, (-share, m.outlay[p])], "<=", [])

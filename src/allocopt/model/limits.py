@@ -20,6 +20,7 @@ This module does not import Pyomo or HiGHS.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -73,7 +74,9 @@ class Limit:
     written_scale: float = 1.0
     """The instance holds ``value * written_scale`` (a reserve margin shown in points is stored as a fraction)."""
     activity_of: Callable[[dict[str, dict[Any, float]]], float] | None = field(default=None, compare=False)
-    """For coefficient limits: the level the plan reaches, from the solution values."""
+    """What the plan takes of the limit, from the solution values, where the rows alone do not say it as the plan's
+    tables do: the level a coefficient limit reaches; the units used plus the reserve kept of a capacity with a
+    reserve margin."""
     whole: bool = False
     """Counted in whole numbers (partners who may fund an initiative): a step moves it to a whole number."""
 
@@ -81,6 +84,13 @@ class Limit:
     def path(self) -> str:
         """The field as written in messages: ``partners.northwind.capacity.capital.pilot``."""
         return "".join(f"[{k}]" if isinstance(k, int) else (f".{k}" if n else k) for n, k in enumerate(self.keys))
+
+    @property
+    def domain(self) -> tuple[float, float]:
+        """The values the limit can take: a share or margin in points lies within 0 to 100, anything else is not
+        negative."""
+        low = min(0.0, self.value)
+        return (low, max(100.0, self.value)) if self.unit == "point" else (low, math.inf)
 
     def written(self, value: float) -> float:
         """What to write into the instance for the limit to take ``value`` (in ``unit``)."""
@@ -109,8 +119,21 @@ def _capacity(d: ModelData) -> list[Limit]:
             effects.append(BoundEffect(("incentive_capacity", (p, t, r)), "upper", 1.0 - margin))
         out.append(Limit("partner_capacity", f"{p} capacity {r} {t}", {"partner": p, "phase": t, "resource": r},
                          f"{p}'s {r} capacity in {t}", cap, _unit(d, r), ("partners", p, "capacity", r, t),
-                         "upper", tuple(effects)))
+                         "upper", tuple(effects), activity_of=_used_with_reserve(d, (p, t, r), margin * cap)
+                         if margin > 0 else None))
     return out
+
+
+def _used_with_reserve(d: ModelData, use: tuple[str, str, str], reserve: float) -> Callable[..., float]:
+    """What a plan takes of a capacity with a reserve margin: the units it uses plus the reserve kept back, as the
+    plan's capacity table has them (capacity minus unused)."""
+    arcs = d.arcs_by_use[use]
+
+    def activity(values: dict[str, dict[Any, float]]) -> float:
+        contribution = values.get("contribution", {})
+        return sum(contribution.get(a, 0.0) for a in arcs) + reserve
+
+    return activity
 
 
 def _reserve_margin(d: ModelData) -> list[Limit]:
@@ -170,7 +193,7 @@ def _concentration(d: ModelData) -> list[Limit]:
             outlay = values.get("outlay", {}).get(p, 0.0)
             if outlay <= 0:
                 return 0.0
-            return 100.0 * max(sum(d.unit_value[a[3]] * contribution.get(a, 0.0)
+            return 100.0 * max(sum(d.cash_value[a[3]] * contribution.get(a, 0.0)
                                    for a in d.arcs_by_partner_initiative[key]) for key in rows) / outlay
 
         out.append(Limit("initiative_concentration", f"{p} concentration limit", {"partner": p},
@@ -248,7 +271,26 @@ def _no_subsidy_tolerance(d: ModelData) -> list[Limit]:
     return [Limit("no_subsidy", "no-subsidy tolerance", {}, "the no-subsidy tolerance (value share against money "
                   "share, model file)", rule.tolerance * 100.0, "point", ("model", "rules", "no_subsidy",
                                                                                "tolerance"),
-                  "upper", coefficients=tuple(effects), written_scale=0.01)]
+                  "upper", coefficients=tuple(effects), written_scale=0.01, activity_of=_largest_share_gap(d))]
+
+
+def _largest_share_gap(d: ModelData) -> Callable[[dict[str, dict[Any, float]]], float]:
+    """What the plan takes of the no-subsidy tolerance: the largest gap, in points, between a partner's share of
+    an initiative's value and its share of the money (as the plan's value split table has them)."""
+    decided = [i for i in d.DECIDED if any(d.cost[i, t] for t in d.stage_phases[i])]
+
+    def activity(values: dict[str, dict[Any, float]]) -> float:
+        contribution, benefit = values.get("contribution", {}), values.get("benefit", {})
+        gap = 0.0
+        for i in decided:
+            money = {p: sum(d.unit_value[a[3]] * contribution.get(a, 0.0)
+                            for a in d.arcs_by_partner_initiative.get((p, i), ())) for p in d.sharing[i]}
+            value, spent = sum(benefit.get((p, i), 0.0) for p in d.sharing[i]), sum(money.values())
+            if value > 0 and spent > 0:
+                gap = max(gap, *(abs(benefit.get((p, i), 0.0) / value - money[p] / spent) for p in d.sharing[i]))
+        return 100.0 * gap
+
+    return activity
 
 
 def _metric_gate_adjust(d: ModelData) -> list[Limit]:

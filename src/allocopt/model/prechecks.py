@@ -38,8 +38,8 @@ def _usable(d: ModelData, p: str, t: str, r: str) -> float:
     total = d.instance.partners[p].total.get(r)
     if total is not None:
         usable = min(usable, total)
-    if risk.max_exposure is not None and d.unit_value[r] > 0:
-        usable = min(usable, risk.max_exposure / d.unit_value[r])
+    if risk.max_exposure is not None and d.cash_value[r] > 0:
+        usable = min(usable, risk.max_exposure / d.cash_value[r])
     return usable
 
 

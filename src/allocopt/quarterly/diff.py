@@ -15,6 +15,7 @@ import pandas as pd
 from allocopt.instance.actuals import Actuals
 from allocopt.instance.schema import Instance
 from allocopt.results.result import Result
+from allocopt.results.units import real
 
 TOTAL = "(total)"
 """Label of the per-partner total rows of :func:`deviations`."""
@@ -68,7 +69,7 @@ class PlanDiff:
             lines.append(f"  {p}: net gain {_n(row['old_net_gain'])} -> {_n(row['new_net_gain'])} {cur} "
                          f"({_signed(row['change_net_gain'])} {cur})")
         for name, row in _rows(self.fairness):
-            lines.append(f"  {str(name).replace('_', ' ')}: {_fig(row['old'])} -> {_fig(row['new'])}")
+            lines.append(f"  {str(name).replace('_', ' ')}: {_fig(row['old'], name)} -> {_fig(row['new'], name)}")
         for k, row in _rows(self.commitments):
             lines.append(f"  commitment {k}: {row['status']}: {row['why']}")
         return lines
@@ -116,8 +117,11 @@ def plan_diff(old: Result, new: Result, *, held: Instance | None = None) -> Plan
         "old_contribution": op["contribution"], "new_contribution": np_["contribution"],
         "old_net_gain": op["net_gain"], "new_net_gain": np_["net_gain"],
     })
-    partners["change_contribution"] = partners["new_contribution"] - partners["old_contribution"]
-    partners["change_net_gain"] = partners["new_net_gain"] - partners["old_net_gain"]
+    money_scale = max(1.0, float(partners.abs().to_numpy().max(initial=0.0)))
+    partners["change_contribution"] = [real(float(x), money_scale) for x in
+                                       partners["new_contribution"] - partners["old_contribution"]]
+    partners["change_net_gain"] = [real(float(x), money_scale) for x in
+                                   partners["new_net_gain"] - partners["old_net_gain"]]
     partners["change_net_gain_pct"] = [100.0 * c / abs(o) if o else math.nan
                                        for c, o in zip(partners["change_net_gain"], partners["old_net_gain"],
                                                        strict=True)]
@@ -164,7 +168,7 @@ def _commitments_at_risk(old: Result, new: Result, held: Instance | None) -> pd.
                     and c.resource in (None, r))
 
         def weight(r: str, c: Any = c) -> float:
-            return 1.0 if c.resource else held.resources[r].unit_value
+            return 1.0 if c.resource else 0.0 if held.resources[r].in_kind else held.resources[r].unit_value
 
         gaps = sorted(((weight(key[3]) * (actual.get(key, 0.0) - planned.get(key, 0.0)), key)
                        for key in set(actual) | set(planned) if selects(key)), key=lambda x: -abs(x[0]))
@@ -301,9 +305,13 @@ def _n(x: float) -> str:
     return f"{x:,.0f}" if abs(x) >= 100 or x == int(x) else f"{x:,.2f}"
 
 
-def _fig(x: float) -> str:
+def _fig(x: float, name: object) -> str:
     """A fairness figure: money as money, an index (Jain, Gini) to three decimals."""
-    return f"{x:.3f}" if math.isfinite(x) and abs(x) < 10 else _n(x)
+    return f"{x:.3f}" if math.isfinite(x) and name in INDEX_FIGURES else _n(x)
+
+
+INDEX_FIGURES = ("jain_index", "gini")
+"""The fairness figures that are indices (no money): printed to three decimals."""
 
 
 def _signed(x: float) -> str:

@@ -91,18 +91,44 @@ def render_coalitions(answer: CoalitionGame, fmt: str = "table") -> str:
         how = f"Shapley value sampled from {answer.samples} orders of joining, {answer.solves} coalitions solved"
     lines = [f"Coalitions of {answer.name}: {n} partners, {how} ({answer.in_place} in place, {answer.rebuilds} "
              f"rebuilt). v(N) = {money(answer.grand_value, cur)}.", ""]
+    if answer.partial is not None:
+        lines[:0] = [f"PARTIAL: {answer.partial}.", ""]
     out = "\n".join(lines) + "\n" + _value_table(answer, fmt)
     out += "\nWhat each partner brings (net gain per partner):\n" + _allocation_table(answer, fmt)
-    out += _core_line(answer)
+    out += _core_line(answer) + _contested_lines(answer)
     if answer.cover_changes is not None and not answer.cover_changes.empty:
         ch = answer.cover_changes
         rows = [[r["coalition"], money(r["value"], cur), money(r["cover"], cur), r["split"]] for _, r in ch.iterrows()]
         out += ("\nSuperadditive cover: these coalitions do better split into smaller groups:\n"
                 + _table(rows, ["coalition", "value", "cover", "split"], fmt, {1, 2}))
+    out += _conflict_lines(answer, fmt)
     out += _stability_lines(answer, fmt)
     for note in answer.notes:
         out += f"\nNote: {note}.\n"
     return out
+
+
+def _contested_lines(answer: CoalitionGame) -> str:
+    if answer.contested.empty:
+        return ""
+    shown = answer.contested["text"].head(MOST_BLOCKING)
+    more = f" (the {MOST_BLOCKING} largest shown)" if len(answer.contested) > MOST_BLOCKING else ""
+    return (f"\nClaims that count one initiative twice{more}: each pair alone leaves some coalition short in every "
+            "split:\n" + "".join(f"- {t}\n" for t in shown))
+
+
+def _conflict_lines(answer: CoalitionGame, fmt: str) -> str:
+    conflicts = answer.cover_conflicts
+    if conflicts is None or conflicts.empty:
+        return ""
+    cur = answer.currency
+    rows = [[r["coalition"], money(r["cover"], cur), money(r["unrealisable"], cur), r["split"],
+             ", ".join(r["initiatives"])] for _, r in conflicts.head(MOST_ROWS).iterrows()]
+    more = (f"... and {len(conflicts) - MOST_ROWS} more (the JSON and CSV outputs hold them all).\n"
+            if len(conflicts) > MOST_ROWS else "")
+    return ("\nSplits not counted: two groups would run the same initiative (one opportunity; "
+            "`replicable: true` lets groups working apart each run it):\n"
+            + _table(rows, ["coalition", "cover", "if run twice", "split", "run twice"], fmt, {1, 2}) + more)
 
 
 def _stability_lines(answer: CoalitionGame, fmt: str) -> str:
@@ -127,9 +153,11 @@ def _stability_lines(answer: CoalitionGame, fmt: str) -> str:
 
 
 def _plain(df: pd.DataFrame) -> pd.DataFrame:
+    """Lists of names (members, initiatives) as one cell each, names separated by spaces."""
     out = df.copy()
-    if "members" in out.columns:
-        out["members"] = [" ".join(m) for m in out["members"]]
+    for col in ("members", "initiatives", "needs", "shares_with"):
+        if col in out.columns:
+            out[col] = [" ".join(m) for m in out[col]]
     return out
 
 
@@ -138,6 +166,11 @@ def _csv(answer: CoalitionGame) -> str:
                                                 ("allocations", answer.allocations.reset_index())]
     if answer.cover_changes is not None and not answer.cover_changes.empty:
         sections.append(("superadditive_cover", answer.cover_changes))
-    sections.append(("blocking", answer.blocking))
+    if answer.cover_conflicts is not None and not answer.cover_conflicts.empty:
+        sections.append(("superadditive_cover_conflicts", _plain(answer.cover_conflicts)))
+    sections.append(("blocking", _plain(answer.blocking)))
+    if not answer.contested.empty:
+        sections.append(("contested_claims", _plain(answer.contested)))
     sections.append(("side_payments", answer.payments))
-    return "".join(f"# {name}\n{csv_text(df)}" for name, df in sections)
+    head = "" if answer.partial is None else f"# partial: {answer.partial}\n"
+    return head + "".join(f"# {name}\n{csv_text(df)}" for name, df in sections)

@@ -26,6 +26,8 @@ def render_comparison(found: Any, fmt: str = "table") -> str:
     cur = found.currency
     table = found.table
     out = [f"{h}Fairness objectives side by side"]
+    if getattr(found, "partial", None) is not None:
+        out.insert(0, f"PARTIAL: {found.partial}.")
     partners = [c[len("net_gain "):] for c in table.columns if c.startswith("net_gain ")]
     view = pd.DataFrame(index=table.index)
     view["status"] = [("optimal" if ok else s) for s, ok in zip(table["status"], table["proven_optimal"],
@@ -86,7 +88,10 @@ def render_frontier(table: pd.DataFrame, currency: str, fmt: str = "table") -> s
     for c in table.columns:
         if c.startswith("gain "):
             view[f"{c[5:]} net gain"] = cash(c)
-    return "\n".join([f"{h}Pareto frontier (epsilon-constraint, each point solved exactly)", _table(view, fmt)]) + "\n"
+    partial = table.attrs.get("partial")
+    head = [] if partial is None else [f"PARTIAL: {partial}."]
+    return "\n".join([*head, f"{h}Pareto frontier (epsilon-constraint, each point solved exactly)",
+                      _table(view, fmt)]) + "\n"
 
 
 def frontier_chart(table: pd.DataFrame, between: tuple[str, str] | None, currency: str, path: Path, *,

@@ -219,8 +219,9 @@ def _prices(result: Result, prices: Any) -> Section:
         return Section("prices", title, ["Prices were not computed for this plan: run 'allocopt report' with "
                                          "--prices, or solve with --prices."])
     note = prices.note if prices is not None else HELD_NOTE
-    order = table.assign(_abs=table["price"].abs()).sort_values(["_abs", "slack"], ascending=[False, True],
-                                                                 kind="stable")
+    size = table[["price_up", "price_down"]].astype(float).abs().fillna(0.0).max(axis=1) \
+        if "price_down" in table.columns else table["price"].abs()
+    order = table.assign(_abs=size).sort_values(["_abs", "slack"], ascending=[False, True], kind="stable")
     priced = order[order["_abs"] > 0]
     top = priced.head(TOP_PRICES)
     shown = "it is shown" if len(priced) == 1 else (f"the {len(top)} largest are shown" if len(top) < len(priced)
@@ -230,15 +231,42 @@ def _prices(result: Result, prices: Any) -> Section:
     if not len(top):
         return Section("prices", title, [note, "No limit binds: one more unit of any of them is worth nothing "
                                                "while the gate decisions stay as planned."])
+    up = top["price_up"] if "price_up" in top.columns else top["price"]
+    down = top["price_down"] if "price_down" in top.columns else top["price"]
     view = pd.DataFrame({
         "limit": [str(t) for t in top["term"]],
         "as written": [_bound(v, u) for v, u in zip(top["limit"], top["unit"], strict=True)],
-        "price": [_price(v, pu) for v, pu in zip(top["price"], top["price_unit"], strict=True)],
-        "holds from": [_bound(v, u) for v, u in zip(top["range_low"], top["unit"], strict=True)],
-        "to": [_bound(v, u) for v, u in zip(top["range_high"], top["unit"], strict=True)],
+        "worth of one more": [_price(v, pu) for v, pu in zip(up, top["price_unit"], strict=True)],
+        "holds up to": [_bound(v, u) for v, u in zip(top["range_high"], top["unit"], strict=True)],
+        "cost of one less": [_price(v, pu) for v, pu in zip(down, top["price_unit"], strict=True)],
+        "holds down to": [_bound(v, u) for v, u in zip(top["range_low"], top["unit"], strict=True)],
         "what it means": [str(m) for m in top["meaning"]],
     }).set_index("limit")
     return Section("prices", title, prose, [Table("The limits with the largest prices", view)])
+
+
+def _derived(inst: Any, result: Result) -> Section | None:
+    """The unit values the plan derived from the model (``unit_value: derive``), with their basis and the notes that
+    say how they were found and where they enter."""
+    if not result.derived:
+        return None
+    cur = result.currency
+    basis = {"average": "average value (Aumann-Shapley): what it adds to the partnership, per unit put in",
+             "marginal": "marginal value: its shadow price with the plan's gates held"}
+    view = pd.DataFrame({
+        "resource": list(result.derived),
+        "unit value": [f"{money(float(v['unit_value']), cur)} per {inst.resources[r].unit}"
+                       if r in inst.resources else money(float(v["unit_value"]), cur)
+                       for r, v in result.derived.items()],
+        "on the basis of": [basis.get(str(v.get("basis")), str(v.get("basis"))) for v in result.derived.values()],
+        "counted": ["in kind: in its holders' value shares, no money spent"
+                    if r not in inst.resources or inst.resources[r].in_kind else "as a cost"
+                    for r in result.derived],
+    }).set_index("resource")
+    names = tuple(result.derived)
+    prose = [n for n in result.notes if n.startswith(tuple(f"{r}:" for r in names))]
+    return Section("derived-values", "What the contributions that are not money are worth", prose,
+                   [Table("Unit values derived from the model for this plan", view)])
 
 
 def _coalitions(answer: Any) -> Section:
@@ -254,6 +282,9 @@ def _coalitions(answer: Any) -> Section:
     if eps is not None:
         prose.append(f"The core is empty: every split leaves some group at least {money(eps, cur)} better off "
                      "on its own." if eps > 1e-9 else "The core is not empty: some split keeps every group in.")
+    if not answer.contested.empty:
+        prose.append("Claims that count one initiative twice (they cannot both be met):")
+        prose += [str(t) for t in answer.contested["text"].head(5)]
     prose += [str(t) for t in answer.payments["text"]] if not answer.payments.empty else []
     allocations = answer.allocations
     names = {"plan": "plan", "shapley": "Shapley", "nucleolus": "nucleolus", "banzhaf": "Banzhaf",
@@ -276,6 +307,9 @@ def meeting_report(inst: Any, result: Result, *, prices: Any = None, coalitions:
         if commitments is not None:
             out.append(commitments)
         out.append(_prices(result, prices))
+        derived = _derived(inst, result)
+        if derived is not None:
+            out.append(derived)
         if coalitions is not None:
             out.append(_coalitions(coalitions))
     out = [_summary(inst, result)] + out + list(sections)

@@ -267,6 +267,8 @@ def _price(x: Any, price_unit: str) -> str:
     if is_missing(x):
         return "-"
     v = float(x)
+    if math.isinf(v):
+        return "no plan as held"  # moving the limit that way leaves the held LP no plan
     if abs(v) >= 1000 or v == 0:
         return f"{plain_number(v)} {price_unit}"
     return f"{v:,.4g} {price_unit}"
@@ -286,8 +288,37 @@ def partner_view(result: Result) -> pd.DataFrame:
     }, index=p.index)
 
 
+def _one_sided(x: Any, price_unit: str, no_plan: Any) -> str:
+    """A one-sided price: a number with its unit, ``no plan as held`` where moving the limit that way leaves the
+    held LP none, ``-`` where it cannot move that way."""
+    if bool(no_plan):
+        return "no plan as held"
+    if is_missing(x) or math.isinf(float(x)):
+        return "-"
+    return _price(x, price_unit)
+
+
+def _cut_lines(prices: Any) -> list[str]:
+    """The summary: the limit that costs most to cut, and those that cannot be cut with the gates held."""
+    cur = prices.currency
+    out = []
+    cut = prices.costliest_cut()
+    if cut is None:
+        out.append("No limit costs anything to cut by a little: every cost of one less is 0 or a gain (each holds "
+                   "down to the value shown).")
+    else:
+        out.append(f"Costliest to cut: {cut['term']}: one {cut['unit']} less costs "
+                   f"{_price(cut['cost_of_one_less'], cut['price_unit'])}; a {cut['share']:.0%} cut costs "
+                   f"{money(cut['cost_of_cut'], cur)}; this holds down to {_bound(cut['holds_down_to'], cut['unit'])}.")
+    stuck = prices.no_plan_if_cut()
+    if stuck:
+        out.append(f"Cannot be cut at all while the gate decisions stay as planned: {', '.join(stuck)}.")
+    return out
+
+
 def render_prices(prices: Any, fmt: str = "table") -> str:
-    """Shadow prices as a table: the limit, what the plan uses, the price per unit and the range it holds over."""
+    """Shadow prices as a table: the limit, what the plan uses of it, the worth of one more unit and the cost of
+    one less, and how far each holds."""
     h = "## " if fmt == "markdown" else ""
     out = [f"{h}Shadow prices ({'gate decisions held as planned' if prices.basis == 'held' else 'LP relaxation'})",
            prices.note]
@@ -297,22 +328,50 @@ def render_prices(prices: Any, fmt: str = "table") -> str:
     out.append(f"Objective of the priced LP: {money(prices.objective, prices.currency)}")
     lim = prices.limits
     if len(lim):
-        order = lim.assign(_abs=lim["price"].abs()).sort_values(["_abs", "slack"], ascending=[False, True],
-                                                                 kind="stable")
+        out += _cut_lines(prices)
+        size = lim[["price_up", "price_down"]].astype(float).abs().fillna(0.0).max(axis=1)
+        order = lim.assign(_abs=size).sort_values(["_abs", "slack"], ascending=[False, True], kind="stable")
         rows = []
         for r in order.to_dict(orient="records"):
-            note = ""
-            up, down = r["price_up"], r["price_down"]
-            if r["degenerate"] and not (not is_missing(up) and not is_missing(down) and abs(up - down) <= 1e-9):
-                note = f"one-sided: up {_price(up, '').strip()}, down {_price(down, '').strip()}"
             rows.append({"limit": r["term"], "as written": _bound(r["limit"], r["unit"]),
                          "plan uses": _bound(r["activity"], r["unit"]), "slack": _bound(r["slack"], r["unit"]),
-                         "price": _price(r["price"], r["price_unit"]),
-                         "holds from": _bound(r["range_low"], r["unit"]), "to": _bound(r["range_high"], r["unit"]),
-                         "note": note.replace("  ", " ").strip()})
-        out.append(f"\n{h}Limits (price: change of the objective per unit increase of the limit)")
+                         "worth of one more": _one_sided(r["price_up"], r["price_unit"], r["no_plan_up"]),
+                         "holds up to": _bound(r["range_high"], r["unit"]),
+                         "cost of one less": _one_sided(r["price_down"], r["price_unit"], r["no_plan_down"]),
+                         "holds down to": _bound(r["range_low"], r["unit"])})
+        out.append(f"\n{h}Limits (worth of one more: rise of the objective per unit added to the limit; cost of one "
+                   "less: fall of the objective per unit taken off, negative where taking it off gains)")
         out.append(_table(pd.DataFrame(rows).set_index("limit"), fmt))
+    out += _gate_lines(prices, h, fmt)
+    return "\n".join(out) + "\n"
+
+
+def _reduced_cost(x: Any, unit: str, no_plan: Any) -> str:
+    if bool(no_plan):
+        return "no room as held"
+    return "-" if is_missing(x) else _price(x, unit)
+
+
+def _level_lines(prices: Any, h: str, fmt: str) -> list[str]:
+    """The reduced cost of each initiative's level."""
+    levels = prices.levels
+    if not len(levels):
+        return []
+    cur = prices.currency
+    view = pd.DataFrame({
+        "level": [_level(v) for v in levels["level"]],
+        "priced over": levels["phases"].to_list(),
+        "reduced cost": [_reduced_cost(v, u, n) for v, u, n in
+                         zip(levels["reduced_cost"], levels["unit"], levels["no_plan"], strict=True)],
+        "value lacking to enter": [money(v, cur) for v in levels["value_needed"]],
+    }, index=pd.Index(levels["initiative"], name="initiative"))
+    return [f"\n{h}Initiatives (reduced cost of the level: what one more unit of scale is worth, everything else "
+            "re-optimised; for a paused one, minus the value it lacks to enter)", _table(view, fmt)]
+
+
+def _gate_lines(prices: Any, h: str, fmt: str) -> list[str]:
     gates = prices.gates
+    out: list[str] = _level_lines(prices, h, fmt)
     if len(gates) and prices.basis == "held":
         paused = gates[(gates["decision"] == "pause") & (gates["value_needed"].fillna(0) > 0)]
         if len(paused):
@@ -321,6 +380,26 @@ def render_prices(prices: Any, fmt: str = "table") -> str:
                 pd.MultiIndex.from_frame(paused[["initiative", "phase"]]), axis=0)
             out.append(f"\n{h}Paused stages (reduced cost, the other gates held)")
             out.append(_table(view, fmt))
+    return out
+
+
+def render_value_ranges(values: pd.DataFrame, fmt: str = "table") -> str:
+    """Value ranges: how far each value may move alone before the plan stops being optimal, and what changes
+    past each end."""
+    h = "## " if fmt == "markdown" else ""
+    out = [f"\n{h}Value ranges (one value moved at a time: the plan's gate decisions and levels stay optimal within "
+           "the range; each end confirmed by re-solving the plan)"]
+    if not len(values):
+        out.append("No value ranges: the plan has no optimum.")
+        return "\n".join(out) + "\n"
+    view = pd.DataFrame({
+        "as written": [units(v, u) for v, u in zip(values["value"], values["unit"], strict=True)],
+        "holds from": [_bound(v, u) for v, u in zip(values["range_low"], values["unit"], strict=True)],
+        "to": [_bound(v, u) for v, u in zip(values["range_high"], values["unit"], strict=True)],
+        "below it": [t or "-" for t in values["flip_low"]],
+        "above it": [t or "-" for t in values["flip_high"]],
+    }, index=pd.Index(values["field"], name="value"))
+    out.append(_table(view, fmt))
     return "\n".join(out) + "\n"
 
 
@@ -329,6 +408,8 @@ def render_renegotiation(reneg: Any, fmt: str = "table", top: int = 15) -> str:
     h = "## " if fmt == "markdown" else ""
     cur = reneg.currency
     out = [f"{h}Renegotiation: which term is worth moving"]
+    if getattr(reneg, "partial", None) is not None:
+        out.append(f"PARTIAL: {reneg.partial}.")
     out += [f"- {line}" for line in reneg.summary]
     if reneg.base_objective is None:
         return "\n".join(out) + "\n"

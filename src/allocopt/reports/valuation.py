@@ -73,12 +73,7 @@ def resources_view(resources: pd.DataFrame, currency: str) -> pd.DataFrame:
 def phases_view(phases: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for row in phases.reset_index().to_dict(orient="records"):
-        note = ""
-        if not is_missing(row["price_down"]) and abs(row["price_up"] - row["price_down"]) > 1e-9 or \
-                is_missing(row["price_down"]):
-            note = f"up {_per_unit(row['price_up'], row['price_unit'])}, down " + \
-                ("closes a gate" if is_missing(row["price_down"]) else _per_unit(row["price_down"],
-                                                                                 row["price_unit"]))
+        note = _one_sided(row["price_up"], row["price_down"], row["price_unit"])
         rows.append({"resource": row["resource"], "holder": row["holder"], "phase": row["phase"],
                      "capacity": units(row["capacity"], row["unit"]), "puts in": units(row["contributed"],
                                                                                       row["unit"]),
@@ -87,6 +82,15 @@ def phases_view(phases: pd.DataFrame) -> pd.DataFrame:
                                                                                         row["unit"]),
                      "one-sided": note})
     return pd.DataFrame(rows).set_index(["resource", "holder", "phase"])
+
+
+def _one_sided(up: Any, down: Any, unit: str) -> str:
+    """The two one-sided prices where they differ; a cut with no plan at the held gates (a missing or infinite
+    price of lowering) closes a gate."""
+    closes = is_missing(down) or math.isinf(float(down))
+    if not closes and abs(up - down) <= 1e-9:
+        return ""
+    return f"up {_per_unit(up, unit)}, down " + ("closes a gate" if closes else _per_unit(down, unit))
 
 
 def _bound(x: Any, unit: str) -> str:
@@ -155,9 +159,10 @@ def render_applied(run: Any) -> str:
         created = [float(plan.gates["value"].sum()) for plan in (before, after)]
         flat = after.contributions.reset_index()
         counted = float(flat.loc[flat["resource"].isin(list(run.applied)), "money"].sum())
-        out.append(f"- value created: {money(created[0], cur)} -> {money(created[1], cur)}; total net gain as "
-                   f"counted: {money(before.objective, cur)} -> {money(after.objective, cur)} (of which "
-                   f"{money(counted, cur)} of {', '.join(run.applied)} now counts as money put in)")
+        out.append(f"- value created: {money(created[0], cur)} -> {money(created[1], cur)}; total net gain: "
+                   f"{money(before.objective, cur)} -> {money(after.objective, cur)}; {', '.join(run.applied)} "
+                   f"written in kind (in_kind: true): {money(counted, cur)} put in that weighs its holders' value "
+                   "shares and is no money spent")
         out += [f"  {line}" for line in run.diff.summary()]
         out.append("  The split of the value (what each partner receives):")
         for p in after.partners.index:

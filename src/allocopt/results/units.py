@@ -26,7 +26,10 @@ def real(x: float, scale: float = 1.0) -> float:
 
 
 def plain_number(v: float) -> str:
-    """Thousands separators; whole numbers without decimals; no '-0' from solver noise."""
+    """Thousands separators; whole numbers without decimals; no '-0' from solver noise; an infinity as '∞' and a
+    missing number as '-' (never an error)."""
+    if not math.isfinite(v):
+        return "-" if math.isnan(v) else ("∞" if v > 0 else "-∞")
     if abs(v - round(v)) < 1e-6 * max(1.0, abs(v)):
         return f"{round(v) + 0:,.0f}"
     if abs(v) >= 1000:

@@ -6,23 +6,35 @@ limit is worth, while the gate decisions stay as planned". With ``relax`` they a
 of the whole plan (gates fractional): the classic capital-rationing prices of the textbooks, whose objective is a
 bound on the plan's.
 
-Sign convention, whatever the row's direction or how it is stored: the **price** of a limit is the change of the
-objective per unit *increase* of the limit as written (capacity, total, cap, commitment minimum or maximum,
-reserve margin in points, ...). Raising a binding capacity has a positive price; raising a binding commitment
-minimum has a negative one. A limit that does not bind has price 0 and a range from the level the plan reaches to
-infinity (or from minus infinity, for a minimum).
+**At the plan's own point.** The held LP often has several optima (who funds what, when it changes nothing), and
+HiGHS may land on another one than the plan's. What the plan uses of each limit, its slack and whether it binds are
+read at the plan's point (the tables it prints); a dual of the held LP is complementary to every optimum, so a limit
+the plan leaves slack has price 0 whatever optimum HiGHS found.
+
+**Two prices per limit.** Sign convention, whatever the row's direction or how it is stored: a price is the change
+of the objective per unit *increase* of the limit as written (capacity, total, cap, commitment minimum or maximum,
+reserve margin in points, ...). The *worth of one more* unit (``price_up``) and the *cost of one less*
+(``price_down``: the objective falls by it per unit taken off) are the one-sided derivatives of the held LP's
+objective. They differ where the plan sits at a kink (a degenerate vertex), so for every limit the plan uses to the
+full both are measured by re-solving, exactly, with how far each holds (``range_high`` for the first,
+``range_low`` for the second; :mod:`allocopt.solver.onesided`). ``price`` is the worth of one more (the cost of one
+less where the limit cannot rise). A limit the plan leaves slack has both prices 0 over the whole interval in which
+the plan still fits: from the level the plan reaches to infinity (or to 0, for a minimum).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from allocopt.model.limits import Limit, limits
+from allocopt.solver.levels import GATE_COLUMNS, LEVEL_COLUMNS, ReducedCosts, gate_reduced_costs, level_reduced_costs
+from allocopt.solver.onesided import STEP, OneSided, Rows, Side, basis_range, price_of, rows_of
 
 if TYPE_CHECKING:
     from allocopt.session import Session
@@ -30,15 +42,18 @@ if TYPE_CHECKING:
 HELD_NOTE = "These prices hold while the gate decisions stay as planned (the LP with every gate and funder held)."
 RELAXED_NOTE = ("These are the prices of the LP relaxation (gates may be fractional): its objective is a bound on "
                 "the plan's, and the prices are the classic capital-rationing prices.")
-DEGENERATE_STEP = 1e-4
-"""Relative step of the re-solves that measure one-sided prices at a degenerate limit."""
 MAX_ONE_SIDED = 200
-"""At most this many degenerate limits get one-sided prices measured by re-solving."""
+"""At most this many binding limits get their one-sided prices measured by re-solving; the rest take the prices and
+ranges of the held LP's basis (exact for that basis, but one-sided only where the basis is not degenerate)."""
+PLAN_TOLERANCE = 1e-6
+"""The plan counts as an optimum of the held LP when it falls short of it by less than this share of the objective
+(the MIP's own gap tolerance)."""
+CUT_SHARE = 0.01
+"""The summary names the limit whose cut by this share of its value costs most, at its cost of one less."""
 
 PRICE_COLUMNS = ["family", "term", "partner", "initiative", "phase", "resource", "commitment", "limit", "unit",
                  "activity", "slack", "binding", "price", "price_unit", "range_low", "range_high", "degenerate",
-                 "price_up", "price_down", "path", "meaning"]
-GATE_COLUMNS = ["initiative", "phase", "decision", "reduced_cost", "value_needed", "meaning"]
+                 "price_up", "price_down", "no_plan_up", "no_plan_down", "path", "meaning"]
 
 
 @dataclass(frozen=True)
@@ -48,20 +63,61 @@ class Prices:
     limits: pd.DataFrame
     """One row per negotiable limit (see :data:`PRICE_COLUMNS`)."""
     gates: pd.DataFrame
-    """Reduced costs of the gate decisions held (see :data:`GATE_COLUMNS`)."""
+    """Reduced cost of each stage's gate column (see :data:`~allocopt.solver.levels.GATE_COLUMNS`)."""
     basis: str
     """``held`` (gate decisions held at the plan's) or ``relaxed`` (LP relaxation)."""
     objective: float | None
     """Objective of the LP the prices come from (equal to the plan's when held)."""
     currency: str
+    levels: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=LEVEL_COLUMNS))
+    """Reduced cost of each initiative's level (see :data:`~allocopt.solver.levels.LEVEL_COLUMNS`)."""
+    plan_shortfall: float = 0.0
+    """How far the plan's own objective falls short of the held LP's optimum: 0 (to the solver's tolerances) unless
+    stages the held LP does not hold shaped the plan (``participation: auto`` where a partner cannot reach its
+    stand-alone value, a fairness objective): then the prices are those of the held LP's optimum."""
+    fair_objective: str | None = None
+    """The model file's objective where it is not the total net gain: the prices are still those of the total (at
+    that objective's plan), and :attr:`note` says so."""
 
     @property
     def note(self) -> str:
-        return HELD_NOTE if self.basis == "held" else RELAXED_NOTE
+        note = HELD_NOTE if self.basis == "held" else RELAXED_NOTE
+        if self.fair_objective is not None:
+            name = self.fair_objective
+            note += (f" The model file's objective is {name}: these are the prices of the partnership's total net "
+                     f"gain at the {name} plan's gate decisions (what one more unit of a limit adds to the total, in "
+                     f"{self.currency}), not of the {name} objective itself.")
+        if self.plan_shortfall > PLAN_TOLERANCE * max(1.0, abs(self.objective or 0.0)):
+            note += (f" The plan itself falls {self.plan_shortfall:,.0f} {self.currency} short of this LP's optimum "
+                     "(stages the LP does not hold shaped it: participation that cannot hold for every partner, or "
+                     "a fairness objective): its prices are those of that optimum, and a limit the plan leaves "
+                     "slack may still have one.")
+        return note
 
     @property
     def ok(self) -> bool:
         return self.objective is not None
+
+    def costliest_cut(self) -> dict[str, Any] | None:
+        """The limit whose cut costs most: the largest cost of a cut by :data:`CUT_SHARE` of its value at its cost
+        of one less (finite; see :meth:`no_plan_if_cut`). None when no cut costs anything."""
+        table = self.limits
+        if table.empty:
+            return None
+        down = table["price_down"].astype(float)
+        cost = (down * CUT_SHARE * table["limit"].astype(float).abs()).where((down > 0) & (down < math.inf))
+        if not (cost > 0).any():
+            return None
+        row = table.iloc[int(cost.fillna(-math.inf).to_numpy().argmax())]
+        return {"term": row["term"], "cost_of_one_less": float(row["price_down"]), "price_unit": row["price_unit"],
+                "unit": row["unit"], "share": CUT_SHARE, "cost_of_cut": float(cost.max()),
+                "holds_down_to": float(row["range_low"])}
+
+    def no_plan_if_cut(self) -> list[str]:
+        """The limits that cannot be cut at all while the gate decisions stay as planned (the held LP has no plan
+        below them)."""
+        table = self.limits
+        return [] if table.empty else [str(t) for t in table.loc[table["no_plan_down"].astype(bool), "term"]]
 
 
 def _format_meaning(template: str, labels: dict[str, str]) -> str:
@@ -72,16 +128,7 @@ def _format_meaning(template: str, labels: dict[str, str]) -> str:
     return template.format_map(Safe(labels))
 
 
-def _rows_of(session: Session, limit: Limit) -> list[tuple[int, str, float]]:
-    out = []
-    for effect in limit.bounds:
-        row = session.row(effect.row)
-        if row is not None:
-            out.append((row, effect.side, effect.slope))
-    return out
-
-
-def _feasible_interval(limit: Limit, rows: list[tuple[int, str, float]], duals: Any) -> tuple[float, float]:
+def _feasible_interval(limit: Limit, rows: Rows, duals: Any) -> tuple[float, float]:
     """The values of the limit for which the plan's row activities still fit every row it bounds."""
     lo, hi = -math.inf, math.inf
     v0 = limit.value
@@ -101,42 +148,6 @@ def _feasible_interval(limit: Limit, rows: list[tuple[int, str, float]], duals: 
     return lo, hi
 
 
-def _price_of(limit: Limit, rows: list[tuple[int, str, float]], session: Session, duals: Any) -> float:
-    price = sum(float(duals.row_dual[row]) * slope for row, _side, slope in rows)
-    for effect in limit.coefficients:
-        row = session.row(effect.row)
-        col = session.column(effect.var)
-        if row is None or col is None:
-            continue
-        price -= float(duals.row_dual[row]) * float(duals.col_value[col]) * effect.slope
-    return price
-
-
-def _binding(rows: list[tuple[int, str, float]], duals: Any, tol: float) -> list[tuple[int, str, float]]:
-    return [r for r in rows if not duals.basic[r[0]] and abs(duals.row_dual[r[0]]) > tol]
-
-
-def _valid_range(limit: Limit, rows: list[tuple[int, str, float]], duals: Any,
-                 feasible: tuple[float, float], tol: float) -> tuple[float, float]:
-    """The interval of the limit over which its price holds: from HiGHS's ranging of the binding rows (mapped
-    through each row's slope), or the feasible half-line when nothing binds."""
-    binding = _binding(rows, duals, tol)
-    if limit.coefficients and not limit.bounds:
-        return math.nan, math.nan
-    if not binding:
-        return feasible
-    if not duals.ranging:
-        return math.nan, math.nan
-    v0 = limit.value
-    lo, hi = -math.inf, math.inf
-    for row, side, slope in binding:
-        b = duals.row_upper[row] if side == "upper" else duals.row_lower[row]
-        dn, up = duals.bound_dn[row], duals.bound_up[row]
-        ends = [v0 + (x - b) / slope if math.isfinite(x) else (x if slope > 0 else -x) for x in (dn, up)]
-        lo, hi = max(lo, min(ends)), min(hi, max(ends))
-    return lo, hi
-
-
 def shadow_prices(session: Session, *, relax: bool = False) -> Prices:
     """The prices of every negotiable limit of the session's partnership, at its latest plan (solved first if
     needed), or of the LP relaxation with ``relax``."""
@@ -149,140 +160,116 @@ def shadow_prices(session: Session, *, relax: bool = False) -> Prices:
         if duals is None:
             return Prices(pd.DataFrame(columns=PRICE_COLUMNS), pd.DataFrame(columns=GATE_COLUMNS),
                           "relaxed" if relax else "held", None, cur)
-        return _price_table(session, duals, relax, cur)
+        found = _price_table(session, duals, relax, cur)
+    from allocopt.solver.objectives import is_utilitarian
+
+    name = session.spec.objective.name
+    return found if is_utilitarian(name) else dataclasses.replace(found, fair_objective=name)
 
 
 def _price_table(session: Session, duals: Any, relax: bool, cur: str) -> Prices:
-    data = session.data
-    from allocopt.model.registry import FAMILIES
-
+    """Every limit's row of the prices table, read at the plan's own point (or the relaxation's optimum): what the
+    plan uses of it and its slack there, and, for a limit the plan uses to the full, both one-sided prices and how
+    far each holds, measured by re-solving the held LP (:mod:`allocopt.solver.onesided`)."""
     values = session.highs.values(duals.col_value)
-    scale = max(1.0, abs(duals.objective))
-    tol = 1e-9 * scale
+    tol = 1e-9 * max(1.0, abs(duals.objective))
+    sided = OneSided(session, duals.objective)
+    budget = MAX_ONE_SIDED
     records: list[dict[str, Any]] = []
-    measured: list[tuple[int, Limit]] = []
-    for limit in limits(data):
-        rows = _rows_of(session, limit)
+    for limit in limits(session.data):
+        rows = rows_of(session, limit)
         if not rows and not limit.coefficients:
             continue
-        price = _price_of(limit, rows, session, duals)
-        if abs(price) <= tol:
-            price = 0.0
-        if limit.activity_of is not None:
-            activity = limit.activity_of(values)
-            feasible = (activity, math.inf) if limit.kind == "upper" else (-math.inf, activity)
+        record, feasible = _usage(limit, rows, duals, values, cur)
+        if not record["binding"]:  # slack at the plan: free within the whole interval the plan fits
+            up, down = Side(0.0, feasible[1]), Side(0.0, feasible[0])
+        elif budget > 0:
+            budget -= 1
+            price = price_of(limit, rows, session, duals)
+            lo, hi = basis_range(limit, rows, duals, limit.value) if rows else (math.nan, math.nan)
+            proven = _proven(limit, rows, duals, lo, hi)
+            up = sided.side(limit, rows, 1.0, basis=(price, hi, proven))
+            down = sided.side(limit, rows, -1.0, basis=(price, lo, proven))
         else:
-            feasible = _feasible_interval(limit, rows, duals)
-            activity = feasible[0] if limit.kind == "upper" else feasible[1]
-        if not math.isfinite(activity):
-            activity = math.nan
-        slack = abs(limit.value - activity) if math.isfinite(activity) else math.nan
-        if math.isfinite(slack) and slack <= 1e-9 * max(1.0, abs(limit.value)):
-            slack = 0.0
-        low, high = _valid_range(limit, rows, duals, feasible, tol)
-        if price == 0.0 and not _binding(rows, duals, tol) and math.isfinite(activity) and not limit.coefficients:
-            low, high = (activity, math.inf) if limit.kind == "upper" else (-math.inf, activity)
-        binding = price != 0.0 or slack == 0.0
-        is_degenerate = False
-        if binding and duals.ranging and limit.bounds:
-            width = 1e-9 * max(1.0, abs(limit.value))
-            is_degenerate = (math.isfinite(low) and abs(limit.value - low) <= width) or \
-                            (math.isfinite(high) and abs(high - limit.value) <= width) or \
-                            (price == 0.0 and slack == 0.0)
-        family = FAMILIES.get(limit.family)
-        meaning = _format_meaning(family.dual_meaning, limit.labels) if family else limit.text
-        records.append({
-            "family": limit.family, "term": limit.name,
-            "partner": limit.labels.get("partner"), "initiative": limit.labels.get("initiative"),
-            "phase": limit.labels.get("phase"), "resource": limit.labels.get("resource"),
-            "commitment": limit.labels.get("commitment"),
-            "limit": limit.value, "unit": limit.unit, "activity": activity, "slack": slack, "binding": binding,
-            "price": price, "price_unit": f"{cur} per {limit.unit}" if limit.unit != cur else f"{cur} per {cur}",
-            "range_low": low, "range_high": high, "degenerate": is_degenerate,
-            "price_up": price, "price_down": price, "path": limit.path, "meaning": meaning,
-        })
-        if is_degenerate or limit.coefficients:
-            measured.append((len(records) - 1, limit))
-    if measured:
-        _one_sided_prices(session, measured[:MAX_ONE_SIDED], records, duals.objective)
+            up, down = _from_basis(limit, rows, session, duals)
+        _set_prices(record, limit, up, down, tol)
+        records.append(record)
     table = pd.DataFrame.from_records(records, columns=PRICE_COLUMNS)
-    gates = _gate_reduced_costs(session, duals, values, relax, tol)
-    return Prices(table, gates, "relaxed" if relax else "held", duals.objective, cur)
+    levels = level_reduced_costs(session, ReducedCosts(session, duals.objective), values, relax)
+    gates = gate_reduced_costs(session, duals, values, relax, levels, tol)
+    return Prices(table, gates, "relaxed" if relax else "held", duals.objective, cur, levels, duals.shortfall)
 
 
-def move_limit(session: Session, limit: Limit, delta: float) -> None:
-    """Move a limit by ``delta`` (in its unit) in place in HiGHS: its row bounds and coefficients. Moving it back by
-    ``-delta`` undoes it exactly (to rounding)."""
-    idx: list[int] = []
-    lower: list[float] = []
-    upper: list[float] = []
-    for row, side, slope in _rows_of(session, limit):
-        idx.append(row)
-        lower.append(delta * slope if side == "lower" else 0.0)
-        upper.append(delta * slope if side == "upper" else 0.0)
-    session.highs.shift_row_bounds(idx, lower, upper)
-    entries = []
-    for effect in limit.coefficients:
-        at, col = session.row(effect.row), session.column(effect.var)
-        if at is not None and col is not None:
-            entries.append((at, col, delta * effect.slope))
-    session.highs.shift_coefficients(entries)
+def _usage(limit: Limit, rows: Rows, duals: Any, values: dict[str, dict[Any, float]],
+           cur: str) -> tuple[dict[str, Any], tuple[float, float]]:
+    """The limit's row of the table without its prices (what the plan uses of it, its slack, whether it binds),
+    and the interval of the limit over which the plan still fits."""
+    from allocopt.model.registry import FAMILIES
+
+    v0 = limit.value
+    width = 1e-9 * max(1.0, abs(v0))
+    feasible = _feasible_interval(limit, rows, duals) if rows else (-math.inf, math.inf)
+    edge = feasible[0] if limit.kind == "upper" else feasible[1]
+    activity = limit.activity_of(values) if limit.activity_of is not None else edge
+    if not math.isfinite(activity):
+        activity = math.nan
+    slack = abs(v0 - activity) if math.isfinite(activity) else math.nan
+    if math.isfinite(slack) and slack <= width:
+        slack = 0.0
+    # measured unless clearly slack: a plan found within the MIP's tolerances may leave a hair of slack in a
+    # limit that every optimum of the held LP uses to the full (then its rows have a dual)
+    near = 1e-6 * max(1.0, abs(v0))
+    at_edge = any(math.isfinite(e) and abs(v0 - e) <= near for e in feasible)
+    priced = any(abs(float(duals.row_dual[row])) > 1e-9 for row, _side, _slope in rows)
+    binding = bool(limit.coefficients) or at_edge or priced or not rows
+    family = FAMILIES.get(limit.family)
+    record = {
+        "family": limit.family, "term": limit.name,
+        "partner": limit.labels.get("partner"), "initiative": limit.labels.get("initiative"),
+        "phase": limit.labels.get("phase"), "resource": limit.labels.get("resource"),
+        "commitment": limit.labels.get("commitment"),
+        "limit": v0, "unit": limit.unit, "activity": activity, "slack": slack, "binding": binding,
+        "price_unit": f"{cur} per {limit.unit}" if limit.unit != cur else f"{cur} per {cur}",
+        "path": limit.path,
+        "meaning": _format_meaning(family.dual_meaning, limit.labels) if family else limit.text,
+    }
+    low, high = limit.domain
+    return record, (max(feasible[0], low), min(feasible[1], high))
 
 
-def _one_sided_prices(session: Session, measured: list[tuple[int, Limit]], records: list[dict[str, Any]],
-                      objective: float) -> None:
-    """Where the LP's dual is not unique (a degenerate limit, or a limit that enters as a coefficient, whose
-    parallel rows bind together), the price up differs from the price down: measure each by moving the limit a
-    small step in place and re-solving the held LP from the current basis (the caller holds the LP)."""
-    for n, limit in measured:
-        step = DEGENERATE_STEP * max(1.0, abs(limit.value))
-        sides: dict[float, float] = {}
-        for sign in (1.0, -1.0):
-            move_limit(session, limit, sign * step)
-            try:
-                moved = session.lp_objective()
-            finally:
-                move_limit(session, limit, -sign * step)
-            sides[sign] = math.nan if moved is None else (moved - objective) / (sign * step)
-        tol = 1e-7 * max(1.0, abs(objective)) / step
-        up, down = (0.0 if abs(x) <= tol else x for x in (sides[1.0], sides[-1.0]))
-        records[n]["price_up"], records[n]["price_down"] = up, down
-        if limit.coefficients:
-            records[n]["price"] = up if limit.kind == "upper" or limit.value > 0 else down
-            records[n]["degenerate"] = not (math.isfinite(up) and math.isfinite(down) and
-                                            abs(up - down) <= 1e-6 * max(1.0, abs(up), abs(down)))
-            records[n]["binding"] = records[n]["price"] != 0.0 or records[n]["binding"]
+def _proven(limit: Limit, rows: Rows, duals: Any, low: float, high: float) -> bool:
+    """Whether the held LP's own basis is optimal on both sides of the limit as written, so that its dual is both
+    one-sided prices: a limit of one row (and no coefficient), at its bound in the basis, strictly inside the range
+    HiGHS's ranging gives it."""
+    if len(rows) != 1 or limit.coefficients or not duals.ranging or duals.basic[rows[0][0]]:
+        return False
+    margin = STEP * max(1.0, abs(limit.value))
+    return low + margin < limit.value < high - margin
 
 
-def _gate_reduced_costs(session: Session, duals: Any, values: dict[str, dict[Any, float]],
-                        relax: bool, tol: float = 0.0) -> pd.DataFrame:
-    """For each stage: its decision and the reduced cost of its gate column (the change of the objective per unit
-    of opening it, with everything else held); for a paused stage, the extra value it would need before
-    proceeding pays. A reduced cost within ``tol`` (solver noise, as for prices) is 0."""
-    from allocopt.solver.tables import stage_levels
+def _from_basis(limit: Limit, rows: Rows, session: Session, duals: Any) -> tuple[Side, Side]:
+    """Prices and range from the held LP's basis alone (past :data:`MAX_ONE_SIDED`)."""
+    price = price_of(limit, rows, session, duals)
+    low, high = basis_range(limit, rows, duals, limit.value) if rows and not limit.coefficients else \
+        (math.nan, math.nan)
+    return Side(price, high, exact=False), Side(price, low, exact=False)
 
-    data = session.data
-    levels = stage_levels(data, values)
-    rows = []
-    for i, t in data.STAGES:
-        col = session.column(("proceed", (i, t)))
-        rc = float(duals.col_dual[col]) if col is not None else math.nan
-        rc = 0.0 if abs(rc) <= tol else rc
-        level = levels[i, t]
-        decision = "pause" if level == 0 else ("proceed" if level == 1 else "adjust")
-        if relax:
-            raw = values.get("proceed", {}).get((i, t), 0.0)
-            decision = f"{raw:.0%} open"
-        needed = max(0.0, -rc) if decision == "pause" and math.isfinite(rc) else math.nan
-        if decision == "pause":
-            meaning = (f"opening {i} in {t} would change the objective by {rc:,.0f} per full stage at first; it "
-                       f"would need about {needed:,.0f} more value to pay") if needed > 0 else \
-                      f"opening {i} in {t} would not lower the objective at first; other rules keep it paused"
-        else:
-            meaning = f"holding {i} open in {t} is worth {rc:,.0f} at the margin"
-        rows.append({"initiative": i, "phase": t, "decision": decision, "reduced_cost": rc, "value_needed": needed,
-                     "meaning": meaning})
-    return pd.DataFrame.from_records(rows, columns=GATE_COLUMNS)
+
+def _set_prices(record: dict[str, Any], limit: Limit, up: Side, down: Side, tol: float) -> None:
+    """The prices of one row of the table: worth of one more (``price_up``), cost of one less (``price_down``),
+    the ``price`` (of raising, or of lowering where the limit cannot rise) and the range the two hold over."""
+    price_up, price_down = (0.0 if abs(p) <= tol else p for p in (up.price, down.price))
+    record["price_up"], record["price_down"] = price_up, price_down
+    record["no_plan_up"], record["no_plan_down"] = price_up == -math.inf, price_down == math.inf
+    record["price"] = price_up if not math.isnan(price_up) else price_down
+    record["range_low"], record["range_high"] = down.end, up.end
+    if limit.coefficients:
+        record["range_low"] = record["range_high"] = math.nan
+    both = [p for p in (price_up, price_down) if not math.isnan(p)]
+    record["degenerate"] = len(both) == 2 and not (
+        math.isfinite(price_up) and math.isfinite(price_down) and
+        abs(price_up - price_down) <= 1e-6 * max(1.0, abs(price_up), abs(price_down)))
+    record["binding"] = record["binding"] and (record["slack"] == 0.0 or any(p != 0 for p in both))
 
 
 def finite(x: Any) -> bool:

@@ -44,6 +44,23 @@ class ModelEdits:
         upper = np.where(np.isfinite(upper), upper + np.array([total[r][1] for r in order]), upper)
         self.highs.changeRowsBounds(len(idx), idx, lower, upper)
 
+    @contextlib.contextmanager
+    def restored(self, rows: list[int], cells: list[tuple[int, int]] | None = None) -> Iterator[None]:
+        """Within the block, the bounds of ``rows`` and the coefficients of ``cells`` ((row, column) pairs) may be
+        changed; on leaving they are exactly as they were (no rounding from moving there and back)."""
+        idx = np.asarray(sorted({int(r) for r in rows}), dtype=np.int32)
+        lower, upper = self.row_bounds(idx) if len(idx) else (np.zeros(0), np.zeros(0))
+        kept = {(int(r), int(c)): self.coefficient(r, c) for r, c in cells or ()}
+        try:
+            yield
+        finally:
+            if len(idx):
+                self.highs.changeRowsBounds(len(idx), idx, lower, upper)
+            for (row, col), value in kept.items():
+                if self.coefficient(row, col) != value:
+                    self.highs.changeCoeff(row, col, value)
+                    self._rows_read[row][col] = value
+
     def coefficient(self, row: int, col: int) -> float:
         """The matrix coefficient of column ``col`` in row ``row`` (0 where there is none). Rows read once are
         remembered (and kept up to date by :meth:`shift_coefficients`)."""

@@ -45,6 +45,7 @@ import numpy as np
 
 from allocopt.errors import SolverError
 from allocopt.results.result import Termination, gap_text
+from allocopt.results.units import plain_number, real
 
 if TYPE_CHECKING:
     from allocopt.session import Session
@@ -587,9 +588,10 @@ def tie_break_note(st: Stages, before: dict[str, float], after: dict[str, float]
     if moved <= 1e-6 * st.scale:
         return ("Tie-break (leximin): no other plan reaching the objective's optimum splits the gains more "
                 "equally; the split shown is unique.")
+    after_text, before_text = (plain_number(real(x, st.scale)) for x in (lowest_after, lowest_before))
     return ("Tie-break (leximin): several plans reach the objective's optimum and split it differently; the split "
-            f"shown is the most equal of them (the smallest weighted gain above stand-alone is {lowest_after:,.0f}, "
-            f"against {lowest_before:,.0f} in the first plan found).")
+            f"shown is the most equal of them (the smallest weighted gain above stand-alone is {after_text}, "
+            f"against {before_text} in the first plan found).")
 
 
 def returns(st: Stages) -> dict[str, float]:

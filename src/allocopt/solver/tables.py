@@ -58,7 +58,7 @@ def solution_tables(d: ModelData, values: dict[str, dict[Any, float]]) -> dict[s
     gates = _gate_rows(d, levels)
     contributions, money, used = _contribution_rows(d, values)
     benefits, benefit_of = _benefit_rows(d, values, levels, money)
-    partners = _partner_rows(d, money, benefit_of)
+    partners = _partner_rows(d, _spent(d, contributions), benefit_of)
     capacity = _capacity_rows(d, used)
     commitments = _commitment_rows(d, contributions)
     return {
@@ -136,9 +136,19 @@ def _benefit_rows(d: ModelData, values: dict[str, dict[Any, float]], levels: dic
     return benefits, benefit_of
 
 
+def _spent(d: ModelData, contributions: list[dict[str, Any]]) -> dict[tuple[str, str], float]:
+    """The money each partner spends on each initiative: the contributions' money, without in-kind resources
+    (whose unit value weighs only the value shares)."""
+    spent: dict[tuple[str, str], float] = {}
+    for row in contributions:
+        key = (row["partner"], row["initiative"])
+        spent[key] = spent.get(key, 0.0) + (0.0 if d.cash_value[row["resource"]] == 0 else row["money"])
+    return spent
+
+
 def _partner_rows(d: ModelData, money: dict[tuple[str, str], float],
                   benefit_of: dict[str, float]) -> list[dict[str, Any]]:
-    """Each partner's contribution, benefit, net gain and return."""
+    """Each partner's contribution (the money it spends), benefit, net gain and return."""
     inst = d.instance
     spent_by: dict[str, float] = {}
     for (q, _i), cash in money.items():
