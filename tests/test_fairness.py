@@ -302,7 +302,7 @@ def test_a_tie_break_stopped_short_says_why_and_how_far_it_got(termination: str,
                            solution_status=SolutionStatus.FEASIBLE if plan else SolutionStatus.NONE,
                            objective=1.0 if plan else None, bound=None, gap=0.125 if plan else None, handoff_s=0.0,
                            solve_s=0.0, highs_s=0.0, version="")
-    engine = SimpleNamespace(leximin_done=(done, 4))
+    engine = SimpleNamespace(leximin_done=(done, 4), ladder_stop_through=None)
     note = tie_break_failed_note(engine, outcome)  # type: ignore[arg-type]
     assert expected in note
     assert tie_break_stop(engine, outcome, True) == {  # type: ignore[arg-type]
@@ -310,14 +310,37 @@ def test_a_tie_break_stopped_short_says_why_and_how_far_it_got(termination: str,
         "stage_gap": 0.125 if plan else None, "objective_proven": True}
 
 
-def test_a_tie_break_stopped_at_a_node_limit_says_what_is_proven_and_what_stopped() -> None:
+def test_a_tie_break_stopped_proving_a_level_names_its_stages_and_what_is_proven() -> None:
+    """The LP-first ladder proves a level of equal gains (stages 2 to 4 of 5) with one MILP; stopped there, the note
+    names the stages it was proving, the gap of the last, and the stages proven before."""
+    from types import SimpleNamespace
+
+    from allocopt.results.result import SolutionStatus, Termination
+    from allocopt.solver.highs import SolveOutcome
+    from allocopt.solver.stages import tie_break_failed_note
+
+    outcome = SolveOutcome(termination=Termination.TIME_LIMIT, solution_status=SolutionStatus.FEASIBLE,
+                           objective=1.0, bound=None, gap=0.02, handoff_s=0.0, solve_s=0.0, highs_s=0.0, version="")
+    engine = SimpleNamespace(leximin_done=(1, 5), ladder_stop_through=4)
+    assert tie_break_failed_note(engine, outcome) == (  # type: ignore[arg-type]
+        "The leximin tie-break stopped at the time limit in stage 2 of 5, before proving that stages 2 to 4 (partners "
+        "at one level of gain) are at their optimum (the gap of stage 4: 2.00%): the split shown is the best found, "
+        "not proven the most equal; its first 1 stages are proven.")
+
+
+def test_a_tie_break_stopped_at_a_node_limit_says_what_is_proven_and_what_stopped(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     """Item 12: a default solve whose tie-break stopped at a limit printed "NOT proven optimal ... gap 0.00%". On the
     generated 5x50x4x2 partnership (seed 0) with HiGHS's mip_max_nodes at 10 (reproducible, unlike a time limit),
-    participation and the total net gain are proven within 10 nodes, the first leximin stage is not. The status says
-    the total is proven (gap 0.00%: the same total as without the limit), that the tie-break stopped at the node
-    limit in stage 1 of 5, and that the split is that stage's best found; the result records it for machines."""
+    participation and the total net gain are proven within 10 nodes, the first leximin stage solved as a MILP of its
+    own is not (the LP-first ladder proves every stage within 10 nodes there: its stages are solved one MILP each,
+    as before issue 20, to stop one). The status says the total is proven (gap 0.00%: the same total as without the
+    limit), that the tie-break stopped at the node limit in stage 1 of 5, and that the split is that stage's best
+    found; the result records it for machines."""
     from allocopt.reports.text import status_line
+    from allocopt.solver.stages import StageEngine
 
+    monkeypatch.setattr(StageEngine, "lp_first", False)
     inst = allocopt.instance_from_dict(generate_instance(5, 50, 4, 2, seed=0))
     spec = model_spec_from_dict({"solver": {"highs_options": {"mip_max_nodes": 10}}})
     limited, free_ = allocopt.solve(inst, spec), allocopt.solve(inst)
@@ -450,6 +473,16 @@ def test_compare_on_local_workers_equals_the_serial_comparison() -> None:
             pd.testing.assert_frame_equal(df, p_plans[label][name], check_exact=True)
     assert s_table["price_of_fairness"].notna().all()
     pd.testing.assert_frame_equal(serial.changes, parallel.changes, check_exact=True)
+
+
+@pytest.mark.parametrize("between", [None, ("cobalt-software", "northfield-manufacturing")])
+def test_frontier_on_local_workers_equals_the_serial_frontier(between: tuple[str, str] | None) -> None:
+    """Each point of the frontier is one MILP solved cold on a fresh extension of the model: as executor tasks on
+    two processes, the same table as one after another on the session, to the last bit."""
+    serial = frontier(INSTANCES / "joint-venture.yaml", points=4, between=between)
+    parallel = frontier(INSTANCES / "joint-venture.yaml", points=4, between=between, workers=2)
+    assert len(serial) == 4
+    pd.testing.assert_frame_equal(serial, parallel, check_exact=True)
 
 
 def test_compare_refuses_workers_and_dask_together() -> None:

@@ -225,9 +225,13 @@ def compare(instance: Path, model_file: Path | None, objectives: str, time_limit
               "(or was changed since)")
 @click.option("--format", "fmt", type=click.Choice(["table", "markdown", "json", "csv"]), default="table",
               show_default=True, help="What to print on stdout")
+@click.option("--workers", type=click.IntRange(1, 256), help="Solve the points on this many local processes")
+@click.option("--dask", "dask_address", metavar="ADDRESS", help="Solve the points on the Dask cluster at ADDRESS "
+              "(needs allocopt[dask])")
 @handle_errors
 def frontier(instance: Path, model_file: Path | None, points: int, between: str, time_limit: float | None,
-             chart: Path | None, force: bool, fmt: str, quiet: bool) -> None:
+             chart: Path | None, force: bool, fmt: str, quiet: bool, workers: int | None,
+             dask_address: str | None) -> None:
     """The Pareto frontier of INSTANCE by the epsilon-constraint method, exact at each point: the total net gain
     against the smallest gain above stand-alone, or one partner's gain against another's."""
     from allocopt.fairness.compare import frontier as frontier_of
@@ -251,9 +255,12 @@ def frontier(instance: Path, model_file: Path | None, points: int, between: str,
     if pair is not None and (pair[0] == pair[1] or any(p not in inst.partners for p in pair)):
         raise click.BadParameter(f"'{between}' does not name two partners of {instance}: give total,min_gain or two "
                                  f"of {', '.join(inst.partners)}", param_hint="--between")
+    if workers is not None and dask_address is not None:
+        raise click.UsageError("give either --workers or --dask, not both")
     budget = Budget(time_limit)
     with status_line(points, "solving frontier points", quiet, budget) as bar:
-        table = frontier_of(inst, points, pair, load_model_spec(model_file), budget=budget, progress=bar)
+        table = frontier_of(inst, points, pair, load_model_spec(model_file), budget=budget, progress=bar,
+                            workers=workers, dask=dask_address)
     partial = table.attrs["partial"]
     if table.empty:
         end_of_job(partial or (None if not budget.expired() else

@@ -195,15 +195,18 @@ def _shares(result: Result) -> dict[tuple[str, str], float]:
 
 def frontier(instance: Instance | str | Path, points: int = 11, between: tuple[str, str] | None = None,
              spec: ModelSpec | str | Path | None = None, *, time_limit: float | None = None,
-             budget: Budget | float | None = None, progress: Progress | None = None) -> pd.DataFrame:
+             workers: int | None = None, dask: str | Any | None = None, budget: Budget | float | None = None,
+             progress: Progress | None = None) -> pd.DataFrame:
     """The Pareto frontier (epsilon-constraint, exact at each point) between the total net gain and the smallest
-    gain above stand-alone, or between two partners' gains (``between=(a, b)``).
+    gain above stand-alone, or between two partners' gains (``between=(a, b)``). Its range is found on one session;
+    its points run there one after another, or with ``workers`` (local processes) or ``dask`` (a cluster's
+    address or client) as independent tasks, with the same results (each point is solved cold either way).
 
     ``time_limit`` is each solve's limit; ``budget`` (seconds or a :class:`~allocopt.progress.Budget`) the whole
     job's: each solve gets at most what is left, no point is started after its end, and ``df.attrs["partial"]``
     says so (``None`` for a whole frontier). ``progress`` is told of each point solved."""
     from allocopt.errors import InstanceError, Problem
-    from allocopt.fairness.frontier import frontier_points
+    from allocopt.fairness.frontier import frontier_floors, frontier_points, frontier_range
     from allocopt.session import Session
 
     inst = instance if isinstance(instance, Instance) else load_instance(instance)
@@ -221,8 +224,32 @@ def frontier(instance: Instance | str | Path, points: int = 11, between: tuple[s
         if progress is not None:
             progress(n)
 
-    with job.applied(), Session(inst, base, time_limit=time_limit) as session:
-        rows = frontier_points(session, between, points, progress=step, stop=job.expired)
+    with job.applied():
+        with Session(inst, base, time_limit=time_limit) as session:
+            if workers is None and dask is None:
+                rows = frontier_points(session, between, points, progress=step, stop=job.expired)
+            else:
+                found = frontier_range(session, between)
+                solver = session.spec.solver
+        if workers is not None or dask is not None:
+            rows = [] if found is None else _frontier_as_tasks(
+                inst, base.model_copy(update={"solver": solver}), between, frontier_floors(*found, points),
+                time_limit, (workers, dask), job, step)
     df = pd.DataFrame.from_records(rows)
     df.attrs["partial"] = job.ran_out(tried[0], points, "points") if job.expired() and tried[0] < points else None
     return df
+
+
+def _frontier_as_tasks(inst: Instance, spec: ModelSpec, between: tuple[str, str] | None, floors: list[float],
+                       time_limit: float | None, where: tuple[int | None, str | Any | None], budget: Budget,
+                       progress: Progress | None) -> list[dict[str, Any]]:
+    """The frontier's points as executor tasks (``where``: workers, dask), one MILP each, solved cold."""
+    from allocopt.fairness.frontier import frontier_point_task
+    from allocopt.solver.executor import open_executor
+
+    data = inst.model_dump(mode="json", exclude_unset=True)
+    tasks = [{"instance": data, "spec": spec.model_dump(mode="json"), "between": between, "floor": floor,
+              "point": k + 1, "time_limit": time_limit} for k, floor in enumerate(floors)]
+    with open_executor(workers=where[0], dask=where[1]) as executor:
+        ran = executor.run(frontier_point_task, tasks, progress, budget)
+    return [row for row in ran.answers if row is not None]

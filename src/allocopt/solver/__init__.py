@@ -9,5 +9,6 @@ solve and its statuses), made of :mod:`~allocopt.solver.components` (Pyomo compo
 check of a model file's HiGHS options), :mod:`~allocopt.solver.export` (LP and MPS files), :mod:`~allocopt.solver.lp`
 (plain LPs) and :mod:`~allocopt.solver.native` (the ``highspy`` names they share). On top of the session: the
 objectives (:mod:`~allocopt.solver.objectives`), the staged solve (:mod:`~allocopt.solver.fair` over
-:mod:`~allocopt.solver.stages`) and the prices of the held LP (:mod:`~allocopt.solver.duals`); model-file checks in
+:mod:`~allocopt.solver.stages`, its leximin ladder run LP first by :mod:`~allocopt.solver.ladder`) and the prices of
+the held LP (:mod:`~allocopt.solver.duals`); model-file checks in
 :mod:`~allocopt.solver.specs`."""

@@ -107,6 +107,8 @@ def _staged(session: Session, st: Stages, objective: Objective, spec: ModelSpec)
     stage_value = result.info.pop("_stage_value", first_value)
     if objective.unique_gains(spec.objective, result.info):  # holding its value within a tolerance would blur them
         result.info.pop("_objective", None)
+    if objective.utilitarian and result.outcome.termination == Termination.OPTIMAL:
+        st.bound_the_sum(result.outcome.bound)
     if spec.tie_break == "leximin" and objective.breaks_ties() and \
             ("_objective" in result.info or result.info.get("_held")):
         _tie_break(st, result, float(stage_value or 0.0))

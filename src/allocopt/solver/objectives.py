@@ -110,8 +110,9 @@ class MaxMin(Objective):
 
 
 class Leximin(Objective):
-    """n MILPs (ordered sums, Ogryczak): stage k maximises the sum of the k smallest ``w_p g_p``,
-    ``k r_k - sum_p d_pk`` with ``d_pk >= r_k - w_p g_p, d_pk >= 0``, then holds it."""
+    """n stages (ordered sums, Ogryczak): stage k maximises the sum of the k smallest ``w_p g_p``,
+    ``k r_k - sum_p d_pk`` with ``d_pk >= r_k - w_p g_p, d_pk >= 0``, then holds it; run LP first, with a MILP per
+    level of equal gains (:mod:`allocopt.solver.ladder`)."""
 
     def first_stage(self, st: Stages, spec: ObjectiveSpec) -> FairSolve:
         staged = st.leximin()

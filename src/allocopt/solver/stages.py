@@ -10,8 +10,10 @@ objective           how it is solved
 =================== =====================================================================================
 utilitarian         one MILP: ``max sum_p w_p net_gain_p`` (the model's own objective; alias total_net_gain)
 maxmin              one MILP: ``max t`` with ``t <= w_p g_p``
-leximin             n MILPs (ordered sums, Ogryczak): stage k maximises the sum of the k smallest ``w_p g_p``,
-                    ``k r_k - sum_p d_pk`` with ``d_pk >= r_k - w_p g_p, d_pk >= 0``, then holds it
+leximin             n stages (ordered sums, Ogryczak): stage k maximises the sum of the k smallest ``w_p g_p``,
+                    ``k r_k - sum_p d_pk`` with ``d_pk >= r_k - w_p g_p, d_pk >= 0``, then holds it; each stage
+                    an LP on the best plan's gates, a MILP per level of equal gains to prove it
+                    (:mod:`allocopt.solver.ladder`)
 nash, alpha_fair    cutting planes: ``max sum_p w_p u_p`` with tangent cuts ``u_p <= U(a) + U'(a)(x_p - a)`` of the
                     concave utility ``U`` (log for nash, ``x^(1-alpha)/(1-alpha)`` otherwise) of the scaled gain
                     ``x_p = g_p / S``; cuts are added at the incumbent until the cut model's objective is within the
@@ -37,7 +39,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -170,6 +172,13 @@ class StageEngine:
         ladder ends there, and the plan is that stage's best found (or, with no plan, the stage before's)."""
         self.unproven: list[Termination] = []
         """Terminations of stages that stopped with a plan but without proof (a time limit, Ctrl-C)."""
+        self.ladder_stop_through: int | None = None
+        """Where the MILP that stopped the ladder was proving a whole level: its last stage."""
+        self.sum_ceiling: float | None = None
+        """A proven upper bound on ``sum_p w_p g_p`` over the plans the held optima allow (set where the held
+        objective is the total net gain): the leximin ladder's last stage needs no MILP where a plan reaches it."""
+        self.ladder_top: float | None = None
+        """The value the last leximin stage proven was held at (the ordering stage holds the last one at it)."""
 
     def solve(self, objective: dict[int, float], warm: bool = True, rel_gap: float | None = None,
               retry: bool = False) -> SolveOutcome:
@@ -230,6 +239,12 @@ class StageEngine:
         self.held.append((row, dict(objective)))
         return row
 
+    def hold_at(self, row: int, objective: dict[int, float], value: float) -> None:
+        """:meth:`hold` on a row added beforehand, free until now (its entries are ``objective``'s)."""
+        self.hs.set_row_bounds(row, value - self.slack(value))
+        self.hold_rows.append(row)
+        self.held.append((row, dict(objective)))
+
     def weighted_gain(self, p: str) -> dict[int, float]:
         return {self.gain[p]: self.weight[p]}
 
@@ -270,9 +285,14 @@ class StageEngine:
         self.hold(objective, -shortfall)
         return outcome, missing
 
+    lp_first: ClassVar[bool] = True
+    """Solve the leximin ladder LP first (:mod:`allocopt.solver.ladder`); False: one MILP per stage, as before."""
+
     def leximin(self, start_stage: int = 1, stages: int | None = None) -> SolveOutcome | None:
         """Ordered-sum leximin, stages ``start_stage..stages``: stage k maximises the sum of the k smallest weighted
-        gains and holds it. Returns the last outcome (None if a stage found no plan).
+        gains and holds it. Returns the last outcome (None if a stage found no plan). Each stage runs as an LP on the
+        gates of the best plan found so far, with a MILP per level of equal gains to prove no other gates do better
+        (:func:`allocopt.solver.ladder.climb`).
 
         A stage that stops without proving its optimum (a time or node limit) ends the ladder there
         (:attr:`ladder_stop`): holding a value that is not proven would make every later stage's "most equal"
@@ -282,32 +302,28 @@ class StageEngine:
         symmetrically (three partners, at most two may fund an initiative) plans that swap their gains tie, and
         the solver's seed would pick one. :meth:`in_order` then gives the larger gains to the partners listed
         first."""
-        n = len(self.partners) if stages is None else stages
-        outcome = self.last
-        self.leximin_done = (start_stage - 1, n)
-        ladder: list[dict[int, float]] = []
-        for k in range(start_stage, n + 1):
-            r = self.hs.add_column()
-            objective: dict[int, float] = {r: float(k)}
-            for p in self.partners:
-                d = self.hs.add_column(lower=0.0)
-                self.hs.add_row({d: 1.0, r: -1.0, self.gain[p]: self.weight[p]}, lower=0.0)
-                objective[d] = -1.0
-            outcome = self.solve(objective, retry=True)  # the last stage's plan holds every stage so far
-            if not outcome.has_plan or outcome.objective is None or outcome.termination != Termination.OPTIMAL:
-                self.ladder_stop = outcome
-                return outcome
-            ladder.append(objective)
-            self.leximin_done = (k, n)
-            if k < n:
-                self.hold(objective, outcome.objective)
-        if n > 1 and (stages is None or stages >= len(self.partners)) and outcome is not None:
-            ordered = self.in_order(outcome, ladder)
-            if ordered is not None:
-                return ordered
-        return outcome
+        from allocopt.solver.ladder import add_rungs, climb, climb_milps
 
-    def in_order(self, last: SolveOutcome, ladder: list[dict[int, float]]) -> SolveOutcome | None:
+        n = len(self.partners) if stages is None else stages
+        self.leximin_done = (start_stage - 1, n)
+        self.ladder_top = None
+        if start_stage > n:
+            return self.last
+        ordered = n > 1 and (stages is None or stages >= len(self.partners))
+        if self.lp_first:
+            rungs = add_rungs(self, start_stage, n, ordered)
+            outcome = climb(self, rungs)
+        else:
+            outcome, rungs = climb_milps(self, start_stage, n, ordered)
+        self.objective = rungs[-1].objective if self.ladder_stop is None else self.objective
+        if self.ladder_stop is not None or outcome is None or not ordered:
+            return outcome
+        row = rungs[-1].hold_row
+        assert row is not None
+        ordered_outcome = self.in_order(outcome, [rung.objective for rung in rungs], row)
+        return ordered_outcome if ordered_outcome is not None else outcome
+
+    def in_order(self, last: SolveOutcome, ladder: list[dict[int, float]], row: int) -> SolveOutcome | None:
         """Among the plans that tie on every leximin stage, the one that gives the larger gains to the partners
         listed first: with the last stage held too, maximise ``sum_p (n - position_p) w_p g_p``. Taken only where
         it moves gains between partners by more than :data:`POLISH_BAND` of the money scale (plans that swap
@@ -316,12 +332,20 @@ class StageEngine:
         It picks only the gate and funder decisions: on them the held stages pin the gains (an LP's leximin split
         is unique), and the plan is then polished under the ladder's objectives summed (each stage at its optimum
         at once), so that this stage's pull towards the first partners cannot move gains within the held optima's
-        tolerance."""
+        tolerance.
+
+        No MILP runs where the plan already gives the larger gains to the partners listed first: every plan that ties
+        on the ladder has the same weighted gains, only perhaps between other partners, so none does better than
+        matching the largest coefficients of the objective to the largest weighted gains (the rearrangement
+        inequality)."""
         assert self.columns is not None and last.objective is not None
         order = in_order_objective(self.partners, self.gain, self.weight)
         columns, objective = self.columns, self.objective
         now = sum(coef * float(columns[col]) for col, coef in order.items())
-        row = self.hold(ladder[-1], float(last.objective))
+        if now >= self._best_order(columns) - POLISH_BAND * self.scale:
+            return None
+        top = self.ladder_top if self.ladder_top is not None else float(last.objective)
+        self.hold_at(row, ladder[-1], top)  # (its row was added with the last stage's, free)
         unproven = len(self.unproven)
 
         def undo() -> None:
@@ -340,6 +364,13 @@ class StageEngine:
             return ordered
         undo()
         return None
+
+    def _best_order(self, columns: np.ndarray) -> float:
+        """The largest ``sum_p (n - position_p) w_p g_p`` over the plans with the same weighted gains as ``columns``
+        in any order among the partners: the largest gains to the first partners."""
+        n = len(self.partners)
+        gains = sorted((self.weight[p] * float(columns[self.gain[p]]) for p in self.partners), reverse=True)
+        return sum((n - k) * g for k, g in enumerate(gains))
 
     def _forget_hold(self, row: int) -> None:
         """Release the latest held optimum (its row stays, without bounds)."""
@@ -391,15 +422,23 @@ class Stages(StageEngine):
         self.stand_alone = {p: float(data.instance.partners[p].stand_alone) for p in partners}
         self.outlay: dict[str, int | None] = {}
         gain: dict[str, int] = {}
+        forms: dict[str, LinearForm] = {}
         for p in partners:
-            gain[p] = gain_column(session.highs, gain_form(session.highs, net_gain(session.model, data, p),
-                                                           self.stand_alone[p]))
+            forms[p] = gain_form(session.highs, net_gain(session.model, data, p), self.stand_alone[p])
+            gain[p] = gain_column(session.highs, forms[p])
             self.outlay[p] = session.column(("outlay", p))
         total_value = sum(data.value.values())
         super().__init__(session.highs, gain, {p: float(data.instance.partners[p].weight) for p in partners},
                          max(1.0, total_value / max(1, len(partners))), tee=tee, time_limit=time_limit)
         self.utilitarian = {c: float(v) for c, v in enumerate(self.hs.costs()) if v}
         self.floored = False
+        self._sum_offset = _offset_if_same(self.utilitarian, forms, self.weight)
+
+    def bound_the_sum(self, bound: float | None) -> None:
+        """With the total net gain held, at most ``bound`` (its MILP's proven bound): ``sum_p w_p g_p`` is the total
+        net gain less the weighted stand-alone values, so it is bounded too (:attr:`sum_ceiling`)."""
+        if bound is not None and self._sum_offset is not None and math.isfinite(bound):
+            self.sum_ceiling = bound + self._sum_offset
 
     # -- the stage families ------------------------------------------------------------------------------------
     def maxmin(self) -> tuple[SolveOutcome, dict[int, float]]:
@@ -434,6 +473,22 @@ class Stages(StageEngine):
         return out
 
 
+def _offset_if_same(objective: dict[int, float], forms: dict[str, LinearForm], weight: dict[str, float]
+                    ) -> float | None:
+    """Where ``sum_p w_p g_p`` (each gain a linear form) is ``objective`` plus a constant, that constant (else
+    None)."""
+    total: dict[int, float] = {}
+    offset = 0.0
+    for p, (form, constant) in forms.items():
+        offset += weight[p] * constant
+        for col, coef in form.items():
+            total[col] = total.get(col, 0.0) + weight[p] * coef
+    cols = set(total) | set(objective)
+    same = all(abs(total.get(c, 0.0) - objective.get(c, 0.0)) <= 1e-9 * max(1.0, abs(objective.get(c, 0.0)))
+               for c in cols)
+    return offset if same else None
+
+
 def in_order_objective(partners: list[str], gain: dict[str, int], weight: dict[str, float]) -> dict[int, float]:
     """``sum_p (n - position_p) w_p g_p`` over the gain columns: larger gains to the partners listed first (the
     last stage of a leximin tie-break, :meth:`StageEngine.in_order`)."""
@@ -458,6 +513,12 @@ def tie_break_failed_note(st: StageEngine, final: SolveOutcome | None) -> str:
               f"the split shown is the most equal found by its first {done} of {n} stages")
     if final is not None and final.termination.is_limit:
         limit = final.termination.value.replace("_", " ")
+        through = st.ladder_stop_through
+        if final.has_plan and through is not None and through > stage:
+            return (f"The leximin tie-break stopped at the {limit} in stage {stage} of {n}, before proving that "
+                    f"stages {stage} to {through} (partners at one level of gain) are at their optimum (the gap of "
+                    f"stage {through}: {gap_text(final.gap)}): the split shown is the best found, not proven the "
+                    f"most equal; its first {done} stages are proven.")
         if final.has_plan:
             return (f"The leximin tie-break stopped at the {limit} in stage {stage} of {n}, before proving that "
                     f"stage's optimum (that stage's gap: {gap_text(final.gap)}): the split shown is stage {stage}'s "
