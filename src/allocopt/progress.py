@@ -153,13 +153,15 @@ class StatusLine:
         self._show(force=True)
 
     def text(self) -> str:
-        """The status as shown: the count, the time elapsed and the budget."""
-        count = f"{self.done:,} of {self.total:,}" if self.total is not None else f"{self.done:,}"
+        """The status as shown: the count (none for a job of no counted steps), the time elapsed and the budget."""
+        count = f"{self.done:,} of {self.total:,}" if self.total is not None else \
+            (f"{self.done:,}" if self.done else "")
+        count = count + ", " if count else ""
         elapsed = time.monotonic() - self.started
         limit = f" (time limit {self.budget.seconds:g} s)" if self.budget is not None and self.budget.limited \
             else ""
         stage = f" - {self._stage}" if self._stage else ""
-        return f"{self.label}: {count}, {elapsed:.1f} s elapsed{limit}{stage}"
+        return f"{self.label}: {count}{elapsed:.1f} s elapsed{limit}{stage}"
 
     def _show(self, force: bool = False) -> None:
         if not self.live:
@@ -186,6 +188,47 @@ class StatusLine:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+@contextlib.contextmanager
+def watching(read: Callable[[], dict[str, float]], report: Callable[[dict[str, float]], None] | None,
+             every: float = 0.25) -> Iterator[None]:
+    """While the block runs, call ``report(read())`` every ``every`` seconds from a background thread (a solve's
+    search state for a status line or a caller's progress callback); nothing without ``report``. The thread ends
+    with the block; an error in ``report`` stops the reports, never the solve."""
+    if report is None:
+        yield
+        return
+    import threading
+
+    done = threading.Event()
+
+    def run() -> None:
+        while not done.wait(every):
+            try:
+                report(read())
+            except Exception:  # a display must not break the solve it watches
+                return
+
+    thread = threading.Thread(target=run, name="allocopt-progress", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+
+
+def search_text(state: dict[str, float]) -> str:
+    """A solve's search state in words: ``HiGHS run 3: gap 0.42%, 1,234 nodes``."""
+    if not state:
+        return ""
+    run = f"HiGHS run {int(state['runs'])}" if "runs" in state else "HiGHS"
+    if "gap" not in state:
+        return run
+    gap = state["gap"]
+    gap_text = f"gap {100 * gap:.2f}%" if math.isfinite(gap) else "no plan yet"
+    return f"{run}: {gap_text}, {int(state.get('nodes', 0)):,} nodes"
 
 
 def expect(progress: Progress | None, total: int) -> None:

@@ -229,7 +229,8 @@ class Session:
     def search_state(self) -> dict[str, float]:
         """The branch and bound under way as HiGHS last reported it (``gap``, ``nodes``, ``seconds`` of this
         run), or an empty dict between runs and in LPs: for a progress display, read from another thread."""
-        return dict(self.highs.search_state)
+        highs = getattr(self, "highs", None)  # (a closed session has none)
+        return dict(highs.search_state) if highs is not None else {}
 
     @property
     def last(self) -> Result | None:

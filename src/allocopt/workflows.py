@@ -108,16 +108,20 @@ def solve_plan(instance: Instance | PathLike, model: ModelSpec | PathLike | None
                objective: str | None = None, time_limit: float | None = None, gap: float | None = None,
                threads: int | None = None, seed: int | None = None, prices: bool = False,
                price_of_fairness: bool = False, out: PathLike | None = None, xlsx: bool = False,
-               tee: bool = False, explain: bool = True, started: float | None = None) -> PlanRun:
+               tee: bool = False, explain: bool = True, started: float | None = None,
+               progress: Callable[[dict[str, float]], None] | None = None) -> PlanRun:
     """Solve one partnership, check the plan independently and write its result set: ``allocopt solve``.
 
     ``objective`` overrides the model file's (``nash``, ``alpha_fair:alpha=2``); ``prices`` adds the shadow prices
     of the plan (gate decisions held); ``price_of_fairness`` solves the utilitarian plan too; ``out`` writes
     result.json and the tables (refused before solving if the directory cannot take them); ``explain`` diagnoses an
-    infeasible partnership."""
+    infeasible partnership. ``progress`` is called about four times a second while HiGHS searches, with its search
+    state (``runs``: the HiGHS run under way, ``gap``, ``nodes``, ``seconds``: see
+    :meth:`allocopt.session.Session.search_state`)."""
     from allocopt.check.checker import check_result
     from allocopt.instance.schema import load_instance
     from allocopt.io.files import OutputError, check_set_target
+    from allocopt.progress import watching
     from allocopt.session import Session, with_price_of_fairness, with_prices_attached
 
     started = time.perf_counter() if started is None else started
@@ -139,7 +143,8 @@ def solve_plan(instance: Instance | PathLike, model: ModelSpec | PathLike | None
         floor = _total_floor(derived, spec)
         if floor is not None:
             session.hold_total(floor[0])
-        result = session.solve(tee=tee)
+        with watching(session.search_state, progress):
+            result = session.solve(tee=tee)
         if derived.values:
             notes = [*derived.notes, *([floor[1]] if floor is not None else []), *result.notes]
             result = dataclasses.replace(result, derived=derived.values, notes=notes)

@@ -58,11 +58,12 @@ from allocopt.errors import printable
 @click.option("--scenarios", "scenarios_file", type=input_path(),
               help="Plan against the scenarios in this file (default: the instance's own scenarios section)")
 @click.option("--strict", is_flag=True, help="Refuse an instance with warnings (see validate --strict): exit 3")
+@click.option("--quiet", is_flag=True, help="No status line on a terminal while HiGHS searches")
 @handle_errors
 def solve(instance: Path, model_file: Path | None, time_limit: float | None, gap: float | None,
           threads: int | None, seed: int | None, out_dir: Path | None, fmt: str, log: bool,
           with_prices: bool, objective: str | None, price_of_fairness: bool, with_xlsx: bool,
-          scenarios_file: Path | None, strict: bool) -> None:
+          scenarios_file: Path | None, strict: bool, quiet: bool) -> None:
     """Solve a partnership INSTANCE (YAML, JSON or an .xlsx workbook) and print the plan (a plan per scenario
     when it has scenarios)."""
     started = time.perf_counter()
@@ -78,12 +79,15 @@ def solve(instance: Path, model_file: Path | None, time_limit: float | None, gap
         _plan_scenarios(instance, scenarios_file, model_file, time_limit, gap, threads, seed, out_dir, fmt, log,
                         objective, values=False, prices=with_prices, started=started)
         return
+    from allocopt.progress import Budget, StatusLine, search_text
     from allocopt.reports.text import render, render_prices
     from allocopt.workflows import solve_plan
 
-    run = solve_plan(instance, model_file, objective=objective, time_limit=time_limit, gap=gap, threads=threads,
-                     seed=seed, prices=with_prices, price_of_fairness=price_of_fairness, out=out_dir, xlsx=with_xlsx,
-                     tee=log, started=started)
+    with StatusLine(None, "solving", quiet=quiet or log, delay=2.0, budget=Budget(time_limit)) as status:
+        run = solve_plan(instance, model_file, objective=objective, time_limit=time_limit, gap=gap, threads=threads,
+                         seed=seed, prices=with_prices, price_of_fairness=price_of_fairness, out=out_dir,
+                         xlsx=with_xlsx, tee=log, started=started,
+                         progress=(lambda state: status.stage(search_text(state))) if status.live else None)
     result, report = run.result, run.check
     if run.written is not None:
         assert out_dir is not None
