@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from allocopt.fairness.tradeoff import TradeOff, comparison_tradeoff
 from allocopt.instance.modelfile import ModelSpec, parse_objective
 from allocopt.instance.schema import Instance, load_instance
 from allocopt.results.metrics import fairness_metrics
@@ -38,6 +39,9 @@ class Comparison:
     """What differs from the first objective's plan: gates, levels, money by partner and initiative, value shares."""
     currency: str
     notes: list[str] = field(default_factory=list)
+    tradeoff: TradeOff | None = None
+    """The trade-off in figures a sentence states: fairness free or its price per step, objectives with the same
+    gains grouped, plans that leave a partner below its stand-alone value or with a negative gain."""
 
 
 def _spec_for(spec: ModelSpec, objective: str | dict[str, Any]) -> ModelSpec:
@@ -87,7 +91,10 @@ def compare(instance: Instance | str | Path, objectives: Sequence[str | dict[str
             row["milps"] = result.fairness.get("milps", 1)
         rows.append(row)
     table = pd.DataFrame.from_records(rows).set_index("objective")
-    return Comparison(table, results, plan_changes(results), inst.currency)
+    stand_alone = pd.DataFrame({label: r.partners["stand_alone"] for label, r in results.items()
+                                if r.status.has_plan}).T
+    return Comparison(table, results, plan_changes(results), inst.currency,
+                      tradeoff=comparison_tradeoff(table, stand_alone, inst.money_scale()))
 
 
 REFERENCE = "<utilitarian reference>"
@@ -193,4 +200,7 @@ def frontier(instance: Instance | str | Path, points: int = 11, between: tuple[s
     base = spec if isinstance(spec, ModelSpec) else load_model_spec(spec)
     with Session(inst, base, time_limit=time_limit) as session:
         rows = frontier_points(session, between, points)
-    return pd.DataFrame.from_records(rows)
+    table = pd.DataFrame.from_records(rows)
+    table.attrs.update({"scale": inst.money_scale(), "between": between,
+                        "stand_alone": {p: float(inst.partners[p].stand_alone) for p in inst.partners}})
+    return table
