@@ -262,13 +262,14 @@ class MeetingReportRun:
 
 
 def write_meeting_report(instance: PathLike, result_file: PathLike, target: PathLike, *, markdown: bool = False,
-                         prices: bool = False, coalitions: bool = False, time_limit: float | None = None,
+                         prices: bool | None = None, coalitions: bool = False, time_limit: float | None = None,
                          previous: PathLike | None = None, actuals: PathLike | None = None,
                          scenarios: PathLike | None = None, force: bool = False) -> MeetingReportRun:
     """Write the partner meeting's report of a checked plan (``result_file``) as one self-contained HTML page (or
     Markdown): ``allocopt report``. Raises :class:`CheckFailedError` if the plan does not check against the
     instance (nothing is written then). A file at ``target`` is replaced only if it is a report allocopt wrote,
-    unchanged since, or with ``force``."""
+    unchanged since, or with ``force``. The prices and their ranges are computed for a plan whose file has none
+    unless ``prices`` is False (None: the default, computed for a plan, refused by nobody for a scenario plan)."""
     from allocopt.check.scenario_checker import is_scenario_result
     from allocopt.io.files import check_file_target, write_atomic
     from allocopt.reports.meeting import render_html, render_markdown
@@ -282,7 +283,7 @@ def write_meeting_report(instance: PathLike, result_file: PathLike, target: Path
         found: Any = _scenario_meeting(instance, result_file, scenarios)
         messages: list[str] = []
     else:
-        found, messages = _plan_meeting(instance, result_file, prices=prices, coalitions=coalitions,
+        found, messages = _plan_meeting(instance, result_file, prices=prices is not False, coalitions=coalitions,
                                         time_limit=time_limit, previous=previous, actuals=actuals)
     write_atomic(target, render_markdown(found) if markdown else render_html(found), protect=protect, sign="xml",
                  force=force)
