@@ -188,7 +188,7 @@ def render_frontier(table: pd.DataFrame, currency: str, fmt: str = "table") -> s
 def frontier_chart(table: pd.DataFrame, between: tuple[str, str] | None, currency: str, path: Path, *,
                    protect: Iterable[str | Path] = (), force: bool = False) -> None:
     """The frontier as a line chart (PNG or SVG by the file's suffix); needs the [plot] extra."""
-    from allocopt.reports.sensitivity import pyplot, save_chart
+    from allocopt.reports.sensitivity import money_axis, pyplot, save_chart
 
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
@@ -202,6 +202,9 @@ def frontier_chart(table: pd.DataFrame, between: tuple[str, str] | None, currenc
         ax.set_xlabel(f"{b} net gain ({currency})")
         ax.set_ylabel(f"{a} net gain ({currency})")
     ax.plot(x, y, marker="o")
+    scale = float(table.attrs.get("scale", 1.0))
+    money_axis(ax.xaxis, currency, scale)
+    money_axis(ax.yaxis, currency, scale)
     ax.set_title("Pareto frontier")
     ax.grid(True, alpha=0.3)
     fig.tight_layout()
