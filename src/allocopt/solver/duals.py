@@ -60,7 +60,8 @@ class Prices:
     """Shadow prices of a plan."""
 
     limits: pd.DataFrame
-    """One row per negotiable limit (see :data:`PRICE_COLUMNS`)."""
+    """One row per negotiable limit (see :data:`PRICE_COLUMNS`), indexed by its term's name (``limits.loc[term]``;
+    the ``term`` column holds the same names, so ``set_index("term")`` and ``to_dict("records")`` read as before)."""
     gates: pd.DataFrame
     """Reduced cost of each stage's gate column (see :data:`~allocopt.solver.levels.GATE_COLUMNS`)."""
     basis: str
@@ -74,6 +75,11 @@ class Prices:
     """How far the plan's own objective falls short of the held LP's optimum: 0 (to the solver's tolerances) unless
     stages the held LP does not hold shaped the plan (``participation: auto`` where a partner cannot reach its
     stand-alone value, a fairness objective): then the prices are those of the held LP's optimum."""
+
+    def __post_init__(self) -> None:
+        if "term" in self.limits.columns and not self.limits.index.equals(pd.Index(self.limits["term"])):
+            indexed = self.limits.set_index(pd.Index(self.limits["term"].astype(str).to_numpy()))
+            object.__setattr__(self, "limits", indexed)
 
     @property
     def note(self) -> str:
