@@ -210,6 +210,9 @@ def test_coalition_stability_section(tmp_path: Path) -> None:
     text = page.read_text()
     assert '<section id="coalitions">' in text
     assert "Stable: no group of partners would gain by leaving the plan" in text
+    if " pays " in text.split('<section id="coalitions">')[1]:  # side payments come with their caption
+        assert "Side payments that turn the plan&#x27;s split into the shapley split" in text
+        assert "Side payment to reach the shapley split:" in text.split('<section id="summary">')[0]
 
 
 def test_load_result_refuses_a_result_of_another_instance(tmp_path: Path) -> None:
@@ -299,3 +302,19 @@ def test_renegotiation_windows_with_their_phases() -> None:
     assert view.loc["commitment digital-twin-expand-budget"].tolist() == ["scale (phase 2 of 3)",
                                                                           "20% of its value", "closed"]
     assert "The partnership is in pilot (phase 1 of 3)." in windows.prose
+
+
+def test_coalition_side_payments_are_captioned_in_the_box_and_the_section() -> None:
+    """The channel ecosystem's plan pays three side payments to reach the Shapley split (keystone-integrators pays
+    brightline-agency 58,528 USD, ...): the box to sign lists them, the coalition section says what they are."""
+    from allocopt.games.coalitions import coalition_game
+
+    inst = load_instance(INSTANCES / "channel-ecosystem.yaml")
+    report = meeting_report(inst, solve_checked(inst), coalitions=coalition_game(inst))
+    box, section = report.section("sign"), report.section("coalitions")
+    assert box is not None and section is not None
+    assert "Side payment to reach the shapley split: keystone-integrators pays brightline-agency 58,528 USD" \
+        in box.prose
+    at = section.prose.index("Side payments that turn the plan's split into the shapley split (each partner then "
+                             "gets its shapley value; the payments sum to 0):")
+    assert section.prose[at + 1] == "keystone-integrators pays brightline-agency 58,528 USD"

@@ -287,7 +287,10 @@ def _coalitions(answer: Any) -> Section:
     if not answer.contested.empty:
         prose.append("Claims that count one initiative twice (they cannot both be met):")
         prose += [str(t) for t in answer.contested["text"].head(5)]
-    prose += [str(t) for t in answer.payments["text"]] if not answer.payments.empty else []
+    if not answer.payments.empty:  # captioned: what they are and why
+        prose.append(f"Side payments that turn the plan's split into the {answer.target} split (each partner then "
+                     f"gets its {answer.target} value; the payments sum to 0):")
+        prose += [str(t) for t in answer.payments["text"]]
     allocations = answer.allocations
     names = {"plan": "plan", "shapley": "Shapley", "nucleolus": "nucleolus", "banzhaf": "Banzhaf",
              "least_core": "least core", "core_min": "core min", "core_max": "core max"}
