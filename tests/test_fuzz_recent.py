@@ -512,7 +512,9 @@ def test_damaged_workbook_files(work: Path, workbook: Path) -> None:
     with zipfile.ZipFile(io.BytesIO(raw)) as archive:
         members = {name: archive.read(name) for name in archive.namelist()}
     cases = {"text": b"name: x\n", "empty": b"", "truncated": raw[: len(raw) // 2], "garbage-zip": _zip({"a": b"x"}),
-             "password-protected": b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, "utf16": "x".encode("utf-16"),
+             "ole": b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, "utf16": "x".encode("utf-16"),
+             "password-protected": b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600
+             + "EncryptedPackage".encode("utf-16-le") + b"\0" * 600,
              **{f"broken-{name}": _zip({**members, name: b"<garbage"}) for name in members}}
     for name, content in cases.items():
         path = put(work / f"{name.replace('/', '-')}.xlsx", content)
@@ -520,6 +522,8 @@ def test_damaged_workbook_files(work: Path, workbook: Path) -> None:
         if name.startswith("broken-") and res.exit_code == EXIT_OK:  # a part the reader does not need (metadata)
             continue
         assert res.exit_code == EXIT_INPUT and str(path) in res.stderr, (name, res.stderr)
+        if name == "password-protected":  # before: reported as an old-style .xls workbook
+            assert "is encrypted (a password protects it)" in res.stderr and "remove the password" in res.stderr
 
 
 def test_convert_to_places_that_cannot_be_written(work: Path) -> None:

@@ -467,3 +467,56 @@ def test_nucleolus_without_duals_checks_each_tight_coalition_by_lp(monkeypatch: 
     for estate, talmud in ((100, [100 / 3] * 3), (200, [50, 75, 75]), (300, [50, 100, 150])):
         assert nucleolus(bankruptcy(estate)).tolist() == approx(talmud, abs=1e-5)
     assert nucleolus(glove()).tolist() == approx([1, 0, 0])
+
+
+# -- values of every size: past HiGHS's infinity (1e20), beside tiny ones, near the float limit
+
+
+@pytest.mark.parametrize("scale", [1e21, 1e100, 1e299])
+def test_a_game_scaled_by_any_factor_has_its_solutions_scaled_alike(scale: float) -> None:
+    """Before: values of 1e21 or more (HiGHS reads 1e20 as infinity) ended in 'HiGHS ended a game LP as
+    unbounded', exit 1. Every concept is homogeneous: the solutions scale with the values."""
+    plain = solve_game(glove())
+    big = solve_game(Game.from_masks(glove().players, {m: float(glove().worth[m]) * scale for m in range(1, 8)}))
+    for column in plain.allocations.columns:
+        assert (big.allocations[column] / scale).tolist() == pytest.approx(plain.allocations[column].tolist(),
+                                                                          abs=1e-9)
+
+
+@pytest.mark.parametrize("kind", ["value", "cost"])
+def test_values_of_1e15_beside_values_of_1e_3_are_solved(kind: str) -> None:
+    """Found by the hostile campaign: HiGHS stopped this value game's nucleolus LPs with 'Unknown' (exit 1, 'this is
+    a bug'); the LPs are now solved scaled when HiGHS fails on them."""
+    game = Game.from_masks(["a", "b", "c"], {1: -0.001, 2: 1e15, 3: -1e15, 4: 0.0, 5: -7.0, 6: 1.0, 7: 1e15}, kind)
+    solution = solve_game(game)
+    for column in ("shapley", "nucleolus", "least_core"):
+        assert solution.allocations[column].sum() == pytest.approx(1e15, rel=1e-9)
+    eps = least_core(game).epsilon
+    assert np.max(excesses(game, nucleolus(game))[1:-1]) <= eps + 1e-7 * 1e15
+
+
+@pytest.mark.parametrize("value", [1e301, -1e308, 1.7976931348623157e308])
+def test_values_whose_sums_overflow_are_refused_naming_the_coalition(value: float) -> None:
+    with pytest.raises(GameError, match=r"values\[a\+b\]: is .*: sums of values this large overflow") as err:
+        Game.from_masks(["a", "b"], {1: 1.0, 2: 1.0, 3: value})
+    assert "at most 1e+300" in str(err.value)
+
+
+@RANDOM
+@given(st.integers(1, 4), st.data())
+def test_games_of_extreme_values_solve_or_are_refused(n: int, data: st.DataObject) -> None:
+    extremes = st.sampled_from([0.0, 5e-324, 1e-300, 1e-3, -1e-3, 1.0, -7.0, 1e12, -1e12, 1e20, 1e21, -1e100, 1e300,
+                                -1e300, 1e301, 1e308, -1.7976931348623157e308])
+    values = {m: data.draw(extremes) for m in range(1, 2**n)}
+    kind = data.draw(st.sampled_from(["value", "cost"]))
+    if max(abs(v) for v in values.values()) > 1e300:
+        with pytest.raises(GameError, match="sums of values this large overflow"):
+            Game.from_masks([f"p{i}" for i in range(n)], values, kind)
+        return
+    with np.errstate(over="raise", invalid="raise"):  # no overflow anywhere, not even one numpy warns about
+        solution = solve_game(Game.from_masks([f"p{i}" for i in range(n)], values, kind))
+    grand = values[2**n - 1]
+    for column in ("shapley", "nucleolus", "least_core"):
+        assert math.isfinite(solution.allocations[column].sum())
+        assert solution.allocations[column].sum() == pytest.approx(grand, rel=1e-6, abs=1e-6 * max(
+            1.0, max(abs(v) for v in values.values())))

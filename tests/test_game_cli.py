@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -125,6 +126,11 @@ def test_markdown_shows_the_superadditive_cover(runner: CliRunner, tmp_path: Pat
     ("bad.csv", "coalition,value\na,1\nb,2\na+b,lots\n", "bad.csv:4: coalition a+b: is the text 'lots'"),
     ("header.csv", "members,worth\na,1\n", ":1: header: is 'members,worth'"),
     ("short.csv", "coalition,value\na\n", ":2: row: has 1 column"),
+    ("long.csv", "coalition,value\na,1\nb,2\n" + "a+b" + " " * 140_000 + ",3\n",
+     "long.csv:4: row: holds a field longer than 131,072 characters"),  # was a _csv.Error traceback, exit 1
+    ("huge.csv", "coalition,value\na,1e308\nb,1e308\na+b,1e308\n",
+     "huge.csv:4: coalition a+b: is 1e+308: sums of values this large overflow"),  # was exit 1, 'a bug'
+    ("huge.yaml", "values:\n  a: 1\n  b: -1.7e308\n  a+b: 2\n", "huge.yaml:3: values.b: is -1.7e+308: sums of"),
 ])
 def test_bad_files_exit_3_naming_file_line_field_and_fix(runner: CliRunner, tmp_path: Path, name: str, text: str,
                                                          expected: str) -> None:
@@ -211,3 +217,92 @@ def test_any_bytes_exit_0_or_3(raw: bytes, name: str) -> None:
         res = CliRunner().invoke(main, ["game", str(path), "--concepts", "shapley"])
     assert res.exit_code in (0, EXIT_INPUT), res.output
     assert "Traceback" not in res.output
+
+
+_EXTREMES = st.sampled_from(["0", "1e-300", "5e-324", "-0.001", "7", "1e12", "-1e12", "1e21", "1e300", "-1e300",
+                             "1e301", "1e308", "-1.7976931348623157e308", "1" * 400])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(n=st.integers(1, 3), data=st.data(), kind=st.sampled_from(["value", "cost"]))
+def test_games_of_extreme_values_exit_0_or_3_naming_the_file_and_coalition(n: int, data: st.DataObject,
+                                                                           kind: str) -> None:
+    players = ["a", "b", "c"][:n]
+    masks = range(1, 2**n)
+    values = {m: data.draw(_EXTREMES) for m in masks}
+    label = {m: "+".join(p for i, p in enumerate(players) if (m >> i) & 1) for m in masks}
+    text = "coalition,value\n" + "".join(f"{label[m]},{values[m]}\n" for m in masks)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "extreme.csv"
+        path.write_text(text)
+        res = CliRunner().invoke(main, ["game", str(path), "--kind", kind])
+    assert "Traceback" not in res.output and "Warning" not in res.output, res.output
+    too_large = [m for m in masks if abs(float(values[m])) > 1e300]
+    if too_large:
+        assert res.exit_code == EXIT_INPUT, res.output
+        assert f"extreme.csv:{too_large[0] + 1}: coalition {label[too_large[0]]}: is " in res.stderr, res.stderr
+    else:
+        assert res.exit_code == 0, res.output
+
+
+def test_an_allocation_whose_sums_overflow_is_refused(runner: CliRunner, tmp_path: Path) -> None:
+    """Before: amounts of 1e308 were taken, and the allocation 'handed out inf' with numpy's overflow warnings."""
+    given = write(tmp_path, "split.yaml", "left: 1e308\nright1: 0\nright2: 0\n")
+    res = runner.invoke(main, ["game", write(tmp_path, "glove.yaml", GLOVE_YAML), "--allocation", given])
+    assert res.exit_code == EXIT_INPUT, res.output
+    assert "split.yaml:1: left: is 1e+308: sums of amounts this large overflow" in res.stderr
+
+
+# -- what a CSV file holds that is not read is said, naming it
+
+
+def test_extra_csv_columns_are_named_in_a_warning(runner: CliRunner, tmp_path: Path) -> None:
+    """Before: columns other than coalition and value (and values past the header) were ignored without a word."""
+    game = write(tmp_path, "extra.csv", "coalition,value,weight,note\na,1,2,x\nb,1,,\na+b,3,,\n")
+    res = runner.invoke(main, ["game", game, "--concepts", "shapley"])
+    assert res.exit_code == 0, res.output
+    assert f"warning: {game}:1: header: the columns 'weight', 'note' are not read (only coalition and value are)" \
+        in res.stderr
+    split = write(tmp_path, "split.csv", "coalition,value\na,1\nb,1\na+b,3,4\n")
+    res = runner.invoke(main, ["game", split, "--concepts", "shapley"])
+    assert res.exit_code == 0 and f"warning: {split}:4: row: holds a value in a column the header does not name" \
+        in res.stderr
+    given = write(tmp_path, "given.csv", "player,amount,comment\na,2,x\nb,1,y\n")
+    res = runner.invoke(main, ["game", game, "--concepts", "shapley", "--allocation", given])
+    assert res.exit_code == 0 and f"warning: {given}:1: header: the column 'comment' is not read" in res.stderr
+    quiet = runner.invoke(main, ["game", write(tmp_path, "plain.csv", "coalition,value,\na,1,\nb,1\na+b,3,\n")])
+    assert quiet.exit_code == 0 and "warning" not in quiet.stderr  # an empty trailing column holds nothing
+
+
+def test_python_callers_hear_of_unread_columns_as_a_warning(tmp_path: Path) -> None:
+    from allocopt.games.gamefile import load_game
+
+    with pytest.warns(UserWarning, match="the column 'weight' is not read"):
+        load_game(write(tmp_path, "extra.csv", "coalition,value,weight\na,1,2\nb,1,\na+b,3,\n"))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(extra=st.lists(st.text(alphabet="abcxyz_ ", min_size=1, max_size=8), max_size=3, unique=True),
+       order=st.randoms(use_true_random=False), stray=st.booleans())
+def test_every_csv_column_not_read_is_named(extra: list[str], order: Any, stray: bool) -> None:
+    header = ["coalition", "value", *extra]
+    order.shuffle(header)
+    rows = {"a": "1", "b": "2", "a+b": "4"}
+
+    def line(coalition: str, value: str) -> str:
+        cells = {"coalition": coalition, "value": value}
+        return ",".join(cells.get(h, "") for h in header)
+
+    text = ",".join(header) + "\n" + "".join(line(c, v) + "\n" for c, v in rows.items())
+    if stray:
+        text += line("b+a", "5") + ",9\n"  # more fields than the header names (b+a is a+b: refused as a repeat)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "g.csv"
+        path.write_text(text)
+        res = CliRunner().invoke(main, ["game", str(path), "--concepts", "shapley"])
+    assert "Traceback" not in res.output
+    named = [h.strip() for h in extra if h.strip() and h.strip().lower() not in ("coalition", "value")]
+    for name in named:
+        assert f"'{name}'" in res.stderr, res.stderr
+    assert ("header:" in res.stderr) == bool(named), res.stderr
+    assert ("column the header does not name" in res.stderr) == stray, res.stderr

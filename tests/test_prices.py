@@ -376,3 +376,27 @@ def test_gate_reduced_costs_that_are_noise_are_zero() -> None:
     out = CliRunner().invoke(main, ["prices", str(ROOT / "instances" / "tight-commitments.yaml"), "--format", "json"])
     for row in json.loads(out.stdout)["gates"]:
         assert row["reduced_cost"] is None or row["reduced_cost"] == 0 or abs(row["reduced_cost"]) > tol
+
+
+def test_renegotiate_says_ranges_in_words_and_prints_no_solver_noise() -> None:
+    """A range open at one end reads '2,477,778 USD and above' (it read 'to unbounded USD'), and a difference
+    between the price's prediction and the re-solve that is solver noise (6e-10 USD) is 0."""
+    out = CliRunner().invoke(main, ["renegotiate", str(ROOT / "instances" / "joint-venture.yaml"), "--format",
+                                    "json"])
+    assert out.exit_code == 0, out.output
+    steps = json.loads(out.stdout)["steps"]
+    assert not [s["why"] for s in steps if "unbounded" in str(s["why"])]
+    assert any(str(s["why"]).endswith("USD and above)") for s in steps)
+    scale = allocopt.load_instance(ROOT / "instances" / "joint-venture.yaml").money_scale()
+    assert all(s["difference"] is None or s["difference"] == 0 or abs(s["difference"]) > 1e-9 * scale
+               for s in steps)
+
+
+def test_prices_under_a_fairness_objective_say_what_they_price() -> None:
+    """Under models/nash.yaml the prices are those of the total net gain at the Nash plan's gates: the note says
+    so (they were printed as if they priced the Nash objective)."""
+    with allocopt.Session(ROOT / "instances" / "joint-venture.yaml", ROOT / "models" / "nash.yaml") as session:
+        found = session.prices()
+    assert found.fair_objective == "nash" and "not of the nash objective itself" in found.note
+    with allocopt.Session(ROOT / "instances" / "joint-venture.yaml") as session:
+        assert session.prices().fair_objective is None

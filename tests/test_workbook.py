@@ -284,6 +284,8 @@ def test_formulas_are_read_as_their_saved_values(book: Any, tmp_path: Path) -> N
     (b"", "not a zip archive"),
     (b"name: x\n", "not a zip archive"),
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, "old-style .xls workbook"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600 + "EncryptionInfo".encode("utf-16-le") + b"\0" * 50
+     + "EncryptedPackage".encode("utf-16-le") + b"\0" * 600, "is encrypted (a password protects it)"),
     (b"PK\x03\x04" + b"\0" * 40, "the zip archive is damaged"),
 ])
 def test_files_that_are_not_workbooks(tmp_path: Path, content: bytes, expected: str) -> None:

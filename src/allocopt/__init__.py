@@ -66,7 +66,7 @@ __all__ = [
     "precheck", "Session", "renegotiate", "shadow_prices", "sweep", "tornado", "compare", "frontier",
     "fairness_metrics", "coalition_values", "coalition_game", "coalition_instance",
     "load_actuals", "actuals_from_plan", "hold_past", "replan", "plan_diff", "deviations",
-    "load_planning", "plan_scenarios", "check_scenario_result",
+    "load_planning", "plan_scenarios", "check_scenario_result", "Budget", "StatusLine",
 ]
 
 
@@ -94,6 +94,7 @@ _LAZY = {
     "allocopt.solver.specs": ("load_model_spec", "model_spec_from_dict"),
     "allocopt.results.result": ("Result", "Status"),  # pandas: only when a result is read or made
     "allocopt.check.checker": ("check_result",),
+    "allocopt.progress": ("Budget", "StatusLine"),
 }
 """Where each public name lives: solving pulls in Pyomo, reading pydantic, results pandas; each is imported only
 when a name that needs it is first used."""

@@ -192,9 +192,10 @@ def plan_scenario_set(instance: PathLike, scenarios: PathLike | None = None,
                       time_limit: float | None = None, gap: float | None = None, threads: int | None = None,
                       seed: int | None = None, values: bool = True, workers: int | None = None,
                       prices: bool = False, out: PathLike | None = None, tee: bool = False,
-                      started: float | None = None) -> ScenarioRun:
+                      started: float | None = None, budget: Any = None, progress: Any = None) -> ScenarioRun:
     """Plan against scenarios (the instance's own section, or the file ``scenarios``), check the plan
-    independently and write its result set: ``allocopt scenarios``."""
+    independently and write its result set: ``allocopt scenarios``. ``budget`` is the whole job's time budget
+    (see :func:`allocopt.scenarios.plan.plan_scenarios`)."""
     from allocopt.check.scenario_checker import check_scenario_result
     from allocopt.instance.scenarios import load_planning
     from allocopt.io.files import check_set_target, write_set
@@ -210,7 +211,7 @@ def plan_scenario_set(instance: PathLike, scenarios: PathLike | None = None,
     spec = _spec(model, objective)
     result = plan_scenarios(inst, cases, spec, time_limit=time_limit, rel_gap=gap, threads=threads,
                             random_seed=seed, tee=tee, values=values, workers=workers, prices=prices,
-                            started=started)
+                            started=started, budget=budget, progress=progress)
     run = ScenarioRun(inst, result)
     run.check = check_scenario_result(inst, cases, result.to_dict()) if result.status.has_plan else None
     if out is not None:
@@ -415,6 +416,9 @@ class ValueRun:
     """The plan with the suggested unit values."""
     diff: Any = None
     """What moved from ``before`` to ``after`` (:class:`~allocopt.quarterly.replan.PlanDiff`)."""
+    partial: str | None = None
+    """Why the job's time budget left no trustworthy valuation (a path cut short values nothing), ``None`` when
+    it did not run out."""
 
 
 APPLY_SUFFIXES = (".yaml", ".yml", ".json")
@@ -423,13 +427,18 @@ APPLY_SUFFIXES = (".yaml", ".yml", ".json")
 def value_and_apply(instance: Instance | PathLike, model: ModelSpec | PathLike | None = None, *,
                     resources: Sequence[str] | None = None, basis: str = "average", points: int | None = None,
                     tolerance: float | None = None, time_limit: float | None = None,
-                    apply: PathLike | None = None, force: bool = False) -> ValueRun:
+                    apply: PathLike | None = None, force: bool = False, budget: Any = None) -> ValueRun:
     """Value the contributions that are not money (:func:`allocopt.prices.valuation.value_contributions`) and, with
     ``apply``, write the instance with the suggested unit values there (never over an input; YAML keeps its
-    comments and layout) and re-plan with them: ``allocopt value``."""
+    comments and layout) and re-plan with them: ``allocopt value``.
+
+    ``time_limit`` is each solve's limit; ``budget`` (seconds or a :class:`~allocopt.progress.Budget`) the whole
+    job's. The values along a path rest on every solve of it, so a job that runs out of its budget values nothing:
+    :attr:`ValueRun.partial` says so, and nothing is applied."""
     from allocopt.instance.schema import load_instance
     from allocopt.io.files import check_file_target
     from allocopt.prices.valuation import DEFAULT_POINTS, DEFAULT_TOLERANCE, value_contributions
+    from allocopt.progress import Budget
     from allocopt.session import Session
     from allocopt.solver.objectives import is_utilitarian
 
@@ -441,10 +450,14 @@ def value_and_apply(instance: Instance | PathLike, model: ModelSpec | PathLike |
         check_file_target(apply, protect=protect, force=force)  # before spending time on the solves
     inst = instance if isinstance(instance, Instance) else load_instance(instance)
     spec = _spec(model, None)
-    with Session(inst, spec, time_limit=time_limit) as session:
+    job = Budget.of(budget)
+    with job.applied(), Session(inst, spec, time_limit=time_limit) as session:
         found = value_contributions(session, resources=resources, basis=basis, points=points or DEFAULT_POINTS,
                                     tolerance=tolerance or DEFAULT_TOLERANCE)
         run = ValueRun(found)
+        if job.expired():
+            run.partial = f"the time limit of {job.seconds:g} s ran out before every solve along the paths ended"
+            return run
         if apply is None or not found.has_plan:
             return run
         run.applied = {r: _unit_value_text(v)[0] for r, v in found.suggested().items()}

@@ -17,15 +17,17 @@ from allocopt.cli.app import (
     _fail,
     _frames_out,
     _label_dir,
-    _LazyProgress,
     _steps,
     _sweep_values,
     checked_objective,
+    end_of_job,
     handle_errors,
     input_path,
     instance_arg,
+    job_options,
     main,
     objective_texts,
+    status_line,
 )
 from allocopt.errors import InputError
 
@@ -104,7 +106,7 @@ def prices(instance: Path, model_file: Path | None, relax: bool, value_ranges: b
 @click.option("--steps", default="5,10,25", show_default=True,
               help="Steps in percent; each is tried up and down")
 @click.option("--terms", default=None, help="Only these terms (comma-separated names, families or paths)")
-@click.option("--time-limit", type=TIME_LIMIT, help="Seconds HiGHS may run per solve")
+@job_options
 @click.option("--workers", type=click.IntRange(1, 256), help="Solve the steps on this many local processes")
 @click.option("--dask", "dask_address", metavar="ADDRESS", help="Solve the steps on the Dask cluster at ADDRESS "
               "(needs allocopt[dask])")
@@ -112,11 +114,12 @@ def prices(instance: Path, model_file: Path | None, relax: bool, value_ranges: b
               show_default=True, help="What to print on stdout")
 @handle_errors
 def renegotiate(instance: Path, model_file: Path | None, steps: str, terms: str | None, time_limit: float | None,
-                workers: int | None, dask_address: str | None, fmt: str) -> None:
+                workers: int | None, dask_address: str | None, fmt: str, quiet: bool) -> None:
     """Which term of INSTANCE is worth renegotiating: each limit's price and range, and the true value of moving it
     by each step (the plan re-solved at every step)."""
     from allocopt.instance.schema import load_instance
     from allocopt.prices.renegotiation import renegotiate as report_on
+    from allocopt.progress import Budget
     from allocopt.reports.text import render_renegotiation
     from allocopt.session import Session
     from allocopt.solver.specs import load_model_spec
@@ -124,17 +127,24 @@ def renegotiate(instance: Path, model_file: Path | None, steps: str, terms: str 
     step_list = _steps(steps)
     term_list = [t.strip() for t in terms.split(",") if t.strip()] if terms else None
     inst = load_instance(instance)
-    with Session(inst, load_model_spec(model_file), time_limit=time_limit) as session:
-        found = report_on(session, steps=step_list, terms=term_list, workers=workers, dask=dask_address)
+    budget = Budget(time_limit)
+    with budget.applied(), Session(inst, load_model_spec(model_file)) as session, \
+            status_line(None, "solving renegotiation steps", quiet, budget) as bar:
+        found = report_on(session, steps=step_list, terms=term_list, workers=workers, dask=dask_address,
+                          progress=bar, budget=budget)
     if found.base_objective is None:
+        end_of_job(None if not budget.expired() else "the time limit of "
+                   f"{time_limit:g} s ran out before the plan was found", False)
         _fail("\n".join(found.summary), EXIT_INFEASIBLE)
     if term_list and found.ranking.empty:
         _fail(f"no limit matches --terms {terms}: run 'allocopt prices' to see the terms", EXIT_USAGE)
     if fmt in ("json", "csv"):
         _frames_out({"ranking": found.ranking, "steps": found.steps}, fmt,
-                    {"summary": found.summary, "objective": found.base_objective, "currency": found.currency})
+                    {"summary": found.summary, "objective": found.base_objective, "currency": found.currency,
+                     "partial": found.partial})
     else:
         click.echo(render_renegotiation(found, fmt), nl=False)
+    end_of_job(found.partial, True)
 
 
 @main.command()
@@ -143,7 +153,7 @@ def renegotiate(instance: Path, model_file: Path | None, steps: str, terms: str 
 @click.option("--objectives", default=",".join(("utilitarian", "maxmin", "leximin", "nash", "kalai_smorodinsky",
                                                 "max_min_return")), show_default=True,
               help="Objectives to compare, comma-separated; parameters as alpha_fair:alpha=2")
-@click.option("--time-limit", type=TIME_LIMIT, help="Seconds HiGHS may run per solve")
+@job_options
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Also write each plan's result file (DIR/OBJECTIVE/result.json and its tables)")
 @click.option("--format", "fmt", type=click.Choice(["table", "markdown", "json", "csv"]), default="table",
@@ -153,12 +163,13 @@ def renegotiate(instance: Path, model_file: Path | None, steps: str, terms: str 
               "(needs allocopt[dask])")
 @handle_errors
 def compare(instance: Path, model_file: Path | None, objectives: str, time_limit: float | None,
-            out_dir: Path | None, fmt: str, workers: int | None, dask_address: str | None) -> None:
+            out_dir: Path | None, fmt: str, workers: int | None, dask_address: str | None, quiet: bool) -> None:
     """Solve INSTANCE under several fairness objectives and show them side by side: total, each partner's gain
     and return, the smallest gain, Jain, Gini, the price of fairness, and what changes in the plan."""
     from allocopt.check.checker import check_result
     from allocopt.fairness.compare import compare as compare_objectives
     from allocopt.instance.schema import load_instance
+    from allocopt.progress import Budget
     from allocopt.reports.fairness import render_comparison
     from allocopt.solver.specs import load_model_spec
     from allocopt.workflows import write_result_set
@@ -176,8 +187,10 @@ def compare(instance: Path, model_file: Path | None, objectives: str, time_limit
     inst = load_instance(instance)
     if workers is not None and dask_address is not None:
         raise click.UsageError("give either --workers or --dask, not both")
-    found = compare_objectives(inst, parsed, load_model_spec(model_file), time_limit=time_limit, workers=workers,
-                               dask=dask_address)
+    budget = Budget(time_limit)
+    with status_line(len(parsed), "solving objectives", quiet, budget) as bar:
+        found = compare_objectives(inst, parsed, load_model_spec(model_file), workers=workers, dask=dask_address,
+                                   budget=budget, progress=bar)
     failed = []
     for label, result in found.results.items():
         if result.status.has_plan:
@@ -192,12 +205,14 @@ def compare(instance: Path, model_file: Path | None, objectives: str, time_limit
         said = comparison_words(found.tradeoff, found.currency) if found.tradeoff is not None else []
         groups = found.tradeoff.groups if found.tradeoff is not None else []
         _frames_out({"comparison": found.table.reset_index(), "changes": found.changes}, fmt,
-                    {"currency": found.currency, "tradeoff": said, "same_gains": groups})
+                    {"currency": found.currency, "partial": found.partial, "tradeoff": said,
+                     "same_gains": groups})
     else:
         click.echo(render_comparison(found, fmt), nl=False)
         click.echo(f"\nIndependent check: {'OK for every plan' if not failed else 'FAILED'}")
     if failed:
         _fail("error: the independent checker found violations:\n" + "\n".join(failed), EXIT_CHECK_FAILED)
+    end_of_job(found.partial, any(r.status.has_plan for r in found.results.values()))
     if not any(r.status.has_plan for r in found.results.values()):
         _fail("no plan under any objective (run 'allocopt diagnose')", EXIT_INFEASIBLE)
 
@@ -208,7 +223,7 @@ def compare(instance: Path, model_file: Path | None, objectives: str, time_limit
 @click.option("--points", type=click.IntRange(2, 200), default=11, show_default=True, help="Points on the frontier")
 @click.option("--between", default="total,min_gain", show_default=True,
               help="total,min_gain (efficiency against equality) or PARTNER_A,PARTNER_B")
-@click.option("--time-limit", type=TIME_LIMIT, help="Seconds HiGHS may run per solve")
+@job_options
 @click.option("--chart", type=click.Path(dir_okay=False, path_type=Path),
               help="Also draw the frontier as PNG or SVG (needs the [plot] extra)")
 @click.option("--force", is_flag=True, help="With --chart: replace the file even if it is not a chart allocopt drew "
@@ -217,11 +232,12 @@ def compare(instance: Path, model_file: Path | None, objectives: str, time_limit
               show_default=True, help="What to print on stdout")
 @handle_errors
 def frontier(instance: Path, model_file: Path | None, points: int, between: str, time_limit: float | None,
-             chart: Path | None, force: bool, fmt: str) -> None:
+             chart: Path | None, force: bool, fmt: str, quiet: bool) -> None:
     """The Pareto frontier of INSTANCE by the epsilon-constraint method, exact at each point: the total net gain
     against the smallest gain above stand-alone, or one partner's gain against another's."""
     from allocopt.fairness.compare import frontier as frontier_of
     from allocopt.instance.schema import load_instance
+    from allocopt.progress import Budget
     from allocopt.reports.fairness import render_frontier
     from allocopt.solver.specs import load_model_spec
 
@@ -240,8 +256,14 @@ def frontier(instance: Path, model_file: Path | None, points: int, between: str,
     if pair is not None and (pair[0] == pair[1] or any(p not in inst.partners for p in pair)):
         raise click.BadParameter(f"'{between}' does not name two partners of {instance}: give total,min_gain or two "
                                  f"of {', '.join(inst.partners)}", param_hint="--between")
-    table = frontier_of(inst, points, pair, load_model_spec(model_file), time_limit=time_limit)
+    budget = Budget(time_limit)
+    with status_line(points, "solving frontier points", quiet, budget) as bar:
+        table = frontier_of(inst, points, pair, load_model_spec(model_file), budget=budget, progress=bar)
+    partial = table.attrs["partial"]
     if table.empty:
+        end_of_job(partial or (None if not budget.expired() else
+                               f"the time limit of {time_limit:g} s ran out before the frontier's ends were found"),
+                   False)
         _fail("no plan: the frontier is empty (run 'allocopt diagnose')", EXIT_INFEASIBLE)
     if chart is not None:
         from allocopt.reports.fairness import frontier_chart
@@ -251,10 +273,11 @@ def frontier(instance: Path, model_file: Path | None, points: int, between: str,
     if fmt in ("json", "csv"):
         from allocopt.reports.fairness import frontier_words
 
-        _frames_out({"frontier": table}, fmt, {"currency": inst.currency,
+        _frames_out({"frontier": table}, fmt, {"currency": inst.currency, "partial": partial,
                                                "tradeoff": frontier_words(table, inst.currency)})
     else:
         click.echo(render_frontier(table, inst.currency, fmt), nl=False)
+    end_of_job(partial, True)
 
 
 def _check_chart(chart: Path, protect: list[Path], force: bool) -> None:
@@ -293,16 +316,17 @@ def _check_chart(chart: Path, protect: list[Path], force: bool) -> None:
               "(or was changed since)")
 @click.option("--format", "fmt", type=click.Choice(["table", "markdown", "json", "csv"]), default="table",
               show_default=True, help="What to print on stdout")
-@click.option("--time-limit", type=TIME_LIMIT, help="Seconds HiGHS may run per solve")
+@job_options
 @handle_errors
 def sensitivity(instance: Path, model_file: Path | None, param: str | None, values: str | None,
                 value_range: str | None, tornado_pct: float | None, breakpoints: bool, tolerance: float,
                 workers: int | None, dask_address: str | None, chart: Path | None, force: bool, fmt: str,
-                time_limit: float | None) -> None:
+                time_limit: float | None, quiet: bool) -> None:
     """How the plan of INSTANCE moves when one field moves (--param with --values or --range), or which fields
     move it most (--tornado PCT)."""
     from allocopt.instance.schema import load_instance
     from allocopt.prices.sensitivity import check_sweep, sweep, tornado, tornado_solves
+    from allocopt.progress import Budget
     from allocopt.reports import sensitivity as show
     from allocopt.solver.specs import load_model_spec
 
@@ -323,6 +347,7 @@ def sensitivity(instance: Path, model_file: Path | None, param: str | None, valu
 
     inst = load_instance(instance)
     spec = load_model_spec(model_file)
+    budget = Budget(time_limit)
     if param is not None:
         try:
             check_sweep(inst, spec, param, points)
@@ -331,24 +356,19 @@ def sensitivity(instance: Path, model_file: Path | None, param: str | None, valu
                                     for p in err.problems) else "--values/--range"
             raise click.BadParameter("; ".join(f"{p.path}: {p.message}" + (f" ({p.fix})" if p.fix else "")
                                                for p in err.problems), param_hint=hint) from None
-        bar = _LazyProgress(len(points), "solving")
-        try:
+        with status_line(len(points), "solving", quiet, budget) as bar:
             df = sweep(inst, param, points, spec, workers=workers, dask=dask_address, breakpoints=breakpoints,
-                       tolerance=tolerance, time_limit=time_limit, progress=bar)
-        finally:
-            bar.close()
+                       tolerance=tolerance, progress=bar, budget=budget)
         click.echo(show.render_sweep(df, fmt), nl=False)
+        end_of_job(df.attrs["partial"], not df.empty)
         if chart is not None:
             show.sweep_chart(df, chart, protect=protect, force=force)
     else:
         assert tornado_pct is not None
-        bar = _LazyProgress(tornado_solves(inst, spec), "solving")
-        try:
-            df = tornado(inst, tornado_pct, spec, workers=workers, dask=dask_address, time_limit=time_limit,
-                         progress=bar)
-        finally:
-            bar.close()
+        with status_line(tornado_solves(inst, spec), "solving", quiet, budget) as bar:
+            df = tornado(inst, tornado_pct, spec, workers=workers, dask=dask_address, progress=bar, budget=budget)
         click.echo(show.render_tornado(df, fmt), nl=False)
+        end_of_job(df.attrs["partial"], not df.empty)
         if chart is not None:
             show.tornado_chart(df, chart, protect=protect, force=force)
     if chart is not None:

@@ -10,9 +10,12 @@ code meaning
 2    usage error (wrong command-line options, or a bad value inside one: ``--objective alpha_fair:alpha=nan``)
 3    invalid input (instance, model, game or result file), or a refused output place
 4    infeasible: the commitments and limits cannot all hold
-5    no plan found within the time limit (or interrupted)
+5    no plan found within the time limit (or interrupted), or a job of many solves whose ``--time-limit`` ran out
+     before anything usable came of it
 6    the checker found violations
 ==== =========================================================================
+
+A job of many solves cut short by its ``--time-limit`` with something usable exits 0, its output marked partial.
 """
 
 from __future__ import annotations
@@ -23,7 +26,6 @@ import math
 import os
 import signal
 import sys
-import time
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -208,15 +210,18 @@ instance_arg = click.argument("instance", type=input_path(dir_okay=True))
 def _plan_scenarios(instance: Path, scenarios_file: Path | None, model_file: Path | None, time_limit: float | None,
                     gap: float | None, threads: int | None, seed: int | None, out_dir: Path | None, fmt: str,
                     log: bool, objective: str | None, *, values: bool, workers: int | None = None,
-                    prices: bool = False, started: float | None = None) -> None:
+                    prices: bool = False, started: float | None = None, budget: Any = None,
+                    quiet: bool = True) -> None:
     """Plan against scenarios, check the plan independently, print it and write result.json (see
-    :func:`allocopt.workflows.plan_scenario_set`)."""
+    :func:`allocopt.workflows.plan_scenario_set`). With ``budget`` (``scenarios --time-limit``), the whole job's
+    time budget: a job cut short is labelled partial."""
     from allocopt.reports.scenarios import render_scenarios
     from allocopt.workflows import plan_scenario_set
 
-    run = plan_scenario_set(instance, scenarios_file, model_file, objective=objective, time_limit=time_limit,
-                            gap=gap, threads=threads, seed=seed, values=values, workers=workers, prices=prices,
-                            out=out_dir, tee=log, started=started)
+    with status_line(None, "solving (the plan, then a plan per scenario)", quiet, budget) as bar:
+        run = plan_scenario_set(instance, scenarios_file, model_file, objective=objective, time_limit=time_limit,
+                                gap=gap, threads=threads, seed=seed, values=values, workers=workers, prices=prices,
+                                out=out_dir, tee=log, started=started, budget=budget, progress=bar)
     result, report = run.result, run.check
     if run.written is not None:
         assert out_dir is not None
@@ -231,6 +236,7 @@ def _plan_scenarios(instance: Path, scenarios_file: Path | None, model_file: Pat
     if report is not None and not report.ok:
         _fail("error: the independent checker found violations in this plan (a bug in allocopt):\n"
               + report.summary(), EXIT_CHECK_FAILED)
+    end_of_job(result.partial, result.status.has_plan or result.status.infeasible)
     if not result.status.has_plan:
         code = EXIT_INFEASIBLE if result.status.infeasible else EXIT_NO_SOLUTION
         _fail(f"no plan: {result.notes[-1]} (plan without the risk floors, or run 'allocopt diagnose' on "
@@ -242,13 +248,18 @@ def _echo_data(result: Any, fmt: str) -> None:
     if fmt == "json":
         click.echo(result.to_json(), nl=False)
         return
+    if getattr(result, "partial", None) is not None:
+        click.echo(f"# partial: {result.partial}")
     for name, df in result.tables.items():
         click.echo(f"# {name}")
         click.echo(csv_text(df.reset_index()), nl=False)
 
 
 def _frames_out(frames: dict[str, Any], fmt: str, extra: dict[str, Any]) -> None:
-    """Print DataFrames as JSON (one object, with ``extra`` fields) or CSV (one block per frame)."""
+    """Print DataFrames as JSON (one object, with ``extra`` fields) or CSV (one block per frame, after a
+    ``# partial: ...`` line when ``extra["partial"]`` says the job was cut short)."""
+    if fmt == "csv" and extra.get("partial") is not None:
+        click.echo(f"# partial: {extra['partial']}")
     if fmt == "json":
         from allocopt.results.result import json_safe
 
@@ -308,30 +319,32 @@ def _sweep_values(values: str | None, value_range: str | None) -> list[float]:
     return [lo + (hi - lo) * k / (n - 1) for k in range(n)]
 
 
-class _LazyProgress:
-    """A progress bar on stderr that appears only after ~2 s, and only when stderr is a terminal."""
+JOB_TIME_LIMIT_HELP = ("Seconds the whole job may take, every solve together: each solve gets at most what is left, "
+                       "and at the limit the job stops with what it has, marked partial (exit 5 if nothing usable). "
+                       "A model file's solver.time_limit still bounds each solve")
 
-    DELAY_S = 2.0
 
-    def __init__(self, total: int, label: str) -> None:
+def job_options(func: F) -> F:
+    """``--time-limit`` over the whole job and ``--quiet``: the options of every command that runs many solves."""
+    func = click.option("--quiet", is_flag=True, help="Show no status line on the terminal")(func)
+    return click.option("--time-limit", type=TIME_LIMIT, help=JOB_TIME_LIMIT_HELP)(func)
 
-        self.total, self.label, self.done = total, label, 0
-        self.start = time.monotonic()
-        self.bar: Any = None
 
-    def __call__(self, n: int) -> None:
+def status_line(total: int | None, label: str, quiet: bool, budget: Any = None) -> Any:
+    """The live status line of a job of many solves on stderr (only on a terminal, and not with ``--quiet``)."""
+    from allocopt.progress import StatusLine
 
-        self.done += n
-        if self.bar is not None:
-            self.bar.update(n)
-        elif sys.stderr.isatty() and time.monotonic() - self.start > self.DELAY_S:
-            self.bar = click.progressbar(length=self.total, label=self.label, file=sys.stderr)
-            self.bar.__enter__()
-            self.bar.update(self.done)
+    return StatusLine(total, label, quiet=quiet, budget=budget)
 
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.__exit__(None, None, None)
+
+def end_of_job(partial: str | None, usable: bool) -> None:
+    """After a job's output: a job cut short by its time limit says so on stderr, and exits 5 when nothing usable
+    came of it."""
+    if partial is None:
+        return
+    if not usable:
+        _fail(f"no result: {partial}", EXIT_NO_SOLUTION)
+    click.echo(f"partial: {partial}", err=True)
 
 
 INSTANCE_SUFFIXES = (".yaml", ".yml", ".json", ".xlsx")

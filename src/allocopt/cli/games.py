@@ -6,7 +6,17 @@ from pathlib import Path
 
 import click
 
-from allocopt.cli.app import _concepts, _LazyProgress, handle_errors, instance_arg, main, option_problem
+from allocopt.cli.app import (
+    _concepts,
+    end_of_job,
+    handle_errors,
+    instance_arg,
+    job_options,
+    main,
+    option_problem,
+    status_line,
+)
+from allocopt.errors import printable
 
 
 @main.command()
@@ -34,7 +44,7 @@ def game(game_file: Path, concepts: str, kind: str | None, allocation: str | Non
     wanted = _concepts(concepts, CONCEPTS)
     if allocation is not None and target not in wanted:
         wanted.append(target)
-    the_game = load_game(game_file, kind)
+    the_game = load_game(game_file, kind, warn=_warn)
     solution = solve_game(the_game, wanted)
     check = None
     if allocation is not None:
@@ -46,6 +56,10 @@ def game(game_file: Path, concepts: str, kind: str | None, allocation: str | Non
     click.echo(render_game(solution, fmt, check), nl=False)
 
 
+def _warn(message: str) -> None:
+    click.echo(printable(f"warning: {message}"), err=True)
+
+
 def _allocation(text: str, players: tuple[str, ...]) -> dict[str, float]:
     """``--allocation``: a file's problems are invalid input (exit 3); an allocation written inline is the option's
     value, and its problems a usage error (exit 2)."""
@@ -53,7 +67,7 @@ def _allocation(text: str, players: tuple[str, ...]) -> dict[str, float]:
     from allocopt.games.gamefile import load_allocation
 
     try:
-        return load_allocation(text, players)
+        return load_allocation(text, players, warn=_warn)
     except GameError as err:
         if err.source == "--allocation":
             raise option_problem(err, "--allocation", text) from None
@@ -75,16 +89,18 @@ def _allocation(text: str, players: tuple[str, ...]) -> dict[str, float]:
               "(tcp://host:8786; needs allocopt[dask])")
 @click.option("--format", "fmt", type=click.Choice(["table", "markdown", "json", "csv"]), default="table",
               show_default=True, help="What to print on stdout")
-@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), help="Seconds HiGHS may run per solve")
+@job_options
 @handle_errors
 def coalitions(instance: Path, model_file: Path | None, concepts: str, target: str | None, samples: int | None,
-               seed: int, workers: int | None, dask_address: str | None, fmt: str, time_limit: float | None) -> None:
+               seed: int, workers: int | None, dask_address: str | None, fmt: str, time_limit: float | None,
+               quiet: bool) -> None:
     """What each partner of INSTANCE brings: every coalition's value (the best total net gain its members reach
     on their own, at least their stand-alone sum), the solution concepts beside the plan's split, the coalitions
     that would walk away from the plan, and the side payments that turn the plan's split into the Shapley (or
     nucleolus) split."""
-    from allocopt.games.coalitions import CONCEPTS, DEFAULT_SAMPLES, MAX_EXACT_PARTNERS, coalition_game, coalition_masks
+    from allocopt.games.coalitions import CONCEPTS, DEFAULT_SAMPLES, MAX_EXACT_PARTNERS, coalition_game
     from allocopt.instance.schema import load_instance
+    from allocopt.progress import Budget
     from allocopt.reports.coalitions import render_coalitions
     from allocopt.solver.specs import load_model_spec
 
@@ -99,11 +115,11 @@ def coalitions(instance: Path, model_file: Path | None, concepts: str, target: s
     spec = load_model_spec(model_file)
     n = len(inst.partners)
     sampled = samples is not None or n > MAX_EXACT_PARTNERS
-    solves = len(coalition_masks(n, (samples or DEFAULT_SAMPLES) if sampled else None, seed))
-    bar = _LazyProgress(solves, "solving coalitions")
-    try:
+    budget = Budget(time_limit)
+    total = None if sampled else 2**n - 1  # sampled: the coalitions met are known once the orders are drawn
+    label = f"solving coalitions ({samples or DEFAULT_SAMPLES:,} orders sampled)" if sampled else "solving coalitions"
+    with status_line(total, label, quiet, budget) as bar:
         answer = coalition_game(inst, spec, concepts=wanted, workers=workers, dask=dask_address, samples=samples,
-                                seed=seed, time_limit=time_limit, target=target, progress=bar)
-    finally:
-        bar.close()
+                                seed=seed, target=target, progress=bar, budget=budget)
     click.echo(render_coalitions(answer, fmt), nl=False)
+    end_of_job(answer.partial, answer.has_split)

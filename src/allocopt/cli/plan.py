@@ -26,6 +26,7 @@ from allocopt.cli.app import (
     handle_errors,
     input_path,
     instance_arg,
+    job_options,
     main,
 )
 from allocopt.errors import printable
@@ -120,7 +121,7 @@ def solve(instance: Path, model_file: Path | None, time_limit: float | None, gap
 @click.option("--scenarios", "scenarios_file", type=input_path(),
               help="The scenarios (default: the instance's own scenarios section)")
 @click.option("--model", "model_file", type=input_path(), help="Model file (rules, solver options)")
-@click.option("--time-limit", type=TIME_LIMIT, help="Seconds HiGHS may run per solve")
+@job_options
 @click.option("--gap", type=GAP, help="Relative optimality gap at which to stop")
 @click.option("--workers", type=click.IntRange(1, 1024),
               help="Solve the wait-and-see plans (one per scenario) on this many local processes")
@@ -136,7 +137,7 @@ def solve(instance: Path, model_file: Path | None, time_limit: float | None, gap
 @handle_errors
 def scenarios(instance: Path, scenarios_file: Path | None, model_file: Path | None, time_limit: float | None,
               gap: float | None, workers: int | None, out_dir: Path | None, fmt: str, with_prices: bool,
-              hedging_iterations: int | None) -> None:
+              hedging_iterations: int | None, quiet: bool) -> None:
     """Plan INSTANCE against its scenarios: the plan to sign now, the gate policy per branch, each partner's gain
     per scenario (expected, CVaR, worst case), the value of the stochastic solution and of perfect information."""
     if hedging_iterations is not None:
@@ -162,8 +163,10 @@ def scenarios(instance: Path, scenarios_file: Path | None, model_file: Path | No
             click.echo(f"  {key} = {v:g}")
         click.echo(f"Note: {ph.note}")
         return
-    _plan_scenarios(instance, scenarios_file, model_file, time_limit, gap, None, None, out_dir, fmt, False, None,
-                    values=True, workers=workers, prices=with_prices)
+    from allocopt.progress import Budget
+
+    _plan_scenarios(instance, scenarios_file, model_file, None, gap, None, None, out_dir, fmt, False, None,
+                    values=True, workers=workers, prices=with_prices, budget=Budget(time_limit), quiet=quiet)
 
 
 @main.command()

@@ -9,13 +9,14 @@ import click
 from allocopt.cli.app import (
     EXIT_INFEASIBLE,
     EXIT_NO_SOLUTION,
-    TIME_LIMIT,
     FiniteFloat,
     _fail,
     _frames_out,
+    end_of_job,
     handle_errors,
     input_path,
     instance_arg,
+    job_options,
     main,
 )
 from allocopt.errors import printable
@@ -36,12 +37,12 @@ from allocopt.errors import printable
               help="Re-solve the plan at this many steps along the path (and bisect where its gates change)")
 @click.option("--tolerance", type=FiniteFloat(0, 0.1, min_open=True), default=1e-3, show_default=True,
               help="Locate breakpoints and gate changes to this share of the path")
-@click.option("--time-limit", type=TIME_LIMIT, help="Seconds HiGHS may run per solve")
+@job_options
 @click.option("--format", "fmt", type=click.Choice(["table", "markdown", "json", "csv"]), default="table",
               show_default=True, help="What to print on stdout")
 @handle_errors
 def value(instance: Path, model_file: Path | None, resources: str | None, basis: str, apply_file: Path | None,
-          force: bool, points: int, tolerance: float, time_limit: float | None, fmt: str) -> None:
+          force: bool, points: int, tolerance: float, time_limit: float | None, fmt: str, quiet: bool) -> None:
     """What each holder's units of a resource of INSTANCE are worth to the partnership (by default every resource
     valued at 0): its marginal value with the plan's gates held, its average value (Aumann-Shapley) and the value
     with and without it; and a suggested unit_value for each resource."""
@@ -53,7 +54,8 @@ def value(instance: Path, model_file: Path | None, resources: str | None, basis:
         raise click.BadParameter("name at least one resource, e.g. --resources distribution",
                                  param_hint="--resources")
     run = value_and_apply(instance, model_file, resources=names, basis=basis, points=points, tolerance=tolerance,
-                          time_limit=time_limit, apply=apply_file, force=force)
+                          apply=apply_file, force=force, budget=time_limit)
+    end_of_job(run.partial, False)
     found = run.valuation
     if not found.has_plan:
         _fail(" ".join(found.notes) + " (run 'allocopt diagnose')",

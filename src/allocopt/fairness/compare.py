@@ -19,6 +19,7 @@ import pandas as pd
 from allocopt.fairness.tradeoff import TradeOff, comparison_tradeoff
 from allocopt.instance.modelfile import ModelSpec, parse_objective
 from allocopt.instance.schema import Instance, load_instance
+from allocopt.progress import Budget, Progress
 from allocopt.results.metrics import fairness_metrics
 from allocopt.results.result import Result
 from allocopt.results.units import real
@@ -39,6 +40,8 @@ class Comparison:
     """What differs from the first objective's plan: gates, levels, money by partner and initiative, value shares."""
     currency: str
     notes: list[str] = field(default_factory=list)
+    partial: str | None = None
+    """Why only some objectives were solved (the job's time budget ran out), ``None`` when all were."""
     tradeoff: TradeOff | None = None
     """The trade-off in figures a sentence states: fairness free or its price per step, objectives with the same
     gains grouped, plans that leave a partner below its stand-alone value or with a negative gain."""
@@ -54,24 +57,31 @@ def _spec_for(spec: ModelSpec, objective: str | dict[str, Any]) -> ModelSpec:
 
 def compare(instance: Instance | str | Path, objectives: Sequence[str | dict[str, Any]] = DEFAULT_OBJECTIVES,
             spec: ModelSpec | str | Path | None = None, *, time_limit: float | None = None,
-            workers: int | None = None, dask: str | Any | None = None) -> Comparison:
+            workers: int | None = None, dask: str | Any | None = None, budget: Budget | float | None = None,
+            progress: Progress | None = None) -> Comparison:
     """Solve ``instance`` under each objective (names, ``alpha_fair:alpha=2``, or mappings) and compare.
 
     Serially the objectives share one live session; with ``workers`` (local processes) or ``dask`` (a cluster's
     address or client) each objective is one task of the executor, solved cold. Every re-solve of a session starts
-    fresh, so both give the same plans."""
+    fresh, so both give the same plans. ``time_limit`` is each solve's limit; ``budget`` (seconds or a
+    :class:`~allocopt.progress.Budget`) the whole job's: each solve gets at most what is left, the objectives not
+    started by its end are left out, and :attr:`Comparison.partial` says so. ``progress`` is told of each
+    objective solved."""
     inst = instance if isinstance(instance, Instance) else load_instance(instance)
     base = spec if isinstance(spec, ModelSpec) else load_model_spec(spec)
     specs = {(_spec_for(base, o)).objective.label(): _spec_for(base, o) for o in objectives}
     if not any(is_utilitarian(s.objective.name) for s in specs.values()):
         specs = {REFERENCE: _spec_for(base, "utilitarian"), **specs}
-    if workers is None and dask is None:
-        results = _solved_on_one_session(inst, base, specs, time_limit)
-    else:
-        results = _solved_as_tasks(inst, specs, time_limit, workers, dask)
+    job = Budget.of(budget)
+    with job.applied():
+        if workers is None and dask is None:
+            results = _solved_on_one_session(inst, base, specs, time_limit, job, progress)
+        else:
+            results = _solved_as_tasks(inst, specs, time_limit, workers, dask, job, progress)
+    partial = job.ran_out(len(results), len(specs), "objectives") if len(results) < len(specs) else None
     utilitarian_total: float | None = None
     for label, objective_spec in specs.items():
-        if is_utilitarian(objective_spec.objective.name) and results[label].status.has_plan:
+        if is_utilitarian(objective_spec.objective.name) and label in results and results[label].status.has_plan:
             utilitarian_total = results[label].objective
     results.pop(REFERENCE, None)
     rows = []
@@ -90,10 +100,11 @@ def compare(instance: Instance | str | Path, objectives: Sequence[str | dict[str
                 row[f"return {p}"] = ret
             row["milps"] = result.fairness.get("milps", 1)
         rows.append(row)
-    table = pd.DataFrame.from_records(rows).set_index("objective")
+    table = pd.DataFrame.from_records(rows, columns=None if rows else ["objective", "status", "proven_optimal"]
+                                      ).set_index("objective")
     stand_alone = pd.DataFrame({label: r.partners["stand_alone"] for label, r in results.items()
                                 if r.status.has_plan}).T
-    return Comparison(table, results, plan_changes(results), inst.currency,
+    return Comparison(table, results, plan_changes(results), inst.currency, partial=partial,
                       tradeoff=comparison_tradeoff(table, stand_alone, inst.money_scale()))
 
 
@@ -101,25 +112,31 @@ REFERENCE = "<utilitarian reference>"
 """The label of the utilitarian plan solved only as the price of fairness's reference (not shown)."""
 
 
-def _solved_on_one_session(inst: Instance, base: ModelSpec, specs: dict[str, ModelSpec],
-                           time_limit: float | None) -> dict[str, Result]:
+def _solved_on_one_session(inst: Instance, base: ModelSpec, specs: dict[str, ModelSpec], time_limit: float | None,
+                           budget: Budget, progress: Progress | None) -> dict[str, Result]:
     from allocopt.session import Session
 
     results: dict[str, Result] = {}
     with Session(inst, base, time_limit=time_limit) as session:
         for label, objective_spec in specs.items():
+            if budget.expired():
+                break
             session.replace(inst, objective_spec.model_copy(update={"solver": session.spec.solver}))
             results[label] = session.solve()
+            if progress is not None:
+                progress(1)
     return results
 
 
-def _solved_as_tasks(inst: Instance, specs: dict[str, ModelSpec], time_limit: float | None,
-                     workers: int | None, dask: str | Any | None) -> dict[str, Result]:
-    from allocopt.solver.executor import run_tasks
+def _solved_as_tasks(inst: Instance, specs: dict[str, ModelSpec], time_limit: float | None, workers: int | None,
+                     dask: str | Any | None, budget: Budget, progress: Progress | None) -> dict[str, Result]:
+    from allocopt.solver.executor import open_executor
 
     data = inst.model_dump(mode="json", exclude_unset=True)
     tasks = [{"instance": data, "spec": s.model_dump(mode="json"), "time_limit": time_limit} for s in specs.values()]
-    return dict(zip(specs, run_tasks(solve_objective_task, tasks, workers=workers, dask=dask), strict=True))
+    with open_executor(workers=workers, dask=dask) as executor:
+        ran = executor.run(solve_objective_task, tasks, progress, budget)
+    return {label: result for label, result in zip(specs, ran.answers, strict=True) if result is not None}
 
 
 def solve_objective_task(task: dict[str, Any]) -> Result:
@@ -184,9 +201,14 @@ def _shares(result: Result) -> dict[tuple[str, str], float]:
 
 
 def frontier(instance: Instance | str | Path, points: int = 11, between: tuple[str, str] | None = None,
-             spec: ModelSpec | str | Path | None = None, *, time_limit: float | None = None) -> pd.DataFrame:
+             spec: ModelSpec | str | Path | None = None, *, time_limit: float | None = None,
+             budget: Budget | float | None = None, progress: Progress | None = None) -> pd.DataFrame:
     """The Pareto frontier (epsilon-constraint, exact at each point) between the total net gain and the smallest
-    gain above stand-alone, or between two partners' gains (``between=(a, b)``)."""
+    gain above stand-alone, or between two partners' gains (``between=(a, b)``).
+
+    ``time_limit`` is each solve's limit; ``budget`` (seconds or a :class:`~allocopt.progress.Budget`) the whole
+    job's: each solve gets at most what is left, no point is started after its end, and ``df.attrs["partial"]``
+    says so (``None`` for a whole frontier). ``progress`` is told of each point solved."""
     from allocopt.errors import InstanceError, Problem
     from allocopt.fairness.frontier import frontier_points
     from allocopt.session import Session
@@ -198,9 +220,18 @@ def frontier(instance: Instance | str | Path, points: int = 11, between: tuple[s
             raise InstanceError([Problem("--between", f"'{','.join(between)}' does not name two partners",
                                          f"choose two of: {', '.join(inst.partners)}")])
     base = spec if isinstance(spec, ModelSpec) else load_model_spec(spec)
-    with Session(inst, base, time_limit=time_limit) as session:
-        rows = frontier_points(session, between, points)
-    table = pd.DataFrame.from_records(rows)
-    table.attrs.update({"scale": inst.money_scale(), "between": between,
-                        "stand_alone": {p: float(inst.partners[p].stand_alone) for p in inst.partners}})
-    return table
+    job = Budget.of(budget)
+    tried = [0]  # the points solved
+
+    def step(n: int) -> None:
+        tried[0] += n
+        if progress is not None:
+            progress(n)
+
+    with job.applied(), Session(inst, base, time_limit=time_limit) as session:
+        rows = frontier_points(session, between, points, progress=step, stop=job.expired)
+    df = pd.DataFrame.from_records(rows)
+    df.attrs["partial"] = job.ran_out(tried[0], points, "points") if job.expired() and tried[0] < points else None
+    df.attrs.update({"scale": inst.money_scale(), "between": between,
+                     "stand_alone": {p: float(inst.partners[p].stand_alone) for p in inst.partners}})
+    return df

@@ -54,15 +54,20 @@ class TradeOff:
     negative: dict[str, list[str]] = field(default_factory=dict)
 
 
+SAME_GAIN = 0.5
+"""Two gains within half a unit of money are the same gain: they print alike, and what separates them is a solver's
+tolerance (a Nash plan's piecewise logarithm is exact to 1e-6 of the money scale), not a different split."""
+
+
 def same_gains(gains: pd.DataFrame, scale: float) -> list[list[str]]:
     """The rows of ``gains`` (one per plan, a column per partner) grouped where every partner's gain is the same
-    (to solver noise), in row order."""
+    (within :data:`SAME_GAIN` money, or solver noise of the ``scale`` where that is larger), in row order."""
     groups: list[list[str]] = []
     heads: list[Any] = []
     for label, row in gains.iterrows():
         values = row.to_numpy(dtype=float)
         for group, head in zip(groups, heads, strict=True):
-            if all(real(float(a - b), scale) == 0.0 for a, b in zip(values, head, strict=True)):
+            if all(abs(real(float(a - b), scale)) <= SAME_GAIN for a, b in zip(values, head, strict=True)):
                 group.append(str(label))
                 break
         else:

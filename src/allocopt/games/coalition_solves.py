@@ -10,6 +10,10 @@ outsiders' value must be 0 too). Where it does not (an outsider's fixed benefit 
 turns optional, a no-subsidy tolerance above 0, weights other than 1), the coalition is solved on a second session
 rebuilt for the reduced partnership (:func:`allocopt.games.reduced.coalition_instance`). Each summary's ``how``
 says which.
+
+Within a job's time budget (:class:`~allocopt.progress.Budget`) a coalition is solved only while some of it is left
+(a block stops before its next coalition, :func:`~allocopt.progress.out_of_time`); the coalitions not solved have no
+summary (``None``).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import Any
 from allocopt.games.reduced import can_run, coalition_instance
 from allocopt.instance.modelfile import ModelSpec
 from allocopt.instance.schema import Instance, instance_from_dict
+from allocopt.progress import Budget, out_of_time
 from allocopt.solver.specs import model_spec_from_dict
 
 _SESSIONS: dict[str, Any] = {}
@@ -94,7 +99,8 @@ def solve_coalitions(task: Mapping[str, Any]) -> list[dict[str, Any]]:
     in place on the whole partnership's model (outsiders' limits at 0) where :func:`in_place_obstacle` allows,
     else on a session rebuilt for the reduced partnership. Returns a summary per coalition: the status, whether
     there is a plan, whether it is proven optimal, the members' total net gain, ``how`` it was solved, and the
-    ``initiatives`` its plan runs."""
+    ``initiatives`` its plan runs. Once the job's budget is spent, the coalitions left are not solved (and have no
+    summary)."""
     from allocopt.session import Session
 
     with _SOLVING:
@@ -108,6 +114,8 @@ def solve_coalitions(task: Mapping[str, Any]) -> list[dict[str, Any]]:
         base, spec = held["base"], held["spec"]
         out = []
         for members in task["coalitions"]:
+            if out_of_time():
+                break
             if in_place_obstacle(base, spec, members) is None:
                 if held["whole"] is None:
                     held["whole"] = Session(base, spec)
@@ -146,29 +154,29 @@ def contiguous_blocks(items: list[Any], n: int) -> list[list[Any]]:
 
 
 def solve_every_coalition(inst: Instance, spec: ModelSpec, coalitions: list[list[str]], workers: int | None,
-                          dask: Any, progress: Callable[[int], None] | None
-                          ) -> tuple[list[dict[str, Any]], int, int]:
-    """Every coalition's summary (in order), and how many changes were in place / rebuilt."""
+                          dask: Any, progress: Callable[[int], None] | None, budget: Budget | None = None
+                          ) -> tuple[list[dict[str, Any] | None], int, int]:
+    """Every coalition's summary (in order; ``None`` for one the budget left unsolved), and how many were solved in
+    place / rebuilt."""
     from allocopt.solver.executor import open_executor
 
     base = {"instance": inst.model_dump(mode="json", exclude_unset=True), "spec": spec.model_dump(mode="json")}
     if not coalitions:
         return [], 0, 0
     with open_executor(workers=workers, dask=dask) as executor:
-        if executor.kind == "serial":
-            tasks = [{**base, "coalitions": [c]} for c in coalitions]
-            answers = executor.map(solve_coalitions, tasks, progress)
-        else:
-            blocks = contiguous_blocks(coalitions, executor.size)
-            step = None
-            if progress is not None:
-                from allocopt.prices.sensitivity import block_progress
+        blocks = [[c] for c in coalitions] if executor.kind == "serial" else \
+            contiguous_blocks(coalitions, executor.size)
+        step = progress
+        if progress is not None and executor.kind != "serial":
+            from allocopt.prices.sensitivity import block_progress
 
-                step = block_progress(progress, [len(b) for b in blocks])
-            answers = executor.map(solve_coalitions, [{**base, "coalitions": b} for b in blocks], step)
+            step = block_progress(progress, [len(b) for b in blocks])
+        ran = executor.run(solve_coalitions, [{**base, "coalitions": b} for b in blocks], step, budget)
     if executor.kind == "serial":
         forget_sessions()
-    summaries = [s for a in answers for s in a]
-    in_place = sum(s["how"] == "in place" for s in summaries)
-    return summaries, in_place, len(summaries) - in_place
-
+    summaries: list[dict[str, Any] | None] = []
+    for block, answer in zip(blocks, ran.answers, strict=True):
+        done = list(answer or [])
+        summaries += done + [None] * (len(block) - len(done))
+    in_place = sum(s is not None and s["how"] == "in place" for s in summaries)
+    return summaries, in_place, sum(s is not None for s in summaries) - in_place

@@ -24,12 +24,20 @@ Each coalition solve is fresh (it equals a cold solve of the reduced partnership
 where they ran (:mod:`allocopt.games.coalition_solves`: serially, on local worker processes or on a Dask cluster;
 in place on the whole partnership's model where that gives the reduced partnership's value, else on a session
 rebuilt for it). The ``how`` column and :attr:`CoalitionGame.in_place` / :attr:`CoalitionGame.rebuilds` say which.
+
+Within a job's time budget (``budget``, the command's ``--time-limit``), the coalitions are solved while it lasts
+and the answer holds what was solved by then, with :attr:`CoalitionGame.partial` saying so: sampled, the Shapley
+value of the orders of joining whose coalitions were all solved (the first orders of the same seeded draw: the
+coalitions are solved in the order the draw first meets them); exact, the values solved and no concepts (they need
+every coalition).
 """
 
 from __future__ import annotations
 
+import bisect
+import dataclasses
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +51,7 @@ from allocopt.games.coalition_solves import in_place_obstacle, solve_every_coali
 from allocopt.games.reduced import coalition_instance, coalition_spec
 from allocopt.instance.modelfile import ModelSpec
 from allocopt.instance.schema import Instance, load_instance
+from allocopt.progress import Budget, Progress, expect
 from allocopt.solver.specs import load_model_spec
 
 __all__ = [
@@ -78,6 +87,7 @@ class CoalitionGame:
     count the same initiative and together exceed ``v(N)`` (:func:`allocopt.games.claims.contested_claims`).
     ``cover_conflicts``: splits the cover did not count because two groups would run the same initiative.
     ``payments``: who pays whom to turn the plan's split into ``target``'s.
+    ``partial``: why the answer is partial (the job's time budget ran out), ``None`` when it is whole.
     """
 
     name: str
@@ -103,6 +113,12 @@ class CoalitionGame:
     notes: tuple[str, ...] = field(default_factory=tuple)
     contested: pd.DataFrame = field(default_factory=pd.DataFrame)
     cover_conflicts: pd.DataFrame | None = None
+    partial: str | None = None
+
+    @property
+    def has_split(self) -> bool:
+        """Whether some solution concept was computed (a partial answer may hold coalition values only)."""
+        return any(c not in ("plan", "std_error", "ci_low", "ci_high") for c in self.allocations.columns)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON (NaN as None)."""
@@ -115,9 +131,10 @@ class CoalitionGame:
 
         return {
             "instance": self.name, "currency": self.currency, "partners": list(self.partners),
+            "partial": self.partial,
             "method": self.method, "samples": self.samples, "solves": self.solves, "in_place": self.in_place,
             "rebuilds": self.rebuilds, "plan_status": self.plan_status, "plan_total": json_safe(self.plan_total),
-            "grand_value": self.grand_value, "core_empty": self.core_empty,
+            "grand_value": json_safe(self.grand_value), "core_empty": self.core_empty,
             "least_core_epsilon": json_safe(self.least_core_epsilon),
             "values": records(self.values),
             "allocations": records(self.allocations.reset_index()),
@@ -172,27 +189,52 @@ def coalition_masks(n: int, samples: int | None, seed: int) -> list[int]:
     """Every coalition (``samples`` None), or those met by the orders of joining that
     :func:`allocopt.games.values.sample_shapley` draws with this seed (the same generator, the same calls), in mask
     order."""
+    return sorted(_draw(n, samples, seed).masks)
+
+
+@dataclass(frozen=True)
+class _Draw:
+    """The coalitions to solve: every one in mask order, or those the sampled orders of joining meet, in the order
+    first met; ``needed[d]``: how many of them the first ``d + 1`` orders meet (order ``d`` can be counted once
+    these are solved)."""
+
+    masks: list[int]
+    needed: list[int]
+
+
+def _draw(n: int, samples: int | None, seed: int, budget: Budget | None = None) -> _Draw:
+    """The coalitions :func:`coalition_masks` names, in the order to solve them; with ``budget``, the drawing of
+    orders stops when it is spent."""
     if samples is None:
-        return list(range(1, 2**n))
+        return _Draw(list(range(1, 2**n)), [])
     rng = np.random.default_rng(seed)
-    seen: set[int] = set()
-    for _ in range(samples):
+    seen: dict[int, None] = {}
+    needed = []
+    for drawn in range(samples):
+        if budget is not None and drawn % 1024 == 0 and budget.expired():
+            break
         mask = 0
         for i in rng.permutation(n):
             mask |= 1 << int(i)
-            seen.add(mask)
-    return sorted(seen)
+            seen.setdefault(mask, None)
+        needed.append(len(seen))
+    return _Draw(list(seen), needed)
 
 
 def coalition_game(inst: Instance | str | Path, spec: ModelSpec | str | Path | None = None, *,
                    concepts: Sequence[str] = CONCEPTS, workers: int | None = None, dask: Any = None,
                    samples: int | None = None, seed: int = 0, time_limit: float | None = None,
-                   target: str | None = None,
-                   progress: Callable[[int], None] | None = None) -> CoalitionGame:
+                   target: str | None = None, progress: Progress | None = None,
+                   budget: Budget | float | None = None) -> CoalitionGame:
     """Every coalition's value (or, beyond :data:`MAX_EXACT_PARTNERS` partners or with ``samples``, a sampled
     Shapley value), the solution concepts on the superadditive cover beside the plan's split, the coalitions that
     would leave the model file's plan, and the side payments from the plan's split to ``target`` (``shapley`` by
-    default, else ``nucleolus``)."""
+    default, else ``nucleolus``).
+
+    ``time_limit`` is each solve's limit; ``budget`` (seconds, or a :class:`~allocopt.progress.Budget`) the whole
+    job's: each solve gets at most what is left of it, and once it is spent the answer holds what was solved, with
+    :attr:`CoalitionGame.partial` saying so. ``progress`` is told of each coalition solved."""
+    job = Budget.of(budget)
     base, model_spec = _prepare(inst, spec, time_limit)
     wanted = _concepts(concepts)
     _check_samples(samples)
@@ -201,17 +243,28 @@ def coalition_game(inst: Instance | str | Path, spec: ModelSpec | str | Path | N
     players = tuple(base.partners)
     notes: list[str] = []
     sampled, samples = _sampling(len(players), samples, notes)
-    masks = coalition_masks(len(players), samples if sampled else None, seed)
-    solved = _solve_values(base, coalition_spec(model_spec), masks, workers, dask, progress)
+    with job.applied():
+        plan, plan_split = _plan_split(base, model_spec)
+        draw = _draw(len(players), samples if sampled else None, seed, job)
+        expect(progress, len(draw.masks))
+        solved = _solve_values(base, coalition_spec(model_spec), draw.masks, workers, dask, progress, job)
     notes += _unproven_notes(solved.values)
-    plan, plan_split = _plan_split(base, model_spec)
     allocations = pd.DataFrame(index=pd.Index(list(players), name="partner"))
     allocations["plan"] = plan_split if plan_split is not None else math.nan
+    partial = _partial(job, draw, solved, samples if sampled else None)
     if sampled:
         assert samples is not None
-        split = _sampled_shapley(solved, wanted, samples, seed, allocations, notes)
-    else:
+        orders = bisect.bisect_right(draw.needed, solved.leading)
+        split = _sampled_shapley(solved, wanted, orders, seed, allocations, notes, job)
+        if split.orders is not None and split.orders < samples:
+            partial = partial or f"the time limit of {job.seconds:g} s ran out while the orders were counted"
+            samples = split.orders
+    elif partial is None:
         split = _concepts_on_cover(solved, wanted, allocations, notes)
+    else:
+        split = _Split(solved.worth.get(2 ** len(players) - 1, math.nan), dict(solved.worth), dict(solved.needs))
+        notes.append("no solution concept: they need every coalition's value (give a longer --time-limit, or "
+                     "--samples N for a sampled Shapley value)")
     blocking = claims.blocking(players, split.cover_values, split.needs, plan_split, base.currency)
     contested = claims.contested_claims(players, split.cover_values, split.needs, base.currency)
     target_name, payments = _payments(allocations, plan_split, split.grand, target, notes, base.currency)
@@ -223,7 +276,17 @@ def coalition_game(inst: Instance | str | Path, spec: ModelSpec | str | Path | N
                          allocations, blocking, payments, target_name, str(plan.status.termination), plan_total,
                          split.grand, len(solved.coalitions), solved.in_place, solved.rebuilds,
                          samples if sampled else None, split.core_empty, split.epsilon, split.cover_changes,
-                         tuple(notes), contested, split.cover_conflicts)
+                         tuple(notes), contested, split.cover_conflicts, partial)
+
+
+def _partial(job: Budget, draw: _Draw, solved: _SolvedCoalitions, samples: int | None) -> str | None:
+    """Why the answer is partial (the job's budget ran out before every coalition was solved), or ``None``."""
+    if len(draw.masks) == len(solved.masks) and (samples is None or len(draw.needed) == samples):
+        return None
+    orders = "" if samples is None else (f"; {bisect.bisect_right(draw.needed, solved.leading):,} of {samples:,} "
+                                         "orders of joining counted")
+    return job.ran_out(len(solved.masks), len(draw.masks), "coalitions" if samples is None else "coalitions drawn") \
+        + orders
 
 
 def _check_samples(samples: int | None) -> None:
@@ -243,9 +306,10 @@ def _sampling(n: int, samples: int | None, notes: list[str]) -> tuple[bool, int 
 
 @dataclass(frozen=True)
 class _SolvedCoalitions:
-    """The coalitions solved: their bitmasks, members and value rows, ``v(S)`` by bitmask, the exclusive
-    initiatives each value needs and each coalition's stand-alone sum by bitmask, and how many were solved in place
-    or on a rebuilt session."""
+    """The coalitions solved (in mask order): their bitmasks, members and value rows, ``v(S)`` by bitmask, how many
+    were solved in place or on a rebuilt session, ``leading``: how many of the coalitions asked for, in the order
+    asked, were solved before the first left unsolved, and the exclusive initiatives each value needs and each
+    coalition's stand-alone sum by bitmask."""
 
     players: tuple[str, ...]
     masks: list[int]
@@ -254,21 +318,29 @@ class _SolvedCoalitions:
     worth: dict[int, float]
     in_place: int
     rebuilds: int
+    leading: int
     needs: dict[int, tuple[str, ...]] = field(default_factory=dict)
     walk_away: dict[int, float] = field(default_factory=dict)
 
 
 def _solve_values(base: Instance, cspec: ModelSpec, masks: list[int], workers: int | None, dask: Any,
-                  progress: Callable[[int], None] | None) -> _SolvedCoalitions:
-    """Solve the coalitions of ``masks`` and tabulate their values."""
+                  progress: Progress | None, budget: Budget | None = None) -> _SolvedCoalitions:
+    """Solve the coalitions of ``masks`` (in that order, while the ``budget`` lasts) and tabulate the values of
+    those solved, in mask order."""
     players = tuple(base.partners)
-    coalitions = [_names(m, players) for m in masks]
-    summaries, in_place, rebuilds = solve_every_coalition(base, cspec, coalitions, workers, dask, progress)
-    values = _value_rows(base, coalitions, summaries)
-    worth = dict(zip(masks, values["value"].astype(float), strict=True))
-    needs = {m: tuple(n) for m, n in zip(masks, values["needs"], strict=True)}
-    alone = dict(zip(masks, values["stand_alone"].astype(float), strict=True))
-    return _SolvedCoalitions(players, masks, coalitions, values, worth, in_place, rebuilds, needs, alone)
+    asked = [_names(m, players) for m in masks]
+    summaries, in_place, rebuilds = solve_every_coalition(base, cspec, asked, workers, dask, progress, budget)
+    leading = next((k for k, summary in enumerate(summaries) if summary is None), len(summaries))
+    done = sorted((m, c, summary) for m, c, summary in zip(masks, asked, summaries, strict=True)
+                  if summary is not None)
+    solved_masks = [m for m, _, _ in done]
+    coalitions = [c for _, c, _ in done]
+    values = _value_rows(base, coalitions, [summary for _, _, summary in done])
+    worth = dict(zip(solved_masks, values["value"].astype(float), strict=True))
+    needs = {m: tuple(n) for m, n in zip(solved_masks, values["needs"], strict=True)}
+    alone = dict(zip(solved_masks, values["stand_alone"].astype(float), strict=True))
+    return _SolvedCoalitions(players, solved_masks, coalitions, values, worth, in_place, rebuilds, leading, needs,
+                             alone)
 
 
 def _unproven_notes(values: pd.DataFrame) -> list[str]:
@@ -295,7 +367,7 @@ def _plan_split(base: Instance, model_spec: ModelSpec) -> tuple[Any, pd.Series |
 class _Split:
     """What the concepts found: the partnership's value ``v(N)``, the coalition values the plan is tested against
     and the exclusive initiatives each needs, and (exact mode) the core, the least-core epsilon and the realisable
-    cover's changes and the splits it did not count."""
+    cover's changes and the splits it did not count; (sampled) how many orders of joining the estimate counts."""
 
     grand: float
     cover_values: dict[int, float]
@@ -304,26 +376,36 @@ class _Split:
     epsilon: float | None = None
     cover_changes: pd.DataFrame | None = None
     cover_conflicts: pd.DataFrame | None = None
+    orders: int | None = None
 
 
-def _sampled_shapley(solved: _SolvedCoalitions, wanted: list[str], samples: int, seed: int,
-                     allocations: pd.DataFrame, notes: list[str]) -> _Split:
-    """The Shapley value sampled from the coalitions solved (the same orders of joining, so every one is met),
-    with its standard error and confidence interval, into ``allocations``."""
+def _sampled_shapley(solved: _SolvedCoalitions, wanted: list[str], orders: int, seed: int,
+                     allocations: pd.DataFrame, notes: list[str], job: Budget) -> _Split:
+    """The Shapley value sampled from the first ``orders`` orders of joining (every coalition they meet was
+    solved), with its standard error and confidence interval, into ``allocations``; none from fewer than 2."""
     from allocopt.games.values import sample_shapley
 
-    table_by_name = {frozenset(c): v for c, v in zip(solved.coalitions, solved.values["value"], strict=True)}
-    estimate = sample_shapley(list(solved.players), lambda s: table_by_name[s] if s else 0.0, samples, seed)
-    allocations["shapley"] = estimate.table["estimate"].to_numpy()
-    for col in ("std_error", "ci_low", "ci_high"):
-        allocations[col] = estimate.table[col].to_numpy()
-    grand = float(solved.worth[2 ** len(solved.players) - 1])
+    grand = float(solved.worth.get(2 ** len(solved.players) - 1, math.nan))
+    split = _Split(grand, {m: solved.worth[m] for m in solved.masks}, dict(solved.needs))
     others = [c for c in wanted if c != "shapley"]
     if others:
         notes.append(f"{', '.join(others)} need every coalition: not computed when sampling")
+    if orders < 2:
+        notes.append("no Shapley value: fewer than 2 orders of joining had every coalition solved")
+        return dataclasses.replace(split, orders=orders)
+    table_by_name = {frozenset(c): v for c, v in zip(solved.coalitions, solved.values["value"], strict=True)}
+    grace = Budget(max(1.0, 0.1 * job.seconds)) if job.seconds is not None else None
+    estimate = sample_shapley(list(solved.players), lambda s: table_by_name[s] if s else 0.0, orders, seed,
+                              stop=None if grace is None else lambda: job.expired() and grace.expired())
+    allocations["shapley"] = estimate.table["estimate"].to_numpy()
+    for col in ("std_error", "ci_low", "ci_high"):
+        allocations[col] = estimate.table[col].to_numpy()
+    if estimate.samples < orders:
+        notes.append(f"the Shapley value is estimated from the first {estimate.samples:,} of the {orders:,} orders "
+                     "whose coalitions were solved (the time limit)")
     notes.append("sampled: the superadditive cover is not taken and the stability check covers only the "
                  "coalitions solved")
-    return _Split(grand, {m: solved.worth[m] for m in solved.masks}, dict(solved.needs))
+    return dataclasses.replace(split, orders=estimate.samples)
 
 
 def _concepts_on_cover(solved: _SolvedCoalitions, wanted: list[str], allocations: pd.DataFrame,
@@ -382,17 +464,21 @@ def _payments(allocations: pd.DataFrame, plan_split: pd.Series | None, grand: fl
 
 def coalition_values(inst: Instance | str | Path, spec: ModelSpec | str | Path | None = None, *,
                      workers: int | None = None, dask: Any = None, samples: int | None = None, seed: int = 0,
-                     time_limit: float | None = None) -> pd.DataFrame:
+                     time_limit: float | None = None, budget: Budget | float | None = None) -> pd.DataFrame:
     """Every coalition's value ``v(S)`` as a table (see :class:`CoalitionGame` ``values``): exact up to
     :data:`MAX_EXACT_PARTNERS` partners; with ``samples`` (or beyond), the coalitions a seeded sample of orders of
-    joining meets. No concepts are computed."""
+    joining meets. No concepts are computed. Within ``budget`` (the whole job's, see :func:`coalition_game`), the
+    coalitions solved by its end, and ``attrs["partial"]`` saying so."""
     base, model_spec = _prepare(inst, spec, time_limit)
     n = len(base.partners)
     _check_samples(samples)
     sampled = samples is not None or n > MAX_EXACT_PARTNERS
-    masks = coalition_masks(n, (samples or DEFAULT_SAMPLES) if sampled else None, seed)
-    solved = _solve_values(base, coalition_spec(model_spec), masks, workers, dask, None)
+    job = Budget.of(budget)
+    with job.applied():
+        draw = _draw(n, (samples or DEFAULT_SAMPLES) if sampled else None, seed, job)
+        solved = _solve_values(base, coalition_spec(model_spec), draw.masks, workers, dask, None, job)
     values = solved.values
     values.attrs.update({"currency": base.currency, "in_place": solved.in_place, "rebuilds": solved.rebuilds,
-                         "solves": len(solved.coalitions)})
+                         "solves": len(solved.coalitions),
+                         "partial": _partial(job, draw, solved, (samples or DEFAULT_SAMPLES) if sampled else None)})
     return values

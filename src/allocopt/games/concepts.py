@@ -26,6 +26,7 @@ from allocopt.games.cover import MAX_COVER_PLAYERS, Cover, realisable_cover, sup
 from allocopt.games.game import (
     KINDS,
     MAX_EXACT_PLAYERS,
+    MAX_GAME_VALUE,
     Allocation,
     Coalition,
     Game,
@@ -38,7 +39,8 @@ from allocopt.games.values import ShapleyEstimate, banzhaf, sample_shapley, shap
 
 __all__ = [
     "CONCEPTS", "GameSolution", "solve_game", "game_solutions",
-    "KINDS", "MAX_EXACT_PLAYERS", "MAX_COVER_PLAYERS", "Allocation", "Coalition", "Game", "player_problems",
+    "KINDS", "MAX_EXACT_PLAYERS", "MAX_GAME_VALUE", "MAX_COVER_PLAYERS", "Allocation", "Coalition", "Game",
+    "player_problems",
     "shapley", "banzhaf", "ShapleyEstimate", "sample_shapley",
     "LeastCore", "least_core", "core_is_empty", "in_core", "core_bounds", "nucleolus",
     "Cover", "superadditive_cover", "realisable_cover", "Stability", "stability", "side_payments",

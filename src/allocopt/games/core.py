@@ -92,11 +92,29 @@ def _game_lp(c: np.ndarray, a_ub: np.ndarray, b_ub: np.ndarray, a_eq: np.ndarray
              maximise: bool = False, allow_infeasible: bool = False) -> Any:
     """One linear program of a game, solved by HiGHS: these LPs are always feasible and bounded, so any other
     ending is an error (an infeasible one is returned when ``allow_infeasible``: the core-bound LPs of an empty
-    core)."""
+    core).
+
+    Every game LP here is homogeneous in the values (no variable bounds, the right-hand sides in money): solved
+    with the right-hand sides divided by their largest size, its point and objective are the answer's, divided
+    likewise, and its duals the same. So an LP whose values are past :data:`LP_PLAIN_UP_TO` (HiGHS takes 1e20 for
+    infinity), or on which HiGHS fails (values of 1e12 beside values of 1e-3), is solved so scaled."""
+    from dataclasses import replace
+
     from allocopt.solver.lp import solve_lp
 
-    outcome = solve_lp(c, a_ub, b_ub, a_eq, b_eq, maximise=maximise)
+    size = max(float(np.max(np.abs(b_ub), initial=0.0)), float(np.max(np.abs(b_eq), initial=0.0)))
+    outcome = solve_lp(c, a_ub, b_ub, a_eq, b_eq, maximise=maximise) if size <= LP_PLAIN_UP_TO else None
+    if (outcome is None or outcome.status in ("unbounded", "other")) and size > 0:
+        scaled = solve_lp(c, a_ub, b_ub / size, a_eq, b_eq / size, maximise=maximise)
+        outcome = replace(scaled, x=None if scaled.x is None else scaled.x * size,
+                          objective=None if scaled.objective is None else scaled.objective * size)
+    assert outcome is not None
     if outcome.is_ok or (allow_infeasible and outcome.status == "infeasible"):
         return outcome
     raise SolverError(f"HiGHS ended a game LP as {outcome.status} ({outcome.detail}); these LPs are always "
                       "feasible and bounded, so this is a bug or a numerical failure")
+
+
+LP_PLAIN_UP_TO = 1e12
+"""Game LPs whose right-hand sides stay within this size are solved as they are (and give the same vertex as
+always); larger ones are scaled first (see :func:`_game_lp`)."""

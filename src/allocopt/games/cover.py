@@ -4,6 +4,7 @@ exclusive initiative (an initiative is one opportunity)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -90,7 +91,7 @@ def superadditive_cover(game: Game) -> Cover:
         "split": [" | ".join(game.label(p) for p in _parts(split, m)) for m in changed],
     })
     values = {m: float(reported[m]) for m in range(1, 2**n)}
-    return Cover(Game.from_masks(game.players, values, game.kind), changes)
+    return Cover(_uncapped(game, values), changes)
 
 
 _Option = tuple[float, int, tuple[int, ...]]
@@ -178,12 +179,20 @@ def _pareto(found: list[_Option], own: _Option, tol: float) -> list[_Option]:
     return kept
 
 
+def _uncapped(game: Game, values: Mapping[int, float]) -> Game:
+    """The game of these values over ``game``'s players: sums of the given values, so within the float limit
+    though they may pass the cap a file's values are held to (see ``MAX_GAME_VALUE``)."""
+    covered = Game.__new__(Game)
+    covered._setup(game.players, dict(values), game.kind, {}, largest=math.inf)
+    return covered
+
+
 def _names(names: list[str], bits: int) -> tuple[str, ...]:
     return tuple(name for k, name in enumerate(names) if (bits >> k) & 1)
 
 
 def _covered_game(game: Game, best: Mapping[int, _Option]) -> Game:
-    return Game.from_masks(game.players, {m: o[0] for m, o in best.items()}, game.kind)
+    return _uncapped(game, {m: o[0] for m, o in best.items()})
 
 
 def _changes(game: Game, best: Mapping[int, _Option]) -> pd.DataFrame:

@@ -39,6 +39,10 @@ from allocopt.errors import GameError, Problem
 
 MAX_EXACT_PLAYERS = 20
 """Most players for exact concepts: the characteristic function then has 2**20 (about a million) coalitions."""
+MAX_GAME_VALUE = 1e300
+"""Largest value (or cost) a coalition may have, in size: the concepts add up to ``2**(n + 2)`` values (with at most
+:data:`MAX_EXACT_PLAYERS` players, a factor of about 4e6), and every such sum must stay below the float limit
+(1.8e308); 1e308 + 1e308 is ``inf``, which HiGHS took for an unbounded LP."""
 KINDS = ("value", "cost")
 
 Coalition = int | str | Iterable[str]
@@ -126,7 +130,7 @@ class Game:
         return cls.from_masks(names, values, kind)
 
     def _setup(self, players: tuple[str, ...], worth: dict[int, float], kind: str, where: dict[int, str],
-               source: str = "<game>") -> None:
+               source: str = "<game>", largest: float = MAX_GAME_VALUE) -> None:
         n = len(players)
         problems: list[Problem] = []
         full = np.full(2**n, np.nan)
@@ -143,6 +147,7 @@ class Game:
             else:
                 full[mask] = float(number)
         full[0] = 0.0
+        problems += _too_large(full, players, where, largest)
         missing = [mask for mask in range(1, 2**n) if math.isnan(full[mask]) and mask not in worth]
         if missing:
             shown = ", ".join(_label(m, players) for m in missing[:5])
@@ -205,6 +210,21 @@ class Game:
 
     def __repr__(self) -> str:
         return f"Game(players={list(self.players)}, kind={self.kind!r}, v(N)={self.worth[self.grand]:g})"
+
+
+def _too_large(full: np.ndarray, players: Sequence[str], where: Mapping[int, str], largest: float) -> list[Problem]:
+    """The coalitions whose value is past ``largest`` (:data:`MAX_GAME_VALUE`) in size: sums of such values
+    overflow."""
+    sizes = np.abs(np.nan_to_num(full, nan=0.0))
+    return [too_large_problem(where.get(int(mask), f"values[{_label(int(mask), players)}]"), float(full[mask]))
+            for mask in np.flatnonzero(sizes > largest)]
+
+
+def too_large_problem(path: str, number: float, what: str = "value") -> Problem:
+    """A value (or an allocation's amount) past :data:`MAX_GAME_VALUE` in size."""
+    return _problem(path, f"is {number:.3g}: sums of {what}s this large overflow the float limit (1.8e308)",
+                    f"give every {what} at most {MAX_GAME_VALUE:g} in size: write them in a larger unit "
+                    "(thousands, millions)")
 
 
 def _show_key(key: Any) -> str:

@@ -24,24 +24,34 @@ import csv
 import io
 import math
 import re
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from allocopt.errors import GameError, InstanceError, Problem
-from allocopt.games.game import KINDS, Game, player_problems
+from allocopt.games.game import KINDS, MAX_GAME_VALUE, Game, player_problems, too_large_problem
 
 TOP_FIELDS = ("players", "kind", "values", "name", "description")
 Entry = tuple[str, str, list[str], Any]
 """One coalition as written: its coalition field, its value field, its members and its value."""
 
 
-def load_game(path: str | Path, kind: str | None = None) -> Game:
+Warn = Callable[[str], None]
+"""Told what a file holds that is not read (a CSV column allocopt does not know), as one line naming the file."""
+
+
+def _warn_python(message: str) -> None:
+    warnings.warn(message, UserWarning, stacklevel=3)
+
+
+def load_game(path: str | Path, kind: str | None = None, warn: Warn | None = None) -> Game:
     """A game from a YAML, JSON or CSV file. ``kind`` sets a CSV file's kind; for YAML or JSON it must agree
-    with the file's ``kind`` when both are given."""
+    with the file's ``kind`` when both are given. What a CSV file holds that is not read (columns other than
+    coalition and value) is told to ``warn`` (default: a Python :class:`UserWarning`)."""
     p = Path(path)
     if p.suffix.lower() == ".csv":
-        return _load_csv(p, kind or "value")
+        return _load_csv(p, kind or "value", warn or _warn_python)
     from allocopt.io.reading import read_data
 
     try:
@@ -180,6 +190,9 @@ def _build(entries: list[Entry], players: Sequence[str] | None, kind: str,
         if not _is_number(number):
             problems.append(_number_problem(value_path, number))
             continue
+        if abs(float(number)) > MAX_GAME_VALUE:
+            problems.append(too_large_problem(value_path, float(number)))
+            continue
         mask = 0
         for name in names:
             if name not in index:
@@ -218,13 +231,21 @@ def _read_text(path: Path, what: str) -> str:
                         str(path)) from None
 
 
-def _csv_rows(text: str) -> list[tuple[int, list[str]]]:
-    """The rows of a CSV text with their line numbers, comments and blank lines left out."""
+def _csv_rows(text: str, source: str) -> list[tuple[int, list[str]]]:
+    """The rows of a CSV text with their line numbers, comments and blank lines left out; a line the csv module
+    cannot split (a field longer than its limit of 128 KiB) is a :class:`GameError` naming the line."""
     rows = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
-        rows.append((number, next(csv.reader(io.StringIO(line)))))
+        try:
+            rows.append((number, next(csv.reader(io.StringIO(line)))))
+        except csv.Error as err:
+            limit = csv.field_size_limit()
+            reason = f"holds a field longer than {limit:,} characters" if "field larger" in str(err) else \
+                f"cannot be read as CSV ({err})"
+            raise GameError([Problem("row", reason, "shorten the line: no name or number needs that many characters",
+                                     source=source, line=number)], source) from None
     return rows
 
 
@@ -241,10 +262,32 @@ def _header(rows: list[tuple[int, list[str]]], columns: tuple[str, str], source:
     return {c: names.index(c) for c in columns}
 
 
-def _load_csv(path: Path, kind: str) -> Game:
+def _unread_columns(rows: list[tuple[int, list[str]]], column: dict[str, int], source: str, warn: Warn) -> None:
+    """Tell ``warn`` of the columns a CSV file holds beyond those read: named ones by name, and values in columns
+    without a name (a line with more fields than the header) by the first line holding one."""
+    line, header = rows[0]
+    read = set(column.values())
+    named = [h.strip() for k, h in enumerate(header) if k not in read and h.strip()]
+    if named:
+        shown = ", ".join(f"'{h}'" for h in named)
+        warn(f"{source}:{line}: header: the column{'s' if len(named) > 1 else ''} {shown} "
+             f"{'are' if len(named) > 1 else 'is'} not read (only {' and '.join(column)} are); remove "
+             f"{'them' if len(named) > 1 else 'it'}, or check the spelling")
+    unnamed = [(n, row) for n, row in rows[1:]
+               if any(v.strip() for k, v in enumerate(row) if k not in read and (k >= len(header) or not
+                                                                                   header[k].strip()))]
+    if unnamed:
+        n, row = unnamed[0]
+        more = f" (and {len(unnamed) - 1} more line{'s' if len(unnamed) > 2 else ''})" if len(unnamed) > 1 else ""
+        warn(f"{source}:{n}: row: holds a value in a column the header does not name{more}, which is not read; "
+             "name the column, or remove the value (a coalition's members are joined by '+', not commas)")
+
+
+def _load_csv(path: Path, kind: str, warn: Warn) -> Game:
     source = str(path)
-    rows = _csv_rows(_read_text(path, "game"))
+    rows = _csv_rows(_read_text(path, "game"), source)
     column = _header(rows, ("coalition", "value"), source)
+    _unread_columns(rows, column, source, warn)
     problems: list[Problem] = []
     entries: list[Entry] = []
     lines: dict[str, int] = {}
@@ -271,43 +314,74 @@ def _load_csv(path: Path, kind: str) -> Game:
     return _build(entries, None, kind, problems, fail)
 
 
-def load_allocation(spec: str, players: Sequence[str]) -> dict[str, float]:
+Given = tuple[dict[str, Any], dict[str, tuple[str, int | None]]]
+"""What an allocation gives, by player (as written), and each amount's field and line."""
+
+
+def load_allocation(spec: str, players: Sequence[str], warn: Warn | None = None) -> dict[str, float]:
     """An allocation (amount per player) from a file (YAML/JSON mapping ``player: amount``, or CSV with columns
-    ``player,amount``) or written inline: ``acme=10,globex=5``."""
+    ``player,amount``) or written inline: ``acme=10,globex=5``. A CSV file's columns beyond those are told to
+    ``warn``."""
     path = Path(spec)
     looks_like_file = path.suffix.lower() in (".yaml", ".yml", ".json", ".csv") or path.exists()
-    given: dict[str, Any] = {}
-    where: dict[str, tuple[str, int | None]] = {}
     source = spec if looks_like_file else "--allocation"
     if looks_like_file and path.suffix.lower() == ".csv":
-        rows = _csv_rows(_read_text(path, "allocation"))
-        column = _header(rows, ("player", "amount"), source)
-        for row_line, row in rows[1:]:
-            if len(row) > max(column.values()):
-                name = row[column["player"]].strip()
-                given[name], where[name] = row[column["amount"]].strip(), (name, row_line)
+        given, where = _csv_allocation(path, source, warn or _warn_python)
     elif looks_like_file:
-        from allocopt.io.reading import read_data
-
-        try:
-            file = read_data(path, kind="allocation")
-        except InstanceError as err:
-            raise GameError(err.problems, spec) from None
-        if not isinstance(file.data, dict):
-            raise GameError([Problem("", "does not hold an allocation", "write one line 'player: amount' each",
-                                     source=spec)], spec)
-        for name, amount in file.data.items():
-            at = file.lines.line_of(str(name)) if file.lines is not None else None
-            given[str(name)], where[str(name)] = amount, (str(name), at)
+        given, where = _data_allocation(path, spec)
     else:
-        for part in (p for p in re.split(r"[,\s]+", spec.strip()) if p):
-            name, sep, amount = part.partition("=")
-            if not sep:
-                name, sep, amount = part.partition(":")
-            if not sep or not name:
-                raise GameError([Problem("", f"'{part}' is not player=amount",
-                                         "write e.g. acme=10,globex=5, or name a file", source=source)], source)
-            given[name.strip()], where[name.strip()] = amount.strip(), (name.strip(), None)
+        given, where = _inline_allocation(spec, source)
+    return _amounts(given, where, players, source)
+
+
+def _csv_allocation(path: Path, source: str, warn: Warn) -> Given:
+    given: dict[str, Any] = {}
+    where: dict[str, tuple[str, int | None]] = {}
+    rows = _csv_rows(_read_text(path, "allocation"), source)
+    column = _header(rows, ("player", "amount"), source)
+    _unread_columns(rows, column, source, warn)
+    for row_line, row in rows[1:]:
+        if len(row) > max(column.values()):
+            name = row[column["player"]].strip()
+            given[name], where[name] = row[column["amount"]].strip(), (name, row_line)
+    return given, where
+
+
+def _data_allocation(path: Path, spec: str) -> Given:
+    from allocopt.io.reading import read_data
+
+    try:
+        file = read_data(path, kind="allocation")
+    except InstanceError as err:
+        raise GameError(err.problems, spec) from None
+    if not isinstance(file.data, dict):
+        raise GameError([Problem("", "does not hold an allocation", "write one line 'player: amount' each",
+                                 source=spec)], spec)
+    given: dict[str, Any] = {}
+    where: dict[str, tuple[str, int | None]] = {}
+    for name, amount in file.data.items():
+        at = file.lines.line_of(str(name)) if file.lines is not None else None
+        given[str(name)], where[str(name)] = amount, (str(name), at)
+    return given, where
+
+
+def _inline_allocation(spec: str, source: str) -> Given:
+    given: dict[str, Any] = {}
+    where: dict[str, tuple[str, int | None]] = {}
+    for part in (p for p in re.split(r"[,\s]+", spec.strip()) if p):
+        name, sep, amount = part.partition("=")
+        if not sep:
+            name, sep, amount = part.partition(":")
+        if not sep or not name:
+            raise GameError([Problem("", f"'{part}' is not player=amount",
+                                     "write e.g. acme=10,globex=5, or name a file", source=source)], source)
+        given[name.strip()], where[name.strip()] = amount.strip(), (name.strip(), None)
+    return given, where
+
+
+def _amounts(given: dict[str, Any], where: dict[str, tuple[str, int | None]], players: Sequence[str],
+             source: str) -> dict[str, float]:
+    """The amounts, each a finite number within :data:`MAX_GAME_VALUE` for a player; every problem at once."""
     problems: list[Problem] = []
     amounts: dict[str, float] = {}
     for name, amount in given.items():
@@ -321,8 +395,11 @@ def load_allocation(spec: str, players: Sequence[str]) -> dict[str, float]:
             number = math.nan
         if not math.isfinite(number):
             problems.append(Problem(field, f"is {amount!r}, not a number", "give a finite amount", source, at))
-            continue
-        amounts[name] = number
+        elif abs(number) > MAX_GAME_VALUE:
+            too_large = too_large_problem(field, number, "amount")
+            problems.append(Problem(field, too_large.message, too_large.fix, source, at))
+        else:
+            amounts[name] = number
     for name in players:
         if name not in given:
             problems.append(Problem(name, "has no amount", "give every player an amount", source))

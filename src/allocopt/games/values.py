@@ -53,7 +53,11 @@ def banzhaf(game: Game, normalised: bool = True) -> pd.Series:
     total, grand = float(raw.sum()), float(game.savings[game.grand])
     if abs(total) <= 1e-12 * max(1.0, float(np.max(np.abs(raw)))):
         return game.reported(raw if abs(grand) <= _tolerance(game) else np.full(n, np.nan))
-    return game.reported(raw * grand / total)
+    with np.errstate(over="ignore", invalid="ignore"):
+        efficient = raw * grand / total
+    if not np.all(np.isfinite(efficient)):  # raw * grand overflows for values near MAX_GAME_VALUE
+        efficient = raw * (grand / total)
+    return game.reported(efficient)
 
 
 # -- sampling the Shapley value of a large game
@@ -71,14 +75,16 @@ class ShapleyEstimate:
 
 
 def sample_shapley(players: Sequence[str], worth: Callable[[frozenset[str]], float], samples: int = 1000,
-                   seed: int = 0, cache: bool = True) -> ShapleyEstimate:
+                   seed: int = 0, cache: bool = True, stop: Callable[[], bool] | None = None) -> ShapleyEstimate:
     """Estimate the Shapley value by sampling ``samples`` orders of joining uniformly at random (seeded).
 
     In each order every player's marginal contribution ``v(P + i) - v(P)`` (``P``: the players before it) is an
     unbiased draw of ``phi_i``; the estimate is their mean and the standard error their standard deviation over
     ``sqrt(samples)``. ``worth`` may be a value or a cost function: the Shapley value is linear, so the estimate
     is in the same terms. With ``cache``, a coalition's value is asked once (evaluations counts distinct calls),
-    which matters when each evaluation re-solves a model.
+    which matters when each evaluation re-solves a model. ``stop`` (asked every 256 orders) ends the sampling early:
+    the estimate is then of the orders drawn by then (:attr:`ShapleyEstimate.samples` says how many), the first
+    orders of the same seeded draw.
     """
     problems = [p for p in player_problems(players) if "at most" not in p.message]
     if samples < 2:
@@ -108,7 +114,11 @@ def sample_shapley(players: Sequence[str], worth: Callable[[frozenset[str]], flo
     rng = np.random.default_rng(seed)
     mean, spread = np.zeros(n), np.zeros(n)  # Welford's running mean and sum of squared deviations
     contribution = np.zeros(n)
+    used = samples
     for drawn in range(1, samples + 1):
+        if stop is not None and drawn % 256 == 1 and drawn > 2 and stop():
+            used = drawn - 1
+            break
         before: frozenset[str] = frozenset()
         previous = empty
         for i in rng.permutation(n):
@@ -119,7 +129,7 @@ def sample_shapley(players: Sequence[str], worth: Callable[[frozenset[str]], flo
         delta = contribution - mean
         mean += delta / drawn
         spread += delta * (contribution - mean)
-    error = np.sqrt(spread / (samples - 1) / samples)
+    error = np.sqrt(spread / (used - 1) / used)
     table = pd.DataFrame({"estimate": mean, "std_error": error, "ci_low": mean - 1.96 * error,
                           "ci_high": mean + 1.96 * error}, index=pd.Index(names, name="player"))
-    return ShapleyEstimate(table, samples, calls)
+    return ShapleyEstimate(table, used, calls)

@@ -63,12 +63,21 @@ MAX_UNPACKED_BYTES = 256 * 2**20
 MAX_ARCHIVE_ENTRIES = 10_000
 
 
+_ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
+"""The stream an encrypted .xlsx keeps the workbook in: a password-protected workbook is an OLE file (as an
+old-style .xls is) whose directory names this stream."""
+
+
 def _refuse(source: str, message: str, fix: str) -> InstanceError:
     return InstanceError([Problem("", message, fix, source=source)], source)
 
 
 def _check_archive(raw: bytes, source: str) -> None:
     """Refuse, before openpyxl opens it, what is not an .xlsx archive or unpacks to far more than it holds."""
+    if raw.startswith(b"\xd0\xcf\x11\xe0") and _ENCRYPTED_PACKAGE in raw:
+        raise _refuse(source, "is encrypted (a password protects it), so it cannot be read",
+                      "open it in your spreadsheet program, remove the password (Excel: File > Info > Protect "
+                      "Workbook > Encrypt with Password, and clear it) and save it as .xlsx")
     if raw.startswith(b"\xd0\xcf\x11\xe0"):
         raise _refuse(source, "is an old-style .xls workbook (or another OLE file), not .xlsx",
                       "save it from your spreadsheet program as an Excel workbook (.xlsx)")

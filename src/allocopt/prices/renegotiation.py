@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from allocopt.model.limits import Limit, limits
+from allocopt.progress import Budget
+from allocopt.results.units import real
 
 if TYPE_CHECKING:
     from allocopt.session import Session
@@ -41,6 +43,8 @@ class Renegotiation:
     currency: str
     summary: list[str] = field(default_factory=list)
     """Planner-readable sentences, most valuable term first."""
+    partial: str | None = None
+    """Why only some steps were solved (the job's time budget ran out), ``None`` when every step was."""
 
 
 def _fmt(x: float) -> str:
@@ -49,6 +53,15 @@ def _fmt(x: float) -> str:
     if abs(x - round(x)) < 1e-6 * max(1.0, abs(x)):
         return f"{round(x) + 0:,.0f}"
     return f"{x:,.2f}" if abs(x) < 1000 else f"{x:,.0f}"
+
+
+def _span(low: float, high: float, unit: str) -> str:
+    """A price's range in words: '2,477,778 USD and above', 'up to 40 slot', '720,000 to 1,434,194 USD'."""
+    if math.isfinite(low) and not math.isfinite(high):
+        return f"{_fmt(low)} {unit} and above"
+    if math.isfinite(high) and not math.isfinite(low):
+        return f"up to {_fmt(high)} {unit}"
+    return f"{_fmt(low)} to {_fmt(high)} {unit}"
 
 
 def _gate_changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[list[str], list[str]]:
@@ -106,10 +119,12 @@ def _targets(limit: Limit, steps: Sequence[float]) -> list[tuple[float, float]]:
 
 def renegotiate(session: Session, *, steps: Sequence[float] = DEFAULT_STEPS,
                 terms: Sequence[str] | None = None, workers: int | None = None, dask: Any = None,
-                progress: Callable[[int], None] | None = None) -> Renegotiation:
+                progress: Callable[[int], None] | None = None, budget: Budget | float | None = None) -> Renegotiation:
     """The renegotiation report of the session's partnership (see the module docstring). The steps are
     independent solves: serially on the session's own process by default, on ``workers`` local processes or a
-    Dask cluster (``dask``) with identical results."""
+    Dask cluster (``dask``) with identical results. Within a job's ``budget`` (seconds or a
+    :class:`~allocopt.progress.Budget`), the steps solved by its end, and :attr:`Renegotiation.partial` saying
+    so."""
     from allocopt.instance.windows import closed_because, within_window
     from allocopt.prices.sensitivity import _solve_point
     from allocopt.solver.duals import shadow_prices
@@ -127,19 +142,23 @@ def renegotiate(session: Session, *, steps: Sequence[float] = DEFAULT_STEPS,
     chosen = [lim for lim in wanted if not closed_because(inst, lim.keys)]
     plan = [(lim, pct, new) for lim in chosen for pct, new in _targets(lim, steps)
             if within_window(inst, lim.keys, lim.written(lim.value), lim.written(new))]
+    job = Budget.of(budget)
     summaries = _solve_steps(session, [[(lim.keys, lim.written(new))] for lim, _pct, new in plan], workers, dask,
-                             progress)
+                             progress, job)
     tol = AGREEMENT * max(1.0, abs(base_obj))
     records = [_step_record(lim, pct, new, by_term[lim.name], base_summary, result, tol, cur)
-               for (lim, pct, new), result in zip(plan, summaries, strict=True)]
+               for (lim, pct, new), result in zip(plan, summaries, strict=True) if result is not None]
+    partial = job.ran_out(len(records), len(plan), "steps") if len(records) < len(plan) else None
     steps_df = pd.DataFrame.from_records(records, columns=STEP_COLUMNS)
     ranking = _ranking(prices.limits, steps_df, chosen)
     closed = [f"{lim.name}: not proposed, {closed_because(inst, lim.keys)}" for lim in wanted if lim not in chosen]
-    return Renegotiation(ranking, steps_df, base_obj, cur, _summary(ranking, steps_df, chosen, cur) + closed)
+    return Renegotiation(ranking, steps_df, base_obj, cur, _summary(ranking, steps_df, chosen, cur) + closed,
+                         partial)
 
 
 def _solve_steps(session: Session, points: list[list[tuple[Any, Any]]], workers: int | None, dask: Any,
-                 progress: Callable[[int], None] | None) -> list[dict[str, Any]]:
+                 progress: Callable[[int], None] | None, budget: Budget | None = None
+                 ) -> list[dict[str, Any] | None]:
     """Each step's point summary: serially on the live session (moved in place), or on workers; the session is
     back at its own partnership afterwards."""
     from allocopt.prices.sensitivity import _base_task, _run_points, adopted_session
@@ -150,9 +169,9 @@ def _solve_steps(session: Session, points: list[list[tuple[Any, Any]]], workers:
     with open_executor(workers=workers, dask=dask) as executor:
         if executor.kind == "serial":  # the steps run on this live session, moved in place
             with adopted_session(base_task, session):
-                summaries = _run_points(base_task, points, executor, progress) if points else []
+                summaries = _run_points(base_task, points, executor, progress, budget) if points else []
         else:
-            summaries = _run_points(base_task, points, executor, progress) if points else []
+            summaries = _run_points(base_task, points, executor, progress, budget) if points else []
     session.replace(inst, spec)
     return summaries
 
@@ -185,8 +204,7 @@ def _step_status(lim: Limit, new: float, price: Mapping[Any, Any], predicted: fl
     if gates:
         return "breakpoint", "a gate decision flips: " + "; ".join(gates)
     if not inside:
-        return "beyond range", (f"the step leaves the range over which the price holds "
-                                f"({_fmt(low)} to {_fmt(high)} {lim.unit})")
+        return "beyond range", f"the step leaves the range over which the price holds ({_span(low, high, lim.unit)})"
     if levels:
         return "differs", "an adjusted scale moves: " + "; ".join(levels)
     return "differs", "the plan's contributions shift within the same gate decisions"
@@ -196,7 +214,8 @@ def _step_row(lim: Limit, pct: float, new: float, price: float, predicted: float
               why: str, gates: list[str], funding: list[str], cur: str) -> dict[str, Any]:
     return {"term": lim.name, "family": lim.family, "step_pct": pct, "from": lim.value, "to": new,
             "unit": lim.unit, "price": price, "predicted": predicted, "actual": actual,
-            "difference": actual - predicted if math.isfinite(actual) and math.isfinite(predicted) else math.nan,
+            "difference": real(actual - predicted, max(abs(actual), abs(predicted)))
+            if math.isfinite(actual) and math.isfinite(predicted) else math.nan,
             "status": status, "why": why, "gates_changed": "; ".join(gates), "funding_changed": "; ".join(funding),
             "path": lim.path}
 

@@ -32,6 +32,7 @@ import pandas as pd
 from allocopt.errors import InputError, InstanceError, Problem
 from allocopt.instance.modelfile import ModelSpec
 from allocopt.instance.schema import Instance, instance_from_dict, load_instance
+from allocopt.progress import Budget, out_of_time
 from allocopt.results.units import real
 from allocopt.solver.specs import load_model_spec, model_spec_from_dict
 
@@ -229,10 +230,16 @@ def _solve_point(session: Any, inst: Instance, spec: ModelSpec, changes: Sequenc
 
 def solve_block(task: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Task: solve the base instance with each change set of ``task["points"]`` in turn, on this process's
-    session. Returns one summary per point (status, objective, net gains, gate decisions)."""
+    session. Returns one summary per point (status, objective, net gains, gate decisions); once the job's budget is
+    spent (:func:`~allocopt.progress.out_of_time`), none for the points left."""
     with _SOLVING:
         session, inst, spec = _session_for(task)
-        return [_solve_point(session, inst, spec, [(tuple(k), v) for k, v in point]) for point in task["points"]]
+        out = []
+        for point in task["points"]:
+            if out_of_time():
+                break
+            out.append(_solve_point(session, inst, spec, [(tuple(k), v) for k, v in point]))
+        return out
 
 
 def bisect_interval(task: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -251,7 +258,7 @@ def _bisect(task: Mapping[str, Any]) -> list[dict[str, Any]]:
     a, gates_a = float(task["lo"]), task["lo_gates"]
     hi, gates_hi = float(task["hi"]), task["hi_gates"]
     found: list[dict[str, Any]] = []
-    while gates_a != gates_hi and len(found) < MAX_BREAKPOINTS_PER_INTERVAL:
+    while gates_a != gates_hi and len(found) < MAX_BREAKPOINTS_PER_INTERVAL and not out_of_time():
         b, at_b = hi, None
         for _ in range(MAX_BISECTIONS):
             if _narrow_enough(a, b, tolerance, integer):
@@ -304,15 +311,20 @@ def contiguous_blocks(points: list[Any], n: int) -> list[list[Any]]:
 
 
 def _run_points(base: dict[str, Any], points: list[list[Change]], executor: Any,
-                progress: Callable[[int], None] | None) -> list[dict[str, Any]]:
+                progress: Callable[[int], None] | None, budget: Budget | None = None) -> list[dict[str, Any] | None]:
+    """A summary per point (``None`` for a point the job's budget left unsolved)."""
     if executor.kind == "serial":
-        tasks = [{**base, "points": [point]} for point in points]  # one session, one point per task: fine progress
-        done = executor.map(solve_block, tasks, progress)
+        blocks = [[point] for point in points]  # one session, one point per task: fine progress
+        step = progress
     else:
         blocks = contiguous_blocks(points, executor.size)
         step = None if progress is None else block_progress(progress, [len(b) for b in blocks])
-        done = executor.map(solve_block, [{**base, "points": block} for block in blocks], step)
-    return [summary for block in done for summary in block]
+    ran = executor.run(solve_block, [{**base, "points": block} for block in blocks], step, budget)
+    out: list[dict[str, Any] | None] = []
+    for block, done in zip(blocks, ran.answers, strict=True):
+        out += list(done or []) + [None] * (len(block) - len(done or []))
+    return out
+
 
 
 def block_progress(progress: Callable[[int], None], sizes: list[int]) -> Callable[[int], None]:
@@ -362,7 +374,7 @@ def check_sweep(inst: Instance, spec: ModelSpec, path: str | Keys, values: Seque
 def sweep(inst: Instance | str | Path, path: str | Keys, values: Sequence[float],
           spec: ModelSpec | str | Path | None = None, *, workers: int | None = None, dask: str | Any | None = None,
           breakpoints: bool = True, tolerance: float = DEFAULT_TOLERANCE, time_limit: float | None = None,
-          progress: Callable[[int], None] | None = None) -> pd.DataFrame:
+          progress: Callable[[int], None] | None = None, budget: Budget | float | None = None) -> pd.DataFrame:
     """Solve the plan at each value of the field ``path`` (dotted, as in error messages, or a key tuple; a first
     key ``model`` names a field of the model file) and tabulate how it moves.
 
@@ -374,30 +386,39 @@ def sweep(inst: Instance | str | Path, path: str | Keys, values: Sequence[float]
     the first value found on the new plan's side (where a point has no plan, ``changes`` says so; where the first
     point has none, every decision shows as ``- -> ...``). ``workers`` / ``dask`` run the solves in parallel
     (:mod:`allocopt.solver.executor`); the table is the same either way. ``progress`` is told how many of the points
-    (not bisection steps) are done.
-    ``df.attrs`` holds the field's ``path``, ``label``, ``unit`` and the ``currency``."""
+    (not bisection steps) are done. ``time_limit`` is each solve's limit, ``budget`` the whole job's (seconds or a
+    :class:`~allocopt.progress.Budget`): each solve gets at most what is left, and once it is spent the table holds
+    the points solved by then (and the breakpoints located), with ``df.attrs["partial"]`` saying so.
+    ``df.attrs`` holds the field's ``path``, ``label``, ``unit``, the ``currency`` and ``partial`` (``None`` for a
+    whole sweep)."""
     from allocopt.solver.executor import open_executor
 
     if not (0 < tolerance < 1) or not math.isfinite(tolerance):
         raise InstanceError([Problem("tolerance", f"{tolerance} is not between 0 and 1",
                                      f"give a relative tolerance such as {DEFAULT_TOLERANCE}")])
+    job = Budget.of(budget)
     base_inst, base_spec = _prepare(inst, spec, time_limit)
     field, points = check_sweep(base_inst, base_spec, path, values)
     base = _base_task(base_inst, base_spec)
     with open_executor(workers=workers, dask=dask) as executor:
         try:
-            summaries = _run_points(base, [[(field.keys, v)] for v in points], executor, progress)
-            rows = [{**s, "value": v, "breakpoint": False} for v, s in zip(points, summaries, strict=True)]
-            if breakpoints and len(rows) > 1:
-                rows = _with_breakpoints(rows, base, field, tolerance, executor)
+            summaries = _run_points(base, [[(field.keys, v)] for v in points], executor, progress, job)
+            rows = [{**s, "value": v, "breakpoint": False} for v, s in zip(points, summaries, strict=True)
+                    if s is not None]
+            if breakpoints and len(rows) > 1 and not job.expired():
+                rows = _with_breakpoints(rows, base, field, tolerance, executor, job)
         finally:
             if executor.kind == "serial":
                 forget_sessions()
-    return _sweep_frame(rows, base_inst, field, tolerance)
+    df = _sweep_frame(rows, base_inst, field, tolerance)
+    df.attrs["partial"] = job.ran_out(len(rows), len(points), "points") if len(rows) < len(points) else \
+        (f"the time limit of {job.seconds or 0:g} s ran out while locating the breakpoints"
+         if breakpoints and job.expired() else None)
+    return df
 
 
 def _with_breakpoints(rows: list[dict[str, Any]], base: dict[str, Any], field: Field, tolerance: float,
-                      executor: Any) -> list[dict[str, Any]]:
+                      executor: Any, budget: Budget | None = None) -> list[dict[str, Any]]:
     # A point without a plan has no gates ({}), so the edge of feasibility is bisected like any other change.
     intervals = [k for k in range(len(rows) - 1)
                  if (rows[k]["has_plan"] or rows[k + 1]["has_plan"]) and rows[k]["gates"] != rows[k + 1]["gates"]
@@ -405,7 +426,8 @@ def _with_breakpoints(rows: list[dict[str, Any]], base: dict[str, Any], field: F
     tasks = [{**base, "keys": list(field.keys), "integer": field.integer, "tolerance": tolerance,
               "lo": rows[k]["value"], "hi": rows[k + 1]["value"], "lo_gates": rows[k]["gates"],
               "hi_gates": rows[k + 1]["gates"]} for k in intervals]
-    found = dict(zip(intervals, executor.map(bisect_interval, tasks), strict=True))
+    ran = executor.run(bisect_interval, tasks, budget=budget)
+    found = {k: list(done or []) for k, done in zip(intervals, ran.answers, strict=True)}
     out = []
     for k, row in enumerate(rows):
         out.append(row)
@@ -426,7 +448,8 @@ def _sweep_frame(rows: list[dict[str, Any]], inst: Instance, field: Field, toler
             record[f"net gain {p}"] = real(row["net_gain"].get(p, math.nan), scale)
         record["changes"] = gate_changes(first, row["gates"]) if row["has_plan"] else "no plan"
         records.append(record)
-    df = pd.DataFrame.from_records(records)
+    columns = ["value", "breakpoint", "status", "objective", *(f"net gain {p}" for p in inst.partners), "changes"]
+    df = pd.DataFrame.from_records(records, columns=columns)  # the columns even of no point (a budget spent at once)
     df.attrs.update({"path": field.path, "label": field.label, "unit": field.unit, "currency": inst.currency,
                      "tolerance": tolerance, "partners": list(inst.partners), "scale": scale})
     return df
@@ -442,7 +465,7 @@ def gate_changes(before: Mapping[str, str], after: Mapping[str, str]) -> str:
 # -- the tornado -------------------------------------------------------------------------------------------------
 def tornado(inst: Instance | str | Path, pct: float, spec: ModelSpec | str | Path | None = None, *,
             workers: int | None = None, dask: str | Any | None = None, time_limit: float | None = None,
-            progress: Callable[[int], None] | None = None) -> pd.DataFrame:
+            progress: Callable[[int], None] | None = None, budget: Budget | float | None = None) -> pd.DataFrame:
     """Move every capacity, total, exposure cap, stage value and commitment bound down and up by ``pct`` percent,
     one at a time, re-solve, and rank the fields by the swing of the objective (``|objective at high - objective
     at low|``). Fields whose value is 0 are left out (a percentage of nothing moves nothing). A field whose move
@@ -450,7 +473,10 @@ def tornado(inst: Instance | str | Path, pct: float, spec: ModelSpec | str | Pat
 
     Columns: ``field`` (the path), ``label`` (in planner words), ``unit``, ``base``, ``low``, ``high``,
     ``objective low``, ``objective high``, ``swing``, ``note``. ``df.attrs`` holds the base ``objective``, ``pct``
-    and the ``currency``. ``progress`` is told how many solves are done (two per field, plus the base)."""
+    and the ``currency``. ``progress`` is told how many solves are done (two per field, plus the base).
+    ``time_limit`` is each solve's limit, ``budget`` the whole job's (see :func:`sweep`): cut short, the table ranks
+    the fields solved on both sides, and ``df.attrs["partial"]`` says so (``None`` otherwise); without the base
+    solve, the table is empty."""
     from allocopt.solver.executor import open_executor
 
     if isinstance(pct, bool) or not isinstance(pct, (int, float)) or not 0 < pct < 100:
@@ -463,17 +489,21 @@ def tornado(inst: Instance | str | Path, pct: float, spec: ModelSpec | str | Pat
     for f in fields:
         points += [[(f.keys, f.value * (1 - factor))], [(f.keys, f.value * (1 + factor))]]
     base = _base_task(base_inst, base_spec)
+    job = Budget.of(budget)
     with open_executor(workers=workers, dask=dask) as executor:
         try:
-            summaries = _run_points(base, points, executor, progress)
+            summaries = _run_points(base, points, executor, progress, job)
         finally:
             if executor.kind == "serial":
                 forget_sessions()
-    base_objective = summaries[0]["objective"]
+    solved = sum(s is not None for s in summaries)
+    partial = job.ran_out(solved, len(points), "tornado points") if solved < len(points) else None
+    sides = [(f, summaries[1 + 2 * n], summaries[2 + 2 * n]) for n, f in enumerate(fields)]
+    both = [(f, low, high) for f, low, high in sides if low is not None and high is not None]
+    base_objective = summaries[0]["objective"] if summaries[0] is not None else None
     scale = base_inst.money_scale()
     records = []
-    for n, f in enumerate(fields):
-        low, high = summaries[1 + 2 * n], summaries[2 + 2 * n]
+    for f, low, high in both if summaries[0] is not None else []:
         no_plan = [side for side, s in (("low", low), ("high", high)) if not s["has_plan"]]
         at_low, at_high = (_moved(base_objective, s["objective"], scale) if s["has_plan"] else math.nan
                            for s in (low, high))
@@ -487,7 +517,8 @@ def tornado(inst: Instance | str | Path, pct: float, spec: ModelSpec | str | Pat
     records.sort(key=_tornado_rank)
     df = pd.DataFrame.from_records(records, columns=["field", "label", "unit", "base", "low", "high",
                                                      "objective low", "objective high", "swing", "note"])
-    df.attrs.update({"objective": base_objective, "pct": pct, "currency": base_inst.currency, "scale": scale})
+    df.attrs.update({"objective": base_objective, "pct": pct, "currency": base_inst.currency, "scale": scale,
+                     "partial": partial})
     return df
 
 

@@ -91,6 +91,8 @@ def render_coalitions(answer: CoalitionGame, fmt: str = "table") -> str:
         how = f"Shapley value sampled from {answer.samples} orders of joining, {answer.solves} coalitions solved"
     lines = [f"Coalitions of {answer.name}: {n} partners, {how} ({answer.in_place} in place, {answer.rebuilds} "
              f"rebuilt). v(N) = {money(answer.grand_value, cur)}.", ""]
+    if answer.partial is not None:
+        lines[:0] = [f"PARTIAL: {answer.partial}.", ""]
     out = "\n".join(lines) + "\n" + _value_table(answer, fmt)
     out += "\nWhat each partner brings (net gain per partner):\n" + _allocation_table(answer, fmt)
     out += _core_line(answer) + _contested_lines(answer)
@@ -170,4 +172,5 @@ def _csv(answer: CoalitionGame) -> str:
     if not answer.contested.empty:
         sections.append(("contested_claims", _plain(answer.contested)))
     sections.append(("side_payments", answer.payments))
-    return "".join(f"# {name}\n{csv_text(df)}" for name, df in sections)
+    head = "" if answer.partial is None else f"# partial: {answer.partial}\n"
+    return head + "".join(f"# {name}\n{csv_text(df)}" for name, df in sections)

@@ -28,6 +28,8 @@ def render_comparison(found: Any, fmt: str = "table") -> str:
     table = found.table
     words = comparison_words(found.tradeoff, cur) if found.tradeoff is not None else []
     out = ([f"{h}The trade-off", *words, ""] if words else []) + [f"{h}Fairness objectives side by side"]
+    if getattr(found, "partial", None) is not None:
+        out.insert(0, f"PARTIAL: {found.partial}.")
     partners = [c[len("net_gain "):] for c in table.columns if c.startswith("net_gain ")]
     view = pd.DataFrame(index=table.index)
     view["status"] = [("optimal" if ok else s) for s, ok in zip(table["status"], table["proven_optimal"],
@@ -180,8 +182,10 @@ def render_frontier(table: pd.DataFrame, currency: str, fmt: str = "table") -> s
     for c in table.columns:
         if c.startswith("gain "):
             view[f"{c[5:]} net gain"] = cash(c)
+    partial = table.attrs.get("partial")
+    head = [] if partial is None else [f"PARTIAL: {partial}."]
     words = frontier_words(table, currency) if len(table) else []
-    return "\n".join([*([f"{h}The trade-off", *words, ""] if words else []),
+    return "\n".join([*head, *([f"{h}The trade-off", *words, ""] if words else []),
                       f"{h}Pareto frontier (epsilon-constraint, each point solved exactly)", _table(view, fmt)]) + "\n"
 
 

@@ -22,6 +22,8 @@ def render_scenarios(result: ScenarioResult, fmt: str = "table") -> str:
     cur = result.currency
     h = "## " if fmt == "markdown" else ""
     out = _scenario_heading(result, h)
+    if result.partial is not None:
+        out.insert(0, f"PARTIAL: {result.partial}.")
     if not result.status.has_plan:
         return "\n".join(out) + "\n"
     out.append(f"\n{h}Scenarios (each shares its decisions with another until they split)")

@@ -43,15 +43,21 @@ def _table(rows: list[list[str]], headers: list[str], fmt: str) -> str:
                     disable_numparse=True) + "\n"
 
 
+def _partial_line(df: pd.DataFrame, prefix: str, end: str = "\n") -> str:
+    """The line that says a sweep or tornado was cut short by its time limit (nothing when it was not)."""
+    partial = df.attrs.get("partial")
+    return "" if partial is None else f"{prefix}{partial}{end}"
+
+
 def render_sweep(df: pd.DataFrame, fmt: str) -> str:
     """A sweep's table (see :func:`allocopt.prices.sensitivity.sweep`) as text."""
     a = df.attrs
     if fmt == "json":
         return json.dumps({"kind": "sweep", "field": a["path"], "label": a["label"], "unit": a["unit"],
-                           "currency": a["currency"], "tolerance": a["tolerance"], "rows": _records(df)},
-                          indent=2, allow_nan=False) + "\n"
+                           "currency": a["currency"], "tolerance": a["tolerance"], "partial": a.get("partial"),
+                           "rows": _records(df)}, indent=2, allow_nan=False) + "\n"
     if fmt == "csv":
-        return csv_text(df)
+        return _partial_line(df, "# partial: ") + csv_text(df)
     cur, unit, scale = a["currency"], a["unit"], a.get("scale", 1.0)
     partners: list[str] = a["partners"]
     headers = ["value", "point", "status", "objective"] + [f"net gain {p}" for p in partners] + [
@@ -67,7 +73,7 @@ def render_sweep(df: pd.DataFrame, fmt: str) -> str:
             "Net gains: the objective is optimal at every point; under the default model the split is the most "
             "equal of the equally good plans (leximin tie-break), with tie_break: none it is one of them and may "
             "jump where the total does not.\n")
-    return head + "\n" + _table(rows, headers, fmt) + "\n" + note
+    return _partial_line(df, "PARTIAL: ", ".\n") + head + "\n" + _table(rows, headers, fmt) + "\n" + note
 
 
 def render_tornado(df: pd.DataFrame, fmt: str) -> str:
@@ -75,10 +81,10 @@ def render_tornado(df: pd.DataFrame, fmt: str) -> str:
     a = df.attrs
     if fmt == "json":
         return json.dumps({"kind": "tornado", "pct": a["pct"], "currency": a["currency"],
-                           "objective": _clean(a["objective"]), "rows": _records(df)},
+                           "objective": _clean(a["objective"]), "partial": a.get("partial"), "rows": _records(df)},
                           indent=2, allow_nan=False) + "\n"
     if fmt == "csv":
-        return csv_text(df)
+        return _partial_line(df, "# partial: ") + csv_text(df)
     cur, scale = a["currency"], a.get("scale", 1.0)
     headers = ["rank", "field", "what", "base", "low", "high", "objective at low", "objective at high", "swing",
                "note"]
@@ -88,7 +94,7 @@ def render_tornado(df: pd.DataFrame, fmt: str) -> str:
             for n, r in enumerate(df.to_dict(orient="records"))]
     head = (f"Tornado: every field moved {a['pct']:g}% down and up, one at a time; base objective "
             f"{amount(a['objective'], cur, scale)}. Ranked by swing (|objective at high - objective at low|).\n")
-    return head + "\n" + _table(rows, headers, fmt)
+    return _partial_line(df, "PARTIAL: ", ".\n") + head + "\n" + _table(rows, headers, fmt)
 
 
 # -- charts ------------------------------------------------------------------------------------------------------

@@ -417,6 +417,8 @@ def render_renegotiation(reneg: Any, fmt: str = "table", top: int = 15) -> str:
     h = "## " if fmt == "markdown" else ""
     cur = reneg.currency
     out = [f"{h}Renegotiation: which term is worth moving"]
+    if getattr(reneg, "partial", None) is not None:
+        out.append(f"PARTIAL: {reneg.partial}.")
     out += [f"- {line}" for line in reneg.summary]
     if reneg.base_objective is None:
         return "\n".join(out) + "\n"

@@ -59,6 +59,9 @@ class ScenarioResult:
     value: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     size: dict[str, int] = field(default_factory=dict)
+    partial: str | None = None
+    """Why the job was cut short by its time budget (its plan the best found by then, or some value of information
+    missing), ``None`` when every solve ended on its own."""
     """Rows, columns and nonzeros of the deterministic equivalent."""
 
     def to_dict(self) -> dict[str, Any]:
@@ -74,6 +77,7 @@ class ScenarioResult:
             "timing": {k: round(v, 6) for k, v in self.timing.items()},
             "size": dict(self.size),
             "notes": list(self.notes),
+            "partial": self.partial,
             "tree": _plain(self.tree),
             "value": _plain(self.value),
             "tables": {name: _records(df) for name, df in self.tables.items()},

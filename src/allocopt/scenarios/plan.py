@@ -29,6 +29,7 @@ from allocopt.errors import ModelFileError, Problem
 from allocopt.instance.modelfile import ModelSpec
 from allocopt.instance.scenarios import Scenarios, cvar
 from allocopt.instance.schema import Instance
+from allocopt.progress import Budget, Progress
 from allocopt.results.result import Result, Status, Termination
 from allocopt.results.scenario_result import SCENARIO_TABLE_INDEX, ScenarioResult
 from allocopt.solver.objectives import is_utilitarian
@@ -336,11 +337,13 @@ def _root_decisions(inst: Instance, sc: Scenarios, plan: Result) -> dict[tuple[s
 
 
 def values_of_information(inst: Instance, sc: Scenarios, spec: ModelSpec, expected_rp: float, *,
-                          workers: int | None = None, dask: Any = None) -> tuple[dict[str, Any], list[str]]:
-    """VSS and EVPI (money) and the figures they come from."""
+                          workers: int | None = None, dask: Any = None, budget: Budget | None = None,
+                          progress: Progress | None = None) -> tuple[dict[str, Any], list[str]]:
+    """VSS and EVPI (money) and the figures they come from. Within a job's ``budget``, the wait-and-see plans not
+    started by its end are missing (``None``) and the EVPI is not given; ``progress`` is told of each one solved."""
     from allocopt.errors import InstanceError
     from allocopt.session import Session
-    from allocopt.solver.executor import run_tasks
+    from allocopt.solver.executor import open_executor
 
     notes: list[str] = []
     ev: Result | None = None
@@ -368,10 +371,15 @@ def values_of_information(inst: Instance, sc: Scenarios, spec: ModelSpec, expect
     value["vss"] = None if eev is None else expected_rp - eev
     spec_data = spec.model_dump(mode="json")
     tasks = [(sc.instance_for(inst, s).model_dump(mode="json", exclude_unset=True), spec_data) for s in sc.names]
-    alone = run_tasks(_wait_and_see, tasks, workers=workers, dask=dask)
+    with open_executor(workers=workers, dask=dask) as executor:
+        ran = executor.run(_wait_and_see, tasks, progress, budget)
+    alone = ran.answers
     value["wait_and_see"] = dict(zip(sc.names, alone, strict=True))
     known = [v for v in alone if v is not None]
-    if len(known) == len(alone):
+    if not ran.complete and budget is not None:
+        value["wait_and_see_expected_total"] = value["evpi"] = None
+        notes.append(f"{budget.ran_out(ran.count, len(tasks), 'wait-and-see plans')}: the EVPI is not given.")
+    elif len(known) == len(alone):
         ws = float(sum(sc.probability(s) * v for s, v in zip(sc.names, known, strict=True)))
         value["wait_and_see_expected_total"] = ws
         value["evpi"] = ws - expected_rp
@@ -410,12 +418,33 @@ def plan_scenarios(instance: Instance, scenarios: Scenarios, spec: ModelSpec | s
                    time_limit: float | None = None, rel_gap: float | None = None, threads: int | None = None,
                    random_seed: int | None = None, tee: bool = False, values: bool = True,
                    prices: bool = False, workers: int | None = None, dask: Any = None,
-                   started: float | None = None) -> ScenarioResult:
+                   started: float | None = None, budget: Budget | float | None = None,
+                   progress: Progress | None = None) -> ScenarioResult:
     """Plan the partnership against its scenarios (see the module docstring); ``values=False`` skips the VSS and
     EVPI solves, ``prices=True`` adds the shadow prices per scenario and probability-weighted
     (:mod:`allocopt.scenarios.prices`). The time limit applies to each solve; with ``started`` (a
     :func:`time.perf_counter` reading, e.g. when a command began) it covers every stage of the plan's solve from
-    then on instead (the VSS and EVPI solves still get it each, as do LPs with the decisions held)."""
+    then on instead (the VSS and EVPI solves still get it each, as do LPs with the decisions held).
+
+    ``budget`` (seconds or a :class:`~allocopt.progress.Budget`) covers the whole job instead, every solve together:
+    the plan's stages, the VSS solves and the wait-and-see plans (``progress`` is told of each of those) each get
+    at most what is left, and when it runs out the result holds what was found, with ``partial`` saying so."""
+    job = Budget.of(budget)
+    with job.applied():
+        result = _plan_scenarios(instance, scenarios, spec, time_limit=time_limit, rel_gap=rel_gap, threads=threads,
+                                 random_seed=random_seed, tee=tee, values=values, prices=prices, workers=workers,
+                                 dask=dask, started=started, budget=job, progress=progress)
+    if not job.expired():
+        return result
+    return dataclasses.replace(result, partial=f"the time limit of {job.seconds:g} s ran out before every solve "
+                               "ended" + ("" if result.status.proven_optimal else " (the plan is the best found by "
+                                                                                 "then)"))
+
+
+def _plan_scenarios(instance: Instance, scenarios: Scenarios, spec: ModelSpec | str | Path | None, *,
+                    time_limit: float | None, rel_gap: float | None, threads: int | None, random_seed: int | None,
+                    tee: bool, values: bool, prices: bool, workers: int | None, dask: Any, started: float | None,
+                    budget: Budget, progress: Progress | None) -> ScenarioResult:
     from allocopt.session import PROVEN_GAP
 
     start = time.perf_counter()
@@ -434,7 +463,8 @@ def plan_scenarios(instance: Instance, scenarios: Scenarios, spec: ModelSpec | s
     value: dict[str, Any] = {}
     if outcome.has_plan:
         results, tables, value = _what_the_plan_gives(instance, scenarios, plain, solved, start, notes,
-                                                      prices=prices, values=values, workers=workers, dask=dask)
+                                                      prices=prices, values=values, workers=workers, dask=dask,
+                                                      budget=budget, progress=progress)
     else:
         notes += _why_no_scenario_plan(instance, scenarios, plain, outcome)
     proven = outcome.termination == Termination.OPTIMAL and (outcome.gap or 0.0) <= PROVEN_GAP
@@ -454,7 +484,8 @@ def plan_scenarios(instance: Instance, scenarios: Scenarios, spec: ModelSpec | s
 
 
 def _what_the_plan_gives(instance: Instance, scenarios: Scenarios, plain: ModelSpec, solved: _Solved, start: float,
-                         notes: list[str], *, prices: bool, values: bool, workers: int | None, dask: Any
+                         notes: list[str], *, prices: bool, values: bool, workers: int | None, dask: Any,
+                         budget: Budget | None = None, progress: Progress | None = None
                          ) -> tuple[dict[str, Result], dict[str, pd.DataFrame], dict[str, Any]]:
     """A found plan's outcome per scenario, its tables (and prices), and what the scenarios are worth (VSS, EVPI);
     notes are added to ``notes``."""
@@ -468,7 +499,7 @@ def _what_the_plan_gives(instance: Instance, scenarios: Scenarios, plain: ModelS
         notes.append(PRICE_NOTE)
     if values:
         value, more = values_of_information(instance, scenarios, plain, _expected_total(scenarios, results),
-                                            workers=workers, dask=dask)
+                                            workers=workers, dask=dask, budget=budget, progress=progress)
         notes += more
     return results, tables, value
 

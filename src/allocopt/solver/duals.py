@@ -24,6 +24,7 @@ the plan still fits: from the level the plan reaches to infinity (or to 0, for a
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -75,6 +76,9 @@ class Prices:
     """How far the plan's own objective falls short of the held LP's optimum: 0 (to the solver's tolerances) unless
     stages the held LP does not hold shaped the plan (``participation: auto`` where a partner cannot reach its
     stand-alone value, a fairness objective): then the prices are those of the held LP's optimum."""
+    fair_objective: str | None = None
+    """The model file's objective where it is not the total net gain: the prices are still those of the total (at
+    that objective's plan), and :attr:`note` says so."""
 
     def __post_init__(self) -> None:
         if "term" in self.limits.columns and not self.limits.index.equals(pd.Index(self.limits["term"])):
@@ -84,6 +88,11 @@ class Prices:
     @property
     def note(self) -> str:
         note = HELD_NOTE if self.basis == "held" else RELAXED_NOTE
+        if self.fair_objective is not None:
+            name = self.fair_objective
+            note += (f" The model file's objective is {name}: these are the prices of the partnership's total net "
+                     f"gain at the {name} plan's gate decisions (what one more unit of a limit adds to the total, in "
+                     f"{self.currency}), not of the {name} objective itself.")
         if self.plan_shortfall > PLAN_TOLERANCE * max(1.0, abs(self.objective or 0.0)):
             note += (f" The plan itself falls {self.plan_shortfall:,.0f} {self.currency} short of this LP's optimum "
                      "(stages the LP does not hold shaped it: participation that cannot hold for every partner, or "
@@ -157,7 +166,11 @@ def shadow_prices(session: Session, *, relax: bool = False) -> Prices:
         if duals is None:
             return Prices(pd.DataFrame(columns=PRICE_COLUMNS), pd.DataFrame(columns=GATE_COLUMNS),
                           "relaxed" if relax else "held", None, cur)
-        return _price_table(session, duals, relax, cur)
+        found = _price_table(session, duals, relax, cur)
+    from allocopt.solver.objectives import is_utilitarian
+
+    name = session.spec.objective.name
+    return found if is_utilitarian(name) else dataclasses.replace(found, fair_objective=name)
 
 
 def _price_table(session: Session, duals: Any, relax: bool, cur: str) -> Prices:

@@ -13,6 +13,13 @@ and since each task carries everything it needs, they are the same whichever way
   since a task function may solve one task at a time per process.
   A ``tcp://`` address must greet like a Dask scheduler within :data:`CONNECT_TIMEOUT_S` seconds, else
   :class:`~allocopt.errors.ExecutorError` names it (whatever else answers there, or nothing at all).
+
+A job's time budget (:class:`~allocopt.progress.Budget`, :meth:`Executor.run`) works the same three ways: a task
+starts only while some of the budget is left, and runs :func:`~allocopt.progress.within` what is left when it starts
+(so each of its solves stops at the budget's end, on whichever machine); the tasks not started are reported as not
+run. With a budget, the pool and the cluster are handed one task per worker at a time (a task's share of the budget
+is then counted from when it starts, not from when it was queued). A task that is not cut short gives the same
+answer whichever way it ran, with or without a budget.
 """
 
 from __future__ import annotations
@@ -22,11 +29,13 @@ import socket
 import struct
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, as_completed, wait
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from allocopt.errors import ExecutorError, MissingExtraError, OptionsError
+from allocopt.progress import Budget, Progress, within
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -37,8 +46,7 @@ MAX_GREETING_BYTES = 64 * 2**10
 """Most bytes a scheduler's greeting (its handshake: compression, Python version, pickle protocol) may take; it
 takes under a hundred. Whatever answers with more, or with a length prefix of exabytes, is no scheduler."""
 
-Progress = Callable[[int], None]
-"""Told how many more tasks have finished (``click.progressbar``'s ``update`` fits)."""
+__all__ = ["Budget", "Executor", "Progress", "Ran", "dask_client_class", "open_executor", "run_tasks"]
 
 
 def dask_client_class() -> Any:
@@ -84,6 +92,94 @@ class Executor:
             if progress is not None:
                 progress(1)
         return list(self._pool.gather(futures))
+
+    def run(self, func: Callable[[T], R], tasks: Sequence[T], progress: Progress | None = None,
+            budget: Budget | None = None) -> Ran[R]:
+        """:meth:`map` within a job's ``budget``: each task starts only while some of it is left and runs
+        :func:`~allocopt.progress.within` what is left then; the answers of the tasks run, in task order."""
+        if budget is None or not budget.limited:
+            return Ran(list(self.map(func, tasks, progress)), [True] * len(tasks))
+        answers: list[R | None] = [None] * len(tasks)
+        ran = [False] * len(tasks)
+        if self.kind == "serial":
+            for index, task in enumerate(tasks):
+                if budget.expired():
+                    break
+                with within(budget.left()):
+                    answers[index] = func(task)
+                ran[index] = True
+                if progress is not None:
+                    progress(1)
+        else:
+            for index, answer in self._one_per_worker(func, tasks, budget):
+                answers[index], ran[index] = answer, True
+                if progress is not None:
+                    progress(1)
+        return Ran(answers, ran)
+
+    def _one_per_worker(self, func: Callable[[T], R], tasks: Sequence[T], budget: Budget) -> Iterator[tuple[int, R]]:
+        """Hand the workers one task each at a time while the budget lasts; yield ``(index, answer)`` as each
+        task finishes."""
+        waiting = list(range(len(tasks)))[::-1]
+        running: dict[Any, int] = {}
+
+        def fill() -> list[Any]:
+            started = []
+            while waiting and len(running) < self.size and not budget.expired():
+                index = waiting.pop()
+                future = self._submit(_Within(func, budget.left()), tasks[index])
+                running[future] = index
+                started.append(future)
+            return started
+
+        if self.kind == "processes":
+            fill()
+            while running:
+                done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                for future in done:
+                    yield running.pop(future), future.result()
+                fill()
+            return
+        from distributed import as_completed as dask_completed
+
+        finished = dask_completed(fill())
+        for future in finished:
+            yield running.pop(future), future.result()
+            finished.update(fill())
+
+    def _submit(self, func: Callable[[T], R], task: T) -> Any:
+        if self.kind == "processes":
+            return self._pool.submit(func, task)
+        return self._pool.submit(func, task, pure=False)
+
+
+@dataclass(frozen=True)
+class Ran(Generic[R]):
+    """What :meth:`Executor.run` ran: ``answers`` in task order (``None`` for a task not run), and ``ran``, which
+    tasks ran (a task's answer may itself be ``None``)."""
+
+    answers: list[R | None]
+    ran: list[bool]
+
+    @property
+    def complete(self) -> bool:
+        """Every task ran (the budget, if any, was not hit before the last one started)."""
+        return all(self.ran)
+
+    @property
+    def count(self) -> int:
+        return sum(self.ran)
+
+
+class _Within:
+    """``func`` run :func:`~allocopt.progress.within` ``seconds`` (picklable, for a worker process)."""
+
+    def __init__(self, func: Callable[[Any], Any], seconds: float | None) -> None:
+        self.func, self.seconds = func, seconds
+
+    def __call__(self, task: Any) -> Any:
+        with within(self.seconds):
+            return self.func(task)
 
 
 @contextmanager

@@ -113,7 +113,8 @@ def _staged(session: Session, st: Stages, objective: Objective, spec: ModelSpec)
     else:
         result.info.pop("_objective", None)
     result.info.pop("_held", None)
-    polish(st)
+    if not result.info.pop("_refined", False):  # a split refined on the held gates is an LP's already: kept
+        polish(st)
     result.milps = st.milps
     result.info["milps"] = st.milps
     result.info["gains_above_stand_alone"] = st.gains()

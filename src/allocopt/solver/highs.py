@@ -231,12 +231,11 @@ class HighsSession(ComponentMap, LpHolds, ModelEdits):
         h.setOptionValue("random_seed", o.random_seed)
         h.setOptionValue("mip_rel_gap", o.rel_gap if rel_gap is None else rel_gap)
         limit = time_limit if time_limit is not None else o.time_limit
-        if self.deadline is not None and self._held is None:
-            # the limit covers the whole command's search: only what is left of it. The LPs with the decisions
-            # held (the plan's polish, its prices) get the limit each: they are quick, and cut short they would
-            # lose a found plan its polish and its prices
-            left = max(self.deadline - time.perf_counter(), 1e-6)
-            limit = left if limit is None else min(limit, left)
+        if self._held is None:
+            # the limit covers the whole command's search (the session's deadline, a job's budget): only what
+            # is left of it. The LPs with the decisions held (the plan's polish, its prices) get the limit each:
+            # they are quick, and cut short they would lose a found plan its polish and its prices
+            limit = _with_what_is_left(limit, self.deadline)
         # HiGHS measures its time limit on a clock that keeps running across runs of one object: each run gets
         # the limit on top of the time already spent, or a re-solve on a live session would stop at once.
         h.setOptionValue("time_limit", h.getRunTime() + float(limit) if limit is not None else math.inf)
@@ -483,3 +482,17 @@ def conflict_set(model: Any, options: SolverOptions, ignore: tuple[str, ...] = (
         if comp is not None:
             comp.deactivate()
     return HighsSession(model, options).conflict()
+
+
+def _with_what_is_left(limit: float | None, deadline: float | None) -> float | None:
+    """A run's limit cut to what is left before ``deadline`` (a :func:`time.perf_counter` reading) and of the
+    running job's budget (:func:`allocopt.progress.seconds_left`); at least a microsecond, so HiGHS stops at once
+    with what it has rather than refusing the option."""
+    from allocopt.progress import seconds_left
+
+    lefts = [x for x in (None if deadline is None else deadline - time.perf_counter(), seconds_left())
+             if x is not None]
+    if not lefts:
+        return limit
+    left = max(min(lefts), 1e-6)
+    return left if limit is None else min(limit, left)
