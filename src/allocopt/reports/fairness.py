@@ -63,6 +63,8 @@ def _changes(found: Any, fmt: str) -> list[str]:
     with the first one's gains, one sentence (their plans differ only in who funds what)."""
     h = "## " if fmt == "markdown" else ""
     cur = found.currency
+    if not len(found.table):  # the job's budget ran out before any objective was solved
+        return []
     first = str(found.table.index[0])
     groups = found.tradeoff.groups if found.tradeoff is not None else [[str(k)] for k in found.table.index]
     twins = next((g[1:] for g in groups if g[0] == first), [])
