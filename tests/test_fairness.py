@@ -639,6 +639,67 @@ def test_a_frontier_reaches_a_partner_whose_best_gain_is_exactly_0() -> None:
     assert table["gain a"].tolist() == pytest.approx([150.0, 0.0, 0.0])
 
 
+def test_compare_states_the_trade_off_first_and_lists_equal_gains_once() -> None:
+    """Issue 22 item 4: on the joint venture, five objectives give every partner the same gain (Nash's to its
+    tolerance, under half a dollar); the comparison says so in words first, prices max_min_return's step of
+    fairness, and lists no 'what changes' line for objectives with the utilitarian gains (it printed every moved
+    money flow for each of them)."""
+    from allocopt.reports.fairness import render_comparison
+
+    inst = allocopt.load_instance(ROOT / "instances" / "joint-venture.yaml")
+    found = compare(inst)
+    text = render_comparison(found)
+    lines = text.splitlines()
+    assert lines[0] == "The trade-off"
+    assert lines[1] == ("Fairness has a price here. utilitarian, maxmin, leximin, nash and kalai_smorodinsky reach "
+                        "the largest total, 2,603,333 USD: fairness costs nothing among them.")
+    assert lines[2] == ("max_min_return gives up 793,333 USD of the total (30.5%) and lowers the smallest gain "
+                        "above stand-alone from 401,667 USD to 5,000 USD.")
+    assert "Same net gain for every partner: utilitarian, maxmin, leximin, nash and kalai_smorodinsky (listed " \
+           "once, as utilitarian)." in lines
+    assert "Every plan leaves every partner at or above its stand-alone value, none with a negative net gain." in lines
+    listed = {line.split()[0] for line in text.split("What changes against utilitarian")[1].splitlines()[3:] if line}
+    assert listed == {"max_min_return"}
+    assert found.tradeoff is not None and found.tradeoff.groups == [
+        ["utilitarian", "maxmin", "leximin", "nash", "kalai_smorodinsky"], ["max_min_return"]]
+
+
+def test_a_flat_frontier_says_fairness_is_free() -> None:
+    """The channel ecosystem's frontier is flat: every point reaches 2,533,000 USD; its first point leaves a partner
+    below its stand-alone value, and the words name it."""
+    from allocopt.reports.fairness import render_frontier
+
+    inst = allocopt.load_instance(ROOT / "instances" / "channel-ecosystem.yaml")
+    table = frontier(inst, points=3)
+    lines = render_frontier(table, inst.currency).splitlines()
+    assert lines[1] == ("Fairness is free here: every point reaches the same total net gain, 2,533,000 USD, while "
+                        "the smallest gain above stand-alone rises from -59,619 USD to 245,750 USD.")
+    assert lines[2] == "At point 1, northstar-distribution ends below its stand-alone value."
+
+
+def test_trade_off_flags_and_prices_each_step() -> None:
+    """Worked by hand: three plans, totals 100, 90, 90 (the last two with equal gains), a partner below its
+    stand-alone value and one with a negative gain; a difference of 1e-12 is noise."""
+    import pandas as pd
+
+    from allocopt.fairness.tradeoff import comparison_tradeoff
+    from allocopt.reports.fairness import comparison_words
+
+    table = pd.DataFrame({"total_net_gain": [100.0, 90.0, 90.0 + 1e-12],
+                          "smallest_gain_above_stand_alone": [-10.0, 20.0, 20.0],
+                          "net_gain a": [110.0, 60.0, 60.0], "net_gain b": [-10.0, 30.0, 30.0 + 1e-12]},
+                         index=pd.Index(["u", "m", "l"], name="objective"))
+    stand_alone = pd.DataFrame({"a": [0.0] * 3, "b": [0.0] * 3}, index=["u", "m", "l"])
+    t = comparison_tradeoff(table, stand_alone, scale=100.0)
+    assert not t.free and t.best == 100.0 and t.groups == [["u"], ["m", "l"]]
+    assert [(s.start, s.end, s.given_up, s.measure_to) for s in t.steps] == [("u", "m", 10.0, 20.0)]
+    assert t.below == {"u": ["b"]} and t.negative == {"u": ["b"]}
+    words = comparison_words(t, "EUR")
+    assert "m gives up 10 EUR of the total (10.0%) and raises the smallest gain above stand-alone from -10 EUR to " \
+           "20 EUR." in words
+    assert "Under u, b has a negative net gain (puts in more than it receives)." in words
+
+
 @pytest.mark.parametrize("objective", ["nash", {"name": "alpha_fair", "alpha": 2},
                                        {"name": "alpha_fair", "alpha": 0.5}])
 def test_alpha_fair_splits_equal_the_leximin_one_where_fairness_is_free(objective: object) -> None:

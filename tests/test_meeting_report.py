@@ -62,8 +62,8 @@ def tags_of(page: str) -> list[tuple[str, dict[str, str | None]]]:
 def test_sections_hold_the_plans_figures(jv: tuple[Any, Any]) -> None:
     inst, result = jv
     report = meeting_report(inst, result)
-    assert [s.key for s in report.sections] == ["summary", "gates", "partners", "funding", "fairness",
-                                                "commitments", "prices"]
+    assert [s.key for s in report.sections] == ["sign", "summary", "gates", "partners", "funding", "fairness",
+                                                "commitments", "risk", "prices", "windows"]
     gates = report.section("gates")
     assert gates is not None
     view = gates.tables[0].frame
@@ -110,8 +110,9 @@ def test_the_page_stands_alone_and_is_deterministic(jv: tuple[Any, Any]) -> None
     assert len(images) == 2 and all(str(a["src"]).startswith("data:image/svg+xml;base64,") for a in images)
     links = [v for _, a in tags for k, v in a.items() if k in ("src", "href")]
     assert links and all(str(v).startswith(("data:", "#")) for v in links)  # nothing to fetch
-    assert {a.get("id") for t, a in tags if t == "section"} == {"summary", "gates", "partners", "funding",
-                                                                 "fairness", "commitments", "prices"}
+    assert {a.get("id") for t, a in tags if t == "section"} == {"sign", "summary", "gates", "partners", "funding",
+                                                                 "fairness", "commitments", "risk", "prices",
+                                                                 "windows"}
     assert "@media print" in page and "default-src 'none'" in page
 
 
@@ -158,7 +159,7 @@ def test_without_matplotlib_the_tables_remain(jv: tuple[Any, Any], monkeypatch: 
     assert report.notes == [CHARTS_NEED] and report.charts_missing
     page = render_html(report)
     assert "<img" not in page and page.count(CHARTS_NEED.replace('"', "&quot;")) == 1
-    assert page.count("<table>") == 9
+    assert page.count("<table>") == 14  # 3 in the box to sign, 2 of risk
 
 
 def test_sections_can_be_added(jv: tuple[Any, Any]) -> None:
@@ -167,7 +168,7 @@ def test_sections_can_be_added(jv: tuple[Any, Any]) -> None:
                          "percent": [-0.125]}).set_index(["partner", "phase"])
     extra = Section.from_frame("plan-diff", "What changed since the last plan", diff, ["One contribution moved."])
     report = meeting_report(inst, result).with_sections([extra], after="gates")
-    assert [s.key for s in report.sections][:3] == ["summary", "gates", "plan-diff"]
+    assert [s.key for s in report.sections][:4] == ["sign", "summary", "gates", "plan-diff"]
     page = render_html(report)
     assert '<section id="plan-diff">' in page and "<td class=\"num\">-125,000</td>" in page
     assert "| cobalt-software | scale | -125,000 | -0.125 |" in render_markdown(report)
@@ -177,11 +178,11 @@ def test_report_command(tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert run("solve", JV, "--out", out).exit_code == 0
     page = tmp_path / "meeting.html"
-    done = run("report", JV, out / "result.json", "--html", page, "--prices")
+    done = run("report", JV, out / "result.json", "--html", page)  # prices by default
     assert done.exit_code == 0, done.output
     text = page.read_text()
     assert "digital-twin-expand-budget (max)" in text and "Prices were not computed" not in text
-    done = run("report", JV, out / "result.json", "--markdown", tmp_path / "m.md")
+    done = run("report", JV, out / "result.json", "--markdown", tmp_path / "m.md", "--no-prices")
     assert done.exit_code == 0 and "Prices were not computed for this plan" in (tmp_path / "m.md").read_text()
     assert run("report", JV, out / "result.json").exit_code == 2
     assert run("report", JV, out / "result.json", "--html", page, "--markdown", tmp_path / "m.md").exit_code == 2
@@ -209,6 +210,9 @@ def test_coalition_stability_section(tmp_path: Path) -> None:
     text = page.read_text()
     assert '<section id="coalitions">' in text
     assert "Stable: no group of partners would gain by leaving the plan" in text
+    if " pays " in text.split('<section id="coalitions">')[1]:  # side payments come with their caption
+        assert "Side payments that turn the plan&#x27;s split into the shapley split" in text
+        assert "Side payment to reach the shapley split:" in text.split('<section id="summary">')[0]
 
 
 def test_load_result_refuses_a_result_of_another_instance(tmp_path: Path) -> None:
@@ -234,3 +238,83 @@ def test_a_result_without_a_plan_gets_its_status_only(tmp_path: Path) -> None:
     assert [s.key for s in report.sections] == ["summary"]
     assert report.sections[0].prose[0] == "No plan (infeasible)."
     assert "No plan (infeasible)." in render_html(report) and "No plan (infeasible)." in render_markdown(report)
+
+
+def test_the_first_box_holds_what_the_partners_sign(jv: tuple[Any, Any]) -> None:
+    """Issue 22 item 2: the page opens with the decisions to sign, each table captioned; figures of the joint
+    venture's default plan (1,601,667 and 1,001,667 USD net gains, digital-twin at 66.7% from scale on)."""
+    inst, result = jv
+    report = meeting_report(inst, result)
+    box = report.sections[0]
+    assert box.key == "sign" and box.title == "What the partners sign"
+    gates, puts, split = (t.frame for t in box.tables)
+    assert all(t.caption for t in box.tables)
+    assert gates.loc["scale", "adjust to a smaller scale"] == "digital-twin at 66.7%"
+    assert gates.loc["pilot", "pause"] == "aftermarket-marketplace"
+    assert puts.loc["northfield-manufacturing", "pilot"] == "675,000 USD capital; 10 FTE-month talent"
+    assert puts.loc["cobalt-software", "money value in all"] == "4,546,667 USD"
+    assert list(split["net gain"]) == ["1,601,667 USD", "1,001,667 USD"]
+    assert list(split["side payment in value"]) == ["-", "-"]  # the split follows the money here
+    assert '<section id="sign" class="box">' in render_html(report)
+
+
+def test_side_payments_sum_to_nothing_and_are_captioned() -> None:
+    """The channel ecosystem's split moves value: helix-systems receives 600,234 USD beyond its money share, the
+    others pay it; the transfers sum to 0."""
+    from allocopt.results.metrics import value_transfers
+
+    inst = load_instance(INSTANCES / "channel-ecosystem.yaml")
+    result = solve_checked(inst)
+    moved = value_transfers(result.benefits, inst.money_scale())
+    assert abs(moved.sum()) < 1e-6 and moved["helix-systems"] == pytest.approx(600_234, abs=1)
+    box = meeting_report(inst, result).section("sign")
+    assert box is not None
+    split = box.tables[2].frame
+    assert split.loc["helix-systems", "side payment in value"] == "receives 600,234 USD"
+    assert split.loc["northstar-distribution", "side payment in value"] == "pays 275,937 USD"
+    assert "side payment" in box.tables[2].caption and any("sum to 0" in p for p in box.prose)
+
+
+def test_risk_shows_exposure_against_caps_and_reserves(jv: tuple[Any, Any]) -> None:
+    inst, result = jv
+    risk = meeting_report(inst, result).section("risk")
+    assert risk is not None
+    view = risk.tables[0].frame
+    assert view.loc["northfield-manufacturing", "money at risk"] == "6,000,000 USD"
+    assert view.loc["northfield-manufacturing", "exposure cap"] == "6,000,000 USD"
+    assert view.loc["northfield-manufacturing", "headroom"] == "0 USD"
+    assert view.loc["cobalt-software", "cap on one initiative"] == "60.0%"
+    assert "At its exposure cap: northfield-manufacturing." in risk.prose
+    reserves = risk.tables[1].frame.reset_index()
+    row = reserves[(reserves["partner"] == "cobalt-software") & (reserves["phase"] == "pilot")
+                   & (reserves["resource"] == "capital")].iloc[0]
+    assert (row["capacity"], row["reserve kept"], row["used"]) == ("500,000 USD", "25,000 USD", "475,000 USD")
+
+
+def test_renegotiation_windows_with_their_phases() -> None:
+    root = INSTANCES.parent / "examples"
+    inst = load_instance(root / "quarterly-venture.yaml")
+    windows = meeting_report(inst, solve_checked(inst)).section("windows")
+    assert windows is not None
+    view = windows.tables[0].frame
+    assert view.loc["cobalt-software's capacity of talent"].tolist() == ["pilot (phase 1 of 3)", "25% of its value",
+                                                                         "open"]
+    assert view.loc["commitment digital-twin-expand-budget"].tolist() == ["scale (phase 2 of 3)",
+                                                                          "20% of its value", "closed"]
+    assert "The partnership is in pilot (phase 1 of 3)." in windows.prose
+
+
+def test_coalition_side_payments_are_captioned_in_the_box_and_the_section() -> None:
+    """The channel ecosystem's plan pays three side payments to reach the Shapley split (keystone-integrators pays
+    brightline-agency 58,528 USD, ...): the box to sign lists them, the coalition section says what they are."""
+    from allocopt.games.coalitions import coalition_game
+
+    inst = load_instance(INSTANCES / "channel-ecosystem.yaml")
+    report = meeting_report(inst, solve_checked(inst), coalitions=coalition_game(inst))
+    box, section = report.section("sign"), report.section("coalitions")
+    assert box is not None and section is not None
+    assert "Side payment to reach the shapley split: keystone-integrators pays brightline-agency 58,528 USD" \
+        in box.prose
+    at = section.prose.index("Side payments that turn the plan's split into the shapley split (each partner then "
+                             "gets its shapley value; the payments sum to 0):")
+    assert section.prose[at + 1] == "keystone-integrators pays brightline-agency 58,528 USD"

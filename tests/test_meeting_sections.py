@@ -73,7 +73,8 @@ def test_the_report_of_a_scenario_plan_shows_its_outcomes(scenario_plan: Path, t
     assert run("report", MARKET, scenario_plan, "--markdown", page).exit_code == 0
     text = page.read_text()
     data = json.loads(scenario_plan.read_text())
-    for title in ("## The plan to sign now", "## Gate policy per branch", "## Each partner's net gain per scenario",
+    for title in ("## The plan to sign now", "## Gate policy per branch",
+                  "## Risk: each partner's net gain per scenario, CVaR and worst case",
                   "## What planning for scenarios is worth"):
         assert title in text
     cur = data["instance"]["currency"]

@@ -181,3 +181,26 @@ def test_a_scenario_report_reads_in_a_browser(browser: Any, tmp_path: Path) -> N
     page = tmp_path / "scenarios.html"
     page.write_text(render_html(report), encoding="utf-8")
     _check_page(browser, page, report, "scenarios", tmp_path, charts_expected=False)
+
+
+def test_the_page_opens_with_the_box_to_sign_and_prices_its_binding_terms(browser: Any, tmp_path: Path) -> None:
+    """Issue 22 item 2, as a partner sees it: the first section is the framed box of decisions to sign, and the
+    prices of the binding terms carry their ranges; the joint venture's digital-twin budget is among them."""
+    from selenium.webdriver.common.by import By
+
+    inst = load_instance(INSTANCES / "joint-venture.yaml")
+    with Session(inst) as session:
+        result = with_prices_attached(session.solve(), session.prices())
+    report = meeting_report(inst, result)
+    page = tmp_path / "sign.html"
+    page.write_text(render_html(report), encoding="utf-8")
+    assert not _open(browser, page)
+    first = browser.find_elements(By.TAG_NAME, "section")[0]
+    assert first.get_attribute("id") == "sign"
+    assert first.value_of_css_property("border-top-width") == "2px"
+    assert [c.text for c in first.find_elements(By.TAG_NAME, "caption")][2].startswith("The value split")
+    headers = [h.text for h in browser.find_elements(By.CSS_SELECTOR, "#prices th[scope=col]")]
+    assert {"holds up to", "holds down to"} <= set(headers)
+    assert "digital-twin-expand-budget (max)" in browser.find_element(By.ID, "prices").text
+    risk = browser.find_element(By.ID, "risk").text
+    assert "6,000,000 USD" in risk and "At its exposure cap: northfield-manufacturing." in risk

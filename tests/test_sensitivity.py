@@ -387,7 +387,8 @@ def test_tornado_swings_that_are_noise_are_zero_in_every_output(jv: Instance, jv
     with matplotlib.rc_context({"svg.fonttype": "none"}):
         tornado_chart(df, chart)
     svg = chart.read_text()
-    assert "value predictive-maintenance creates in expand" in svg and "talent capacity" not in svg
+    assert "value predictive-maintenance" in svg and "creates in expand" in svg and "talent capacity" not in svg
+    assert "USD</text>" in svg and "1e6" not in svg  # money ticks in the currency, no offset (issue 22)
 
 
 def test_sweep_figures_hold_no_noise(jv: Instance, serial_sweep: pd.DataFrame) -> None:
@@ -402,3 +403,50 @@ def test_sweep_figures_hold_no_noise(jv: Instance, serial_sweep: pd.DataFrame) -
     noisy.attrs = dict(serial_sweep.attrs)
     noisy["net gain cobalt-software"] = 3.2e-10
     assert "| 0 USD" in render_sweep(noisy, "markdown") and "e-10" not in render_sweep(noisy, "markdown")
+
+
+def _captured(monkeypatch: pytest.MonkeyPatch, module: Any) -> list[Any]:
+    """Figures a chart function would save, kept open for inspection instead."""
+    figures: list[Any] = []
+    monkeypatch.setattr(module, "save_chart", lambda fig, path, **_: figures.append(fig))
+    monkeypatch.setattr(module.pyplot(), "close", lambda fig: None)
+    return figures
+
+
+def test_charts_label_money_without_offsets_and_never_overlap(monkeypatch: pytest.MonkeyPatch,
+                                                               tmp_path: Path) -> None:
+    """Issue 22: tornado labels overlapped, money axes showed a '1e6' offset, and a swing of 0 drew a bar. Long
+    labels are wrapped and the figure grows with them, ticks read '2.5M USD', a swing of noise draws nothing."""
+    needs_extra("plot")
+    from allocopt.reports import fairness, sensitivity
+
+    figures = _captured(monkeypatch, sensitivity)
+    long = [f"value the {'very ' * k}long initiative number {k} creates in the expansion phase" for k in range(6)]
+    df = pd.DataFrame({"label": long + ["nothing moves"], "swing": [6e6, 5e6, 4e6, 3e6, 2e6, 1e6, 1e-7],
+                       "objective low": [2e7 - s / 2 for s in (6e6, 5e6, 4e6, 3e6, 2e6, 1e6)] + [2e7],
+                       "objective high": [2e7 + s / 2 for s in (6e6, 5e6, 4e6, 3e6, 2e6, 1e6)] + [2e7 + 1e-7]})
+    df.attrs.update({"objective": 2e7, "pct": 10, "currency": "EUR", "scale": 1e7})
+    sensitivity.tornado_chart(df, tmp_path / "t.svg")
+    fig = figures.pop()
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    renderer = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in ax.get_yticklabels()]
+    assert len(boxes) == 6  # the swing of noise gets no bar and no label
+    assert not any(a.overlaps(b) for k, a in enumerate(boxes) for b in boxes[k + 1:])
+    ticks = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+    assert ticks and all(t == "0" or t.endswith(" EUR") for t in ticks) and "M EUR" in " ".join(ticks)
+    assert ax.xaxis.get_offset_text().get_text() == ""
+    sensitivity.pyplot().close(fig)
+
+    figures = _captured(monkeypatch, sensitivity)
+    table = pd.DataFrame({"point": [1, 2], "floor": [0.0, 1e6], "measure": ["m", "m"],
+                          "total_net_gain": [2.5e6, 2.5e6], "smallest_gain_above_stand_alone": [0.0, 1e6],
+                          "gain a": [2.5e6, 1.5e6], "gain b": [0.0, 1e6]})
+    fairness.frontier_chart(table, None, "USD", tmp_path / "f.svg")
+    fig = figures.pop()
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    assert ax.yaxis.get_offset_text().get_text() == "" and ax.xaxis.get_offset_text().get_text() == ""
+    assert all(t.get_text() in ("", "0") or t.get_text().endswith(" USD") for t in ax.get_yticklabels())
+    sensitivity.pyplot().close(fig)

@@ -79,7 +79,7 @@ def test_solve_writes_every_result_table_to_one_workbook(tmp_path: Path) -> None
     assert run("solve", INSTANCES / "joint-venture.yaml", "--out", out, "--xlsx", "--prices").exit_code == 0
     result = json.loads((out / "result.json").read_text())
     book = openpyxl.load_workbook(out / "result.xlsx", read_only=True)
-    assert book.sheetnames == ["summary", *result["tables"]]
+    assert book.sheetnames == ["summary", *result["tables"], "value_ranges", "fairness"]
     rows = list(book["partners"].iter_rows(values_only=True))
     header = list(rows[0])
     got = {r[header.index("partner")]: r[header.index("net_gain")] for r in rows[1:]}

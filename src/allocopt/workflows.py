@@ -47,6 +47,9 @@ class PlanRun:
     """Why the result set asked for could not be written (the plan is not lost: it is here)."""
     explanation: Any = None
     """Why there is no plan, when the partnership is infeasible (a short diagnosis)."""
+    value_ranges: Any = None
+    """How far each stage's value and unit value may move (:func:`allocopt.prices.values.value_ranges`), computed
+    for result.xlsx when the prices are asked for too."""
 
 
 def _spec(model: ModelSpec | PathLike | None, objective: str | None) -> ModelSpec:
@@ -61,23 +64,25 @@ def _inputs(*paths: Any) -> list[Path]:
     return [Path(p) for p in paths if isinstance(p, (str, Path))]
 
 
-def result_files(result: Any, xlsx: bool = False) -> dict[str, str | bytes]:
-    """A result set: result.json and one CSV per table (and, with ``xlsx``, every table in result.xlsx)."""
+def result_files(result: Any, xlsx: bool = False, more: dict[str, Any] | None = None) -> dict[str, str | bytes]:
+    """A result set: result.json and one CSV per table (and, with ``xlsx``, every table in result.xlsx, with the
+    fairness metrics and the ``more`` tables, e.g. the value ranges)."""
     files: dict[str, str | bytes] = {"result.json": result.to_json()}
     files.update({f"{name}.csv": csv_text(df.reset_index()) for name, df in result.tables.items()})
     if xlsx:
         from allocopt.io.workbook import result_workbook
 
-        files["result.xlsx"] = result_workbook(result)
+        files["result.xlsx"] = result_workbook(result, more)
     return files
 
 
-def write_result_set(result: Any, out: PathLike, *, protect: Sequence[PathLike] = (), xlsx: bool = False) -> Path:
+def write_result_set(result: Any, out: PathLike, *, protect: Sequence[PathLike] = (), xlsx: bool = False,
+                     more: dict[str, Any] | None = None) -> Path:
     """Write a result set into ``out``, replacing the set allocopt wrote there before as a whole (never anything
     else: see :func:`allocopt.io.files.write_set`)."""
     from allocopt.io.files import write_set
 
-    return write_set(out, result_files(result, xlsx), protect=protect)
+    return write_set(out, result_files(result, xlsx, more), protect=protect)
 
 
 def _total_floor(derived: Any, spec: ModelSpec) -> tuple[float, str] | None:
@@ -151,13 +156,15 @@ def solve_plan(instance: Instance | PathLike, model: ModelSpec | PathLike | None
         if prices and result.status.has_plan:
             found = session.prices()
             result = with_prices_attached(result, found)
+        ranges = _ranges_for_workbook(session) if xlsx and found is not None and found.ok else None
         if price_of_fairness and result.status.has_plan:
             result = with_price_of_fairness(session, result)
-    run = PlanRun(inst, spec, result, prices=found)
+    run = PlanRun(inst, spec, result, prices=found, value_ranges=ranges)
     run.check = check_result(inst, result.to_dict()) if result.status.has_plan else None
     if out is not None:
         try:
-            run.written = write_result_set(run.result, out, protect=protect, xlsx=xlsx)
+            run.written = write_result_set(run.result, out, protect=protect, xlsx=xlsx,
+                                           more=None if ranges is None else {"value_ranges": ranges})
         except OutputError as err:  # the plan is not lost: it is returned, with the failure
             run.not_written = err
     if explain and run.result.status.infeasible:
@@ -165,6 +172,13 @@ def solve_plan(instance: Instance | PathLike, model: ModelSpec | PathLike | None
 
         run.explanation = diagnose(inst, spec, feasible_check=False, conflict=False)
     return run
+
+
+def _ranges_for_workbook(session: Any) -> Any:
+    """The value ranges of the session's plan, indexed by field, for result.xlsx's value_ranges sheet."""
+    from allocopt.prices.values import value_ranges
+
+    return value_ranges(session).set_index("field")
 
 
 @dataclass
@@ -268,13 +282,14 @@ class MeetingReportRun:
 
 
 def write_meeting_report(instance: PathLike, result_file: PathLike, target: PathLike, *, markdown: bool = False,
-                         prices: bool = False, coalitions: bool = False, time_limit: float | None = None,
+                         prices: bool | None = None, coalitions: bool = False, time_limit: float | None = None,
                          previous: PathLike | None = None, actuals: PathLike | None = None,
                          scenarios: PathLike | None = None, force: bool = False) -> MeetingReportRun:
     """Write the partner meeting's report of a checked plan (``result_file``) as one self-contained HTML page (or
     Markdown): ``allocopt report``. Raises :class:`CheckFailedError` if the plan does not check against the
     instance (nothing is written then). A file at ``target`` is replaced only if it is a report allocopt wrote,
-    unchanged since, or with ``force``."""
+    unchanged since, or with ``force``. The prices and their ranges are computed for a plan whose file has none
+    unless ``prices`` is False (None: the default, computed for a plan, refused by nobody for a scenario plan)."""
     from allocopt.check.scenario_checker import is_scenario_result
     from allocopt.io.files import check_file_target, write_atomic
     from allocopt.reports.meeting import render_html, render_markdown
@@ -288,7 +303,7 @@ def write_meeting_report(instance: PathLike, result_file: PathLike, target: Path
         found: Any = _scenario_meeting(instance, result_file, scenarios)
         messages: list[str] = []
     else:
-        found, messages = _plan_meeting(instance, result_file, prices=prices, coalitions=coalitions,
+        found, messages = _plan_meeting(instance, result_file, prices=prices is not False, coalitions=coalitions,
                                         time_limit=time_limit, previous=previous, actuals=actuals)
     write_atomic(target, render_markdown(found) if markdown else render_html(found), protect=protect, sign="xml",
                  force=force)

@@ -200,8 +200,13 @@ def compare(instance: Path, model_file: Path | None, objectives: str, time_limit
         if out_dir is not None:
             write_result_set(result, out_dir / label.replace(":", "_").replace("=", "-"), protect=protect)
     if fmt in ("json", "csv"):
+        from allocopt.reports.fairness import comparison_words
+
+        said = comparison_words(found.tradeoff, found.currency) if found.tradeoff is not None else []
+        groups = found.tradeoff.groups if found.tradeoff is not None else []
         _frames_out({"comparison": found.table.reset_index(), "changes": found.changes}, fmt,
-                    {"currency": found.currency, "partial": found.partial})
+                    {"currency": found.currency, "partial": found.partial, "tradeoff": said,
+                     "same_gains": groups})
     else:
         click.echo(render_comparison(found, fmt), nl=False)
         click.echo(f"\nIndependent check: {'OK for every plan' if not failed else 'FAILED'}")
@@ -273,7 +278,10 @@ def frontier(instance: Path, model_file: Path | None, points: int, between: str,
         frontier_chart(table, pair, inst.currency, chart, protect=protect, force=force)
         click.echo(f"wrote {chart}", err=True)
     if fmt in ("json", "csv"):
-        _frames_out({"frontier": table}, fmt, {"currency": inst.currency, "partial": partial})
+        from allocopt.reports.fairness import frontier_words
+
+        _frames_out({"frontier": table}, fmt, {"currency": inst.currency, "partial": partial,
+                                               "tradeoff": frontier_words(table, inst.currency)})
     else:
         click.echo(render_frontier(table, inst.currency, fmt), nl=False)
     end_of_job(partial, True)

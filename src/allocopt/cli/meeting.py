@@ -28,11 +28,13 @@ from allocopt.errors import printable
               help="Write the report as one self-contained HTML page")
 @click.option("--markdown", "markdown_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the report as one Markdown file")
-@click.option("--prices", "with_prices", is_flag=True, help="Compute the renegotiation prices if the result "
-              "file has none (solves the instance again under the result's model)")
+@click.option("--prices/--no-prices", "with_prices", default=None,
+              help="Compute the renegotiation prices and their ranges if the result file has none (solves the "
+                   "instance again under the result's model): the default for a plan; --no-prices skips them "
+                   "where that is slow")
 @click.option("--coalitions", "with_coalitions", is_flag=True, help="Add coalition stability (solves every "
               "coalition of partners; sampled beyond 12 partners)")
-@click.option("--time-limit", type=TIME_LIMIT, help="Seconds HiGHS may run per solve (with --prices or "
+@click.option("--time-limit", type=TIME_LIMIT, help="Seconds HiGHS may run per solve (for the prices or "
               "--coalitions)")
 @click.option("--previous", "previous_file", type=input_path(),
               help="The plan in force before (a result.json): add what changed since, and, with --actuals, the "
@@ -45,12 +47,15 @@ from allocopt.errors import printable
               "changed since)")
 @handle_errors
 def report(instance: Path, result_file: Path, html_file: Path | None, markdown_file: Path | None,
-           with_prices: bool, with_coalitions: bool, time_limit: float | None, previous_file: Path | None,
+           with_prices: bool | None, with_coalitions: bool, time_limit: float | None, previous_file: Path | None,
            actuals_file: Path | None, scenarios_file: Path | None, force: bool) -> None:
     """Write the report of a plan for a partner meeting: RESULT_FILE (result.json from 'allocopt solve --out',
-    'allocopt replan --out' or 'allocopt scenarios --out') of INSTANCE as a gate timeline, each partner's
-    contributions and gains, fairness, commitments and the top renegotiation prices; with --previous, what changed
-    and the deviations from plan; for a scenario plan, its outcomes per scenario."""
+    'allocopt replan --out' or 'allocopt scenarios --out') of INSTANCE, opening with a box of what the partners
+    sign (gates per phase, each partner's commitments, the value split and its side payments), then a gate
+    timeline, each partner's contributions and gains, fairness, commitments, risk (exposure against caps,
+    reserves), the prices of the binding terms with their ranges and the renegotiation windows; with --previous,
+    what changed and the deviations from plan; for a scenario plan, its outcomes per scenario with CVaR and worst
+    case."""
     from allocopt.workflows import write_meeting_report
 
     if (html_file is None) == (markdown_file is None):

@@ -54,7 +54,8 @@ from allocopt.errors import printable
 @click.option("--price-of-fairness", "price_of_fairness", is_flag=True,
               help="Also solve the utilitarian plan and report what this objective costs in total net gain")
 @click.option("--xlsx", "with_xlsx", is_flag=True,
-              help="With --out: also write every table to one workbook, result.xlsx (needs allocopt[xlsx])")
+              help="With --out: also write every table to one workbook, result.xlsx (needs allocopt[xlsx]): money "
+                   "and units formatted, the fairness metrics, and with --prices the prices and the value ranges")
 @click.option("--scenarios", "scenarios_file", type=input_path(),
               help="Plan against the scenarios in this file (default: the instance's own scenarios section)")
 @click.option("--strict", is_flag=True, help="Refuse an instance with warnings (see validate --strict): exit 3")
@@ -344,13 +345,15 @@ def generate(partners: int, initiatives: int, phases: int, resources: int, seed:
 @handle_errors
 def convert(source: Path, target: Path, force: bool) -> None:
     """Convert an instance between YAML, JSON and an Excel workbook (.xlsx), losslessly: SOURCE is validated,
-    then written as TARGET in the format its suffix names. An existing TARGET is replaced only if allocopt wrote it
+    then written as TARGET in the format its suffix names, with its comments (a workbook's cell comments, the '#'
+    lines above a YAML field; JSON has none). A workbook gets number formats in the currency and each resource's
+    unit and drop-down lists of the partnership's names. An existing TARGET is replaced only if allocopt wrote it
     and it is unchanged since (a JSON file carries no mark: it needs --force), or with --force."""
     from allocopt.instance.scenarios import instance_file_data, load_planning, may_have_scenarios
     from allocopt.instance.schema import load_instance
     from allocopt.io.files import check_file_target, write_atomic
     from allocopt.io.marks import style_of
-    from allocopt.io.workbook import instance_text, openpyxl_module, write_instance_workbook
+    from allocopt.io.workbook import instance_comments, instance_text, openpyxl_module, write_instance_workbook
 
     suffix = target.suffix.lower()
     if suffix not in INSTANCE_SUFFIXES:
@@ -363,9 +366,13 @@ def convert(source: Path, target: Path, force: bool) -> None:
     sections: dict[str, Any] = {}
     if may_have_scenarios(source) and load_planning(source)[1] is not None:  # validated, then carried as written
         sections["scenarios"] = instance_file_data(source).data["scenarios"]
+    comments = instance_comments(source)
     if suffix == ".xlsx":
-        write_instance_workbook(inst, target, protect=(source,), sections=sections, force=force)
+        write_instance_workbook(inst, target, protect=(source,), sections=sections, force=force, comments=comments)
     else:
-        write_atomic(target, instance_text(inst, suffix, sections), protect=[source], sign=style_of(target),
-                     force=force)
+        write_atomic(target, instance_text(inst, suffix, sections, comments), protect=[source],
+                     sign=style_of(target), force=force)
     click.echo(printable(f"wrote {target}"), err=True)
+    if comments and suffix == ".json":
+        click.echo(f"note: JSON has no comments: the {len(comments)} comment(s) of {source.name} are not in "
+                   f"{target.name}", err=True)

@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from allocopt.fairness.tradeoff import TradeOff, comparison_tradeoff
 from allocopt.instance.modelfile import ModelSpec, parse_objective
 from allocopt.instance.schema import Instance, load_instance
 from allocopt.progress import Budget, Progress
@@ -41,6 +42,9 @@ class Comparison:
     notes: list[str] = field(default_factory=list)
     partial: str | None = None
     """Why only some objectives were solved (the job's time budget ran out), ``None`` when all were."""
+    tradeoff: TradeOff | None = None
+    """The trade-off in figures a sentence states: fairness free or its price per step, objectives with the same
+    gains grouped, plans that leave a partner below its stand-alone value or with a negative gain."""
 
 
 def _spec_for(spec: ModelSpec, objective: str | dict[str, Any]) -> ModelSpec:
@@ -98,7 +102,10 @@ def compare(instance: Instance | str | Path, objectives: Sequence[str | dict[str
         rows.append(row)
     table = pd.DataFrame.from_records(rows, columns=None if rows else ["objective", "status", "proven_optimal"]
                                       ).set_index("objective")
-    return Comparison(table, results, plan_changes(results), inst.currency, partial=partial)
+    stand_alone = pd.DataFrame({label: r.partners["stand_alone"] for label, r in results.items()
+                                if r.status.has_plan}).T
+    return Comparison(table, results, plan_changes(results), inst.currency, partial=partial,
+                      tradeoff=comparison_tradeoff(table, stand_alone, inst.money_scale()))
 
 
 REFERENCE = "<utilitarian reference>"
@@ -237,6 +244,8 @@ def frontier(instance: Instance | str | Path, points: int = 11, between: tuple[s
                 time_limit, (workers, dask), job, step)
     df = pd.DataFrame.from_records(rows)
     df.attrs["partial"] = job.ran_out(tried[0], points, "points") if job.expired() and tried[0] < points else None
+    df.attrs.update({"scale": inst.money_scale(), "between": between,
+                     "stand_alone": {p: float(inst.partners[p].stand_alone) for p in inst.partners}})
     return df
 
 

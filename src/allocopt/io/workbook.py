@@ -46,14 +46,13 @@ from allocopt.io.workbook_write import (
     instance_to_workbook,
     result_workbook,
     workbook_bytes,
-    write_instance_workbook,
 )
 
 __all__ = ["COMMITMENT_FIELDS", "EVERY_PHASE", "INITIATIVE_FIELDS", "KINDS", "MAX_ARCHIVE_ENTRIES",
            "MAX_CELLS_BEYOND", "MAX_COLUMNS", "MAX_SHEET_ROWS", "MAX_UNPACKED_BYTES", "NEED", "PARTNER_FIELDS",
            "RISK_FIELDS", "SHEETS", "WORKBOOK_SUFFIXES", "CellIndex", "SheetSpec", "column_letter", "exact",
            "instance_data", "instance_text", "instance_to_workbook", "is_workbook", "openpyxl_module",
-           "read_workbook", "result_workbook", "workbook_bytes", "write_instance_workbook"]
+           "instance_comments", "read_workbook", "result_workbook", "workbook_bytes", "write_instance_workbook"]
 
 MAX_SHEET_ROWS = 200_000
 """Most rows a sheet may hold (a 10x200x6x2 partnership needs about 7,000 capacity rows)."""
@@ -366,3 +365,52 @@ def read_workbook(path: str | Path) -> tuple[dict[str, Any], CellIndex, list[Pro
         raise _refuse(source, f"cannot be read as an Excel workbook ({_first_line(err)})",
                       "save it again from your spreadsheet program as .xlsx") from None
     return data, reader.index, reader.unread.found
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Writing an instance workbook, with the comments of the file it came from
+
+
+def write_instance_workbook(inst: Any, path: str | Path, *, protect: tuple[str | Path, ...] = (),
+                            sections: dict[str, Any] | None = None, force: bool = False,
+                            comments: dict[str, str] | None = None) -> Path:
+    """Write the instance as a workbook, atomically, with allocopt's mark (the archive's comment): a file already
+    at ``path`` is replaced only if it is a workbook allocopt wrote, unchanged since, or with ``force``.
+    ``comments`` (field path -> text, as :func:`instance_comments` reads them) become the comments of the fields'
+    cells."""
+    from allocopt.io.files import write_atomic_bytes
+
+    raw = workbook_bytes(instance_to_workbook(inst, sections))
+    if comments:
+        raw = _with_comments(raw, comments)
+    return write_atomic_bytes(path, raw, protect=protect, sign="zip", force=force)
+
+
+def _with_comments(raw: bytes, comments: dict[str, str]) -> bytes:
+    from allocopt.io.workbook_style import attach_comments
+
+    reader = _Reader(raw, "<workbook being written>")
+    reader.read()
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        book = openpyxl_module().load_workbook(io.BytesIO(raw))
+    attach_comments(book, reader.index.cells, comments)
+    return workbook_bytes(book)
+
+
+def instance_comments(path: str | Path) -> dict[str, str]:
+    """The comments of an instance file, by field path: a workbook's cell comments, or the ``#`` lines right above
+    a YAML field (and a comment at the end of its line). JSON has none."""
+    from allocopt.io.workbook_style import read_comments
+
+    source = str(path)
+    if is_workbook(path):
+        _, index, _ = read_workbook(path)
+        return read_comments(read_bounded(Path(path), source, "instance"), index.cells)
+    if Path(path).suffix.lower() == ".json":
+        return {}
+    from allocopt.io.yaml_tree import field_comments
+
+    return field_comments(read_bounded(Path(path), source, "instance").decode("utf-8", errors="replace"))

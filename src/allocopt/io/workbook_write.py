@@ -12,7 +12,6 @@ import copy
 import io
 import json
 import math
-from pathlib import Path
 from typing import Any
 
 from allocopt.io.workbook_layout import (
@@ -26,6 +25,7 @@ from allocopt.io.workbook_layout import (
     column_letter,
     openpyxl_module,
 )
+from allocopt.io.workbook_style import add_dropdowns, format_instance, format_table
 
 More = list[tuple[list[Any], Any]]
 """Fields for the ``more`` sheet: (JSON key path, value)."""
@@ -68,10 +68,14 @@ def _pop(mapping: dict[str, Any], key: str) -> Any:
 
 def instance_to_workbook(inst: Any, sections: dict[str, Any] | None = None) -> Any:
     """An openpyxl workbook holding every field of the instance (see :mod:`allocopt.io.workbook_layout` for the
-    layout), and the file's other top-level ``sections`` (its ``scenarios``) as JSON on the ``more`` sheet."""
+    layout), and the file's other top-level ``sections`` (its ``scenarios``) as JSON on the ``more`` sheet; money
+    and amounts formatted in their currency and units, names offered in drop-down lists
+    (:mod:`allocopt.io.workbook_style`)."""
     openpyxl = openpyxl_module()
     data = copy.deepcopy(inst.model_dump(mode="json", exclude_unset=True))
     book = openpyxl.Workbook()
+    currency = str(data.get("currency") or "USD")
+    units = {str(r): str((res or {}).get("unit") or "") for r, res in (data.get("resources") or {}).items()}
     _sheet(book, "partnership", ["field", "value"],
            [[k, data.pop(k)] for k in ("name", "currency") if k in data], first=True)
     resources = data.pop("resources", {})
@@ -83,6 +87,8 @@ def instance_to_workbook(inst: Any, sections: dict[str, Any] | None = None) -> A
     more += [([k], v) for k, v in data.items()]
     more += [([k], v) for k, v in (sections or {}).items()]
     _sheet(book, "more", ["field", "value"], [[json.dumps(keys), json.dumps(v)] for keys, v in more])
+    format_instance(book, currency, units)
+    add_dropdowns(book, KINDS)
     return book
 
 
@@ -164,16 +170,6 @@ def workbook_bytes(book: Any) -> bytes:
     return buffer.getvalue()
 
 
-def write_instance_workbook(inst: Any, path: str | Path, *, protect: tuple[str | Path, ...] = (),
-                            sections: dict[str, Any] | None = None, force: bool = False) -> Path:
-    """Write the instance as a workbook, atomically, with allocopt's mark (the archive's comment): a file already
-    at ``path`` is replaced only if it is a workbook allocopt wrote, unchanged since, or with ``force``."""
-    from allocopt.io.files import write_atomic_bytes
-
-    return write_atomic_bytes(path, workbook_bytes(instance_to_workbook(inst, sections)), protect=protect,
-                              sign="zip", force=force)
-
-
 def instance_data(inst: Any) -> dict[str, Any]:
     """The instance as the plain data of a tidy YAML or JSON file: only the fields set, whole numbers without a
     decimal point, and a capacity that holds in every phase written as one number."""
@@ -195,23 +191,53 @@ def instance_data(inst: Any) -> dict[str, Any]:
     return data
 
 
-def instance_text(inst: Any, suffix: str, sections: dict[str, Any] | None = None) -> str:
+def instance_text(inst: Any, suffix: str, sections: dict[str, Any] | None = None,
+                  comments: dict[str, str] | None = None) -> str:
     """The instance as YAML (``.yaml``/``.yml``) or JSON (``.json``) text, with the file's other top-level
-    ``sections`` (its ``scenarios``) after it."""
+    ``sections`` (its ``scenarios``) after it; YAML with ``comments`` (field path -> text) as comment lines above
+    their fields (JSON has no comments)."""
     data = {**instance_data(inst), **(sections or {})}
     if suffix == ".json":
         return json.dumps(data, indent=1, ensure_ascii=False) + "\n"
     import yaml
 
-    return str(yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=120))
+    text = str(yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=120))
+    return with_yaml_comments(text, comments) if comments else text
+
+
+def with_yaml_comments(text: str, comments: dict[str, str]) -> str:
+    """``text`` (YAML) with each comment as ``#`` lines above the line of its field, at the field's indentation; a
+    comment whose field the text does not hold goes at the top, naming its place."""
+    from allocopt.io.yaml_tree import compose_quietly, field_lines
+
+    root = compose_quietly(text)
+    lines_of = field_lines(root) if root is not None else {}
+    lines = text.splitlines()
+    above: dict[int, list[str]] = {}
+    top: list[str] = []
+    for path, comment in comments.items():
+        body = [c.rstrip() for c in str(comment).splitlines() if c.strip()] or [""]
+        at = lines_of.get(path) or lines_of.get(f"{path}.*") or lines_of.get(path.rsplit(".", 1)[0])
+        if at is None:
+            top += [f"# {path}: {body[0]}"] + [f"#   {c}" for c in body[1:]]
+            continue
+        indent = lines[at - 1][:len(lines[at - 1]) - len(lines[at - 1].lstrip(" -"))].replace("-", " ")
+        above.setdefault(at, []).extend(f"{indent}# {c}" for c in body)
+    out = list(top)
+    for n, line in enumerate(lines, start=1):
+        out += above.get(n, [])
+        out.append(line)
+    return "\n".join(out) + "\n"
 
 
 # --------------------------------------------------------------------------------------------------------------
 # Result tables
 
 
-def result_workbook(result: Any) -> bytes:
-    """Every table of a result in one workbook (a sheet per table, and a summary sheet first)."""
+def result_workbook(result: Any, more: dict[str, Any] | None = None) -> bytes:
+    """Every table of a result in one workbook: a summary sheet first, a sheet per table (the prices and their
+    ranges where the result holds them), the fairness metrics, and the ``more`` tables given (e.g. the value
+    ranges); money in the result's currency, every amount in its unit, shares in percent."""
     openpyxl = openpyxl_module()
     book = openpyxl.Workbook()
     status = result.status
@@ -221,12 +247,42 @@ def result_workbook(result: Any) -> bytes:
                ["objective value", _finite(result.objective)], ["bound", _finite(result.bound)],
                ["gap", _finite(result.gap)]] + [["note", n] for n in result.notes]
     _sheet(book, "summary", ["what", "value"], summary, first=True, exact_numbers=False)
-    for name, df in result.tables.items():
+    for row in book["summary"].iter_rows(min_row=2):
+        if row[0].value in ("objective value", "bound") and isinstance(row[1].value, (int, float)):
+            row[1].number_format = '#,##0 "' + str(result.currency).replace('"', "") + '"'
+        elif row[0].value == "gap" and isinstance(row[1].value, (int, float)):
+            row[1].number_format = "0.00%"
+    tables = dict(result.tables)
+    tables.update(more or {})
+    fairness = _fairness_table(result)
+    if fairness is not None:
+        tables["fairness"] = fairness
+    for name, df in tables.items():
         flat = df.reset_index() if any(n is not None for n in df.index.names) and len(df.columns) else df
         headers = [str(c) for c in flat.columns]
         rows = [[_finite(v) for v in row] for row in flat.itertuples(index=False, name=None)]
         _sheet(book, name[:31], headers, rows, exact_numbers=False)
+        format_table(book[name[:31]], result.currency)
     return workbook_bytes(book)
+
+
+def _fairness_table(result: Any) -> Any:
+    """The fairness metrics as a table (measure, value, unit), or None where the result holds none."""
+    import pandas as pd
+
+    m = (result.fairness or {}).get("metrics") or {}
+    if not m:
+        return None
+    cur = result.currency
+    rows = [("total net gain", m.get("total_net_gain"), cur),
+            ("smallest weighted gain above stand-alone", m.get("smallest_gain_above_stand_alone"), cur),
+            ("Jain's index", m.get("jain_index"), ""), ("Gini coefficient", m.get("gini"), ""),
+            ("price of fairness", m.get("price_of_fairness"), "%"),
+            ("utilitarian total", m.get("utilitarian_total"), cur)]
+    rows += [(f"gain above stand-alone: {p}", v, cur) for p, v in (m.get("gain_above_stand_alone") or {}).items()]
+    rows += [("below its stand-alone value", p, "") for p in m.get("partners_below_stand_alone") or []]
+    return pd.DataFrame([r for r in rows if r[1] is not None], columns=["measure", "value", "unit"]) \
+        .set_index("measure")
 
 
 def _finite(v: Any) -> Any:

@@ -266,6 +266,44 @@ _YAML12_FLOAT = re.compile(
 )
 
 
+def field_comments(text: str) -> dict[str, str]:
+    """Field path -> its comment: the ``#`` lines right above the field's line (no blank line between), and a
+    ``#`` comment at the end of that line. A line that holds several fields (``- name: x``) gives its comment to the
+    last of them, the innermost."""
+    root = compose_quietly(text)
+    if root is None:
+        return {}
+    lines = text.splitlines()
+    owner: dict[int, str] = {}
+    for path, line in field_lines(root).items():
+        owner[line] = path  # document order: the innermost field of a line comes last
+    out: dict[str, str] = {}
+    for line, path in owner.items():
+        above: list[str] = []
+        k = line - 2
+        while k >= 0 and lines[k].lstrip().startswith("#"):
+            above.insert(0, lines[k].lstrip()[1:].strip())
+            k -= 1
+        trailing = _trailing_comment(lines[line - 1]) if line - 1 < len(lines) else ""
+        found = "\n".join([a for a in above if a] + ([trailing] if trailing else []))
+        if found:
+            out[path] = found
+    return out
+
+
+def _trailing_comment(line: str) -> str:
+    """The comment at the end of a YAML line (`` # ...`` outside quotes), or ''."""
+    quote = ""
+    for k, ch in enumerate(line):
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "#" and k > 0 and line[k - 1] in " \t":
+            return line[k + 1:].strip()
+    return ""
+
+
 def compose_quietly(text: str) -> Any:
     """The node tree of a text (JSON is YAML too, mostly), or ``None``: only used to find lines."""
     try:

@@ -32,6 +32,7 @@ import pandas as pd
 from allocopt.reports.meeting_charts import CHARTS_NEED, Charts, funding_chart, partner_chart
 from allocopt.reports.meeting_parts import NO_STAGE, Chart, Report, Section, Table
 from allocopt.reports.meeting_render import render_html, render_markdown
+from allocopt.reports.meeting_sign import risk_section, sign_section, windows_section
 from allocopt.reports.text import (
     _level,
     gate_view,
@@ -216,8 +217,9 @@ def _prices(result: Result, prices: Any) -> Section:
         result.tables["prices"].reset_index() if "prices" in result.tables and len(result.tables["prices"]) else None)
     title = "Renegotiation: what one more unit of each limit is worth"
     if table is None or not len(table):
-        return Section("prices", title, ["Prices were not computed for this plan: run 'allocopt report' with "
-                                         "--prices, or solve with --prices."])
+        return Section("prices", title, ["Prices were not computed for this plan ('allocopt report' computes them "
+                                         "unless told --no-prices; 'allocopt solve --prices' keeps them in the "
+                                         "result file)."])
     note = prices.note if prices is not None else HELD_NOTE
     size = table[["price_up", "price_down"]].astype(float).abs().fillna(0.0).max(axis=1) \
         if "price_down" in table.columns else table["price"].abs()
@@ -285,7 +287,10 @@ def _coalitions(answer: Any) -> Section:
     if not answer.contested.empty:
         prose.append("Claims that count one initiative twice (they cannot both be met):")
         prose += [str(t) for t in answer.contested["text"].head(5)]
-    prose += [str(t) for t in answer.payments["text"]] if not answer.payments.empty else []
+    if not answer.payments.empty:  # captioned: what they are and why
+        prose.append(f"Side payments that turn the plan's split into the {answer.target} split (each partner then "
+                     f"gets its {answer.target} value; the payments sum to 0):")
+        prose += [str(t) for t in answer.payments["text"]]
     allocations = answer.allocations
     names = {"plan": "plan", "shapley": "Shapley", "nucleolus": "nucleolus", "banzhaf": "Banzhaf",
              "least_core": "least core", "core_min": "core min", "core_max": "core max"}
@@ -301,18 +306,20 @@ def meeting_report(inst: Any, result: Result, *, prices: Any = None, coalitions:
     """The report of a plan: its sections (see the module's docstring), then ``sections`` given by the caller."""
     charts = Charts()
     out: list[Section] = []
+    first: list[Section] = []
     if result.status.has_plan:
+        first = [sign_section(inst, result, coalitions)]
         out += [_gates(inst, result), _partners(result, charts), _funding(inst, result), _fairness(result)]
         commitments = _commitments(result)
         if commitments is not None:
             out.append(commitments)
-        out.append(_prices(result, prices))
+        out += [risk_section(inst, result), _prices(result, prices), windows_section(inst)]
         derived = _derived(inst, result)
         if derived is not None:
             out.append(derived)
         if coalitions is not None:
             out.append(_coalitions(coalitions))
-    out = [_summary(inst, result)] + out + list(sections)
+    out = first + [_summary(inst, result)] + out + list(sections)
     notes = [CHARTS_NEED] if any(c.svg is None for s in out for c in s.charts) else []
     currency = result.currency
     subtitle = (f"{len(inst.partners)} partners ({', '.join(inst.partners)}), {len(inst.initiatives)} initiatives, "

@@ -10,8 +10,10 @@ from typing import Any
 
 from allocopt.errors import MissingExtraError
 from allocopt.reports.meeting_parts import Chart
+from allocopt.reports.sensitivity import money_axis, wrapped
 from allocopt.reports.text import money
 from allocopt.results.result import Result
+from allocopt.results.units import real
 
 MOST_BARS = 12
 """The funding chart stacks at most this many initiatives (the largest; the rest as one)."""
@@ -54,20 +56,25 @@ def partner_chart(charts: Charts, result: Result) -> Chart:
     cur = result.currency
     p = result.partners
     names = [str(x) for x in p.index]
+    scale = _scale(p[["contribution", "benefit", "net_gain"]])
 
     def draw(fig: Any, ax: Any) -> None:
         import numpy as np
 
         x = np.arange(len(names))
         w = 0.27
-        ax.bar(x - w, p["contribution"], w, label="contributes", color="#4e79a7")
-        ax.bar(x, p["benefit"], w, label="receives", color="#59a14f")
-        ax.bar(x + w, p["net_gain"], w, label="net gain", color="#f28e2b")
+        for shift, column, label, color in ((-w, "contribution", "contributes", "#4e79a7"),
+                                            (0.0, "benefit", "receives", "#59a14f"),
+                                            (w, "net_gain", "net gain", "#f28e2b")):
+            values = np.array([real(float(v), scale) for v in p[column]])
+            drawn = values != 0  # nothing drawn for a 0
+            ax.bar(x[drawn] + shift, values[drawn], w, label=label, color=color)
         ax.scatter(x + w, p["stand_alone"], marker="_", s=400, color="black", label="stand-alone value", zorder=3)
-        ax.set_xticks(x, names, rotation=20 if len(names) > 3 else 0, ha="right" if len(names) > 3 else "center")
+        ax.set_xticks(x, [wrapped(n, 18) for n in names], rotation=20 if len(names) > 3 else 0,
+                      ha="right" if len(names) > 3 else "center")
         ax.set_ylabel(cur)
         ax.axhline(0, color="black", linewidth=0.6)
-        ax.yaxis.set_major_formatter(_thousands())
+        money_axis(ax.yaxis, cur, scale)
         ax.legend(fontsize="small")
         ax.grid(axis="y", alpha=0.3)
 
@@ -86,16 +93,24 @@ def funding_chart(charts: Charts, result: Result) -> Chart:
         rest = [c for c in table.columns if c not in largest]
         table = table[largest].assign(**{f"{len(rest)} other initiatives": table[rest].sum(axis=1)})
 
+    scale = _scale(table)
+    table = table.map(lambda v: real(float(v), scale))
+
     def draw(fig: Any, ax: Any) -> None:
-        bottom = None
+        import numpy as np
+
+        rows = np.arange(len(table.index))
+        bottom = np.zeros(len(table.index))
         colors = _palette(len(table.columns))
         for k, initiative in enumerate(table.columns):
-            ax.barh([str(x) for x in table.index], table[initiative], left=bottom, label=str(initiative),
-                    color=colors[k])
-            bottom = table[initiative] if bottom is None else bottom + table[initiative]
+            values = table[initiative].to_numpy(dtype=float)
+            drawn = values != 0  # nothing drawn for a 0
+            ax.barh(rows[drawn], values[drawn], left=bottom[drawn], label=str(initiative), color=colors[k])
+            bottom = bottom + values
+        ax.set_yticks(rows, [wrapped(str(x), 24) for x in table.index])
         ax.invert_yaxis()
         ax.set_xlabel(f"money contributed ({cur})")
-        ax.xaxis.set_major_formatter(_thousands())
+        money_axis(ax.xaxis, cur, scale)
         ax.legend(fontsize="x-small", loc="center left", bbox_to_anchor=(1.0, 0.5))
         ax.grid(axis="x", alpha=0.3)
 
@@ -104,20 +119,9 @@ def funding_chart(charts: Charts, result: Result) -> Chart:
     return Chart("Who funds which initiative", charts.svg(draw, (7.5, 0.5 * len(table) + 1.6)), alt)
 
 
-def _thousands() -> Any:
-    from matplotlib.ticker import FuncFormatter
-
-    def fmt(v: float, _pos: Any) -> str:
-        a = abs(v)
-        if a >= 1e9:
-            return f"{v / 1e9:g}B"
-        if a >= 1e6:
-            return f"{v / 1e6:g}M"
-        if a >= 1e3:
-            return f"{v / 1e3:g}k"
-        return f"{v:g}"
-
-    return FuncFormatter(fmt)
+def _scale(frame: Any) -> float:
+    """The chart's money scale, for what is noise: its largest figure (at least 1)."""
+    return max(1.0, float(frame.abs().to_numpy().max())) if frame.size else 1.0
 
 
 def _palette(n: int) -> list[Any]:

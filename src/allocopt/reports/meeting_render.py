@@ -11,6 +11,7 @@ from typing import Any
 
 from allocopt.io.text import visible
 from allocopt.reports.meeting_parts import NO_STAGE, Report, Table
+from allocopt.reports.meeting_sign import SIGN_KEY
 
 CSS = """
 :root { --ink: #1d2430; --muted: #5b6573; --line: #d5dae1; --proceed: #d6efd8; --adjust: #fde9c8;
@@ -32,6 +33,7 @@ td.num { text-align: right; white-space: nowrap; }
 td.proceed { background: var(--proceed); } td.adjust { background: var(--adjust); }
 td.pause { background: var(--pause); color: var(--muted); } td.bad { background: var(--bad); }
 td.good { background: var(--good); } td.none { color: var(--muted); text-align: center; }
+section.box { border: 2px solid var(--ink); border-radius: 6px; padding: 2px 16px 8px; margin-top: 18px; }
 figure { margin: 10px 0 16px; } figure img { max-width: 100%; height: auto; }
 figcaption { font-weight: 600; margin-bottom: 4px; }
 .legend span { display: inline-block; padding: 1px 8px; margin-right: 6px; border: 1px solid var(--line); }
@@ -109,7 +111,7 @@ def render_html(report: Report) -> str:
     out.append('<nav aria-label="Contents"><ol>' + "".join(
         f'<li><a href="#{_e(s.key)}">{_e(s.title)}</a></li>' for s in report.sections) + "</ol></nav>")
     for s in report.sections:
-        out.append(f'<section id="{_e(s.key)}">')
+        out.append(f'<section id="{_e(s.key)}"' + (' class="box">' if s.key == SIGN_KEY else ">"))
         out.append(f"<h2>{_e(s.title)}</h2>")
         out += [f"<p>{_e(p)}</p>" for p in s.prose]
         if s.key == "gates":

@@ -105,8 +105,9 @@ def scenario_report(data: dict[str, Any]) -> Report:
                          for c, lv in zip(by_partner["cvar"], by_partner["cvar_level"], strict=True)]
         shown["worst case"] = [money(v, cur) for v in by_partner["worst_case"]]
         shown.index.name = "partner"
-        sections.append(Section("scenario-gains", "Each partner's net gain per scenario",
-                                ["CVaR is the average of a partner's worst outcomes at its stated level."],
+        sections.append(Section("scenario-gains", "Risk: each partner's net gain per scenario, CVaR and worst case",
+                                ["CVaR is the average of a partner's worst outcomes at its stated level; the worst "
+                                 "case is its net gain in the scenario worst for it."],
                                 [_table(f"Net gain per partner and scenario ({cur})", shown)]))
     value = data.get("value", {})
     prose = []

@@ -17,7 +17,7 @@ import pandas as pd
 
 from allocopt.errors import MissingExtraError
 from allocopt.io.csv_text import csv_text
-from allocopt.results.units import amount
+from allocopt.results.units import amount, real
 
 CHART_SUFFIXES = (".png", ".svg")
 TORNADO_BARS = 15
@@ -111,6 +111,35 @@ def pyplot() -> Any:
     return plt
 
 
+def money_ticks(currency: str, scale: float = 1.0) -> Any:
+    """A matplotlib tick formatter for money: '250k USD', '1.5M USD', '2B USD', never an offset ('1e6') beside the
+    axis; a tick within solver noise of 0 (given the money ``scale``) reads '0'."""
+    from matplotlib.ticker import FuncFormatter
+
+    def fmt(v: float, _pos: Any) -> str:
+        v = real(float(v), scale)
+        a = abs(v)
+        for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+            if a >= size:
+                return f"{v / size:.4g}{suffix} {currency}"
+        return f"{v:.4g} {currency}" if v else "0"
+
+    return FuncFormatter(fmt)
+
+
+def money_axis(axis: Any, currency: str, scale: float = 1.0) -> None:
+    """Label ``axis`` (``ax.xaxis`` or ``ax.yaxis``) in money of ``currency``, with no offset or scientific
+    notation."""
+    axis.set_major_formatter(money_ticks(currency, scale))
+
+
+def wrapped(label: str, width: int = 34) -> str:
+    """A long axis label on several lines, so neighbouring labels never overlap."""
+    import textwrap
+
+    return "\n".join(textwrap.wrap(str(label), width=width, break_long_words=True, break_on_hyphens=False)) or ""
+
+
 def check_chart_path(path: Path) -> str | None:
     """Why ``path`` cannot take a chart, or None."""
     if path.suffix.lower() not in CHART_SUFFIXES:
@@ -143,6 +172,11 @@ def sweep_chart(df: pd.DataFrame, path: Path, *, protect: Iterable[str | Path] =
         ax.axvline(v, color="grey", linestyle=":", label="breakpoint (gates change)" if n == 0 else None)
     ax.set_xlabel(f"{a['label']}" + (f" ({a['unit']})" if a["unit"] else ""))
     ax.set_ylabel(a["currency"])
+    money_axis(ax.yaxis, a["currency"], a.get("scale", 1.0))
+    if a["unit"] == a["currency"]:
+        money_axis(ax.xaxis, a["currency"], a.get("scale", 1.0))
+    else:
+        ax.ticklabel_format(axis="x", style="plain", useOffset=False)
     ax.set_title(f"Sweep of {a['path']}")
     ax.legend(fontsize="small")
     ax.grid(alpha=0.3)
@@ -159,14 +193,21 @@ def tornado_chart(df: pd.DataFrame, path: Path, *, protect: Iterable[str | Path]
     that do not move the objective (a swing of 0: solver noise is 0) get no bar."""
     plt = pyplot()
     a = df.attrs
-    top = df[(df["swing"] != 0) | df["swing"].isna()].head(TORNADO_BARS).iloc[::-1]
+    scale = float(a.get("scale", 1.0))
+    moves = df["swing"].map(lambda v: real(float(v), scale) if v == v else v)
+    top = df[(moves != 0) | moves.isna()].head(TORNADO_BARS).iloc[::-1]
     base = float(a["objective"])
-    fig, ax = plt.subplots(figsize=(9, 0.45 * len(top) + 1.5))
-    labels = list(top["label"])
-    ax.barh(labels, top["objective low"].fillna(base) - base, color="tab:red", label=f"-{a['pct']:g}%")
-    ax.barh(labels, top["objective high"].fillna(base) - base, color="tab:blue", label=f"+{a['pct']:g}%")
+    labels = [wrapped(str(x)) for x in top["label"]]
+    lines = sum(label.count("\n") + 1 for label in labels)
+    fig, ax = plt.subplots(figsize=(9, 0.28 * lines + 0.2 * len(labels) + 1.6))
+    low = [real(float(v) - base, scale) for v in top["objective low"].fillna(base)]
+    high = [real(float(v) - base, scale) for v in top["objective high"].fillna(base)]
+    ax.barh(range(len(labels)), low, color="tab:red", label=f"-{a['pct']:g}%")
+    ax.barh(range(len(labels)), high, color="tab:blue", label=f"+{a['pct']:g}%")
+    ax.set_yticks(range(len(labels)), labels, fontsize="small")
     ax.axvline(0, color="black", linewidth=0.8)
-    ax.set_xlabel(f"change of the objective ({a['currency']}; base {amount(base, a['currency'])})")
+    money_axis(ax.xaxis, a["currency"], scale)
+    ax.set_xlabel(f"change of the objective ({a['currency']}; base {amount(base, a['currency'], scale)})")
     ax.set_title(f"Tornado: each field moved {a['pct']:g}% down and up")
     ax.legend(fontsize="small")
     fig.tight_layout()

@@ -107,3 +107,18 @@ def split_summary(partners: pd.DataFrame) -> dict[str, Any] | None:
         r_low, r_high = min(returns, key=returns.__getitem__), max(returns, key=returns.__getitem__)
         out["return_low"], out["return_high"] = (r_low, returns[r_low]), (r_high, returns[r_high])
     return out
+
+
+def value_transfers(benefits: pd.DataFrame, scale: float = 1.0) -> pd.Series:
+    """What the value split moves between partners, per partner: what it receives minus what it would receive if
+    each initiative's value were split in proportion to the money put in (``money_share``); positive: the others
+    pay it this much in value, negative: it pays. The transfers sum to 0; solver noise (``scale``) is 0. Empty for
+    a plan with no benefits."""
+    if benefits is None or not len(benefits):
+        return pd.Series(dtype=float, name="transfer")
+    b = benefits.reset_index()
+    value = b.groupby("initiative")["benefit"].transform("sum")
+    share = b["money_share"].astype(float)
+    fair = (share * value).where(share.notna(), b["benefit"].astype(float))  # no money in it: nothing to move
+    moved = (b["benefit"].astype(float) - fair).groupby(b["partner"], sort=False).sum()
+    return moved.map(lambda v: real(float(v), scale)).rename("transfer")

@@ -10,6 +10,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -189,6 +190,18 @@ class Result:
 
     def to_json(self, indent: int = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent, sort_keys=False, allow_nan=False) + "\n"
+
+    def to_excel(self, path: str | Path, *, more: dict[str, pd.DataFrame] | None = None, force: bool = False
+                 ) -> Path:
+        """Write the result as one workbook (what ``solve --out DIR --xlsx`` writes as result.xlsx): a summary
+        sheet, a sheet per table (the prices and their ranges where the result holds them), the fairness metrics,
+        and the ``more`` tables (e.g. ``{"value_ranges": ...}``); money in the currency, amounts in their units,
+        shares in percent. Written atomically; a file already at ``path`` is replaced only if it is a workbook
+        allocopt wrote, unchanged since, or with ``force``. Needs openpyxl (``allocopt[xlsx]``)."""
+        from allocopt.io.files import write_atomic_bytes
+        from allocopt.io.workbook_write import result_workbook
+
+        return write_atomic_bytes(path, result_workbook(self, more), sign="zip", force=force)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Result:

@@ -61,7 +61,8 @@ class Prices:
     """Shadow prices of a plan."""
 
     limits: pd.DataFrame
-    """One row per negotiable limit (see :data:`PRICE_COLUMNS`)."""
+    """One row per negotiable limit (see :data:`PRICE_COLUMNS`), indexed by its term's name (``limits.loc[term]``;
+    the ``term`` column holds the same names, so ``set_index("term")`` and ``to_dict("records")`` read as before)."""
     gates: pd.DataFrame
     """Reduced cost of each stage's gate column (see :data:`~allocopt.solver.levels.GATE_COLUMNS`)."""
     basis: str
@@ -78,6 +79,11 @@ class Prices:
     fair_objective: str | None = None
     """The model file's objective where it is not the total net gain: the prices are still those of the total (at
     that objective's plan), and :attr:`note` says so."""
+
+    def __post_init__(self) -> None:
+        if "term" in self.limits.columns and not self.limits.index.equals(pd.Index(self.limits["term"])):
+            indexed = self.limits.set_index(pd.Index(self.limits["term"].astype(str).to_numpy()))
+            object.__setattr__(self, "limits", indexed)
 
     @property
     def note(self) -> str:
