@@ -185,7 +185,6 @@ class HighsSession(ComponentMap, LpHolds, ModelEdits):
         """The branch and bound of the current (or last) MIP run as HiGHS last reported it at an interrupt check:
         ``gap`` (relative, as HiGHS counts it), ``nodes`` and ``seconds``, and ``runs`` (HiGHS runs of this session
         so far, the current one included); read from another thread to show progress."""
-        self.runs = 0
         me = weakref.ref(self)  # HiGHS holds the callback: no cycle keeps a closed session's model alive
 
         def interrupt(event: Any) -> None:
@@ -226,7 +225,7 @@ class HighsSession(ComponentMap, LpHolds, ModelEdits):
         out = getattr(event, "data_out", None)
         if out is not None and getattr(out, "mip_node_count", -1) >= 0:
             self.search_state = {"gap": float(out.mip_gap), "nodes": float(out.mip_node_count),
-                                 "seconds": float(out.running_time), "runs": float(self.runs)}
+                                 "seconds": float(out.running_time), "runs": float(self.runs + 1)}
         if self.cancelled:
             event.interrupt()
         elif self._stop_at is not None and time.perf_counter() >= self._stop_at:
@@ -255,8 +254,7 @@ class HighsSession(ComponentMap, LpHolds, ModelEdits):
         self._stop_at = None if limit is None else time.perf_counter() + float(limit)
         self._stopped_for_time = False
         self._first_check = True
-        self.runs += 1
-        self.search_state = {"runs": float(self.runs)}
+        self.search_state = {"runs": float(self.runs + 1)}  # (runs counts the runs finished)
         for name, value in {**HIGHS_SEARCH_DEFAULTS, **self.search}.items():
             h.setOptionValue(name, value)
         h.setOptionValue("presolve", "choose")
