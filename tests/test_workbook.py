@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from conftest import needs_extra
@@ -137,6 +137,7 @@ NAMES = st.text(st.characters(blacklist_categories=("Cs", "Cc", "Cf", "Zl", "Zp"
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(partners=st.lists(NAMES, min_size=1, max_size=3, unique_by=str.casefold),
        resource=NAMES, phase=NAMES, amount=st.floats(1e-3, 1e12, allow_nan=False))
+@example(partners=["0"], resource=";", phase="0", amount=1.0)  # a unit with ';' in a number format read as a date
 def test_any_names_and_amounts_round_trip(tmp_path: Path, partners: list[str], resource: str, phase: str,
                                           amount: float) -> None:
     data = {"resources": {resource: {"unit": resource, "unit_value": amount}}, "phases": [phase],

@@ -28,16 +28,25 @@ PERCENT_COLUMNS = {"level", "value_share", "money_share", "return_on_contributio
 
 
 def _quoted(text: str) -> str:
-    """Text safe inside an Excel number format's quotes."""
-    return re.sub(r'["\\\x00-\x1f]', "", str(text))[:60]
+    """Text safe inside an Excel number format's quotes (a ';' would split the format into sections for readers
+    that do not honour the quotes, openpyxl among them: a unit 'USD per ;' made a money cell read back as a date)."""
+    return re.sub(r'["\\;\x00-\x1f]', "", str(text))[:60]
+
+
+def _number(fmt: str, plain: str) -> str:
+    """``fmt``, or ``plain`` where a reader could take ``fmt`` for a date format (a value must read back as it
+    was written)."""
+    from openpyxl.styles.numbers import is_date_format
+
+    return plain if is_date_format(fmt) else fmt
 
 
 def money_format(currency: str) -> str:
-    return f'#,##0 "{_quoted(currency)}"'
+    return _number(f'#,##0 "{_quoted(currency)}"', "#,##0")
 
 
 def unit_format(unit: str) -> str:
-    return f'#,##0.00 "{_quoted(unit)}"' if unit else "#,##0.00"
+    return _number(f'#,##0.00 "{_quoted(unit)}"', "#,##0.00") if unit else "#,##0.00"
 
 
 def column_format(column: str, row: Mapping[str, Any], currency: str) -> str | None:

@@ -25,7 +25,7 @@ from allocopt.io.workbook_layout import (
     column_letter,
     openpyxl_module,
 )
-from allocopt.io.workbook_style import add_dropdowns, format_instance, format_table
+from allocopt.io.workbook_style import add_dropdowns, format_instance, format_table, money_format
 
 More = list[tuple[list[Any], Any]]
 """Fields for the ``more`` sheet: (JSON key path, value)."""
@@ -249,7 +249,7 @@ def result_workbook(result: Any, more: dict[str, Any] | None = None) -> bytes:
     _sheet(book, "summary", ["what", "value"], summary, first=True, exact_numbers=False)
     for row in book["summary"].iter_rows(min_row=2):
         if row[0].value in ("objective value", "bound") and isinstance(row[1].value, (int, float)):
-            row[1].number_format = '#,##0 "' + str(result.currency).replace('"', "") + '"'
+            row[1].number_format = money_format(str(result.currency))
         elif row[0].value == "gap" and isinstance(row[1].value, (int, float)):
             row[1].number_format = "0.00%"
     tables = dict(result.tables)
