@@ -352,3 +352,19 @@ def test_a_sweep_on_a_dask_cluster_under_an_ample_budget_is_the_serial_sweep(jv:
         on_dask = sweep(jv, JV_EXPOSURE, JV_VALUES, dask=cluster, budget=600)
     pd.testing.assert_frame_equal(plain, on_dask, check_exact=True)
     assert on_dask.attrs["partial"] is None
+
+
+def test_report_coalitions_take_the_time_limit_for_the_whole_job(tmp_path: Path) -> None:
+    """report --coalitions: --time-limit covers all the coalitions' solves together (it was each solve's); a job
+    cut short says so at the top of its section, and the report is still written."""
+    from allocopt.workflows import write_meeting_report
+
+    out = tmp_path / "out"
+    assert CliRunner().invoke(main, ["solve", JOINT_VENTURE, "--out", str(out)]).exit_code == 0
+    write_meeting_report(JOINT_VENTURE, out / "result.json", tmp_path / "meeting.md", markdown=True, prices=False,
+                         coalitions=True, time_limit=1e-6)
+    text = (tmp_path / "meeting.md").read_text()
+    assert "Partial: the time limit of 1e-06 s ran out" in text, text[-3000:]
+    write_meeting_report(JOINT_VENTURE, out / "result.json", tmp_path / "whole.md", markdown=True, prices=False,
+                         coalitions=True, time_limit=600)
+    assert "Partial: " not in (tmp_path / "whole.md").read_text()

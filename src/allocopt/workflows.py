@@ -359,7 +359,8 @@ def _plan_meeting(instance: PathLike, result_file: PathLike, *, prices: bool, co
         from allocopt.games.coalitions import coalition_game
         from allocopt.solver.specs import model_spec_from_dict
 
-        found_coalitions = coalition_game(planned, model_spec_from_dict(result.model), time_limit=time_limit)
+        # --time-limit is the coalitions' whole job (as for 'allocopt coalitions'): their section says if it ran out
+        found_coalitions = coalition_game(planned, model_spec_from_dict(result.model), budget=time_limit)
     sections, notes = _quarterly_sections(inst, planned, result, before, facts)
     found = meeting_report(planned, result, prices=found_prices, coalitions=found_coalitions, sections=sections)
     return found, notes

@@ -34,8 +34,8 @@ from allocopt.errors import printable
                    "where that is slow")
 @click.option("--coalitions", "with_coalitions", is_flag=True, help="Add coalition stability (solves every "
               "coalition of partners; sampled beyond 12 partners)")
-@click.option("--time-limit", type=TIME_LIMIT, help="Seconds HiGHS may run per solve (for the prices or "
-              "--coalitions)")
+@click.option("--time-limit", type=TIME_LIMIT, help="Seconds HiGHS may run per solve for the prices; with "
+              "--coalitions, for all the coalitions' solves together (their section says if it ran out)")
 @click.option("--previous", "previous_file", type=input_path(),
               help="The plan in force before (a result.json): add what changed since, and, with --actuals, the "
                    "deviations of the actuals from it")

@@ -273,7 +273,7 @@ def _derived(inst: Any, result: Result) -> Section | None:
 
 def _coalitions(answer: Any) -> Section:
     cur = answer.currency
-    prose = []
+    prose = [f"Partial: {answer.partial}; the figures below rest on the coalitions solved."] if answer.partial else []
     if answer.plan_total is not None:
         if answer.blocking.empty:
             prose.append("Stable: no group of partners would gain by leaving the plan and working on its own.")
