@@ -26,6 +26,7 @@ from allocopt.instance.schema import Instance, instance_from_dict, load_instance
 from allocopt.prices.sensitivity import sweep, tornado
 from allocopt.progress import Budget
 from conftest import INSTANCES
+from test_budget import SpentAfter
 
 EXAMPLES = int(os.environ.get("ALLOCOPT_FUZZ_EXAMPLES", "25"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -33,18 +34,6 @@ JV = str(INSTANCES / "joint-venture.yaml")
 EXPOSURE = "partners.northfield-manufacturing.risk.max_exposure"
 POINTS = [3.0e6, 4.5e6, 6.0e6]
 EXIT_OK, EXIT_NO_SOLUTION = 0, 5
-
-
-class SpentAfter(Budget):
-    """A budget spent after its ``checks``-th look: a clock running out at any moment, deterministically."""
-
-    def __init__(self, checks: int) -> None:
-        super().__init__(3600.0)
-        self.checks = checks
-
-    def left(self) -> float | None:
-        self.checks -= 1
-        return 60.0 if self.checks >= 0 else 0.0
 
 
 @functools.cache

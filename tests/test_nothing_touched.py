@@ -34,12 +34,13 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from allocopt.cli.main import EXIT_INPUT, EXIT_OK, main
+from allocopt.cli.main import EXIT_INPUT, EXIT_OK
 from allocopt.io import marks
 from allocopt.io.csv_text import FORMULA_START, PLAIN_NUMBER, csv_text
 from allocopt.io.files import MANIFEST, OutputError, replace_atomic, write_atomic_bytes, write_set
 from allocopt.io.text import TEXT_DIRECTION_CONTROLS, visible
-from conftest import INSTANCES, ROOT, TINY, needs_extra
+from conftest import INSTANCES, ROOT, needs_extra
+from test_hostile_io import run, tiny
 
 JV = str(INSTANCES / "joint-venture.yaml")
 MS = str(INSTANCES / "market-scenarios.yaml")
@@ -48,17 +49,6 @@ SRC = ROOT / "src"
 
 runner = CliRunner()
 
-
-def run(*args: str) -> Any:
-    res = runner.invoke(main, list(args))
-    assert "Traceback" not in res.stdout + res.stderr, res.stderr
-    return res
-
-
-def tiny(tmp_path: Path) -> Path:
-    f = tmp_path / "tiny.yaml"
-    f.write_text(TINY)
-    return f
 
 
 def snapshot(directory: Path) -> dict[str, bytes]:
