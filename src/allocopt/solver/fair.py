@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from allocopt.results.result import PROVEN_GAP, SolutionStatus, Termination
 from allocopt.solver.objectives import Objective, is_utilitarian, objective_named
+from allocopt.solver.settle import unsettle
 from allocopt.solver.stages import (
     HOLD_TOLERANCE,
     FairSolve,
@@ -76,7 +77,14 @@ def _tie_break(st: Stages, result: FairSolve, stage_value: float) -> None:
     before = st.gains()
     if "_objective" in result.info:
         st.hold(result.info.pop("_objective"), stage_value)
-    final = st.leximin()
+    st.settle_gates = True
+    try:
+        final = st.leximin()
+    finally:
+        st.settle_gates = False
+        unsettle(st, st.settled)
+    if st.settled is not None:
+        result.info["gates_settled"] = len(st.settled.columns)
     completed = st.ladder_stop is None and final is not None and final.has_plan
     if not completed:  # (before the stage's own gap gives way to the objective's)
         result.notes.append(tie_break_failed_note(st, final))

@@ -29,6 +29,7 @@ from __future__ import annotations
 import math
 import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -178,6 +179,14 @@ class HighsSession(ComponentMap, LpHolds, ModelEdits):
         """The plan of the last run when HiGHS solved a scaled copy (HiGHS then holds the model, not the plan)."""
         self.node_count = -1
         """Branch-and-bound nodes of the last run (-1 for an LP)."""
+        self.stop_rule: Callable[[float], bool] | None = None
+        """Asked at each of HiGHS's branch-and-bound checks with its dual bound (the best possible objective, in the
+        model's units): True stops the run there (:attr:`stopped_by_rule`), where the caller needs only to know
+        that the optimum lies below a value (:mod:`allocopt.solver.settle`)."""
+        self._objective_factor = 1.0
+        """What the current run's objective is multiplied by (a scaled copy's, :class:`Equilibration`)."""
+        self.stopped_by_rule = False
+        """Whether the last run was stopped by :attr:`stop_rule`."""
         self._stop_at: float | None = None
         self._stopped_for_time = False
         self._first_check = True
@@ -226,7 +235,11 @@ class HighsSession(ComponentMap, LpHolds, ModelEdits):
         if out is not None and getattr(out, "mip_node_count", -1) >= 0:
             self.search_state = {"gap": float(out.mip_gap), "nodes": float(out.mip_node_count),
                                  "seconds": float(out.running_time), "runs": float(self.runs + 1)}
-        if self.cancelled:
+        if out is not None and self.stop_rule is not None and getattr(out, "mip_node_count", -1) >= 0 and \
+                self.stop_rule(float(out.mip_dual_bound) / self._objective_factor):
+            self.stopped_by_rule = True
+            event.interrupt()
+        elif self.cancelled:
             event.interrupt()
         elif self._stop_at is not None and time.perf_counter() >= self._stop_at:
             self._stopped_for_time = True
@@ -253,6 +266,7 @@ class HighsSession(ComponentMap, LpHolds, ModelEdits):
         h.setOptionValue("time_limit", h.getRunTime() + float(limit) if limit is not None else math.inf)
         self._stop_at = None if limit is None else time.perf_counter() + float(limit)
         self._stopped_for_time = False
+        self.stopped_by_rule = False
         self._first_check = True
         self.search_state = {"runs": float(self.runs + 1)}  # (runs counts the runs finished)
         for name, value in {**HIGHS_SEARCH_DEFAULTS, **self.search}.items():
@@ -313,6 +327,7 @@ class HighsSession(ComponentMap, LpHolds, ModelEdits):
         is_mip = len(self.integer_cols) > 0 and self._held is None
         restart = fresh or warm_start is not None
         lp, eq = self._model_and_scaling(is_mip, restart)
+        self._objective_factor = eq.objective if eq is not None else 1.0
         self._solution = None
         self._hand_over(lp, eq, restart, tee)
         try:

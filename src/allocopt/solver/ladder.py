@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from allocopt.results.result import Termination
+from allocopt.solver.settle import settle
 
 if TYPE_CHECKING:
     from allocopt.solver.highs import SolveOutcome
@@ -35,6 +36,11 @@ PROOF_TOLERANCE = 1e-7
 """Relative (of the money scale): a stage MILP that finds no plan better than the LP ladder's value by more than
 this proves that value; and increments of the LP ladder that differ by less than this are one level."""
 
+
+SETTLE_FROM = 1
+"""Where the LP ladder on the objective's plan has this many levels needing a MILP or more, the gates are settled
+first (:mod:`allocopt.solver.settle`): one MILP, cheaper than a stage MILP over every gate (it needs no incumbent
+of its own), that makes each stage MILP after it a search over the funders alone."""
 
 RETRIES = 1
 """Better plans a level's MILP may hand the LP ladder at one stage before that stage is solved as a MILP alone (which
@@ -137,6 +143,9 @@ def climb(st: StageEngine, rungs: list[Rung]) -> SolveOutcome | None:
     (:attr:`StageEngine.ladder_stop`)."""
     index, before, last, retries = 0, 0.0, st.last, 0
     ladder = lp_ladder(st, rungs, 0, st.columns) if st.columns is not None else None
+    if ladder is not None and st.settle_gates and st.settle_first and st.settled is None and \
+            milps_ahead(st, rungs, ladder) >= SETTLE_FROM:
+        st.settled = settle(st)
     while index < len(rungs):
         solved: SolveOutcome | None = None
         if ladder is not None:
@@ -178,6 +187,18 @@ def climb(st: StageEngine, rungs: list[Rung]) -> SolveOutcome | None:
         index, retries = index + 1, 0
     st.objective = rungs[-1].objective
     return last
+
+
+def milps_ahead(st: StageEngine, rungs: list[Rung], ladder: LpLadder) -> int:
+    """How many stage MILPs :func:`climb` would run if the LP ladder's plan were the leximin one: the first stage,
+    then one per level of equal increments (none for the last stage where a held objective bounds it)."""
+    count, index, before = 0, 0, 0.0
+    while index < len(rungs):
+        end = block_end(st, rungs, index, ladder, before) if index > 0 else index
+        if not proven_by_ceiling(st, rungs, end, ladder):
+            count += 1
+        before, index = ladder.values[end], end + 1
+    return count
 
 
 def _within_noise(st: StageEngine, rung: Rung, value: float) -> bool:

@@ -50,6 +50,7 @@ from allocopt.results.units import plain_number, real
 if TYPE_CHECKING:
     from allocopt.session import Session
     from allocopt.solver.highs import HighsSession, SolveOutcome
+    from allocopt.solver.settle import Settled
 
 HOLD_TOLERANCE = 1e-9
 """Relative slack (of the money scale) of a held stage optimum: the plan that reached it stays feasible, and the
@@ -177,6 +178,11 @@ class StageEngine:
         self.sum_ceiling: float | None = None
         """A proven upper bound on ``sum_p w_p g_p`` over the plans the held optima allow (set where the held
         objective is the total net gain): the leximin ladder's last stage needs no MILP where a plan reaches it."""
+        self.settle_gates = False
+        """Set by the tie-break while its ladder runs on the objective's held optimum: the ladder may settle the
+        gates (:attr:`settle_first`)."""
+        self.settled: Settled | None = None
+        """The gates the ladder settled (held until the tie-break ends), if any."""
         self.ladder_top: float | None = None
         """The value the last leximin stage proven was held at (the ordering stage holds the last one at it)."""
 
@@ -284,6 +290,11 @@ class StageEngine:
         missing = {p: float(columns[short[p]]) for p in self.partners if columns[short[p]] > 1e-6 * self.scale}
         self.hold(objective, -shortfall)
         return outcome, missing
+
+    settle_first: ClassVar[bool] = True
+    """Where the tie-break's ladder would run :data:`~allocopt.solver.ladder.SETTLE_FROM` MILPs or more, first
+    prove and hold the gates every plan at the objective's held optimum shares (:func:`allocopt.solver.settle.settle`);
+    False: leave them to the stage MILPs, as before."""
 
     lp_first: ClassVar[bool] = True
     """Solve the leximin ladder LP first (:mod:`allocopt.solver.ladder`); False: one MILP per stage, as before."""

@@ -1,0 +1,116 @@
+"""Settled gates (:mod:`allocopt.solver.settle`): held only where one MILP proves that no plan reaching the held
+optimum has other gates; worked by hand on a two-gate model, and against the unsettled ladder on generated and
+bundled partnerships (the same split, to 1e-6 of the money scale)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyomo.environ as pyo
+import pytest
+
+import allocopt
+from allocopt.instance.generate import generate_instance
+from allocopt.instance.modelfile import SolverOptions
+from allocopt.solver.highs import HighsSession
+from allocopt.solver.settle import gate_columns, settle, unsettle
+from allocopt.solver.stages import StageEngine, gain_column, gain_form
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def two_gates(value_b: float, idle_b: bool = False) -> tuple[HighsSession, StageEngine]:
+    """Two partners, two gates of which at most one opens: gate a gives partner A 10, gate b gives partner B
+    ``value_b``. The total is held at its optimum (10 where ``value_b <= 10``) with the plan that opens gate a.
+    ``idle_b``: gate b is an adjustable stage's, at scale 0 in the plan and paying only through its scale."""
+    m = pyo.ConcreteModel()
+    m.STAGES = pyo.Set(initialize=["a", "b"])
+    m.proceed = pyo.Var(m.STAGES, domain=pyo.Binary)
+    if idle_b:
+        m.scale = pyo.Var(["b"], bounds=(0, 1))
+    m.one = pyo.Constraint(expr=m.proceed["a"] + m.proceed["b"] <= 1)
+    if idle_b:
+        m.scaled = pyo.Constraint(expr=m.scale["b"] <= m.proceed["b"])
+    gain_b = value_b * (m.scale["b"] if idle_b else m.proceed["b"])
+    m.gain_a = pyo.Expression(expr=10 * m.proceed["a"])
+    m.gain_b = pyo.Expression(expr=gain_b)
+    m.objective = pyo.Objective(expr=m.gain_a + m.gain_b, sense=pyo.maximize)
+    hs = HighsSession(m, SolverOptions(time_limit=30))
+    gain = {"A": gain_column(hs, gain_form(hs, m.gain_a)), "B": gain_column(hs, gain_form(hs, m.gain_b))}
+    st = StageEngine(hs, gain, {"A": 1.0, "B": 1.0}, 10.0)
+    total = {gain["A"]: 1.0, gain["B"]: 1.0}
+    hs.set_objective(total)
+    plan = np.zeros(hs.highs.getNumCol())
+    plan[hs.col_of(m.proceed["a"])] = 1.0
+    plan[gain["A"]] = 10.0
+    if idle_b:
+        plan[hs.col_of(m.proceed["b"])] = 0.0
+    st.columns = plan
+    st.hold(total, 10.0)
+    return hs, st
+
+
+def test_a_gate_vector_that_reaches_the_held_optimum_too_is_not_settled() -> None:
+    """Gate b gives B 10 as gate a gives A 10: both gate vectors reach the held total, so nothing is held (the
+    tie-break must be free to choose between them)."""
+    hs, st = two_gates(10.0)
+    assert settle(st) is None
+    assert st.milps == 1
+    lp = hs.highs.getLp()
+    assert list(lp.col_lower_[:2]) == [0.0, 0.0] and list(lp.col_upper_[:2]) == [1.0, 1.0]
+
+
+@pytest.mark.parametrize("value_b", [9.0, 9.999])
+def test_gates_no_other_plan_can_match_are_held_and_released(value_b: float) -> None:
+    """Gate b is worth less than gate a (9 and 9.999 against 10: 1e-4 of the money scale is still far above the
+    proof margin), so every plan at the held total opens a and not b: both gates are held at the plan's values, and
+    released as they were."""
+    hs, st = two_gates(value_b)
+    settled = settle(st)
+    assert settled is not None and sorted(settled.columns.tolist()) == [0, 1]
+    lp = hs.highs.getLp()
+    assert list(lp.col_lower_[:2]) == [1.0, 0.0] and list(lp.col_upper_[:2]) == [1.0, 0.0]
+    unsettle(st, settled)
+    lp = hs.highs.getLp()
+    assert list(lp.col_lower_[:2]) == [0.0, 0.0] and list(lp.col_upper_[:2]) == [1.0, 1.0]
+
+
+def test_the_gate_of_an_idle_adjustable_stage_is_left_out() -> None:
+    """A gate the plan opens at scale 0 changes nothing: it is left out of the no-good (flipping it gives the same
+    plan) and stays open."""
+    hs, st = two_gates(5.0, idle_b=True)
+    assert st.columns is not None
+    st.columns[hs.col_of(hs.model.proceed["b"])] = 1.0  # open, at scale 0: the solver may leave it so
+    cols, plan = gate_columns(st)
+    assert cols.tolist() == [hs.col_of(hs.model.proceed["a"])] and plan.tolist() == [1.0]
+
+
+def solve(inst: allocopt.Instance, settle_first: bool, monkeypatch: pytest.MonkeyPatch,
+          model: str | None = None) -> allocopt.Result:
+    monkeypatch.setattr(StageEngine, "settle_first", settle_first)
+    result = allocopt.solve(inst, None if model is None else ROOT / "models" / model)
+    assert not result.status.has_plan or allocopt.check_result(inst, result.to_dict()).ok
+    return result
+
+
+@pytest.mark.parametrize(("size", "seed", "model"), [((3, 5, 2, 2), 514, None), ((4, 20, 3, 2), 3, None),
+                                                     ((5, 50, 4, 2), 1, None), ((5, 50, 4, 2), 3, None),
+                                                     ((5, 50, 4, 2), 2, "maxmin.yaml")])
+def test_settled_gates_change_no_split(size: tuple[int, int, int, int], seed: int, model: str | None,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """The split with the gates settled is the split without, to 1e-6 of the money scale; and where the gates were
+    settled, every gate the plan shows is the one held."""
+    inst = allocopt.instance_from_dict(generate_instance(*size, seed))
+    settled, free = solve(inst, True, monkeypatch, model), solve(inst, False, monkeypatch, model)
+    scale = inst.money_scale()
+    assert settled.fairness["gains_above_stand_alone"] == pytest.approx(free.fairness["gains_above_stand_alone"],
+                                                                         abs=1e-6 * scale)
+    assert settled.objective == pytest.approx(free.objective, abs=1e-6 * scale)
+    assert "gates_settled" not in free.fairness
+
+
+def test_the_default_solve_settles_the_gates_of_a_generated_partnership() -> None:
+    """5x50x4x2 seed 1: the objective's gates are the only ones at its optimum; the tie-break holds them."""
+    result = allocopt.solve(allocopt.instance_from_dict(generate_instance(5, 50, 4, 2, 1)))
+    assert result.fairness.get("gates_settled", 0) > 0
