@@ -368,3 +368,68 @@ def test_report_coalitions_take_the_time_limit_for_the_whole_job(tmp_path: Path)
     write_meeting_report(JOINT_VENTURE, out / "result.json", tmp_path / "whole.md", markdown=True, prices=False,
                          coalitions=True, time_limit=600)
     assert "Partial: " not in (tmp_path / "whole.md").read_text()
+
+
+# -- progressive hedging
+
+
+HEDGED = {"name": "option", "resources": {"capital": {"unit": "USD", "unit_value": 1}}, "phases": ["pilot", "scale"],
+          "partners": {"a": {"capacity": {"capital": {"pilot": 50, "scale": 100}}}},
+          "initiatives": {"x": {"phases": {"pilot": {"capital": 40, "value": 0},
+                                           "scale": {"capital": 40, "value": 85}}},
+                          "y": {"phases": {"pilot": {"capital": 40, "value": 55}}}},
+          "scenarios": {"cases": {"up": {"probability": 0.5, "values": {"x": {"scale": 2.0}}},
+                                  "down": {"probability": 0.5, "values": {"x": {"scale": 0}}}}}}
+"""The option of tests/test_scenarios.py: the hedged plan's expected total is 25 USD, the wait-and-see bound 52.5."""
+
+
+def hedged_setup() -> Any:
+    from tests.conftest import needs_extra
+
+    needs_extra("hedging")
+    from allocopt.instance.scenarios import scenarios_from_data
+
+    inst = instance_from_dict({k: v for k, v in HEDGED.items() if k != "scenarios"})
+    return inst, scenarios_from_data(HEDGED["scenarios"], inst)
+
+
+def test_progressive_hedging_under_an_ample_budget_is_the_run_without_one() -> None:
+    from allocopt.instance.modelfile import ModelSpec
+    from allocopt.scenarios.hedging import hedge
+
+    inst, sc = hedged_setup()
+    steps: list[int] = []
+    result = hedge(inst, sc, ModelSpec(), iterations=5, budget=SpentAfter(1_000), progress=steps.append)
+    assert result.partial is None
+    assert result.plan_expected_total == pytest.approx(25.0, abs=1e-9)
+    assert result.bound == pytest.approx(52.5, abs=1e-9)
+    assert steps and set(steps) == {1} and len(steps) <= 5  # one report per iteration done
+
+
+@pytest.mark.parametrize("checks", [0, 1, 3])
+def test_progressive_hedging_stops_at_its_budget_and_says_how_far_it_got(checks: int) -> None:
+    """A budget spent during the iterations or before the candidate plans are tried: no plan is claimed, the
+    wait-and-see bound is still a bound (HiGHS's own where a solve stopped), and the result says what ran."""
+    from allocopt.instance.modelfile import ModelSpec
+    from allocopt.scenarios.hedging import hedge
+
+    inst, sc = hedged_setup()
+    result = hedge(inst, sc, ModelSpec(), iterations=5, budget=SpentAfter(checks))
+    assert result.partial is not None and "ran out" in result.partial and "of 5 iterations" in result.partial
+    assert result.plan_expected_total is None
+    assert result.bound >= 52.5 - 1e-9
+
+
+def test_hedging_on_the_command_line_takes_the_time_limit_for_the_whole_job(tmp_path: Path) -> None:
+    import yaml
+
+    hedged_setup()
+    path = tmp_path / "option.yaml"
+    path.write_text(yaml.safe_dump(HEDGED))
+    ample = runner().invoke(main, ["scenarios", str(path), "--hedging", "5", "--time-limit", "600"])
+    assert ample.exit_code == 0, ample.output
+    assert "25.00 USD" in ample.output and "52.50 USD" in ample.output
+    spent = runner().invoke(main, ["scenarios", str(path), "--hedging", "5", "--time-limit", "0.000001"])
+    assert spent.exit_code == EXIT_NO_SOLUTION, spent.output
+    assert "no result: the time limit of 1e-06 s ran out" in spent.output
+    assert "Traceback" not in spent.output

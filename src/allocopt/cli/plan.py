@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -23,11 +24,13 @@ from allocopt.cli.app import (
     _fail,
     _plan_scenarios,
     check_objective,
+    end_of_job,
     handle_errors,
     input_path,
     instance_arg,
     job_options,
     main,
+    status_line,
 )
 from allocopt.errors import printable
 
@@ -154,18 +157,26 @@ def scenarios(instance: Path, scenarios_file: Path | None, model_file: Path | No
             _fail(f"error: {printable(str(instance))} has no scenarios section; add one or give --scenarios FILE",
                   EXIT_INPUT)
             return
-        spec = load_model_spec(model_file).with_solver(time_limit=time_limit, rel_gap=gap)
-        ph = hedge(inst, cases, spec, iterations=hedging_iterations)
+        from allocopt.progress import Budget
+
+        spec = load_model_spec(model_file).with_solver(rel_gap=gap)
+        budget = Budget(time_limit)
+        with status_line(hedging_iterations, "progressive hedging, iterations", quiet, budget) as line:
+            ph = hedge(inst, cases, spec, iterations=hedging_iterations, budget=budget, progress=line,
+                       source=str(scenarios_file or instance))
         cur = inst.currency
+        measure = f"{ph.converged:.4g}" if math.isfinite(ph.converged) else "none (no iteration completed)"
         click.echo(f"Progressive hedging (mpi-sppy), {ph.iterations} iterations, {ph.seconds:.1f} s; "
-                   f"convergence measure {ph.converged:.4g}")
+                   f"convergence measure {measure}")
         value = "none found" if ph.plan_expected_total is None else f"{ph.plan_expected_total:,.2f} {cur}"
+        bound = f"{ph.bound:,.2f} {cur}" if math.isfinite(ph.bound) else "unknown (not every scenario was solved)"
         click.echo(f"Best hedged plan, carried out in every scenario: {value}")
-        click.echo(f"Wait-and-see bound (no plan does better):       {ph.bound:,.2f} {cur}")
+        click.echo(f"Wait-and-see bound (no plan does better):       {bound}")
         click.echo(f"Gap: {'unknown' if ph.gap is None else f'{ph.gap:.2%}'}")
         for key, v in ph.first_decisions.items():
             click.echo(f"  {key} = {v:g}")
         click.echo(f"Note: {ph.note}")
+        end_of_job(ph.partial, ph.plan_expected_total is not None)
         return
     from allocopt.progress import Budget
 

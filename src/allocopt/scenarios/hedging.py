@@ -25,13 +25,16 @@ import contextlib
 import io
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from allocopt.errors import MissingExtraError, ModelFileError, Problem
+from allocopt.errors import MissingExtraError, ModelFileError, Problem, SolverError
 from allocopt.instance.modelfile import ModelSpec
 from allocopt.instance.scenarios import Scenarios
 from allocopt.instance.schema import Instance
+from allocopt.progress import Budget
+from allocopt.results.result import Termination
 
 SOLVER = "appsi_highs"
 
@@ -62,21 +65,25 @@ class HedgingResult:
     first_decisions: dict[str, float]
     """The shared decisions held (``proceed[initiative,phase]``, ``contribution[...]``...) and their values."""
     seconds: float
+    partial: str | None = None
+    """Why the run was cut short by its job time limit (None: it ran its iterations, or converged): what it reached
+    is still a plan that can be carried out, or none (``plan_expected_total`` None)."""
     note: str = ("Progressive hedging is a heuristic on mixed-integer plans: the plan is feasible and its value "
                  "exact, but it need not be optimal; the gap is against the wait-and-see bound.")
 
 
-def _split_phase(inst: Instance, sc: Scenarios) -> str:
+def _split_phase(inst: Instance, sc: Scenarios, source: str = "") -> str:
     links = sc.links(inst)
     splits = {split for _s, _q, split in links}
     if any(sc.cases[s].parent is not None for s in sc.names) or len(splits) > 1 or None in splits:
         raise ModelFileError([Problem("scenarios", "progressive hedging here handles two-stage trees only (every "
                                       "case splits at one phase, no parent)",
-                                      "plan deeper trees with the deterministic equivalent (allocopt scenarios)")])
+                                      "plan deeper trees with the deterministic equivalent (allocopt scenarios)",
+                                      source=source)])
     if sc.risk or sc.objective.kind != "expected":
         raise ModelFileError([Problem("scenarios", "progressive hedging here plans the expected total without "
                                       "risk floors", "remove risk and objective, or use the deterministic "
-                                      "equivalent")])
+                                      "equivalent", source=source)])
     found = next(iter(splits), None)
     return found if found is not None else inst.phases[-1]
 
@@ -94,8 +101,15 @@ def _shared(d: Any, model: Any, split_rank: int) -> list[Any]:
 
 
 def hedge(inst: Instance, sc: Scenarios, spec: ModelSpec, *, iterations: int = 20, rho: float = 1.0,
-          tolerance: float = 1e-4) -> HedgingResult:
-    """Progressive hedging on a two-stage tree (see the module docstring)."""
+          tolerance: float = 1e-4, budget: Budget | float | None = None,
+          progress: Callable[[int], None] | None = None, source: str = "") -> HedgingResult:
+    """Progressive hedging on a two-stage tree (see the module docstring).
+
+    ``budget`` (seconds, or a :class:`~allocopt.progress.Budget`) covers the whole run: every scenario solve
+    mpi-sppy makes gets at most what is left (and the model file's own limit per solve), the iterations stop when it
+    is spent, and so do the wait-and-see bound's and the candidates' solves; a run cut short says so in
+    ``partial``. ``progress`` is called with 1 after each iteration (a :data:`~allocopt.progress.Progress`).
+    ``source``: the file the scenarios came from, named by the problems of a tree it cannot hedge."""
     import pyomo.environ as pyo
 
     from allocopt.model import build_data
@@ -104,9 +118,10 @@ def hedge(inst: Instance, sc: Scenarios, spec: ModelSpec, *, iterations: int = 2
 
     mpisppy = _mpisppy()
     sputils = mpisppy.utils.sputils
+    budget = Budget.of(budget)
     start = time.perf_counter()
     plain = plain_spec(spec)
-    split = _split_phase(inst, sc)
+    split = _split_phase(inst, sc, source)
     datas = {s: build_data(sc.instance_for(inst, s), plain) for s in sc.names}
     rank = datas[sc.names[0]].phase_rank[split]
     keys = {s: [str(v.name) for v in _shared(datas[s], _model(datas[s]), rank)] for s in sc.names}
@@ -114,7 +129,7 @@ def hedge(inst: Instance, sc: Scenarios, spec: ModelSpec, *, iterations: int = 2
         raise ModelFileError([Problem("scenarios", "the scenarios do not have the same decisions before the split "
                                       "(a capacity or need change there removes a contribution)",
                                       "change capacities and needs only from the split on, or use the "
-                                      "deterministic equivalent")])
+                                      "deterministic equivalent", source=source)])
 
     def creator(name: str) -> Any:
         d = datas[name]
@@ -129,22 +144,66 @@ def hedge(inst: Instance, sc: Scenarios, spec: ModelSpec, *, iterations: int = 2
     options = {"solver_name": SOLVER, "PHIterLimit": iterations, "defaultPHrho": rho, "convthresh": tolerance,
                "verbose": False, "display_progress": False, "display_timing": False, "asynchronousPH": False,
                "linearize_proximal_terms": True, "linearize_binary_proximal_terms": True,
-               "proximal_linearization_tolerance": 1e-1,
+               "proximal_linearization_tolerance": 1e-1, "time_limit": budget.left(),
                "solver_options_layers": [{"when": "default", "options": _highs_options(spec)}]}
     with contextlib.redirect_stdout(io.StringIO()), _quiet_pyomo():
-        ph = mpisppy.opt.ph.PH(options, sc.names, creator)
-        conv, _eobj, _trivial = ph.ph_main()
-    bound = _wait_and_see(sc, datas)
-    first: dict[str, float] = {}
-    value: float | None = None
-    for candidate in _candidates(ph, sc):  # mpi-sppy's "xhat" idea: try each scenario's own gates, and the average
-        v = _evaluate(inst, sc, plain, candidate)
-        if v is not None and (value is None or v > value + 1e-9 * max(1.0, abs(v))):
-            first, value = candidate, v
+        ph = mpisppy.opt.ph.PH(options, sc.names, creator, extensions=_budgeted(mpisppy, budget, spec, progress))
+        try:
+            conv, _eobj, _trivial = ph.ph_main()
+        except RuntimeError as error:  # mpi-sppy's word for a scenario solve that ended with no plan
+            if "Infeasibility detected" not in str(error):
+                raise
+            if not budget.expired():
+                raise SolverError("progressive hedging: a scenario's first solve found no plan (infeasible, or "
+                                  "stopped at the model file's time limit per solve with none); plan with the "
+                                  "deterministic equivalent (allocopt scenarios without --hedging) to see why") \
+                    from None
+            return HedgingResult(converged=math.inf, iterations=0, plan_expected_total=None, bound=math.inf,
+                                 gap=None, first_decisions={}, seconds=time.perf_counter() - start,
+                                 partial=f"the time limit of {budget.seconds:g} s ran out before every scenario "
+                                         "had a first plan: no hedged plan")
+    done = int(getattr(ph, "_PHIter", iterations))
+    with budget.applied():
+        bound = _wait_and_see(sc, datas)
+        first: dict[str, float] = {}
+        value: float | None = None
+        candidates = _candidates(ph, sc)
+        tried = 0
+        for candidate in candidates:  # mpi-sppy's "xhat" idea: try each scenario's own gates, and the average
+            if budget.expired():
+                break
+            v = _evaluate(inst, sc, plain, candidate)
+            tried += 1
+            if v is not None and (value is None or v > value + 1e-9 * max(1.0, abs(v))):
+                first, value = candidate, v
     gap = None if value is None or not math.isfinite(bound) else max(0.0, bound - value) / max(1.0, abs(bound))
-    return HedgingResult(converged=float(conv or 0.0), iterations=int(getattr(ph, "_PHIter", iterations)),
-                         plan_expected_total=value, bound=bound, gap=gap, first_decisions=first,
-                         seconds=time.perf_counter() - start)
+    partial = None
+    if budget.expired():
+        partial = (f"the time limit of {budget.seconds:g} s ran out: {done} of {iterations} iterations, "
+                   f"{tried} of {len(candidates)} candidate plans evaluated")
+    return HedgingResult(converged=float(conv or 0.0), iterations=done, plan_expected_total=value, bound=bound,
+                         gap=gap, first_decisions=first, seconds=time.perf_counter() - start, partial=partial)
+
+
+def _budgeted(mpisppy: Any, budget: Budget, spec: ModelSpec, progress: Callable[[int], None] | None) -> Any:
+    """An mpi-sppy extension that gives every scenario solve at most what is left of ``budget`` (and the model
+    file's own limit per solve; mpi-sppy's own ``time_limit`` is checked only between iterations) and reports each
+    iteration done to ``progress``."""
+    from mpisppy.extensions.extension import Extension
+
+    own = spec.solver.time_limit
+
+    class Budgeted(Extension):
+        def pre_solve(self, subproblem: Any) -> None:
+            limit = budget.solve_limit(own)
+            if limit is not None:
+                subproblem._solver_plugin.options["time_limit"] = max(float(limit), 1e-3)
+
+        def enditer(self) -> None:
+            if progress is not None:
+                progress(1)
+
+    return Budgeted
 
 
 @contextlib.contextmanager
@@ -163,13 +222,10 @@ def _quiet_pyomo() -> Any:
 
 
 def _highs_options(spec: ModelSpec) -> dict[str, Any]:
-    """HiGHS options for every scenario solve mpi-sppy makes: the model file's threads, seed, gap and time limit
-    (per solve)."""
-    options: dict[str, Any] = {"threads": spec.solver.threads, "random_seed": spec.solver.random_seed,
-                               "mip_rel_gap": spec.solver.rel_gap}
-    if spec.solver.time_limit is not None:
-        options["time_limit"] = float(spec.solver.time_limit)
-    return options
+    """HiGHS options for every scenario solve mpi-sppy makes: the model file's threads, seed and gap (the time
+    limit of each solve is set just before it, by the budget: :func:`_budgeted`)."""
+    return {"threads": spec.solver.threads, "random_seed": spec.solver.random_seed,
+            "mip_rel_gap": spec.solver.rel_gap}
 
 
 def _gain(m: Any, d: Any, p: str) -> Any:
@@ -224,7 +280,10 @@ def _solve_alone(d: Any) -> float | None:
     m.objective = pyo.Objective(expr=sum(d.instance.partners[p].weight * _gain(m, d, p) for p in d.PARTNERS),
                                 sense=pyo.maximize)
     outcome = HighsSession(m, d.spec.solver).solve(read_values=False)
-    return outcome.objective if outcome.has_plan else None
+    if outcome.termination == Termination.OPTIMAL and outcome.has_plan:
+        return outcome.objective
+    # stopped at a limit: the plan found is no bound, HiGHS's own bound is (none at all: no bound)
+    return outcome.bound if outcome.bound is not None and math.isfinite(outcome.bound) else None
 
 
 def _wait_and_see(sc: Scenarios, datas: dict[str, Any]) -> float:
