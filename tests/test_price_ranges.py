@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import allocopt
@@ -145,6 +145,8 @@ def test_one_sided_prices_and_ranges_are_exact_on_the_bundled_instances(name: st
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10_000), partners=st.integers(2, 3), initiatives=st.integers(3, 6))
+@example(seed=4274, partners=3, initiatives=5)  # the plan falls short of the held LP's optimum (participation auto):
+# a capacity slack at the plan was said free to cut down to the plan's use, though the optimum priced uses more
 def test_one_sided_prices_and_ranges_are_exact_on_random_partnerships(seed: int, partners: int,
                                                                      initiatives: int) -> None:
     inst = allocopt.instance_from_dict(generate_instance(partners, initiatives, 2, 2, seed))

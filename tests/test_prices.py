@@ -393,10 +393,15 @@ def test_renegotiate_says_ranges_in_words_and_prints_no_solver_noise() -> None:
 
 
 def test_prices_under_a_fairness_objective_say_what_they_price() -> None:
-    """Under models/nash.yaml the prices are those of the total net gain at the Nash plan's gates: the note says
-    so (they were printed as if they priced the Nash objective)."""
+    """Under models/nash.yaml the prices are the Nash objective's own (issue 19, item 7), in its unit, and the note
+    says so; under max_min_return, which has no multipliers of its own here, those of the total net gain at its
+    plan's gates, and the note says that (they were once printed as if they priced the objective)."""
     with allocopt.Session(ROOT / "instances" / "joint-venture.yaml", ROOT / "models" / "nash.yaml") as session:
         found = session.prices()
-    assert found.fair_objective == "nash" and "not of the nash objective itself" in found.note
+    assert found.fair_objective == "nash" and "its own prices" in found.note and found.unit == "Nash utility"
+    with allocopt.Session(ROOT / "instances" / "joint-venture.yaml",
+                          ROOT / "models" / "max_min_return.yaml") as session:
+        found = session.prices()
+    assert found.fair_objective == "max_min_return" and "not of the max_min_return objective itself" in found.note
     with allocopt.Session(ROOT / "instances" / "joint-venture.yaml") as session:
         assert session.prices().fair_objective is None

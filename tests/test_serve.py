@@ -234,17 +234,33 @@ def test_switching_the_objective_equals_a_cold_solve(jv: tuple[Any, Any, Path]) 
     assert room.session.spec.objective.name != "nash"
 
 
-def test_under_a_fairness_objective_the_prediction_is_of_the_total(jv: tuple[Any, Any, Path]) -> None:
-    """Under maxmin the prices are those of the total net gain at the maxmin plan's gates: the true change beside
-    the prediction is the total's, not the objective's."""
+def test_under_a_fairness_objective_the_prediction_is_of_the_objective_itself(jv: tuple[Any, Any, Path]) -> None:
+    """Under maxmin the prices are the objective's own (issue 19, item 7): the true change beside the prediction is
+    the smallest gain's, in money."""
     room, client, _ = jv
     client.post("/api/reset", json={})
     client.post("/api/objective", json={"objective": "maxmin"})
+    before = room.result.objective
+    answer = _edit(client, CAPITAL, "700000")
+    assert answer.status_code == 200, answer.text
+    assert room.prices.fair_objective == "maxmin" and room.prices.priced is not None
+    assert room.change.prediction.actual == pytest.approx(room.result.objective - before, abs=1e-6)
+    assert "of the total net gain" not in room.change.prediction.text
+    client.post("/api/reset", json={})
+
+
+def test_under_an_objective_without_prices_of_its_own_the_prediction_is_of_the_total(
+        jv: tuple[Any, Any, Path]) -> None:
+    """Under max_min_return the prices are those of the total net gain at its plan's gates: the true change
+    beside the prediction is the total's, not the objective's."""
+    room, client, _ = jv
+    client.post("/api/reset", json={})
+    client.post("/api/objective", json={"objective": "max_min_return"})
     total_before = room.result.fairness["metrics"]["total_net_gain"]
     answer = _edit(client, CAPITAL, "700000")
     assert answer.status_code == 200, answer.text
     total_after = room.result.fairness["metrics"]["total_net_gain"]
-    assert room.prices.fair_objective is not None
+    assert room.prices.fair_objective == "max_min_return" and room.prices.priced is None
     assert room.change.prediction.actual == pytest.approx(total_after - total_before, abs=1e-6)
     assert "of the total net gain, not of the objective" in room.change.prediction.text
     client.post("/api/reset", json={})

@@ -309,6 +309,12 @@ class Session:
             self.highs.set_row_bounds(row)
         return [(row, float(lo), float(up)) for row, lo, up in zip(rows, lower, upper, strict=True)]
 
+    def extend_held_point(self, values: list[float]) -> None:
+        """Columns added to the held LP for a while (a fairness objective's own, for its prices): their values at
+        the plan, so that :meth:`lp` still reads the duals at the plan's point."""
+        if self._held_point is not None:
+            self._held_point = np.append(self._held_point, np.asarray(values, dtype=float))
+
     def lp(self, *, ranging: bool = True, fresh: bool = True, at_plan: bool = True) -> Any:
         """Solve the LP held by :meth:`holding` and return its :class:`~allocopt.solver.holds.RowDuals`, or None when it
         has no optimum. ``fresh=False`` re-solves from the previous basis (after a small change). While a plan is

@@ -93,7 +93,9 @@ def prices(instance: Path, model_file: Path | None, relax: bool, value_ranges: b
         if values is not None:
             frames["values"] = values
         _frames_out(frames, fmt, {"basis": found.basis, "note": found.note, "objective": found.objective,
-                                  "currency": found.currency})
+                                  "currency": found.currency,
+                                  "priced_objective": found.fair_objective if found.priced else "total_net_gain",
+                                  "price_unit": found.unit})
     else:
         click.echo(render_prices(found, fmt), nl=False)
         if values is not None:

@@ -298,9 +298,16 @@ def _one_sided(x: Any, price_unit: str, no_plan: Any) -> str:
     return _price(x, price_unit)
 
 
+def _amount(value: float, unit: str, currency: str) -> str:
+    """Money as money; an amount of a fairness objective's own unit (utility, a share) to six figures."""
+    if unit == currency:
+        return money(value, currency)
+    return f"{plain_number(value) if abs(value) >= 1 or value == 0 else f'{value:.4g}'} {unit}"
+
+
 def _cut_lines(prices: Any) -> list[str]:
     """The summary: the limit that costs most to cut, and those that cannot be cut with the gates held."""
-    cur = prices.currency
+    cur = getattr(prices, "unit", prices.currency)
     out = []
     cut = prices.costliest_cut()
     if cut is None:
@@ -309,7 +316,8 @@ def _cut_lines(prices: Any) -> list[str]:
     else:
         out.append(f"Costliest to cut: {cut['term']}: one {cut['unit']} less costs "
                    f"{_price(cut['cost_of_one_less'], cut['price_unit'])}; a {cut['share']:.0%} cut costs "
-                   f"{money(cut['cost_of_cut'], cur)}; this holds down to {_bound(cut['holds_down_to'], cut['unit'])}.")
+                   f"{_amount(cut['cost_of_cut'], cur, prices.currency)}; this holds down to "
+                   f"{_bound(cut['holds_down_to'], cut['unit'])}.")
     stuck = prices.no_plan_if_cut()
     if stuck:
         out.append(f"Cannot be cut at all while the gate decisions stay as planned: {', '.join(stuck)}.")
@@ -325,7 +333,11 @@ def render_prices(prices: Any, fmt: str = "table") -> str:
     if prices.objective is None:
         out.append("No prices: the plan has no optimum to price (see the plan's status).")
         return "\n".join(out) + "\n"
-    out.append(f"Objective of the priced LP: {money(prices.objective, prices.currency)}")
+    if getattr(prices, "priced", None) is not None:
+        out.append(f"The {prices.fair_objective} objective at the plan: "
+                   f"{_amount(prices.objective, prices.unit, prices.currency)}")
+    else:
+        out.append(f"Objective of the priced LP: {money(prices.objective, prices.currency)}")
     lim = prices.limits
     if len(lim):
         out += _cut_lines(prices)

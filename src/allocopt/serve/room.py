@@ -193,10 +193,14 @@ class Room:
         new = after.objective if after.status.has_plan else None
         prediction = None
         if edit is not None:
-            # under a fairness objective the prices are those of the total net gain (at that objective's gates)
-            fair = prices_before is not None and getattr(prices_before, "fair_objective", None) is not None
+            # under a fairness objective the prices are its own where it has them (in its own unit), else those of
+            # the total net gain (at that objective's gates)
+            own = prices_before is not None and getattr(prices_before, "priced", None) is not None
+            fair = not own and prices_before is not None and \
+                getattr(prices_before, "fair_objective", None) is not None
             was, now = (_total(before), _total(after)) if fair else (old, new)
-            prediction = predict(prices_before, edit[0], edit[1], was, now, self.session.instance.currency)
+            unit = prices_before.unit if own else self.session.instance.currency
+            prediction = predict(prices_before, edit[0], edit[1], was, now, unit)
             if fair:
                 prediction = dataclasses.replace(prediction, text=f"{prediction.text} (the price and the true "
                                                  "change are of the total net gain, not of the objective)")

@@ -24,8 +24,10 @@ the plan still fits: from the level the plan reaches to infinity (or to 0, for a
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +40,7 @@ from allocopt.solver.onesided import STEP, OneSided, Rows, Side, basis_range, pr
 
 if TYPE_CHECKING:
     from allocopt.session import Session
+    from allocopt.solver.objectives import PriceForm
 
 HELD_NOTE = "These prices hold while the gate decisions stay as planned (the LP with every gate and funder held)."
 RELAXED_NOTE = ("These are the prices of the LP relaxation (gates may be fractional): its objective is a bound on "
@@ -77,8 +80,13 @@ class Prices:
     stages the held LP does not hold shaped the plan (``participation: auto`` where a partner cannot reach its
     stand-alone value, a fairness objective): then the prices are those of the held LP's optimum."""
     fair_objective: str | None = None
-    """The model file's objective where it is not the total net gain: the prices are still those of the total (at
-    that objective's plan), and :attr:`note` says so."""
+    """The model file's objective where it is not the total net gain; :attr:`note` says what the prices are of."""
+    priced: str | None = None
+    """Under a fairness objective with prices of its own (:attr:`fair_objective`): the quantity they price, in
+    words; its unit is :attr:`unit` (None: the prices are those of the total net gain at that objective's plan)."""
+    gradient: bool = False
+    """The fairness objective is smooth (Nash, alpha-fair): its prices are read from its linearisation at the plan,
+    whose ranges say how far that linearisation's basis holds, not how far the price itself does."""
 
     def __post_init__(self) -> None:
         if "term" in self.limits.columns and not self.limits.index.equals(pd.Index(self.limits["term"])):
@@ -88,17 +96,34 @@ class Prices:
     @property
     def note(self) -> str:
         note = HELD_NOTE if self.basis == "held" else RELAXED_NOTE
-        if self.fair_objective is not None:
+        if self.fair_objective is not None and self.priced is not None:
+            note += (f" The model file's objective is {self.fair_objective}: these are its own prices, what one more "
+                     f"unit of a limit adds to {self.priced}, in {self.unit} per unit (its multipliers on the plan's "
+                     "gate decisions), not money added to the total.")
+            if self.gradient:
+                note += (" They are read from the objective's linearisation at the plan (exact as prices); it is "
+                         "not linear, so its price changes gradually as a limit moves, and the ranges shown are "
+                         "those of the linearisation.")
+        elif self.fair_objective is not None:
             name = self.fair_objective
             note += (f" The model file's objective is {name}: these are the prices of the partnership's total net "
                      f"gain at the {name} plan's gate decisions (what one more unit of a limit adds to the total, in "
-                     f"{self.currency}), not of the {name} objective itself.")
+                     f"{self.currency}), not of the {name} objective itself (it has no multipliers to read there: "
+                     "a partner at its stand-alone value, or a ratio objective).")
         if self.plan_shortfall > PLAN_TOLERANCE * max(1.0, abs(self.objective or 0.0)):
             note += (f" The plan itself falls {self.plan_shortfall:,.0f} {self.currency} short of this LP's optimum "
                      "(stages the LP does not hold shaped it: participation that cannot hold for every partner, or "
                      "a fairness objective): its prices are those of that optimum, and a limit the plan leaves "
                      "slack may still have one.")
         return note
+
+    @property
+    def unit(self) -> str:
+        """What a price is in, per unit of its limit: the currency, or a fairness objective's own unit."""
+        if not self.limits.empty:
+            first = str(self.limits["price_unit"].iloc[0])
+            return first.split(" per ")[0]
+        return self.currency
 
     @property
     def ok(self) -> bool:
@@ -156,21 +181,101 @@ def _feasible_interval(limit: Limit, rows: Rows, duals: Any) -> tuple[float, flo
 
 def shadow_prices(session: Session, *, relax: bool = False) -> Prices:
     """The prices of every negotiable limit of the session's partnership, at its latest plan (solved first if
-    needed), or of the LP relaxation with ``relax``."""
+    needed), or of the LP relaxation with ``relax``. Under a fairness objective they are that objective's own
+    prices where it has them (:meth:`~allocopt.solver.objectives.Objective.price_form`): its multipliers on the
+    plan's gates."""
+    from allocopt.solver.objectives import is_utilitarian
+
     data = session.data
     cur = data.instance.currency
     if not relax and session.plan_columns() is None:
         session.solve()
-    with session.holding(relax=relax) as held:
+    form = _price_form(session)
+    with session.holding(relax=relax) as held, priced_under(session, form, held):
         duals = session.lp() if held else None
         if duals is None:
             return Prices(pd.DataFrame(columns=PRICE_COLUMNS), pd.DataFrame(columns=GATE_COLUMNS),
                           "relaxed" if relax else "held", None, cur)
-        found = _price_table(session, duals, relax, cur)
-    from allocopt.solver.objectives import is_utilitarian
-
+        found = _price_table(session, duals, relax, cur if form is None else form.unit)
     name = session.spec.objective.name
-    return found if is_utilitarian(name) else dataclasses.replace(found, fair_objective=name)
+    if is_utilitarian(name):
+        return found
+    if form is None:
+        return dataclasses.replace(found, fair_objective=name)
+    # the priced LP's own objective is a linearisation (or a bottleneck column): the plan's value of the
+    # objective is what a planner recognises
+    last = session.last
+    return dataclasses.replace(found, fair_objective=name, priced=form.what, currency=cur,
+                               objective=last.objective if last is not None else found.objective,
+                               plan_shortfall=0.0 if found.plan_shortfall <= PLAN_TOLERANCE * max(
+                                   1.0, abs(found.objective or 0.0)) else found.plan_shortfall,
+                               gradient=form.kind == "gradient")
+
+
+def _price_form(session: Session) -> PriceForm | None:
+    """What the prices are prices of under the session's objective, at its latest plan (None: of the total net
+    gain, the model's own objective)."""
+    from allocopt.solver.objectives import objective_named
+
+    spec = session.spec.objective
+    objective = objective_named(spec.name)
+    columns = session.plan_columns()
+    if objective.utilitarian or columns is None:
+        return None
+    forms = gain_forms(session)
+    gains = {p: _at(form, columns) for p, form in forms.items()}
+    weight = {p: float(session.data.instance.partners[p].weight) for p in forms}
+    info = dict(session.last.fairness) if session.last is not None else {}
+    return objective.price_form(spec, gains, weight, info, session.data.instance.currency)
+
+
+def gain_forms(session: Session) -> dict[str, tuple[dict[int, float], float]]:
+    """Each partner's gain above stand-alone as a linear form of the model's columns (and a constant)."""
+    from allocopt.model.families import net_gain
+
+    data = session.data
+    out = {}
+    for p in data.PARTNERS:
+        form, constant = session.highs.linear_form(net_gain(session.model, data, p))
+        out[p] = (form, constant - float(data.instance.partners[p].stand_alone))
+    return out
+
+
+def _at(form: tuple[dict[int, float], float], columns: np.ndarray) -> float:
+    coefficients, constant = form
+    return float(sum(a * float(columns[c]) for c, a in coefficients.items()) + constant)
+
+
+@contextlib.contextmanager
+def priced_under(session: Session, form: PriceForm | None, held: bool) -> Iterator[None]:
+    """Within the block, the held LP maximises ``form``'s objective (see
+    :class:`~allocopt.solver.objectives.PriceForm`) instead of the total net gain: a gradient's linear objective,
+    or a bottleneck's column ``t`` with ``t <= c_p g_p`` (its value at the plan added to the held point). HiGHS's
+    model is as it was afterwards."""
+    if form is None or not held:
+        yield
+        return
+    hs = session.highs
+    forms = gain_forms(session)
+    with hs.extension():
+        if form.kind == "gradient":
+            objective: dict[int, float] = {}
+            for p, c in form.coefficients.items():
+                for col, a in forms[p][0].items():
+                    objective[col] = objective.get(col, 0.0) + c * a
+            hs.set_objective(objective)
+        else:
+            t = hs.add_column()
+            for p, c in form.coefficients.items():
+                coefficients, constant = forms[p]
+                row = {col: -c * a for col, a in coefficients.items()}
+                row[t] = 1.0
+                hs.add_row(row, upper=c * constant)
+            hs.set_objective({t: 1.0})
+            columns = session.plan_columns()
+            if columns is not None:
+                session.extend_held_point([min(c * _at(forms[p], columns) for p, c in form.coefficients.items())])
+        yield
 
 
 def _price_table(session: Session, duals: Any, relax: bool, cur: str) -> Prices:
@@ -179,6 +284,10 @@ def _price_table(session: Session, duals: Any, relax: bool, cur: str) -> Prices:
     far each holds, measured by re-solving the held LP (:mod:`allocopt.solver.onesided`)."""
     values = session.highs.values(duals.col_value)
     tol = 1e-9 * max(1.0, abs(duals.objective))
+    # where the plan falls short of the held LP's optimum (stages the LP does not hold shaped it), the prices are
+    # the optimum's: whether a limit binds, and how far it is free to cut, are read there, not at the plan
+    optimum = session.highs.lp_duals(ranging=False) \
+        if duals.shortfall > PLAN_TOLERANCE * max(1.0, abs(duals.objective)) else None
     sided = OneSided(session, duals.objective)
     budget = MAX_ONE_SIDED
     records: list[dict[str, Any]] = []
@@ -186,7 +295,7 @@ def _price_table(session: Session, duals: Any, relax: bool, cur: str) -> Prices:
         rows = rows_of(session, limit)
         if not rows and not limit.coefficients:
             continue
-        record, feasible = _usage(limit, rows, duals, values, cur)
+        record, feasible = _usage(limit, rows, duals, values, cur, optimum)
         if not record["binding"]:  # slack at the plan: free within the whole interval the plan fits
             up, down = Side(0.0, feasible[1]), Side(0.0, feasible[0])
         elif budget > 0:
@@ -201,21 +310,27 @@ def _price_table(session: Session, duals: Any, relax: bool, cur: str) -> Prices:
         _set_prices(record, limit, up, down, tol)
         records.append(record)
     table = pd.DataFrame.from_records(records, columns=PRICE_COLUMNS)
-    levels = level_reduced_costs(session, ReducedCosts(session, duals.objective), values, relax)
-    gates = gate_reduced_costs(session, duals, values, relax, levels, tol)
+    levels = level_reduced_costs(session, ReducedCosts(session, duals.objective), values, relax, cur)
+    gates = gate_reduced_costs(session, duals, values, relax, levels, tol, cur)
     return Prices(table, gates, "relaxed" if relax else "held", duals.objective, cur, levels, duals.shortfall)
 
 
 def _usage(limit: Limit, rows: Rows, duals: Any, values: dict[str, dict[Any, float]],
-           cur: str) -> tuple[dict[str, Any], tuple[float, float]]:
+           cur: str, optimum: Any = None) -> tuple[dict[str, Any], tuple[float, float]]:
     """The limit's row of the table without its prices (what the plan uses of it, its slack, whether it binds),
-    and the interval of the limit over which the plan still fits."""
+    and the interval of the limit over which the point priced still fits: the plan's, or, with ``optimum``, the
+    held LP's own optimum where the plan falls short of it (what the plan uses is still read at the plan)."""
     from allocopt.model.registry import FAMILIES
 
     v0 = limit.value
     width = 1e-9 * max(1.0, abs(v0))
-    feasible = _feasible_interval(limit, rows, duals) if rows else (-math.inf, math.inf)
-    edge = feasible[0] if limit.kind == "upper" else feasible[1]
+    priced_at = duals if optimum is None else optimum
+    feasible = _feasible_interval(limit, rows, priced_at) if rows else (-math.inf, math.inf)
+    if optimum is not None and rows:
+        at_plan = _feasible_interval(limit, rows, duals)
+        edge = at_plan[0] if limit.kind == "upper" else at_plan[1]
+    else:
+        edge = feasible[0] if limit.kind == "upper" else feasible[1]
     activity = limit.activity_of(values) if limit.activity_of is not None else edge
     if not math.isfinite(activity):
         activity = math.nan

@@ -71,12 +71,12 @@ class ReducedCosts:
 
 
 def level_reduced_costs(session: Session, measure: ReducedCosts, values: dict[str, dict[Any, float]],
-                        relax: bool) -> pd.DataFrame:
+                        relax: bool, unit: str | None = None) -> pd.DataFrame:
     """One row per initiative (see :data:`LEVEL_COLUMNS`): its phases priced, its level there (the largest of its
     phases' scales), the reduced cost of its level in money per full scale, and for a paused one the value it
-    lacks."""
+    lacks. ``unit``: what the objective is in (a fairness objective's own; default: the currency)."""
     data = session.data
-    cur = data.instance.currency
+    cur = unit or data.instance.currency
     rows = []
     for i, scales in stage_scales(session, values).items():
         running = [t for t in data.stage_phases[i] if scales.get(t, 0.0) > 0]
@@ -90,14 +90,14 @@ def level_reduced_costs(session: Session, measure: ReducedCosts, values: dict[st
 
 
 def gate_reduced_costs(session: Session, duals: Any, values: dict[str, dict[Any, float]], relax: bool,
-                       levels: pd.DataFrame, tol: float = 0.0) -> pd.DataFrame:
+                       levels: pd.DataFrame, tol: float = 0.0, unit: str | None = None) -> pd.DataFrame:
     """One row per stage (see :data:`GATE_COLUMNS`): its decision and the reduced cost of its gate column, as the
     LP's basis has it; for a paused stage, the extra value it would need before opening it pays (minus that
     reduced cost). For a stage that runs, the basis may split its initiative's reduced cost between the stages in
     any way at a degenerate vertex: the meaning points to the initiative's level (``levels``). A reduced cost
-    within ``tol`` (solver noise, as for prices) is 0."""
+    within ``tol`` (solver noise, as for prices) is 0. ``unit`` as for :func:`level_reduced_costs`."""
     data = session.data
-    cur = data.instance.currency
+    cur = unit or data.instance.currency
     by_initiative = dict(zip(levels["initiative"], levels["reduced_cost"], strict=True))
     rows = []
     for i, scales in stage_scales(session, values).items():

@@ -12,6 +12,7 @@ HiGHS's objective in place and restores it afterwards.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from allocopt.solver.stages import (
@@ -37,6 +38,27 @@ REFINE_MOVE = 1e-9
 
 if TYPE_CHECKING:
     from allocopt.instance.modelfile import ObjectiveSpec
+
+
+@dataclass(frozen=True)
+class PriceForm:
+    """What the limits' prices are prices *of* under a fairness objective, at a plan, over the partners' gains
+    above stand-alone ``g_p``:
+
+    - ``gradient``: maximise ``sum_p c_p g_p`` with ``c_p`` the objective's gradient at the plan (a smooth concave
+      objective: by its optimality conditions the duals of this LP, on the plan's gates, are the objective's own
+      multipliers: for Nash, one link of capacity C shared by n equal routes gives each C/n and the link the price
+      n/C);
+    - ``bottleneck``: maximise ``t`` with ``t <= c_p g_p`` (the smallest weighted gain of maxmin and leximin, the
+      smallest share of the ideal of Kalai-Smorodinsky): the duals price what one more unit adds to it.
+
+    ``unit`` names what the price is in (per unit of the limit)."""
+
+    kind: str
+    coefficients: dict[str, float]
+    unit: str
+    what: str
+    """The quantity priced, in a planner's words (for the prices' note)."""
 
 
 class Objective:
@@ -80,6 +102,13 @@ class Objective:
         all plans within the rules); None where the objective itself decides the split."""
         return None
 
+    def price_form(self, spec: ObjectiveSpec, gains: dict[str, float], weight: dict[str, float],
+                   info: dict[str, Any], currency: str) -> PriceForm | None:
+        """What this objective's prices are prices of at a plan with these gains above stand-alone (see
+        :class:`PriceForm`); None: the prices of the total net gain (the model's own objective), as for the total
+        itself, or where the objective has no multipliers to read there."""
+        return None
+
 
 class TotalNetGain(Objective):
     """``max sum_p w_p net_gain_p``: the partnership's weighted total net gain (one MILP)."""
@@ -108,6 +137,10 @@ class MaxMin(Objective):
     def leximin_split(self, tie_break: str | None) -> str | None:
         return "" if tie_break == "leximin" else None  # the largest smallest gain, then the next: leximin
 
+    def price_form(self, spec: ObjectiveSpec, gains: dict[str, float], weight: dict[str, float],
+                   info: dict[str, Any], currency: str) -> PriceForm | None:
+        return _smallest_weighted_gain(weight, currency)
+
 
 class Leximin(Objective):
     """n stages (ordered sums, Ogryczak): stage k maximises the sum of the k smallest ``w_p g_p``,
@@ -127,6 +160,10 @@ class Leximin(Objective):
 
     def leximin_split(self, tie_break: str | None) -> str | None:
         return ""
+
+    def price_form(self, spec: ObjectiveSpec, gains: dict[str, float], weight: dict[str, float],
+                   info: dict[str, Any], currency: str) -> PriceForm | None:
+        return _smallest_weighted_gain(weight, currency)  # its first stage, the one the others are held under
 
 
 class AlphaFair(Objective):
@@ -155,6 +192,18 @@ class AlphaFair(Objective):
     def unique_gains(self, spec: ObjectiveSpec, info: dict[str, Any]) -> bool:
         return not info.get("undefined") and self.alpha(spec) > 0
 
+    def price_form(self, spec: ObjectiveSpec, gains: dict[str, float], weight: dict[str, float],
+                   info: dict[str, Any], currency: str) -> PriceForm | None:
+        if info.get("undefined") or any(not g > 0 for g in gains.values()):
+            return None  # a partner at (or below) stand-alone: the objective has no gradient there
+        alpha = self.alpha(spec)
+        name = "Nash" if alpha == 1.0 else f"alpha-fair (alpha = {alpha:g})"
+        return PriceForm("gradient", {p: weight[p] * slope(g, alpha) for p, g in gains.items()},
+                         f"{name} utility",
+                         f"the {name} objective (the sum of weighted "
+                         f"{'logarithms' if alpha == 1.0 else 'utilities'} of the gains above stand-alone, in "
+                         f"{currency})")
+
 
 class Nash(AlphaFair):
     """Nash bargaining: alpha-fair with ``alpha = 1``, ``U = log``."""
@@ -181,6 +230,20 @@ class KalaiSmorodinsky(Objective):
         ideals = info.get("ideals", {})
         ratios = [gains[p] / ideals[p] for p in st.partners if ideals.get(p, 0) > 1e-9 * st.scale]
         return min(ratios) if ratios else 0.0
+
+    def price_form(self, spec: ObjectiveSpec, gains: dict[str, float], weight: dict[str, float],
+                   info: dict[str, Any], currency: str) -> PriceForm | None:
+        ideals = info.get("ideals") or {}
+        if info.get("undefined") or not ideals:
+            return None
+        scale = max([abs(v) for v in ideals.values()] + [1.0])
+        share = {p: 1.0 / float(ideals[p]) for p in gains if float(ideals.get(p, 0.0)) > 1e-9 * scale}
+        if not share:
+            return None
+        return PriceForm("bottleneck", share, "share of the ideal gain",
+                         "the Kalai-Smorodinsky objective (the smallest share of a partner's ideal gain above "
+                         "stand-alone that every partner reaches, 1 = 100%; the ideal gains held as they are, "
+                         "though a changed limit may move them too)")
 
 
 class MaxMinReturn(Objective):
@@ -435,6 +498,11 @@ def _max_min_return(st: Stages, tolerance: float, max_rounds: int) -> FairSolve:
     notes = [f"Max-min return: the smallest return on contribution is {best[0]:.2%} (spread of returns between "
              f"partners that contribute: {spread:.2%}), after {rounds} rounds."]
     return FairSolve(outcome, notes=notes, info=info)
+
+
+def _smallest_weighted_gain(weight: dict[str, float], currency: str) -> PriceForm:
+    return PriceForm("bottleneck", dict(weight), currency,
+                     f"the smallest weighted gain above stand-alone (in {currency})")
 
 
 OBJECTIVES: dict[str, Objective] = {
