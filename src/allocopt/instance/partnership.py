@@ -14,6 +14,7 @@ and validates a file. :mod:`allocopt.instance.schema` offers the public names of
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
@@ -180,6 +181,20 @@ class Incentive(StrictModel):
     reaches: Annotated[float, Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT, allow_inf_nan=False), NotBool] = Field(
         description="The reading that unlocks it (at least this for a metric where higher is better, at most "
         "this where lower is better)")
+
+
+class PhaseDates(StrictModel):
+    """When a phase runs, on the calendar: its gate is on its first day."""
+
+    start: datetime.date = Field(description="First day of the phase (its gate), as YYYY-MM-DD")
+    end: datetime.date = Field(description="Last day of the phase, as YYYY-MM-DD")
+
+    @model_validator(mode="after")
+    def _in_order(self) -> PhaseDates:
+        if self.end < self.start:
+            raise ValueError(f"the phase ends ({self.end.isoformat()}) before it starts ({self.start.isoformat()}); "
+                             "swap start and end")
+        return self
 
 
 def _drop_unused(data: Any, fields: tuple[str, ...]) -> Any:
@@ -425,11 +440,19 @@ class Instance(StrictModel):
     partners: dict[Name, Partner]
     initiatives: dict[Name, Initiative]
     commitments: list[Commitment] = Field(default_factory=list)
+    calendar: dict[Name, PhaseDates] = Field(
+        default_factory=dict, description="Dates of the phases (each optional): the meeting page's calendar, gates "
+        "and renegotiation windows name them")
     held: Held | None = Field(None, description="The past as it happened (set by allocopt replan)")
 
     @model_serializer(mode="wrap")
     def _dump(self, handler: SerializerFunctionWrapHandler) -> Any:
-        return _drop_unused(handler(self), ("held",))
+        return _drop_unused(handler(self), ("held", "calendar"))
+
+    def dates_of(self, phase: str) -> str:
+        """The phase's dates as a planner reads them (``2027-01-01 to 2027-06-30``), or "" where none are given."""
+        dates = self.calendar.get(phase)
+        return f"{dates.start.isoformat()} to {dates.end.isoformat()}" if dates is not None else ""
 
     @field_validator("resources", "partners", "initiatives")
     @classmethod

@@ -193,8 +193,24 @@ def quarterly_problems(inst: Instance) -> list[Problem]:
         if c.renegotiable is not None:
             problems.extend(unknown_problem("phase", t, phases, f"commitments[{k}].renegotiable.phases", "phases")
                             for t in c.renegotiable.phases if t not in order)
+    problems.extend(_calendar_problems(inst))
     if inst.held is not None:
         problems.extend(_held_problems(inst))
+    return problems
+
+
+def _calendar_problems(inst: Instance) -> list[Problem]:
+    """The calendar names phases of the instance, and a later phase starts after an earlier one ends."""
+    order = {t: n for n, t in enumerate(inst.phases)}
+    problems = [unknown_problem("phase", t, inst.phases, f"calendar.{t}", "phases")
+                for t in inst.calendar if t not in order]
+    dated = sorted((order[t], t) for t in inst.calendar if t in order)
+    for (_, before), (_, after) in zip(dated, dated[1:], strict=False):
+        first, then = inst.calendar[before], inst.calendar[after]
+        if then.start <= first.end:
+            problems.append(Problem(f"calendar.{after}.start", f"{after} starts on {then.start.isoformat()}, before "
+                                    f"{before} (an earlier phase) ends on {first.end.isoformat()}",
+                                    f"start {after} after {first.end.isoformat()}, or end {before} earlier"))
     return problems
 
 

@@ -33,8 +33,9 @@ def _gates_to_sign(inst: Any, result: Result) -> Table:
         small = [f"{i} at {_level(lv)}" for i, d, lv in zip(at["initiative"], at["decision"], at["level"],
                                                                strict=True) if d == "adjust"]
         stop = [str(i) for i, d in zip(at["initiative"], at["decision"], strict=True) if d == "pause"]
-        rows[phase] = {"proceed at full scale": ", ".join(go) or "-", "adjust to a smaller scale": ", ".join(small)
-                       or "-", "pause": ", ".join(stop) or "-"}
+        dated = {"dates": inst.dates_of(phase) or "-"} if inst.calendar else {}
+        rows[phase] = {**dated, "proceed at full scale": ", ".join(go) or "-",
+                       "adjust to a smaller scale": ", ".join(small) or "-", "pause": ", ".join(stop) or "-"}
     view = pd.DataFrame.from_dict(rows, orient="index")
     view.index.name = "gate at the end of"
     return Table("Gate decisions per phase: which initiatives go ahead at each gate, the plan's answer to the "
@@ -172,6 +173,13 @@ def _reserves(result: Result) -> Table | None:
     return Table("Reserves: capacity each partner keeps back as a contingency buffer (its reserve margin)", view)
 
 
+def _window_phase(inst: Any, phase: str, order: dict[str, int], n: int) -> str:
+    """A phase of a window: its place in the calendar, and its gate's date where the calendar gives one."""
+    dates = inst.calendar.get(phase)
+    gate = f", gate on {dates.start.isoformat()}" if dates is not None else ""
+    return f"{phase} (phase {order.get(phase, '?')} of {n}{gate})"
+
+
 def windows_section(inst: Any) -> Section:
     """The renegotiation windows: each term that names one, the phases in which it opens (the partnership's
     calendar), the largest change, and whether it is open now."""
@@ -187,8 +195,11 @@ def windows_section(inst: Any) -> Section:
         if c.renegotiable is not None:
             rows.append((f"commitment {c.name or c.label() or k + 1}", c.renegotiable))
     n = len(inst.phases)
-    calendar = (f"The partnership's calendar is its phases, in order: {' → '.join(inst.phases)}; a term is "
-                "renegotiated at the gate of a phase in its window.")
+    dates = {t: inst.dates_of(t) for t in inst.phases}
+    named = [f"{t} ({dates[t]})" if dates[t] else t for t in inst.phases]
+    calendar = (f"The partnership's calendar is its phases, in order: {' → '.join(named)}; a term is "
+                "renegotiated at the gate of a phase in its window"
+                f"{' (the first day of the phase)' if any(dates.values()) else ''}.")
     state = f"The partnership is in {now} (phase {order[now]} of {n})." if now is not None else \
         "Every phase has ended."
     if not rows:
@@ -196,7 +207,7 @@ def windows_section(inst: Any) -> Section:
                                                             "any limit may be renegotiated at any gate."])
     view = pd.DataFrame({
         "term": [t for t, _ in rows],
-        "open in": [", ".join(f"{t} (phase {order.get(t, '?')} of {n})" for t in w.phases) or "no phase"
+        "open in": [", ".join(_window_phase(inst, t, order, n) for t in w.phases) or "no phase"
                     for _, w in rows],
         "largest change": [f"{w.by:.0%} of its value" if w.by is not None else "any" for _, w in rows],
         "now": ["open" if now is not None and now in w.phases else "closed" for _, w in rows],

@@ -30,7 +30,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from allocopt.results.result import Termination
-from allocopt.solver.stages import Interrupted
 
 if TYPE_CHECKING:
     from allocopt.solver.stages import StageEngine
@@ -113,8 +112,8 @@ def settle(st: StageEngine) -> Settled | None:
         hs.set_row_bounds(row)  # free: the row stays (until the extension ends), inert
         hs.set_row_bounds(held_row, floor, float(upper[0]))
     st.milps += 1
-    if outcome.termination == Termination.INTERRUPTED and not by_rule:
-        raise Interrupted(outcome)
+    if not by_rule:
+        st.stop_if_interrupted(outcome)  # Ctrl-C: the stages stop, keeping the plan
     bound = seen[0] if by_rule and seen else outcome.bound
     proven = outcome.termination == Termination.INFEASIBLE or \
         (bound is not None and math.isfinite(bound) and bound < floor - margin)

@@ -222,6 +222,12 @@ class StageEngine:
             self.columns = self.hs.col_values()
         return outcome
 
+    def stop_if_interrupted(self, outcome: SolveOutcome) -> None:
+        """A run outside :meth:`solve` (the gate probe) that Ctrl-C stopped stops the stages too (:class:`Interrupted`,
+        the plan before kept)."""
+        if outcome.termination == Termination.INTERRUPTED:
+            raise Interrupted(outcome)
+
     def _widen_holds(self, relative: float) -> None:
         """Every held optimum less ``relative`` of the money scale (see :data:`HOLD_RETRY`)."""
         rows = np.asarray(self.hold_rows, dtype=np.int32)
