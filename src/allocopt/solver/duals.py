@@ -104,6 +104,9 @@ class Prices:
                 note += (" They are read from the objective's linearisation at the plan (exact as prices); it is "
                          "not linear, so its price changes gradually as a limit moves, and the ranges shown are "
                          "those of the linearisation.")
+        elif self.fair_objective is not None and self.basis == "relaxed":
+            note += (f" The model file's objective is {self.fair_objective}: the relaxation prices the total net "
+                     f"gain (in {self.currency}), not {self.fair_objective}, which needs a plan to be read at.")
         elif self.fair_objective is not None:
             name = self.fair_objective
             note += (f" The model file's objective is {name}: these are the prices of the partnership's total net "
