@@ -5,12 +5,15 @@ absent from instances that do not give it (their fingerprints are as before)."""
 from __future__ import annotations
 
 import copy
+import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import allocopt
 from allocopt.cli.main import main
@@ -92,3 +95,30 @@ def test_the_workbook_keeps_the_calendar(tmp_path: Path) -> None:
     back = allocopt.load_instance(tmp_path / "back.yaml")
     assert back.fingerprint() == allocopt.load_instance(path).fingerprint()
     assert back.dates_of("scale") == "2027-07-01 to 2028-06-30"
+
+
+_DAY = st.dates(min_value=datetime.date(1900, 1, 1), max_value=datetime.date(2200, 12, 31))
+_WHEN = st.one_of(_DAY.map(lambda d: d.isoformat()), _DAY, st.sampled_from(["2027-02-30", "27-01-01", "", "soon",
+                                                                            "2027-01-01T00:00:00", "9999-99-99"]),
+                  st.integers(-5, 5), st.none())
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(calendar=st.dictionaries(st.sampled_from(["pilot", "scale", "expand", "launch", "Pilot"]),
+                                st.dictionaries(st.sampled_from(["start", "end", "gate"]), _WHEN, max_size=3),
+                                max_size=4))
+def test_any_calendar_is_taken_or_refused_naming_the_field(tmp_path: Path, calendar: dict[str, Any]) -> None:
+    """Whatever the calendar holds (odd dates, unknown phases, fields out of place): valid, or refused with exit 3,
+    the file and a calendar field named; never a traceback."""
+    path = tmp_path / "fuzz.yaml"
+    path.write_text(yaml.safe_dump(joint_venture(calendar=calendar), sort_keys=False))
+    out = CliRunner().invoke(main, ["validate", str(path)])
+    assert out.exit_code in (0, EXIT_INPUT), out.output
+    assert "Traceback" not in out.output
+    if out.exit_code == EXIT_INPUT:
+        assert "fuzz.yaml" in out.output and "calendar" in out.output
+    else:
+        inst = allocopt.load_instance(path)
+        dated = [inst.calendar[t] for t in inst.phases if t in inst.calendar]
+        assert all(d.start <= d.end for d in dated)
+        assert all(a.end < b.start for a, b in zip(dated, dated[1:], strict=False))
