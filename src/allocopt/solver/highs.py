@@ -235,7 +235,7 @@ class HighsSession(ComponentMap, LpHolds, ModelEdits):
         if out is not None and getattr(out, "mip_node_count", -1) >= 0:
             self.search_state = {"gap": float(out.mip_gap), "nodes": float(out.mip_node_count),
                                  "seconds": float(out.running_time), "runs": float(self.runs + 1)}
-        if out is not None and self.stop_rule is not None and getattr(out, "mip_node_count", -1) >= 0 and \
+        if out is not None and self.stop_rule is not None and _from_branch_and_bound(event) and \
                 self.stop_rule(float(out.mip_dual_bound) / self._objective_factor):
             self.stopped_by_rule = True
             event.interrupt()
@@ -510,6 +510,15 @@ def conflict_set(model: Any, options: SolverOptions, ignore: tuple[str, ...] = (
         if comp is not None:
             comp.deactivate()
     return HighsSession(model, options).conflict()
+
+
+def _from_branch_and_bound(event: Any) -> bool:
+    """Whether HiGHS's interrupt check comes from its branch and bound (whose dual bound is current), not from a
+    simplex or interior-point run (where the MIP fields of the callback's data may be stale)."""
+    import highspy
+
+    kind = getattr(highspy.cb.HighsCallbackType, "kCallbackMipInterrupt", None)
+    return kind is not None and getattr(event, "callback_type", None) == kind
 
 
 def _with_what_is_left(limit: float | None, deadline: float | None) -> float | None:
