@@ -11,10 +11,12 @@ HiGHS's objective in place and restores it afterwards.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from allocopt.results.result import Termination
 from allocopt.solver.stages import (
     CUT_SCALE,
     CUT_START,
@@ -428,9 +430,22 @@ class _TangentCuts:
                     for x in (a * (1 - step), a, a * (1 + step)):
                         self.cut(p, max(x, self.floor[p]))
                 rounds += 1
+                kept, unproven = st.columns, len(st.unproven)
                 solved = st.solve(self.objective, warm=False)
                 if not solved.has_plan:
+                    st.columns, st.last = kept, outcome
                     break
+                if solved.termination != Termination.OPTIMAL:
+                    # HiGHS found the round's LP point but could not prove it (the lifted cuts reach its own
+                    # tolerances): a polish of the split on proven gates, not a stage. Its split is kept only where
+                    # its objective, computed exactly from the gains, is no lower (else the refining ends), and the
+                    # plan's termination stays that of the proven gates and rounds
+                    del st.unproven[unproven:]
+                    if self.value(st.gains()) < self.value(gains):
+                        st.columns, st.last = kept, outcome
+                        break
+                    solved = dataclasses.replace(outcome, values=solved.values)
+                    st.last = solved
                 outcome, before, gains = solved, gains, st.gains()
                 if all(abs(gains[p] - before[p]) <= step * max(abs(before[p]), self.s * REFINE_MOVE)
                        for p in st.partners):
@@ -439,6 +454,11 @@ class _TangentCuts:
             st.hs.scale = scaled
             st.hs.release_integers()
         return outcome, rounds
+
+    def value(self, gains: dict[str, float]) -> float:
+        """The objective ``sum_p w_p U(g_p / S)`` of a split, exactly (each gain at least its floor)."""
+        st = self.st
+        return sum(st.weight[p] * utility(max(gains[p] / self.s, self.floor[p]), self.alpha) for p in st.partners)
 
     def _cut_at(self, gains: dict[str, float]) -> None:
         for p in self.st.partners:
