@@ -193,7 +193,7 @@ def shadow_prices(session: Session, *, relax: bool = False) -> Prices:
     cur = data.instance.currency
     if not relax and session.plan_columns() is None:
         session.solve()
-    form = _price_form(session)
+    form = None if relax else _price_form(session)  # the relaxation has no plan's gates to read a fair price at
     with session.holding(relax=relax) as held, priced_under(session, form, held):
         duals = session.lp() if held else None
         if duals is None:
