@@ -59,7 +59,9 @@ def test_an_instance_without_a_calendar_dumps_and_fingerprints_as_before() -> No
     ({"pilot": {"start": "2027-06-30", "end": "2027-01-04"}}, "ends (2027-01-04) before it starts (2027-06-30)"),
     ({"pilot": {"start": "2027-01-04", "end": "2027-06-30"}, "scale": {"start": "2027-06-01", "end": "2027-12-31"}},
      "calendar.scale.start: scale starts on 2027-06-01, before pilot (an earlier phase) ends on 2027-06-30"),
-    ({"pilot": {"start": "2027-13-01", "end": "2027-06-30"}}, "calendar.pilot.start"),
+    ({"pilot": {"start": "2027-13-01", "end": "2027-06-30"}}, "calendar.pilot.start: '2027-13-01' is not a date "
+     "(write a calendar date as YYYY-MM-DD"),
+    ({"pilot": {"start": 1735689600, "end": "2027-06-30"}}, "calendar.pilot.start: 1735689600 is not a date"),
     ({"pilot": {"start": "2027-01-04"}}, "calendar.pilot.end"),
 ])
 def test_a_calendar_that_cannot_be_is_refused_naming_the_field(tmp_path: Path, calendar: dict[str, Any],

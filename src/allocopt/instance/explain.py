@@ -136,6 +136,8 @@ def _explain(error: Any, loc: tuple[Any, ...], root: type[BaseModel] | None) -> 
         return _text_message(kind, value, error.get("ctx") or {})
     if kind in _SHAPE_KINDS:
         return _shape_message(kind, value, loc)
+    if kind.startswith(("date_", "datetime_")):
+        return (f"{value!r} is not a date", "write a calendar date as YYYY-MM-DD, for example 2027-01-04")
     return _other_message(kind, value, error)
 
 

@@ -183,11 +183,21 @@ class Incentive(StrictModel):
         "this where lower is better)")
 
 
+def _no_number(value: Any) -> Any:
+    """A date is written as a date, never as a number (pydantic would read 1735689600 as a Unix time)."""
+    if isinstance(value, (int, float)):
+        raise PydanticCustomError("date_type", "{value} is not a date", {"value": value})
+    return value
+
+
+CalendarDate = Annotated[datetime.date, BeforeValidator(_no_number)]
+
+
 class PhaseDates(StrictModel):
     """When a phase runs, on the calendar: its gate is on its first day."""
 
-    start: datetime.date = Field(description="First day of the phase (its gate), as YYYY-MM-DD")
-    end: datetime.date = Field(description="Last day of the phase, as YYYY-MM-DD")
+    start: CalendarDate = Field(description="First day of the phase (its gate), as YYYY-MM-DD")
+    end: CalendarDate = Field(description="Last day of the phase, as YYYY-MM-DD")
 
     @model_validator(mode="after")
     def _in_order(self) -> PhaseDates:
