@@ -41,6 +41,7 @@ from allocopt.solver.onesided import STEP, OneSided, Rows, Side, basis_range, pr
 if TYPE_CHECKING:
     from allocopt.session import Session
     from allocopt.solver.objectives import PriceForm
+    from allocopt.solver.stages import LinearForm
 
 HELD_NOTE = "These prices hold while the gate decisions stay as planned (the LP with every gate and funder held)."
 RELAXED_NOTE = ("These are the prices of the LP relaxation (gates may be fractional): its objective is a bound on "
@@ -84,6 +85,8 @@ class Prices:
     priced: str | None = None
     """Under a fairness objective with prices of its own (:attr:`fair_objective`): the quantity they price, in
     words; its unit is :attr:`unit` (None: the prices are those of the total net gain at that objective's plan)."""
+    price_in: str = ""
+    """The fairness objective's own unit its prices are in (:attr:`priced`); "" where they are money."""
     gradient: bool = False
     """The fairness objective is smooth (Nash, alpha-fair): its prices are read from its linearisation at the plan,
     whose ranges say how far that linearisation's basis holds, not how far the price itself does."""
@@ -123,10 +126,7 @@ class Prices:
     @property
     def unit(self) -> str:
         """What a price is in, per unit of its limit: the currency, or a fairness objective's own unit."""
-        if not self.limits.empty:
-            first = str(self.limits["price_unit"].iloc[0])
-            return first.split(" per ")[0]
-        return self.currency
+        return self.price_in or self.currency
 
     @property
     def ok(self) -> bool:
@@ -193,8 +193,11 @@ def shadow_prices(session: Session, *, relax: bool = False) -> Prices:
     cur = data.instance.currency
     if not relax and session.plan_columns() is None:
         session.solve()
-    form = None if relax else _price_form(session)  # the relaxation has no plan's gates to read a fair price at
-    with session.holding(relax=relax) as held, priced_under(session, form, held):
+    # the relaxation has no plan's gates to read a fair price at; the total needs no gains of its own
+    fair = not relax and not is_utilitarian(session.spec.objective.name)
+    forms = gain_forms(session) if fair else {}
+    form = _price_form(session, forms) if fair else None
+    with session.holding(relax=relax) as held, priced_under(session, form, held, forms):
         duals = session.lp() if held else None
         if duals is None:
             return Prices(pd.DataFrame(columns=PRICE_COLUMNS), pd.DataFrame(columns=GATE_COLUMNS),
@@ -208,14 +211,14 @@ def shadow_prices(session: Session, *, relax: bool = False) -> Prices:
     # the priced LP's own objective is a linearisation (or a bottleneck column): the plan's value of the
     # objective is what a planner recognises
     last = session.last
-    return dataclasses.replace(found, fair_objective=name, priced=form.what, currency=cur,
+    return dataclasses.replace(found, fair_objective=name, priced=form.what, currency=cur, price_in=form.unit,
                                objective=last.objective if last is not None else found.objective,
                                plan_shortfall=0.0 if found.plan_shortfall <= PLAN_TOLERANCE * max(
                                    1.0, abs(found.objective or 0.0)) else found.plan_shortfall,
                                gradient=form.kind == "gradient")
 
 
-def _price_form(session: Session) -> PriceForm | None:
+def _price_form(session: Session, forms: dict[str, LinearForm]) -> PriceForm | None:
     """What the prices are prices of under the session's objective, at its latest plan (None: of the total net
     gain, the model's own objective)."""
     from allocopt.solver.objectives import objective_named
@@ -225,32 +228,31 @@ def _price_form(session: Session) -> PriceForm | None:
     columns = session.plan_columns()
     if objective.utilitarian or columns is None:
         return None
-    forms = gain_forms(session)
     gains = {p: _at(form, columns) for p, form in forms.items()}
     weight = {p: float(session.data.instance.partners[p].weight) for p in forms}
     info = dict(session.last.fairness) if session.last is not None else {}
     return objective.price_form(spec, gains, weight, info, session.data.instance.currency)
 
 
-def gain_forms(session: Session) -> dict[str, tuple[dict[int, float], float]]:
-    """Each partner's gain above stand-alone as a linear form of the model's columns (and a constant)."""
+def gain_forms(session: Session) -> dict[str, LinearForm]:
+    """Each partner's gain above stand-alone as a linear form of the model's columns (and a constant), as the stage
+    engine writes it (:func:`~allocopt.solver.stages.gain_form`)."""
     from allocopt.model.families import net_gain
+    from allocopt.solver.stages import gain_form
 
     data = session.data
-    out = {}
-    for p in data.PARTNERS:
-        form, constant = session.highs.linear_form(net_gain(session.model, data, p))
-        out[p] = (form, constant - float(data.instance.partners[p].stand_alone))
-    return out
+    return {p: gain_form(session.highs, net_gain(session.model, data, p), float(data.instance.partners[p].stand_alone))
+            for p in data.PARTNERS}
 
 
-def _at(form: tuple[dict[int, float], float], columns: np.ndarray) -> float:
+def _at(form: LinearForm, columns: np.ndarray) -> float:
     coefficients, constant = form
     return float(sum(a * float(columns[c]) for c, a in coefficients.items()) + constant)
 
 
 @contextlib.contextmanager
-def priced_under(session: Session, form: PriceForm | None, held: bool) -> Iterator[None]:
+def priced_under(session: Session, form: PriceForm | None, held: bool,
+                 forms: dict[str, LinearForm]) -> Iterator[None]:
     """Within the block, the held LP maximises ``form``'s objective (see
     :class:`~allocopt.solver.objectives.PriceForm`) instead of the total net gain: a gradient's linear objective,
     or a bottleneck's column ``t`` with ``t <= c_p g_p`` (its value at the plan added to the held point). HiGHS's
@@ -259,7 +261,6 @@ def priced_under(session: Session, form: PriceForm | None, held: bool) -> Iterat
         yield
         return
     hs = session.highs
-    forms = gain_forms(session)
     with hs.extension():
         if form.kind == "gradient":
             objective: dict[int, float] = {}
