@@ -26,6 +26,7 @@ Why the solver stopped (:class:`Termination`) is kept apart from what we hold (:
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 import weakref
@@ -512,12 +513,17 @@ def conflict_set(model: Any, options: SolverOptions, ignore: tuple[str, ...] = (
     return HighsSession(model, options).conflict()
 
 
+@functools.cache
+def _mip_check() -> Any:
+    import highspy
+
+    return getattr(highspy.cb.HighsCallbackType, "kCallbackMipInterrupt", None)
+
+
 def _from_branch_and_bound(event: Any) -> bool:
     """Whether HiGHS's interrupt check comes from its branch and bound (whose dual bound is current), not from a
     simplex or interior-point run (where the MIP fields of the callback's data may be stale)."""
-    import highspy
-
-    kind = getattr(highspy.cb.HighsCallbackType, "kCallbackMipInterrupt", None)
+    kind = _mip_check()
     return kind is not None and getattr(event, "callback_type", None) == kind
 
 

@@ -49,8 +49,6 @@ class Settled:
     columns: np.ndarray
     lower: np.ndarray
     upper: np.ndarray
-    gates: int
-    """Gate decisions of the model (the held ones are ``len(columns)``)."""
 
 
 def gate_columns(st: StageEngine) -> tuple[np.ndarray, np.ndarray]:
@@ -120,8 +118,7 @@ def settle(st: StageEngine) -> Settled | None:
     if not proven:
         return None
     lp = hs.highs.getLp()
-    settled = Settled(cols, np.asarray(lp.col_lower_, dtype=float)[cols],
-                      np.asarray(lp.col_upper_, dtype=float)[cols], gates=len(getattr(hs.model, "proceed", {})))
+    settled = Settled(cols, np.asarray(lp.col_lower_, dtype=float)[cols], np.asarray(lp.col_upper_, dtype=float)[cols])
     hs.highs.changeColsBounds(len(cols), cols, plan, plan)
     return settled
 
