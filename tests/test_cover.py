@@ -23,7 +23,7 @@ from functools import cache
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import allocopt
@@ -214,8 +214,23 @@ def joint_values(data: dict[str, Any]) -> dict[frozenset[str], float]:
     return best
 
 
+def test_a_coalition_solved_from_a_start_is_worth_its_own_plan() -> None:
+    """tiny_partnership(131): P2 alone (100 USD of capital, nothing stand-alone) funds I2 (100 USD for 260): 160.
+    HiGHS 1.16's presolve, given the participation stage's plan (nothing runs) as a start, answered "optimal 160"
+    and handed back that start, worth 0; a plan that is not worth its reported objective is solved again without
+    presolve."""
+    answer = coalition_game(instance_from_dict(tiny_partnership(131)), concepts=["shapley"])
+    values = answer.values.set_index("coalition")
+    assert values.loc["P2", "value"] == pytest.approx(160.0)
+    assert values.loc["P1+P2", "solved"] == pytest.approx(160.0)
+    assert values.loc["P1+P2", "value"] == pytest.approx(160.0)  # above P1's 20 stand-alone: no walk-away
+    joint = joint_values(tiny_partnership(131))
+    assert joint[frozenset({"P2"})] == pytest.approx(160.0)
+
+
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(0, 10_000))
+@example(131)  # HiGHS handed back a start's plan with another plan's objective (see the test above)
 def test_no_cover_exceeds_what_one_joint_plan_realises(seed: int) -> None:
     data = tiny_partnership(seed)
     answer = coalition_game(instance_from_dict(data), concepts=["shapley"])

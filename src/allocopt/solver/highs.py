@@ -401,16 +401,39 @@ class HighsSession(ComponentMap, LpHolds, ModelEdits):
         highs_s = self._run(tee=tee, time_limit=time_limit, rel_gap=rel_gap)
         if is_mip and self._lost_to_scaling():
             highs_s += self._solve_unscaled(tee=tee, time_limit=time_limit, rel_gap=rel_gap)
-        if not is_mip and self.highs.getModelStatus() in _no_solution_verdicts():
+        if (not is_mip and self.highs.getModelStatus() in _no_solution_verdicts()) or self._plan_disagrees():
             # HiGHS's LP presolve can call a feasible LP infeasible: a leximin stage re-run as an LP on the
             # final gates (3x5x2x2 seed 128) was "infeasible" with presolve and optimal without. An LP is cheap
-            # to solve again, so a verdict of no solution is only taken from a run without presolve.
+            # to solve again, so a verdict of no solution is only taken from a run without presolve. Its MIP
+            # presolve can hand back a plan that is not the one its objective is of (a coalition solved from a
+            # start: "optimal 160" with the start's plan, worth 0): such a run is not taken either.
             self._confirming = True
             try:
                 highs_s += self._run(tee=tee, time_limit=time_limit, rel_gap=rel_gap)
             finally:
                 self._confirming = False
         return highs_s
+
+    def _plan_disagrees(self) -> bool:
+        """Whether the plan HiGHS hands back is not worth the objective it reports (beyond rounding): HiGHS 1.16's
+        MIP presolve, given a start, solved a small coalition model ("optimal 160", the reduced model empty) and
+        handed back the start's plan, worth 0. Such a verdict is confirmed by a run without presolve."""
+        h = self.highs
+        if self._confirming or h.getInfo().primal_solution_status != 2:
+            return False
+        lp = h.getLp()
+        x = np.asarray(h.getSolution().col_value, dtype=float)
+        cost = np.asarray(lp.col_cost_, dtype=float)
+        if len(x) != len(cost):
+            return True
+        worth = float(cost @ x) + float(lp.offset_)
+        reported = float(h.getInfo().objective_function_value)
+        # beyond HiGHS's tolerances: relative to the objective's own terms and to the plan's largest amount at the
+        # largest cost (a stage "optimal 0" whose plan is worth -0.0005 on a scaled copy is its tolerances; the
+        # plans this catches are off by a good part of the objective)
+        magnitude = max(float(np.abs(cost) @ np.abs(x)) + abs(float(lp.offset_)), abs(reported),
+                        float(np.abs(cost).max(initial=0.0)) * max(1.0, float(np.abs(x).max(initial=0.0))))
+        return abs(worth - reported) > 1e-3 * max(1.0, magnitude)
 
     def _read_run(self, eq: Equilibration | None) -> _Reading:
         """What the last run left: its status, objective, bound and gap (unscaled), its node count, and the plan of
