@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from tests.conftest import INSTANCES, MODELS, TINY, solve_checked
 
@@ -75,6 +75,7 @@ def test_bundled_instances_same_optimum_and_prices(name: str) -> None:
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10**6), partners=st.integers(2, 4), initiatives=st.integers(3, 8),
        phases=st.integers(1, 4), tolerance=st.sampled_from([0.0, 0.05]))
+@example(seed=533, partners=2, initiatives=7, phases=4, tolerance=0.0)  # HiGHS's "optimal 0" (see below)
 def test_random_instances_same_optimum(seed: int, partners: int, initiatives: int, phases: int,
                                        tolerance: float) -> None:
     inst = allocopt.instance_from_dict(generate_instance(partners, initiatives, phases, 2, seed))
@@ -82,6 +83,18 @@ def test_random_instances_same_optimum(seed: int, partners: int, initiatives: in
     out = {f: solve_checked(inst, _spec(f, tie_break="none", rules=rules)) for f in ("legacy", "strong")}
     assert out["legacy"].status.proven_optimal and out["strong"].status.proven_optimal
     assert out["strong"].objective == pytest.approx(out["legacy"].objective, rel=1e-7, abs=1e-6)
+
+
+def test_a_presolve_verdict_of_exactly_0_is_confirmed() -> None:
+    """Generated 2x7x4x2 seed 533 under the strong rows: HiGHS 1.16's MIP presolve answers "optimal 0" (objective and
+    bound exactly 0, its issue 2900) where a run without presolve, and the legacy rows, find 185,915. A verdict of
+    exactly 0 on an objective with costs is confirmed by a copy solved without presolve, and its better plan kept."""
+    inst = allocopt.instance_from_dict(generate_instance(2, 7, 4, 2, 533))
+    rules = {"no_subsidy": {"tolerance": 0.0}, "participation": {"enabled": False}}
+    out = {f: solve_checked(inst, _spec(f, tie_break="none", rules=rules)) for f in ("legacy", "strong")}
+    assert out["legacy"].objective == pytest.approx(185_915.0)
+    assert out["strong"].objective == pytest.approx(185_915.0)
+    assert out["strong"].status.proven_optimal
 
 
 def test_tiny_instance_default_model_both_formulations() -> None:
