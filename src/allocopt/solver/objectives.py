@@ -31,6 +31,8 @@ from allocopt.solver.stages import (
     utility,
 )
 
+LP_CUT_ROUNDS = 30
+"""At most this many LP cut rounds on one plan's gates between two MILP rounds (:meth:`_TangentCuts._cuts_on_gates`)."""
 REFINE_ROUNDS = 60
 """At most this many cut rounds on the plan's held gates (LPs) when the split of an alpha-fair plan is refined."""
 REFINE_SCALE = 1e8
@@ -360,7 +362,10 @@ class _TangentCuts:
             st.hs.set_column_bounds(st.gain[p], lower=self.floor[p] * self.s)
         self.u = {p: st.hs.add_column() for p in st.partners}
         self.centre: dict[str, float] = {}  # where the utilities are measured from (the refining rounds: the split)
+        self.offset: dict[str, int] = {}  # the columns of the gains measured from the centre
         self.points: dict[str, list[float]] = {p: [] for p in st.partners}
+        self.rows: list[int] = []
+        """The cut rows, in the order they were added."""
         top = max(1.0, sum(st.session.data.value.values()) / self.s)
         for p in st.partners:
             lo = self.floor[p]
@@ -369,10 +374,20 @@ class _TangentCuts:
         self.objective = {self.u[p]: st.weight[p] for p in st.partners}
 
     def cut(self, p: str, a: float) -> None:
+        """``u_p <= K (U(a) + U'(a) (x_p - a))``; once centred on a split ``c`` (the refining rounds), on the
+        partner's gain measured from it, ``x_p - c_p`` (:attr:`offset`): ``u_p <= K (U(a) - U(c) + U'(a) (x_p - c_p
+        - (a - c_p)))``, so that a cut's activity is of the size of the move, not of the gain times the lift (with
+        the gain itself, a row of 3e8 held to HiGHS's absolute 1e-7 is below double precision and the LP ends
+        "unknown")."""
         tangent = slope(a, self.alpha)
-        base = utility(self.centre[p], self.alpha) if p in self.centre else 0.0
-        self.st.hs.add_row({self.u[p]: 1.0, self.st.gain[p]: -self.k * tangent / self.s},
-                           upper=self.k * (utility(a, self.alpha) - base - tangent * a))
+        if p in self.centre:
+            c = self.centre[p]
+            entries = {self.u[p]: 1.0, self.offset[p]: -self.k * tangent / self.s}
+            upper = self.k * (utility(a, self.alpha) - utility(c, self.alpha) - tangent * (a - c))
+        else:
+            entries = {self.u[p]: 1.0, self.st.gain[p]: -self.k * tangent / self.s}
+            upper = self.k * (utility(a, self.alpha) - tangent * a)
+        self.rows.append(self.st.hs.add_row(entries, upper=upper))
         self.points[p].append(a)
 
     def run(self, outcome: Any, tolerance: float, max_rounds: int) -> tuple[Any, int, float, float]:
@@ -400,9 +415,44 @@ class _TangentCuts:
                 if len(history) > STALL_ROUNDS and history[-1] > 0.99 * history[-1 - STALL_ROUNDS]:
                     break  # the cuts no longer close the gap: HiGHS's own tolerances are reached
                 self._cut_at(gains)
+                if self.lp_first:
+                    self._cuts_on_gates(tolerance)
         finally:
             st.hs.scale = scaled
         return outcome, rounds, reached, true_value
+
+    lp_first: ClassVar[bool] = True
+    """Between two MILP rounds, close the cut model's gap on the last plan's gate and funder decisions by LP rounds
+    (:meth:`_cuts_on_gates`); False: one MILP per round of cuts, as before."""
+
+    def _cuts_on_gates(self, tolerance: float) -> None:
+        """Cut rounds as LPs, on the last MILP plan's integer decisions held: each adds a cut at every partner's gain
+        of the LP's split, until the cut model is within ``tolerance`` of the true objective there (or
+        :data:`LP_CUT_ROUNDS`). The cuts are valid for every plan (tangents of a concave utility); placed where the
+        split on these gates lies, they let the next MILP prove it, or find better gates, in one round where the
+        MILP rounds alone place one cut per partner per MILP."""
+        st = self.st
+        if st.columns is None:
+            return
+        hs = st.hs
+        hs.hold_integers(st.columns)
+        try:
+            hs.set_objective(self.objective)
+            for _ in range(LP_CUT_ROUNDS):
+                solved = hs.solve(read_values=False)
+                if solved.termination != Termination.OPTIMAL or solved.objective is None:
+                    return
+                columns = hs.col_values()
+                gains = {p: float(columns[st.gain[p]]) for p in st.partners}
+                true_value = self.value(gains)
+                if (solved.objective / self.k - true_value) / max(1.0, abs(true_value)) <= tolerance / 10:
+                    return
+                before = sum(len(v) for v in self.points.values())
+                self._cut_at(gains)
+                if sum(len(v) for v in self.points.values()) == before:
+                    return  # no new point: the cuts cannot close this gap further
+        finally:
+            hs.release_integers()
 
     def refine(self, outcome: Any) -> tuple[Any, int]:
         """The split made exact on the plan's gates. The MILP rounds stop at the objective's tolerance, which
@@ -419,7 +469,15 @@ class _TangentCuts:
         # fresh utility columns, centred on the split found (U(x) - U(c)) and lifted further: near the split the
         # cuts 1e-9 apart must differ by more than HiGHS's tolerances, and the objective stays small
         centre = {p: max(gains[p] / self.s, self.floor[p]) for p in st.partners}
+        for row in self.rows:  # the rounds' cuts bound utility columns the refining objective no longer reads: freed,
+            st.hs.set_row_bounds(row)  # they leave HiGHS nothing to trip on beside the lifted cuts
+        self.rows = []
         self.k, self.centre = REFINE_SCALE, centre
+        # each partner's gain measured from the split: d_p = g_p - c_p S (the cuts' column, see cut)
+        self.offset = {p: st.hs.add_column() for p in st.partners}
+        for p in st.partners:
+            st.hs.add_row({self.offset[p]: 1.0, st.gain[p]: -1.0}, lower=-centre[p] * self.s,
+                          upper=-centre[p] * self.s)
         self.u = {p: st.hs.add_column() for p in st.partners}
         self.objective = {self.u[p]: st.weight[p] for p in st.partners}
         scaled, st.hs.scale = st.hs.scale, False
