@@ -569,9 +569,11 @@ def polish(st: Stages) -> None:
     hs = st.hs
     hs.hold_integers(st.columns)
     try:
-        st.restage()  # where a stage LP finds no optimum, the final LP runs with the later held rows released
-        outcome = hs.solve(read_values=False)
-        if outcome.termination != Termination.OPTIMAL:
+        # where a stage LP finds no optimum, its row and the later held rows are released: the final LP would then
+        # be free to move the split the stages fixed, so the gains are held within a hair of the stages' instead
+        restaged = st.restage()
+        outcome = hs.solve(read_values=False) if restaged else None
+        if outcome is None or outcome.termination != Termination.OPTIMAL:
             gains = st.gains()
             band = POLISH_BAND * st.scale
             for row in st.hold_rows:
