@@ -447,7 +447,7 @@ class HighsSession(ComponentMap, LpHolds, ModelEdits):
         copy.passModel(h.getModel())
         copy.setOptionValue("presolve", "off")
         copy.setOptionValue("output_flag", False)
-        left = float(h.getOptions().time_limit) - first_s
+        left = float(h.getOptions().time_limit) - h.getRunTime()  # (HiGHS's limit is on its clock across runs)
         copy.setOptionValue("time_limit", max(0.1, min(left, 10.0 * first_s + 1.0)))
         with stop_on_ctrl_c(self.cancel):
             copy.run()

@@ -447,9 +447,7 @@ class _TangentCuts:
                 true_value = self.value(gains)
                 if (solved.objective / self.k - true_value) / max(1.0, abs(true_value)) <= tolerance / 10:
                     return
-                before = sum(len(v) for v in self.points.values())
-                self._cut_at(gains)
-                if sum(len(v) for v in self.points.values()) == before:
+                if not self._cut_at(gains):
                     return  # no new point: the cuts cannot close this gap further
         finally:
             hs.release_integers()
@@ -518,11 +516,15 @@ class _TangentCuts:
         st = self.st
         return sum(st.weight[p] * utility(max(gains[p] / self.s, self.floor[p]), self.alpha) for p in st.partners)
 
-    def _cut_at(self, gains: dict[str, float]) -> None:
+    def _cut_at(self, gains: dict[str, float]) -> int:
+        """A cut at each partner's gain where it has none yet; returns how many were added."""
+        added = 0
         for p in self.st.partners:
             a = max(gains[p] / self.s, self.floor[p])
             if not any(abs(a - b) <= 1e-12 * max(1.0, a) for b in self.points[p]):
                 self.cut(p, a)
+                added += 1
+        return added
 
 
 def _max_min_return(st: Stages, tolerance: float, max_rounds: int) -> FairSolve:
