@@ -824,3 +824,19 @@ def test_a_polish_whose_stage_lp_fails_keeps_the_split(monkeypatch: pytest.Monke
     failed = allocopt.solve(inst, spec)
     assert failed.fairness["gains_above_stand_alone"] == pytest.approx(kept, abs=1e-6 * inst.money_scale())
     assert allocopt.check_result(inst, failed.to_dict()).ok
+
+
+@pytest.mark.parametrize(("instance", "best"), [
+    ("joint-venture", 0.312607944732),  # the Dinkelbach rounds run to a tolerance of 1e-10: 0.3126079447322711
+    ("generated 5x50x4x2 seed 7", 1.1834532374024),  # the same: 1.1834532374024902
+])
+def test_max_min_return_reaches_its_optimum_within_its_tolerance(instance: str, best: float) -> None:
+    """The best smallest return on contribution, to the objective's tolerance (1e-6). The unnormalised Dinkelbach
+    rounds crept towards it and stopped where the return rose by less than the tolerance per round: 0.31260743 on the
+    joint venture (1.6e-6 low, 8 rounds) and 1.18337617 on the generated partnership (6.5e-5 low, 35 rounds)."""
+    inst = allocopt.load_instance(ROOT / "instances" / "joint-venture.yaml") if instance == "joint-venture" else \
+        allocopt.instance_from_dict(generate_instance(5, 50, 4, 2, 7))
+    result = allocopt.solve(inst, ROOT / "models" / "max_min_return.yaml")
+    assert result.objective == pytest.approx(best, rel=1e-6)
+    assert result.fairness["rounds"] <= 15
+    assert allocopt.check_result(inst, result.to_dict()).ok

@@ -251,8 +251,9 @@ class KalaiSmorodinsky(Objective):
 
 
 class MaxMinReturn(Objective):
-    """Generalised Dinkelbach: ``max t`` with ``t <= net_gain_p - rho outlay_p`` over the partners that contribute,
-    ``rho`` updated to the smallest return of the plan found, until ``t`` reaches 0."""
+    """Generalised Dinkelbach: ``max t`` with ``t <= (net_gain_p - rho outlay_p) / outlay_p(x_k)`` over the partners
+    that contribute at the last plan ``x_k``, ``rho`` updated to the smallest return of the plan found, until ``t``
+    reaches 0 (see :func:`_max_min_return`)."""
 
     value_kind = "fraction"
 
@@ -528,7 +529,12 @@ class _TangentCuts:
 
 
 def _max_min_return(st: Stages, tolerance: float, max_rounds: int) -> FairSolve:
-    """Generalised Dinkelbach on ``min_p net_gain_p / outlay_p`` over the partners that contribute."""
+    """Generalised Dinkelbach on ``min_p net_gain_p / outlay_p`` over the partners that contribute, in the form of
+    Crouzeix, Ferland and Schaible (1985): each round maximises ``t`` with ``t <= (net_gain_p - rho outlay_p) /
+    outlay_p(x_k)``, every partner's term divided by what it put in at the last plan ``x_k``, so that ``t`` is a return
+    and the rounds close in on the best smallest return superlinearly. Unnormalised (``t <= net_gain_p - rho
+    outlay_p``, money) the rounds crept towards it geometrically: generated 5x50x4x2 seed 7 took 35 rounds and
+    stopped, rho rising by less than the tolerance per round, at 1.18337617 against 1.18345324 (13 rounds now)."""
     first = st.solve(st.utilitarian)
     if not first.has_plan:
         return FairSolve(first)
@@ -550,8 +556,9 @@ def _max_min_return(st: Stages, tolerance: float, max_rounds: int) -> FairSolve:
             assert st.columns is not None
             if col is None or st.columns[col] <= RETURN_NOISE * st.scale:
                 continue
-            row = {t: 1.0, st.gain[p]: -1.0, col: rho}
-            rows.append(st.hs.add_row(row, upper=st.stand_alone[p]))
+            spent = float(st.columns[col])  # t <= (net_gain_p - rho outlay_p) / outlay_p at the last plan
+            row = {t: 1.0, st.gain[p]: -1.0 / spent, col: rho / spent}
+            rows.append(st.hs.add_row(row, upper=st.stand_alone[p] / spent))
         objective = {t: 1.0}
         outcome = st.solve(objective)
         if not outcome.has_plan or outcome.objective is None:
@@ -559,7 +566,11 @@ def _max_min_return(st: Stages, tolerance: float, max_rounds: int) -> FairSolve:
         new_rho = smallest_return(st)
         if new_rho > best[0]:
             best = (new_rho, st.columns)
-        if outcome.objective <= tolerance * st.scale or new_rho <= rho + tolerance * max(1.0, abs(rho)):
+        # t* bounds how far the best return lies above rho (relative to each partner's last outlay): the rounds run
+        # until it, or rho's rise, is a thousandth of the tolerance (a round or two more than the tolerance itself
+        # takes, and then the optimum itself on every partnership measured)
+        close = 1e-3 * tolerance * max(1.0, abs(rho))
+        if outcome.objective <= close or new_rho <= rho + close:
             break
         rho = new_rho
         # the next round starts from fresh rows for the partners that contribute now
