@@ -346,7 +346,9 @@ def _usage(limit: Limit, rows: Rows, duals: Any, values: dict[str, dict[Any, flo
     near = 1e-6 * max(1.0, abs(v0))
     at_edge = any(math.isfinite(e) and abs(v0 - e) <= near for e in feasible)
     priced = any(abs(float(duals.row_dual[row])) > 1e-9 for row, _side, _slope in rows)
-    binding = bool(limit.coefficients) or at_edge or priced or not rows
+    # (a limit the plan uses to the full is measured too where the held LP's optimum leaves it slack: cutting it is
+    # free only as far as the optimum can move, which the one-sided search finds, not just to the optimum's own use)
+    binding = bool(limit.coefficients) or at_edge or priced or not rows or slack == 0.0
     family = FAMILIES.get(limit.family)
     record = {
         "family": limit.family, "term": limit.name,
