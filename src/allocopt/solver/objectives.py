@@ -310,8 +310,7 @@ def _alpha_fair(st: Stages, alpha: float, tolerance: float, max_rounds: int) -> 
     outcome, info["refine_rounds"] = cuts.refine(outcome)
     info["_refined"] = info["refine_rounds"] > 0
     if outcome.has_plan:
-        gains = st.gains()
-        true_value = sum(st.weight[p] * utility(max(gains[p] / st.scale, cuts.floor[p]), alpha) for p in st.partners)
+        true_value = cuts.value(st.gains())
     info.update({"rounds": rounds, "tolerance_reached": reached, "tolerance": tolerance, "scale": st.scale,
                  "_objective": cuts.objective, "_stage_value": outcome.objective})
     if outcome.has_plan:
@@ -407,8 +406,7 @@ class _TangentCuts:
                 if not outcome.has_plan or outcome.objective is None:
                     break
                 gains = st.gains()
-                true_value = sum(st.weight[p] * utility(max(gains[p] / self.s, self.floor[p]), self.alpha)
-                                 for p in st.partners)
+                true_value = self.value(gains)
                 reached = (outcome.objective / self.k - true_value) / max(1.0, abs(true_value))
                 history.append(reached)
                 if reached <= tolerance:
