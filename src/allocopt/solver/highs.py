@@ -30,7 +30,8 @@ import functools
 import math
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -193,6 +194,13 @@ class HighsSession(ComponentMap, LpHolds, ModelEdits):
         """What the current run's objective is multiplied by (a scaled copy's, :class:`Equilibration`)."""
         self.stopped_by_rule = False
         """Whether the last run was stopped by :attr:`stop_rule`."""
+        self.cutoff: float | None = None
+        """A MIP run seeks only plans whose objective is better than this (above it, for the maximised objectives of
+        every stage; HiGHS's ``objective_bound``: every node whose
+        bound cannot beat it is pruned, and its reduced-cost fixing works from it), where the caller needs only to
+        know whether such a plan exists (:mod:`allocopt.solver.settle`, the ordering stage): a run that finds none
+        ends :attr:`~allocopt.results.result.Termination.INFEASIBLE`, which then means "nothing above the cutoff".
+        None: no cutoff (the LPs never take one)."""
         self._stop_at: float | None = None
         self._stopped_for_time = False
         self._first_check = True
@@ -277,6 +285,7 @@ class HighsSession(ComponentMap, LpHolds, ModelEdits):
         self.search_state = {"runs": float(self.runs + 1)}  # (runs counts the runs finished)
         for name, value in {**HIGHS_SEARCH_DEFAULTS, **self.search}.items():
             h.setOptionValue(name, value)
+        h.setOptionValue("objective_bound", self._objective_bound())
         h.setOptionValue("presolve", "choose")
         h.setOptionValue("user_objective_scale", 0)  # HiGHS's own user scaling: only where a model file asks
         h.setOptionValue("user_bound_scale", 0)
@@ -288,6 +297,26 @@ class HighsSession(ComponentMap, LpHolds, ModelEdits):
             h.setOptionValue("user_bound_scale", 0)
         if self._confirming:
             h.setOptionValue("presolve", "off")
+
+    def _objective_bound(self) -> float:
+        """HiGHS's ``objective_bound`` for :attr:`cutoff`: a bound on the objective it minimises internally (a
+        maximised objective negated), in the units of the run's copy; infinite for an LP (where it would stop the
+        dual simplex) or without a cutoff."""
+        import highspy
+
+        if self.cutoff is None or self._held is not None or not len(self.integer_cols):
+            return math.inf
+        value = self.cutoff * self._objective_factor
+        return -value if self.highs.getLp().sense_ == highspy.ObjSense.kMaximize else value
+
+    @contextmanager
+    def only_better_than(self, cutoff: float) -> Iterator[None]:
+        """:attr:`cutoff` for the MIP runs inside the block: only plans better than ``cutoff`` are sought."""
+        self.cutoff = cutoff
+        try:
+            yield
+        finally:
+            self.cutoff = None
 
     def _run(self, tee: bool = False, time_limit: float | None = None, rel_gap: float | None = None) -> float:
         """Run HiGHS on its current model; returns HiGHS's own time for this run (seconds)."""

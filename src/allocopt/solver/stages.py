@@ -354,7 +354,10 @@ class StageEngine:
         No MILP runs where the plan already gives the larger gains to the partners listed first: every plan that ties
         on the ladder has the same weighted gains, only perhaps between other partners, so none does better than
         matching the largest coefficients of the objective to the largest weighted gains (the rearrangement
-        inequality)."""
+        inequality). Where it runs, the MILP seeks only plans that beat the plan's own order by more than the band
+        (:meth:`~allocopt.solver.highs.HighsSession.only_better_than`): most often there is none (the gains cannot be
+        swapped), and HiGHS proves it by pruning every node that cannot beat it (1.0 s against 2.7 s on
+        10x200x6x2 seed 1)."""
         assert self.columns is not None and last.objective is not None
         order = in_order_objective(self.partners, self.gain, self.weight)
         columns, objective = self.columns, self.objective
@@ -371,7 +374,8 @@ class StageEngine:
             del self.unproven[unproven:]
 
         try:
-            ordered = self.solve(order, retry=True)
+            with self.hs.only_better_than(now + POLISH_BAND * self.scale):
+                ordered = self.solve(order)
         except Interrupted:
             undo()
             raise
