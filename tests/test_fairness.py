@@ -826,6 +826,47 @@ def test_a_polish_whose_stage_lp_fails_keeps_the_split(monkeypatch: pytest.Monke
     assert allocopt.check_result(inst, failed.to_dict()).ok
 
 
+def max_min_return_both_ways(inst: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any]:
+    """The max-min return solve with its Dinkelbach rounds LP first (as shipped) and every round a MILP."""
+    from allocopt.solver import objectives
+
+    spec = ROOT / "models" / "max_min_return.yaml"
+    lp_first = allocopt.solve(inst, spec)
+    monkeypatch.setattr(objectives, "RETURN_ROUNDS_ON_GATES", False)
+    milps = allocopt.solve(inst, spec)
+    return lp_first, milps
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                 HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 10_000))
+def test_max_min_return_lp_first_rounds_reach_the_return_of_milp_rounds(seed: int,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Random 3x5x2x2 partnerships: the Dinkelbach rounds run as LPs on a plan's gates, with a MILP round (a cut-off
+    at the stopping threshold) only to ask whether other gates do better, reach the smallest return the rounds reach
+    when each is a MILP (to the objective's tolerance, 1e-6), and the tie-break then the same split (to 1e-6 of the
+    money scale)."""
+    inst = allocopt.instance_from_dict(generate_instance(3, 5, 2, 2, seed))
+    lp_first, milps = max_min_return_both_ways(inst, monkeypatch)
+    assert (lp_first.objective is None) == (milps.objective is None)
+    if milps.objective is None:
+        return
+    assert lp_first.objective == pytest.approx(milps.objective, rel=1e-6, abs=1e-9)
+    scale = inst.money_scale()
+    assert lp_first.fairness["gains_above_stand_alone"] == pytest.approx(
+        milps.fairness["gains_above_stand_alone"], abs=1e-6 * scale)
+    assert allocopt.check_result(inst, lp_first.to_dict()).ok
+
+
+def test_max_min_return_lp_first_rounds_need_fewer_milps() -> None:
+    """Generated 5x50x4x2 seed 7: the rounds that were 13 MILPs (every round one) are 5, the others LPs on the gates
+    of the plan found; the smallest return is the one the MILP rounds reach (1.1834532374, see below)."""
+    inst = allocopt.instance_from_dict(generate_instance(5, 50, 4, 2, 7))
+    result = allocopt.solve(inst, ROOT / "models" / "max_min_return.yaml")
+    assert result.fairness["rounds"] <= 6
+    assert result.objective == pytest.approx(1.1834532374024, rel=1e-6)
+
+
 @pytest.mark.parametrize(("instance", "best"), [
     ("joint-venture", 0.312607944732),  # the Dinkelbach rounds run to a tolerance of 1e-10: 0.3126079447322711
     ("generated 5x50x4x2 seed 7", 1.1834532374024),  # the same: 1.1834532374024902
