@@ -155,3 +155,23 @@ def test_a_cutoff_finds_the_plans_above_it_and_reports_none_where_there_are_none
             assert hs.solve().objective == pytest.approx(best)
     finally:
         hs.release_integers()
+
+
+def test_a_proof_run_turns_the_heuristics_off_for_itself_only() -> None:
+    """The settle MILP proves, it does not search for a plan: HiGHS's primal heuristics are off for that run (the
+    options HiGHS ran with stay set until the next run), and HiGHS's own defaults are back for the next."""
+    from allocopt.solver.options import HIGHS_PROOF_DEFAULTS, PROOF_SEARCH_OPTIONS
+
+    hs, best = knapsack(1)
+
+    def option(name: str) -> object:
+        return hs.highs.getOptionValue(name)[1]
+
+    with hs.only_better_than(best + 0.5, proof=True):
+        hs.solve()
+        assert {name: option(name) for name in PROOF_SEARCH_OPTIONS} == PROOF_SEARCH_OPTIONS
+    hs.solve()
+    assert {name: option(name) for name in HIGHS_PROOF_DEFAULTS} == HIGHS_PROOF_DEFAULTS
+    assert HIGHS_PROOF_DEFAULTS.keys() == PROOF_SEARCH_OPTIONS.keys()
+    fresh = hs.highs.__class__()  # HiGHS's own defaults, as a new HiGHS object has them
+    assert {name: fresh.getOptionValue(name)[1] for name in HIGHS_PROOF_DEFAULTS} == HIGHS_PROOF_DEFAULTS

@@ -49,7 +49,7 @@ from allocopt.solver.console import LogStream, note_to_log, stop_on_ctrl_c
 from allocopt.solver.edits import ModelEdits
 from allocopt.solver.holds import ConflictSet, LpHolds
 from allocopt.solver.native import reset_scheduler, status_error, status_ok
-from allocopt.solver.options import HIGHS_SEARCH_DEFAULTS
+from allocopt.solver.options import HIGHS_PROOF_DEFAULTS, HIGHS_SEARCH_DEFAULTS, PROOF_SEARCH_OPTIONS
 from allocopt.solver.scaling import Equilibration, badly_scaled, equilibration
 
 
@@ -283,7 +283,7 @@ class HighsSession(ComponentMap, LpHolds, ModelEdits):
         self.stopped_by_rule = False
         self._first_check = True
         self.search_state = {"runs": float(self.runs + 1)}  # (runs counts the runs finished)
-        for name, value in {**HIGHS_SEARCH_DEFAULTS, **self.search}.items():
+        for name, value in {**HIGHS_SEARCH_DEFAULTS, **HIGHS_PROOF_DEFAULTS, **self.search}.items():
             h.setOptionValue(name, value)
         h.setOptionValue("objective_bound", self._objective_bound())
         h.setOptionValue("presolve", "choose")
@@ -310,13 +310,19 @@ class HighsSession(ComponentMap, LpHolds, ModelEdits):
         return -value if self.highs.getLp().sense_ == highspy.ObjSense.kMaximize else value
 
     @contextmanager
-    def only_better_than(self, cutoff: float) -> Iterator[None]:
-        """:attr:`cutoff` for the MIP runs inside the block: only plans better than ``cutoff`` are sought."""
+    def only_better_than(self, cutoff: float, *, proof: bool = False) -> Iterator[None]:
+        """:attr:`cutoff` for the MIP runs inside the block: only plans better than ``cutoff`` are sought. ``proof``:
+        the runs are there to prove that none exists, not to find one, and HiGHS's primal heuristics are off
+        (:data:`~allocopt.solver.options.PROOF_SEARCH_OPTIONS`)."""
+        search = self.search
         self.cutoff = cutoff
+        if proof:
+            self.search = {**search, **PROOF_SEARCH_OPTIONS}
         try:
             yield
         finally:
             self.cutoff = None
+            self.search = search
 
     def _run(self, tee: bool = False, time_limit: float | None = None, rel_gap: float | None = None) -> float:
         """Run HiGHS on its current model; returns HiGHS's own time for this run (seconds)."""

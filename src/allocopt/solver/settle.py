@@ -12,11 +12,12 @@ only among plans that reach it, and among those the gate decisions rarely differ
 than with a dense row holding it: 0.7 s against 2.7 s on 10x100x5x2), with ``L`` as HiGHS's cut-off
 (:attr:`~allocopt.solver.highs.HighsSession.cutoff`: a node whose bound is below it is pruned at once, where without
 it HiGHS would search on among the plans between the best it has found and ``L``; 2.1 s against 7.7 s on 10x200x6x2
-seed 1). Where HiGHS's bound is below ``L`` (by :data:`MARGIN`), or it finds no such plan, no plan the tie-break may
-choose has other gates: they are held at ``G*`` for its stages, which changes no stage's feasible set, so no stage's
-optimum, and each stage's MILP is left with the decisions that are really open (the funders of initiatives with
-``max_funders``), or with none. Where another gate vector comes that close, or the MILP stops at a limit first,
-nothing is held and the stages search as before.
+seed 1), and HiGHS's primal heuristics off (a plan it found would be of no use; then 1.6 s). Where HiGHS's bound is
+below ``L`` (by :data:`MARGIN`), or it finds no such plan, no plan the tie-break may choose has other gates: they
+are held at ``G*`` for its stages, which changes no stage's feasible set, so no stage's optimum, and each stage's
+MILP is left with the decisions that are really open (the funders of initiatives with ``max_funders``), or with
+none. Where another gate vector comes that close, or the MILP stops at a limit first, nothing is held and the stages
+search as before.
 
 The no-good leaves out the gate of an adjustable stage the plan opens at scale 0 (the solver may leave such a gate
 at 1 where it changes nothing, as the plan's tables show it paused): flipping it gives the same plan. Those gates
@@ -105,7 +106,7 @@ def settle(st: StageEngine) -> Settled | None:
     hs.stop_rule = decided
     try:
         hs.set_objective(objective)
-        with hs.only_better_than(floor - margin):
+        with hs.only_better_than(floor - margin, proof=True):
             outcome = hs.solve(tee=st.tee, time_limit=st.time_limit, read_values=False)
         by_rule = hs.stopped_by_rule
     finally:
