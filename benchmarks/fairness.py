@@ -4,6 +4,7 @@ Run from the repository root::
 
     python benchmarks/fairness.py                          # 5x50x4x2 and 10x200x6x2 (several minutes)
     python benchmarks/fairness.py --sizes 5x50x4x2 --time-limit 30
+    python benchmarks/fairness.py --sizes 10x200x6x2 --objectives nash,alpha_fair,max_min_return
 
 For each size (seed 7, one thread, fixed HiGHS seed) and each objective: the wall time of ``Session.solve`` as a
 multiple of the plain utilitarian solve (no tie-break, participation off), the number of MILPs the objective took
@@ -33,7 +34,7 @@ def label(objective: Any) -> str:
     return objective if isinstance(objective, str) else f"{objective['name']}:alpha={objective['alpha']}"
 
 
-def run(size: tuple[int, int, int, int], time_limit: float) -> list[dict[str, Any]]:
+def run(size: tuple[int, int, int, int], time_limit: float, names: set[str] | None = None) -> list[dict[str, Any]]:
     inst = allocopt.instance_from_dict(generate_instance(*size, seed=7))
     solver = {"time_limit": time_limit, "threads": 1, "random_seed": 0}
     plain = model_spec_from_dict({"objective": "utilitarian", "tie_break": "none",
@@ -47,6 +48,8 @@ def run(size: tuple[int, int, int, int], time_limit: float) -> list[dict[str, An
              "time": f"{base_s:.2f} s", "x utilitarian": "1.0", "MILPs": 1, "tolerance": "-",
              "status": str(base.status.termination), "rebuilding would add": "-"}]
     for objective in OBJECTIVES:
+        if names is not None and label(objective).split(":")[0] not in names:
+            continue
         spec = model_spec_from_dict({"objective": objective, "solver": solver})
         with Session(inst, spec) as s:
             tick = time.perf_counter()
@@ -66,11 +69,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="5x50x4x2,10x200x6x2")
     parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per MILP")
+    parser.add_argument("--objectives", default=None,
+                        help="comma-separated objective names (default: all), e.g. nash,alpha_fair,max_min_return")
     args = parser.parse_args()
+    names = None if args.objectives is None else {name.strip() for name in args.objectives.split(",")}
     rows: list[dict[str, Any]] = []
     for text in args.sizes.split(","):
         size = tuple(int(x) for x in text.split("x"))
-        rows += run(size, args.time_limit)  # type: ignore[arg-type]
+        rows += run(size, args.time_limit, names)  # type: ignore[arg-type]
         print(tabulate(rows, headers="keys"), flush=True)
         print()
 
