@@ -116,12 +116,13 @@ def test_the_default_solve_settles_the_gates_of_a_generated_partnership() -> Non
     assert result.fairness.get("gates_settled", 0) > 0
 
 
-def knapsack(sense: int) -> tuple[HighsSession, float]:
-    """Four items (values 6, 5, 4, 3; weights 4, 3, 2, 2; capacity 6), maximised (``sense`` 1) or its negated
-    values minimised (-1); returns the session and the optimum found by enumerating the 16 choices."""
+def knapsack(sense: int, unit: float = 1.0) -> tuple[HighsSession, float]:
+    """Four items (values 6, 5, 4, 3 times ``unit``; weights 4, 3, 2, 2; capacity 6), maximised (``sense`` 1) or its
+    negated values minimised (-1); returns the session and the optimum found by enumerating the 16 choices. With
+    values of millions HiGHS calls the model badly scaled, and the session solves a scaled copy."""
     from itertools import product
 
-    values, weights = [6.0, 5.0, 4.0, 3.0], [4.0, 3.0, 2.0, 2.0]
+    values, weights = [6.0 * unit, 5.0 * unit, 4.0 * unit, 3.0 * unit], [4.0, 3.0, 2.0, 2.0]
     m = pyo.ConcreteModel()
     m.take = pyo.Var(range(4), domain=pyo.Binary)
     m.room = pyo.Constraint(expr=sum(w * m.take[i] for i, w in enumerate(weights)) <= 6)
@@ -129,23 +130,27 @@ def knapsack(sense: int) -> tuple[HighsSession, float]:
                                 sense=pyo.maximize if sense == 1 else pyo.minimize)
     best = max(sum(v * x for v, x in zip(values, pick, strict=True)) for pick in product([0, 1], repeat=4)
                if sum(w * x for w, x in zip(weights, pick, strict=True)) <= 6)
-    return HighsSession(m, SolverOptions(time_limit=30)), sense * best
+    return HighsSession(m, SolverOptions(time_limit=30), scale=unit > 1.0), sense * best
 
 
-@pytest.mark.parametrize("sense", [1, -1])
-def test_a_cutoff_finds_the_plans_above_it_and_reports_none_where_there_are_none(sense: int) -> None:
+@pytest.mark.parametrize(("sense", "unit"), [(1, 1.0), (-1, 1.0), (1, 1e7), (-1, 1e7)])
+def test_a_cutoff_finds_the_plans_above_it_and_reports_none_where_there_are_none(sense: int, unit: float) -> None:
     """The settle MILP and the ordering stage ask HiGHS only for plans that beat a value (its objective bound, in
-    its own minimising sense): below the optimum the optimum is found; past it, no plan beyond the cut-off; an LP
-    (integers held) ignores it; and the next run without one is as before."""
-    hs, best = knapsack(sense)
-    assert best == sense * 10.0  # items 1 and 3 (weights 4 + 2)
-    better = best - 0.5 if sense == 1 else best + 0.5
-    worse = best + 0.5 if sense == 1 else best - 0.5
+    its own minimising sense, and in the units of a scaled copy where the session solves one): below the optimum
+    the optimum is found; past it, no plan beyond the cut-off; an LP (integers held) ignores it; and the next run
+    without one is as before."""
+    from allocopt.solver.scaling import badly_scaled
+
+    hs, best = knapsack(sense, unit)
+    assert best == sense * 10.0 * unit  # items 1 and 3 (weights 4 + 2)
+    assert badly_scaled(hs.highs.getLp(), hs.integer_cols) == (unit > 1.0)
+    better = best - 0.5 * unit if sense == 1 else best + 0.5 * unit
+    worse = best + 0.5 * unit if sense == 1 else best - 0.5 * unit
     with hs.only_better_than(better):
         assert hs.solve().objective == pytest.approx(best)
     with hs.only_better_than(worse):
         beyond = hs.solve()
-    assert beyond.objective is None or sense * beyond.objective <= sense * best + 1e-9
+    assert beyond.objective is None or sense * beyond.objective <= sense * best + 1e-9 * unit
     assert hs.cutoff is None
     assert hs.solve().objective == pytest.approx(best)
     plan = hs.col_values()
