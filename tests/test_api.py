@@ -168,3 +168,18 @@ def test_a_closed_session_lets_go_of_highs_without_waiting_for_the_garbage_colle
         assert held() is None
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize(("fields", "words"), [
+    (("optimal", "optimal", True, True), "optimal: a plan, proven optimal"),
+    (("time_limit", "feasible", True, False), "time limit: a plan, not proven optimal"),
+    (("infeasible", "none", False, False), "infeasible: no plan"),
+])
+def test_a_status_prints_in_words(fields: tuple[str, str, bool, bool], words: str) -> None:
+    """``print(result.status)`` in a planning script reads as words, not as the enums' reprs (the user guide's first
+    script prints it); ``repr`` keeps the fields."""
+    from allocopt.results.result import Status
+
+    status = Status(*fields)
+    assert str(status) == words
+    assert repr(status).startswith("Status(termination=<Termination.")

@@ -95,6 +95,13 @@ class Status:
         object.__setattr__(self, "termination", _enum(Termination, self.termination))
         object.__setattr__(self, "solution_status", _enum(SolutionStatus, self.solution_status))
 
+    def __str__(self) -> str:
+        """In words, as a planner reads it: ``optimal: a plan, proven optimal``, ``time limit: a plan, not proven
+        optimal``, ``infeasible: no plan`` (``repr`` keeps the fields)."""
+        held = "no plan" if not self.has_plan else \
+            "a plan, proven optimal" if self.proven_optimal else "a plan, not proven optimal"
+        return f"{self.termination.value.replace('_', ' ')}: {held}"
+
     @property
     def infeasible(self) -> bool:
         """No plan can satisfy every rule. HiGHS's "infeasible or unbounded" counts: every variable of the model is
