@@ -180,3 +180,17 @@ def test_a_proof_run_turns_the_heuristics_off_for_itself_only() -> None:
     assert HIGHS_PROOF_DEFAULTS.keys() == PROOF_SEARCH_OPTIONS.keys()
     fresh = hs.highs.__class__()  # HiGHS's own defaults, as a new HiGHS object has them
     assert {name: fresh.getOptionValue(name)[1] for name in HIGHS_PROOF_DEFAULTS} == HIGHS_PROOF_DEFAULTS
+
+
+def test_the_cutoff_sign_is_found_from_highs_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    """How HiGHS reads a cut-off on a maximised MIP is measured once per process on a one-column model (HiGHS 1.16:
+    on the objective it minimises internally); where a HiGHS version read it neither way, no cut-off would be given
+    (the runs then search as before, and still find the plans above the value)."""
+    from allocopt.solver import highs
+
+    assert highs._bound_sign_of_a_maximum() in (-1.0, 1.0)
+    hs, best = knapsack(1)
+    monkeypatch.setattr(highs, "_bound_sign_of_a_maximum", lambda: None)
+    with hs.only_better_than(best - 0.5):
+        assert hs._objective_bound() == float("inf")
+        assert hs.solve().objective == pytest.approx(best)

@@ -48,7 +48,7 @@ from allocopt.solver.components import ComponentMap
 from allocopt.solver.console import LogStream, note_to_log, stop_on_ctrl_c
 from allocopt.solver.edits import ModelEdits
 from allocopt.solver.holds import ConflictSet, LpHolds
-from allocopt.solver.native import reset_scheduler, status_error, status_ok
+from allocopt.solver.native import quiet_highs, reset_scheduler, status_error, status_ok
 from allocopt.solver.options import HIGHS_PROOF_DEFAULTS, HIGHS_SEARCH_DEFAULTS, PROOF_SEARCH_OPTIONS
 from allocopt.solver.scaling import Equilibration, badly_scaled, equilibration
 
@@ -304,10 +304,11 @@ class HighsSession(ComponentMap, LpHolds, ModelEdits):
         dual simplex) or without a cutoff."""
         import highspy
 
-        if self.cutoff is None or self._held is not None or not len(self.integer_cols):
+        sign = _bound_sign_of_a_maximum()
+        if self.cutoff is None or self._held is not None or not len(self.integer_cols) or sign is None:
             return math.inf
         value = self.cutoff * self._objective_factor
-        return -value if self.highs.getLp().sense_ == highspy.ObjSense.kMaximize else value
+        return sign * value if self.highs.getLp().sense_ == highspy.ObjSense.kMaximize else value
 
     @contextmanager
     def only_better_than(self, cutoff: float, *, proof: bool = False) -> Iterator[None]:
@@ -639,6 +640,40 @@ def conflict_set(model: Any, options: SolverOptions, ignore: tuple[str, ...] = (
         if comp is not None:
             comp.deactivate()
     return HighsSession(model, options).conflict()
+
+
+@functools.cache
+def _bound_sign_of_a_maximum() -> float | None:
+    """How this HiGHS reads ``objective_bound`` for a maximised MIP: -1 where it bounds the objective it minimises
+    internally (the maximised one negated: HiGHS 1.16, measured), 1 where it bounds the objective as the user states
+    it, None where it does neither (a cut-off is then never given, and the runs that would take one search as
+    before). Found once per process on ``max x``, ``x <= 7.5``, ``x`` integer in 0..10 (optimum 7): a cut-off at 8
+    must leave no plan, one at 6 the optimum."""
+    import highspy
+
+    def run(bound: float) -> tuple[Any, float]:
+        reset_scheduler()  # (HiGHS's one thread scheduler per process: sized by this run, reset after it)
+        h = quiet_highs()
+        h.setOptionValue("output_flag", False)
+        h.setOptionValue("threads", 1)
+        h.addVar(0.0, 10.0)
+        h.changeColIntegrality(0, highspy.HighsVarType.kInteger)
+        h.addRow(-math.inf, 7.5, 1, np.array([0], dtype=np.int32), np.array([1.0]))
+        h.changeColsCost(1, np.array([0], dtype=np.int32), np.array([1.0]))
+        h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+        h.setOptionValue("objective_bound", bound)
+        h.run()
+        return h.getModelStatus(), float(h.getInfo().objective_function_value)
+
+    try:
+        for sign in (-1.0, 1.0):
+            above, below = run(sign * 8.0), run(sign * 6.0)
+            if above[0] == highspy.HighsModelStatus.kInfeasible and \
+                    below[0] == highspy.HighsModelStatus.kOptimal and below[1] == 7.0:
+                return sign
+        return None
+    finally:
+        reset_scheduler()
 
 
 @functools.cache
