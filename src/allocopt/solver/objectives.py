@@ -570,6 +570,8 @@ def _max_min_return(st: Stages, tolerance: float, max_rounds: int) -> FairSolve:
         elif found is not None and found.termination.is_limit:
             st.unproven.append(found.termination)  # the MILP round stopped without a plan: rho is not proven
         new_rho = smallest_return(st) if t_star is not None else rho
+        if not math.isfinite(new_rho):  # a plan in which nobody contributes has no return: not a step
+            new_rho, t_star = rho, None
         if new_rho > best[0]:
             best = (new_rho, st.columns)
         converged = t_star is None or t_star <= close or new_rho <= rho + close
