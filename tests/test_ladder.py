@@ -117,3 +117,29 @@ def test_the_sum_ceiling_bounds_the_sum_of_weighted_gains_by_the_total_net_gain(
         stand_alone = sum(stages.weight[p] * stages.stand_alone[p] for p in stages.partners)
         assert stages.sum_ceiling == pytest.approx(weighted, rel=1e-9, abs=1e-6)
         assert weighted == pytest.approx(float(outcome.objective or 0.0) - stand_alone, rel=1e-9, abs=1e-6)
+
+
+def test_the_lp_ladder_stops_when_the_time_is_up() -> None:
+    """The ladder's LPs each get their own limit, so a ladder of 50 stages at 50x1000x6x2 (2.5-10 s each) ran on
+    193 s past a limit of 900 s: once the session's deadline has passed, the ladder solves nothing more (and its stage
+    MILP then stops at once, at the limit). Before the deadline it climbs as ever."""
+    import time
+
+    from allocopt.solver.ladder import add_rungs, lp_ladder
+
+    inst = allocopt.instance_from_dict(generate_instance(3, 5, 2, 2, 7))
+    with Session(inst) as session, session.highs.extension():
+        engine = Stages(session, False, None)
+        assert engine.solve(engine.utilitarian).has_plan
+        rungs = add_rungs(engine, 1, len(engine.partners), True)
+        plan = engine.columns
+        assert plan is not None
+        climbed = lp_ladder(engine, rungs, 0, plan)
+        assert climbed is not None and len(climbed.values) == len(rungs)
+        runs = session.highs.runs
+        session.highs.deadline = time.perf_counter() - 1.0
+        assert session.highs.out_of_time()
+        assert lp_ladder(engine, rungs, 0, plan) is None
+        assert session.highs.runs == runs
+        session.highs.deadline = None
+        assert not session.highs.out_of_time()

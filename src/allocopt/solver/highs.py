@@ -298,6 +298,12 @@ class HighsSession(ComponentMap, LpHolds, ModelEdits):
         if self._confirming:
             h.setOptionValue("presolve", "off")
 
+    def out_of_time(self) -> bool:
+        """Whether the session's deadline, or the running job's budget, has passed: a sequence of runs (the leximin
+        ladder's LPs) stops there, where each LP on its own would still get its own limit."""
+        left = _with_what_is_left(None, self.deadline)
+        return left is not None and left <= 1e-6
+
     def _objective_bound(self) -> float:
         """HiGHS's ``objective_bound`` for :attr:`cutoff`: a bound on the objective it minimises internally (a
         maximised objective negated), in the units of the run's copy; infinite for an LP (where it would stop the

@@ -89,13 +89,16 @@ def add_rungs(st: StageEngine, first: int, last: int, ordered: bool) -> list[Run
 def lp_ladder(st: StageEngine, rungs: list[Rung], first: int, plan: np.ndarray) -> LpLadder | None:
     """Stages ``rungs[first:]`` as LPs on the gate decisions of ``plan``, each held (less :meth:`slack`) for the
     next while they run, released afterwards. None where an LP has no optimum (the plan's gates cannot meet a held
-    optimum exactly: a MIP optimum carries the MIP solver's tolerances)."""
+    optimum exactly: a MIP optimum carries the MIP solver's tolerances), or the session's time is up (the stage's
+    MILP then stops at once, at the limit, and the ladder ends there)."""
     hs = st.hs
     values: dict[int, float] = {}
     outcome = None
     hs.hold_integers(plan)
     try:
         for index in range(first, len(rungs)):
+            if hs.out_of_time():  # (50x1000x6x2: LPs of 2.5-10 s each ran on 193 s past a limit of 900 s)
+                return None
             hs.set_objective(rungs[index].objective)
             outcome = hs.solve(read_values=False)
             if outcome.termination != Termination.OPTIMAL or outcome.objective is None:
