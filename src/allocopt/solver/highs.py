@@ -196,11 +196,11 @@ class HighsSession(ComponentMap, LpHolds, ModelEdits):
         """Whether the last run was stopped by :attr:`stop_rule`."""
         self.cutoff: float | None = None
         """A MIP run seeks only plans whose objective is better than this (above it, for the maximised objectives of
-        every stage; HiGHS's ``objective_bound``: every node whose
-        bound cannot beat it is pruned, and its reduced-cost fixing works from it), where the caller needs only to
-        know whether such a plan exists (:mod:`allocopt.solver.settle`, the ordering stage): a run that finds none
-        ends :attr:`~allocopt.results.result.Termination.INFEASIBLE`, which then means "nothing above the cutoff".
-        None: no cutoff (the LPs never take one)."""
+        every stage; HiGHS's ``objective_bound``: every node whose bound cannot beat it is pruned, and its
+        reduced-cost fixing works from it), where the caller needs only to know whether such a plan exists
+        (:mod:`allocopt.solver.settle`, the ordering stage): a run that finds none ends
+        :attr:`~allocopt.results.result.Termination.INFEASIBLE`, which then means "nothing above the cutoff". None:
+        no cutoff (the LPs never take one)."""
         self._stop_at: float | None = None
         self._stopped_for_time = False
         self._first_check = True
@@ -310,8 +310,10 @@ class HighsSession(ComponentMap, LpHolds, ModelEdits):
         dual simplex) or without a cutoff."""
         import highspy
 
-        sign = _bound_sign_of_a_maximum()
-        if self.cutoff is None or self._held is not None or not len(self.integer_cols) or sign is None:
+        if self.cutoff is None or self._held is not None or not len(self.integer_cols):
+            return math.inf
+        sign = _bound_sign_of_a_maximum()  # (measured at the first cut-off only)
+        if sign is None:
             return math.inf
         value = self.cutoff * self._objective_factor
         return sign * value if self.highs.getLp().sense_ == highspy.ObjSense.kMaximize else value
