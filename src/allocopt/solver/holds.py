@@ -6,7 +6,8 @@ relaxed (:meth:`LpHolds.relax_integers`), and what HiGHS reads from that LP: dua
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -157,6 +158,16 @@ class LpHolds:
         self._held = (np.asarray(lp.col_lower_, dtype=float)[cols], np.asarray(lp.col_upper_, dtype=float)[cols])
         if len(cols):
             h.changeColsIntegrality(len(cols), cols, np.zeros(len(cols), dtype=np.uint8))
+
+    @contextmanager
+    def integers_held(self, col_value: np.ndarray) -> Iterator[None]:
+        """:meth:`hold_integers` for the block, :meth:`release_integers` after it: the runs inside are LPs on the
+        plan's decisions."""
+        self.hold_integers(col_value)
+        try:
+            yield
+        finally:
+            self.release_integers()
 
     def release_integers(self) -> None:
         """Undo :meth:`hold_integers` or :meth:`relax_integers`: the MIP as it was."""

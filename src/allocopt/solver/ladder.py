@@ -209,12 +209,9 @@ def _within_noise(st: StageEngine, rung: Rung, value: float) -> bool:
     decisions held, the stage's LP reaches no more than ``value`` (a MIP plan's objective carries the integrality
     tolerance times the no-subsidy rows' big-M constants, a few money units)."""
     assert st.columns is not None
-    st.hs.hold_integers(st.columns)
-    try:
+    with st.hs.integers_held(st.columns):
         st.hs.set_objective(rung.objective)
         exact = st.hs.solve(read_values=False)
-    finally:
-        st.hs.release_integers()
     return exact.termination == Termination.OPTIMAL and exact.objective is not None and \
         float(exact.objective) <= value + PROOF_TOLERANCE * st.scale
 

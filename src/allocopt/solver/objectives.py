@@ -435,8 +435,7 @@ class _TangentCuts:
         if st.columns is None:
             return
         hs = st.hs
-        hs.hold_integers(st.columns)
-        try:
+        with hs.integers_held(st.columns):
             hs.set_objective(self.objective)
             for _ in range(LP_CUT_ROUNDS):
                 solved = hs.solve(read_values=False)
@@ -449,8 +448,6 @@ class _TangentCuts:
                     return
                 if not self._cut_at(gains):
                     return  # no new point: the cuts cannot close this gap further
-        finally:
-            hs.release_integers()
 
     def refine(self, outcome: Any) -> tuple[Any, int]:
         """The split made exact on the plan's gates. The MILP rounds stop at the objective's tolerance, which
@@ -618,12 +615,9 @@ def _return_round(st: Stages, rho: float, close: float, on_gates: bool) -> Solve
         if not on_gates:
             with hs.only_better_than(close):
                 return st.solve(objective)
-        hs.hold_integers(st.columns)
-        try:
+        with hs.integers_held(st.columns):
             hs.set_objective(objective)
             outcome = hs.solve(read_values=False)
-        finally:
-            hs.release_integers()
         if outcome.termination != Termination.OPTIMAL or not outcome.has_plan:
             return None
         st.columns, st.objective = hs.col_values(), objective
