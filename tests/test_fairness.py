@@ -789,18 +789,19 @@ def test_lp_first_cut_rounds_give_the_split_of_one_milp_per_round(seed: int, mod
     assert allocopt.check_result(inst, fast.to_dict()).ok
 
 
-def test_a_stage_lp_optimal_within_rounding_keeps_the_tie_break_held() -> None:
-    """Generated 5x50x4x2 seed 1 under max-min return: the tie-break's first stage proves that every partner can
-    gain 589,987 USD above stand-alone among the plans with the best smallest return. HiGHS called the stage LPs on the
-    held gates optimal with one row 2.4e-6 beyond its bound (rows of millions, its tolerance absolute 1e-7); read as
-    "no plan", the polish released the held stages and the final LP moved the split to 578,394 for partner-01 and
-    593,026 for the others, not the leximin split. A violation below 1e-9 of the largest row bound is rounding."""
+def test_max_min_return_on_5x50_seed_1_keeps_the_tie_break_held() -> None:
+    """Generated 5x50x4x2 seed 1 under max-min return: the best smallest return is 1.3927648579 (by bisection over
+    every plan: 1.392764857888), reached by a plan in which partner-01 and partner-02 alone put money in, each
+    gaining 269,500 USD above stand-alone; the tie-break keeps that split. (The rounds once kept the utilitarian plan's
+    five contributors and stopped at 0.9468; there, HiGHS called a stage LP optimal with one row 2.4e-6 beyond its
+    bound, and the polish, reading it as "no plan", released the held stages: a violation below 1e-9 of the largest
+    row bound is rounding.)"""
     inst = allocopt.instance_from_dict(generate_instance(5, 50, 4, 2, 1))
     result = allocopt.solve(inst, ROOT / "models" / "max_min_return.yaml")
     gains = result.fairness["gains_above_stand_alone"]
-    assert min(gains.values()) >= 589_987.0, gains
-    assert max(gains.values()) - min(gains.values()) <= 1.0, gains
-    assert result.objective == pytest.approx(0.9468382764452, rel=1e-9)
+    assert gains["partner-01"] == pytest.approx(269_500.0, abs=1e-6 * inst.money_scale())
+    assert gains["partner-02"] == pytest.approx(269_500.0, abs=1e-6 * inst.money_scale())
+    assert result.objective == pytest.approx(1.392764857888, rel=1e-9)
     assert allocopt.check_result(inst, result.to_dict()).ok
 
 
@@ -822,7 +823,8 @@ def test_a_polish_whose_stage_lp_fails_keeps_the_split(monkeypatch: pytest.Monke
 
     monkeypatch.setattr(StageEngine, "restage", fails)
     failed = allocopt.solve(inst, spec)
-    assert failed.fairness["gains_above_stand_alone"] == pytest.approx(kept, abs=1e-6 * inst.money_scale())
+    # (the final LP may land on the band's edge: 1e-6 of the money scale, and a rounding beyond)
+    assert failed.fairness["gains_above_stand_alone"] == pytest.approx(kept, abs=1.0001e-6 * inst.money_scale())
     assert allocopt.check_result(inst, failed.to_dict()).ok
 
 
@@ -862,13 +864,17 @@ def best_smallest_return_by_bisection(inst: Any, start: float) -> float:
     """The best smallest return on contribution by bisection (40 halvings from ``start``, a return some plan reaches):
     at ``rho``, is there a plan with ``net_gain_p >= rho outlay_p`` for every partner (one that puts nothing in meets
     it with its value share), at least 1e-6 of the money scale per partner put in, the participation stage held? An
-    oracle independent of the Dinkelbach rounds."""
+    oracle independent of the Dinkelbach rounds. HiGHS's MIP feasibility tolerance is 1e-9 here: at its default
+    (1e-6) a plan may open a paused initiative's contribution by a few 1e-7 of a unit, enough for a partner to "put
+    in" a few dollars and lift the others' returns (3x5x2x2 seed 136: 0.53487 where the best real plan returns
+    0.53481)."""
     from allocopt.solver.stages import RETURN_NOISE, Stages
 
     with Session(inst, ROOT / "models" / "max_min_return.yaml") as session, session.highs.extension():
         st = Stages(session, False, 60)
         st.participation()
         hs = st.hs
+        hs.search = {**hs.search, "mip_feasibility_tolerance": 1e-9}
         outlays = {p: c for p, c in st.outlay.items() if c is not None}
         hs.add_row({c: 1.0 for c in outlays.values()}, lower=len(st.partners) * RETURN_NOISE * st.scale)
         hs.set_objective({})
@@ -889,17 +895,20 @@ def best_smallest_return_by_bisection(inst: Any, start: float) -> float:
         return low
 
 
-@pytest.mark.xfail(strict=True, reason="known defect: the Dinkelbach rounds keep the set of partners that "
-                   "contribute at the utilitarian plan and stop at the best return near it (10 of 80 random "
-                   "3x5x2x2 partnerships, seeds 100-139 and 200-239)")
-@pytest.mark.parametrize("seed", [101, 110])
-def test_max_min_return_reaches_the_best_smallest_return_of_any_plan(seed: int) -> None:
-    """Against bisection over every plan: 3x5x2x2 seed 101 reaches 0.6375 where a plan in which other partners
-    contribute returns 1.6116 to each; seed 110, 0.3675 against 0.6818."""
-    inst = allocopt.instance_from_dict(generate_instance(3, 5, 2, 2, seed))
+@pytest.mark.parametrize("size, seed", [((3, 5, 2, 2), s) for s in (101, 108, 110, 118, 127, 136, 202, 205, 222, 231)]
+                         + [((4, 10, 3, 2), 7), ((5, 20, 3, 2), 2)])
+def test_max_min_return_reaches_the_best_smallest_return_of_any_plan(size: tuple[int, int, int, int],
+                                                                     seed: int) -> None:
+    """Against bisection over every plan, on the random partnerships where the rounds once kept the partners that
+    contribute at the utilitarian plan and stopped at the best return near it (18 of 95 generated partnerships):
+    3x5x2x2 seed 101 reached 0.6375 where a plan in which other partners contribute returns 1.6116 to each; seed
+    110, 0.3675 against 0.6818; 4x10x3x2 seed 7, 0.2018 against 1.2640; 5x20x3x2 seed 2, 0.4811 against 0.8599.
+    Seed 136 is where the oracle needs its tight tolerance (see above)."""
+    inst = allocopt.instance_from_dict(generate_instance(*size, seed))
     result = allocopt.solve(inst, ROOT / "models" / "max_min_return.yaml")
     assert result.objective is not None
     assert result.objective == pytest.approx(best_smallest_return_by_bisection(inst, result.objective), rel=1e-6)
+    assert allocopt.check_result(inst, result.to_dict()).ok
 
 
 def test_the_bisection_oracle_agrees_where_the_rounds_reach_the_best_return() -> None:
@@ -914,22 +923,25 @@ def test_the_bisection_oracle_agrees_where_the_rounds_reach_the_best_return() ->
 
 
 def test_max_min_return_lp_first_rounds_need_fewer_milps() -> None:
-    """Generated 5x50x4x2 seed 7: the rounds that were 13 MILPs (every round one) are 5, the others LPs on the gates
-    of the plan found; the smallest return is the one the MILP rounds reach (1.1834532374, see below)."""
+    """Generated 5x50x4x2 seed 7: the rounds that were 13 MILPs (every round one) are 3, the others LPs on the gates
+    of the plan found; the smallest return is the best of any plan (1.3620309051, by bisection: a plan in which
+    partner-02 alone puts money in; the rounds once stopped at 1.1834532374, the best among plans in which the
+    utilitarian plan's partners contribute)."""
     inst = allocopt.instance_from_dict(generate_instance(5, 50, 4, 2, 7))
     result = allocopt.solve(inst, ROOT / "models" / "max_min_return.yaml")
-    assert result.fairness["rounds"] <= 6
-    assert result.objective == pytest.approx(1.1834532374024, rel=1e-6)
+    assert result.fairness["rounds"] <= 4
+    assert result.objective == pytest.approx(1.3620309050791, rel=1e-6)
 
 
 @pytest.mark.parametrize(("instance", "best"), [
     ("joint-venture", 0.312607944732),  # the Dinkelbach rounds run to a tolerance of 1e-10: 0.3126079447322711
-    ("generated 5x50x4x2 seed 7", 1.1834532374024),  # the same: 1.1834532374024902
+    ("generated 5x50x4x2 seed 7", 1.3620309050791),  # bisection over every plan: 1.3620309050790855
 ])
 def test_max_min_return_reaches_its_optimum_within_its_tolerance(instance: str, best: float) -> None:
     """The best smallest return on contribution, to the objective's tolerance (1e-6). The unnormalised Dinkelbach
     rounds crept towards it and stopped where the return rose by less than the tolerance per round: 0.31260743 on the
-    joint venture (1.6e-6 low, 8 rounds) and 1.18337617 on the generated partnership (6.5e-5 low, 35 rounds)."""
+    joint venture (1.6e-6 low, 8 rounds) and 1.18337617 on the generated partnership (35 rounds, and among the plans
+    in which the utilitarian plan's partners contribute only)."""
     inst = allocopt.load_instance(ROOT / "instances" / "joint-venture.yaml") if instance == "joint-venture" else \
         allocopt.instance_from_dict(generate_instance(5, 50, 4, 2, 7))
     result = allocopt.solve(inst, ROOT / "models" / "max_min_return.yaml")

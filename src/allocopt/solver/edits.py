@@ -20,6 +20,8 @@ class ModelEdits:
 
     highs: Any
     _rows_read: dict[int, dict[int, float]]
+    integer_cols: np.ndarray
+    _held: tuple[np.ndarray, np.ndarray] | None
 
     # -- editing in place ------------------------------------------------------------------------------------
     def row_bounds(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -122,6 +124,27 @@ class ModelEdits:
         up = highs_inf() if upper == math.inf else upper
         h.addCol(0.0, lo, up, 0, np.zeros(0, dtype=np.int32), np.zeros(0))
         return int(h.getNumCol() - 1)
+
+    @contextlib.contextmanager
+    def binaries(self, count: int) -> Iterator[list[int]]:
+        """``count`` new 0/1 decision columns for the block (cost 0, in no row yet), searched over like the model's
+        own (:attr:`integer_cols`, so scaling and held LPs treat them as decisions); on leaving they are fixed at 0
+        and continuous again, inert until the extension that holds them ends."""
+        assert self._held is None, "no new decisions while the integer columns are held"
+        h = self.highs
+        cols = [self.add_column(0.0, 1.0) for _ in range(count)]
+        idx = np.asarray(cols, dtype=np.int32)
+        before = self.integer_cols
+        if count:
+            h.changeColsIntegrality(count, idx, np.ones(count, dtype=np.uint8))
+            self.integer_cols = np.concatenate([before, idx]).astype(np.int32)
+        try:
+            yield cols
+        finally:
+            self.integer_cols = before
+            if count:
+                h.changeColsIntegrality(count, idx, np.zeros(count, dtype=np.uint8))
+                h.changeColsBounds(count, idx, np.zeros(count), np.zeros(count))
 
     def add_row(self, entries: dict[int, float], lower: float = -math.inf, upper: float = math.inf) -> int:
         """A new row ``lower <= sum coef * column <= upper``; returns its index."""

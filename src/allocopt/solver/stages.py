@@ -162,6 +162,11 @@ class StageEngine:
         self.columns: np.ndarray | None = None
         """The column values of the last plan found (every stage so far holds on it)."""
         self.hold_rows: list[int] = []
+        self.ratio_rows: dict[int, int] = {}
+        """Held rows ``a - rho b >= c`` that hold a ratio ``a / b >= rho`` (row: the column of ``b >= 0``): widened
+        in the ratio (:meth:`_widen_holds`), so a small ``b`` gets a small slack."""
+        self.firm_rows: set[int] = set()
+        """Held rows never widened (a floor that must hold as it is)."""
         self.held: list[tuple[int, dict[int, float]]] = []
         """Each held stage optimum: its row and the stage objective it holds, in the order the stages ran."""
         self.objective: dict[int, float] = {}
@@ -229,11 +234,16 @@ class StageEngine:
             raise Interrupted(outcome)
 
     def _widen_holds(self, relative: float) -> None:
-        """Every held optimum less ``relative`` of the money scale (see :data:`HOLD_RETRY`)."""
-        rows = np.asarray(self.hold_rows, dtype=np.int32)
-        lower, upper = self.hs.row_bounds(rows)
+        """Every held optimum less ``relative`` of the money scale (see :data:`HOLD_RETRY`); a held ratio
+        (:attr:`ratio_rows`) less ``relative`` of itself, a firm row (:attr:`firm_rows`) as it is."""
+        rows = np.asarray([r for r in self.hold_rows if r not in self.firm_rows and r not in self.ratio_rows],
+                          dtype=np.int32)
+        lower, upper = self.hs.row_bounds(rows) if len(rows) else (np.zeros(0), np.zeros(0))
         for row, lo, up in zip(rows, lower, upper, strict=True):
             self.hs.set_row_bounds(int(row), float(lo) - relative * max(abs(float(lo)), self.scale), float(up))
+        # a - rho b >= c with b >= 0: rho less relative of |rho| is the coefficient of b raised by that much
+        self.hs.shift_coefficients([(row, col, relative * abs(self.hs.coefficient(row, col)))
+                                    for row, col in self.ratio_rows.items()])
 
     def gains(self) -> dict[str, float]:
         assert self.columns is not None
