@@ -20,8 +20,9 @@ nash, alpha_fair    cutting planes: ``max sum_p w_p u_p`` with tangent cuts ``u_
                     tolerance of the true one
 kalai_smorodinsky   n MILPs for the ideals ``I_p = max g_p`` (every partner at least at stand-alone where possible),
                     then ``max lambda`` with ``g_p >= lambda I_p``
-max_min_return      generalised Dinkelbach: ``max t`` with ``t <= net_gain_p - rho outlay_p`` over the partners that
-                    contribute, ``rho`` updated to the smallest return of the plan found, until ``t`` reaches 0
+max_min_return      generalised Dinkelbach: ``max t`` with ``t <= (net_gain_p - rho outlay_p) / w_p`` over the
+                    partners that contribute (0/1 switches in the MILP rounds), ``rho`` updated to the smallest
+                    return of the plan found, until ``t`` reaches 0
 =================== =====================================================================================
 
 The leximin tie-break (on by default): among the plans within the first stage's tolerance of its optimum, the leximin
