@@ -194,3 +194,30 @@ def test_the_cutoff_sign_is_found_from_highs_itself(monkeypatch: pytest.MonkeyPa
     with hs.only_better_than(best - 0.5):
         assert hs._objective_bound() == float("inf")
         assert hs.solve().objective == pytest.approx(best)
+
+
+@pytest.mark.parametrize("unit", [1.0, 1e7])
+def test_new_binaries_are_searched_while_they_last_and_inert_after(unit: float) -> None:
+    """:meth:`HighsSession.binaries` (max-min return's switches): a column that pays 1.5 units where it is on, and
+    may be on only with item 4 taken (``2 switch - take_4 <= 1``). As a 0/1 decision (also in the scaled copy of a
+    badly scaled model) the best is items 1 and 4 with the switch on, 6 + 3 + 1.5 = 10.5 units; were it continuous,
+    items 1 and 3 with the switch at one half, 10.75. Held LPs hold it with the others; after the block it is fixed
+    at 0 and continuous, the session's decisions are as before and the knapsack's optimum is 10."""
+    hs, best = knapsack(1, unit)
+    before = hs.integer_cols.copy()
+    with hs.extension():
+        with hs.binaries(1) as (switch,):
+            assert list(hs.integer_cols) == [*before, switch]
+            hs.add_row({switch: 2.0, int(before[3]): -1.0}, upper=1.0)
+            objective = {int(c): v * unit for c, v in zip(before, [6.0, 5.0, 4.0, 3.0], strict=True)}
+            hs.set_objective({**objective, switch: 1.5 * unit})
+            assert hs.solve().objective == pytest.approx(10.5 * unit)
+            plan = hs.col_values()
+            assert plan[switch] == pytest.approx(1.0)
+            with hs.integers_held(plan):
+                assert hs.solve().objective == pytest.approx(10.5 * unit)
+        assert list(hs.integer_cols) == list(before)
+        lp = hs.highs.getLp()
+        assert (lp.col_lower_[switch], lp.col_upper_[switch]) == (0.0, 0.0)
+        assert int(lp.integrality_[switch]) == 0
+        assert hs.solve().objective == pytest.approx(best)
