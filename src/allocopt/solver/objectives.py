@@ -766,7 +766,8 @@ def _switched_rows(st: Stages, t: int, rho: float, cap: float, unit: float, swit
 
 def _return_reach(st: Stages) -> dict[str, tuple[float, float]] | None:
     """Per partner that can contribute: the largest outlay and the smallest net gain (money) of any plan under what
-    is held, from the LP relaxation (2 LPs a partner, once a solve); None where an LP has no optimum."""
+    is held, from the LP relaxation (2 LPs a partner, once a solve); None where an LP has no optimum, the session's
+    time is up, or no partner can put anything in (the rounds then keep the last plan's contributors)."""
     hs = st.hs
     reach: dict[str, tuple[float, float]] = {}
     hs.relax_integers()
@@ -775,6 +776,8 @@ def _return_reach(st: Stages) -> dict[str, tuple[float, float]] | None:
             col = st.outlay[p]
             if col is None:
                 continue
+            if hs.out_of_time():
+                return None
             found = []
             for objective in ({col: 1.0}, {st.gain[p]: -1.0}):
                 hs.set_objective(objective)
@@ -786,7 +789,7 @@ def _return_reach(st: Stages) -> dict[str, tuple[float, float]] | None:
                 reach[p] = (found[0], st.stand_alone[p] - found[1])
     finally:
         hs.release_integers()
-    return reach
+    return reach or None
 
 
 def _free(st: Stages, t: int, rows: list[int]) -> None:
