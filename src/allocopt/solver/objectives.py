@@ -524,6 +524,12 @@ class _TangentCuts:
         return added
 
 
+RETURN_CAP = 0.03
+"""A MILP round of max-min return seeks ``t`` up to this fraction of the return (at least of 1): any plan with
+``t > 0`` is a step, the LP rounds on its gates climb the rest of the way, and the smaller ``t``'s bound, the smaller
+the big-M constants of the switched rows (:func:`_switched_rows`), and the faster HiGHS proves that no plan beats
+the last. Generated 5x50x4x2 seeds 1, 2, 3, 7: 7.1 s in all (18.7 s with a bound of 1, 9.2 s with 0.001)."""
+
 RETURN_ROUNDS_ON_GATES = True
 """Run max-min return's Dinkelbach rounds LP first, on the last plan's gates (:func:`_max_min_return`); False: every
 round a MILP, as before (the reference the LP-first rounds are tested against)."""
@@ -670,7 +676,7 @@ def _return_round(st: Stages, rho: float, close: float, on_gates: bool,
     relaxation gave none: then the rows are the contributors' at the last plan, as on the gates)."""
     hs = st.hs
     assert st.columns is not None
-    cap = max(1.0, abs(rho))
+    cap = RETURN_CAP * max(1.0, abs(rho))
     unit = _typical_outlay(st)
     t = hs.add_column(upper=math.inf if on_gates or reach is None else cap * unit)
     rows: list[int] = []
@@ -744,8 +750,8 @@ def _switched_rows(st: Stages, t: int, rho: float, cap: float, unit: float, swit
         sum_p outlay_p >= n eps                                   (somebody contributes: eps of the money scale)
 
     so a partner that puts nothing in (``c_p = 0``) has no bound on ``t``, one that puts something in has its
-    return above ``rho`` wherever ``t > 0``; ``t <= cap`` keeps ``M_p`` finite. ``w_p`` is what the partner puts in at
-    the last plan, or the mean of the others' where it put nothing in."""
+    return above ``rho`` wherever ``t > 0``; ``t <= cap`` (:data:`RETURN_CAP`) keeps ``M_p`` finite and small.
+    ``w_p`` is what the partner puts in at the last plan, or the mean of the others' where it put nothing in."""
     hs = st.hs
     assert st.columns is not None
     spent_now = {p: float(st.columns[c]) for p in st.partners if (c := st.outlay[p]) is not None
