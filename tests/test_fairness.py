@@ -911,6 +911,23 @@ def test_max_min_return_reaches_the_best_smallest_return_of_any_plan(size: tuple
     assert allocopt.check_result(inst, result.to_dict()).ok
 
 
+def test_max_min_return_out_of_rounds_says_not_proven() -> None:
+    """Generated 5x50x4x2 seed 7 with ``max_rounds: 1``: the one MILP round finds a better plan (0.9742, a step
+    towards the best 1.3620) and the rounds run out: the plan is the best found, not proven, with no gap claimed (the
+    rounds' bound is of their step, not of the return), and a note says how to go on."""
+    from allocopt.solver.specs import model_spec_from_dict
+
+    inst = allocopt.instance_from_dict(generate_instance(5, 50, 4, 2, 7))
+    spec = model_spec_from_dict({"objective": {"name": "max_min_return", "max_rounds": 1},
+                                 "solver": {"time_limit": 60, "threads": 1, "random_seed": 0}})
+    result = allocopt.solve(inst, spec)
+    assert not result.status.proven_optimal
+    assert result.gap is None
+    assert 0.97 < result.objective < 1.3620309050791 * (1 - 1e-3)
+    assert any("max_rounds" in n and "not proven" in n for n in result.notes)
+    assert allocopt.check_result(inst, result.to_dict()).ok
+
+
 def test_the_bisection_oracle_agrees_where_the_rounds_reach_the_best_return() -> None:
     """The oracle itself, where the rounds are right: generated 3x5x2x2 seed 100 (0.22518160) and the joint
     venture (31.26%)."""

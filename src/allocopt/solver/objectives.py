@@ -562,7 +562,7 @@ def _max_min_return(st: Stages, tolerance: float, max_rounds: int) -> FairSolve:
     best = (rho, st.columns)
     on_gates = RETURN_ROUNDS_ON_GATES  # the next round is an LP on the last plan's gates
     reach: dict[str, tuple[float, float]] | None = None
-    reach_tried = False
+    reach_tried = proven = False
     while rounds < max_rounds and math.isfinite(rho):
         # t* bounds how far the best return lies above rho (relative to each partner's last outlay): the rounds run
         # until it, or rho's rise, is a thousandth of the tolerance (a round or two more than the tolerance itself
@@ -586,7 +586,9 @@ def _max_min_return(st: Stages, tolerance: float, max_rounds: int) -> FairSolve:
         converged = t_star is None or t_star <= close or new_rho <= rho + close
         rho = max(rho, new_rho)
         if converged and not on_gates:
-            break  # the MILP round found no plan better by more than the threshold: rho is proven
+            # the MILP round found no plan better by more than the threshold: rho is proven (unless it stopped)
+            proven = found is not None and not found.termination.is_limit
+            break
         # LP rounds go on while they rise (at most max_rounds on one set of gates); then a MILP round asks whether
         # other gates do better
         on_gates = RETURN_ROUNDS_ON_GATES and not converged and lp_rounds < max_rounds
@@ -594,12 +596,19 @@ def _max_min_return(st: Stages, tolerance: float, max_rounds: int) -> FairSolve:
     best = (_without_crumbs(st, best[0], 1e-3 * tolerance * max(1.0, abs(best[0]))), st.columns)
     _hold_smallest_return(st, best[0])
     info: dict[str, Any] = {"rounds": rounds, "lp_rounds": lp_total, "smallest_return": best[0], "_held": True}
+    # the rounds' bound and gap are of t, not of the return: proven, the bound is the return itself; else unknown
     outcome.objective = best[0]
+    outcome.bound, outcome.gap = (best[0], 0.0) if proven else (None, None)
     by_partner = returns(st)
     spread = (max(by_partner.values()) - min(by_partner.values())) if by_partner else math.nan
     notes = [f"Max-min return: the smallest return on contribution is {best[0]:.2%} (spread of returns between "
              f"partners that contribute: {spread:.2%}), after {rounds} MILP rounds"
              + (f" and {lp_total} LP rounds on the gates of the plans found." if lp_total else ".")]
+    if not proven and not st.unproven:  # the rounds ran out (max_rounds) while a better plan was still found
+        st.unproven.append(Termination.ITERATION_LIMIT)
+        notes.append(f"Max-min return: the {max_rounds} MILP round{'' if max_rounds == 1 else 's'} allowed "
+                     "(max_rounds) ran out while each still found a better plan; the smallest return shown is the "
+                     "best found, not proven. Raise max_rounds in the model file's objective to go on.")
     return FairSolve(outcome, notes=notes, info=info)
 
 
