@@ -225,10 +225,21 @@ def test_optimum_equals_brute_force(seed: int) -> None:
         assert r.objective == pytest.approx(expected, abs=1e-6)
 
 
-@pytest.mark.parametrize("seed", [1, 7, 42, 2024])
+@pytest.mark.parametrize("seed", [1, 7, 42, 2024, 2815])
 def test_known_seeds(seed: int) -> None:
-    """A few fixed seeds, so a failure found once is always re-run."""
+    """A few fixed seeds, so a failure found once is always re-run. 2815: the final plan hands P1 1e-7 USD of
+    contribution (a held optimum's slack) and the partners table once reported its return as 99,999,999.6."""
     data = random_partnership(seed)
     expected = brute_force_optimum(data)
     r = solve_checked(data)
     assert (r.objective is None and expected is None) or r.objective == pytest.approx(expected, abs=1e-6)
+
+
+@pytest.mark.parametrize(("amount", "counts"), [(0.0, False), (1e-7, False), (1.9e-6, False), (2.1e-6, True),
+                                                (0.01, True), (1e6, True), (-1e-7, False)])
+def test_a_return_is_reported_only_on_a_real_contribution(amount: float, counts: bool) -> None:
+    """The partners table's return on contribution, and the checker's "contributes nothing" (its default tolerance:
+    1e-6 absolute plus 1e-6 relative), draw the line at the same amount."""
+    from allocopt.results.units import contributes
+
+    assert contributes(amount) is counts

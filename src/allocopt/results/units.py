@@ -19,6 +19,18 @@ NOISE = 1e-9
 """A figure at most this fraction of the money scale is solver noise, and is 0."""
 
 
+CONTRIBUTION_TOLERANCE = 1e-6
+"""Money a partner may appear to put in and still put in nothing: ``amount <= t (1 + max(1, amount))``, HiGHS's MIP
+feasibility tolerance and the checker's default (absolute ``t`` plus ``t`` relative). A final plan can hand a partner
+1e-7 USD that no stage asked for (a held optimum's slack); a return on it (1e8) is no figure a planner can use."""
+
+
+def contributes(amount: float) -> bool:
+    """Whether ``amount`` (money put in) is a contribution, not solver noise (:data:`CONTRIBUTION_TOLERANCE`): a
+    partner with a return on contribution."""
+    return amount > CONTRIBUTION_TOLERANCE * (1.0 + max(1.0, abs(amount)))
+
+
 def real(x: float, scale: float = 1.0) -> float:
     """``x``, or 0.0 where it is solver noise: at most :data:`NOISE` times ``scale`` (at least 1) in size. NaN and
     infinities pass unchanged."""

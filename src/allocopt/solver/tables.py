@@ -10,6 +10,7 @@ import pandas as pd
 
 from allocopt.model.data import ModelData
 from allocopt.results.result import TABLE_INDEX
+from allocopt.results.units import contributes
 
 ZERO = 1e-9
 LEVEL_SNAP = 1e-6
@@ -158,7 +159,7 @@ def _partner_rows(d: ModelData, money: dict[tuple[str, str], float],
         spent = spent_by.get(p, 0)
         gain = benefit_of[p] - spent
         partners.append({"partner": p, "contribution": spent, "benefit": benefit_of[p], "net_gain": gain,
-                         "return_on_contribution": gain / spent if spent > 0 else None,
+                         "return_on_contribution": gain / spent if contributes(spent) else None,
                          "stand_alone": inst.partners[p].stand_alone, "weight": inst.partners[p].weight})
     return partners
 
