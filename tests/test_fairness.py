@@ -911,6 +911,18 @@ def test_max_min_return_reaches_the_best_smallest_return_of_any_plan(size: tuple
     assert allocopt.check_result(inst, result.to_dict()).ok
 
 
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(min_value=0, max_value=10**6))
+def test_max_min_return_is_the_best_of_any_plan_on_random_partnerships(seed: int) -> None:
+    """The class of the seeds above, drawn at random: the smallest return equals bisection over every plan."""
+    inst = allocopt.instance_from_dict(generate_instance(3, 5, 2, 2, seed))
+    result = allocopt.solve(inst, ROOT / "models" / "max_min_return.yaml")
+    if result.objective is None or result.fairness.get("undefined"):
+        return  # no plan, or nobody puts money in at the best plan: no return to compare
+    assert result.objective == pytest.approx(best_smallest_return_by_bisection(inst, result.objective), rel=1e-6)
+    assert allocopt.check_result(inst, result.to_dict()).ok
+
+
 def test_max_min_return_out_of_rounds_says_not_proven() -> None:
     """Generated 5x50x4x2 seed 7 with ``max_rounds: 1``: the one MILP round finds a better plan (0.9742, a step
     towards the best 1.3620) and the rounds run out: the plan is the best found, not proven, with no gap claimed (the
