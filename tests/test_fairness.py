@@ -830,11 +830,11 @@ def test_a_polish_whose_stage_lp_fails_keeps_the_split(monkeypatch: pytest.Monke
 
 def max_min_return_both_ways(inst: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any]:
     """The max-min return solve with its Dinkelbach rounds LP first (as shipped) and every round a MILP."""
-    from allocopt.solver import objectives
+    from allocopt.solver import returns
 
     spec = ROOT / "models" / "max_min_return.yaml"
     lp_first = allocopt.solve(inst, spec)
-    monkeypatch.setattr(objectives, "RETURN_ROUNDS_ON_GATES", False)
+    monkeypatch.setattr(returns, "RETURN_ROUNDS_ON_GATES", False)
     milps = allocopt.solve(inst, spec)
     return lp_first, milps
 
