@@ -129,6 +129,7 @@ def _staged(session: Session, st: Stages, objective: Objective, spec: ModelSpec)
     result.info["milps"] = st.milps
     result.info["gains_above_stand_alone"] = st.gains()
     result.outcome.objective = objective.value(st, spec.objective, result.info)
+    result.notes.extend(objective.final_notes(st))
     if objective.utilitarian and first_value is not None and \
             abs(result.outcome.objective - first_value) <= 2 * HOLD_TOLERANCE * max(1.0, abs(first_value)):
         # the split came from plans held within HOLD_TOLERANCE of the optimum: report the optimum proven

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from allocopt.results.result import Termination
-from allocopt.solver.returns import max_min_return
+from allocopt.solver.returns import max_min_return, spread_note
 from allocopt.solver.stages import (
     CUT_SCALE,
     CUT_START,
@@ -88,6 +88,10 @@ class Objective:
         """The objective's value at the final plan, as the checker recomputes it from the partners' gains."""
         gains = st.gains()
         return min(st.weight[p] * gains[p] for p in st.partners)
+
+    def final_notes(self, st: Stages) -> list[str]:
+        """Notes on the final plan (after the tie-break and the polish), for the result."""
+        return []
 
     def unique_gains(self, spec: ObjectiveSpec, info: dict[str, Any]) -> bool:
         """Whether the optimum's gains are unique (a strictly concave objective): holding its value within a
@@ -257,6 +261,9 @@ class MaxMinReturn(Objective):
 
     def first_stage(self, st: Stages, spec: ObjectiveSpec) -> FairSolve:
         return max_min_return(st, spec.tolerance, spec.max_rounds)
+
+    def final_notes(self, st: Stages) -> list[str]:
+        return spread_note(st)
 
     def value(self, st: Stages, spec: ObjectiveSpec, info: dict[str, Any]) -> float:
         smallest = smallest_return(st)

@@ -90,10 +90,7 @@ def max_min_return(st: Stages, tolerance: float, max_rounds: int) -> FairSolve:
     # the rounds' bound and gap are of t, not of the return: proven, the bound is the return itself; else unknown
     outcome.objective = best[0]
     outcome.bound, outcome.gap = (best[0], 0.0) if proven else (None, None)
-    by_partner = returns(st)
-    spread = (max(by_partner.values()) - min(by_partner.values())) if by_partner else math.nan
-    notes = [f"Max-min return: the smallest return on contribution is {best[0]:.2%} (spread of returns between "
-             f"partners that contribute: {spread:.2%}), after {rounds} MILP rounds"
+    notes = [f"Max-min return: the smallest return on contribution is {best[0]:.2%}, after {rounds} MILP rounds"
              + (f" and {lp_total} LP rounds on the gates of the plans found." if lp_total else ".")]
     if not proven and not st.unproven:  # the rounds ran out (max_rounds) while a better plan was still found
         st.unproven.append(Termination.ITERATION_LIMIT)
@@ -101,6 +98,17 @@ def max_min_return(st: Stages, tolerance: float, max_rounds: int) -> FairSolve:
                      "(max_rounds) ran out while each still found a better plan; the smallest return shown is the "
                      "best found, not proven. Raise max_rounds in the model file's objective to go on.")
     return FairSolve(outcome, notes=notes, info=info)
+
+
+def spread_note(st: Stages) -> list[str]:
+    """What the partners that put money in return in the plan shown (after the tie-break, which may choose among
+    plans with the same smallest return one in which other partners put money in)."""
+    by_partner = returns(st)
+    if not by_partner:
+        return []
+    low, high = min(by_partner.values()), max(by_partner.values())
+    return [f"Max-min return: in the plan shown, the {len(by_partner)} partners that put money in return "
+            f"{low:.2%} to {high:.2%} on it (spread {high - low:.2%})."]
 
 
 def _without_crumbs(st: Stages, rho: float, close: float) -> float:
