@@ -127,6 +127,27 @@ def test_nash_says_who_cannot_be_made_better_off() -> None:
     assert any("p1 cannot be made better off" in n for n in r.notes)
 
 
+def test_an_undefined_objective_reports_the_plan_shown_in_money() -> None:
+    """Nash where p1 cannot be made better off (the leximin plan shown), and max-min return where nobody puts money
+    in (every resource in kind: the utilitarian plan shown, 894,000 USD): the value is that of the plan shown, as the
+    checker recomputes it (max-min return once reported 0, which the checker refused), and the text says the
+    objective is undefined instead of printing money as a percentage."""
+    from allocopt.reports.text import render
+
+    nash = solve(share(10, [0, 11]), free("nash"))
+    assert nash.fairness["undefined"]
+    assert "undefined here; the plan shown is worth" in render(nash, list(nash.gates.index.unique("phase")))
+    data = generate_instance(3, 5, 2, 2, 101)
+    for resource in data["resources"].values():
+        resource["in_kind"] = True
+    inst = allocopt.instance_from_dict(data)
+    result = allocopt.solve(inst, ROOT / "models" / "max_min_return.yaml")
+    assert result.fairness["undefined"]
+    assert result.objective == pytest.approx(894_000.0)
+    assert "undefined here; the plan shown is worth 894,000 USD" in render(result, list(inst.phases))
+    assert allocopt.check_result(inst, result.to_dict()).ok
+
+
 @pytest.mark.parametrize("path", BUNDLED, ids=lambda p: p.stem)
 def test_default_split_does_not_depend_on_the_seed(path: Path) -> None:
     inst = allocopt.load_instance(path)

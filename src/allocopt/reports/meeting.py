@@ -62,8 +62,9 @@ def _summary(inst: Any, result: Result) -> Section:
     cur = result.currency
     prose = [status_line(result)]
     if result.objective is not None:
-        prose.append(f"Objective ({objective_text(result.objective_name)}): "
-                     f"{objective_value_text(result.objective_name, result.objective, cur)}.")
+        value = objective_value_text(result.objective_name, result.objective, cur,
+                                     bool(result.fairness.get("undefined")))
+        prose.append(f"Objective ({objective_text(result.objective_name)}): {value}.")
     if result.status.has_plan:
         p = result.partners
         prose.append(f"{len(inst.partners)} partners put in {money(p['contribution'].sum(), cur)} in total and "

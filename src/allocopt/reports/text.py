@@ -71,10 +71,14 @@ def objective_text(name: str) -> str:
     return found.label if found is not None else name
 
 
-def objective_value_text(name: str, value: Any, currency: str) -> str:
-    """The objective's value in its own unit: money, a fraction, a return, or a utility (no unit)."""
+def objective_value_text(name: str, value: Any, currency: str, undefined: bool = False) -> str:
+    """The objective's value in its own unit: money, a fraction, a return, or a utility (no unit). ``undefined``:
+    the objective has no value on this partnership (the fairness section says so) and the value is that of the plan
+    shown instead, in money (the smallest weighted gain of the leximin plan, or the utilitarian total)."""
     if is_missing(value):
         return "-"
+    if undefined:
+        return f"undefined here; the plan shown is worth {money(value, currency)} (see the notes)"
     kind = OBJECTIVES[name].value_kind if name in OBJECTIVES else "money"
     if kind == "utility":
         return f"{float(value):,.6g}"
@@ -144,8 +148,9 @@ def _plan_heading(result: Result, h: str, notes: bool) -> list[str]:
     """The partnership's name, the plan's status, the objective's value and (with ``notes``) the notes."""
     out = [f"{h}{result.instance_name}", status_line(result)]
     if result.objective is not None:
-        out.append(f"Objective ({objective_text(result.objective_name)}): "
-                   f"{objective_value_text(result.objective_name, result.objective, result.currency)}")
+        value = objective_value_text(result.objective_name, result.objective, result.currency,
+                                     bool(result.fairness.get("undefined")))
+        out.append(f"Objective ({objective_text(result.objective_name)}): {value}")
     for note in result.notes if notes else []:
         out.append(f"Note: {note}")
     return out

@@ -266,6 +266,11 @@ class MaxMinReturn(Objective):
         return spread_note(st)
 
     def value(self, st: Stages, spec: ObjectiveSpec, info: dict[str, Any]) -> float:
+        """The smallest return; where nobody puts money in (``undefined``, the utilitarian plan shown) the total net
+        gain, as the checker recomputes it (it was reported as 0)."""
+        if info.get("undefined"):
+            gains = st.gains()
+            return sum(st.weight[p] * (gains[p] + st.stand_alone[p]) for p in st.partners)
         smallest = smallest_return(st)
         return smallest if math.isfinite(smallest) else 0.0
 
