@@ -234,6 +234,22 @@ def test_switching_the_objective_equals_a_cold_solve(jv: tuple[Any, Any, Path]) 
     assert room.session.spec.objective.name != "nash"
 
 
+def test_the_objective_shows_in_its_own_unit(jv: tuple[Any, Any, Path]) -> None:
+    """Switched to max-min return (a return, 31.26% on the joint venture) the status and the change show the
+    objective as a percentage, the total net gain before it in money (both were money, the return "0 USD")."""
+    from allocopt.serve.views import change_view, status_view
+
+    room, client, _ = jv
+    client.post("/api/reset", json={})
+    answer = client.post("/api/objective", json={"objective": "max_min_return"})
+    assert answer.status_code == 200, answer.text
+    assert status_view(room)["objective"] == "31.3%"
+    change = change_view(room)
+    assert change is not None
+    assert change["objective"] == f"{allocopt.solve(JV).objective:,.0f} USD -> 31.3%"
+    client.post("/api/reset", json={})
+
+
 def test_under_a_fairness_objective_the_prediction_is_of_the_objective_itself(jv: tuple[Any, Any, Path]) -> None:
     """Under maxmin the prices are the objective's own (issue 19, item 7): the true change beside the prediction is
     the smallest gain's, in money."""

@@ -62,6 +62,8 @@ class Change:
     new_objective: float | None
     prediction: Prediction | None
     diff_lines: list[str] = field(default_factory=list)
+    objectives: tuple[tuple[str, bool], tuple[str, bool]] = (("total_net_gain", False), ("total_net_gain", False))
+    """The objective before and after (its name, and whether it was undefined there): the unit each value is in."""
 
 
 @dataclass
@@ -204,7 +206,9 @@ class Room:
             if fair:
                 prediction = dataclasses.replace(prediction, text=f"{prediction.text} (the price and the true "
                                                  "change are of the total net gain, not of the objective)")
-        return Change(what, how, time.perf_counter() - started, old, new, prediction, lines)
+        named = ((before.objective_name, bool(before.fairness.get("undefined"))),
+                 (after.objective_name, bool(after.fairness.get("undefined"))))
+        return Change(what, how, time.perf_counter() - started, old, new, prediction, lines, named)
 
     # -- what the page asks ----------------------------------------------------------------------------------------
     def edit(self, path: str, text: str) -> Change:

@@ -9,6 +9,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from allocopt.reports.text import objective_value_text
 from allocopt.results.units import amount, money, percent, units
 from allocopt.serve.room import Room
 
@@ -177,7 +178,8 @@ def change_view(room: Room) -> dict[str, Any] | None:
         return None
     cur = room.session.instance.currency
     view: dict[str, Any] = {"what": change.what, "how": change.how, "seconds": f"{change.seconds:.2f}",
-                            "objective": f"{money(change.old_objective, cur)} -> {money(change.new_objective, cur)}",
+                            "objective": f"{_objective(change.old_objective, *change.objectives[0], cur)} -> "
+                                         f"{_objective(change.new_objective, *change.objectives[1], cur)}",
                             "lines": change.diff_lines, "prediction": None}
     p = change.prediction
     if p is not None:
@@ -187,8 +189,13 @@ def change_view(room: Room) -> dict[str, Any] | None:
     return view
 
 
+def _objective(value: float | None, name: str, undefined: bool, currency: str) -> str:
+    """An objective's value in its own unit (money, a share, a return), as the text report words it."""
+    return objective_value_text(name, value, currency, undefined)
+
+
 def status_view(room: Room) -> dict[str, Any]:
-    result, cur = room.result, room.result.currency
+    result = room.result
     status = result.status
     if status.has_plan:
         label = "optimal (proven)" if status.proven_optimal else f"best found, not proven ({status.termination})"
@@ -196,7 +203,8 @@ def status_view(room: Room) -> dict[str, Any]:
         label = f"no plan ({status.termination})"
     check = None if room.check is None else room.check.summary().splitlines()[0]
     return {"label": label, "has_plan": status.has_plan, "objective_name": result.objective_name,
-            "objective": money(result.objective, cur) if status.has_plan else "-",
+            "objective": _objective(result.objective, result.objective_name, bool(result.fairness.get("undefined")),
+                                    result.currency) if status.has_plan else "-",
             "objective_value": "" if not status.has_plan else repr(float(result.objective)),
             "notes": list(result.notes), "check": check, "session": f"{room.session.in_place} in place, "
             f"{room.session.rebuilds} rebuilt"}
