@@ -133,3 +133,19 @@ def test_only_numbers_written_right_after_their_key_are_changed_in_place() -> No
     aliased = "zero: &nil 0\nresources:\n  access: {unit: slot, unit_value: *nil}\n"
     assert replace_scalars(aliased, {("resources", "access", "unit_value"): "5"}) is None
     assert replace_scalars(flow, {("resources", "media", "unit_value"): "5"}) is None
+
+
+def test_apply_under_a_fairness_model_shows_the_total_net_gain(access_file: Path, tmp_path: Path) -> None:
+    """With ``--model models/maxmin.yaml`` the plans before and after are maxmin plans: the line labelled total net
+    gain shows their total net gain (as their metrics give it), not the maxmin objective (the smallest gain)."""
+    root = Path(__file__).resolve().parents[1]
+    target = tmp_path / "valued.yaml"
+    code, out, err = run(str(access_file), "--points", "2", "--model", str(root / "models" / "maxmin.yaml"),
+                         "--apply", str(target))
+    assert code == 0, err
+    spec = root / "models" / "maxmin.yaml"
+    before = allocopt.solve(allocopt.load_instance(access_file), spec)
+    after = allocopt.solve(allocopt.load_instance(target), spec)
+    totals = [f"{r.fairness['metrics']['total_net_gain']:,.0f} USD" for r in (before, after)]
+    assert f"total net gain: {totals[0]} -> {totals[1]}" in out
+    assert before.objective != pytest.approx(before.fairness["metrics"]["total_net_gain"])

@@ -160,7 +160,7 @@ def render_applied(run: Any) -> str:
         flat = after.contributions.reset_index()
         counted = float(flat.loc[flat["resource"].isin(list(run.applied)), "money"].sum())
         out.append(f"- value created: {money(created[0], cur)} -> {money(created[1], cur)}; total net gain: "
-                   f"{money(before.objective, cur)} -> {money(after.objective, cur)}; {', '.join(run.applied)} "
+                   f"{money(_total(before), cur)} -> {money(_total(after), cur)}; {', '.join(run.applied)} "
                    f"written in kind (in_kind: true): {money(counted, cur)} put in that weighs its holders' value "
                    "shares and is no money spent")
         out += [f"  {line}" for line in run.diff.summary()]
@@ -169,3 +169,9 @@ def render_applied(run: Any) -> str:
             old = before.partners["benefit"].get(p, 0.0)
             out.append(f"  {p}: receives {money(old, cur)} -> {money(after.partners.loc[p, 'benefit'], cur)}")
     return "\n".join(out) + "\n"
+
+
+def _total(result: Any) -> float | None:
+    """A plan's total net gain, whatever its objective (a fairness objective's value is no total)."""
+    total = (result.fairness.get("metrics") or {}).get("total_net_gain")
+    return result.objective if total is None else float(total)
