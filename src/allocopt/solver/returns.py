@@ -208,15 +208,21 @@ def _return_round(st: Stages, rho: float, close: float, on_gates: bool,
         _free(st, t, rows)
 
 
+def _spent_now(st: Stages) -> dict[str, float]:
+    """What the partners that contribute at the last plan put in (above
+    :data:`~allocopt.solver.stages.RETURN_NOISE`)."""
+    assert st.columns is not None
+    return {p: float(st.columns[c]) for p in st.partners if (c := st.outlay[p]) is not None
+            and st.columns[c] > RETURN_NOISE * st.scale}
+
+
 def _typical_outlay(st: Stages) -> float:
     """The mean outlay of the partners that contribute at the last plan (the money scale where none does): the
     rounds' ``t`` is solved in money, ``unit`` times the return, so the LP's tolerances see coefficients near 1 (in
     returns, with coefficients ``1 / outlay``, HiGHS's dual simplex called a round optimal at ``t = -0.0002`` where
     ``t = 0`` was feasible: generated 5x50x4x2 seed 2)."""
-    assert st.columns is not None
-    spent = [float(st.columns[c]) for p in st.partners if (c := st.outlay[p]) is not None
-             and st.columns[c] > RETURN_NOISE * st.scale]
-    return sum(spent) / len(spent) if spent else st.scale
+    spent = _spent_now(st)
+    return sum(spent.values()) / len(spent) if spent else st.scale
 
 
 def _in_returns(outcome: SolveOutcome, unit: float) -> SolveOutcome:
@@ -235,15 +241,17 @@ def _rows_of_contributors(st: Stages, t: int, rho: float, unit: float, others_gr
     a partner comes in, so it would come in at any return), with ``others_grow`` False at 0."""
     hs = st.hs
     assert st.columns is not None
+    spent_now = _spent_now(st)
     rows = []
     for p in st.partners:
         col = st.outlay[p]
-        if col is not None and others_grow is not None and st.columns[col] <= RETURN_NOISE * st.scale:
-            rows.append(hs.add_row({col: 1.0}, upper=max(0.0, float(st.columns[col])) if others_grow else 0.0))
-        if col is None or st.columns[col] <= RETURN_NOISE * st.scale:
+        if col is None:
             continue
-        k = unit / float(st.columns[col])
-        rows.append(hs.add_row({t: 1.0, st.gain[p]: -k, col: rho * k}, upper=st.stand_alone[p] * k))
+        if p in spent_now:
+            k = unit / spent_now[p]
+            rows.append(hs.add_row({t: 1.0, st.gain[p]: -k, col: rho * k}, upper=st.stand_alone[p] * k))
+        elif others_grow is not None:
+            rows.append(hs.add_row({col: 1.0}, upper=max(0.0, float(st.columns[col])) if others_grow else 0.0))
     return rows
 
 
@@ -261,20 +269,18 @@ def _switched_rows(st: Stages, t: int, rho: float, cap: float, unit: float, swit
     return above ``rho`` wherever ``t > 0``; ``t <= cap`` (:data:`RETURN_CAP`) keeps ``M_p`` finite and small.
     ``w_p`` is what the partner puts in at the last plan, or the mean of the others' where it put nothing in."""
     hs = st.hs
-    assert st.columns is not None
-    spent_now = {p: float(st.columns[c]) for p in st.partners if (c := st.outlay[p]) is not None
-                 and st.columns[c] > RETURN_NOISE * st.scale}
-    rows = []
+    spent_now = _spent_now(st)
+    rows, outlays = [], []
     for p, c in switch.items():
         col = st.outlay[p]
         assert col is not None
+        outlays.append(col)
         most, lowest_net = reach[p]
         k = unit / spent_now.get(p, unit)  # (unit: the mean of spent_now)
         big = unit * max(0.0, cap - lowest_net * k / unit)
         rows.append(hs.add_row({t: 1.0, st.gain[p]: -k, col: rho * k, c: big}, upper=big + st.stand_alone[p] * k))
         rows.append(hs.add_row({col: 1.0, c: -max(most, RETURN_NOISE * st.scale)}, upper=0.0))
-    rows.append(hs.add_row({st.outlay[p]: 1.0 for p in switch},  # type: ignore[misc]
-                           lower=len(st.partners) * RETURN_NOISE * st.scale))
+    rows.append(hs.add_row(dict.fromkeys(outlays, 1.0), lower=len(st.partners) * RETURN_NOISE * st.scale))
     return rows
 
 
