@@ -126,8 +126,7 @@ class TotalNetGain(Objective):
         return FairSolve(outcome, info={"_objective": st.utilitarian})
 
     def value(self, st: Stages, spec: ObjectiveSpec, info: dict[str, Any]) -> float:
-        gains = st.gains()
-        return sum(st.weight[p] * (gains[p] + st.stand_alone[p]) for p in st.partners)
+        return _total_net_gain(st)
 
     def leximin_split(self, tie_break: str | None) -> str | None:
         return "among the plans with the largest total" if tie_break == "leximin" else None
@@ -269,10 +268,15 @@ class MaxMinReturn(Objective):
         """The smallest return; where nobody puts money in (``undefined``, the utilitarian plan shown) the total net
         gain, as the checker recomputes it (it was reported as 0)."""
         if info.get("undefined"):
-            gains = st.gains()
-            return sum(st.weight[p] * (gains[p] + st.stand_alone[p]) for p in st.partners)
+            return _total_net_gain(st)
         smallest = smallest_return(st)
         return smallest if math.isfinite(smallest) else 0.0
+
+
+def _total_net_gain(st: Stages) -> float:
+    """The plan's total net gain: ``sum_p w_p (g_p + stand_alone_p)``."""
+    gains = st.gains()
+    return sum(st.weight[p] * (gains[p] + st.stand_alone[p]) for p in st.partners)
 
 
 # -- the stages of the objectives solved as sequences of MILPs --------------------------------------------------
