@@ -79,8 +79,8 @@ def test_time_limit_returns_a_checked_incumbent_with_its_gap() -> None:
     """A 10x200x6x2 partnership takes about a minute to prove here; the limit grows until HiGHS has a first plan
     (how soon it finds one depends on the machine), which stays far below a proof on any machine."""
     inst = instance_from_dict(generate_instance(10, 200, 6, 2, seed=2))
-    for limit in (1.0, 2.0, 4.0, 8.0, 16.0):
-        r = solve_checked(inst, time_limit=limit)
+    for limit in (1.0, 2.0, 4.0, 8.0, 16.0, 32.0):  # (32 s: once, with two test suites on the 2 cores, 16 s ended
+        r = solve_checked(inst, time_limit=limit)  # with a plan and no bound)
         if r.status.has_plan and r.bound is not None:  # (a plan found before the root LP has no bound yet)
             break
     assert r.status.termination == "time_limit"
