@@ -847,7 +847,9 @@ def test_single_writers_keep_what_they_did_not_write(link_place: Path, writer: s
         with Within(60):
             assert runner.invoke(main, args).exit_code == EXIT_OK
         content = target.read_bytes()
-        at = data.draw(st.integers(0, len(content) - 1))
+        # (a draw whose bounds do not depend on the file: its length varies by a byte from run to run, a date or a
+        # duration in it, and hypothesis refuses a replay that draws differently)
+        at = data.draw(st.integers(0, 10**9)) % len(content)
         target.write_bytes(content[:at] + bytes([content[at] ^ 0x20]) + content[at + 1:] if before == "edited"
                            else content + junk if before == "appended" else content)
     elif before != "none":
