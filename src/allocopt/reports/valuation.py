@@ -172,6 +172,7 @@ def render_applied(run: Any) -> str:
 
 
 def _total(result: Any) -> float | None:
-    """A plan's total net gain, whatever its objective (a fairness objective's value is no total)."""
-    total = (result.fairness.get("metrics") or {}).get("total_net_gain")
-    return result.objective if total is None else float(total)
+    """A plan's total net gain (:attr:`~allocopt.results.result.Result.total_net_gain`), or its objective where
+    it carries no metrics."""
+    total = result.total_net_gain
+    return result.objective if total is None else total

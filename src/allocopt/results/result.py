@@ -152,6 +152,13 @@ class Result:
 
     # -- convenient views ------------------------------------------------------------------------------------
     @property
+    def total_net_gain(self) -> float | None:
+        """The plan's total net gain, whatever the objective (a fairness objective's value is no total); None
+        without a plan or its metrics."""
+        total = (self.fairness.get("metrics") or {}).get("total_net_gain") if self.status.has_plan else None
+        return None if total is None else float(total)
+
+    @property
     def gates(self) -> pd.DataFrame:
         return self.tables["gates"]
 

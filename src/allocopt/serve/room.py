@@ -200,7 +200,7 @@ class Room:
             own = prices_before is not None and getattr(prices_before, "priced", None) is not None
             fair = not own and prices_before is not None and \
                 getattr(prices_before, "fair_objective", None) is not None
-            was, now = (_total(before), _total(after)) if fair else (old, new)
+            was, now = (before.total_net_gain, after.total_net_gain) if fair else (old, new)
             unit = prices_before.unit if own else self.session.instance.currency
             prediction = predict(prices_before, edit[0], edit[1], was, now, unit)
             if fair:
@@ -386,12 +386,6 @@ def predict(prices: Any, keys: tuple[str | int, ...], value: Any, old: float | N
                  f"{amount(high)} {row['unit']})")
     return Prediction(predicted, actual, text)
 
-
-def _total(result: Any) -> float | None:
-    """A plan's total net gain (None without a plan)."""
-    metrics = result.fairness.get("metrics") or {} if result.status.has_plan else {}
-    total = metrics.get("total_net_gain")
-    return None if total is None else float(total)
 
 
 def _shown(value: Any) -> str:

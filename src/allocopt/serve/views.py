@@ -178,8 +178,9 @@ def change_view(room: Room) -> dict[str, Any] | None:
         return None
     cur = room.session.instance.currency
     view: dict[str, Any] = {"what": change.what, "how": change.how, "seconds": f"{change.seconds:.2f}",
-                            "objective": f"{_objective(change.old_objective, *change.objectives[0], cur)} -> "
-                                         f"{_objective(change.new_objective, *change.objectives[1], cur)}",
+                            "objective": " -> ".join(
+                                objective_value_text(name, value, cur, undefined) for (name, undefined), value
+                                in zip(change.objectives, (change.old_objective, change.new_objective), strict=True)),
                             "lines": change.diff_lines, "prediction": None}
     p = change.prediction
     if p is not None:
@@ -187,11 +188,6 @@ def change_view(room: Room) -> dict[str, Any] | None:
         view["predicted"] = "-" if p.predicted is None else money(p.predicted, cur)
         view["actual"] = "-" if p.actual is None else money(p.actual, cur)
     return view
-
-
-def _objective(value: float | None, name: str, undefined: bool, currency: str) -> str:
-    """An objective's value in its own unit (money, a share, a return), as the text report words it."""
-    return objective_value_text(name, value, currency, undefined)
 
 
 def status_view(room: Room) -> dict[str, Any]:
@@ -203,8 +199,8 @@ def status_view(room: Room) -> dict[str, Any]:
         label = f"no plan ({status.termination})"
     check = None if room.check is None else room.check.summary().splitlines()[0]
     return {"label": label, "has_plan": status.has_plan, "objective_name": result.objective_name,
-            "objective": _objective(result.objective, result.objective_name, bool(result.fairness.get("undefined")),
-                                    result.currency) if status.has_plan else "-",
+            "objective": objective_value_text(result.objective_name, result.objective, result.currency,
+                                              bool(result.fairness.get("undefined"))) if status.has_plan else "-",
             "objective_value": "" if not status.has_plan else repr(float(result.objective)),
             "notes": list(result.notes), "check": check, "session": f"{room.session.in_place} in place, "
             f"{room.session.rebuilds} rebuilt"}
